@@ -1,0 +1,156 @@
+// Hash-chained, MAC-protected audit log kept in the device store. Each entry is appended in the
+// same transaction as the change it records.
+import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import type { Db } from './store/database.js';
+
+export type AuditOutcome = 'success' | 'refused' | 'failure';
+
+export interface AuditEvent {
+  readonly actor: string;
+  readonly action: string;
+  readonly partitionId?: string | undefined;
+  readonly keyId?: string | undefined;
+  readonly outcome: AuditOutcome;
+  /** Identifiers and non-secret facts only. */
+  readonly details?: Readonly<Record<string, string | number | boolean>>;
+}
+
+export interface AuditEntry {
+  readonly seq: number;
+  readonly at: string;
+  readonly actor: string;
+  readonly action: string;
+  readonly partitionId: string | null;
+  readonly keyId: string | null;
+  readonly outcome: AuditOutcome;
+  readonly details: Readonly<Record<string, string | number | boolean>>;
+  readonly prevHash: string;
+  readonly hash: string;
+}
+
+interface AuditRow {
+  seq: number;
+  at: string;
+  actor: string;
+  action: string;
+  partition_id: string | null;
+  key_id: string | null;
+  outcome: AuditOutcome;
+  details_json: string;
+  prev_hash: Buffer;
+  hash: Buffer;
+  mac: Buffer;
+}
+
+const GENESIS: Buffer = Buffer.alloc(32);
+
+function canonicalDetails(details: Readonly<Record<string, unknown>>): string {
+  const sorted: Record<string, unknown> = {};
+  for (const k of Object.keys(details).sort()) sorted[k] = details[k];
+  return JSON.stringify(sorted);
+}
+
+function entryHash(
+  prev: Buffer,
+  row: Pick<
+    AuditRow,
+    'seq' | 'at' | 'actor' | 'action' | 'partition_id' | 'key_id' | 'outcome' | 'details_json'
+  >,
+): Buffer {
+  const body = JSON.stringify([
+    row.seq,
+    row.at,
+    row.actor,
+    row.action,
+    row.partition_id,
+    row.key_id,
+    row.outcome,
+    row.details_json,
+  ]);
+  return createHash('sha256').update(prev).update(body, 'utf8').digest();
+}
+
+function entryMac(key: Uint8Array, hash: Buffer): Buffer {
+  return createHmac('sha256', key).update(hash).digest();
+}
+
+/** Appends one entry; call inside the transaction that makes the change. */
+export function appendAudit(db: Db, macKey: Uint8Array, at: Date, event: AuditEvent): number {
+  const last = db.prepare('SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1').get() as
+    { seq: number; hash: Buffer } | undefined;
+  const seq = (last?.seq ?? 0) + 1;
+  const prev = last?.hash ?? GENESIS;
+  const row = {
+    seq,
+    at: at.toISOString(),
+    actor: event.actor,
+    action: event.action,
+    partition_id: event.partitionId ?? null,
+    key_id: event.keyId ?? null,
+    outcome: event.outcome,
+    details_json: canonicalDetails(event.details ?? {}),
+  };
+  const hash = entryHash(prev, row);
+  db.prepare(
+    `INSERT INTO audit (seq, at, actor, action, partition_id, key_id, outcome, details_json, prev_hash, hash, mac)
+     VALUES (@seq, @at, @actor, @action, @partition_id, @key_id, @outcome, @details_json, @prev_hash, @hash, @mac)`,
+  ).run({ ...row, prev_hash: prev, hash, mac: entryMac(macKey, hash) });
+  return seq;
+}
+
+export interface AuditVerification {
+  readonly ok: boolean;
+  readonly entries: number;
+  /** Hex hash of the last entry: record it elsewhere to detect truncation later. */
+  readonly head: string;
+  readonly firstBad?: { readonly seq: number; readonly reason: string };
+}
+
+/** Recomputes the chain and every MAC; names the first entry that does not check out. */
+export function verifyAudit(db: Db, macKey: Uint8Array): AuditVerification {
+  let prev: Buffer = GENESIS;
+  let expectedSeq = 1;
+  let count = 0;
+  for (const row of db
+    .prepare('SELECT * FROM audit ORDER BY seq')
+    .iterate() as Iterable<AuditRow>) {
+    count++;
+    const bad = (reason: string): AuditVerification => ({
+      ok: false,
+      entries: count,
+      head: prev.toString('hex'),
+      firstBad: { seq: row.seq, reason },
+    });
+    if (row.seq !== expectedSeq) return bad(`entry ${expectedSeq} is missing`);
+    if (!Buffer.from(row.prev_hash).equals(prev)) return bad('previous-hash link broken');
+    const hash = entryHash(prev, row);
+    if (!hash.equals(Buffer.from(row.hash))) return bad('entry content does not match its hash');
+    const mac = entryMac(macKey, hash);
+    const stored = Buffer.from(row.mac);
+    if (stored.length !== mac.length || !timingSafeEqual(stored, mac)) {
+      return bad('entry mac does not verify');
+    }
+    prev = hash;
+    expectedSeq++;
+  }
+  return { ok: true, entries: count, head: prev.toString('hex') };
+}
+
+export function* exportAudit(db: Db): Generator<AuditEntry> {
+  for (const row of db
+    .prepare('SELECT * FROM audit ORDER BY seq')
+    .iterate() as Iterable<AuditRow>) {
+    yield {
+      seq: row.seq,
+      at: row.at,
+      actor: row.actor,
+      action: row.action,
+      partitionId: row.partition_id,
+      keyId: row.key_id,
+      outcome: row.outcome,
+      details: JSON.parse(row.details_json) as Record<string, string | number | boolean>,
+      prevHash: Buffer.from(row.prev_hash).toString('hex'),
+      hash: Buffer.from(row.hash).toString('hex'),
+    };
+  }
+}

@@ -1,0 +1,32 @@
+// Errors raised by the HSM core. Messages and details never carry key bytes or credentials.
+import { AttestampError } from '../shared/index.js';
+
+export type HsmErrorCode =
+  | 'store-not-found'
+  | 'store-exists'
+  | 'store-corrupt'
+  | 'schema-too-new'
+  | 'master-key-missing'
+  | 'master-key-wrong'
+  | 'factory-not-found'
+  | 'factory-invalid'
+  | 'factory-passphrase-wrong'
+  | 'csr-rejected'
+  | 'partition-not-found'
+  | 'partition-exists'
+  | 'key-not-found'
+  | 'key-exists'
+  | 'key-invalidated'
+  | 'key-not-invalidated'
+  | 'key-not-destroyable'
+  | 'key-not-extractable'
+  | 'system-key'
+  | 'policy-read-only'
+  | 'policy-export-denied'
+  | 'policy-import-denied'
+  | 'officer-required'
+  | 'officer-auth-failed'
+  | 'unwrap-failed'
+  | 'invalid-argument';
+
+export class HsmError extends AttestampError<HsmErrorCode> {}

@@ -1,0 +1,237 @@
+// The factory: the root key and self-signed root certificate that certify devices. It lives in
+// its own folder, apart from any device store; its private key never enters a device store.
+import { createPrivateKey, randomBytes, type KeyObject } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import {
+  buildCertificate,
+  decodePem,
+  deviceTemplate,
+  encodePem,
+  parseCertificate,
+  parseCsr,
+  randomSerial,
+  rootTemplate,
+  sha256Fingerprint,
+  isKeyAlgorithm,
+  type DistinguishedName,
+  type KeyAlgorithm,
+} from '../pki/index.js';
+import { HsmError } from './errors.js';
+import { generateKey, signWith, spkiOf, verifyWith } from './key-crypto.js';
+import { bytesEqual, type Clock } from '../shared/index.js';
+
+export const FACTORY_FILES = {
+  key: 'root-key.pem',
+  certificate: 'root.pem',
+  manifest: 'factory.json',
+} as const;
+
+interface FactoryManifest {
+  readonly format: 'attestamp-factory/1';
+  readonly label: string;
+  readonly development: boolean;
+  readonly algorithm: KeyAlgorithm;
+  readonly organization: string;
+  readonly country: string;
+  readonly createdAt: string;
+  readonly rootSha256: string;
+  readonly encrypted: boolean;
+}
+
+export interface CreateFactoryOptions {
+  readonly algorithm?: KeyAlgorithm;
+  readonly organization?: string;
+  readonly country?: string;
+  /** Marks a quick-start factory: the label and root name say "development". */
+  readonly development?: boolean;
+  /** Encrypts the root key file (PKCS#8 PBES2) when given. */
+  readonly passphrase?: string;
+  readonly validityYears?: number;
+  readonly clock: Clock;
+}
+
+export interface DeviceCertificateRequest {
+  readonly csr: Uint8Array;
+  readonly deviceId: string;
+  readonly deviceAlgorithm: KeyAlgorithm;
+  readonly subject: DistinguishedName;
+  readonly validityYears: number;
+}
+
+/** A loaded factory: can certify devices; exposes only public data. */
+export interface Factory {
+  readonly label: string;
+  readonly development: boolean;
+  readonly organization: string;
+  readonly country: string;
+  readonly rootCertificate: Uint8Array;
+  readonly rootSha256: string;
+  certifyDevice(request: DeviceCertificateRequest, clock: Clock): Promise<Uint8Array>;
+}
+
+function addYears(at: Date, years: number): Date {
+  const d = new Date(at.getTime());
+  d.setUTCFullYear(d.getUTCFullYear() + years);
+  return d;
+}
+
+export async function createFactory(dir: string, options: CreateFactoryOptions): Promise<Factory> {
+  if (existsSync(join(dir, FACTORY_FILES.manifest)) || existsSync(join(dir, FACTORY_FILES.key))) {
+    throw new HsmError('store-exists', 'a factory already exists in this folder');
+  }
+  const algorithm = options.algorithm ?? 'ecdsa-p384';
+  const development = options.development ?? false;
+  const organization = options.organization ?? 'attestamp';
+  const country = options.country ?? 'XX';
+  const now = options.clock.now();
+  const { privateKey, spki } = await generateKey(algorithm);
+  const subject: DistinguishedName = {
+    country,
+    organization,
+    commonName: development
+      ? `${organization} Development Factory Root (not for production)`
+      : `${organization} Factory Root`,
+  };
+  const certificate = await buildCertificate(
+    rootTemplate({
+      serialNumber: randomSerial((n) => randomBytes(n)),
+      subject,
+      spki,
+      notBefore: now,
+      notAfter: addYears(now, options.validityYears ?? 25),
+    }),
+    { algorithm, sign: (tbs) => Promise.resolve(signWith(privateKey, algorithm, tbs)) },
+  );
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const keyPem =
+    options.passphrase === undefined
+      ? privateKey.export({ type: 'pkcs8', format: 'pem' })
+      : privateKey.export({
+          type: 'pkcs8',
+          format: 'pem',
+          cipher: 'aes-256-cbc',
+          passphrase: options.passphrase,
+        });
+  const keyPath = join(dir, FACTORY_FILES.key);
+  writeFileSync(keyPath, keyPem, { mode: 0o600, flag: 'wx' });
+  chmodSync(keyPath, 0o600);
+  writeFileSync(join(dir, FACTORY_FILES.certificate), encodePem('CERTIFICATE', certificate));
+  const manifest: FactoryManifest = {
+    format: 'attestamp-factory/1',
+    label: development ? 'development factory' : 'factory',
+    development,
+    algorithm,
+    organization,
+    country,
+    createdAt: now.toISOString(),
+    rootSha256: sha256Fingerprint(certificate),
+    encrypted: options.passphrase !== undefined,
+  };
+  writeFileSync(join(dir, FACTORY_FILES.manifest), JSON.stringify(manifest, null, 2) + '\n');
+  return loadedFactory(manifest, certificate, privateKey, spki);
+}
+
+function parseManifest(text: string): FactoryManifest {
+  const value = JSON.parse(text) as Record<string, unknown>;
+  const ok =
+    value.format === 'attestamp-factory/1' &&
+    typeof value.label === 'string' &&
+    typeof value.development === 'boolean' &&
+    typeof value.algorithm === 'string' &&
+    isKeyAlgorithm(value.algorithm) &&
+    typeof value.organization === 'string' &&
+    typeof value.country === 'string' &&
+    typeof value.createdAt === 'string' &&
+    typeof value.rootSha256 === 'string' &&
+    typeof value.encrypted === 'boolean';
+  if (!ok) throw new HsmError('factory-invalid', 'unknown factory manifest format');
+  return value as unknown as FactoryManifest;
+}
+
+export function openFactory(dir: string, passphrase?: string): Factory {
+  const manifestPath = join(dir, FACTORY_FILES.manifest);
+  if (!existsSync(manifestPath)) {
+    throw new HsmError('factory-not-found', 'no factory in this folder');
+  }
+  let manifest: FactoryManifest;
+  let certificate: Uint8Array;
+  let keyPem: string;
+  try {
+    manifest = parseManifest(readFileSync(manifestPath, 'utf8'));
+    certificate = decodePem(
+      readFileSync(join(dir, FACTORY_FILES.certificate), 'utf8'),
+      'CERTIFICATE',
+    );
+    keyPem = readFileSync(join(dir, FACTORY_FILES.key), 'utf8');
+  } catch (cause) {
+    throw new HsmError('factory-invalid', 'the factory folder is incomplete or unreadable', {
+      cause,
+    });
+  }
+  if (manifest.encrypted && passphrase === undefined) {
+    throw new HsmError('factory-passphrase-wrong', 'the factory root key needs its passphrase');
+  }
+  let privateKey: KeyObject;
+  try {
+    privateKey = createPrivateKey(
+      passphrase === undefined ? { key: keyPem } : { key: keyPem, passphrase },
+    );
+  } catch (cause) {
+    throw new HsmError('factory-passphrase-wrong', 'the factory root key cannot be opened', {
+      cause,
+    });
+  }
+  const spki = spkiOf(privateKey);
+  const cert = parseCertificate(certificate);
+  const certSpki = new Uint8Array(cert.subjectPublicKeyInfo.toSchema().toBER());
+  if (!bytesEqual(certSpki, spki)) {
+    throw new HsmError('factory-invalid', 'the factory root key does not match its certificate');
+  }
+  return loadedFactory(manifest, certificate, privateKey, spki);
+}
+
+function loadedFactory(
+  manifest: FactoryManifest,
+  rootCertificate: Uint8Array,
+  privateKey: KeyObject,
+  rootSpki: Uint8Array,
+): Factory {
+  const rootCert = parseCertificate(rootCertificate);
+  const rootSubject = new Uint8Array(rootCert.subject.toSchema().toBER());
+  return {
+    label: manifest.label,
+    development: manifest.development,
+    organization: manifest.organization,
+    country: manifest.country,
+    rootCertificate,
+    rootSha256: manifest.rootSha256,
+    async certifyDevice(request, clock) {
+      const csr = parseCsr(request.csr);
+      // Proof of possession: the request must be signed by the key it asks to certify.
+      if (!verifyWith(csr.spki, request.deviceAlgorithm, csr.tbs, csr.signature)) {
+        throw new HsmError('csr-rejected', 'device certificate request signature is invalid');
+      }
+      const now = clock.now();
+      const rootNotAfter = rootCert.notAfter.value;
+      const wanted = addYears(now, request.validityYears);
+      return buildCertificate(
+        deviceTemplate(
+          {
+            serialNumber: randomSerial((n) => randomBytes(n)),
+            subject: request.subject,
+            spki: csr.spki,
+            notBefore: now,
+            notAfter: wanted < rootNotAfter ? wanted : rootNotAfter,
+          },
+          { name: rootSubject, spki: rootSpki },
+          request.deviceId,
+        ),
+        {
+          algorithm: manifest.algorithm,
+          sign: (tbs) => Promise.resolve(signWith(privateKey, manifest.algorithm, tbs)),
+        },
+      );
+    },
+  };
+}

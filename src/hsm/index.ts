@@ -1,0 +1,9 @@
+// Public surface of the HSM core. Outside code gets handles, public data and Signers, never keys.
+export * from './errors.js';
+export * from './types.js';
+export { Hsm } from './hsm.js';
+export type { HsmOptions, InitOptions, CreatePartitionOptions, ImportKeyOptions } from './hsm.js';
+export { createFactory, openFactory, FACTORY_FILES } from './factory.js';
+export type { Factory, CreateFactoryOptions } from './factory.js';
+export type { MasterKeyInput } from './master-key.js';
+export type { AuditEntry, AuditVerification } from './audit.js';

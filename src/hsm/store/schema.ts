@@ -1,0 +1,70 @@
+// Versioned schema of the device store and its migrations (each applied in one transaction).
+
+export const SCHEMA_VERSION = 1;
+
+/** MIGRATIONS[i] upgrades a store from version i to i + 1. */
+export const MIGRATIONS: readonly string[] = [
+  `
+  CREATE TABLE meta (
+    name  TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+  ) STRICT;
+
+  CREATE TABLE device (
+    id               TEXT PRIMARY KEY,
+    key_id           TEXT NOT NULL,
+    root_certificate BLOB NOT NULL,
+    certificate      BLOB NOT NULL,
+    factory_label    TEXT NOT NULL,
+    development      INTEGER NOT NULL,
+    organization     TEXT NOT NULL,
+    country          TEXT NOT NULL,
+    created_at       TEXT NOT NULL
+  ) STRICT;
+
+  CREATE TABLE partitions (
+    id                      TEXT PRIMARY KEY,
+    name                    TEXT NOT NULL UNIQUE,
+    policy_json             TEXT NOT NULL,
+    attestation_certificate BLOB NOT NULL,
+    timestamp_certificate   BLOB NOT NULL,
+    created_at              TEXT NOT NULL
+  ) STRICT;
+
+  CREATE TABLE keys (
+    id              TEXT PRIMARY KEY,
+    partition_id    TEXT REFERENCES partitions(id),
+    label           TEXT NOT NULL,
+    role            TEXT NOT NULL CHECK (role IN ('device', 'partition-attestation', 'partition-timestamp', 'user')),
+    algorithm       TEXT NOT NULL,
+    spki            BLOB NOT NULL,
+    attributes_json TEXT NOT NULL,
+    state           TEXT NOT NULL CHECK (state IN ('active', 'invalidated')),
+    created_at      TEXT NOT NULL,
+    invalidated_at  TEXT,
+    wrapped         BLOB NOT NULL
+  ) STRICT;
+  CREATE UNIQUE INDEX keys_partition_label ON keys (ifnull(partition_id, ''), label);
+
+  CREATE TABLE officers (
+    name        TEXT PRIMARY KEY,
+    params_json TEXT NOT NULL,
+    hash        BLOB NOT NULL,
+    created_at  TEXT NOT NULL
+  ) STRICT;
+
+  CREATE TABLE audit (
+    seq          INTEGER PRIMARY KEY,
+    at           TEXT NOT NULL,
+    actor        TEXT NOT NULL,
+    action       TEXT NOT NULL,
+    partition_id TEXT,
+    key_id       TEXT,
+    outcome      TEXT NOT NULL CHECK (outcome IN ('success', 'refused', 'failure')),
+    details_json TEXT NOT NULL,
+    prev_hash    BLOB NOT NULL,
+    hash         BLOB NOT NULL,
+    mac          BLOB NOT NULL
+  ) STRICT;
+  `,
+];

@@ -1,0 +1,120 @@
+// Public data types of the HSM core: partitions, policies, key attributes and key descriptions.
+import type { KeyAlgorithm } from '../pki/index.js';
+
+/** Key capabilities (standards/attestation.md ARC.4.2). */
+export const KEY_PURPOSES = [
+  'encrypt',
+  'decrypt',
+  'wrap',
+  'unwrap',
+  'sign',
+  'sign-recover',
+  'verify',
+  'verify-recover',
+  'derive',
+] as const;
+export type KeyPurpose = (typeof KEY_PURPOSES)[number];
+
+export const KEY_ORIGINS = ['generated', 'imported', 'unwrapped', 'derived'] as const;
+export type KeyOrigin = (typeof KEY_ORIGINS)[number];
+
+export type KeyState = 'active' | 'invalidated';
+
+/** What a key is for inside the device: a user key or one of the partition's own keys. */
+export type KeyRole = 'device' | 'partition-attestation' | 'partition-timestamp' | 'user';
+
+/** PKCS#11-style attributes (draft-ietf-rats-pkix-key-attestation key claims). */
+export interface KeyAttributes {
+  readonly extractable: boolean;
+  readonly sensitive: boolean;
+  readonly alwaysSensitive: boolean;
+  readonly neverExtractable: boolean;
+  readonly local: boolean;
+  readonly modifiable: boolean;
+  readonly copyable: boolean;
+  readonly destroyable: boolean;
+  readonly purposes: readonly KeyPurpose[];
+  readonly origin: KeyOrigin;
+}
+
+export interface KeyInfo {
+  readonly id: string;
+  readonly partitionId: string;
+  readonly partitionName: string;
+  readonly label: string;
+  readonly role: KeyRole;
+  readonly algorithm: KeyAlgorithm;
+  /** DER SubjectPublicKeyInfo. */
+  readonly spki: Uint8Array;
+  readonly attributes: KeyAttributes;
+  readonly state: KeyState;
+  readonly createdAt: Date;
+  readonly invalidatedAt: Date | undefined;
+}
+
+export interface PartitionPolicy {
+  /** Keys flagged extractable may be exported (wrapped) only when this is also true. */
+  readonly exportAllowed: boolean;
+  /** Keys may be imported into the partition. */
+  readonly importAllowed: boolean;
+  /** Delete moves a key to the trash (restorable) instead of destroying it. */
+  readonly invalidation: boolean;
+  /** Nothing is created, deleted or changed while set (only an officer may lift it). */
+  readonly readOnly: boolean;
+}
+
+export const DEFAULT_PARTITION_POLICY: PartitionPolicy = Object.freeze({
+  exportAllowed: false,
+  importAllowed: false,
+  invalidation: true,
+  readOnly: false,
+});
+
+export interface PartitionInfo {
+  readonly id: string;
+  readonly name: string;
+  readonly policy: PartitionPolicy;
+  readonly createdAt: Date;
+  /** DER certificate of the partition attestation key. */
+  readonly attestationCertificate: Uint8Array;
+  /** DER certificate of the partition timestamp key. */
+  readonly timestampCertificate: Uint8Array;
+}
+
+export interface DeviceInfo {
+  readonly id: string;
+  readonly rootCertificate: Uint8Array;
+  readonly certificate: Uint8Array;
+  readonly factoryLabel: string;
+  readonly development: boolean;
+  readonly createdAt: Date;
+  readonly organization: string;
+  readonly country: string;
+}
+
+/** The certificates of a partition, leaf-to-root order given by the field names. */
+export interface PartitionChain {
+  readonly root: Uint8Array;
+  readonly device: Uint8Array;
+  readonly partitionAttestation: Uint8Array;
+  readonly partitionTimestamp: Uint8Array;
+}
+
+export interface GenerateKeyOptions {
+  readonly label: string;
+  readonly algorithm: KeyAlgorithm;
+  readonly extractable?: boolean;
+  readonly modifiable?: boolean;
+  readonly destroyable?: boolean;
+  readonly purposes?: readonly KeyPurpose[];
+}
+
+/** Caller-supplied key that an exported key is wrapped under. */
+export type WrappingKey =
+  | { readonly kind: 'aes-kwp'; readonly key: Uint8Array }
+  | { readonly kind: 'rsa-aes-kwp'; readonly spki: Uint8Array };
+
+export interface OfficerCredential {
+  readonly name: string;
+  readonly passphrase: string;
+}

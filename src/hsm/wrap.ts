@@ -1,0 +1,111 @@
+// Key wrapping: AES-256-GCM for keys at rest (AAD binds a blob to its device, partition and key),
+// HKDF-derived sub-keys of the master key, and RFC 5649 AES key wrap with padding (plus the
+// RSA-OAEP + AES-KWP envelope of PKCS#11 CKM_RSA_AES_KEY_WRAP) for exports.
+import {
+  createCipheriv,
+  createDecipheriv,
+  createPublicKey,
+  constants,
+  hkdfSync,
+  publicEncrypt,
+  randomBytes,
+  privateDecrypt,
+  type KeyObject,
+} from 'node:crypto';
+import { HsmError } from './errors.js';
+
+const BLOB_VERSION = 1;
+const IV_LENGTH = 12;
+const TAG_LENGTH = 16;
+
+export function deriveSubkey(master: Uint8Array, salt: string, purpose: string): Buffer {
+  return Buffer.from(hkdfSync('sha256', master, Buffer.from(salt, 'utf8'), purpose, 32));
+}
+
+/** version(1) || iv(12) || ciphertext || tag(16) */
+export function seal(key: Uint8Array, plaintext: Uint8Array, aad: string): Uint8Array {
+  const iv = randomBytes(IV_LENGTH);
+  const cipher = createCipheriv('aes-256-gcm', key, iv, { authTagLength: TAG_LENGTH });
+  cipher.setAAD(Buffer.from(aad, 'utf8'));
+  const body = Buffer.concat([cipher.update(plaintext), cipher.final()]);
+  return Buffer.concat([Buffer.from([BLOB_VERSION]), iv, body, cipher.getAuthTag()]);
+}
+
+export function open(key: Uint8Array, blob: Uint8Array, aad: string): Uint8Array {
+  if (blob.length < 1 + IV_LENGTH + TAG_LENGTH || blob[0] !== BLOB_VERSION) {
+    throw new HsmError('unwrap-failed', 'wrapped blob is malformed');
+  }
+  const iv = blob.subarray(1, 1 + IV_LENGTH);
+  const tag = blob.subarray(blob.length - TAG_LENGTH);
+  const body = blob.subarray(1 + IV_LENGTH, blob.length - TAG_LENGTH);
+  try {
+    const decipher = createDecipheriv('aes-256-gcm', key, iv, { authTagLength: TAG_LENGTH });
+    decipher.setAAD(Buffer.from(aad, 'utf8'));
+    decipher.setAuthTag(tag);
+    return new Uint8Array(Buffer.concat([decipher.update(body), decipher.final()]));
+  } catch (cause) {
+    throw new HsmError('unwrap-failed', 'wrapped blob failed authentication', { cause });
+  }
+}
+
+/** RFC 5649 alternative initial value. */
+const KWP_IV = Buffer.from('a65959a6', 'hex');
+
+export function aesKeyWrapPad(kek: Uint8Array, plaintext: Uint8Array): Uint8Array {
+  if (kek.length !== 32)
+    throw new HsmError('invalid-argument', 'aes wrapping key must be 32 bytes');
+  const cipher = createCipheriv('id-aes256-wrap-pad', kek, KWP_IV);
+  return new Uint8Array(Buffer.concat([cipher.update(plaintext), cipher.final()]));
+}
+
+export function aesKeyUnwrapPad(kek: Uint8Array, wrapped: Uint8Array): Uint8Array {
+  if (kek.length !== 32)
+    throw new HsmError('invalid-argument', 'aes wrapping key must be 32 bytes');
+  try {
+    const decipher = createDecipheriv('id-aes256-wrap-pad', kek, KWP_IV);
+    return new Uint8Array(Buffer.concat([decipher.update(wrapped), decipher.final()]));
+  } catch (cause) {
+    throw new HsmError('unwrap-failed', 'aes key unwrap failed', { cause });
+  }
+}
+
+/** Minimum RSA modulus accepted as a wrapping key. */
+const MIN_RSA_WRAP_BITS = 3072;
+
+/** RSA-OAEP(SHA-256) of a fresh AES-256 key, followed by AES-KWP of the plaintext. */
+export function rsaAesKeyWrap(spki: Uint8Array, plaintext: Uint8Array): Uint8Array {
+  let key: KeyObject;
+  try {
+    key = createPublicKey({ key: Buffer.from(spki), format: 'der', type: 'spki' });
+  } catch (cause) {
+    throw new HsmError('invalid-argument', 'wrapping key is not a public key', { cause });
+  }
+  const bits = key.asymmetricKeyDetails?.modulusLength ?? 0;
+  if (key.asymmetricKeyType !== 'rsa' || bits < MIN_RSA_WRAP_BITS) {
+    throw new HsmError('invalid-argument', 'rsa wrapping key must be rsa with at least 3072 bits');
+  }
+  const ephemeral = randomBytes(32);
+  try {
+    const head = publicEncrypt(
+      { key, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: 'sha256' },
+      ephemeral,
+    );
+    return Buffer.concat([head, aesKeyWrapPad(ephemeral, plaintext)]);
+  } finally {
+    ephemeral.fill(0);
+  }
+}
+
+/** Inverse of rsaAesKeyWrap, for tests and for importing such envelopes. */
+export function rsaAesKeyUnwrap(privateKey: KeyObject, wrapped: Uint8Array): Uint8Array {
+  const bytes = (privateKey.asymmetricKeyDetails?.modulusLength ?? 0) / 8;
+  try {
+    const ephemeral = privateDecrypt(
+      { key: privateKey, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: 'sha256' },
+      wrapped.subarray(0, bytes),
+    );
+    return aesKeyUnwrapPad(ephemeral, wrapped.subarray(bytes));
+  } catch (cause) {
+    throw new HsmError('unwrap-failed', 'rsa-aes key unwrap failed', { cause });
+  }
+}

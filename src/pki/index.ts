@@ -1,0 +1,16 @@
+// Public surface of the pki module: OIDs, strict DER, PEM, algorithms, names, extensions,
+// certificate building and parsing, CSRs. No I/O and no private keys.
+export * from './errors.js';
+export * from './oids.js';
+export * from './der.js';
+export * from './pem.js';
+export * from './hash.js';
+export * from './algorithms.js';
+export type { Signer } from './signer.js';
+export * from './name.js';
+export * from './extensions.js';
+export * from './hsm-role.js';
+export * from './certificate.js';
+export * from './certificate-profiles.js';
+export * from './csr.js';
+export { ensureCryptoEngine } from './engine.js';

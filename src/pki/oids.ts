@@ -1,0 +1,95 @@
+// Object identifiers used across the project (RFC 5280, RFC 3161, RFC 5816, RFC 8410, and the
+// project's own UUID arc from standards/attestation.md).
+
+/** 2.25.290932336010228728432622296596402693424: the project's UUID-based arc (ITU-T X.667). */
+export const ARC = '2.25.290932336010228728432622296596402693424';
+
+/** ARC.2.1: X.509 extension carrying a TbsEvidence about the subject key. */
+export const id_ce_keyEvidence = `${ARC}.2.1`;
+/** ARC.3.1: interim EKU for a partition attestation key. */
+export const id_kp_attestationKey = `${ARC}.3.1`;
+/** ARC.6.1: baseline TSA policy of a non-qualified TSA. */
+export const id_tsaPolicyBaseline = `${ARC}.6.1`;
+/** ARC.6.2: TSA policy of a post-quantum time-stamping unit. */
+export const id_tsaPolicyPostQuantum = `${ARC}.6.2`;
+/** ARC.7.1: certificate extension naming the HSM role, device id and partition id. */
+export const id_ce_hsmRole = `${ARC}.7.1`;
+
+/** 2.5.29.14 */
+export const id_ce_subjectKeyIdentifier = '2.5.29.14';
+/** 2.5.29.15 */
+export const id_ce_keyUsage = '2.5.29.15';
+/** 2.5.29.16 */
+export const id_ce_privateKeyUsagePeriod = '2.5.29.16';
+/** 2.5.29.17 */
+export const id_ce_subjectAltName = '2.5.29.17';
+/** 2.5.29.19 */
+export const id_ce_basicConstraints = '2.5.29.19';
+/** 2.5.29.35 */
+export const id_ce_authorityKeyIdentifier = '2.5.29.35';
+/** 2.5.29.37 */
+export const id_ce_extKeyUsage = '2.5.29.37';
+/** 2.5.29.31 */
+export const id_ce_cRLDistributionPoints = '2.5.29.31';
+/** 2.5.29.32 */
+export const id_ce_certificatePolicies = '2.5.29.32';
+
+/** 1.3.6.1.5.5.7.3.8 */
+export const id_kp_timeStamping = '1.3.6.1.5.5.7.3.8';
+
+/** 2.5.4.3 */
+export const id_at_commonName = '2.5.4.3';
+/** 2.5.4.5 */
+export const id_at_serialNumber = '2.5.4.5';
+/** 2.5.4.6 */
+export const id_at_countryName = '2.5.4.6';
+/** 2.5.4.10 */
+export const id_at_organizationName = '2.5.4.10';
+/** 2.5.4.11 */
+export const id_at_organizationalUnitName = '2.5.4.11';
+
+/** 1.2.840.10045.2.1 */
+export const id_ecPublicKey = '1.2.840.10045.2.1';
+/** 1.2.840.10045.3.1.7 */
+export const id_secp256r1 = '1.2.840.10045.3.1.7';
+/** 1.3.132.0.34 */
+export const id_secp384r1 = '1.3.132.0.34';
+/** 1.3.132.0.35 */
+export const id_secp521r1 = '1.3.132.0.35';
+/** 1.2.840.10045.4.3.2 */
+export const id_ecdsa_with_SHA256 = '1.2.840.10045.4.3.2';
+/** 1.2.840.10045.4.3.3 */
+export const id_ecdsa_with_SHA384 = '1.2.840.10045.4.3.3';
+/** 1.2.840.10045.4.3.4 */
+export const id_ecdsa_with_SHA512 = '1.2.840.10045.4.3.4';
+/** 1.3.101.112 (RFC 8410) */
+export const id_Ed25519 = '1.3.101.112';
+/** 1.2.840.113549.1.1.1 */
+export const id_rsaEncryption = '1.2.840.113549.1.1.1';
+/** 1.2.840.113549.1.1.5 */
+export const id_sha1WithRSAEncryption = '1.2.840.113549.1.1.5';
+/** 1.2.840.113549.1.1.8 */
+export const id_mgf1 = '1.2.840.113549.1.1.8';
+/** 1.2.840.113549.1.1.10 */
+export const id_RSASSA_PSS = '1.2.840.113549.1.1.10';
+/** 1.2.840.113549.1.1.11 */
+export const id_sha256WithRSAEncryption = '1.2.840.113549.1.1.11';
+/** 1.2.840.113549.1.1.12 */
+export const id_sha384WithRSAEncryption = '1.2.840.113549.1.1.12';
+/** 1.2.840.113549.1.1.13 */
+export const id_sha512WithRSAEncryption = '1.2.840.113549.1.1.13';
+
+/** 2.16.840.1.101.3.4.2.1 */
+export const id_sha256 = '2.16.840.1.101.3.4.2.1';
+/** 2.16.840.1.101.3.4.2.2 */
+export const id_sha384 = '2.16.840.1.101.3.4.2.2';
+/** 2.16.840.1.101.3.4.2.3 */
+export const id_sha512 = '2.16.840.1.101.3.4.2.3';
+/** 2.16.840.1.101.3.4.2.8 */
+export const id_sha3_256 = '2.16.840.1.101.3.4.2.8';
+/** 2.16.840.1.101.3.4.2.9 */
+export const id_sha3_384 = '2.16.840.1.101.3.4.2.9';
+/** 2.16.840.1.101.3.4.2.10 */
+export const id_sha3_512 = '2.16.840.1.101.3.4.2.10';
+/** 1.3.14.3.2.26 */
+export const id_sha1 = '1.3.14.3.2.26';

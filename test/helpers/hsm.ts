@@ -1,0 +1,28 @@
+// Builds a factory and a device store in a temporary folder for tests.
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import { createFactory, Hsm, type Factory, type MasterKeyInput } from '../../src/hsm/index.js';
+import { systemClock, type Clock } from '../../src/shared/index.js';
+import { tempDir } from './tmp.js';
+
+export const OFFICER = { name: 'so', passphrase: 'correct horse battery staple' } as const;
+
+export interface TestDevice {
+  readonly dir: string;
+  readonly storePath: string;
+  readonly factoryDir: string;
+  readonly factory: Factory;
+  readonly masterKey: MasterKeyInput;
+  readonly hsm: Hsm;
+}
+
+export async function createTestDevice(options: { clock?: Clock } = {}): Promise<TestDevice> {
+  const clock = options.clock ?? systemClock;
+  const dir = tempDir();
+  const factoryDir = join(dir, 'factory');
+  const factory = await createFactory(factoryDir, { development: true, clock });
+  const masterKey: MasterKeyInput = { kind: 'key', key: randomBytes(32) };
+  const storePath = join(dir, 'device.sqlite');
+  const hsm = await Hsm.init({ path: storePath, masterKey, factory, officer: OFFICER, clock });
+  return { dir, storePath, factoryDir, factory, masterKey, hsm };
+}
