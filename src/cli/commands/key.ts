@@ -1,0 +1,309 @@
+// Key commands: generate, list, show, delete, restore, purge, export, import.
+import { writeFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { KEY_PURPOSES, type KeyInfo, type KeyPurpose, type WrappingKey } from '../../hsm/index.js';
+import {
+  decodePemAll,
+  isKeyAlgorithm,
+  KEY_ALGORITHMS,
+  sha256Fingerprint,
+} from '../../pki/index.js';
+import { fromHex } from '../../shared/index.js';
+import { flag, requiredOption, stringOption, type Command, type Invocation } from '../command.js';
+import { officerCredential, readInputFile, withHsm } from '../context.js';
+import { EXIT, InputError, UsageError } from '../exit-codes.js';
+import { jsonText } from '../output.js';
+import { MASTER_OPTIONS, OFFICER_OPTIONS } from './partition.js';
+
+export function keyJson(k: KeyInfo): Record<string, unknown> {
+  return {
+    partition: k.partitionName,
+    label: k.label,
+    id: k.id,
+    role: k.role,
+    algorithm: k.algorithm,
+    state: k.state,
+    createdAt: k.createdAt.toISOString(),
+    invalidatedAt: k.invalidatedAt?.toISOString(),
+    spkiSha256: sha256Fingerprint(k.spki),
+    attributes: k.attributes,
+  };
+}
+
+function printKey(inv: Invocation, k: KeyInfo): void {
+  const o = inv.io.stdout;
+  const a = k.attributes;
+  o(`key ${k.label} in partition ${k.partitionName} (${k.id})\n`);
+  o(`  algorithm:          ${k.algorithm}\n`);
+  o(`  role:               ${k.role}\n`);
+  o(
+    `  state:              ${k.state}${k.invalidatedAt ? ` since ${k.invalidatedAt.toISOString()}` : ''}\n`,
+  );
+  o(`  created:            ${k.createdAt.toISOString()}\n`);
+  o(`  origin:             ${a.origin}${a.local ? ' (generated inside the partition)' : ''}\n`);
+  o(`  extractable:        ${a.extractable}\n`);
+  o(`  never-extractable:  ${a.neverExtractable}\n`);
+  o(`  sensitive:          ${a.sensitive} (always: ${a.alwaysSensitive})\n`);
+  o(`  destroyable:        ${a.destroyable}\n`);
+  o(`  purposes:           ${a.purposes.join(', ')}\n`);
+  o(`  public key SHA-256: ${sha256Fingerprint(k.spki)}\n`);
+}
+
+function purposes(inv: Invocation): KeyPurpose[] | undefined {
+  const v = stringOption(inv, 'purposes');
+  if (v === undefined) return undefined;
+  const list = v.split(',').map((s) => s.trim());
+  for (const p of list) {
+    if (!(KEY_PURPOSES as readonly string[]).includes(p)) {
+      throw new UsageError(
+        `--purposes: unknown purpose '${p}' (known: ${KEY_PURPOSES.join(', ')})`,
+      );
+    }
+  }
+  return list as KeyPurpose[];
+}
+
+const PARTITION_LABEL = ['PARTITION', 'LABEL'] as const;
+
+export const keyGenerate: Command = {
+  path: ['key', 'generate'],
+  summary: 'Generate a key inside a partition (never exported unless flagged and allowed).',
+  positionals: ['PARTITION'],
+  options: {
+    label: {
+      type: 'string',
+      value: 'LABEL',
+      description: 'name of the key in the partition (required)',
+    },
+    algorithm: {
+      type: 'string',
+      value: 'ALG',
+      description: `one of ${KEY_ALGORITHMS.join(', ')} (required)`,
+    },
+    extractable: {
+      type: 'boolean',
+      description: 'allow wrapped export where the partition policy allows it',
+    },
+    purposes: {
+      type: 'string',
+      value: 'LIST',
+      description: `comma-separated (default sign,verify; known: ${KEY_PURPOSES.join(', ')})`,
+    },
+    ...MASTER_OPTIONS,
+  },
+  async run(inv) {
+    const label = requiredOption(inv, 'label');
+    const alg = requiredOption(inv, 'algorithm');
+    if (!isKeyAlgorithm(alg)) {
+      throw new UsageError(`--algorithm must be one of ${KEY_ALGORITHMS.join(', ')}`);
+    }
+    const p = purposes(inv);
+    const key = await withHsm(inv, (hsm) =>
+      hsm.generateKey(inv.positionals[0]!, {
+        label,
+        algorithm: alg,
+        extractable: flag(inv, 'extractable'),
+        ...(p === undefined ? {} : { purposes: p }),
+      }),
+    );
+    if (flag(inv, 'json')) inv.io.stdout(jsonText(keyJson(key)));
+    else printKey(inv, key);
+    return EXIT.ok;
+  },
+};
+
+export const keyList: Command = {
+  path: ['key', 'list'],
+  summary: 'List the keys of a partition, including those in the trash.',
+  positionals: ['PARTITION'],
+  options: {
+    state: {
+      type: 'string',
+      value: 'STATE',
+      description: 'only keys in this state: active or invalidated',
+    },
+    ...MASTER_OPTIONS,
+  },
+  async run(inv) {
+    const state = stringOption(inv, 'state');
+    if (state !== undefined && state !== 'active' && state !== 'invalidated') {
+      throw new UsageError('--state must be active or invalidated');
+    }
+    const keys = await withHsm(inv, (hsm) =>
+      hsm.listKeys(inv.positionals[0]!, state === undefined ? {} : { state }),
+    );
+    if (flag(inv, 'json')) inv.io.stdout(jsonText(keys.map(keyJson)));
+    else for (const k of keys) inv.io.stdout(`${k.label}\t${k.algorithm}\t${k.state}\t${k.role}\n`);
+    return EXIT.ok;
+  },
+};
+
+export const keyShow: Command = {
+  path: ['key', 'show'],
+  summary: "Show a key's attributes and public key fingerprint.",
+  positionals: [...PARTITION_LABEL],
+  options: { ...MASTER_OPTIONS },
+  async run(inv) {
+    const [partition, label] = inv.positionals as [string, string];
+    const key = await withHsm(inv, (hsm) => hsm.key(partition, label));
+    if (flag(inv, 'json')) inv.io.stdout(jsonText(keyJson(key)));
+    else printKey(inv, key);
+    return EXIT.ok;
+  },
+};
+
+export const keyDelete: Command = {
+  path: ['key', 'delete'],
+  summary: 'Delete a key: to the trash when invalidation is on (the default), else destroyed.',
+  positionals: [...PARTITION_LABEL],
+  options: { ...MASTER_OPTIONS },
+  async run(inv) {
+    const [partition, label] = inv.positionals as [string, string];
+    const after = await withHsm(inv, (hsm) => hsm.deleteKey(partition, label));
+    const result = { partition, label, state: after === undefined ? 'destroyed' : after.state };
+    if (flag(inv, 'json')) inv.io.stdout(jsonText(result));
+    else
+      inv.io.stdout(
+        `key ${label} ${after === undefined ? 'destroyed' : 'moved to the trash (invalidated)'}\n`,
+      );
+    return EXIT.ok;
+  },
+};
+
+export const keyRestore: Command = {
+  path: ['key', 'restore'],
+  summary: 'Restore an invalidated key from the trash (needs the security officer).',
+  positionals: [...PARTITION_LABEL],
+  options: { ...OFFICER_OPTIONS, ...MASTER_OPTIONS },
+  async run(inv) {
+    const [partition, label] = inv.positionals as [string, string];
+    const officer = officerCredential(inv);
+    const key = await withHsm(inv, (hsm) => hsm.restoreKey(partition, label, officer));
+    if (flag(inv, 'json')) inv.io.stdout(jsonText(keyJson(key)));
+    else inv.io.stdout(`key ${label} restored\n`);
+    return EXIT.ok;
+  },
+};
+
+export const keyPurge: Command = {
+  path: ['key', 'purge'],
+  summary: 'Destroy an invalidated key for good (needs the security officer).',
+  positionals: [...PARTITION_LABEL],
+  options: { ...OFFICER_OPTIONS, ...MASTER_OPTIONS },
+  async run(inv) {
+    const [partition, label] = inv.positionals as [string, string];
+    const officer = officerCredential(inv);
+    await withHsm(inv, (hsm) => {
+      hsm.purgeKey(partition, label, officer);
+    });
+    if (flag(inv, 'json')) inv.io.stdout(jsonText({ partition, label, state: 'purged' }));
+    else inv.io.stdout(`key ${label} purged\n`);
+    return EXIT.ok;
+  },
+};
+
+/** A wrapping key file: 64 hex digits (AES-256) or a PEM RSA public key (>= 3072 bits). */
+function wrappingKey(path: string): WrappingKey {
+  const bytes = readInputFile(path, 'wrapping key');
+  const text = bytes.toString('utf8');
+  const hex = fromHex(text.trim());
+  if (hex?.length === 32) return { kind: 'aes-kwp', key: hex };
+  if (bytes.length === 32) return { kind: 'aes-kwp', key: new Uint8Array(bytes) };
+  const pub = decodePemAll(text).find((b) => b.label === 'PUBLIC KEY');
+  if (pub !== undefined) return { kind: 'rsa-aes-kwp', spki: pub.der };
+  throw new InputError(
+    `--wrap-key '${path}' is neither a 32-byte AES key (hex) nor a PEM public key`,
+  );
+}
+
+function aesKeyFile(path: string, option: string): Uint8Array {
+  const bytes = readInputFile(path, option);
+  const hex = fromHex(bytes.toString('utf8').trim());
+  if (hex?.length === 32) return hex;
+  if (bytes.length === 32) return new Uint8Array(bytes);
+  throw new InputError(`--${option} '${path}' is not a 32-byte AES key (64 hex digits or raw)`);
+}
+
+export const keyExport: Command = {
+  path: ['key', 'export'],
+  summary: 'Export a key wrapped under a key you supply (only if extractable and allowed).',
+  positionals: [...PARTITION_LABEL],
+  details: `--wrap-key is either 64 hex digits of an AES-256 key (output: RFC 5649 AES key wrap with
+padding of the PKCS#8 key) or a PEM RSA public key of at least 3072 bits (output: RSA-OAEP-SHA256
+of a fresh AES-256 key followed by the AES-KWP of the PKCS#8 key, as PKCS#11 CKM_RSA_AES_KEY_WRAP).
+A plaintext export does not exist.`,
+  options: {
+    'wrap-key': { type: 'string', value: 'FILE', description: 'key to wrap under (required)' },
+    out: {
+      type: 'string',
+      value: 'FILE',
+      description: 'file to write the wrapped key to (required)',
+    },
+    ...MASTER_OPTIONS,
+  },
+  async run(inv) {
+    const [partition, label] = inv.positionals as [string, string];
+    const wrapping = wrappingKey(requiredOption(inv, 'wrap-key'));
+    const out = resolve(inv.io.cwd, requiredOption(inv, 'out'));
+    const wrapped = await withHsm(inv, (hsm) => hsm.exportKey(partition, label, wrapping));
+    writeFileSync(out, wrapped, { mode: 0o600 });
+    if (flag(inv, 'json'))
+      inv.io.stdout(jsonText({ partition, label, out, wrapping: wrapping.kind }));
+    else inv.io.stdout(`key ${label} exported (${wrapping.kind}) to ${out}\n`);
+    return EXIT.ok;
+  },
+};
+
+export const keyImport: Command = {
+  path: ['key', 'import'],
+  summary: 'Import a key into a partition whose policy allows import.',
+  positionals: ['PARTITION'],
+  details: `--in is a PKCS#8 private key (PEM or DER), or with --unwrap-key an RFC 5649 AES-KWP blob
+as written by 'key export'. Imported keys are recorded as origin imported, local false and
+never-extractable false.`,
+  options: {
+    label: {
+      type: 'string',
+      value: 'LABEL',
+      description: 'name of the key in the partition (required)',
+    },
+    in: { type: 'string', value: 'FILE', description: 'the key to import (required)' },
+    'unwrap-key': {
+      type: 'string',
+      value: 'FILE',
+      description: 'AES-256 key (64 hex digits) that --in is wrapped under',
+    },
+    pss: { type: 'boolean', description: 'sign with RSA-PSS instead of PKCS#1 v1.5 (RSA keys)' },
+    extractable: { type: 'boolean', description: 'mark the imported key extractable' },
+    purposes: keyGenerate.options.purposes!,
+    ...MASTER_OPTIONS,
+  },
+  async run(inv) {
+    const partition = inv.positionals[0]!;
+    const label = requiredOption(inv, 'label');
+    const input = readInputFile(requiredOption(inv, 'in'), 'key');
+    const unwrapPath = stringOption(inv, 'unwrap-key');
+    const p = purposes(inv);
+    const common = {
+      label,
+      pss: flag(inv, 'pss'),
+      extractable: flag(inv, 'extractable'),
+      ...(p === undefined ? {} : { purposes: p }),
+    };
+    const key = await withHsm(inv, (hsm) => {
+      if (unwrapPath !== undefined) {
+        return hsm.importWrappedKey(partition, {
+          ...common,
+          wrapped: new Uint8Array(input),
+          unwrapKey: aesKeyFile(unwrapPath, 'unwrap-key'),
+        });
+      }
+      const pem = decodePemAll(input.toString('utf8')).find((b) => b.label === 'PRIVATE KEY');
+      const pkcs8 = pem?.der ?? new Uint8Array(input);
+      return hsm.importKey(partition, { ...common, pkcs8 });
+    });
+    if (flag(inv, 'json')) inv.io.stdout(jsonText(keyJson(key)));
+    else printKey(inv, key);
+    return EXIT.ok;
+  },
+};

@@ -1,0 +1,77 @@
+// Exit codes of the operator CLI (sysexits-style where one fits), and the mapping from errors.
+import { HsmError, type HsmErrorCode } from '../hsm/index.js';
+import { PkiError } from '../pki/index.js';
+
+export const EXIT = {
+  ok: 0,
+  /** Unexpected internal failure. */
+  failure: 1,
+  /** Refused by a security policy or a key attribute. */
+  refused: 2,
+  /** A partition, key, store or factory does not exist. */
+  notFound: 3,
+  /** An integrity check failed (audit chain, store corruption). */
+  integrity: 4,
+  /** The thing to create exists already. */
+  exists: 5,
+  /** Bad command line: unknown command or option, missing or malformed argument. */
+  usage: 64,
+  /** An input file's content is malformed. */
+  dataError: 65,
+  /** Authentication failed: wrong master key or officer credential. */
+  auth: 77,
+} as const;
+export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
+
+const HSM_EXIT: Readonly<Record<HsmErrorCode, ExitCode>> = {
+  'store-not-found': EXIT.notFound,
+  'store-exists': EXIT.exists,
+  'store-corrupt': EXIT.integrity,
+  'schema-too-new': EXIT.failure,
+  'master-key-missing': EXIT.auth,
+  'master-key-wrong': EXIT.auth,
+  'factory-not-found': EXIT.notFound,
+  'factory-invalid': EXIT.dataError,
+  'factory-passphrase-wrong': EXIT.auth,
+  'csr-rejected': EXIT.failure,
+  'partition-not-found': EXIT.notFound,
+  'partition-exists': EXIT.exists,
+  'key-not-found': EXIT.notFound,
+  'key-exists': EXIT.exists,
+  'key-invalidated': EXIT.refused,
+  'key-not-invalidated': EXIT.refused,
+  'key-not-destroyable': EXIT.refused,
+  'key-not-extractable': EXIT.refused,
+  'system-key': EXIT.refused,
+  'policy-read-only': EXIT.refused,
+  'policy-export-denied': EXIT.refused,
+  'policy-import-denied': EXIT.refused,
+  'officer-required': EXIT.auth,
+  'officer-auth-failed': EXIT.auth,
+  'unwrap-failed': EXIT.dataError,
+  'invalid-argument': EXIT.usage,
+};
+
+/** Raised by the CLI itself for a bad command line; names the offending argument. */
+export class UsageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UsageError';
+  }
+}
+
+/** Raised for an input file that cannot be read or parsed. */
+export class InputError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'InputError';
+  }
+}
+
+export function exitCodeFor(error: unknown): ExitCode {
+  if (error instanceof UsageError) return EXIT.usage;
+  if (error instanceof InputError) return EXIT.dataError;
+  if (error instanceof HsmError) return HSM_EXIT[error.code];
+  if (error instanceof PkiError) return EXIT.dataError;
+  return EXIT.failure;
+}
