@@ -978,7 +978,11 @@ export class Hsm {
       algorithm,
       spki: new Uint8Array(row.spki),
       certificateChain: chain,
-      sign: (tbs) => Promise.resolve(signWith(load(), algorithm, tbs)),
+      // Failures (invalidated key, unwrap) reject the promise instead of throwing synchronously.
+      sign: (tbs) =>
+        new Promise<Uint8Array>((resolve) => {
+          resolve(signWith(load(), algorithm, tbs));
+        }),
     };
   }
 

@@ -66,7 +66,12 @@ export function parseCsr(der: Uint8Array): ParsedCsr {
   }
   const fields = info.valueBlock.value;
   const version = fields[0];
-  if (!(version instanceof asn1js.Integer) || version.valueBlock.valueDec !== 0) {
+  // asn1js reports valueDec 0 for integers too long to decode, so check the length as well.
+  if (
+    !(version instanceof asn1js.Integer) ||
+    version.valueBlock.valueHexView.length !== 1 ||
+    version.valueBlock.valueDec !== 0
+  ) {
     invalid('certification request version must be 0');
   }
   const subject = fields[1];

@@ -68,7 +68,17 @@ function readHeader(bytes: Uint8Array, offset: number, end: number): Tlv {
   return { tagClass, constructed, tagNumber, headerLength, length };
 }
 
-const PRIMITIVE_ONLY = new Set([1, 2, 3, 4, 5, 6, 10, 12, 19, 20, 22, 23, 24, 26, 28, 30]);
+// X.690 8.5, 8.19, 8.20 and 10.2: REAL, object identifiers, times and every string type are
+// primitive in DER.
+const PRIMITIVE_ONLY = new Set([
+  1, 2, 3, 4, 5, 6, 7, 9, 10, 12, 13, 14, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 30, 31, 32,
+  33, 34,
+]);
+
+/** X.680 8.6: UNIVERSAL 0 belongs to end-of-contents (never in DER), 15 and 37 up are reserved. */
+function isReservedUniversal(tagNumber: number): boolean {
+  return tagNumber === 0 || tagNumber === 15 || tagNumber > 36;
+}
 
 function compareBytes(a: Uint8Array, b: Uint8Array): number {
   const n = Math.min(a.length, b.length);
@@ -79,6 +89,7 @@ function compareBytes(a: Uint8Array, b: Uint8Array): number {
 function checkUniversal(bytes: Uint8Array, tlv: Tlv, start: number): void {
   const v = start + tlv.headerLength;
   const len = tlv.length;
+  if (isReservedUniversal(tlv.tagNumber)) fail('reserved universal tag', start);
   if (tlv.constructed && PRIMITIVE_ONLY.has(tlv.tagNumber)) {
     fail('constructed encoding of a primitive type', start);
   }
@@ -111,7 +122,8 @@ function checkUniversal(bytes: Uint8Array, tlv: Tlv, start: number): void {
     case 5:
       if (len !== 0) fail('null with content', start);
       break;
-    case 6: {
+    case 6: // X.690 8.19.2 and 8.20.2 (OBJECT IDENTIFIER, RELATIVE-OID): minimal subidentifiers
+    case 13: {
       if (len === 0) fail('empty object identifier', start);
       if ((bytes[v + len - 1]! & 0x80) !== 0) fail('truncated object identifier', start);
       let atStart = true;
@@ -122,6 +134,12 @@ function checkUniversal(bytes: Uint8Array, tlv: Tlv, start: number): void {
       }
       break;
     }
+    case 28: // UniversalString is UCS-4: four octets per character
+      if (len % 4 !== 0) fail('universal string length not a multiple of 4', start);
+      break;
+    case 30: // BMPString is UCS-2: two octets per character
+      if (len % 2 !== 0) fail('bmp string length not a multiple of 2', start);
+      break;
     case 16:
     case 17:
       if (!tlv.constructed) fail('primitive encoding of a constructed type', start);

@@ -51,6 +51,8 @@ export function parseHsmRole(der: Uint8Array): HsmRole {
   const items = root.valueBlock.value;
   const first = items[0];
   if (!(first instanceof asn1js.Enumerated)) invalid('hsm role lacks its enumerated role');
+  // asn1js reports valueDec 0 for integers too long to decode; every role fits in one octet.
+  if (first.valueBlock.valueHexView.length !== 1) invalid('unknown hsm role');
   const index = first.valueBlock.valueDec;
   const role = HSM_ROLES[index];
   if (role === undefined) invalid('unknown hsm role');
