@@ -1,0 +1,385 @@
+// The audit log: one entry per operation (refusals included), a hash chain under a MAC keyed by
+// the master key, and detection of every single-column edit, deleted rows and re-hashed rows.
+import { createHash, createHmac, generateKeyPairSync, randomBytes } from 'node:crypto';
+import Database from 'better-sqlite3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Hsm, type AuditEntry } from '../../../src/hsm/index.js';
+import { deriveMasterKeys } from '../../../src/hsm/master-key.js';
+import { fixedClock } from '../../../src/shared/index.js';
+import { createTestDevice, OFFICER, type TestDevice } from '../../helpers/hsm.js';
+import { expectHsmError, expectHsmRejection, MESSAGE } from './support.js';
+
+const NOW = new Date(Math.floor(Date.now() / 1000) * 1000 - 60_000);
+const WRONG_OFFICER = { name: OFFICER.name, passphrase: 'wrong passphrase' } as const;
+
+interface RawAuditRow {
+  seq: number;
+  at: string;
+  actor: string;
+  action: string;
+  partition_id: string | null;
+  key_id: string | null;
+  outcome: string;
+  details_json: string;
+  prev_hash: Buffer;
+  hash: Buffer;
+  mac: Buffer;
+}
+
+/** The entry hash as the store defines it, computed here without the MAC key. */
+function recomputeHash(prev: Buffer, row: RawAuditRow): Buffer {
+  const body = JSON.stringify([
+    row.seq,
+    row.at,
+    row.actor,
+    row.action,
+    row.partition_id,
+    row.key_id,
+    row.outcome,
+    row.details_json,
+  ]);
+  return createHash('sha256').update(prev).update(body, 'utf8').digest();
+}
+
+type Column = 'actor' | 'action' | 'details_json' | 'outcome' | 'at' | 'partition_id' | 'key_id';
+
+function tampered(column: Column, row: RawAuditRow): string | null {
+  switch (column) {
+    case 'actor':
+      return `${row.actor}x`;
+    case 'action':
+      return `${row.action}x`;
+    case 'details_json':
+      return JSON.stringify({ ...(JSON.parse(row.details_json) as object), injected: true });
+    case 'outcome':
+      return row.outcome === 'success' ? 'failure' : 'success';
+    case 'at':
+      return new Date(Date.parse(row.at) + 1000).toISOString();
+    case 'partition_id':
+      return row.partition_id === null ? 'forged' : null;
+    case 'key_id':
+      return row.key_id === null ? 'forged' : null;
+  }
+}
+
+describe('audit log', () => {
+  let d: TestDevice;
+  let hsm: Hsm;
+  let raw: Database.Database;
+  let auditKey: Buffer;
+  const exportKey = randomBytes(32);
+  const imported = generateKeyPairSync('ed25519').privateKey.export({
+    type: 'pkcs8',
+    format: 'der',
+  });
+
+  beforeAll(async () => {
+    d = await createTestDevice({ clock: fixedClock(NOW) });
+    if (d.masterKey.kind !== 'key') throw new Error('the test device uses a raw master key');
+    auditKey = deriveMasterKeys(d.masterKey.key, d.hsm.device().id).auditKey;
+    hsm = d.hsm;
+    raw = new Database(d.storePath, { fileMustExist: true });
+  });
+
+  afterAll(() => {
+    raw.close();
+    hsm.close();
+  });
+
+  function entries(): AuditEntry[] {
+    return [...hsm.exportAudit()];
+  }
+
+  it('records device.init, officer.enrol and partition.create at init', () => {
+    const log = entries();
+    expect(log.map((e) => [e.seq, e.action, e.outcome, e.actor])).toEqual([
+      [1, 'device.init', 'success', 'operator'],
+      [2, 'officer.enrol', 'success', 'operator'],
+      [3, 'partition.create', 'success', 'operator'],
+    ]);
+    const device = hsm.device();
+    expect(log[0]!.details).toMatchObject({
+      deviceId: device.id,
+      algorithm: 'ecdsa-p384',
+      factory: d.factory.label,
+      rootSha256: d.factory.rootSha256,
+    });
+    expect(log[0]!.keyId).toMatch(/^[0-9a-f-]{36}$/);
+    expect(log[1]!.details).toEqual({ officer: OFFICER.name });
+    const p = hsm.partition('default');
+    expect(log[2]!.partitionId).toBe(p.id);
+    expect(log[2]!.details).toMatchObject({
+      partition: 'default',
+      timestampAlgorithm: 'ecdsa-p256',
+      attestationAlgorithm: 'ecdsa-p384',
+      timestampKeyId: hsm.key('default', 'partition-timestamp').id,
+      attestationKeyId: hsm.key('default', 'partition-attestation').id,
+    });
+    for (const e of log) expect(e.at).toBe(NOW.toISOString());
+  });
+
+  it('appends an entry for every operation and every refusal', async () => {
+    const start = entries().length;
+    const p = await hsm.createPartition('p');
+    const k = await hsm.generateKey('p', { label: 'k', algorithm: 'ed25519', extractable: true });
+    const n = await hsm.generateKey('p', { label: 'n', algorithm: 'ed25519' });
+    expectHsmError(
+      () => hsm.exportKey('p', 'n', { kind: 'aes-kwp', key: exportKey }),
+      'key-not-extractable',
+    );
+    expectHsmError(
+      () => hsm.exportKey('p', 'k', { kind: 'aes-kwp', key: exportKey }),
+      'policy-export-denied',
+    );
+    expectHsmError(
+      () => hsm.importKey('p', { label: 'imp', pkcs8: new Uint8Array(imported) }),
+      'policy-import-denied',
+    );
+    hsm.setPartitionPolicy('p', { exportAllowed: true, importAllowed: true }, OFFICER);
+    hsm.exportKey('p', 'k', { kind: 'aes-kwp', key: exportKey });
+    const imp = hsm.importKey('p', { label: 'imp', pkcs8: new Uint8Array(imported) });
+    hsm.deleteKey('p', 'k');
+    expectHsmError(() => hsm.restoreKey('p', 'k', undefined), 'officer-required');
+    expectHsmError(() => hsm.restoreKey('p', 'k', WRONG_OFFICER), 'officer-auth-failed');
+    hsm.restoreKey('p', 'k', OFFICER);
+    expectHsmError(() => {
+      hsm.purgeKey('p', 'k', OFFICER);
+    }, 'key-not-invalidated');
+    hsm.deleteKey('p', 'k');
+    hsm.purgeKey('p', 'k', OFFICER);
+    expectHsmError(() => hsm.deleteKey('p', 'partition-timestamp'), 'system-key');
+    hsm.setPartitionPolicy('p', { invalidation: false }, OFFICER);
+    hsm.deleteKey('p', 'imp');
+    hsm.setPartitionPolicy('p', { readOnly: true }, OFFICER);
+    await expectHsmRejection(
+      hsm.generateKey('p', { label: 'ro', algorithm: 'ed25519' }),
+      'policy-read-only',
+    );
+    expectHsmError(() => hsm.deleteKey('p', 'n'), 'policy-read-only');
+
+    const log = entries().slice(start);
+    expect(log.map((e) => [e.action, e.outcome, e.actor, e.details.code])).toEqual([
+      ['partition.create', 'success', 'operator', undefined],
+      ['key.generate', 'success', 'operator', undefined],
+      ['key.generate', 'success', 'operator', undefined],
+      ['key.export', 'refused', 'operator', 'key-not-extractable'],
+      ['key.export', 'refused', 'operator', 'policy-export-denied'],
+      ['key.import', 'refused', 'operator', 'policy-import-denied'],
+      ['partition.policy', 'success', OFFICER.name, undefined],
+      ['key.export', 'success', 'operator', undefined],
+      ['key.import', 'success', 'operator', undefined],
+      ['key.invalidate', 'success', 'operator', undefined],
+      ['key.restore', 'refused', 'operator', 'officer-required'],
+      ['key.restore', 'refused', OFFICER.name, 'officer-auth-failed'],
+      ['key.restore', 'success', OFFICER.name, undefined],
+      ['key.purge', 'refused', OFFICER.name, 'key-not-invalidated'],
+      ['key.invalidate', 'success', 'operator', undefined],
+      ['key.purge', 'success', OFFICER.name, undefined],
+      ['key.delete', 'refused', 'operator', 'system-key'],
+      ['partition.policy', 'success', OFFICER.name, undefined],
+      ['key.destroy', 'success', 'operator', undefined],
+      ['partition.policy', 'success', OFFICER.name, undefined],
+      ['key.generate', 'refused', 'operator', 'policy-read-only'],
+      ['key.delete', 'refused', 'operator', 'policy-read-only'],
+    ]);
+    for (const e of log) expect(e.partitionId).toBe(p.id);
+
+    const byAction = (action: string, outcome = 'success'): AuditEntry[] =>
+      log.filter((e) => e.action === action && e.outcome === outcome);
+    expect(byAction('key.generate').map((e) => e.keyId)).toEqual([k.id, n.id]);
+    expect(byAction('key.generate')[0]!.details).toEqual({
+      label: 'k',
+      algorithm: 'ed25519',
+      extractable: true,
+    });
+    expect(byAction('key.export')[0]).toMatchObject({
+      keyId: k.id,
+      details: { label: 'k', wrapping: 'aes-kwp' },
+    });
+    expect(byAction('key.export', 'refused').map((e) => e.keyId)).toEqual([n.id, k.id]);
+    expect(byAction('key.import')[0]).toMatchObject({
+      keyId: imp.id,
+      details: { label: 'imp', algorithm: 'ed25519' },
+    });
+    expect(byAction('key.invalidate').map((e) => e.keyId)).toEqual([k.id, k.id]);
+    expect(byAction('key.restore')[0]!.keyId).toBe(k.id);
+    expect(byAction('key.purge')[0]!.keyId).toBe(k.id);
+    expect(byAction('key.destroy')[0]!.keyId).toBe(imp.id);
+    expect(byAction('partition.policy').at(-1)!.details).toMatchObject({
+      partition: 'p',
+      readOnly: true,
+      invalidation: false,
+      exportAllowed: true,
+      importAllowed: true,
+    });
+
+    // Identifiers and facts only: no credentials or key material.
+    const text = JSON.stringify(entries());
+    expect(text).not.toContain(OFFICER.passphrase);
+    expect(text).not.toContain(WRONG_OFFICER.passphrase);
+    expect(text).not.toContain(exportKey.toString('hex'));
+    expect(text).not.toContain(exportKey.toString('base64'));
+  });
+
+  it('records the actor given when the store is opened', async () => {
+    hsm.close();
+    hsm = Hsm.open(d.storePath, d.masterKey, { actor: 'tsa', clock: fixedClock(NOW) });
+    await hsm.generateKey('default', { label: 'by-tsa', algorithm: 'ed25519' });
+    await hsm.timestampSigner('default').sign(MESSAGE);
+    const last = entries().at(-1)!;
+    expect(last).toMatchObject({ action: 'key.generate', actor: 'tsa', outcome: 'success' });
+  });
+
+  it('verifies: contiguous sequence, linked hashes, head is the last hash', () => {
+    const log = entries();
+    const v = hsm.verifyAudit();
+    expect(v).toEqual({ ok: true, entries: log.length, head: log.at(-1)!.hash });
+    expect(log[0]!.prevHash).toBe('00'.repeat(32));
+    log.forEach((e, i) => {
+      expect(e.seq).toBe(i + 1);
+      if (i > 0) expect(e.prevHash).toBe(log[i - 1]!.hash);
+    });
+  });
+
+  it('detects an edit of any single column of any row, at that row', () => {
+    const rows = raw.prepare('SELECT * FROM audit ORDER BY seq').all() as RawAuditRow[];
+    expect(rows.length).toBeGreaterThan(20);
+    const columns: readonly Column[] = [
+      'actor',
+      'action',
+      'details_json',
+      'outcome',
+      'at',
+      'partition_id',
+      'key_id',
+    ];
+    for (const row of rows) {
+      for (const column of columns) {
+        const update = raw.prepare(`UPDATE audit SET ${column} = ? WHERE seq = ?`);
+        expect(update.run(tampered(column, row), row.seq).changes).toBe(1);
+        const v = hsm.verifyAudit();
+        expect(v.ok, `${column} of ${row.seq}`).toBe(false);
+        expect(v.firstBad?.seq, `${column} of ${row.seq}`).toBe(row.seq);
+        update.run(row[column], row.seq);
+      }
+    }
+    expect(hsm.verifyAudit().ok).toBe(true);
+  });
+
+  it('detects edits of the stored hash, link and mac', () => {
+    const row = raw.prepare('SELECT * FROM audit WHERE seq = 5').get() as RawAuditRow;
+    for (const column of ['prev_hash', 'hash', 'mac'] as const) {
+      const changed = Buffer.from(row[column]);
+      changed[0] = changed[0]! ^ 1;
+      const update = raw.prepare(`UPDATE audit SET ${column} = ? WHERE seq = 5`);
+      update.run(changed);
+      const v = hsm.verifyAudit();
+      expect(v.ok, column).toBe(false);
+      expect(v.firstBad?.seq, column).toBe(5);
+      update.run(row[column]);
+    }
+    expect(hsm.verifyAudit().ok).toBe(true);
+  });
+
+  it('detects a deleted middle row', () => {
+    const total = hsm.verifyAudit().entries;
+    const mid = Math.floor(total / 2);
+    const row = raw.prepare('SELECT * FROM audit WHERE seq = ?').get(mid) as RawAuditRow;
+    raw.prepare('DELETE FROM audit WHERE seq = ?').run(mid);
+    const v = hsm.verifyAudit();
+    expect(v.ok).toBe(false);
+    expect(v.firstBad?.seq).toBe(mid + 1);
+    expect(v.firstBad?.reason).toMatch(/missing/);
+
+    // Renumbering the later rows to close the gap breaks the hash chain instead.
+    raw.prepare('UPDATE audit SET seq = seq - 1 WHERE seq > ?').run(mid);
+    const renumbered = hsm.verifyAudit();
+    expect(renumbered.ok).toBe(false);
+    expect(renumbered.firstBad?.seq).toBe(mid);
+    // Shifted back in two steps so that no two rows share a seq on the way.
+    raw.prepare('UPDATE audit SET seq = -(seq + 1) WHERE seq >= ?').run(mid);
+    raw.prepare('UPDATE audit SET seq = -seq WHERE seq < 0').run();
+
+    raw
+      .prepare(
+        `INSERT INTO audit (seq, at, actor, action, partition_id, key_id, outcome, details_json, prev_hash, hash, mac)
+         VALUES (@seq, @at, @actor, @action, @partition_id, @key_id, @outcome, @details_json, @prev_hash, @hash, @mac)`,
+      )
+      .run(row);
+    expect(hsm.verifyAudit().ok).toBe(true);
+  });
+
+  it('shows a truncated tail only through the recorded head', () => {
+    const before = hsm.verifyAudit();
+    const last = raw.prepare('SELECT * FROM audit ORDER BY seq DESC LIMIT 1').get() as RawAuditRow;
+    raw.prepare('DELETE FROM audit WHERE seq = ?').run(last.seq);
+    const after = hsm.verifyAudit();
+    expect(after.ok).toBe(true);
+    expect(after.entries).toBe(before.entries - 1);
+    expect(after.head).not.toBe(before.head);
+    raw
+      .prepare(
+        `INSERT INTO audit (seq, at, actor, action, partition_id, key_id, outcome, details_json, prev_hash, hash, mac)
+         VALUES (@seq, @at, @actor, @action, @partition_id, @key_id, @outcome, @details_json, @prev_hash, @hash, @mac)`,
+      )
+      .run(last);
+    expect(hsm.verifyAudit()).toEqual(before);
+  });
+
+  it('detects an edited row whose hash was recomputed without the MAC key', () => {
+    const original = raw.prepare('SELECT * FROM audit ORDER BY seq').all() as RawAuditRow[];
+    const target = original.find((r) => r.action === 'key.export' && r.outcome === 'success')!;
+    const rewrite = raw.prepare(
+      'UPDATE audit SET details_json = ?, prev_hash = ?, hash = ?, mac = ? WHERE seq = ?',
+    );
+
+    // Rewrites the chain from the target onwards with a forged detail; `mac` decides each MAC.
+    const forge = (mac: (hash: Buffer, row: RawAuditRow) => Buffer): void => {
+      let prev: Buffer = Buffer.from(original[target.seq - 2]!.hash);
+      for (const row of original.slice(target.seq - 1)) {
+        const details_json =
+          row.seq === target.seq ? '{"label":"k","wrapping":"none"}' : row.details_json;
+        const hash = recomputeHash(prev, { ...row, details_json });
+        rewrite.run(details_json, prev, hash, mac(hash, row), row.seq);
+        prev = hash;
+      }
+    };
+
+    // Only the edited row's hash, keeping its old MAC.
+    const edited = { ...target, details_json: '{"label":"k","wrapping":"none"}' };
+    rewrite.run(
+      edited.details_json,
+      target.prev_hash,
+      recomputeHash(target.prev_hash, edited),
+      target.mac,
+      target.seq,
+    );
+    let v = hsm.verifyAudit();
+    expect(v.ok).toBe(false);
+    expect(v.firstBad).toEqual({ seq: target.seq, reason: 'entry mac does not verify' });
+
+    // The whole tail re-chained, old MACs kept.
+    forge((_hash, row) => row.mac);
+    v = hsm.verifyAudit();
+    expect(v.firstBad).toEqual({ seq: target.seq, reason: 'entry mac does not verify' });
+
+    // The whole tail re-chained with MACs under a guessed key.
+    const guess = randomBytes(32);
+    forge((hash) => createHmac('sha256', guess).update(hash).digest());
+    v = hsm.verifyAudit();
+    expect(v.firstBad).toEqual({ seq: target.seq, reason: 'entry mac does not verify' });
+
+    // Control: with the real MAC key (derived from the master key) the same forgery passes,
+    // so the MAC is what caught the rewrites above.
+    forge((hash) => createHmac('sha256', auditKey).update(hash).digest());
+    expect(hsm.verifyAudit().ok).toBe(true);
+
+    for (const row of original) {
+      rewrite.run(row.details_json, row.prev_hash, row.hash, row.mac, row.seq);
+    }
+    expect(hsm.verifyAudit()).toMatchObject({
+      ok: true,
+      head: original.at(-1)!.hash.toString('hex'),
+    });
+  });
+});
