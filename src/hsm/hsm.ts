@@ -315,7 +315,7 @@ export class Hsm {
           outcome: 'success',
           details: { officer: officer.name },
         });
-      })();
+      }).immediate();
     } catch (cause) {
       db.close();
       throw cause;
@@ -363,7 +363,7 @@ export class Hsm {
             outcome: 'success',
             details: { from: applied.from, to: applied.to },
           });
-        })();
+        }).immediate();
       }
       return hsm;
     } catch (error) {
@@ -528,7 +528,7 @@ export class Hsm {
           ...policy,
         },
       });
-    })();
+    }).immediate();
     return this.partition(name);
   }
 
@@ -576,7 +576,7 @@ export class Hsm {
             outcome: 'success',
             details: { partition: name, ...policy },
           });
-        })();
+        }).immediate();
         return this.partition(name);
       },
     );
@@ -614,8 +614,10 @@ export class Hsm {
     const now = this.clock.now();
     const attributes = generatedAttributes(options);
     this.db.transaction(() => {
-      // Re-checked inside the transaction: another process may have changed the policy.
+      // Re-checked inside the transaction: another process may have changed the policy or
+      // taken the label meanwhile.
       this.requireWritable(toPartitionInfo(this.partitionRow(partitionName)).policy);
+      this.requireFreeLabel(partition.id, options.label);
       this.insertKey(
         id,
         partition.id,
@@ -638,7 +640,7 @@ export class Hsm {
           extractable: attributes.extractable,
         },
       });
-    })();
+    }).immediate();
     return this.key(partitionName, options.label);
   }
 
@@ -696,7 +698,7 @@ export class Hsm {
           outcome: 'success',
           details: { label: options.label, algorithm },
         });
-      })();
+      }).immediate();
       return this.key(partitionName, options.label);
     });
   }
@@ -781,7 +783,7 @@ export class Hsm {
             outcome: 'success',
             details: { label },
           });
-        })();
+        }).immediate();
         return this.key(partitionName, label);
       }
       this.db.transaction(() => {
@@ -793,7 +795,7 @@ export class Hsm {
           outcome: 'success',
           details: { label },
         });
-      })();
+      }).immediate();
       return undefined;
     });
   }
@@ -829,7 +831,7 @@ export class Hsm {
             outcome: 'success',
             details: { label },
           });
-        })();
+        }).immediate();
         return this.key(partitionName, label);
       },
     );
@@ -860,7 +862,7 @@ export class Hsm {
             outcome: 'success',
             details: { label },
           });
-        })();
+        }).immediate();
       },
     );
   }
@@ -902,7 +904,7 @@ export class Hsm {
             outcome: 'success',
             details: { label, wrapping: wrapping.kind },
           });
-        })();
+        }).immediate();
         return wrapped;
       } finally {
         pkcs8.fill(0);
@@ -1080,7 +1082,7 @@ export class Hsm {
             outcome: 'refused',
             details: { code: error.code },
           });
-        })();
+        }).immediate();
       }
       throw error;
     }
