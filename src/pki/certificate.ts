@@ -25,11 +25,15 @@ export interface TbsCertificateTemplate {
   readonly extensions: readonly ExtensionSpec[];
 }
 
-/** RFC 5280 4.1.2.5: UTCTime through 2049, GeneralizedTime from 2050; whole seconds. */
+/**
+ * RFC 5280 4.1.2.5: UTCTime for 1950 through 2049 (its two-digit years cover no more),
+ * GeneralizedTime otherwise; whole seconds.
+ */
 function x509Time(at: Date): pkijs.Time {
   const whole = new Date(Math.floor(at.getTime() / 1000) * 1000);
+  const year = whole.getUTCFullYear();
   const type =
-    whole.getUTCFullYear() < 2050 ? pkijs.TimeType.UTCTime : pkijs.TimeType.GeneralizedTime;
+    year >= 1950 && year < 2050 ? pkijs.TimeType.UTCTime : pkijs.TimeType.GeneralizedTime;
   return new pkijs.Time({ type, value: whole });
 }
 
@@ -115,7 +119,10 @@ export function certificateSpki(cert: pkijs.Certificate): Uint8Array {
 
 /** The raw extnValue of the extension with this OID, or undefined. */
 export function findExtension(cert: pkijs.Certificate, oid: string): pkijs.Extension | undefined {
-  return cert.extensions?.find((e) => e.extnID === oid);
+  // asn1js, and so pkijs, spells an arc above 2^53 as `{hex}` instead of in decimal, so a parsed
+  // extnID under the project's UUID arc never equals the dotted OID: accept asn1js's spelling too.
+  const spelled = new asn1js.ObjectIdentifier({ value: oid }).getValue();
+  return cert.extensions?.find((e) => e.extnID === oid || e.extnID === spelled);
 }
 
 export function extensionValue(ext: pkijs.Extension): Uint8Array {

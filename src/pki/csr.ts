@@ -66,9 +66,11 @@ export function parseCsr(der: Uint8Array): ParsedCsr {
   }
   const fields = info.valueBlock.value;
   const version = fields[0];
-  // asn1js reports valueDec 0 for integers too long to decode, so check the length as well.
+  // asn1js reports valueDec 0 for integers too long to decode, so check the length as well;
+  // its Enumerated extends Integer, so refuse that explicitly.
   if (
     !(version instanceof asn1js.Integer) ||
+    version instanceof asn1js.Enumerated ||
     version.valueBlock.valueHexView.length !== 1 ||
     version.valueBlock.valueDec !== 0
   ) {
