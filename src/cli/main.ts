@@ -4,6 +4,7 @@ import { AttestampError } from '../shared/index.js';
 import { helpText, parseInvocation, usageLine, type Command } from './command.js';
 import { auditExport, auditVerify } from './commands/audit.js';
 import { chain } from './commands/chain.js';
+import { serve } from './commands/serve.js';
 import { factoryInit, init, start, status } from './commands/device.js';
 import {
   keyDelete,
@@ -26,6 +27,7 @@ import type { Io } from './output.js';
 
 export const COMMANDS: readonly Command[] = [
   start,
+  serve,
   init,
   status,
   factoryInit,

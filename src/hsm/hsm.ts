@@ -486,49 +486,51 @@ export class Hsm {
 
     const attKeyId = randomUUID();
     const tsKeyId = randomUUID();
-    this.db.transaction(() => {
-      this.db
-        .prepare(
-          `INSERT INTO partitions (id, name, policy_json, attestation_certificate, timestamp_certificate, created_at)
+    this.db
+      .transaction(() => {
+        this.db
+          .prepare(
+            `INSERT INTO partitions (id, name, policy_json, attestation_certificate, timestamp_certificate, created_at)
            VALUES (?, ?, ?, ?, ?, ?)`,
-        )
-        .run(partitionId, name, JSON.stringify(policy), attCert, tsCert, now.toISOString());
-      this.insertKey(
-        attKeyId,
-        partitionId,
-        'partition-attestation',
-        'partition-attestation',
-        attAlg,
-        attKey.spki,
-        generatedAttributes({ destroyable: false }),
-        attKey.privateKey,
-        now,
-      );
-      this.insertKey(
-        tsKeyId,
-        partitionId,
-        'partition-timestamp',
-        'partition-timestamp',
-        tsAlg,
-        tsKey.spki,
-        generatedAttributes({ destroyable: false }),
-        tsKey.privateKey,
-        now,
-      );
-      this.audit(now, {
-        action: 'partition.create',
-        partitionId,
-        outcome: 'success',
-        details: {
-          partition: name,
-          attestationAlgorithm: attAlg,
-          timestampAlgorithm: tsAlg,
-          attestationKeyId: attKeyId,
-          timestampKeyId: tsKeyId,
-          ...policy,
-        },
-      });
-    }).immediate();
+          )
+          .run(partitionId, name, JSON.stringify(policy), attCert, tsCert, now.toISOString());
+        this.insertKey(
+          attKeyId,
+          partitionId,
+          'partition-attestation',
+          'partition-attestation',
+          attAlg,
+          attKey.spki,
+          generatedAttributes({ destroyable: false }),
+          attKey.privateKey,
+          now,
+        );
+        this.insertKey(
+          tsKeyId,
+          partitionId,
+          'partition-timestamp',
+          'partition-timestamp',
+          tsAlg,
+          tsKey.spki,
+          generatedAttributes({ destroyable: false }),
+          tsKey.privateKey,
+          now,
+        );
+        this.audit(now, {
+          action: 'partition.create',
+          partitionId,
+          outcome: 'success',
+          details: {
+            partition: name,
+            attestationAlgorithm: attAlg,
+            timestampAlgorithm: tsAlg,
+            attestationKeyId: attKeyId,
+            timestampKeyId: tsKeyId,
+            ...policy,
+          },
+        });
+      })
+      .immediate();
     return this.partition(name);
   }
 
@@ -565,18 +567,20 @@ export class Hsm {
         this.requireOfficer(officer);
         const policy: PartitionPolicy = { ...toPartitionInfo(row).policy, ...changes };
         const now = this.clock.now();
-        this.db.transaction(() => {
-          this.db
-            .prepare('UPDATE partitions SET policy_json = ? WHERE id = ?')
-            .run(JSON.stringify(policy), row.id);
-          this.audit(now, {
-            actor: officer?.name,
-            action: 'partition.policy',
-            partitionId: row.id,
-            outcome: 'success',
-            details: { partition: name, ...policy },
-          });
-        }).immediate();
+        this.db
+          .transaction(() => {
+            this.db
+              .prepare('UPDATE partitions SET policy_json = ? WHERE id = ?')
+              .run(JSON.stringify(policy), row.id);
+            this.audit(now, {
+              actor: officer?.name,
+              action: 'partition.policy',
+              partitionId: row.id,
+              outcome: 'success',
+              details: { partition: name, ...policy },
+            });
+          })
+          .immediate();
         return this.partition(name);
       },
     );
@@ -613,34 +617,36 @@ export class Hsm {
     const id = randomUUID();
     const now = this.clock.now();
     const attributes = generatedAttributes(options);
-    this.db.transaction(() => {
-      // Re-checked inside the transaction: another process may have changed the policy or
-      // taken the label meanwhile.
-      this.requireWritable(toPartitionInfo(this.partitionRow(partitionName)).policy);
-      this.requireFreeLabel(partition.id, options.label);
-      this.insertKey(
-        id,
-        partition.id,
-        options.label,
-        'user',
-        options.algorithm,
-        key.spki,
-        attributes,
-        key.privateKey,
-        now,
-      );
-      this.audit(now, {
-        action: 'key.generate',
-        partitionId: partition.id,
-        keyId: id,
-        outcome: 'success',
-        details: {
-          label: options.label,
-          algorithm: options.algorithm,
-          extractable: attributes.extractable,
-        },
-      });
-    }).immediate();
+    this.db
+      .transaction(() => {
+        // Re-checked inside the transaction: another process may have changed the policy or
+        // taken the label meanwhile.
+        this.requireWritable(toPartitionInfo(this.partitionRow(partitionName)).policy);
+        this.requireFreeLabel(partition.id, options.label);
+        this.insertKey(
+          id,
+          partition.id,
+          options.label,
+          'user',
+          options.algorithm,
+          key.spki,
+          attributes,
+          key.privateKey,
+          now,
+        );
+        this.audit(now, {
+          action: 'key.generate',
+          partitionId: partition.id,
+          keyId: id,
+          outcome: 'success',
+          details: {
+            label: options.label,
+            algorithm: options.algorithm,
+            extractable: attributes.extractable,
+          },
+        });
+      })
+      .immediate();
     return this.key(partitionName, options.label);
   }
 
@@ -679,26 +685,28 @@ export class Hsm {
       };
       const id = randomUUID();
       const now = this.clock.now();
-      this.db.transaction(() => {
-        this.insertKey(
-          id,
-          partition.id,
-          options.label,
-          'user',
-          algorithm,
-          spki,
-          attributes,
-          privateKey,
-          now,
-        );
-        this.audit(now, {
-          action: 'key.import',
-          partitionId: partition.id,
-          keyId: id,
-          outcome: 'success',
-          details: { label: options.label, algorithm },
-        });
-      }).immediate();
+      this.db
+        .transaction(() => {
+          this.insertKey(
+            id,
+            partition.id,
+            options.label,
+            'user',
+            algorithm,
+            spki,
+            attributes,
+            privateKey,
+            now,
+          );
+          this.audit(now, {
+            action: 'key.import',
+            partitionId: partition.id,
+            keyId: id,
+            outcome: 'success',
+            details: { label: options.label, algorithm },
+          });
+        })
+        .immediate();
       return this.key(partitionName, options.label);
     });
   }
@@ -772,30 +780,34 @@ export class Hsm {
       const now = this.clock.now();
       this.keyCache.delete(row.id);
       if (policy.invalidation) {
-        this.db.transaction(() => {
-          this.db
-            .prepare("UPDATE keys SET state = 'invalidated', invalidated_at = ? WHERE id = ?")
-            .run(now.toISOString(), row.id);
+        this.db
+          .transaction(() => {
+            this.db
+              .prepare("UPDATE keys SET state = 'invalidated', invalidated_at = ? WHERE id = ?")
+              .run(now.toISOString(), row.id);
+            this.audit(now, {
+              action: 'key.invalidate',
+              partitionId: partition.id,
+              keyId: row.id,
+              outcome: 'success',
+              details: { label },
+            });
+          })
+          .immediate();
+        return this.key(partitionName, label);
+      }
+      this.db
+        .transaction(() => {
+          this.db.prepare('DELETE FROM keys WHERE id = ?').run(row.id);
           this.audit(now, {
-            action: 'key.invalidate',
+            action: 'key.destroy',
             partitionId: partition.id,
             keyId: row.id,
             outcome: 'success',
             details: { label },
           });
-        }).immediate();
-        return this.key(partitionName, label);
-      }
-      this.db.transaction(() => {
-        this.db.prepare('DELETE FROM keys WHERE id = ?').run(row.id);
-        this.audit(now, {
-          action: 'key.destroy',
-          partitionId: partition.id,
-          keyId: row.id,
-          outcome: 'success',
-          details: { label },
-        });
-      }).immediate();
+        })
+        .immediate();
       return undefined;
     });
   }
@@ -819,19 +831,21 @@ export class Hsm {
           });
         }
         const now = this.clock.now();
-        this.db.transaction(() => {
-          this.db
-            .prepare("UPDATE keys SET state = 'active', invalidated_at = NULL WHERE id = ?")
-            .run(row.id);
-          this.audit(now, {
-            actor: officer?.name,
-            action: 'key.restore',
-            partitionId: partition.id,
-            keyId: row.id,
-            outcome: 'success',
-            details: { label },
-          });
-        }).immediate();
+        this.db
+          .transaction(() => {
+            this.db
+              .prepare("UPDATE keys SET state = 'active', invalidated_at = NULL WHERE id = ?")
+              .run(row.id);
+            this.audit(now, {
+              actor: officer?.name,
+              action: 'key.restore',
+              partitionId: partition.id,
+              keyId: row.id,
+              outcome: 'success',
+              details: { label },
+            });
+          })
+          .immediate();
         return this.key(partitionName, label);
       },
     );
@@ -852,17 +866,19 @@ export class Hsm {
           });
         }
         const now = this.clock.now();
-        this.db.transaction(() => {
-          this.db.prepare('DELETE FROM keys WHERE id = ?').run(row.id);
-          this.audit(now, {
-            actor: officer?.name,
-            action: 'key.purge',
-            partitionId: partition.id,
-            keyId: row.id,
-            outcome: 'success',
-            details: { label },
-          });
-        }).immediate();
+        this.db
+          .transaction(() => {
+            this.db.prepare('DELETE FROM keys WHERE id = ?').run(row.id);
+            this.audit(now, {
+              actor: officer?.name,
+              action: 'key.purge',
+              partitionId: partition.id,
+              keyId: row.id,
+              outcome: 'success',
+              details: { label },
+            });
+          })
+          .immediate();
       },
     );
   }
@@ -896,15 +912,17 @@ export class Hsm {
           wrapping.kind === 'aes-kwp'
             ? aesKeyWrapPad(wrapping.key, pkcs8)
             : rsaAesKeyWrap(wrapping.spki, pkcs8);
-        this.db.transaction(() => {
-          this.audit(this.clock.now(), {
-            action: 'key.export',
-            partitionId: partition.id,
-            keyId: row.id,
-            outcome: 'success',
-            details: { label, wrapping: wrapping.kind },
-          });
-        }).immediate();
+        this.db
+          .transaction(() => {
+            this.audit(this.clock.now(), {
+              action: 'key.export',
+              partitionId: partition.id,
+              keyId: row.id,
+              outcome: 'success',
+              details: { label, wrapping: wrapping.kind },
+            });
+          })
+          .immediate();
         return wrapped;
       } finally {
         pkcs8.fill(0);
@@ -1073,16 +1091,18 @@ export class Hsm {
       return fn();
     } catch (error) {
       if (error instanceof HsmError && REFUSALS.has(error.code)) {
-        this.db.transaction(() => {
-          this.audit(this.clock.now(), {
-            actor: context.actor,
-            action: context.action,
-            partitionId: context.partitionId,
-            keyId: context.keyId,
-            outcome: 'refused',
-            details: { code: error.code },
-          });
-        }).immediate();
+        this.db
+          .transaction(() => {
+            this.audit(this.clock.now(), {
+              actor: context.actor,
+              action: context.action,
+              partitionId: context.partitionId,
+              keyId: context.keyId,
+              outcome: 'refused',
+              details: { code: error.code },
+            });
+          })
+          .immediate();
       }
       throw error;
     }

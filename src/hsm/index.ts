@@ -7,3 +7,5 @@ export { createFactory, openFactory, FACTORY_FILES } from './factory.js';
 export type { Factory, CreateFactoryOptions } from './factory.js';
 export type { MasterKeyInput } from './master-key.js';
 export type { AuditEntry, AuditVerification } from './audit.js';
+/** Public-key signature verification (used by the TSA's optional self-check). */
+export { verifyWith as verifySignature } from './key-crypto.js';

@@ -14,3 +14,4 @@ export * from './certificate.js';
 export * from './certificate-profiles.js';
 export * from './csr.js';
 export { ensureCryptoEngine } from './engine.js';
+export * as der from './der-writer.js';

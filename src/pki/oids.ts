@@ -93,3 +93,28 @@ export const id_sha3_384 = '2.16.840.1.101.3.4.2.9';
 export const id_sha3_512 = '2.16.840.1.101.3.4.2.10';
 /** 1.3.14.3.2.26 */
 export const id_sha1 = '1.3.14.3.2.26';
+
+/** 1.2.840.113549.1.7.2 (RFC 5652) */
+export const id_signedData = '1.2.840.113549.1.7.2';
+/** 1.2.840.113549.1.9.3 (RFC 5652) */
+export const id_contentType = '1.2.840.113549.1.9.3';
+/** 1.2.840.113549.1.9.4 (RFC 5652) */
+export const id_messageDigest = '1.2.840.113549.1.9.4';
+/** 1.2.840.113549.1.9.5 (RFC 5652) */
+export const id_signingTime = '1.2.840.113549.1.9.5';
+/** 1.2.840.113549.1.9.52 (RFC 6211) */
+export const id_aa_CMSAlgorithmProtection = '1.2.840.113549.1.9.52';
+/** 1.2.840.113549.1.9.16.1.4 (RFC 3161) */
+export const id_ct_TSTInfo = '1.2.840.113549.1.9.16.1.4';
+/** 1.2.840.113549.1.9.16.2.12 (RFC 2634) */
+export const id_aa_signingCertificate = '1.2.840.113549.1.9.16.2.12';
+/** 1.2.840.113549.1.9.16.2.47 (RFC 5035) */
+export const id_aa_signingCertificateV2 = '1.2.840.113549.1.9.16.2.47';
+/** 1.3.6.1.5.5.7.1.3 (RFC 3739) */
+export const id_pe_qcStatements = '1.3.6.1.5.5.7.1.3';
+/** 0.4.0.19422.1.1 (ETSI EN 319 422 Annex B) */
+export const id_etsi_tsts_EuQCompliance = '0.4.0.19422.1.1';
+/** 0.4.0.2023.1.1 (ETSI EN 319 421: best practices policy for time-stamp) */
+export const id_etsi_bestPracticesTsaPolicy = '0.4.0.2023.1.1';
+/** 1.2.840.113549.2.5 */
+export const id_md5 = '1.2.840.113549.2.5';

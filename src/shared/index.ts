@@ -2,3 +2,4 @@
 export * from './errors.js';
 export * from './bytes.js';
 export * from './clock.js';
+export * from './logger.js';

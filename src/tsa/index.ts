@@ -1,2 +1,11 @@
-// Public surface of the RFC 3161 time-stamp authority; see the TSA issue for its contents.
-export {};
+// Public surface of the RFC 3161 time-stamp authority: request reader, token template, service,
+// archive, certificate checks and the Koa application.
+export * from './errors.js';
+export * from './request.js';
+export * from './response.js';
+export * from './time-source.js';
+export * from './archive.js';
+export * from './certificate-check.js';
+export * from './service.js';
+export { createTsaApp } from './http/app.js';
+export type { HttpOptions, UnitRoute } from './http/app.js';

@@ -25,7 +25,7 @@ function openssl(args: string[]): string {
 
 beforeAll(() => {
   cwd = tempDir();
-  const r = cli(['start']);
+  const r = cli(['init']);
   expect(r.stderr).toBe('');
   expect(r.code).toBe(0);
   officerEnv = {
@@ -43,11 +43,13 @@ describe('quick start', () => {
     }
   });
 
-  it('start a second time keeps the store and reports its status', () => {
+  it('init --if-needed keeps the store, and status reports it', () => {
     const before = createHash('sha256')
       .update(readFileSync(join(cwd, 'data/master.key')))
       .digest('hex');
-    const r = cli(['start', '--json']);
+    expect(cli(['init', '--if-needed']).code).toBe(0);
+    expect(cli(['init']).code).toBe(5);
+    const r = cli(['status', '--json']);
     expect(r.code).toBe(0);
     const status = JSON.parse(r.stdout) as {
       device: { development: boolean; rootSha256: string };

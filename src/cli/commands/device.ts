@@ -2,7 +2,7 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { createFactory, Hsm, openFactory, type Factory } from '../../hsm/index.js';
+import { createFactory, Hsm, HsmError, openFactory, type Factory } from '../../hsm/index.js';
 import {
   isKeyAlgorithm,
   KEY_ALGORITHMS,
@@ -28,6 +28,8 @@ import {
 } from '../context.js';
 import { EXIT, UsageError } from '../exit-codes.js';
 import { jsonText } from '../output.js';
+import { loadServerConfig, SERVER_OPTIONS } from '../config.js';
+import { serveUntilSignal } from './serve.js';
 
 function algorithmOption(inv: Invocation, name: string, fallback: KeyAlgorithm): KeyAlgorithm {
   const v = stringOption(inv, name);
@@ -156,8 +158,12 @@ async function runInit(inv: Invocation, quiet: boolean): Promise<{ created: bool
   const data = dataDir(inv);
   if (existsSync(storePath(inv))) {
     if (flag(inv, 'if-needed')) return { created: false };
-    throw new UsageError(
-      `a device store exists already in '${data}' (use --if-needed to accept it)`,
+    throw new HsmError(
+      'store-exists',
+      'a device store exists already (use --if-needed to accept it)',
+      {
+        details: { data },
+      },
     );
   }
   const deviceAlgorithm = algorithmOption(inv, 'device-algorithm', 'ecdsa-p384');
@@ -327,14 +333,16 @@ export const status: Command = {
 
 export const start: Command = {
   path: ['start'],
-  summary: 'Initialise the embedded default under the data folder if needed, then show its status.',
+  summary: 'Initialise the embedded default if needed, then serve the TSA (see serve --help).',
   positionals: [],
-  options: {},
+  options: { ...SERVER_OPTIONS },
   async run(inv) {
+    const config = loadServerConfig(inv);
     const withIfNeeded: Invocation = { ...inv, options: { ...inv.options, 'if-needed': true } };
     const json = flag(inv, 'json');
     const { created } = await runInit(withIfNeeded, json);
     if (!created && !json) inv.io.stdout('device store found; not initialising again\n');
-    return status.run(inv);
+    if (!json) printStatus(inv, await statusReport(inv));
+    return serveUntilSignal(inv, config);
   },
 };

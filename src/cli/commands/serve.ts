@@ -1,0 +1,153 @@
+// The serve command: checks every unit's certificate against its HSM key, opens the archive and
+// serves RFC 3161 over HTTP until SIGINT/SIGTERM, then finishes in-flight work and flushes.
+import { createServer, type Server } from 'node:http';
+import { join } from 'node:path';
+import type { Hsm } from '../../hsm/index.js';
+import { sha256Fingerprint } from '../../pki/index.js';
+import {
+  Archive,
+  createSystemTimeSource,
+  createTsaApp,
+  TimeStampService,
+  tsaCertificateProblems,
+  type UnitRoute,
+} from '../../tsa/index.js';
+import { flag, type Command, type Invocation } from '../command.js';
+import { loadServerConfig, SERVER_OPTIONS, type ServerConfig } from '../config.js';
+import { dataDir, openHsm } from '../context.js';
+import { EXIT } from '../exit-codes.js';
+import { createJsonLogger } from '../logger.js';
+import { MASTER_OPTIONS } from './partition.js';
+
+export const ARCHIVE_FILE = 'tsa-archive.sqlite';
+
+export interface RunningServer {
+  readonly server: Server;
+  readonly port: number;
+  close(): Promise<void>;
+}
+
+/** Starts the TSA; resolves once listening. Refuses to start on a certificate problem. */
+export async function startServer(
+  inv: Invocation,
+  config: Readonly<ServerConfig>,
+): Promise<RunningServer | number> {
+  const logger = createJsonLogger(inv.io.stderr);
+  const hsm: Hsm = openHsm(inv);
+  const routes: UnitRoute[] = [];
+  const units = [];
+  const now = new Date();
+  for (const u of config.units) {
+    const signer = hsm.timestampSigner(u.partition);
+    // REQ-09, CRT-01, CRT-03: refuse to serve with a certificate that does not fit the key.
+    const check = tsaCertificateProblems(signer.certificateChain[0]!, signer.spki, now);
+    if (check.problems.length > 0) {
+      for (const p of check.problems)
+        logger.error('refusing to serve', { unit: u.partition, problem: p });
+      hsm.close();
+      return EXIT.refused;
+    }
+    units.push({ name: u.partition, signer, policies: u.policies });
+    routes.push({ path: u.path, unit: u.partition, chain: signer.certificateChain });
+  }
+  const archive = Archive.open(join(dataDir(inv), ARCHIVE_FILE));
+  const service = new TimeStampService({
+    units,
+    hashes: config.hashes,
+    legacySha1: config.legacySha1,
+    precision: config.precision,
+    accuracy: {
+      seconds: Math.floor(config.accuracyMicros / 1_000_000),
+      millis: Math.floor((config.accuracyMicros % 1_000_000) / 1000),
+      micros: config.accuracyMicros % 1000,
+    },
+    includeIssuers: config.includeIssuers,
+    qualified: config.qualified,
+    includeTsaName: config.includeTsaName,
+    verifyTokens: config.verifyTokens,
+    timeSource: createSystemTimeSource(),
+    serials: archive,
+    archive,
+    logger,
+  });
+  const app = createTsaApp({ service, routes, bodyLimit: config.bodyLimit, logger });
+  const handler = app.callback();
+  const server = createServer((req, res) => {
+    void handler(req, res);
+  });
+  server.requestTimeout = config.requestTimeoutMs;
+  server.headersTimeout = Math.min(config.requestTimeoutMs, 60_000);
+  server.keepAliveTimeout = config.keepAliveTimeoutMs;
+  await new Promise<void>((ok, fail) => {
+    server.once('error', fail);
+    server.listen(config.port, config.host, () => {
+      server.off('error', fail);
+      ok();
+    });
+  });
+  const address = server.address();
+  const port = typeof address === 'object' && address !== null ? address.port : config.port;
+  for (const u of config.units) {
+    const signer = hsm.timestampSigner(u.partition);
+    logger.info('time-stamping unit ready', {
+      unit: u.partition,
+      path: u.path,
+      policy: u.policies[0] ?? null,
+      algorithm: signer.algorithm,
+      certificateSha256: sha256Fingerprint(signer.certificateChain[0]!),
+    });
+  }
+  let closing: Promise<void> | undefined;
+  return {
+    server,
+    port,
+    close() {
+      closing ??= new Promise<void>((done) => {
+        server.close(() => {
+          archive.close();
+          hsm.close();
+          done();
+        });
+        server.closeIdleConnections();
+      });
+      return closing;
+    },
+  };
+}
+
+export const serve: Command = {
+  path: ['serve'],
+  summary: 'Serve the RFC 3161 time-stamp authority over HTTP.',
+  positionals: [],
+  details: `Each unit is a partition's timestamp key, answering POSTs of application/timestamp-query
+at its path and publishing PATH/chain.pem, PATH/tsa.pem and PATH/root.pem. Every response is
+archived in DATA/tsa-archive.sqlite before it is sent. Settings come from flags, then
+environment variables (ATTESTAMP_PORT, ...), then --config FILE (JSON), then defaults.`,
+  options: { ...SERVER_OPTIONS, ...MASTER_OPTIONS },
+  async run(inv) {
+    const config = loadServerConfig(inv);
+    return serveUntilSignal(inv, config);
+  },
+};
+
+export async function serveUntilSignal(
+  inv: Invocation,
+  config: Readonly<ServerConfig>,
+): Promise<number> {
+  const running = await startServer(inv, config);
+  if (typeof running === 'number') return running;
+  const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${running.port}/`;
+  if (flag(inv, 'json'))
+    inv.io.stdout(JSON.stringify({ listening: url, port: running.port }) + '\n');
+  else inv.io.stdout(`attestamp TSA listening on ${url}\n`);
+  await new Promise<void>((done) => {
+    const stop = (): void => {
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+      void running.close().then(done);
+    };
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+  });
+  return EXIT.ok;
+}

@@ -1,0 +1,335 @@
+// The server configuration: one typed schema read from flags, environment variables and an
+// optional JSON config file (flags win, then environment, then file, then defaults), validated
+// once at start-up with messages that name the bad field, then frozen.
+import { readFileSync } from 'node:fs';
+import { id_tsaPolicyBaseline, HASHES, type HashName } from '../pki/index.js';
+import type { GenTimePrecision } from '../tsa/index.js';
+import { stringOption, type Invocation, type OptionSpec } from './command.js';
+import { InputError, UsageError } from './exit-codes.js';
+
+export interface UnitConfig {
+  readonly partition: string;
+  readonly path: string;
+  readonly policies: readonly string[];
+}
+
+export interface ServerConfig {
+  readonly host: string;
+  readonly port: number;
+  readonly units: readonly UnitConfig[];
+  readonly hashes: readonly HashName[];
+  readonly legacySha1: boolean;
+  readonly precision: GenTimePrecision;
+  readonly accuracyMicros: number;
+  readonly includeIssuers: boolean;
+  readonly qualified: boolean;
+  readonly includeTsaName: boolean;
+  readonly verifyTokens: 'auto' | 'on' | 'off';
+  readonly bodyLimit: number;
+  readonly requestTimeoutMs: number;
+  readonly keepAliveTimeoutMs: number;
+}
+
+type Kind = 'string' | 'int' | 'bool' | 'list';
+
+interface Field {
+  readonly key: keyof ServerConfig | 'policy' | 'unit';
+  readonly flag: string;
+  readonly env: string;
+  readonly kind: Kind;
+  readonly description: string;
+}
+
+const FIELDS: readonly Field[] = [
+  {
+    key: 'host',
+    flag: 'host',
+    env: 'ATTESTAMP_HOST',
+    kind: 'string',
+    description: 'listen address (default 127.0.0.1)',
+  },
+  {
+    key: 'port',
+    flag: 'port',
+    env: 'ATTESTAMP_PORT',
+    kind: 'int',
+    description: 'listen port (default 3161; 0 picks a free port and prints it)',
+  },
+  {
+    key: 'unit',
+    flag: 'unit',
+    env: 'ATTESTAMP_UNITS',
+    kind: 'list',
+    description: 'time-stamping unit PARTITION[:PATH], repeatable (default default:/)',
+  },
+  {
+    key: 'policy',
+    flag: 'policy',
+    env: 'ATTESTAMP_POLICY',
+    kind: 'list',
+    description: 'policy OIDs of the first unit, default first (default ARC.6.1)',
+  },
+  {
+    key: 'hashes',
+    flag: 'hash',
+    env: 'ATTESTAMP_HASHES',
+    kind: 'list',
+    description: `accepted imprint hashes (default ${Object.keys(HASHES).join(',')})`,
+  },
+  {
+    key: 'legacySha1',
+    flag: 'legacy-sha1',
+    env: 'ATTESTAMP_LEGACY_SHA1',
+    kind: 'bool',
+    description: 'also accept SHA-1 imprints (legacy clients only)',
+  },
+  {
+    key: 'precision',
+    flag: 'precision',
+    env: 'ATTESTAMP_PRECISION',
+    kind: 'int',
+    description: 'genTime fraction digits, 0 (seconds) to 6 (microseconds); default 3',
+  },
+  {
+    key: 'accuracyMicros',
+    flag: 'accuracy-us',
+    env: 'ATTESTAMP_ACCURACY_US',
+    kind: 'int',
+    description: 'declared accuracy in microseconds, 1..1000000 (default 1000000)',
+  },
+  {
+    key: 'includeIssuers',
+    flag: 'include-issuers',
+    env: 'ATTESTAMP_INCLUDE_ISSUERS',
+    kind: 'bool',
+    description: 'with certReq, add the issuers after the TSA certificate',
+  },
+  {
+    key: 'qualified',
+    flag: 'qualified',
+    env: 'ATTESTAMP_QUALIFIED',
+    kind: 'bool',
+    description: 'ETSI qualified mode: qcStatements in every token',
+  },
+  {
+    key: 'includeTsaName',
+    flag: 'tsa-name',
+    env: 'ATTESTAMP_TSA_NAME',
+    kind: 'bool',
+    description: 'put the TSA name in TSTInfo (default on)',
+  },
+  {
+    key: 'verifyTokens',
+    flag: 'verify-tokens',
+    env: 'ATTESTAMP_VERIFY_TOKENS',
+    kind: 'string',
+    description: 'verify each token before release: auto (RSA units), on, off',
+  },
+  {
+    key: 'bodyLimit',
+    flag: 'body-limit',
+    env: 'ATTESTAMP_BODY_LIMIT',
+    kind: 'int',
+    description: 'largest request body in bytes (default 16384)',
+  },
+  {
+    key: 'requestTimeoutMs',
+    flag: 'request-timeout-ms',
+    env: 'ATTESTAMP_REQUEST_TIMEOUT_MS',
+    kind: 'int',
+    description: 'time to receive a whole request (default 10000)',
+  },
+  {
+    key: 'keepAliveTimeoutMs',
+    flag: 'keep-alive-timeout-ms',
+    env: 'ATTESTAMP_KEEP_ALIVE_TIMEOUT_MS',
+    kind: 'int',
+    description: 'idle keep-alive timeout (default 5000)',
+  },
+];
+
+export const SERVER_OPTIONS: Readonly<Record<string, OptionSpec>> = Object.fromEntries([
+  ...FIELDS.map((f): [string, OptionSpec] => [
+    f.flag,
+    {
+      type: 'string' as const,
+      value: f.kind === 'bool' ? 'on|off' : f.kind === 'int' ? 'N' : 'VALUE',
+      description: f.description + (f.kind === 'list' ? ' (comma-separated or repeated)' : ''),
+      ...(f.kind === 'list' ? { multiple: true } : {}),
+    },
+  ]),
+  [
+    'config',
+    { type: 'string', value: 'FILE', description: 'JSON config file with the same fields' },
+  ],
+]);
+
+export const DEFAULTS = {
+  host: '127.0.0.1',
+  port: 3161,
+  precision: 3,
+  accuracyMicros: 1_000_000,
+  bodyLimit: 16_384,
+  requestTimeoutMs: 10_000,
+  keepAliveTimeoutMs: 5_000,
+} as const;
+
+function bad(field: string, message: string): never {
+  throw new UsageError(`${field}: ${message}`);
+}
+
+function readConfigFile(path: string): Record<string, unknown> {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch {
+    throw new InputError(`cannot read config file '${path}'`);
+  }
+  try {
+    const value: unknown = JSON.parse(text);
+    if (typeof value !== 'object' || value === null || Array.isArray(value))
+      throw new Error('not an object');
+    return value as Record<string, unknown>;
+  } catch {
+    throw new InputError(`config file '${path}' is not a JSON object`);
+  }
+}
+
+const OID_RE = /^[0-2](\.(0|[1-9]\d*))+$/;
+
+export function loadServerConfig(inv: Invocation): Readonly<ServerConfig> {
+  const configPath = stringOption(inv, 'config') ?? inv.io.env.ATTESTAMP_CONFIG;
+  const file = configPath === undefined ? {} : readConfigFile(configPath);
+  const known = new Set<string>([...FIELDS.map((f) => f.key), 'units']);
+  for (const k of Object.keys(file)) if (!known.has(k)) bad(`config ${k}`, 'unknown field');
+
+  /** The raw value of a field and the name to blame when it is bad. */
+  const raw = (f: Field): { value: unknown; source: string } | undefined => {
+    const flagValue = inv.options[f.flag];
+    if (flagValue !== undefined && !(Array.isArray(flagValue) && flagValue.length === 0)) {
+      return { value: flagValue, source: `--${f.flag}` };
+    }
+    const envValue = inv.io.env[f.env];
+    if (envValue !== undefined && envValue !== '') return { value: envValue, source: f.env };
+    if (f.key in file) return { value: file[f.key], source: `config ${f.key}` };
+    return undefined;
+  };
+  const int = (f: Field, fallback: number, min: number, max: number): number => {
+    const r = raw(f);
+    if (r === undefined) return fallback;
+    const n =
+      typeof r.value === 'number'
+        ? r.value
+        : typeof r.value === 'string' && /^\d+$/.test(r.value)
+          ? Number(r.value)
+          : NaN;
+    if (!Number.isInteger(n) || n < min || n > max)
+      bad(r.source, `must be a whole number from ${min} to ${max}`);
+    return n;
+  };
+  const bool = (f: Field, fallback: boolean): boolean => {
+    const r = raw(f);
+    if (r === undefined) return fallback;
+    if (r.value === true || r.value === 'on' || r.value === 'true') return true;
+    if (r.value === false || r.value === 'off' || r.value === 'false') return false;
+    return bad(r.source, 'must be on or off');
+  };
+  const list = (f: Field): { items: string[]; source: string } | undefined => {
+    const r = raw(f);
+    if (r === undefined) return undefined;
+    const values = Array.isArray(r.value) ? r.value : [r.value];
+    const items: string[] = [];
+    for (const v of values) {
+      if (typeof v !== 'string') bad(r.source, 'must be text');
+      items.push(
+        ...v
+          .split(',')
+          .map((s) => s.trim())
+          .filter((s) => s.length > 0),
+      );
+    }
+    return { items, source: r.source };
+  };
+  const field = (key: Field['key']): Field => FIELDS.find((f) => f.key === key)!;
+
+  const hostRaw = raw(field('host'));
+  const host = hostRaw === undefined ? DEFAULTS.host : hostRaw.value;
+  if (typeof host !== 'string' || host.length === 0)
+    bad(hostRaw?.source ?? '--host', 'must be a host name or address');
+
+  const hashList = list(field('hashes'));
+  const hashes = (hashList?.items ?? Object.keys(HASHES)) as HashName[];
+  for (const h of hashes) {
+    if (!(h in HASHES))
+      bad(
+        hashList?.source ?? '--hash',
+        `unknown hash '${h}' (known: ${Object.keys(HASHES).join(', ')})`,
+      );
+  }
+
+  const verifyRaw = raw(field('verifyTokens'));
+  const verifyTokens = verifyRaw === undefined ? 'auto' : verifyRaw.value;
+  if (verifyTokens !== 'auto' && verifyTokens !== 'on' && verifyTokens !== 'off') {
+    bad(verifyRaw?.source ?? '--verify-tokens', 'must be auto, on or off');
+  }
+
+  // Units: --unit PARTITION[:PATH], or the config file's "units" array with policies.
+  let units: UnitConfig[];
+  const unitList = list(field('unit'));
+  if (unitList !== undefined) {
+    units = unitList.items.map((spec, i) => {
+      const [partition = '', path = i === 0 ? '/' : `/${partition}`] = spec.split(':');
+      return { partition, path, policies: [] };
+    });
+  } else if (Array.isArray(file.units)) {
+    units = file.units.map((u: unknown, i) => {
+      if (typeof u !== 'object' || u === null) bad(`config units[${i}]`, 'must be an object');
+      const o = u as Record<string, unknown>;
+      if (typeof o.partition !== 'string') bad(`config units[${i}].partition`, 'must be text');
+      const path = o.path ?? (i === 0 ? '/' : `/${o.partition}`);
+      if (typeof path !== 'string') bad(`config units[${i}].path`, 'must be text');
+      const policies = o.policies ?? [];
+      if (!Array.isArray(policies) || policies.some((p) => typeof p !== 'string')) {
+        bad(`config units[${i}].policies`, 'must be a list of OIDs');
+      }
+      return { partition: o.partition, path, policies: policies as string[] };
+    });
+  } else {
+    units = [{ partition: 'default', path: '/', policies: [] }];
+  }
+  if (units.length === 0) bad('--unit', 'at least one unit is needed');
+  const firstPolicies = list(field('policy'));
+  units = units.map((u, i) => {
+    if (!/^\/[A-Za-z0-9._~/-]*$/.test(u.path))
+      bad('--unit', `path '${u.path}' must start with / and use URL-safe characters`);
+    if (u.partition.length === 0) bad('--unit', 'partition name missing');
+    let policies = u.policies;
+    if (i === 0 && firstPolicies !== undefined) policies = firstPolicies.items;
+    // Every unit needs its own policy so that a request's reqPolicy can pick it.
+    if (policies.length === 0)
+      policies = [i === 0 ? id_tsaPolicyBaseline : `${id_tsaPolicyBaseline}.${i}`];
+    for (const p of policies)
+      if (!OID_RE.test(p))
+        bad(i === 0 ? '--policy' : `units[${i}].policies`, `'${p}' is not an object identifier`);
+    return { ...u, policies };
+  });
+  const paths = new Set(units.map((u) => u.path));
+  if (paths.size !== units.length) bad('--unit', 'two units share a path');
+
+  return Object.freeze({
+    host,
+    port: int(field('port'), DEFAULTS.port, 0, 65535),
+    units: Object.freeze(units),
+    hashes: Object.freeze(hashes),
+    legacySha1: bool(field('legacySha1'), false),
+    precision: int(field('precision'), DEFAULTS.precision, 0, 6) as GenTimePrecision,
+    accuracyMicros: int(field('accuracyMicros'), DEFAULTS.accuracyMicros, 1, 1_000_000),
+    includeIssuers: bool(field('includeIssuers'), false),
+    qualified: bool(field('qualified'), false),
+    includeTsaName: bool(field('includeTsaName'), true),
+    verifyTokens,
+    bodyLimit: int(field('bodyLimit'), DEFAULTS.bodyLimit, 256, 1 << 20),
+    requestTimeoutMs: int(field('requestTimeoutMs'), DEFAULTS.requestTimeoutMs, 100, 600_000),
+    keepAliveTimeoutMs: int(field('keepAliveTimeoutMs'), DEFAULTS.keepAliveTimeoutMs, 100, 600_000),
+  });
+}

@@ -1,0 +1,107 @@
+// A small DER writer for structures we encode ourselves on hot paths (X.690 clause 10): each
+// function returns the complete TLV. Callers pass values already in canonical form.
+
+function lengthOctets(length: number): Uint8Array {
+  if (length < 0x80) return Uint8Array.of(length);
+  if (length < 0x100) return Uint8Array.of(0x81, length);
+  if (length < 0x10000) return Uint8Array.of(0x82, length >> 8, length & 0xff);
+  if (length < 0x1000000)
+    return Uint8Array.of(0x83, length >> 16, (length >> 8) & 0xff, length & 0xff);
+  return Uint8Array.of(
+    0x84,
+    length >>> 24,
+    (length >> 16) & 0xff,
+    (length >> 8) & 0xff,
+    length & 0xff,
+  );
+}
+
+/** Tag (one octet) + length + the concatenated parts. */
+export function tlv(tag: number, ...parts: readonly Uint8Array[]): Uint8Array {
+  let length = 0;
+  for (const p of parts) length += p.length;
+  const len = lengthOctets(length);
+  const out = new Uint8Array(1 + len.length + length);
+  out[0] = tag;
+  out.set(len, 1);
+  let offset = 1 + len.length;
+  for (const p of parts) {
+    out.set(p, offset);
+    offset += p.length;
+  }
+  return out;
+}
+
+export const seq = (...parts: readonly Uint8Array[]): Uint8Array => tlv(0x30, ...parts);
+
+/** SET OF: components sorted by their encodings (X.690 11.6). */
+export function setOf(...parts: readonly Uint8Array[]): Uint8Array {
+  const sorted = [...parts].sort(compareBytes);
+  return tlv(0x31, ...sorted);
+}
+
+export function compareBytes(a: Uint8Array, b: Uint8Array): number {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) if (a[i] !== b[i]) return a[i]! - b[i]!;
+  return a.length - b.length;
+}
+
+export const octetString = (value: Uint8Array): Uint8Array => tlv(0x04, value);
+export const nullValue = (): Uint8Array => Uint8Array.of(0x05, 0x00);
+export const bool = (value: boolean): Uint8Array => Uint8Array.of(0x01, 0x01, value ? 0xff : 0x00);
+export const utf8String = (text: string): Uint8Array => tlv(0x0c, new TextEncoder().encode(text));
+
+/** Context-specific tag number n (< 31), constructed (explicit or constructed implicit). */
+export const contextConstructed = (n: number, ...parts: readonly Uint8Array[]): Uint8Array =>
+  tlv(0xa0 | n, ...parts);
+/** Context-specific tag number n (< 31), primitive (implicit primitive). */
+export const contextPrimitive = (n: number, value: Uint8Array): Uint8Array => tlv(0x80 | n, value);
+
+/** INTEGER from unsigned big-endian magnitude bytes (minimal two's complement). */
+export function unsignedInteger(magnitude: Uint8Array): Uint8Array {
+  let start = 0;
+  while (start < magnitude.length - 1 && magnitude[start] === 0) start++;
+  const body = magnitude.subarray(start);
+  if (body.length === 0) return Uint8Array.of(0x02, 0x01, 0x00);
+  return (body[0]! & 0x80) !== 0 ? tlv(0x02, Uint8Array.of(0), body) : tlv(0x02, body);
+}
+
+/** INTEGER from a non-negative safe integer or bigint. */
+export function integer(value: number | bigint): Uint8Array {
+  let v = BigInt(value);
+  if (v < 0n) throw new RangeError('negative integers are not used here');
+  const bytes: number[] = [];
+  do {
+    bytes.unshift(Number(v & 0xffn));
+    v >>= 8n;
+  } while (v > 0n);
+  return unsignedInteger(Uint8Array.from(bytes));
+}
+
+/** OBJECT IDENTIFIER from dotted text. */
+export function oid(dotted: string): Uint8Array {
+  const arcs = dotted.split('.').map((a) => BigInt(a));
+  if (arcs.length < 2) throw new RangeError('an object identifier has at least two arcs');
+  const first = arcs[0]! * 40n + arcs[1]!;
+  const out: number[] = [];
+  for (const arc of [first, ...arcs.slice(2)]) {
+    const chunk: number[] = [];
+    let v = arc;
+    do {
+      chunk.unshift(Number(v & 0x7fn));
+      v >>= 7n;
+    } while (v > 0n);
+    for (let i = 0; i < chunk.length - 1; i++) chunk[i]! |= 0x80;
+    out.push(...chunk);
+  }
+  return tlv(0x06, Uint8Array.from(out));
+}
+
+/** AlgorithmIdentifier with absent parameters, or with the given DER parameters. */
+export function algorithmIdentifier(dotted: string, params?: Uint8Array): Uint8Array {
+  return params === undefined ? seq(oid(dotted)) : seq(oid(dotted), params);
+}
+
+/** GeneralizedTime from its text (caller ensures the DER form YYYYMMDDHHMMSS[.f]Z). */
+export const generalizedTime = (text: string): Uint8Array =>
+  tlv(0x18, new TextEncoder().encode(text));

@@ -1,0 +1,146 @@
+// The Koa application of the TSA (RFC 3161 3.4 HTTP transport, checklist HTTP-01..04): POST
+// time-stamp queries per unit path, GET certificate publication. RFC 3161 routes catch their own
+// errors and always answer with a TimeStampResp; HTTP status codes only for transport faults.
+import Koa from 'koa';
+import type { IncomingMessage } from 'node:http';
+import { encodePem } from '../../pki/index.js';
+import { silentLogger, type Logger } from '../../shared/index.js';
+import { buildRejection } from '../response.js';
+import type { TimeStampService } from '../service.js';
+
+export interface UnitRoute {
+  /** URL path answering POSTed queries, e.g. "/" or "/pq". */
+  readonly path: string;
+  readonly unit: string;
+  /** DER certificates, leaf first: TSA certificate, issuers..., root last. */
+  readonly chain: readonly Uint8Array[];
+}
+
+export interface HttpOptions {
+  readonly service: TimeStampService;
+  readonly routes: readonly UnitRoute[];
+  /** Largest accepted request body in bytes (HTTP-02: 413 above it). */
+  readonly bodyLimit: number;
+  readonly logger?: Logger;
+}
+
+const QUERY_TYPE = 'application/timestamp-query';
+const REPLY_TYPE = 'application/timestamp-reply';
+
+/** Reads the body up to `limit` bytes; 'too-large' as soon as it would exceed it. */
+function readBody(req: IncomingMessage, limit: number): Promise<Buffer | 'too-large'> {
+  const declared = Number(req.headers['content-length'] ?? NaN);
+  if (Number.isFinite(declared) && declared > limit) return Promise.resolve('too-large');
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let done = false;
+    req.on('data', (chunk: Buffer) => {
+      if (done) return;
+      size += chunk.length;
+      if (size > limit) {
+        done = true;
+        resolve('too-large');
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on('end', () => {
+      if (!done) resolve(Buffer.concat(chunks, size));
+    });
+    req.on('error', (e) => {
+      if (!done) reject(e);
+    });
+  });
+}
+
+function mediaType(header: string | undefined): string {
+  return (header ?? '').split(';')[0]!.trim().toLowerCase();
+}
+
+function joinPath(base: string, leaf: string): string {
+  return base === '/' ? `/${leaf}` : `${base}/${leaf}`;
+}
+
+function plain(ctx: Koa.Context, status: number, text: string): void {
+  ctx.status = status;
+  ctx.type = 'text/plain';
+  ctx.body = text;
+}
+
+export function createTsaApp(options: HttpOptions): Koa {
+  const logger = options.logger ?? silentLogger;
+  const app = new Koa();
+  app.silent = true;
+  app.on('error', (err: unknown) => {
+    logger.error('http error', { error: err instanceof Error ? err.message : 'unknown' });
+  });
+
+  const posts = new Map<string, UnitRoute>();
+  const gets = new Map<string, string>();
+  for (const r of options.routes) {
+    if (posts.has(r.path)) throw new RangeError(`two units at ${r.path}`);
+    posts.set(r.path, r);
+    const pem = r.chain.map((c) => encodePem('CERTIFICATE', c));
+    gets.set(joinPath(r.path, 'chain.pem'), pem.join(''));
+    gets.set(joinPath(r.path, 'tsa.pem'), pem[0] ?? '');
+    gets.set(joinPath(r.path, 'root.pem'), pem[pem.length - 1] ?? '');
+  }
+
+  app.use(async (ctx) => {
+    const route = posts.get(ctx.path);
+    if (route !== undefined) {
+      if (ctx.method !== 'POST') {
+        ctx.set('Allow', 'POST');
+        plain(ctx, 405, 'use POST with application/timestamp-query\n');
+        return;
+      }
+      if (mediaType(ctx.get('content-type')) !== QUERY_TYPE) {
+        plain(ctx, 415, `content type must be ${QUERY_TYPE}\n`);
+        return;
+      }
+      let body: Buffer | 'too-large';
+      try {
+        body = await readBody(ctx.req, options.bodyLimit);
+      } catch {
+        plain(ctx, 400, 'request body could not be read\n');
+        return;
+      }
+      if (body === 'too-large') {
+        // The rest of the body is not read: the connection is closed after this answer.
+        ctx.set('Connection', 'close');
+        plain(ctx, 413, `request body exceeds ${options.bodyLimit} bytes\n`);
+        return;
+      }
+      let reply: Uint8Array;
+      try {
+        reply = (await options.service.respond(route.unit, body)).response;
+      } catch (error) {
+        // Unreachable by design (respond answers every fault), but never Koa's error page.
+        logger.error('unexpected failure answering a time-stamp query', {
+          error: error instanceof Error ? error.message : 'unknown',
+        });
+        reply = buildRejection('systemFailure', 'internal error');
+      }
+      // HTTP-01: 200 (never 201) with application/timestamp-reply.
+      ctx.status = 200;
+      ctx.type = REPLY_TYPE;
+      ctx.body = Buffer.from(reply.buffer, reply.byteOffset, reply.byteLength);
+      return;
+    }
+    const published = gets.get(ctx.path);
+    if (published !== undefined) {
+      if (ctx.method !== 'GET' && ctx.method !== 'HEAD') {
+        ctx.set('Allow', 'GET, HEAD');
+        plain(ctx, 405, 'use GET\n');
+        return;
+      }
+      ctx.status = 200;
+      ctx.type = 'application/pem-certificate-chain';
+      ctx.body = published;
+      return;
+    }
+    plain(ctx, 404, 'not found\n');
+  });
+  return app;
+}

@@ -1,0 +1,75 @@
+// Where the TSA reads time: the wall clock with sub-millisecond resolution and a trust verdict
+// (RFC 3161 2.4.2, ETSI EN 319 421 TIS-7.7.1: no token with a doubtful time).
+
+export interface TimeReading {
+  /** Milliseconds since the epoch, with a fractional part (microsecond resolution). */
+  readonly epochMs: number;
+  /** False when the clock cannot be trusted: the TSA answers timeNotAvailable. */
+  readonly trusted: boolean;
+  /** Why the clock is not trusted (for the statusString and the log). */
+  readonly reason?: string;
+}
+
+export interface TimeSource {
+  read(): TimeReading;
+}
+
+/**
+ * The local clock, checked against the monotonic clock: when the wall clock moves away from the
+ * monotonic reference by more than maxJumpMs (someone set the clock, a VM resumed), readings are
+ * untrusted until the operator restarts the service with a clock it trusts.
+ */
+export function createSystemTimeSource(options: { maxJumpMs?: number } = {}): TimeSource {
+  const maxJump = options.maxJumpMs ?? 1000;
+  const wallAtStart = Date.now();
+  const monoAtStart = performance.now();
+  return {
+    read() {
+      const mono = performance.now();
+      const wall = Date.now();
+      const expected = wallAtStart + (mono - monoAtStart);
+      if (Math.abs(wall - expected) > maxJump) {
+        return {
+          epochMs: wall,
+          trusted: false,
+          reason: 'wall clock jumped against the monotonic clock',
+        };
+      }
+      // performance.timeOrigin + now() carries microseconds; anchored to the checked wall clock.
+      return { epochMs: performance.timeOrigin + mono, trusted: true };
+    },
+  };
+}
+
+/** A fixed reading, for tests and reproducible vectors. */
+export function fixedTimeSource(epochMs: number, trusted = true): TimeSource {
+  return {
+    read: () => ({ epochMs, trusted, ...(trusted ? {} : { reason: 'fixed untrusted clock' }) }),
+  };
+}
+
+export type GenTimePrecision = 0 | 1 | 2 | 3 | 4 | 5 | 6;
+
+/**
+ * GeneralizedTime text in DER form (X.690 11.7; checklist TST-05): UTC, seconds present, a
+ * fraction of at most `precision` digits with trailing zeros removed, no bare '.'.
+ */
+export function formatGenTime(epochMs: number, precision: GenTimePrecision): string {
+  const wholeMs = Math.floor(epochMs);
+  const d = new Date(wholeMs);
+  const p2 = (n: number): string => (n < 10 ? '0' + String(n) : String(n));
+  const base =
+    String(d.getUTCFullYear()).padStart(4, '0') +
+    p2(d.getUTCMonth() + 1) +
+    p2(d.getUTCDate()) +
+    p2(d.getUTCHours()) +
+    p2(d.getUTCMinutes()) +
+    p2(d.getUTCSeconds());
+  if (precision === 0) return base + 'Z';
+  const micros = Math.floor((epochMs - Math.floor(epochMs / 1000) * 1000) * 1000);
+  const digits = String(Math.min(999_999, Math.max(0, micros)))
+    .padStart(6, '0')
+    .slice(0, precision)
+    .replace(/0+$/, '');
+  return digits.length === 0 ? base + 'Z' : `${base}.${digits}Z`;
+}

@@ -1,0 +1,75 @@
+// Starts the real TSA (`attestamp start|serve --port 0`) as a subprocess and stops it again.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { BIN } from './cli.js';
+
+export interface RunningTsa {
+  readonly port: number;
+  readonly url: string;
+  readonly child: ChildProcess;
+  stderr(): string;
+  /** Sends SIGTERM and resolves with the exit code. */
+  stop(): Promise<number | null>;
+}
+
+export function startTsa(
+  cwd: string,
+  args: readonly string[] = ['start', '--port', '0'],
+  env: Readonly<Record<string, string>> = {},
+): Promise<RunningTsa> {
+  const child = spawn(process.execPath, [BIN, ...args], {
+    cwd,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  let err = '';
+  child.stderr.on('data', (c: Buffer) => (err += c.toString()));
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`the TSA did not start: ${err}`));
+    }, 60_000);
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`the TSA exited with ${String(code)} before listening: ${err}`));
+    });
+    child.stdout.on('data', (c: Buffer) => {
+      out += c.toString();
+      const m = /listening on (http:\/\/[^\s]+:(\d+)\/)/.exec(out);
+      if (m === null) return;
+      clearTimeout(timer);
+      child.removeAllListeners('exit');
+      resolve({
+        port: Number(m[2]),
+        url: m[1]!,
+        child,
+        stderr: () => err,
+        stop: () =>
+          new Promise((done) => {
+            if (child.exitCode !== null) {
+              done(child.exitCode);
+              return;
+            }
+            child.once('exit', (code) => {
+              done(code);
+            });
+            child.kill('SIGTERM');
+          }),
+      });
+    });
+  });
+}
+
+/** POSTs a body to the TSA and returns status, content type and bytes. */
+export async function post(
+  url: string,
+  body: Uint8Array,
+  contentType = 'application/timestamp-query',
+): Promise<{ status: number; type: string | null; body: Uint8Array }> {
+  const r = await fetch(url, { method: 'POST', body, headers: { 'content-type': contentType } });
+  return {
+    status: r.status,
+    type: r.headers.get('content-type'),
+    body: new Uint8Array(await r.arrayBuffer()),
+  };
+}
