@@ -3,6 +3,7 @@
 import { AttestampError } from '../shared/index.js';
 import { helpText, parseInvocation, usageLine, type Command } from './command.js';
 import { auditExport, auditVerify } from './commands/audit.js';
+import { archiveExport, archiveFind, archiveVerify } from './commands/archive.js';
 import { chain } from './commands/chain.js';
 import { serve } from './commands/serve.js';
 import { factoryInit, init, start, status } from './commands/device.js';
@@ -46,6 +47,9 @@ export const COMMANDS: readonly Command[] = [
   chain,
   auditVerify,
   auditExport,
+  archiveVerify,
+  archiveExport,
+  archiveFind,
 ];
 
 function topHelp(): string {
@@ -57,7 +61,7 @@ function topHelp(): string {
     '',
     'Commands:',
   ];
-  for (const c of COMMANDS) lines.push(`  ${c.path.join(' ').padEnd(20)} ${c.summary}`);
+  for (const c of COMMANDS) lines.push(`  ${c.path.join(' ').padEnd(22)} ${c.summary}`);
   lines.push(
     '',
     'Exit codes: 0 ok, 1 failure, 2 refused by policy, 3 not found, 4 integrity failure,',
