@@ -107,6 +107,9 @@ export interface ImportKeyOptions {
   readonly purposes?: readonly KeyPurpose[];
 }
 
+/** How long a signer trusts its last reading of the key's state (milliseconds). */
+const STATE_RECHECK_MS = 250;
+
 const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 const CERT_YEARS = { device: 20, attestation: 10, timestamp: 10 } as const;
 
@@ -210,7 +213,7 @@ function checkPurposes(purposes: readonly string[]): void {
 }
 
 export class Hsm {
-  private readonly keyCache = new Map<string, KeyObject>();
+  private readonly keyCache = new Map<string, { key: KeyObject; checkedAt: number }>();
   private closed = false;
 
   private constructor(
@@ -866,6 +869,7 @@ export class Hsm {
           });
         }
         const now = this.clock.now();
+        this.keyCache.delete(row.id);
         this.db
           .transaction(() => {
             this.db.prepare('DELETE FROM keys WHERE id = ?').run(row.id);
@@ -977,6 +981,12 @@ export class Hsm {
     const keyId = row.id;
     const readState = this.db.prepare('SELECT state FROM keys WHERE id = ?');
     const load = (): KeyObject => {
+      const cached = this.keyCache.get(keyId);
+      // The key's state is re-read at most every STATE_RECHECK_MS: an invalidation in this
+      // process drops the cache entry at once, one made by another process counts within that.
+      if (cached !== undefined && performance.now() - cached.checkedAt < STATE_RECHECK_MS) {
+        return cached.key;
+      }
       const state = readState.get(keyId) as { state: KeyState } | undefined;
       if (state?.state !== 'active') {
         this.keyCache.delete(keyId);
@@ -984,13 +994,13 @@ export class Hsm {
           details: { label: row.label },
         });
       }
-      let key = this.keyCache.get(keyId);
+      let key = cached?.key;
       if (key === undefined) {
         const pkcs8 = this.unwrapRow(row);
         key = loadPkcs8(pkcs8);
         pkcs8.fill(0);
-        this.keyCache.set(keyId, key);
       }
+      this.keyCache.set(keyId, { key, checkedAt: performance.now() });
       return key;
     };
     if (row.state !== 'active') load();

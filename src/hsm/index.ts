@@ -8,4 +8,4 @@ export type { Factory, CreateFactoryOptions } from './factory.js';
 export type { MasterKeyInput } from './master-key.js';
 export type { AuditEntry, AuditVerification } from './audit.js';
 /** Public-key signature verification (used by the TSA's optional self-check). */
-export { verifyWith as verifySignature } from './key-crypto.js';
+export { createVerifier, verifyWith as verifySignature } from './key-crypto.js';

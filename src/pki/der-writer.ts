@@ -68,7 +68,23 @@ export function unsignedInteger(magnitude: Uint8Array): Uint8Array {
 
 /** INTEGER from a non-negative safe integer or bigint. */
 export function integer(value: number | bigint): Uint8Array {
-  let v = BigInt(value);
+  if (typeof value === 'bigint' && value >= 0n && value <= BigInt(Number.MAX_SAFE_INTEGER)) {
+    value = Number(value);
+  }
+  if (typeof value === 'number') {
+    if (!Number.isSafeInteger(value) || value < 0)
+      throw new RangeError('not a non-negative integer');
+    // Fast path (serial numbers, versions): at most 7 octets, no BigInt arithmetic.
+    const bytes = new Uint8Array(8);
+    let i = 8;
+    let v = value;
+    do {
+      bytes[--i] = v % 256;
+      v = Math.floor(v / 256);
+    } while (v > 0);
+    return unsignedInteger(bytes.subarray(i));
+  }
+  let v = value;
   if (v < 0n) throw new RangeError('negative integers are not used here');
   const bytes: number[] = [];
   do {
@@ -105,3 +121,53 @@ export function algorithmIdentifier(dotted: string, params?: Uint8Array): Uint8A
 /** GeneralizedTime from its text (caller ensures the DER form YYYYMMDDHHMMSS[.f]Z). */
 export const generalizedTime = (text: string): Uint8Array =>
   tlv(0x18, new TextEncoder().encode(text));
+
+/**
+ * A deferred TLV: children are encoded once into a single buffer by encodeNode, instead of being
+ * copied at every nesting level as tlv() does. Leaves are complete DER encodings.
+ */
+export interface DerNode {
+  readonly tag: number;
+  readonly children: readonly (DerNode | Uint8Array)[];
+  length: number;
+}
+
+export function node(tag: number, ...children: readonly (DerNode | Uint8Array)[]): DerNode {
+  return { tag, children, length: -1 };
+}
+
+function lengthSize(length: number): number {
+  return length < 0x80 ? 1 : length < 0x100 ? 2 : length < 0x10000 ? 3 : length < 0x1000000 ? 4 : 5;
+}
+
+function measure(n: DerNode | Uint8Array): number {
+  if (n instanceof Uint8Array) return n.length;
+  let content = 0;
+  for (const c of n.children) content += measure(c);
+  n.length = content;
+  return 1 + lengthSize(content) + content;
+}
+
+function write(n: DerNode | Uint8Array, out: Uint8Array, offset: number): number {
+  if (n instanceof Uint8Array) {
+    out.set(n, offset);
+    return offset + n.length;
+  }
+  out[offset++] = n.tag;
+  const len = n.length;
+  if (len < 0x80) out[offset++] = len;
+  else {
+    const size = lengthSize(len) - 1;
+    out[offset++] = 0x80 | size;
+    for (let i = size - 1; i >= 0; i--) out[offset++] = (len >>> (8 * i)) & 0xff;
+  }
+  for (const c of n.children) offset = write(c, out, offset);
+  return offset;
+}
+
+/** Encodes a tree of nodes into one buffer: lengths first, then a single write pass. */
+export function encodeNode(root: DerNode): Uint8Array {
+  const out = new Uint8Array(measure(root));
+  write(root, out, 0);
+  return out;
+}

@@ -4,6 +4,7 @@
 // across restarts and processes; the UNIQUE index on serial proves it.
 import Database from 'better-sqlite3';
 import { createHash } from 'node:crypto';
+import { Worker } from 'node:worker_threads';
 import type { FailInfo } from './errors.js';
 
 export interface ArchiveRecord {
@@ -117,32 +118,110 @@ function rowHash(prev: Buffer, r: Omit<RawRow, 'prev_hash' | 'hash'>): Buffer {
 /** Serial numbers are reserved in blocks of this size per process. */
 const SERIAL_BLOCK = 1024n;
 
+const INSERT_SQL = `INSERT INTO responses (seq, at, unit, key_spki_sha256, serial, gen_time, policy, hash_algorithm, imprint, nonce, status, fail_info, response_sha256, prev_hash, hash)
+  VALUES (@seq, @at, @unit, @key_spki_sha256, @serial, @gen_time, @policy, @hash_algorithm, @imprint, @nonce, @status, @fail_info, @response_sha256, @prev_hash, @hash)`;
+
+/** Opens an archive connection: WAL, synchronous=FULL (each commit is durable). */
+export function openArchiveDatabase(path: string): Database.Database {
+  const db = new Database(path);
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = FULL');
+  db.pragma('busy_timeout = 10000');
+  return db;
+}
+
+/**
+ * Writes one batch in one IMMEDIATE transaction, chaining each row to the last one committed
+ * (by any process): the group commit. Used inline and by the writer thread.
+ */
+export function createBatchWriter(
+  db: Database.Database,
+): (records: readonly ArchiveRecord[]) => void {
+  const insert = db.prepare(INSERT_SQL);
+  const last = db.prepare('SELECT seq, hash FROM responses ORDER BY seq DESC LIMIT 1');
+  const write = db.transaction((records: readonly ArchiveRecord[]) => {
+    const head = last.get() as { seq: number; hash: Buffer } | undefined;
+    let seq = head?.seq ?? 0;
+    let prev = head?.hash ?? GENESIS;
+    for (const r of records) {
+      seq++;
+      const row = {
+        seq,
+        at: r.at,
+        unit: r.unit,
+        key_spki_sha256: r.keySpkiSha256,
+        serial: r.serial === null ? null : r.serial.toString(),
+        gen_time: r.genTime,
+        policy: r.policy,
+        hash_algorithm: r.hashAlgorithm,
+        imprint: r.imprint === null ? null : Buffer.from(r.imprint),
+        nonce: r.nonce === null ? null : Buffer.from(r.nonce),
+        status: r.status,
+        fail_info: r.failInfo,
+        response_sha256: Buffer.from(r.responseSha256),
+      };
+      const hash = rowHash(prev, row);
+      insert.run({ ...row, prev_hash: prev, hash });
+      prev = hash;
+    }
+  });
+  return (records) => {
+    write.immediate(records);
+  };
+}
+
+interface Pending {
+  readonly record: ArchiveRecord;
+  readonly done: () => void;
+  readonly fail: (e: unknown) => void;
+}
+
+export interface ArchiveOptions {
+  /**
+   * 'inline' commits on the event loop (simple; the fsync blocks it). 'thread' commits in a
+   * worker thread, so that the next batch fills while the previous one is being made durable.
+   */
+  readonly writer?: 'inline' | 'thread';
+}
+
 export class Archive implements ArchiveSink, SerialSource {
-  private pending: { record: ArchiveRecord; done: () => void; fail: (e: unknown) => void }[] = [];
+  private pending: Pending[] = [];
+  private inFlight: Pending[] | undefined;
   private scheduled = false;
   private serialNext = 0n;
   private serialEnd = 0n;
-  private readonly insert: Database.Statement;
-  private readonly last: Database.Statement;
   private batches = 0;
   private rows = 0;
+  private idle: (() => void)[] = [];
+  private readonly writeInline: ((records: readonly ArchiveRecord[]) => void) | undefined;
+  private readonly worker: Worker | undefined;
 
-  private constructor(private readonly db: Database.Database) {
-    this.insert = db.prepare(
-      `INSERT INTO responses (seq, at, unit, key_spki_sha256, serial, gen_time, policy, hash_algorithm, imprint, nonce, status, fail_info, response_sha256, prev_hash, hash)
-       VALUES (@seq, @at, @unit, @key_spki_sha256, @serial, @gen_time, @policy, @hash_algorithm, @imprint, @nonce, @status, @fail_info, @response_sha256, @prev_hash, @hash)`,
-    );
-    this.last = db.prepare('SELECT seq, hash FROM responses ORDER BY seq DESC LIMIT 1');
+  private constructor(
+    private readonly db: Database.Database,
+    path: string,
+    options: ArchiveOptions,
+  ) {
+    if (options.writer === 'thread') {
+      this.worker = new Worker(new URL('./archive-writer.js', import.meta.url), {
+        workerData: { path },
+      });
+      this.worker.on('message', (m: { ok: boolean; error?: string }) => {
+        this.settle(m.ok ? undefined : new Error(m.error ?? 'archive write failed'));
+      });
+      this.worker.on('error', (e) => {
+        this.settle(e);
+      });
+      this.worker.unref();
+    } else {
+      this.writeInline = createBatchWriter(db);
+    }
   }
 
-  /** Opens (creating if needed) the archive file: WAL, synchronous=FULL. */
-  static open(path: string): Archive {
-    const db = new Database(path);
-    db.pragma('journal_mode = WAL');
-    db.pragma('synchronous = FULL');
-    db.pragma('busy_timeout = 10000');
+  /** Opens (creating if needed) the archive file. */
+  static open(path: string, options: ArchiveOptions = {}): Archive {
+    const db = openArchiveDatabase(path);
     db.exec(SCHEMA);
-    return new Archive(db);
+    return new Archive(db, path, options);
   }
 
   /** The next serial: from this process's reserved block, reserving a new block when empty. */
@@ -163,59 +242,70 @@ export class Archive implements ArchiveSink, SerialSource {
     return this.serialNext++;
   }
 
+  /** Resolves once the record is committed; a response is released only after that. */
   record(record: ArchiveRecord): Promise<void> {
     return new Promise((done, fail) => {
       this.pending.push({ record, done, fail });
-      if (!this.scheduled) {
+      if (!this.scheduled && this.inFlight === undefined) {
         this.scheduled = true;
-        // Group commit: everything queued during this event-loop turn is committed together.
+        // Group commit: everything queued during this event-loop turn goes in one batch.
         setImmediate(() => {
-          this.flush();
+          this.scheduled = false;
+          this.send();
         });
       }
     });
   }
 
-  /** Commits what is pending now (normally called by the scheduler). */
-  flush(): void {
-    this.scheduled = false;
+  private send(): void {
+    if (this.inFlight !== undefined || this.pending.length === 0) {
+      if (this.inFlight === undefined) this.notifyIdle();
+      return;
+    }
     const batch = this.pending;
     this.pending = [];
-    if (batch.length === 0) return;
+    this.inFlight = batch;
+    const records = batch.map((p) => p.record);
+    if (this.worker !== undefined) {
+      this.worker.postMessage(records);
+      return;
+    }
     try {
-      const write = this.db.transaction(() => {
-        const last = this.last.get() as { seq: number; hash: Buffer } | undefined;
-        let seq = last?.seq ?? 0;
-        let prev = last?.hash ?? GENESIS;
-        for (const { record: r } of batch) {
-          seq++;
-          const row = {
-            seq,
-            at: r.at,
-            unit: r.unit,
-            key_spki_sha256: r.keySpkiSha256,
-            serial: r.serial === null ? null : r.serial.toString(),
-            gen_time: r.genTime,
-            policy: r.policy,
-            hash_algorithm: r.hashAlgorithm,
-            imprint: r.imprint === null ? null : Buffer.from(r.imprint),
-            nonce: r.nonce === null ? null : Buffer.from(r.nonce),
-            status: r.status,
-            fail_info: r.failInfo,
-            response_sha256: Buffer.from(r.responseSha256),
-          };
-          const hash = rowHash(prev, row);
-          this.insert.run({ ...row, prev_hash: prev, hash });
-          prev = hash;
-        }
-      });
-      write.immediate();
+      this.writeInline?.(records);
+      this.settle(undefined);
+    } catch (error) {
+      this.settle(error);
+    }
+  }
+
+  private settle(error: unknown): void {
+    const batch = this.inFlight ?? [];
+    this.inFlight = undefined;
+    if (error === undefined) {
       this.batches++;
       this.rows += batch.length;
       for (const p of batch) p.done();
-    } catch (error) {
+    } else {
       for (const p of batch) p.fail(error);
     }
+    // What queued up meanwhile is the next batch.
+    if (this.pending.length > 0) this.send();
+    else this.notifyIdle();
+  }
+
+  private notifyIdle(): void {
+    const waiting = this.idle;
+    this.idle = [];
+    for (const w of waiting) w();
+  }
+
+  /** Resolves when nothing is pending or being written. */
+  drain(): Promise<void> {
+    if (this.inFlight === undefined && this.pending.length === 0) return Promise.resolve();
+    return new Promise((done) => {
+      this.idle.push(done);
+      if (this.inFlight === undefined && !this.scheduled) this.send();
+    });
   }
 
   stats(): { batches: number; rows: number } {
@@ -282,8 +372,11 @@ export class Archive implements ArchiveSink, SerialSource {
     }
   }
 
+  /** Closes after committing what is pending (inline) — use drain() first with a writer thread. */
   close(): void {
-    this.flush();
+    if (this.worker === undefined && this.pending.length > 0 && this.inFlight === undefined)
+      this.send();
+    void this.worker?.terminate();
     this.db.close();
   }
 }

@@ -78,7 +78,9 @@ export function tsaCertificateProblems(
     }
   }
   const ku = findExtension(cert, id_ce_keyUsage);
-  if (ku !== undefined) {
+  // CRT-01: without keyUsage the key would be usable for any purpose the EKU allows.
+  if (ku === undefined) problems.push('the certificate has no key usage');
+  else {
     const bits = parseDer(extensionValue(ku));
     const first = bits instanceof asn1js.BitString ? (bits.valueBlock.valueHexView[0] ?? 0) : 0;
     // digitalSignature (0x80) or nonRepudiation (0x40), nothing else.

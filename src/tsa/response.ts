@@ -1,7 +1,7 @@
 // RFC 3161 2.4.2 TimeStampResp and the time-stamp token (RFC 5652 SignedData, RFC 5816
 // signingCertificateV2, RFC 6211 CMSAlgorithmProtection), written from a template whose constant
 // parts are encoded once per time-stamping unit. A test checks it byte for byte against pkijs.
-import { createHash } from 'node:crypto';
+import { createHash, hash as oneShotHash } from 'node:crypto';
 import {
   der,
   id_aa_CMSAlgorithmProtection,
@@ -88,8 +88,10 @@ export class TokenTemplate {
   private readonly digestName: 'sha256' | 'sha384' | 'sha512';
   private readonly digestAlgorithms: Uint8Array;
   private readonly tstTail: Uint8Array;
-  private readonly attrsBefore: Uint8Array[];
-  private readonly attrsAfter: Uint8Array[];
+  /** DER SET of the signed attributes with a zeroed messageDigest at digestOffset. */
+  private readonly attrsTemplate: Uint8Array;
+  private readonly digestOffset: number;
+  private readonly attrsHeaderLength: number;
   private readonly signerInfoHead: Uint8Array;
   private readonly signatureAlgorithm: Uint8Array;
   private readonly certsSignerOnly: Uint8Array;
@@ -150,11 +152,21 @@ export class TokenTemplate {
       oid(id_messageDigest),
       tlv(0x31, octetString(new Uint8Array(digestLength))),
     );
-    const constant = [contentTypeAttr, signingCertificateV2Attr, algorithmProtectionAttr];
-    const ordered = [...constant, digestPlaceholder].sort(der.compareBytes);
-    const at = ordered.indexOf(digestPlaceholder);
-    this.attrsBefore = ordered.slice(0, at);
-    this.attrsAfter = ordered.slice(at + 1);
+    const ordered = [
+      contentTypeAttr,
+      signingCertificateV2Attr,
+      algorithmProtectionAttr,
+      digestPlaceholder,
+    ].sort(der.compareBytes);
+    this.attrsTemplate = tlv(0x31, ...ordered);
+    // The digest is the last bytes of its attribute; its offset in the SET is fixed.
+    this.attrsHeaderLength = this.attrsTemplate.length - concat(ordered).length;
+    let offset = this.attrsHeaderLength;
+    for (const a of ordered) {
+      if (a === digestPlaceholder) break;
+      offset += a.length;
+    }
+    this.digestOffset = offset + digestPlaceholder.length - digestLength;
 
     // SignerInfo up to signedAttrs: version 1, IssuerAndSerialNumber, digestAlgorithm.
     this.signerInfoHead = concat([integer(1), seq(issuerName, serial), digestAlgorithm]);
@@ -166,57 +178,66 @@ export class TokenTemplate {
   }
 
   digest(data: Uint8Array): Uint8Array {
-    return createHash(this.digestName).update(data).digest();
+    return oneShotHash(this.digestName, data, 'buffer');
   }
 
   encodeTstInfo(f: TokenFields): Uint8Array {
     const parts: Uint8Array[] = [
-      Uint8Array.of(0x02, 0x01, 0x01), // version v1
+      TST_INFO_VERSION,
       f.policy,
       f.messageImprint,
       f.serialNumber,
-      der.generalizedTime(f.genTime),
+      generalizedTimeAscii(f.genTime),
     ];
     if (this.accuracy !== undefined) parts.push(this.accuracy);
     // ordering DEFAULT FALSE is omitted (TST-07).
     if (f.nonce !== undefined) parts.push(tlv(0x02, f.nonce));
     parts.push(this.tstTail);
-    return seq(...parts);
+    return tlv(0x30, ...parts);
   }
 
   async build(f: TokenFields): Promise<BuiltToken> {
     const tstInfo = this.encodeTstInfo(f);
-    const messageDigestAttr = seq(
-      oid(id_messageDigest),
-      tlv(0x31, octetString(this.digest(tstInfo))),
-    );
-    const attrs = concat([...this.attrsBefore, messageDigestAttr, ...this.attrsAfter]);
-    const signedAttributes = tlv(0x31, attrs);
+    const signedAttributes = Uint8Array.from(this.attrsTemplate);
+    signedAttributes.set(this.digest(tstInfo), this.digestOffset);
     const signature = await this.signer.sign(signedAttributes);
-    const signerInfo = seq(
+    // RFC 5652 5.4: signed as a SET (0x31), carried as [0] IMPLICIT.
+    const signerInfo = node(
+      0x30,
       this.signerInfoHead,
-      tlv(0xa0, attrs),
+      node(0xa0, signedAttributes.subarray(this.attrsHeaderLength)),
       this.signatureAlgorithm,
-      octetString(signature),
+      node(0x04, signature),
     );
-    const signedDataParts: Uint8Array[] = [
-      Uint8Array.of(0x02, 0x01, 0x03), // version 3: eContentType is not id-data
+    const signedData = node(
+      0x30,
+      SIGNED_DATA_VERSION, // version 3: eContentType is not id-data
       this.digestAlgorithms,
-      seq(oid(id_ct_TSTInfo), contextConstructed(0, octetString(tstInfo))),
-    ];
-    if (f.certReq) signedDataParts.push(this.certsWithIssuers);
-    signedDataParts.push(tlv(0x31, signerInfo));
-    const contentInfo = seq(OID_SIGNED_DATA, contextConstructed(0, seq(...signedDataParts)));
-    return {
-      response: seq(STATUS_GRANTED, contentInfo),
-      tstInfo,
-      signedAttributes,
-      signature,
-    };
+      node(0x30, OID_TST_INFO, node(0xa0, node(0x04, tstInfo))),
+      ...(f.certReq ? [this.certsWithIssuers] : []),
+      node(0x31, signerInfo),
+    );
+    const response = encodeNode(
+      node(0x30, STATUS_GRANTED, node(0x30, OID_SIGNED_DATA, node(0xa0, signedData))),
+    );
+    return { response, tstInfo, signedAttributes, signature };
   }
 }
 
+const { node, encodeNode } = der;
+const SIGNED_DATA_VERSION = Uint8Array.of(0x02, 0x01, 0x03);
+const TST_INFO_VERSION = Uint8Array.of(0x02, 0x01, 0x01);
+const OID_TST_INFO = oid(id_ct_TSTInfo);
 const OID_SIGNED_DATA = oid('1.2.840.113549.1.7.2');
+
+/** GeneralizedTime TLV from ASCII text (the caller's text is already in DER form). */
+function generalizedTimeAscii(text: string): Uint8Array {
+  const out = new Uint8Array(2 + text.length);
+  out[0] = 0x18;
+  out[1] = text.length;
+  for (let i = 0; i < text.length; i++) out[2 + i] = text.charCodeAt(i);
+  return out;
+}
 /** PKIStatusInfo { status granted(0) } */
 const STATUS_GRANTED = seq(Uint8Array.of(0x02, 0x01, 0x00));
 

@@ -55,7 +55,10 @@ export type GenTimePrecision = 0 | 1 | 2 | 3 | 4 | 5 | 6;
  * fraction of at most `precision` digits with trailing zeros removed, no bare '.'.
  */
 export function formatGenTime(epochMs: number, precision: GenTimePrecision): string {
-  const wholeMs = Math.floor(epochMs);
+  // Whole microseconds, rounded: near the current epoch a double in milliseconds resolves only
+  // about 0.24 us, so truncating its fraction would turn 0.000021 s into 0.00002 s.
+  const epochMicros = Math.round(epochMs * 1000);
+  const wholeMs = Math.floor(epochMicros / 1000);
   const d = new Date(wholeMs);
   const p2 = (n: number): string => (n < 10 ? '0' + String(n) : String(n));
   const base =
@@ -66,10 +69,7 @@ export function formatGenTime(epochMs: number, precision: GenTimePrecision): str
     p2(d.getUTCMinutes()) +
     p2(d.getUTCSeconds());
   if (precision === 0) return base + 'Z';
-  const micros = Math.floor((epochMs - Math.floor(epochMs / 1000) * 1000) * 1000);
-  const digits = String(Math.min(999_999, Math.max(0, micros)))
-    .padStart(6, '0')
-    .slice(0, precision)
-    .replace(/0+$/, '');
+  const micros = epochMicros - Math.floor(epochMicros / 1_000_000) * 1_000_000;
+  const digits = String(micros).padStart(6, '0').slice(0, precision).replace(/0+$/, '');
   return digits.length === 0 ? base + 'Z' : `${base}.${digits}Z`;
 }

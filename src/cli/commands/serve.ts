@@ -50,7 +50,7 @@ export async function startServer(
     units.push({ name: u.partition, signer, policies: u.policies });
     routes.push({ path: u.path, unit: u.partition, chain: signer.certificateChain });
   }
-  const archive = Archive.open(join(dataDir(inv), ARCHIVE_FILE));
+  const archive = Archive.open(join(dataDir(inv), ARCHIVE_FILE), { writer: 'thread' });
   const service = new TimeStampService({
     units,
     hashes: config.hashes,
@@ -72,9 +72,14 @@ export async function startServer(
   });
   const app = createTsaApp({ service, routes, bodyLimit: config.bodyLimit, logger });
   const handler = app.callback();
-  const server = createServer((req, res) => {
-    void handler(req, res);
-  });
+  // Node checks the request and header timeouts only every connectionsCheckingInterval (30 s by
+  // default): check at least every second so that a stalled client is cut off on time (HTTP-02).
+  const server = createServer(
+    { connectionsCheckingInterval: Math.min(1_000, config.requestTimeoutMs) },
+    (req, res) => {
+      void handler(req, res);
+    },
+  );
   server.requestTimeout = config.requestTimeoutMs;
   server.headersTimeout = Math.min(config.requestTimeoutMs, 60_000);
   server.keepAliveTimeout = config.keepAliveTimeoutMs;
@@ -104,9 +109,13 @@ export async function startServer(
     close() {
       closing ??= new Promise<void>((done) => {
         server.close(() => {
-          archive.close();
-          hsm.close();
-          done();
+          // Every response sent is durable already; this commits nothing new but waits for
+          // a batch still in the writer thread before closing.
+          void archive.drain().then(() => {
+            archive.close();
+            hsm.close();
+            done();
+          });
         });
         server.closeIdleConnections();
       });

@@ -1,0 +1,19 @@
+// Worker thread of the issuance archive: commits each batch it receives in one durable
+// transaction and answers when it is on disk (group commit off the event loop).
+import { parentPort, workerData } from 'node:worker_threads';
+import { createBatchWriter, openArchiveDatabase, type ArchiveRecord } from './archive.js';
+
+const { path } = workerData as { path: string };
+const write = createBatchWriter(openArchiveDatabase(path));
+
+parentPort?.on('message', (records: ArchiveRecord[]) => {
+  try {
+    write(records);
+    parentPort?.postMessage({ ok: true });
+  } catch (error) {
+    parentPort?.postMessage({
+      ok: false,
+      error: error instanceof Error ? error.message : 'unknown',
+    });
+  }
+});
