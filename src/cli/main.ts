@@ -8,6 +8,7 @@ import { chain } from './commands/chain.js';
 import { serve } from './commands/serve.js';
 import { factoryInit, init, start, status } from './commands/device.js';
 import {
+  keyAttest,
   keyDelete,
   keyExport,
   keyGenerate,
@@ -39,11 +40,13 @@ export const COMMANDS: readonly Command[] = [
   keyGenerate,
   keyList,
   keyShow,
+  keyAttest,
   keyDelete,
   keyRestore,
   keyPurge,
   keyExport,
   keyImport,
+  keyAttest,
   chain,
   auditVerify,
   auditExport,

@@ -24,6 +24,7 @@ import {
   type AuditEvent,
   type AuditVerification,
 } from './audit.js';
+import { issueAttestationCertificate, issueEvidence } from './attest.js';
 import { HsmError, type HsmErrorCode } from './errors.js';
 import type { Factory } from './factory.js';
 import {
@@ -932,6 +933,45 @@ export class Hsm {
         pkcs8.fill(0);
       }
     });
+  }
+
+  /**
+   * Attests a key: evidence (or a key attestation certificate) about its public key and real
+   * attributes, signed by the partition attestation key. Works for the partition's own keys.
+   */
+  async attestKey(
+    partitionName: string,
+    label: string,
+    options: { nonce?: Uint8Array; format?: 'evidence' | 'certificate' } = {},
+  ): Promise<Uint8Array> {
+    if (options.nonce !== undefined && (options.nonce.length === 0 || options.nonce.length > 64)) {
+      throw new HsmError('invalid-argument', 'the nonce must be 1 to 64 bytes');
+    }
+    const key = this.key(partitionName, label);
+    const input = {
+      key,
+      deviceId: this.deviceId,
+      attestationSigner: this.attestationSigner(partitionName),
+      at: this.clock.now(),
+      nonce: options.nonce,
+    };
+    const format = options.format ?? 'evidence';
+    const out =
+      format === 'certificate'
+        ? await issueAttestationCertificate(input)
+        : await issueEvidence(input);
+    this.db
+      .transaction(() => {
+        this.audit(input.at, {
+          action: 'key.attest',
+          partitionId: key.partitionId,
+          keyId: key.id,
+          outcome: 'success',
+          details: { label, format, nonce: options.nonce !== undefined },
+        });
+      })
+      .immediate();
+    return out;
   }
 
   /** A signer for an active key of the partition. */

@@ -15,3 +15,5 @@ export * from './certificate-profiles.js';
 export * from './csr.js';
 export { ensureCryptoEngine } from './engine.js';
 export * as der from './der-writer.js';
+export * as derReader from './der-reader.js';
+export * from './evidence.js';

@@ -4,6 +4,7 @@ import { resolve } from 'node:path';
 import { KEY_PURPOSES, type KeyInfo, type KeyPurpose, type WrappingKey } from '../../hsm/index.js';
 import {
   decodePemAll,
+  encodePem,
   isKeyAlgorithm,
   KEY_ALGORITHMS,
   sha256Fingerprint,
@@ -304,6 +305,57 @@ never-extractable false.`,
     });
     if (flag(inv, 'json')) inv.io.stdout(jsonText(keyJson(key)));
     else printKey(inv, key);
+    return EXIT.ok;
+  },
+};
+
+export const keyAttest: Command = {
+  path: ['key', 'attest'],
+  summary:
+    'Attest a key: evidence or an X.509 certificate signed by the partition attestation key.',
+  positionals: [...PARTITION_LABEL],
+  details: `The claims come from the key's real attributes (extractable, never-extractable, local,
+origin, purposes, creation time, state, partition and device ids) and say
+protection-class = software. Evidence (PEM label EVIDENCE) carries the chain: partition
+attestation certificate, device, root. Verify with attestamp-verify.`,
+  options: {
+    nonce: {
+      type: 'string',
+      value: 'HEX',
+      description: 'freshness nonce from the relying party (1 to 64 bytes)',
+    },
+    format: { type: 'string', value: 'FORMAT', description: 'evidence (default) or certificate' },
+    out: {
+      type: 'string',
+      value: 'FILE',
+      description: 'write PEM here instead of standard output',
+    },
+    ...MASTER_OPTIONS,
+  },
+  async run(inv) {
+    const [partition, label] = inv.positionals as [string, string];
+    const nonceText = stringOption(inv, 'nonce');
+    const nonce = nonceText === undefined ? undefined : fromHex(nonceText);
+    if (
+      nonceText !== undefined &&
+      (nonce === undefined || nonce.length === 0 || nonce.length > 64)
+    ) {
+      throw new UsageError('--nonce must be 2 to 128 hex digits');
+    }
+    const format = stringOption(inv, 'format') ?? 'evidence';
+    if (format !== 'evidence' && format !== 'certificate') {
+      throw new UsageError('--format must be evidence or certificate');
+    }
+    const der = await withHsm(inv, (hsm) =>
+      hsm.attestKey(partition, label, { format, ...(nonce === undefined ? {} : { nonce }) }),
+    );
+    const pem = encodePem(format === 'evidence' ? 'EVIDENCE' : 'CERTIFICATE', der);
+    const out = stringOption(inv, 'out');
+    if (out === undefined) inv.io.stdout(pem);
+    else {
+      writeFileSync(resolve(inv.io.cwd, out), pem);
+      if (!flag(inv, 'json')) inv.io.stderr(`${format} written to ${out}\n`);
+    }
     return EXIT.ok;
   },
 };
