@@ -26,7 +26,7 @@ export const id_element = {
 /** Claim OIDs with the ASN.1 type of their value. */
 export type ClaimType = 'octets' | 'time' | 'spki' | 'utf8' | 'bool' | 'int' | 'enum' | 'oids';
 
-interface ClaimDef {
+export interface ClaimDef {
   readonly oid: string;
   readonly type: ClaimType;
 }
