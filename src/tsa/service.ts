@@ -83,6 +83,11 @@ export class TimeStampService {
   constructor(private readonly options: ServiceOptions) {
     this.limits = options.limits ?? DEFAULT_REQUEST_LIMITS;
     this.logger = options.logger ?? silentLogger;
+    // E422-03: accuracy is present in every token, so it cannot be all zero.
+    const a = options.accuracy;
+    if (a.seconds <= 0 && a.millis <= 0 && a.micros <= 0) {
+      throw new RangeError('the declared accuracy must be greater than zero');
+    }
     for (const name of options.hashes) this.hashLengths.set(HASHES[name].oid, HASHES[name].length);
     if (options.legacySha1) this.hashLengths.set(SHA1_INFO.oid, SHA1_INFO.length);
     for (const u of options.units) {
@@ -94,7 +99,11 @@ export class TimeStampService {
         qualified: options.qualified,
         includeTsaName: options.includeTsaName,
       });
-      const { window } = tsaCertificateProblems(template.certificate, u.signer.spki, new Date());
+      const { window } = tsaCertificateProblems(
+        template.certificate,
+        u.signer.spki,
+        new Date(options.timeSource.read().epochMs),
+      );
       const unit: Unit = {
         name: u.name,
         template,

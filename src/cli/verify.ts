@@ -1,0 +1,259 @@
+// attestamp-verify: the standalone verifier's command line. Reads files and flags, calls the
+// attestation library (which never touches files or the network) and maps the report to the
+// exit codes of standards/attestation.md. Imports attestation, pki and shared only.
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import {
+  EXIT_CODES,
+  inspectAttestationCertificate,
+  inspectEvidence,
+  REQUIRABLE,
+  verifyChain,
+  type EvidenceOptions,
+  type Report,
+} from '../attestation/index.js';
+import {
+  assertStrictDer,
+  certificateSpki,
+  decodePemAll,
+  parseCertificate,
+  parseCsr,
+} from '../pki/index.js';
+import { fromHex } from '../shared/index.js';
+
+export interface VerifyIo {
+  readonly stdout: (text: string) => void;
+  readonly stderr: (text: string) => void;
+  readonly now: () => Date;
+}
+
+const USAGE = `Usage: attestamp-verify chain|evidence|certificate FILE [options]
+
+Verifies an attestamp certificate chain, key attestation evidence, or a key attestation
+certificate, offline. Trust comes only from the anchors you give (--anchor or --anchor-sha256);
+nothing is fetched and no anchor means failure.
+
+  chain FILE          PEM bundle, leaf first, then its issuers
+  evidence FILE       evidence (PEM label EVIDENCE, or DER) with its certificates inside
+  certificate FILE    key attestation certificate, then its issuers (PEM bundle)
+
+Options:
+  --anchor FILE             trust anchor certificate(s), PEM or DER (repeatable)
+  --anchor-sha256 HEX       SHA-256 of an anchor certificate or of its public key (repeatable)
+  --at TIME                 validate at this ISO 8601 time (default: now)
+  --expect-spki FILE        the attested key must be this one: PEM public key, certificate or CSR
+  --require LIST            required key attributes, e.g. extractable=false,never-extractable=true,
+                            local=true,origin=generated (${Object.keys(REQUIRABLE).join(', ')})
+  --allow-software          accept protection-class software (a software HSM)
+  --nonce HEX               the nonce you sent: the evidence must carry exactly this one
+  --crl FILE                CRL, PEM or DER (repeatable)
+  --require-revocation      missing CRLs make the result indeterminate (exit 3)
+  --json                    print the full report as JSON
+  --help                    show this help
+
+Exit codes: 0 verified, 1 cryptographic or chain failure, 2 policy failure, 3 indeterminate,
+64 usage or parse error.
+`;
+
+class UsageError extends Error {}
+
+function readInput(path: string, option: string): Uint8Array {
+  try {
+    return new Uint8Array(readFileSync(path));
+  } catch {
+    throw new UsageError(`${option}: cannot read '${path}'`);
+  }
+}
+
+/** All DER objects in a file: PEM blocks with one of the labels, or the file itself as DER. */
+function derObjects(path: string, option: string, labels: readonly string[]): Uint8Array[] {
+  const bytes = readInput(path, option);
+  if (bytes[0] === 0x30) return [bytes];
+  let blocks;
+  try {
+    blocks = decodePemAll(new TextDecoder().decode(bytes));
+  } catch {
+    throw new UsageError(`${option}: '${path}' is neither DER nor valid PEM`);
+  }
+  const found = blocks.filter((b) => labels.includes(b.label)).map((b) => b.der);
+  if (found.length === 0)
+    throw new UsageError(`${option}: '${path}' holds no ${labels.join(' or ')}`);
+  return found;
+}
+
+/** SubjectPublicKeyInfo from a PEM/DER public key, certificate or CSR. */
+function expectedSpki(path: string): Uint8Array {
+  const bytes = readInput(path, '--expect-spki');
+  let der: Uint8Array;
+  let label = 'PUBLIC KEY';
+  // DER input is taken as a SubjectPublicKeyInfo; certificates and CSRs come as PEM.
+  if (bytes[0] === 0x30) der = bytes;
+  else {
+    const block = decodePemAll(new TextDecoder().decode(bytes)).find((b) =>
+      ['PUBLIC KEY', 'CERTIFICATE', 'CERTIFICATE REQUEST'].includes(b.label),
+    );
+    if (block === undefined)
+      throw new UsageError(`--expect-spki: '${path}' holds no public key, certificate or CSR`);
+    der = block.der;
+    label = block.label;
+  }
+  try {
+    return spkiInside(der, label);
+  } catch {
+    throw new UsageError(`--expect-spki: '${path}' is malformed`);
+  }
+}
+
+function spkiInside(der: Uint8Array, label: string): Uint8Array {
+  if (label === 'CERTIFICATE') return certificateSpki(parseCertificate(der));
+  if (label === 'CERTIFICATE REQUEST') return parseCsr(der).spki;
+  assertStrictDer(der);
+  return der;
+}
+
+function parseRequire(text: string): Record<string, boolean | string> {
+  const out: Record<string, boolean | string> = {};
+  for (const item of text
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)) {
+    const [name = '', value = ''] = item.split('=');
+    if (!(name in REQUIRABLE)) {
+      throw new UsageError(
+        `--require: unknown attribute '${name}' (known: ${Object.keys(REQUIRABLE).join(', ')})`,
+      );
+    }
+    if (value === 'true' || value === 'false') out[name] = value === 'true';
+    else if ((name === 'origin' || name === 'key-state') && /^[a-z-]+$/.test(value))
+      out[name] = value;
+    else
+      throw new UsageError(
+        `--require: '${item}' needs =true or =false (origin and key-state take a name)`,
+      );
+  }
+  return out;
+}
+
+function summary(kind: string, report: Report): string {
+  const lines: string[] = [];
+  const head = {
+    verified: 'VERIFIED',
+    failed: 'FAILED (cryptographic or chain check)',
+    'policy-failed': 'FAILED (policy)',
+    indeterminate: 'INDETERMINATE',
+    unparseable: 'UNPARSEABLE',
+  }[report.outcome];
+  lines.push(
+    `${head}: ${kind}${report.anchor === undefined ? '' : ` anchored at ${report.anchor}`}`,
+  );
+  const claims = report.claims as {
+    keys?: { identifier?: string; partitionId?: string }[];
+    platform?: { deviceId?: string; protectionClass?: string };
+  };
+  for (const k of claims.keys ?? []) {
+    lines.push(
+      `  key ${k.identifier ?? '?'} in partition ${k.partitionId ?? '?'} of device ${claims.platform?.deviceId ?? '?'} (protection class ${claims.platform?.protectionClass ?? '?'})`,
+    );
+  }
+  for (const c of report.checks) {
+    if (c.status === 'fail' || c.status === 'warn')
+      lines.push(`  ${c.status.toUpperCase()} ${c.id}: ${c.detail}`);
+  }
+  return lines.join('\n') + '\n';
+}
+
+export async function verifyMain(argv: readonly string[], io: VerifyIo): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: [...argv],
+      allowPositionals: true,
+      strict: true,
+      options: {
+        anchor: { type: 'string', multiple: true },
+        'anchor-sha256': { type: 'string', multiple: true },
+        at: { type: 'string' },
+        'expect-spki': { type: 'string' },
+        require: { type: 'string' },
+        'allow-software': { type: 'boolean' },
+        nonce: { type: 'string' },
+        crl: { type: 'string', multiple: true },
+        'require-revocation': { type: 'boolean' },
+        json: { type: 'boolean' },
+        help: { type: 'boolean' },
+      },
+    });
+  } catch (error) {
+    io.stderr(
+      `attestamp-verify: ${error instanceof Error ? error.message : 'bad arguments'}\n${USAGE}`,
+    );
+    return EXIT_CODES.unparseable;
+  }
+  const v = parsed.values;
+  if (v.help === true) {
+    io.stdout(USAGE);
+    return 0;
+  }
+  try {
+    const [kind, file, ...extra] = parsed.positionals;
+    if (kind !== 'chain' && kind !== 'evidence' && kind !== 'certificate') {
+      throw new UsageError(
+        `the first argument must be chain, evidence or certificate${kind === undefined ? '' : `, not '${kind}'`}`,
+      );
+    }
+    if (file === undefined) throw new UsageError('missing FILE');
+    if (extra.length > 0) throw new UsageError(`unexpected argument '${extra[0] ?? ''}'`);
+    const pins = (v['anchor-sha256'] ?? []).map((h) => {
+      const clean = h.toLowerCase().replace(/:/g, '');
+      if (fromHex(clean)?.length !== 32)
+        throw new UsageError(`--anchor-sha256: '${h}' is not 64 hex digits`);
+      return clean;
+    });
+    const anchors = (v.anchor ?? []).flatMap((p) => derObjects(p, '--anchor', ['CERTIFICATE']));
+    let at = io.now();
+    if (v.at !== undefined) {
+      at = new Date(v.at);
+      if (Number.isNaN(at.getTime()) || !/^\d{4}-\d{2}-\d{2}/.test(v.at)) {
+        throw new UsageError(`--at: '${v.at}' is not an ISO 8601 time`);
+      }
+    }
+    let nonce: Uint8Array | undefined;
+    if (v.nonce !== undefined) {
+      nonce = fromHex(v.nonce);
+      if (nonce === undefined || nonce.length === 0)
+        throw new UsageError('--nonce must be hex digits');
+    }
+    const options: EvidenceOptions = {
+      anchors: { certificates: anchors, sha256: pins },
+      at,
+      crls: (v.crl ?? []).flatMap((p) => derObjects(p, '--crl', ['X509 CRL'])),
+      requireRevocation: v['require-revocation'] === true,
+      allowSoftware: v['allow-software'] === true,
+      ...(v.require === undefined ? {} : { require: parseRequire(v.require) }),
+      ...(v['expect-spki'] === undefined ? {} : { expectSpki: expectedSpki(v['expect-spki']) }),
+      ...(nonce === undefined ? {} : { nonce }),
+    };
+    let report: Report;
+    if (kind === 'evidence') {
+      const [evidence] = derObjects(file, 'FILE', ['EVIDENCE']);
+      report = await inspectEvidence(evidence!, options);
+    } else {
+      const certs = derObjects(file, 'FILE', ['CERTIFICATE']);
+      report =
+        kind === 'chain'
+          ? await verifyChain(certs, options)
+          : await inspectAttestationCertificate(certs, options);
+    }
+    io.stdout(v.json === true ? JSON.stringify(report, null, 2) + '\n' : summary(kind, report));
+    return report.exitCode;
+  } catch (error) {
+    if (error instanceof UsageError) {
+      io.stderr(`attestamp-verify: ${error.message}\n`);
+      return EXIT_CODES.unparseable;
+    }
+    io.stderr(
+      `attestamp-verify: internal error: ${error instanceof Error ? error.message : 'unknown'}\n`,
+    );
+    return 1;
+  }
+}
