@@ -102,7 +102,7 @@ const FIELDS: readonly Field[] = [
     flag: 'include-issuers',
     env: 'ATTESTAMP_INCLUDE_ISSUERS',
     kind: 'bool',
-    description: 'with certReq, add the issuers after the TSA certificate',
+    description: 'with certReq, add the issuers after the TSA certificate (default on)',
   },
   {
     key: 'qualified',
@@ -324,7 +324,8 @@ export function loadServerConfig(inv: Invocation): Readonly<ServerConfig> {
     legacySha1: bool(field('legacySha1'), false),
     precision: int(field('precision'), DEFAULTS.precision, 0, 6) as GenTimePrecision,
     accuracyMicros: int(field('accuracyMicros'), DEFAULTS.accuracyMicros, 1, 1_000_000),
-    includeIssuers: bool(field('includeIssuers'), false),
+    // With certReq, the whole chain by default: Java and PDF signers need the issuers.
+    includeIssuers: bool(field('includeIssuers'), true),
     qualified: bool(field('qualified'), false),
     includeTsaName: bool(field('includeTsaName'), true),
     verifyTokens,

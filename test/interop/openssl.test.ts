@@ -145,10 +145,16 @@ describe.skipIf(skip)('openssl ts against the TSA', () => {
       if (nonce) expect(text).toMatch(/Nonce: 0x[0-9A-F]+/);
       else expect(text).toContain('Nonce: unspecified');
 
-      // REQ-07: the signer certificate with certReq, no certificates without it.
+      // REQ-07: with certReq the signer certificate and its issuers (the default), leaf first;
+      // no certificates without it.
       const certs = tokenCertificates(r.reply);
-      if (cert) expect(certs).toEqual([expect.stringContaining('CN = default time-stamping unit')]);
-      else expect(certs).toEqual([]);
+      if (cert) {
+        expect(certs).toEqual([
+          expect.stringContaining('CN = default time-stamping unit'),
+          expect.stringContaining('CN = attestamp device'),
+          expect.stringContaining('Factory Root'),
+        ]);
+      } else expect(certs).toEqual([]);
 
       // Without certificates in the token the verifier needs the TSA certificate from elsewhere.
       const chainDir = join(cwd, 'chain-default');
@@ -232,6 +238,8 @@ describe.skipIf(skip)('openssl ts against the TSA', () => {
     );
     expect(tokenCertificates(r.reply)).toEqual([
       expect.stringContaining('CN = rsa time-stamping unit'),
+      expect.stringContaining('CN = attestamp device'),
+      expect.stringContaining('Factory Root'),
     ]);
     const chainDir = join(cwd, 'chain-rsa');
     const ok = verify(r.reply, chainDir, join(chainDir, 'device.pem'), ['-queryfile', r.query]);

@@ -39,6 +39,8 @@ function readBody(req: IncomingMessage, limit: number): Promise<Buffer | 'too-la
       if (done) return;
       size += chunk.length;
       if (size > limit) {
+        // Stop buffering; Node discards the rest of the body after the answer, so the client
+        // reads a clean 413 instead of a reset (the request timeout bounds a endless body).
         done = true;
         resolve('too-large');
         return;
@@ -107,8 +109,6 @@ export function createTsaApp(options: HttpOptions): Koa {
         return;
       }
       if (body === 'too-large') {
-        // The rest of the body is not read: the connection is closed after this answer.
-        ctx.set('Connection', 'close');
         plain(ctx, 413, `request body exceeds ${options.bodyLimit} bytes\n`);
         return;
       }
