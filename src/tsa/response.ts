@@ -19,6 +19,7 @@ import {
   signatureAlgorithmIdentifier,
   type Signer,
 } from '../pki/index.js';
+import { concatBytes } from '../shared/index.js';
 import { FAIL_INFO_BITS, type FailInfo } from './errors.js';
 
 const { seq, tlv, oid, octetString, integer, contextConstructed, algorithmIdentifier } = der;
@@ -127,7 +128,7 @@ export class TokenTemplate {
       const qcStatements = seq(seq(oid(id_etsi_tsts_EuQCompliance)));
       tail.push(contextConstructed(1, seq(oid(id_pe_qcStatements), octetString(qcStatements))));
     }
-    this.tstTail = concat(tail);
+    this.tstTail = concatBytes(...tail);
 
     // Signed attributes (RFC 5652 5.3), sorted once: only messageDigest varies, at fixed length.
     const contentTypeAttr = seq(oid(id_contentType), tlv(0x31, oid(id_ct_TSTInfo)));
@@ -160,7 +161,7 @@ export class TokenTemplate {
     ].sort(der.compareBytes);
     this.attrsTemplate = tlv(0x31, ...ordered);
     // The digest is the last bytes of its attribute; its offset in the SET is fixed.
-    this.attrsHeaderLength = this.attrsTemplate.length - concat(ordered).length;
+    this.attrsHeaderLength = this.attrsTemplate.length - concatBytes(...ordered).length;
     let offset = this.attrsHeaderLength;
     for (const a of ordered) {
       if (a === digestPlaceholder) break;
@@ -169,7 +170,7 @@ export class TokenTemplate {
     this.digestOffset = offset + digestPlaceholder.length - digestLength;
 
     // SignerInfo up to signedAttrs: version 1, IssuerAndSerialNumber, digestAlgorithm.
-    this.signerInfoHead = concat([integer(1), seq(issuerName, serial), digestAlgorithm]);
+    this.signerInfoHead = concatBytes(integer(1), seq(issuerName, serial), digestAlgorithm);
 
     this.certsSignerOnly = contextConstructed(0, certificate);
     this.certsWithIssuers = options.includeIssuers
@@ -240,18 +241,6 @@ function generalizedTimeAscii(text: string): Uint8Array {
 }
 /** PKIStatusInfo { status granted(0) } */
 const STATUS_GRANTED = seq(Uint8Array.of(0x02, 0x01, 0x00));
-
-function concat(parts: readonly Uint8Array[]): Uint8Array {
-  let n = 0;
-  for (const p of parts) n += p.length;
-  const out = new Uint8Array(n);
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
-}
 
 /** DER named BIT STRING with one bit set (X.690 11.2.2: no trailing zero bits). */
 export function encodeFailInfo(failInfo: FailInfo): Uint8Array {
