@@ -59,16 +59,16 @@ function readTime(b: Uint8Array, t: derReader.Tlv | undefined): Date {
     const m = /^(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})Z$/.exec(text);
     if (m === null) throw new PkiError('certificate-invalid', 'bad UTCTime');
     const yy = Number(m[1]);
-    return new Date(
-      Date.UTC(
-        yy >= 50 ? 1900 + yy : 2000 + yy,
-        Number(m[2]) - 1,
-        Number(m[3]),
-        Number(m[4]),
-        Number(m[5]),
-        Number(m[6]),
-      ),
+    const date = derReader.utcInstant(
+      yy >= 50 ? 1900 + yy : 2000 + yy,
+      Number(m[2]),
+      Number(m[3]),
+      Number(m[4]),
+      Number(m[5]),
+      Number(m[6]),
     );
+    if (date === undefined) throw new PkiError('certificate-invalid', 'impossible UTCTime');
+    return date;
   }
   if (t.tag === 0x18) return derReader.readGeneralizedTime(b, t);
   throw new PkiError('certificate-invalid', 'time must be UTCTime or GeneralizedTime');

@@ -2,7 +2,14 @@
 // signature over the original TBS bytes, validity, CA flags, pathLen, keyCertSign, name and key
 // id chaining, unknown critical extensions, leftover and duplicate certificates, algorithm
 // allow-list, strict DER; then the HSM role profile and revocation from given CRLs.
-import { derReader, HSM_ROLES, id_ce_hsmRole, id_ce_keyEvidence } from '../pki/index.js';
+import {
+  assertStrictDer,
+  derReader,
+  HSM_ROLES,
+  id_ce_hsmRole,
+  id_ce_keyEvidence,
+  PkiError,
+} from '../pki/index.js';
 import { bytesEqual, toHex } from '../shared/index.js';
 import {
   authorityKeyId,
@@ -99,6 +106,8 @@ export async function validatePath(
   pool: readonly ParsedCert[],
   options: ChainOptions,
   f: Findings,
+  /** 'warn' for containers that may carry extra certificates (CMS tokens). */
+  mode: { readonly leftover: 'fail' | 'warn' } = { leftover: 'fail' },
 ): Promise<PathResult> {
   const anchorCerts: ParsedCert[] = [];
   for (const a of options.anchors.certificates ?? []) {
@@ -146,6 +155,11 @@ export async function validatePath(
       }
     }
     if (issuer === undefined) {
+      // verifySignature refuses algorithms off the allow-list, so a SHA-1 signature ends the
+      // path here: report the algorithm as the reason, not only the broken path.
+      const scheme = describeSignatureAlgorithm(current.signatureAlgorithm);
+      if (candidates.length > 0 && scheme.kind === 'unsupported')
+        f.fail('path.algorithms', 'crypto', `certificate ${path.length - 1}: ${scheme.reason}`);
       f.fail(
         'path.build',
         'crypto',
@@ -171,13 +185,11 @@ export async function validatePath(
 
   const used = new Set(path.map((c) => c.sha256));
   const leftover = pool.filter((c) => !used.has(c.sha256)).length;
-  f.check(
-    'path.leftover',
-    'crypto',
-    leftover === 0 && duplicates === 0,
-    'every supplied certificate is on the path, none twice',
-    `${leftover} certificate(s) not on the path, ${duplicates} duplicate(s)`,
-  );
+  const clean = leftover === 0 && duplicates === 0;
+  const leftoverDetail = `${leftover} certificate(s) not on the path, ${duplicates} duplicate(s)`;
+  if (clean) f.pass('path.leftover', 'every supplied certificate is on the path, none twice');
+  else if (mode.leftover === 'warn') f.warn('path.leftover', leftoverDetail);
+  else f.fail('path.leftover', 'crypto', leftoverDetail);
 
   // Validity at the given time, for every certificate on the path including the anchor.
   const expired = path.findIndex((c) => options.at < c.notBefore || options.at > c.notAfter);
@@ -368,6 +380,8 @@ interface ParsedCrl {
 }
 
 function parseCrl(der: Uint8Array): ParsedCrl {
+  // The reader below expects strict DER (der-reader.ts); a CRL is hostile input like a certificate.
+  assertStrictDer(der);
   const [tbsT, algT, sigT] = childrenOf(der, expectTag(readTlv(der, 0), 0x30, 'CertificateList'));
   const fields = childrenOf(der, expectTag(tbsT, 0x30, 'TBSCertList'));
   let i = fields[0]?.tag === 0x02 ? 1 : 0;
@@ -378,16 +392,16 @@ function parseCrl(der: Uint8Array): ParsedCrl {
     for (let k = t!.valueStart; k < t!.end; k++) text += String.fromCharCode(der[k]!);
     const m = /^(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})Z$/.exec(text)!;
     const yy = Number(m[1]);
-    return new Date(
-      Date.UTC(
-        yy >= 50 ? 1900 + yy : 2000 + yy,
-        Number(m[2]) - 1,
-        Number(m[3]),
-        Number(m[4]),
-        Number(m[5]),
-        Number(m[6]),
-      ),
+    const date = derReader.utcInstant(
+      yy >= 50 ? 1900 + yy : 2000 + yy,
+      Number(m[2]),
+      Number(m[3]),
+      Number(m[4]),
+      Number(m[5]),
+      Number(m[6]),
     );
+    if (date === undefined) throw new PkiError('asn1-schema', 'impossible UTCTime in a CRL');
+    return date;
   };
   const thisUpdate = time(fields[i + 2]);
   i += 3;

@@ -15,3 +15,5 @@ export { parseCert } from './certificate.js';
 export type { ParsedCert } from './certificate.js';
 export { EXIT_CODES } from './report.js';
 export type { Finding, FindingStatus, Outcome, Report } from './report.js';
+export { inspectToken, TOKEN_HASHES } from './token.js';
+export type { TokenOptions } from './token.js';

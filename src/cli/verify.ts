@@ -7,6 +7,9 @@ import {
   EXIT_CODES,
   inspectAttestationCertificate,
   inspectEvidence,
+  inspectToken,
+  TOKEN_HASHES,
+  type TokenOptions,
   REQUIRABLE,
   verifyChain,
   type EvidenceOptions,
@@ -19,7 +22,7 @@ import {
   parseCertificate,
   parseCsr,
 } from '../pki/index.js';
-import { fromHex } from '../shared/index.js';
+import { fromBase64, fromHex } from '../shared/index.js';
 
 export interface VerifyIo {
   readonly stdout: (text: string) => void;
@@ -28,6 +31,7 @@ export interface VerifyIo {
 }
 
 const USAGE = `Usage: attestamp-verify chain|evidence|certificate FILE [options]
+       attestamp-verify token --token R.tsr (--data FILE | --digest HEX --hash ALG) [options]
 
 Verifies an attestamp certificate chain, key attestation evidence, or a key attestation
 certificate, offline. Trust comes only from the anchors you give (--anchor or --anchor-sha256);
@@ -36,6 +40,18 @@ nothing is fetched and no anchor means failure.
   chain FILE          PEM bundle, leaf first, then its issuers
   evidence FILE       evidence (PEM label EVIDENCE, or DER) with its certificates inside
   certificate FILE    key attestation certificate, then its issuers (PEM bundle)
+  token               an RFC 3161 TimeStampResp or token (DER, PEM or base64), checked at
+                      its genTime; with --evidence, also proves the signing key never left
+                      its HSM partition
+
+Token options:
+  --token FILE              the response or token
+  --data FILE | --digest HEX --hash ALG
+                            the time-stamped data, or its digest (ALG: sha256, sha384, sha512,
+                            sha3-256, sha3-384, sha3-512)
+  --request FILE            the TimeStampReq: nonce, policy, imprint and certReq must match
+  --certs FILE              untrusted certificates for tokens that do not carry their chain
+  --evidence FILE           evidence for the TSA key (attestamp key attest, or GET /evidence)
 
 Options:
   --anchor FILE             trust anchor certificate(s), PEM or DER (repeatable)
@@ -111,6 +127,58 @@ function spkiInside(der: Uint8Array, label: string): Uint8Array {
   return der;
 }
 
+/** A token file: DER, PEM of any label, or base64. */
+function tokenBytes(path: string): Uint8Array {
+  const bytes = readInput(path, '--token');
+  if (bytes[0] === 0x30) return bytes;
+  const text = new TextDecoder().decode(bytes);
+  if (text.includes('-----BEGIN')) {
+    const block = decodePemAll(text)[0];
+    if (block === undefined) throw new UsageError(`--token: '${path}' is not valid PEM`);
+    return block.der;
+  }
+  const b64 = fromBase64(text);
+  if (b64 === undefined || b64[0] !== 0x30)
+    throw new UsageError(`--token: '${path}' is neither DER, PEM nor base64`);
+  return b64;
+}
+
+function tokenInputs(v: Readonly<Record<string, unknown>>): Partial<TokenOptions> {
+  const str = (k: string): string | undefined => (typeof v[k] === 'string' ? v[k] : undefined);
+  const data = str('data');
+  const digest = str('digest');
+  const hash = str('hash');
+  if (data !== undefined && digest !== undefined)
+    throw new UsageError('give --data or --digest, not both');
+  if (data === undefined && digest === undefined)
+    throw new UsageError('missing --data FILE or --digest HEX --hash ALG');
+  const out: { -readonly [K in keyof TokenOptions]?: TokenOptions[K] } = {};
+  if (data !== undefined) out.data = readInput(data, '--data');
+  if (digest !== undefined) {
+    const value = fromHex(digest);
+    if (value === undefined || value.length === 0)
+      throw new UsageError('--digest must be hex digits');
+    if (hash === undefined || !(hash in TOKEN_HASHES)) {
+      throw new UsageError(
+        `--hash must be one of ${Object.keys(TOKEN_HASHES)
+          .filter((h) => h !== 'sha1')
+          .join(', ')}`,
+      );
+    }
+    out.digest = { hash, value };
+  }
+  const request = str('request');
+  if (request !== undefined)
+    out.request = derObjects(request, '--request', ['TIMESTAMP REQUEST'])[0]!;
+  const certs = str('certs');
+  if (certs !== undefined) out.certificates = derObjects(certs, '--certs', ['CERTIFICATE']);
+  const evidence = str('evidence');
+  if (evidence !== undefined) out.evidence = derObjects(evidence, '--evidence', ['EVIDENCE'])[0]!;
+  const at = str('at');
+  if (at !== undefined) out.atOverride = new Date(at);
+  return out;
+}
+
 function parseRequire(text: string): Record<string, boolean | string> {
   const out: Record<string, boolean | string> = {};
   for (const item of text
@@ -134,6 +202,16 @@ function parseRequire(text: string): Record<string, boolean | string> {
   return out;
 }
 
+/** An ISO 8601 time on a calendar day that exists: Date rolls 2025-02-30 over to 2 March. */
+function parseAt(text: string): Date | undefined {
+  const m = /^(\d{4})-(\d{2})-(\d{2})/.exec(text);
+  const at = new Date(text);
+  if (m === null || Number.isNaN(at.getTime())) return undefined;
+  const [year, month, day] = [Number(m[1]), Number(m[2]), Number(m[3])];
+  const date = new Date(Date.UTC(year, month - 1, day));
+  return date.getUTCMonth() === month - 1 && date.getUTCDate() === day ? at : undefined;
+}
+
 function summary(kind: string, report: Report): string {
   const lines: string[] = [];
   const head = {
@@ -155,9 +233,12 @@ function summary(kind: string, report: Report): string {
       `  key ${k.identifier ?? '?'} in partition ${k.partitionId ?? '?'} of device ${claims.platform?.deviceId ?? '?'} (protection class ${claims.platform?.protectionClass ?? '?'})`,
     );
   }
+  const proof = report.checks.find((c) => c.id === 'token.key-in-hsm' && c.status === 'pass');
+  if (proof !== undefined) lines.push(`  ${proof.detail}`);
   for (const c of report.checks) {
-    if (c.status === 'fail' || c.status === 'warn')
+    if (c.status === 'fail' || c.status === 'warn') {
       lines.push(`  ${c.status.toUpperCase()} ${c.id}: ${c.detail}`);
+    }
   }
   return lines.join('\n') + '\n';
 }
@@ -179,6 +260,13 @@ export async function verifyMain(argv: readonly string[], io: VerifyIo): Promise
         nonce: { type: 'string' },
         crl: { type: 'string', multiple: true },
         'require-revocation': { type: 'boolean' },
+        token: { type: 'string' },
+        data: { type: 'string' },
+        digest: { type: 'string' },
+        hash: { type: 'string' },
+        request: { type: 'string' },
+        certs: { type: 'string' },
+        evidence: { type: 'string' },
         json: { type: 'boolean' },
         help: { type: 'boolean' },
       },
@@ -195,13 +283,16 @@ export async function verifyMain(argv: readonly string[], io: VerifyIo): Promise
     return 0;
   }
   try {
-    const [kind, file, ...extra] = parsed.positionals;
-    if (kind !== 'chain' && kind !== 'evidence' && kind !== 'certificate') {
+    const [kind, positionalFile, ...extra] = parsed.positionals;
+    if (kind !== 'chain' && kind !== 'evidence' && kind !== 'certificate' && kind !== 'token') {
       throw new UsageError(
-        `the first argument must be chain, evidence or certificate${kind === undefined ? '' : `, not '${kind}'`}`,
+        `the first argument must be chain, evidence, certificate or token${kind === undefined ? '' : `, not '${kind}'`}`,
       );
     }
-    if (file === undefined) throw new UsageError('missing FILE');
+    const file = kind === 'token' ? (v.token ?? positionalFile) : positionalFile;
+    if (file === undefined) {
+      throw new UsageError(kind === 'token' ? 'missing --token FILE' : 'missing FILE');
+    }
     if (extra.length > 0) throw new UsageError(`unexpected argument '${extra[0] ?? ''}'`);
     const pins = (v['anchor-sha256'] ?? []).map((h) => {
       const clean = h.toLowerCase().replace(/:/g, '');
@@ -212,10 +303,9 @@ export async function verifyMain(argv: readonly string[], io: VerifyIo): Promise
     const anchors = (v.anchor ?? []).flatMap((p) => derObjects(p, '--anchor', ['CERTIFICATE']));
     let at = io.now();
     if (v.at !== undefined) {
-      at = new Date(v.at);
-      if (Number.isNaN(at.getTime()) || !/^\d{4}-\d{2}-\d{2}/.test(v.at)) {
-        throw new UsageError(`--at: '${v.at}' is not an ISO 8601 time`);
-      }
+      const parsed = parseAt(v.at);
+      if (parsed === undefined) throw new UsageError(`--at: '${v.at}' is not an ISO 8601 time`);
+      at = parsed;
     }
     let nonce: Uint8Array | undefined;
     if (v.nonce !== undefined) {
@@ -234,7 +324,12 @@ export async function verifyMain(argv: readonly string[], io: VerifyIo): Promise
       ...(nonce === undefined ? {} : { nonce }),
     };
     let report: Report;
-    if (kind === 'evidence') {
+    if (kind === 'token') {
+      report = await inspectToken(tokenBytes(file), {
+        ...options,
+        ...tokenInputs(v),
+      });
+    } else if (kind === 'evidence') {
       const [evidence] = derObjects(file, 'FILE', ['EVIDENCE']);
       report = await inspectEvidence(evidence!, options);
     } else {

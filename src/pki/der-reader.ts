@@ -118,10 +118,34 @@ export function readGeneralizedTime(b: Uint8Array, t: Tlv | undefined): Date {
   if (m === null) fail('generalized time not in DER form', v.start);
   const [, y, mo, d, h, mi, s, frac] = m;
   const ms = frac === undefined ? 0 : Math.floor(Number(`0${frac}`) * 1000);
-  const date = new Date(
-    Date.UTC(Number(y), Number(mo) - 1, Number(d), Number(h), Number(mi), Number(s), ms),
-  );
-  if (Number.isNaN(date.getTime()) || date.getUTCDate() !== Number(d))
-    fail('impossible date', v.start);
+  const date = utcInstant(Number(y), Number(mo), Number(d), Number(h), Number(mi), Number(s), ms);
+  if (date === undefined) fail('impossible date', v.start);
   return date;
+}
+
+/**
+ * The instant of these UTC calendar fields (month 1-12), or undefined when a field is out of
+ * range: Date.UTC would roll month 13, 30 February, 24:00 or second 60 over into a later valid
+ * instant, and would read years 0-99 as 1900-1999.
+ */
+export function utcInstant(
+  year: number,
+  month: number,
+  day: number,
+  hour: number,
+  minute: number,
+  second: number,
+  ms = 0,
+): Date | undefined {
+  const date = new Date(0);
+  date.setUTCFullYear(year, month - 1, day);
+  date.setUTCHours(hour, minute, second, ms);
+  const exact =
+    date.getUTCFullYear() === year &&
+    date.getUTCMonth() === month - 1 &&
+    date.getUTCDate() === day &&
+    date.getUTCHours() === hour &&
+    date.getUTCMinutes() === minute &&
+    date.getUTCSeconds() === second;
+  return exact ? date : undefined;
 }
