@@ -48,7 +48,17 @@ export async function startServer(
       return EXIT.refused;
     }
     units.push({ name: u.partition, signer, policies: u.policies });
-    routes.push({ path: u.path, unit: u.partition, chain: signer.certificateChain });
+    // Evidence about the unit's own key, published next to its chain (GET PATH/evidence.pem).
+    const cached = await hsm.attestKey(u.partition, 'partition-timestamp');
+    routes.push({
+      path: u.path,
+      unit: u.partition,
+      chain: signer.certificateChain,
+      evidence: (nonce) =>
+        nonce === undefined
+          ? Promise.resolve(cached)
+          : hsm.attestKey(u.partition, 'partition-timestamp', { nonce }),
+    });
   }
   const archive = Archive.open(join(dataDir(inv), ARCHIVE_FILE), { writer: 'thread' });
   const service = new TimeStampService({

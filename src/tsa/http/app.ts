@@ -14,6 +14,8 @@ export interface UnitRoute {
   readonly unit: string;
   /** DER certificates, leaf first: TSA certificate, issuers..., root last. */
   readonly chain: readonly Uint8Array[];
+  /** Evidence about the unit's key: cached when no nonce is given, fresh with one. */
+  readonly evidence?: (nonce: Uint8Array | undefined) => Promise<Uint8Array>;
 }
 
 export interface HttpOptions {
@@ -22,6 +24,25 @@ export interface HttpOptions {
   /** Largest accepted request body in bytes (HTTP-02: 413 above it). */
   readonly bodyLimit: number;
   readonly logger?: Logger;
+  /** Fresh evidence requests allowed per second (token bucket, burst twice that). */
+  readonly evidenceRatePerSecond?: number;
+}
+
+/** A token bucket: `take()` is false when the rate is exceeded. */
+function tokenBucket(ratePerSecond: number): { take(): boolean } {
+  const capacity = Math.max(1, ratePerSecond * 2);
+  let tokens = capacity;
+  let last = performance.now();
+  return {
+    take() {
+      const now = performance.now();
+      tokens = Math.min(capacity, tokens + ((now - last) / 1000) * ratePerSecond);
+      last = now;
+      if (tokens < 1) return false;
+      tokens -= 1;
+      return true;
+    },
+  };
 }
 
 const QUERY_TYPE = 'application/timestamp-query';
@@ -80,6 +101,8 @@ export function createTsaApp(options: HttpOptions): Koa {
 
   const posts = new Map<string, UnitRoute>();
   const gets = new Map<string, string>();
+  const evidenceRoutes = new Map<string, UnitRoute>();
+  const freshEvidence = tokenBucket(options.evidenceRatePerSecond ?? 5);
   for (const r of options.routes) {
     if (posts.has(r.path)) throw new RangeError(`two units at ${r.path}`);
     posts.set(r.path, r);
@@ -87,6 +110,7 @@ export function createTsaApp(options: HttpOptions): Koa {
     gets.set(joinPath(r.path, 'chain.pem'), pem.join(''));
     gets.set(joinPath(r.path, 'tsa.pem'), pem[0] ?? '');
     gets.set(joinPath(r.path, 'root.pem'), pem[pem.length - 1] ?? '');
+    if (r.evidence !== undefined) evidenceRoutes.set(joinPath(r.path, 'evidence.pem'), r);
   }
 
   app.use(async (ctx) => {
@@ -126,6 +150,42 @@ export function createTsaApp(options: HttpOptions): Koa {
       ctx.status = 200;
       ctx.type = REPLY_TYPE;
       ctx.body = Buffer.from(reply.buffer, reply.byteOffset, reply.byteLength);
+      return;
+    }
+    const evidenceRoute = evidenceRoutes.get(ctx.path);
+    if (evidenceRoute?.evidence !== undefined) {
+      if (ctx.method !== 'GET' && ctx.method !== 'HEAD') {
+        ctx.set('Allow', 'GET, HEAD');
+        plain(ctx, 405, 'use GET\n');
+        return;
+      }
+      const nonceText = ctx.query.nonce;
+      let nonce: Uint8Array | undefined;
+      if (nonceText !== undefined) {
+        const text = Array.isArray(nonceText) ? '' : nonceText;
+        nonce = /^([0-9a-fA-F]{2}){1,64}$/.test(text) ? Buffer.from(text, 'hex') : undefined;
+        if (nonce === undefined) {
+          plain(ctx, 400, 'nonce must be 2 to 128 hex digits\n');
+          return;
+        }
+        // Fresh evidence costs a signature and an audit entry: rate-limited.
+        if (!freshEvidence.take()) {
+          ctx.set('Retry-After', '1');
+          plain(ctx, 429, 'too many fresh evidence requests; retry later\n');
+          return;
+        }
+      }
+      try {
+        const der = await evidenceRoute.evidence(nonce);
+        ctx.status = 200;
+        ctx.type = 'application/pem-evidence';
+        ctx.body = encodePem('EVIDENCE', der);
+      } catch (error) {
+        logger.error('evidence could not be produced', {
+          error: error instanceof Error ? error.message : 'unknown',
+        });
+        plain(ctx, 503, 'evidence is not available\n');
+      }
       return;
     }
     const published = gets.get(ctx.path);
