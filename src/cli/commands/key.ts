@@ -317,7 +317,9 @@ export const keyAttest: Command = {
   details: `The claims come from the key's real attributes (extractable, never-extractable, local,
 origin, purposes, creation time, state, partition and device ids) and say
 protection-class = software. Evidence (PEM label EVIDENCE) carries the chain: partition
-attestation certificate, device, root. Verify with attestamp-verify.`,
+attestation certificate, device, root. A certificate is written alone: append the output of
+'attestamp chain PARTITION' (partition-attestation.pem, device.pem, root.pem) before giving it
+to 'attestamp-verify certificate'.`,
   options: {
     nonce: {
       type: 'string',
