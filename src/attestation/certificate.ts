@@ -74,6 +74,15 @@ function readTime(b: Uint8Array, t: derReader.Tlv | undefined): Date {
   throw new PkiError('certificate-invalid', 'time must be UTCTime or GeneralizedTime');
 }
 
+/** The extensions path validation decodes (RFC 5280 4.2.1.1, .2, .3, .9, .12). */
+const PATH_EXTENSIONS = new Set([
+  id_ce_basicConstraints,
+  id_ce_keyUsage,
+  id_ce_extKeyUsage,
+  id_ce_subjectKeyIdentifier,
+  id_ce_authorityKeyIdentifier,
+]);
+
 /** Parses a certificate; throws PkiError on anything that is not a strict-DER X.509 certificate. */
 export function parseCert(der: Uint8Array): ParsedCert {
   assertStrictDer(der);
@@ -122,7 +131,7 @@ export function parseCert(der: Uint8Array): ParsedCert {
   if (sig[0] !== 0)
     throw new PkiError('certificate-invalid', 'signature bit string has unused bits');
   const spkiDer = encodingOf(der, spki);
-  return {
+  const cert: ParsedCert = {
     der,
     sha256: sha256Fingerprint(der),
     tbs: encodingOf(der, tbsT!),
@@ -139,6 +148,19 @@ export function parseCert(der: Uint8Array): ParsedCert {
     spkiSha256: sha256Fingerprint(spkiDer),
     extensions,
   };
+  // RFC 5280 4.1: extnValue holds the DER of the extension. The ones path validation reads are
+  // decoded here, so a malformed one fails parsing instead of throwing during validation.
+  try {
+    for (const e of extensions) if (PATH_EXTENSIONS.has(e.oid)) assertStrictDer(e.value);
+    basicConstraintsOf(cert);
+    keyUsageBits(cert);
+    extendedKeyUsages(cert);
+    subjectKeyId(cert);
+    authorityKeyId(cert);
+  } catch (cause) {
+    throw new PkiError('certificate-invalid', 'malformed extension value', { cause });
+  }
+  return cert;
 }
 
 export function extension(cert: ParsedCert, oid: string): CertExtension | undefined {

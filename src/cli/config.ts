@@ -28,6 +28,14 @@ export interface ServerConfig {
   readonly bodyLimit: number;
   readonly requestTimeoutMs: number;
   readonly keepAliveTimeoutMs: number;
+  /** Prometheus metrics port; undefined: no metrics listener. */
+  readonly metricsPort: number | undefined;
+  /** HTTPS listener beside plain HTTP; undefined: none. */
+  readonly httpsPort: number | undefined;
+  readonly tlsCert: string | undefined;
+  readonly tlsKey: string | undefined;
+  /** /readyz fails when a unit certificate has fewer days left than this. */
+  readonly readyMinCertDays: number;
 }
 
 type Kind = 'string' | 'int' | 'bool' | 'list';
@@ -146,6 +154,41 @@ const FIELDS: readonly Field[] = [
     kind: 'int',
     description: 'idle keep-alive timeout (default 5000)',
   },
+  {
+    key: 'metricsPort',
+    flag: 'metrics-port',
+    env: 'ATTESTAMP_METRICS_PORT',
+    kind: 'int',
+    description: 'serve Prometheus /metrics on this port of 127.0.0.1 (default: off; 0 picks one)',
+  },
+  {
+    key: 'httpsPort',
+    flag: 'https-port',
+    env: 'ATTESTAMP_HTTPS_PORT',
+    kind: 'int',
+    description: 'also serve HTTPS on this port (needs --tls-cert and --tls-key; 0 picks one)',
+  },
+  {
+    key: 'tlsCert',
+    flag: 'tls-cert',
+    env: 'ATTESTAMP_TLS_CERT',
+    kind: 'string',
+    description: 'PEM certificate chain of the HTTPS listener',
+  },
+  {
+    key: 'tlsKey',
+    flag: 'tls-key',
+    env: 'ATTESTAMP_TLS_KEY',
+    kind: 'string',
+    description: 'PEM private key of the HTTPS listener (a transport key, not an HSM key)',
+  },
+  {
+    key: 'readyMinCertDays',
+    flag: 'ready-min-cert-days',
+    env: 'ATTESTAMP_READY_MIN_CERT_DAYS',
+    kind: 'int',
+    description: '/readyz fails when a unit certificate has fewer days left (default 30)',
+  },
 ];
 
 export const SERVER_OPTIONS: Readonly<Record<string, OptionSpec>> = Object.fromEntries([
@@ -251,6 +294,14 @@ export function loadServerConfig(inv: Invocation): Readonly<ServerConfig> {
     return { items, source: r.source };
   };
   const field = (key: Field['key']): Field => FIELDS.find((f) => f.key === key)!;
+  const optionalInt = (f: Field): number | undefined =>
+    raw(f) === undefined ? undefined : int(f, 0, 0, 65535);
+  const optionalText = (f: Field): string | undefined => {
+    const r = raw(f);
+    if (r === undefined) return undefined;
+    if (typeof r.value !== 'string' || r.value.length === 0) bad(r.source, 'must be a file path');
+    return r.value;
+  };
 
   const hostRaw = raw(field('host'));
   const host = hostRaw === undefined ? DEFAULTS.host : hostRaw.value;
@@ -316,7 +367,7 @@ export function loadServerConfig(inv: Invocation): Readonly<ServerConfig> {
   const paths = new Set(units.map((u) => u.path));
   if (paths.size !== units.length) bad('--unit', 'two units share a path');
 
-  return Object.freeze({
+  const config = Object.freeze({
     host,
     port: int(field('port'), DEFAULTS.port, 0, 65535),
     units: Object.freeze(units),
@@ -332,5 +383,17 @@ export function loadServerConfig(inv: Invocation): Readonly<ServerConfig> {
     bodyLimit: int(field('bodyLimit'), DEFAULTS.bodyLimit, 256, 1 << 20),
     requestTimeoutMs: int(field('requestTimeoutMs'), DEFAULTS.requestTimeoutMs, 100, 600_000),
     keepAliveTimeoutMs: int(field('keepAliveTimeoutMs'), DEFAULTS.keepAliveTimeoutMs, 100, 600_000),
+    metricsPort: optionalInt(field('metricsPort')),
+    httpsPort: optionalInt(field('httpsPort')),
+    tlsCert: optionalText(field('tlsCert')),
+    tlsKey: optionalText(field('tlsKey')),
+    readyMinCertDays: int(field('readyMinCertDays'), 30, 0, 36_500),
   });
+  if (
+    config.httpsPort !== undefined &&
+    (config.tlsCert === undefined || config.tlsKey === undefined)
+  ) {
+    bad('--https-port', 'needs --tls-cert and --tls-key');
+  }
+  return config;
 }

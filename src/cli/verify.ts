@@ -158,7 +158,8 @@ function tokenInputs(v: Readonly<Record<string, unknown>>): Partial<TokenOptions
     const value = fromHex(digest);
     if (value === undefined || value.length === 0)
       throw new UsageError('--digest must be hex digits');
-    if (hash === undefined || !(hash in TOKEN_HASHES)) {
+    // An own property: `in` would also accept Object.prototype names such as 'constructor'.
+    if (hash === undefined || !Object.hasOwn(TOKEN_HASHES, hash)) {
       throw new UsageError(
         `--hash must be one of ${Object.keys(TOKEN_HASHES)
           .filter((h) => h !== 'sha1')
@@ -186,7 +187,7 @@ function parseRequire(text: string): Record<string, boolean | string> {
     .map((s) => s.trim())
     .filter(Boolean)) {
     const [name = '', value = ''] = item.split('=');
-    if (!(name in REQUIRABLE)) {
+    if (!Object.hasOwn(REQUIRABLE, name)) {
       throw new UsageError(
         `--require: unknown attribute '${name}' (known: ${Object.keys(REQUIRABLE).join(', ')})`,
       );

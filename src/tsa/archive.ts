@@ -224,6 +224,16 @@ export class Archive implements ArchiveSink, SerialSource {
     return new Archive(db, path, options);
   }
 
+  /** Readiness probe: proves the archive is writable; returns the number of responses. */
+  probe(at: Date): number {
+    this.db
+      .prepare(
+        "INSERT INTO archive_meta (name, value) VALUES ('last_probe', ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+      )
+      .run(at.toISOString());
+    return (this.db.prepare('SELECT count(*) AS n FROM responses').get() as { n: number }).n;
+  }
+
   /** The next serial: from this process's reserved block, reserving a new block when empty. */
   next(): bigint {
     if (this.serialNext >= this.serialEnd) {

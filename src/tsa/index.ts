@@ -8,4 +8,6 @@ export * from './archive.js';
 export * from './certificate-check.js';
 export * from './service.js';
 export { createTsaApp } from './http/app.js';
-export type { HttpOptions, UnitRoute } from './http/app.js';
+export type { HttpOptions, UnitRoute, ReadinessCheck } from './http/app.js';
+export { createTsaMetrics } from './http/metrics.js';
+export type { TsaMetrics } from './http/metrics.js';

@@ -7,6 +7,8 @@ export interface RunningTsa {
   readonly url: string;
   readonly child: ChildProcess;
   stderr(): string;
+  /** Everything the server printed on standard output so far. */
+  stdout(): string;
   /** Sends SIGTERM and resolves with the exit code. */
   stop(): Promise<number | null>;
 }
@@ -44,6 +46,7 @@ export function startTsa(
         url: m[1]!,
         child,
         stderr: () => err,
+        stdout: () => out,
         stop: () =>
           new Promise((done) => {
             if (child.exitCode !== null) {

@@ -1,6 +1,7 @@
 // The serve command: checks every unit's certificate against its HSM key, opens the archive and
 // serves RFC 3161 over HTTP until SIGINT/SIGTERM, then finishes in-flight work and flushes.
 import { createServer, type Server } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import { join } from 'node:path';
 import type { Hsm } from '../../hsm/index.js';
 import { sha256Fingerprint } from '../../pki/index.js';
@@ -10,11 +11,13 @@ import {
   createTsaApp,
   TimeStampService,
   tsaCertificateProblems,
+  createTsaMetrics,
+  type ReadinessCheck,
   type UnitRoute,
 } from '../../tsa/index.js';
 import { flag, type Command, type Invocation } from '../command.js';
 import { loadServerConfig, SERVER_OPTIONS, type ServerConfig } from '../config.js';
-import { dataDir, openHsm } from '../context.js';
+import { dataDir, openHsm, readInputFile } from '../context.js';
 import { EXIT } from '../exit-codes.js';
 import { createJsonLogger } from '../logger.js';
 import { MASTER_OPTIONS } from './partition.js';
@@ -24,7 +27,23 @@ export const ARCHIVE_FILE = 'tsa-archive.sqlite';
 export interface RunningServer {
   readonly server: Server;
   readonly port: number;
+  readonly httpsPort: number | undefined;
+  readonly metricsPort: number | undefined;
   close(): Promise<void>;
+}
+
+/** The version reported in build info. */
+export const VERSION = '0.1.0';
+
+function listen(server: Server, port: number, host: string): Promise<number> {
+  return new Promise<number>((ok, fail) => {
+    server.once('error', fail);
+    server.listen(port, host, () => {
+      server.off('error', fail);
+      const a = server.address();
+      ok(typeof a === 'object' && a !== null ? a.port : port);
+    });
+  });
 }
 
 /** Starts the TSA; resolves once listening. Refuses to start on a certificate problem. */
@@ -61,6 +80,8 @@ export async function startServer(
     });
   }
   const archive = Archive.open(join(dataDir(inv), ARCHIVE_FILE), { writer: 'thread' });
+  const timeSource = createSystemTimeSource();
+  const metrics = createTsaMetrics({ version: VERSION, node: process.version });
   const service = new TimeStampService({
     units,
     hashes: config.hashes,
@@ -75,12 +96,64 @@ export async function startServer(
     qualified: config.qualified,
     includeTsaName: config.includeTsaName,
     verifyTokens: config.verifyTokens,
-    timeSource: createSystemTimeSource(),
+    timeSource,
     serials: archive,
     archive,
     logger,
   });
-  const app = createTsaApp({ service, routes, bodyLimit: config.bodyLimit, logger });
+  const windows = units.map((u) => ({
+    unit: u.name,
+    signer: u.signer,
+    notAfter: tsaCertificateProblems(u.signer.certificateChain[0]!, u.signer.spki, now).window
+      .notAfter,
+  }));
+  const probe = new TextEncoder().encode('attestamp readiness probe');
+  /** /readyz: clock trusted, archive writable, every unit key signs, certificates not ending soon. */
+  const readiness = async (): Promise<ReadinessCheck[]> => {
+    const reading = timeSource.read();
+    const checks: ReadinessCheck[] = [
+      {
+        name: 'clock',
+        ok: reading.trusted,
+        detail: reading.trusted ? 'trusted' : (reading.reason ?? 'untrusted'),
+      },
+    ];
+    try {
+      metrics.setArchiveRows(archive.probe(new Date(reading.epochMs)));
+      checks.push({ name: 'archive', ok: true, detail: 'writable' });
+    } catch (error) {
+      checks.push({
+        name: 'archive',
+        ok: false,
+        detail: error instanceof Error ? error.message : 'not writable',
+      });
+    }
+    for (const w of windows) {
+      try {
+        await w.signer.sign(probe);
+        checks.push({ name: `key:${w.unit}`, ok: true, detail: 'signs' });
+      } catch {
+        checks.push({ name: `key:${w.unit}`, ok: false, detail: 'the timestamp key cannot sign' });
+      }
+      const days = Math.floor((w.notAfter - reading.epochMs) / 86_400_000);
+      metrics.setCertificateDaysLeft(w.unit, days);
+      checks.push({
+        name: `certificate:${w.unit}`,
+        ok: days >= config.readyMinCertDays,
+        detail: `${days} days left (minimum ${config.readyMinCertDays})`,
+      });
+    }
+    metrics.setClock(reading.trusted ? 'synced' : 'unsynced', undefined);
+    return checks;
+  };
+  const app = createTsaApp({
+    service,
+    routes,
+    bodyLimit: config.bodyLimit,
+    logger,
+    readiness,
+    metrics,
+  });
   const handler = app.callback();
   // Node checks the request and header timeouts only every connectionsCheckingInterval (30 s by
   // default): check at least every second so that a stalled client is cut off on time (HTTP-02).
@@ -102,6 +175,45 @@ export async function startServer(
   });
   const address = server.address();
   const port = typeof address === 'object' && address !== null ? address.port : config.port;
+  const extra: Server[] = [];
+  let httpsPort: number | undefined;
+  if (
+    config.httpsPort !== undefined &&
+    config.tlsCert !== undefined &&
+    config.tlsKey !== undefined
+  ) {
+    // HTTP-03: HTTPS beside plain HTTP (some signing tools refuse https TSA URLs).
+    const tls = createHttpsServer(
+      {
+        cert: readInputFile(config.tlsCert, 'TLS certificate'),
+        key: readInputFile(config.tlsKey, 'TLS key'),
+        connectionsCheckingInterval: Math.min(1_000, config.requestTimeoutMs),
+      },
+      (req, res) => {
+        void handler(req, res);
+      },
+    );
+    tls.requestTimeout = config.requestTimeoutMs;
+    tls.keepAliveTimeout = config.keepAliveTimeoutMs;
+    httpsPort = await listen(tls, config.httpsPort, config.host);
+    extra.push(tls);
+  }
+  let metricsPort: number | undefined;
+  if (config.metricsPort !== undefined) {
+    const metricsServer = createServer((req, res) => {
+      if (req.method !== 'GET' || req.url !== '/metrics') {
+        res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
+        return;
+      }
+      void readiness()
+        .then(() => metrics.registry.metrics())
+        .then((text) => {
+          res.writeHead(200, { 'content-type': metrics.registry.contentType }).end(text);
+        });
+    });
+    metricsPort = await listen(metricsServer, config.metricsPort, '127.0.0.1');
+    extra.push(metricsServer);
+  }
   for (const u of config.units) {
     const signer = hsm.timestampSigner(u.partition);
     logger.info('time-stamping unit ready', {
@@ -116,8 +228,14 @@ export async function startServer(
   return {
     server,
     port,
+    httpsPort,
+    metricsPort,
     close() {
       closing ??= new Promise<void>((done) => {
+        for (const e of extra) {
+          e.close();
+          e.closeIdleConnections();
+        }
         server.close(() => {
           // Every response sent is durable already; this commits nothing new but waits for
           // a batch still in the writer thread before closing.
@@ -156,9 +274,23 @@ export async function serveUntilSignal(
   const running = await startServer(inv, config);
   if (typeof running === 'number') return running;
   const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${running.port}/`;
-  if (flag(inv, 'json'))
-    inv.io.stdout(JSON.stringify({ listening: url, port: running.port }) + '\n');
-  else inv.io.stdout(`attestamp TSA listening on ${url}\n`);
+  const host = config.host.includes(':') ? `[${config.host}]` : config.host;
+  const httpsUrl =
+    running.httpsPort === undefined ? undefined : `https://${host}:${running.httpsPort}/`;
+  const metricsUrl =
+    running.metricsPort === undefined
+      ? undefined
+      : `http://127.0.0.1:${running.metricsPort}/metrics`;
+  if (flag(inv, 'json')) {
+    inv.io.stdout(
+      JSON.stringify({ listening: url, port: running.port, https: httpsUrl, metrics: metricsUrl }) +
+        '\n',
+    );
+  } else {
+    inv.io.stdout(`attestamp TSA listening on ${url}\n`);
+    if (httpsUrl !== undefined) inv.io.stdout(`attestamp TSA listening on ${httpsUrl} (TLS)\n`);
+    if (metricsUrl !== undefined) inv.io.stdout(`metrics on ${metricsUrl}\n`);
+  }
   await new Promise<void>((done) => {
     const stop = (): void => {
       process.off('SIGINT', stop);

@@ -7,6 +7,7 @@ import { encodePem } from '../../pki/index.js';
 import { silentLogger, type Logger } from '../../shared/index.js';
 import { buildRejection } from '../response.js';
 import type { TimeStampService } from '../service.js';
+import type { TsaMetrics } from './metrics.js';
 
 export interface UnitRoute {
   /** URL path answering POSTed queries, e.g. "/" or "/pq". */
@@ -26,6 +27,15 @@ export interface HttpOptions {
   readonly logger?: Logger;
   /** Fresh evidence requests allowed per second (token bucket, burst twice that). */
   readonly evidenceRatePerSecond?: number;
+  /** Readiness checks for GET /readyz (clock, store, key, certificate). */
+  readonly readiness?: () => Promise<readonly ReadinessCheck[]>;
+  readonly metrics?: TsaMetrics;
+}
+
+export interface ReadinessCheck {
+  readonly name: string;
+  readonly ok: boolean;
+  readonly detail: string;
 }
 
 /** A token bucket: `take()` is false when the rate is exceeded. */
@@ -137,8 +147,16 @@ export function createTsaApp(options: HttpOptions): Koa {
         return;
       }
       let reply: Uint8Array;
+      const started = performance.now();
       try {
-        reply = (await options.service.respond(route.unit, body)).response;
+        const result = await options.service.respond(route.unit, body);
+        reply = result.response;
+        options.metrics?.observe(
+          result.unit,
+          result.status,
+          result.failInfo ?? '',
+          (performance.now() - started) / 1000,
+        );
       } catch (error) {
         // Unreachable by design (respond answers every fault), but never Koa's error page.
         logger.error('unexpected failure answering a time-stamp query', {
@@ -150,6 +168,23 @@ export function createTsaApp(options: HttpOptions): Koa {
       ctx.status = 200;
       ctx.type = REPLY_TYPE;
       ctx.body = Buffer.from(reply.buffer, reply.byteOffset, reply.byteLength);
+      return;
+    }
+    if (ctx.path === '/healthz' || ctx.path === '/readyz') {
+      if (ctx.method !== 'GET' && ctx.method !== 'HEAD') {
+        ctx.set('Allow', 'GET, HEAD');
+        plain(ctx, 405, 'use GET\n');
+        return;
+      }
+      if (ctx.path === '/healthz') {
+        plain(ctx, 200, 'ok\n');
+        return;
+      }
+      const checks = options.readiness === undefined ? [] : await options.readiness();
+      const ready = checks.every((c) => c.ok);
+      ctx.status = ready ? 200 : 503;
+      ctx.type = 'application/json';
+      ctx.body = JSON.stringify({ ready, checks });
       return;
     }
     const evidenceRoute = evidenceRoutes.get(ctx.path);
