@@ -48,6 +48,45 @@ function resolveLocal(from: string, spec: string): string {
 const files = walk(SRC);
 const graph = new Map<string, string[]>(files.map((f) => [f, specifiers(readFileSync(f, 'utf8'))]));
 
+/** Every src file reachable from `roots` through relative imports, roots included. */
+function closure(roots: readonly string[]): Set<string> {
+  const seen = new Set<string>();
+  const stack = [...roots];
+  while (stack.length > 0) {
+    const file = stack.pop()!;
+    if (seen.has(file)) continue;
+    seen.add(file);
+    for (const spec of graph.get(file) ?? []) {
+      if (spec.startsWith('.')) stack.push(resolveLocal(file, spec));
+    }
+  }
+  return seen;
+}
+
+/** The standalone verifier's command line: its bin and the command module it runs. */
+const VERIFIER_BIN = ['cli/attestamp-verify.ts', 'cli/verify.ts'].map((f) => join(SRC, f));
+
+/**
+ * What the verifier bin's closure must not contain: hsm, tsa, any other cli file, and node
+ * built-ins outside src/cli (the library it calls must stay browser-safe).
+ */
+function verifierBinViolations(roots: readonly string[]): string[] {
+  const bad: string[] = [];
+  for (const file of closure(roots)) {
+    const m = moduleOf(file);
+    const name = relative(SRC, file);
+    if (!graph.has(file)) bad.push(`${name} does not exist`);
+    if (m === 'hsm' || m === 'tsa') bad.push(name);
+    if (m === 'cli' && !VERIFIER_BIN.includes(file)) bad.push(name);
+    if (m !== 'cli') {
+      for (const spec of graph.get(file) ?? []) {
+        if (spec.startsWith('node:')) bad.push(`${name} imports ${spec}`);
+      }
+    }
+  }
+  return bad;
+}
+
 describe('architecture', () => {
   it('finds the source files and their imports', () => {
     expect(files.length).toBeGreaterThan(20);
@@ -118,6 +157,21 @@ describe('architecture', () => {
       }
     }
     expect(bad).toEqual([]);
+  });
+
+  it('the verifier bin (attestamp-verify, cli/verify) reaches only attestation, pki and shared', () => {
+    for (const f of VERIFIER_BIN) expect(graph.has(f), relative(SRC, f)).toBe(true);
+    const reached = closure(VERIFIER_BIN);
+    const modules = new Set([...reached].map(moduleOf));
+    expect([...modules].sort()).toEqual(['attestation', 'cli', 'pki', 'shared']);
+    expect(verifierBinViolations(VERIFIER_BIN)).toEqual([]);
+  });
+
+  it('the verifier bin check fails on the operator bin, which wires the HSM and the TSA', () => {
+    const bad = verifierBinViolations([join(SRC, 'cli/attestamp.ts')]);
+    expect(bad).toContain(join('cli', 'main.ts'));
+    expect(bad.some((f) => f.startsWith(`hsm${sep}`))).toBe(true);
+    expect(bad.some((f) => f.startsWith(`tsa${sep}`))).toBe(true);
   });
 
   it('the checker itself catches a forbidden edge', () => {

@@ -1,0 +1,188 @@
+// inspectToken in process: the TimeStampResp status, bare tokens, data against digest input, and
+// what the verifier's command line refuses before the library sees it (exit 64).
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { inspectToken, type Report } from '../../../src/attestation/index.js';
+import { verifyMain } from '../../../src/cli/verify.js';
+import { der, type Signer } from '../../../src/pki/index.js';
+import { buildRejection } from '../../../src/tsa/index.js';
+import { tempDir } from '../../helpers/tmp.js';
+import {
+  createTestCa,
+  failedChecks,
+  sha256,
+  stampWith,
+  statusOf,
+  detailOf,
+  type TestCa,
+} from '../../helpers/token-pki.js';
+import { children } from '../../helpers/tsq.js';
+
+const DATA = new TextEncoder().encode('attestamp token, unit level\n');
+
+let ca: TestCa;
+let signer: Signer;
+let response: Uint8Array;
+
+beforeAll(async () => {
+  ca = await createTestCa();
+  signer = await ca.issueTsa();
+  response = await stampWith(signer, { data: DATA });
+});
+
+function inspect(token: Uint8Array, input: Record<string, unknown> = { data: DATA }) {
+  return inspectToken(token, {
+    anchors: { certificates: [ca.root], sha256: [] },
+    at: new Date(),
+    ...input,
+  });
+}
+
+function expectVerified(report: Report): void {
+  expect(failedChecks(report)).toEqual([]);
+  expect(report.outcome).toBe('verified');
+  expect(report.exitCode).toBe(0);
+}
+
+describe('inspectToken: the response around the token', () => {
+  it('passes token.status for a granted TimeStampResp', async () => {
+    const report = await inspect(response);
+    expectVerified(report);
+    expect(statusOf(report, 'token.status')).toBe('pass');
+    expect(detailOf(report, 'token.status')).toBe('status granted');
+  });
+
+  it('fails token.status for a rejection, with its status and text (exit 1)', async () => {
+    const report = await inspect(buildRejection('badAlg', 'unsupported hash'));
+    expect(failedChecks(report)).toEqual(['token.status']);
+    expect(detailOf(report, 'token.status')).toBe('the TSA refused: status 2 (unsupported hash)');
+    expect(report.outcome).toBe('failed');
+    expect(report.exitCode).toBe(1);
+    // Nothing else is claimed about a token that is not there.
+    expect(statusOf(report, 'token.signature')).toBeUndefined();
+  });
+
+  it('accepts a bare token (the ContentInfo without the status) and skips token.status', async () => {
+    const contentInfo = children(response)[1]!.bytes;
+    expect(contentInfo[0]).toBe(0x30);
+    const report = await inspect(contentInfo);
+    expectVerified(report);
+    expect(statusOf(report, 'token.status')).toBe('skip');
+    expect(statusOf(report, 'token.signature')).toBe('pass');
+  });
+
+  it('reports a granted status without a token, or bytes that are no token, as unparseable (64)', async () => {
+    const grantedEmpty = der.seq(der.seq(der.integer(0)));
+    for (const bytes of [grantedEmpty, Uint8Array.of(0x30, 0x03, 0x02, 0x01, 0x00, 0x00)]) {
+      const report = await inspect(bytes);
+      expect(failedChecks(report)).toEqual(['token.structure']);
+      expect(report.outcome).toBe('unparseable');
+      expect(report.exitCode).toBe(64);
+    }
+  });
+});
+
+describe('inspectToken: data or digest', () => {
+  it('checks the imprint against the data', async () => {
+    expectVerified(await inspect(response, { data: DATA }));
+    const other = await inspect(response, { data: new TextEncoder().encode('other') });
+    expect(failedChecks(other)).toEqual(['token.imprint']);
+    expect(other.exitCode).toBe(1);
+  });
+
+  it('checks the imprint against a digest with its hash name', async () => {
+    const digest = sha256(DATA);
+    const ok = await inspect(response, { digest: { hash: 'sha256', value: digest } });
+    expectVerified(ok);
+    expect(statusOf(ok, 'token.imprint')).toBe('pass');
+
+    const flipped = Uint8Array.from(digest);
+    flipped[0]! ^= 0x80;
+    const wrongValue = await inspect(response, { digest: { hash: 'sha256', value: flipped } });
+    expect(failedChecks(wrongValue)).toEqual(['token.imprint']);
+
+    // The right bytes named as another hash do not match a SHA-256 imprint.
+    const wrongHash = await inspect(response, { digest: { hash: 'sha3-256', value: digest } });
+    expect(failedChecks(wrongHash)).toEqual(['token.imprint']);
+  });
+
+  it('skips token.imprint without data or digest', async () => {
+    const report = await inspect(response, {});
+    expect(statusOf(report, 'token.imprint')).toBe('skip');
+    expect(report.outcome).toBe('verified');
+  });
+});
+
+describe('attestamp-verify token: input it refuses (exit 64)', () => {
+  let dir: string;
+
+  beforeAll(() => {
+    dir = tempDir();
+    writeFileSync(join(dir, 'r.tsr'), response);
+    writeFileSync(join(dir, 'doc.txt'), DATA);
+    writeFileSync(join(dir, 'root.der'), ca.root);
+  });
+
+  async function cli(args: readonly string[]): Promise<{ code: number; out: string; err: string }> {
+    let out = '';
+    let err = '';
+    const code = await verifyMain(
+      [
+        'token',
+        '--token',
+        join(dir, 'r.tsr'),
+        '--anchor',
+        join(dir, 'root.der'),
+        // doc.txt is the test folder's data file.
+        ...args.map((a) => (a === 'doc.txt' ? join(dir, a) : a)),
+      ],
+      {
+        stdout: (t) => (out += t),
+        stderr: (t) => (err += t),
+        now: () => new Date(),
+      },
+    );
+    return { code, out, err };
+  }
+
+  const digestHex = (): string => Buffer.from(sha256(DATA)).toString('hex');
+
+  it('accepts --digest with a known --hash (the baseline, exit 0)', async () => {
+    const r = await cli(['--digest', digestHex(), '--hash', 'sha256']);
+    expect(r.err).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/^VERIFIED: token anchored at /);
+  });
+
+  it.each(['md5', 'SHA256', 'sha-256', 'constructor', 'toString', '__proto__'])(
+    'refuses --hash %s',
+    async (hash) => {
+      const r = await cli(['--digest', digestHex(), '--hash', hash]);
+      expect(r.code).toBe(64);
+      expect(r.err).toMatch(/--hash must be one of sha256, sha384, sha512, sha3-256/);
+      expect(r.out).toBe('');
+    },
+  );
+
+  it.each([
+    ['--digest without --hash', ['--digest', 'ab'], /--hash must be one of/],
+    ['a digest that is not hex', ['--digest', 'xyz', '--hash', 'sha256'], /--digest must be hex/],
+    [
+      'both --data and --digest',
+      ['--data', 'doc.txt', '--digest', 'ab', '--hash', 'sha256'],
+      /not both/,
+    ],
+    ['neither --data nor --digest', [], /missing --data FILE or --digest HEX --hash ALG/],
+    [
+      'an unknown --require attribute',
+      ['--data', 'doc.txt', '--require', 'constructor=true'],
+      /--require: unknown attribute 'constructor'/,
+    ],
+    ['an unreadable --data file', ['--data', '/nonexistent/attestamp'], /--data: cannot read/],
+  ] as const)('refuses %s', async (_name, args, message) => {
+    const r = await cli(args);
+    expect(r.code).toBe(64);
+    expect(r.err).toMatch(message);
+  });
+});
