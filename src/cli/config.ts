@@ -36,6 +36,15 @@ export interface ServerConfig {
   readonly tlsKey: string | undefined;
   /** /readyz fails when a unit certificate has fewer days left than this. */
   readonly readyMinCertDays: number;
+  /** Requests per second per client for time-stamp queries; undefined: unlimited. */
+  readonly rateLimit: number | undefined;
+  /** JSON file of [{ "user", "passwordSha256" }] for HTTP Basic. */
+  readonly authBasicFile: string | undefined;
+  readonly jwtJwksFile: string | undefined;
+  readonly jwtIssuer: string | undefined;
+  readonly jwtAudience: string | undefined;
+  /** PEM CA certificates whose client certificates are accepted on the HTTPS listener. */
+  readonly mtlsCa: string | undefined;
 }
 
 type Kind = 'string' | 'int' | 'bool' | 'list';
@@ -188,6 +197,50 @@ const FIELDS: readonly Field[] = [
     env: 'ATTESTAMP_READY_MIN_CERT_DAYS',
     kind: 'int',
     description: '/readyz fails when a unit certificate has fewer days left (default 30)',
+  },
+  {
+    key: 'rateLimit',
+    flag: 'rate-limit',
+    env: 'ATTESTAMP_RATE_LIMIT',
+    kind: 'int',
+    description:
+      'time-stamp queries per second per client; 429 with Retry-After beyond (default: off)',
+  },
+  {
+    key: 'authBasicFile',
+    flag: 'auth-basic-file',
+    env: 'ATTESTAMP_AUTH_BASIC_FILE',
+    kind: 'string',
+    description: 'require HTTP Basic: JSON file of [{"user","passwordSha256"}]',
+  },
+  {
+    key: 'jwtJwksFile',
+    flag: 'jwt-jwks',
+    env: 'ATTESTAMP_JWT_JWKS',
+    kind: 'string',
+    description:
+      'accept JWT bearer tokens signed by a key in this JWKS file (with --jwt-issuer, --jwt-audience)',
+  },
+  {
+    key: 'jwtIssuer',
+    flag: 'jwt-issuer',
+    env: 'ATTESTAMP_JWT_ISSUER',
+    kind: 'string',
+    description: 'required JWT issuer',
+  },
+  {
+    key: 'jwtAudience',
+    flag: 'jwt-audience',
+    env: 'ATTESTAMP_JWT_AUDIENCE',
+    kind: 'string',
+    description: 'required JWT audience',
+  },
+  {
+    key: 'mtlsCa',
+    flag: 'mtls-ca',
+    env: 'ATTESTAMP_MTLS_CA',
+    kind: 'string',
+    description: 'accept client certificates issued by these CAs on the HTTPS listener',
   },
 ];
 
@@ -388,7 +441,21 @@ export function loadServerConfig(inv: Invocation): Readonly<ServerConfig> {
     tlsCert: optionalText(field('tlsCert')),
     tlsKey: optionalText(field('tlsKey')),
     readyMinCertDays: int(field('readyMinCertDays'), 30, 0, 36_500),
+    rateLimit:
+      raw(field('rateLimit')) === undefined ? undefined : int(field('rateLimit'), 0, 1, 1_000_000),
+    authBasicFile: optionalText(field('authBasicFile')),
+    jwtJwksFile: optionalText(field('jwtJwksFile')),
+    jwtIssuer: optionalText(field('jwtIssuer')),
+    jwtAudience: optionalText(field('jwtAudience')),
+    mtlsCa: optionalText(field('mtlsCa')),
   });
+  const jwtParts = [config.jwtJwksFile, config.jwtIssuer, config.jwtAudience];
+  if (jwtParts.some((p) => p !== undefined) && jwtParts.some((p) => p === undefined)) {
+    bad('--jwt-jwks', 'needs --jwt-issuer and --jwt-audience as well');
+  }
+  if (config.mtlsCa !== undefined && config.httpsPort === undefined) {
+    bad('--mtls-ca', 'needs the HTTPS listener (--https-port)');
+  }
   if (
     config.httpsPort !== undefined &&
     (config.tlsCert === undefined || config.tlsKey === undefined)

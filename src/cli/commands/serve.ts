@@ -12,13 +12,17 @@ import {
   TimeStampService,
   tsaCertificateProblems,
   createTsaMetrics,
+  createAccessControl,
+  type AccessOptions,
+  type BasicUser,
   type ReadinessCheck,
   type UnitRoute,
 } from '../../tsa/index.js';
 import { flag, type Command, type Invocation } from '../command.js';
 import { loadServerConfig, SERVER_OPTIONS, type ServerConfig } from '../config.js';
 import { dataDir, openHsm, readInputFile } from '../context.js';
-import { EXIT } from '../exit-codes.js';
+import { EXIT, InputError } from '../exit-codes.js';
+import type { JSONWebKeySet } from 'jose';
 import { createJsonLogger } from '../logger.js';
 import { MASTER_OPTIONS } from './partition.js';
 
@@ -30,6 +34,57 @@ export interface RunningServer {
   readonly httpsPort: number | undefined;
   readonly metricsPort: number | undefined;
   close(): Promise<void>;
+}
+
+function readJson(path: string, what: string): unknown {
+  try {
+    return JSON.parse(readInputFile(path, what).toString('utf8')) as unknown;
+  } catch (error) {
+    if (error instanceof InputError) throw error;
+    throw new InputError(`${what} file '${path}' is not JSON`);
+  }
+}
+
+/** Access control from the configuration, or undefined when everything is off. */
+function accessControl(
+  config: Readonly<ServerConfig>,
+): { check: ReturnType<typeof createAccessControl>; schemes: string[] } | undefined {
+  const options: { -readonly [K in keyof AccessOptions]: AccessOptions[K] } = {};
+  const schemes: string[] = [];
+  if (config.authBasicFile !== undefined) {
+    const users = readJson(config.authBasicFile, '--auth-basic-file');
+    const valid =
+      Array.isArray(users) &&
+      users.every(
+        (u: unknown) =>
+          typeof u === 'object' &&
+          u !== null &&
+          typeof (u as BasicUser).user === 'string' &&
+          /^[0-9a-f]{64}$/.test((u as BasicUser).passwordSha256),
+      );
+    if (!valid) throw new InputError('--auth-basic-file must hold [{"user", "passwordSha256"}]');
+    options.basic = users as BasicUser[];
+    schemes.push('Basic realm="attestamp"');
+  }
+  if (
+    config.jwtJwksFile !== undefined &&
+    config.jwtIssuer !== undefined &&
+    config.jwtAudience !== undefined
+  ) {
+    const jwks = readJson(config.jwtJwksFile, '--jwt-jwks') as { keys?: unknown };
+    if (!Array.isArray(jwks.keys))
+      throw new InputError('--jwt-jwks must be a JWK set ({"keys": [...]})');
+    options.jwt = {
+      jwks: jwks as JSONWebKeySet,
+      issuer: config.jwtIssuer,
+      audience: config.jwtAudience,
+    };
+    schemes.push('Bearer realm="attestamp"');
+  }
+  if (config.mtlsCa !== undefined) options.mtls = true;
+  if (config.rateLimit !== undefined) options.ratePerSecond = config.rateLimit;
+  if (Object.keys(options).length === 0) return undefined;
+  return { check: createAccessControl(options), schemes };
 }
 
 /** The version reported in build info. */
@@ -146,6 +201,7 @@ export async function startServer(
     metrics.setClock(reading.trusted ? 'synced' : 'unsynced', undefined);
     return checks;
   };
+  const access = accessControl(config);
   const app = createTsaApp({
     service,
     routes,
@@ -153,6 +209,7 @@ export async function startServer(
     logger,
     readiness,
     metrics,
+    ...(access === undefined ? {} : { access: access.check, authSchemes: access.schemes }),
   });
   const handler = app.callback();
   // Node checks the request and header timeouts only every connectionsCheckingInterval (30 s by
@@ -187,6 +244,14 @@ export async function startServer(
       {
         cert: readInputFile(config.tlsCert, 'TLS certificate'),
         key: readInputFile(config.tlsKey, 'TLS key'),
+        // Mutual TLS: ask for a client certificate; the access check decides (401 without one).
+        ...(config.mtlsCa === undefined
+          ? {}
+          : {
+              requestCert: true,
+              rejectUnauthorized: false,
+              ca: readInputFile(config.mtlsCa, 'mTLS CA'),
+            }),
         connectionsCheckingInterval: Math.min(1_000, config.requestTimeoutMs),
       },
       (req, res) => {

@@ -8,6 +8,7 @@ import { silentLogger, type Logger } from '../../shared/index.js';
 import { buildRejection } from '../response.js';
 import type { TimeStampService } from '../service.js';
 import type { TsaMetrics } from './metrics.js';
+import type { AccessDecision } from './access.js';
 
 export interface UnitRoute {
   /** URL path answering POSTed queries, e.g. "/" or "/pq". */
@@ -30,6 +31,10 @@ export interface HttpOptions {
   /** Readiness checks for GET /readyz (clock, store, key, certificate). */
   readonly readiness?: () => Promise<readonly ReadinessCheck[]>;
   readonly metrics?: TsaMetrics;
+  /** Authentication and rate limits for time-stamp queries (off when absent). */
+  readonly access?: (ctx: Koa.Context) => Promise<AccessDecision>;
+  /** Schemes named in WWW-Authenticate on a 401. */
+  readonly authSchemes?: readonly string[];
 }
 
 export interface ReadinessCheck {
@@ -130,6 +135,22 @@ export function createTsaApp(options: HttpOptions): Koa {
         ctx.set('Allow', 'POST');
         plain(ctx, 405, 'use POST with application/timestamp-query\n');
         return;
+      }
+      if (options.access !== undefined) {
+        const decision = await options.access(ctx);
+        if (!decision.ok) {
+          if (decision.status === 401) {
+            ctx.set(
+              'WWW-Authenticate',
+              (options.authSchemes ?? ['Basic realm="attestamp"']).join(', '),
+            );
+          }
+          if (decision.retryAfter !== undefined)
+            ctx.set('Retry-After', String(decision.retryAfter));
+          options.metrics?.observe(route.unit, 'http-error', String(decision.status), 0);
+          plain(ctx, decision.status, `${decision.message}\n`);
+          return;
+        }
       }
       if (mediaType(ctx.get('content-type')) !== QUERY_TYPE) {
         plain(ctx, 415, `content type must be ${QUERY_TYPE}\n`);
