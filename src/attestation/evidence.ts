@@ -250,7 +250,7 @@ function checkClaims(
   // 6. Attribute policy.
   const problems: string[] = [];
   for (const [name, wanted] of Object.entries(options.require ?? {})) {
-    if (!(name in REQUIRABLE)) {
+    if (!Object.hasOwn(REQUIRABLE, name)) {
       problems.push(`unknown attribute ${name}`);
       continue;
     }
