@@ -128,7 +128,17 @@ export function createTsaApp(options: HttpOptions): Koa {
     if (r.evidence !== undefined) evidenceRoutes.set(joinPath(r.path, 'evidence.pem'), r);
   }
 
+  let requestCounter = 0;
+  const instance = Math.floor(Math.random() * 0xffffff)
+    .toString(16)
+    .padStart(6, '0');
   app.use(async (ctx) => {
+    // A request id for log correlation: the client's (if sane) or ours, echoed in the answer.
+    const given = ctx.get('x-request-id');
+    const requestId = /^[A-Za-z0-9._-]{1,64}$/.test(given)
+      ? given
+      : `${instance}-${(++requestCounter).toString(36)}`;
+    ctx.set('X-Request-Id', requestId);
     const route = posts.get(ctx.path);
     if (route !== undefined) {
       if (ctx.method !== 'POST') {
@@ -178,6 +188,13 @@ export function createTsaApp(options: HttpOptions): Koa {
           result.failInfo ?? '',
           (performance.now() - started) / 1000,
         );
+        if (result.status === 'rejection') {
+          logger.info('time-stamp request rejected', {
+            requestId,
+            unit: result.unit,
+            failInfo: result.failInfo ?? null,
+          });
+        }
       } catch (error) {
         // Unreachable by design (respond answers every fault), but never Koa's error page.
         logger.error('unexpected failure answering a time-stamp query', {
