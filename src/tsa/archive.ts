@@ -5,6 +5,7 @@
 import Database from 'better-sqlite3';
 import { createHash } from 'node:crypto';
 import { Worker } from 'node:worker_threads';
+import type { ClockEvent, ClockSourceReport, ClockState } from './clock/guard.js';
 import type { FailInfo } from './errors.js';
 
 export interface ArchiveRecord {
@@ -73,6 +74,35 @@ const SCHEMA = `
   CREATE INDEX IF NOT EXISTS responses_gen_time ON responses (gen_time);
   INSERT OR IGNORE INTO archive_meta (name, value) VALUES ('schema_version', '1');
 `;
+
+/**
+ * Clock events (ETSI EN 319 421 TIS-03): every state change of the clock guard, with the time
+ * sources and their offsets. Kept apart from the responses table and its hash chain.
+ */
+const CLOCK_SCHEMA = `
+  CREATE TABLE IF NOT EXISTS clock_events (
+    seq           INTEGER PRIMARY KEY,
+    at            TEXT NOT NULL,
+    from_state    TEXT NOT NULL CHECK (from_state IN ('synced', 'degraded', 'unsynced')),
+    to_state      TEXT NOT NULL CHECK (to_state IN ('synced', 'degraded', 'unsynced')),
+    reason        TEXT NOT NULL,
+    sources_json  TEXT NOT NULL
+  ) STRICT;
+`;
+
+/** A clock event as stored, with its sequence number. */
+export interface ClockEventRow extends ClockEvent {
+  readonly seq: number;
+}
+
+interface RawClockEventRow {
+  seq: number;
+  at: string;
+  from_state: ClockState;
+  to_state: ClockState;
+  reason: string;
+  sources_json: string;
+}
 
 interface RawRow {
   seq: number;
@@ -221,7 +251,35 @@ export class Archive implements ArchiveSink, SerialSource {
   static open(path: string, options: ArchiveOptions = {}): Archive {
     const db = openArchiveDatabase(path);
     db.exec(SCHEMA);
+    db.exec(CLOCK_SCHEMA);
     return new Archive(db, path, options);
+  }
+
+  /** Records one clock event (TIS-03) in its own durable transaction. */
+  recordClockEvent(event: ClockEvent): void {
+    const insert = this.db.prepare(
+      'INSERT INTO clock_events (at, from_state, to_state, reason, sources_json) VALUES (?, ?, ?, ?, ?)',
+    );
+    this.db
+      .transaction(() => {
+        insert.run(event.at, event.from, event.to, event.reason, JSON.stringify(event.sources));
+      })
+      .immediate();
+  }
+
+  /** The recorded clock events, oldest first. */
+  clockEvents(): ClockEventRow[] {
+    const rows = this.db
+      .prepare('SELECT * FROM clock_events ORDER BY seq')
+      .all() as RawClockEventRow[];
+    return rows.map((r) => ({
+      seq: r.seq,
+      at: r.at,
+      from: r.from_state,
+      to: r.to_state,
+      reason: r.reason,
+      sources: JSON.parse(r.sources_json) as ClockSourceReport[],
+    }));
   }
 
   /** Readiness probe: proves the archive is writable; returns the number of responses. */

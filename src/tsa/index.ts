@@ -7,6 +7,8 @@ export * from './time-source.js';
 export * from './archive.js';
 export * from './certificate-check.js';
 export * from './service.js';
+export * from './clock/sntp.js';
+export * from './clock/guard.js';
 export { createTsaApp } from './http/app.js';
 export type { HttpOptions, UnitRoute, ReadinessCheck } from './http/app.js';
 export { createTsaMetrics } from './http/metrics.js';

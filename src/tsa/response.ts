@@ -54,6 +54,8 @@ export interface TokenFields {
   /** Content octets of the request's nonce INTEGER, echoed verbatim. */
   readonly nonce: Uint8Array | undefined;
   readonly certReq: boolean;
+  /** DER Accuracy replacing the unit's declared one (a wider measured bound). */
+  readonly accuracy?: Uint8Array;
 }
 
 export interface BuiltToken {
@@ -190,7 +192,8 @@ export class TokenTemplate {
       f.serialNumber,
       generalizedTimeAscii(f.genTime),
     ];
-    if (this.accuracy !== undefined) parts.push(this.accuracy);
+    const accuracy = f.accuracy ?? this.accuracy;
+    if (accuracy !== undefined) parts.push(accuracy);
     // ordering DEFAULT FALSE is omitted (TST-07).
     if (f.nonce !== undefined) parts.push(tlv(0x02, f.nonce));
     parts.push(this.tstTail);

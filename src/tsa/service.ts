@@ -15,7 +15,7 @@ import {
 import { silentLogger, type Logger } from '../shared/index.js';
 import type { ArchiveRecord, ArchiveSink, SerialSource } from './archive.js';
 import { TsaError, type FailInfo } from './errors.js';
-import { buildRejection, TokenTemplate, type Accuracy } from './response.js';
+import { buildRejection, encodeAccuracy, TokenTemplate, type Accuracy } from './response.js';
 import {
   DEFAULT_REQUEST_LIMITS,
   parseTimeStampReq,
@@ -218,6 +218,7 @@ export class TimeStampService {
     const policy = req.reqPolicy ?? unit.policies[0]!;
     const serial = this.options.serials.next();
     const genTime = formatGenTime(reading.epochMs, this.options.precision);
+    const accuracy = this.measuredAccuracy();
     const built = await unit.template.build({
       policy: unit.policyDer.get(policy)!,
       messageImprint: req.messageImprint,
@@ -225,6 +226,7 @@ export class TimeStampService {
       genTime,
       nonce: req.nonce,
       certReq: req.certReq,
+      ...(accuracy === undefined ? {} : { accuracy }),
     });
     if (unit.verify !== undefined) {
       this.selfCheck(unit, unit.verify, built.tstInfo, built.signedAttributes, built.signature);
@@ -242,6 +244,28 @@ export class TimeStampService {
       });
     }
     return { response: built.response, status: 'granted', serial, unit: unit.name };
+  }
+
+  private accuracyCache: { micros: number; der: Uint8Array | undefined } | undefined;
+
+  /** TIS-02: never claim better than the measured bound; undefined keeps the declared accuracy. */
+  private measuredAccuracy(): Uint8Array | undefined {
+    const measured = this.options.timeSource.accuracyMicros?.();
+    const a = this.options.accuracy;
+    const declared = a.seconds * 1_000_000 + a.millis * 1000 + a.micros;
+    if (measured === undefined || measured <= declared) return undefined;
+    const micros = Math.ceil(measured);
+    if (this.accuracyCache?.micros !== micros) {
+      this.accuracyCache = {
+        micros,
+        der: encodeAccuracy({
+          seconds: Math.floor(micros / 1_000_000),
+          millis: Math.floor((micros % 1_000_000) / 1000),
+          micros: micros % 1000,
+        }),
+      };
+    }
+    return this.accuracyCache.der;
   }
 
   /** A faulty signature (for RSA, one can leak the key) must never leave the TSA. */

@@ -12,6 +12,11 @@ export interface TimeReading {
 
 export interface TimeSource {
   read(): TimeReading;
+  /**
+   * The accuracy the source can vouch for now, in microseconds, when it measures one (TIS-02):
+   * tokens then declare the larger of this and the configured accuracy.
+   */
+  accuracyMicros?(): number;
 }
 
 /**
