@@ -45,6 +45,11 @@ export interface ServerConfig {
   readonly jwtAudience: string | undefined;
   /** PEM CA certificates whose client certificates are accepted on the HTTPS listener. */
   readonly mtlsCa: string | undefined;
+  /** SNTP servers of the clock guard; empty: only the local jump check. */
+  readonly ntpServers: readonly { readonly host: string; readonly port: number }[];
+  readonly ntpQuorum: number | undefined;
+  readonly maxOffsetMs: number;
+  readonly clockCheckIntervalMs: number;
 }
 
 type Kind = 'string' | 'int' | 'bool' | 'list';
@@ -241,6 +246,34 @@ const FIELDS: readonly Field[] = [
     env: 'ATTESTAMP_MTLS_CA',
     kind: 'string',
     description: 'accept client certificates issued by these CAs on the HTTPS listener',
+  },
+  {
+    key: 'ntpServers',
+    flag: 'ntp-server',
+    env: 'ATTESTAMP_NTP_SERVERS',
+    kind: 'list',
+    description: 'SNTP server HOST:PORT for the clock guard (default: none, local checks only)',
+  },
+  {
+    key: 'ntpQuorum',
+    flag: 'ntp-quorum',
+    env: 'ATTESTAMP_NTP_QUORUM',
+    kind: 'int',
+    description: 'agreeing servers needed (default: a majority)',
+  },
+  {
+    key: 'maxOffsetMs',
+    flag: 'max-offset-ms',
+    env: 'ATTESTAMP_MAX_OFFSET_MS',
+    kind: 'int',
+    description: 'largest tolerated clock offset (default 100)',
+  },
+  {
+    key: 'clockCheckIntervalMs',
+    flag: 'clock-check-interval-ms',
+    env: 'ATTESTAMP_CLOCK_CHECK_INTERVAL_MS',
+    kind: 'int',
+    description: 'time between clock checks (default 64000)',
   },
 ];
 
@@ -448,7 +481,21 @@ export function loadServerConfig(inv: Invocation): Readonly<ServerConfig> {
     jwtIssuer: optionalText(field('jwtIssuer')),
     jwtAudience: optionalText(field('jwtAudience')),
     mtlsCa: optionalText(field('mtlsCa')),
+    ntpServers: (list(field('ntpServers'))?.items ?? []).map((spec) => {
+      const m = /^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+)(?::(\d{1,5}))?$/.exec(spec);
+      const port = Number(m?.[2] ?? '123');
+      if (m === null || port < 1 || port > 65535)
+        bad('--ntp-server', `'${spec}' is not HOST[:PORT]`);
+      return { host: m[1]!.replace(/^\[|\]$/g, ''), port };
+    }),
+    ntpQuorum:
+      raw(field('ntpQuorum')) === undefined ? undefined : int(field('ntpQuorum'), 1, 1, 32),
+    maxOffsetMs: int(field('maxOffsetMs'), 100, 1, 60_000),
+    clockCheckIntervalMs: int(field('clockCheckIntervalMs'), 64_000, 100, 86_400_000),
   });
+  if (config.ntpQuorum !== undefined && config.ntpQuorum > config.ntpServers.length) {
+    bad('--ntp-quorum', `cannot exceed the ${config.ntpServers.length} configured server(s)`);
+  }
   const jwtParts = [config.jwtJwksFile, config.jwtIssuer, config.jwtAudience];
   if (jwtParts.some((p) => p !== undefined) && jwtParts.some((p) => p === undefined)) {
     bad('--jwt-jwks', 'needs --jwt-issuer and --jwt-audience as well');

@@ -7,7 +7,7 @@ import type { Hsm } from '../../hsm/index.js';
 import { sha256Fingerprint } from '../../pki/index.js';
 import {
   Archive,
-  createSystemTimeSource,
+  ClockGuard,
   createTsaApp,
   TimeStampService,
   tsaCertificateProblems,
@@ -135,7 +135,22 @@ export async function startServer(
     });
   }
   const archive = Archive.open(join(dataDir(inv), ARCHIVE_FILE), { writer: 'thread' });
-  const timeSource = createSystemTimeSource();
+  // TIS-01: the clock guard (SNTP quorum when servers are configured, jump checks always).
+  const timeSource = new ClockGuard({
+    servers: config.ntpServers,
+    ...(config.ntpQuorum === undefined ? {} : { quorum: config.ntpQuorum }),
+    maxOffsetMs: config.maxOffsetMs,
+    intervalMs: config.clockCheckIntervalMs,
+    timeoutMs: Math.min(1000, Math.floor(config.clockCheckIntervalMs / 2)),
+    declaredAccuracyMicros: config.accuracyMicros,
+    logger,
+    onEvent: (event) => {
+      // TIS-03: every clock event is logged (by the guard) and archived.
+      archive.recordClockEvent(event);
+    },
+  });
+  // The first check completes before the server listens.
+  await timeSource.start();
   const metrics = createTsaMetrics({ version: VERSION, node: process.version });
   const service = new TimeStampService({
     units,
@@ -198,7 +213,8 @@ export async function startServer(
         detail: `${days} days left (minimum ${config.readyMinCertDays})`,
       });
     }
-    metrics.setClock(reading.trusted ? 'synced' : 'unsynced', undefined);
+    const clock = timeSource.status();
+    metrics.setClock(clock.state, clock.boundMs ?? undefined);
     return checks;
   };
   const access = accessControl(config);
@@ -297,6 +313,7 @@ export async function startServer(
     metricsPort,
     close() {
       closing ??= new Promise<void>((done) => {
+        void timeSource.stop();
         for (const e of extra) {
           e.close();
           e.closeIdleConnections();
