@@ -15,7 +15,7 @@ let tsa: RunningTsa;
 const responders: SntpResponder[] = [];
 const INTERVAL = 250;
 
-async function stampFailInfo(): Promise<number[] | 'granted'> {
+async function stampFailInfo(): Promise<readonly number[] | 'granted'> {
   const r = await post(tsa.url, timeStampQuery());
   expect(r.status).toBe(200);
   const parsed = parseResponse(r.body);
