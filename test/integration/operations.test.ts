@@ -106,6 +106,47 @@ describe('health and readiness', () => {
   });
 });
 
+describe('logs', () => {
+  it('are JSON lines with a request id for a rejection, and carry no secret or token bytes', async () => {
+    const r = await fetch(tsa.url, {
+      method: 'POST',
+      body: Uint8Array.of(0x30, 0x00),
+      headers: { 'content-type': 'application/timestamp-query', 'x-request-id': 'req-ops-1' },
+    });
+    expect(r.headers.get('x-request-id')).toBe('req-ops-1');
+    await r.arrayBuffer();
+    await new Promise((done) => setTimeout(done, 100));
+    const lines = tsa
+      .stderr()
+      .split('\n')
+      .filter((l) => l.trim() !== '')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(lines.length).toBeGreaterThan(0);
+    for (const l of lines) {
+      expect(typeof l.time).toBe('string');
+      expect(['info', 'warn', 'error']).toContain(l.level);
+      expect(typeof l.message).toBe('string');
+    }
+    const rejection = lines.find((l) => l.requestId === 'req-ops-1');
+    expect(rejection).toMatchObject({
+      message: 'time-stamp request rejected',
+      failInfo: 'badDataFormat',
+    });
+    const all = tsa.stderr();
+    const masterKey = readFileSync(join(cwd, 'data/master.key'), 'utf8').trim();
+    const officer = readFileSync(join(cwd, 'data/officer.passphrase'), 'utf8').trim();
+    expect(all).not.toContain(masterKey);
+    expect(all).not.toContain(officer);
+    // A server-made id when the client sends none.
+    const own = await fetch(tsa.url, {
+      method: 'POST',
+      body: Uint8Array.of(0x30, 0x00),
+      headers: { 'content-type': 'application/timestamp-query' },
+    });
+    expect(own.headers.get('x-request-id')).toMatch(/^[0-9a-f]{6}-[0-9a-z]+$/);
+  });
+});
+
 describe('metrics', () => {
   it('counts granted and rejected requests by failInfo and reports certificate days and archive size', async () => {
     expect((await post(tsa.url, readFileSync(join(cwd, 'q.tsq')))).status).toBe(200);
