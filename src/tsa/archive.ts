@@ -212,7 +212,12 @@ export interface ArchiveOptions {
    * worker thread, so that the next batch fills while the previous one is being made durable.
    */
   readonly writer?: 'inline' | 'thread';
+  /** Longest a record waits for companions before its batch goes out (default 1 ms). */
+  readonly maxBatchWaitMs?: number;
 }
+
+/** Largest batch committed at once. */
+const MAX_BATCH = 256;
 
 export class Archive implements ArchiveSink, SerialSource {
   private pending: Pending[] = [];
@@ -223,6 +228,9 @@ export class Archive implements ArchiveSink, SerialSource {
   private batches = 0;
   private rows = 0;
   private idle: (() => void)[] = [];
+  private target = 1;
+  private timer: NodeJS.Timeout | undefined;
+  private readonly maxBatchWaitMs: number;
   private readonly writeInline: ((records: readonly ArchiveRecord[]) => void) | undefined;
   private readonly worker: Worker | undefined;
 
@@ -231,6 +239,7 @@ export class Archive implements ArchiveSink, SerialSource {
     path: string,
     options: ArchiveOptions,
   ) {
+    this.maxBatchWaitMs = options.maxBatchWaitMs ?? 1;
     if (options.writer === 'thread') {
       this.worker = new Worker(new URL('./archive-writer.js', import.meta.url), {
         workerData: { path },
@@ -314,15 +323,33 @@ export class Archive implements ArchiveSink, SerialSource {
   record(record: ArchiveRecord): Promise<void> {
     return new Promise((done, fail) => {
       this.pending.push({ record, done, fail });
-      if (!this.scheduled && this.inFlight === undefined) {
+      if (this.inFlight === undefined) this.schedule();
+    });
+  }
+
+  /**
+   * Group commit: a batch goes out once as many records are pending as the demand seen at the
+   * last commit (the clients that were waiting then), or after maxBatchWaitMs, whichever comes
+   * first; with one client that is at once. Records arriving while a batch is being made durable
+   * form the next batch.
+   */
+  private schedule(): void {
+    if (this.pending.length >= this.target) {
+      if (this.timer !== undefined) clearTimeout(this.timer);
+      this.timer = undefined;
+      if (!this.scheduled) {
         this.scheduled = true;
-        // Group commit: everything queued during this event-loop turn goes in one batch.
         setImmediate(() => {
           this.scheduled = false;
           this.send();
         });
       }
-    });
+    } else if (this.timer === undefined && !this.scheduled) {
+      this.timer = setTimeout(() => {
+        this.timer = undefined;
+        this.send();
+      }, this.maxBatchWaitMs);
+    }
   }
 
   private send(): void {
@@ -330,8 +357,9 @@ export class Archive implements ArchiveSink, SerialSource {
       if (this.inFlight === undefined) this.notifyIdle();
       return;
     }
-    const batch = this.pending;
-    this.pending = [];
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = undefined;
+    const batch = this.pending.splice(0, MAX_BATCH);
     this.inFlight = batch;
     const records = batch.map((p) => p.record);
     if (this.worker !== undefined) {
@@ -356,8 +384,9 @@ export class Archive implements ArchiveSink, SerialSource {
     } else {
       for (const p of batch) p.fail(error);
     }
-    // What queued up meanwhile is the next batch.
-    if (this.pending.length > 0) this.send();
+    // The demand: those just released plus those already waiting.
+    this.target = Math.max(1, Math.min(MAX_BATCH, batch.length + this.pending.length));
+    if (this.pending.length > 0) this.schedule();
     else this.notifyIdle();
   }
 

@@ -313,6 +313,11 @@ export async function startServer(
     metricsPort,
     close() {
       closing ??= new Promise<void>((done) => {
+        // Connections that finish their request after close() are closed once idle.
+        const sweep = setInterval(() => {
+          server.closeIdleConnections();
+        }, 100);
+        sweep.unref();
         void timeSource.stop();
         for (const e of extra) {
           e.close();
@@ -321,7 +326,11 @@ export async function startServer(
         server.close(() => {
           // Every response sent is durable already; this commits nothing new but waits for
           // a batch still in the writer thread before closing.
-          void archive.drain().then(() => {
+          // Bounded, so that a stuck writer cannot keep the process alive; nothing waiting on it
+          // was sent to a client.
+          const giveUp = new Promise<void>((r) => setTimeout(r, 5_000).unref());
+          void Promise.race([archive.drain(), giveUp]).then(() => {
+            clearInterval(sweep);
             archive.close();
             hsm.close();
             done();
