@@ -16,6 +16,7 @@ import {
   type Report,
 } from '../attestation/index.js';
 import {
+  PkiError,
   assertStrictDer,
   certificateSpki,
   decodePemAll,
@@ -343,7 +344,7 @@ export async function verifyMain(argv: readonly string[], io: VerifyIo): Promise
     io.stdout(v.json === true ? JSON.stringify(report, null, 2) + '\n' : summary(kind, report));
     return report.exitCode;
   } catch (error) {
-    if (error instanceof UsageError) {
+    if (error instanceof UsageError || error instanceof PkiError) {
       io.stderr(`attestamp-verify: ${error.message}\n`);
       return EXIT_CODES.unparseable;
     }

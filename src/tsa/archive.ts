@@ -228,6 +228,9 @@ export class Archive implements ArchiveSink, SerialSource {
   private batches = 0;
   private rows = 0;
   private idle: (() => void)[] = [];
+  /** Set when the writer is gone: every record is refused from then on (fail closed). */
+  private failure: Error | undefined;
+  private closing = false;
   private target = 1;
   private timer: NodeJS.Timeout | undefined;
   private readonly maxBatchWaitMs: number;
@@ -248,7 +251,10 @@ export class Archive implements ArchiveSink, SerialSource {
         this.settle(m.ok ? undefined : new Error(m.error ?? 'archive write failed'));
       });
       this.worker.on('error', (e) => {
-        this.settle(e);
+        this.fail(e);
+      });
+      this.worker.on('exit', () => {
+        if (!this.closing) this.fail(new Error('the archive writer thread stopped'));
       });
       this.worker.unref();
     } else {
@@ -298,7 +304,9 @@ export class Archive implements ArchiveSink, SerialSource {
         "INSERT INTO archive_meta (name, value) VALUES ('last_probe', ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value",
       )
       .run(at.toISOString());
-    return (this.db.prepare('SELECT count(*) AS n FROM responses').get() as { n: number }).n;
+    return (
+      this.db.prepare('SELECT ifnull(max(seq), 0) AS n FROM responses').get() as { n: number }
+    ).n;
   }
 
   /** The next serial: from this process's reserved block, reserving a new block when empty. */
@@ -321,6 +329,7 @@ export class Archive implements ArchiveSink, SerialSource {
 
   /** Resolves once the record is committed; a response is released only after that. */
   record(record: ArchiveRecord): Promise<void> {
+    if (this.failure !== undefined) return Promise.reject(this.failure);
     return new Promise((done, fail) => {
       this.pending.push({ record, done, fail });
       if (this.inFlight === undefined) this.schedule();
@@ -388,6 +397,18 @@ export class Archive implements ArchiveSink, SerialSource {
     this.target = Math.max(1, Math.min(MAX_BATCH, batch.length + this.pending.length));
     if (this.pending.length > 0) this.schedule();
     else this.notifyIdle();
+  }
+
+  /** The writer failed for good: reject what is in flight and pending, and all that follows. */
+  private fail(error: unknown): void {
+    this.failure = error instanceof Error ? error : new Error('the archive writer failed');
+    const all = [...(this.inFlight ?? []), ...this.pending];
+    this.inFlight = undefined;
+    this.pending = [];
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = undefined;
+    for (const p of all) p.fail(error);
+    this.notifyIdle();
   }
 
   private notifyIdle(): void {
@@ -471,8 +492,18 @@ export class Archive implements ArchiveSink, SerialSource {
 
   /** Closes after committing what is pending (inline) — use drain() first with a writer thread. */
   close(): void {
-    if (this.worker === undefined && this.pending.length > 0 && this.inFlight === undefined)
+    // Inline: commit what is pending now (each send settles synchronously).
+    while (this.worker === undefined && this.pending.length > 0 && this.inFlight === undefined) {
       this.send();
+    }
+    this.closing = true;
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = undefined;
+    const left = [...(this.inFlight ?? []), ...this.pending];
+    this.inFlight = undefined;
+    this.pending = [];
+    for (const p of left) p.fail(new Error('the archive is closed'));
+    this.failure ??= new Error('the archive is closed');
     void this.worker?.terminate();
     this.db.close();
   }

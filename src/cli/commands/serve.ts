@@ -179,7 +179,7 @@ export async function startServer(
   }));
   const probe = new TextEncoder().encode('attestamp readiness probe');
   /** /readyz: clock trusted, archive writable, every unit key signs, certificates not ending soon. */
-  const readiness = async (): Promise<ReadinessCheck[]> => {
+  const probeAll = async (): Promise<ReadinessCheck[]> => {
     const reading = timeSource.read();
     const checks: ReadinessCheck[] = [
       {
@@ -192,11 +192,11 @@ export async function startServer(
       metrics.setArchiveRows(archive.probe(new Date(reading.epochMs)));
       checks.push({ name: 'archive', ok: true, detail: 'writable' });
     } catch (error) {
-      checks.push({
-        name: 'archive',
-        ok: false,
-        detail: error instanceof Error ? error.message : 'not writable',
+      // The public answer stays generic; the log has the reason.
+      logger.error('archive readiness probe failed', {
+        error: error instanceof Error ? error.message : 'unknown',
       });
+      checks.push({ name: 'archive', ok: false, detail: 'not writable' });
     }
     for (const w of windows) {
       try {
@@ -216,6 +216,14 @@ export async function startServer(
     const clock = timeSource.status();
     metrics.setClock(clock.state, clock.boundMs ?? undefined);
     return checks;
+  };
+  // Probes cost a signature per unit and a write: answered from a cache for a second, so that
+  // /readyz and /metrics cannot be used to load the HSM.
+  let cached: { at: number; checks: Promise<ReadinessCheck[]> } | undefined;
+  const readiness = (): Promise<ReadinessCheck[]> => {
+    const t = performance.now();
+    if (cached === undefined || t - cached.at > 1_000) cached = { at: t, checks: probeAll() };
+    return cached.checks;
   };
   const access = accessControl(config);
   const app = createTsaApp({
@@ -239,61 +247,70 @@ export async function startServer(
   server.requestTimeout = config.requestTimeoutMs;
   server.headersTimeout = Math.min(config.requestTimeoutMs, 60_000);
   server.keepAliveTimeout = config.keepAliveTimeoutMs;
-  await new Promise<void>((ok, fail) => {
-    server.once('error', fail);
-    server.listen(config.port, config.host, () => {
-      server.off('error', fail);
-      ok();
-    });
-  });
-  const address = server.address();
-  const port = typeof address === 'object' && address !== null ? address.port : config.port;
   const extra: Server[] = [];
+  let port: number;
   let httpsPort: number | undefined;
-  if (
-    config.httpsPort !== undefined &&
-    config.tlsCert !== undefined &&
-    config.tlsKey !== undefined
-  ) {
-    // HTTP-03: HTTPS beside plain HTTP (some signing tools refuse https TSA URLs).
-    const tls = createHttpsServer(
-      {
-        cert: readInputFile(config.tlsCert, 'TLS certificate'),
-        key: readInputFile(config.tlsKey, 'TLS key'),
-        // Mutual TLS: ask for a client certificate; the access check decides (401 without one).
-        ...(config.mtlsCa === undefined
-          ? {}
-          : {
-              requestCert: true,
-              rejectUnauthorized: false,
-              ca: readInputFile(config.mtlsCa, 'mTLS CA'),
-            }),
-        connectionsCheckingInterval: Math.min(1_000, config.requestTimeoutMs),
-      },
-      (req, res) => {
-        void handler(req, res);
-      },
-    );
-    tls.requestTimeout = config.requestTimeoutMs;
-    tls.keepAliveTimeout = config.keepAliveTimeoutMs;
-    httpsPort = await listen(tls, config.httpsPort, config.host);
-    extra.push(tls);
-  }
   let metricsPort: number | undefined;
-  if (config.metricsPort !== undefined) {
-    const metricsServer = createServer((req, res) => {
-      if (req.method !== 'GET' || req.url !== '/metrics') {
-        res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
-        return;
-      }
-      void readiness()
-        .then(() => metrics.registry.metrics())
-        .then((text) => {
-          res.writeHead(200, { 'content-type': metrics.registry.contentType }).end(text);
-        });
-    });
-    metricsPort = await listen(metricsServer, config.metricsPort, '127.0.0.1');
-    extra.push(metricsServer);
+  try {
+    port = await listen(server, config.port, config.host);
+    if (
+      config.httpsPort !== undefined &&
+      config.tlsCert !== undefined &&
+      config.tlsKey !== undefined
+    ) {
+      // HTTP-03: HTTPS beside plain HTTP (some signing tools refuse https TSA URLs).
+      const tls = createHttpsServer(
+        {
+          cert: readInputFile(config.tlsCert, 'TLS certificate'),
+          key: readInputFile(config.tlsKey, 'TLS key'),
+          // Mutual TLS: ask for a client certificate; the access check decides (401 without one).
+          ...(config.mtlsCa === undefined
+            ? {}
+            : {
+                requestCert: true,
+                rejectUnauthorized: false,
+                ca: readInputFile(config.mtlsCa, 'mTLS CA'),
+              }),
+          connectionsCheckingInterval: Math.min(1_000, config.requestTimeoutMs),
+        },
+        (req, res) => {
+          void handler(req, res);
+        },
+      );
+      tls.requestTimeout = config.requestTimeoutMs;
+      tls.keepAliveTimeout = config.keepAliveTimeoutMs;
+      httpsPort = await listen(tls, config.httpsPort, config.host);
+      extra.push(tls);
+    }
+    if (config.metricsPort !== undefined) {
+      const metricsServer = createServer((req, res) => {
+        if (req.method !== 'GET' || req.url !== '/metrics') {
+          res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
+          return;
+        }
+        // The metrics port is local only: its scrapes probe afresh instead of reading the cache.
+        void probeAll()
+          .then(() => metrics.registry.metrics())
+          .then(
+            (text) => {
+              res.writeHead(200, { 'content-type': metrics.registry.contentType }).end(text);
+            },
+            () => {
+              res.writeHead(503, { 'content-type': 'text/plain' }).end('metrics unavailable\n');
+            },
+          );
+      });
+      metricsPort = await listen(metricsServer, config.metricsPort, '127.0.0.1');
+      extra.push(metricsServer);
+    }
+  } catch (error) {
+    // A listener that cannot start (port in use, bad TLS file) stops everything already opened.
+    for (const srv of [server, ...extra]) srv.close();
+    await timeSource.stop();
+    await archive.drain();
+    archive.close();
+    hsm.close();
+    throw error;
   }
   for (const u of config.units) {
     const signer = hsm.timestampSigner(u.partition);
@@ -348,7 +365,7 @@ export const serve: Command = {
   summary: 'Serve the RFC 3161 time-stamp authority over HTTP.',
   positionals: [],
   details: `Each unit is a partition's timestamp key, answering POSTs of application/timestamp-query
-at its path and publishing PATH/chain.pem, PATH/tsa.pem and PATH/root.pem. Every response is
+at its path and publishing PATH/chain.pem, PATH/tsa.pem, PATH/root.pem and PATH/evidence.pem. Every response is
 archived in DATA/tsa-archive.sqlite before it is sent. Settings come from flags, then
 environment variables (ATTESTAMP_PORT, ...), then --config FILE (JSON), then defaults.`,
   options: { ...SERVER_OPTIONS, ...MASTER_OPTIONS },

@@ -296,8 +296,18 @@ export function querySntp(
       finish(undefined, { offsetMs, delayMs, stratum: reply.stratum, server });
     });
     // A connected socket only delivers datagrams from the server's address and port.
-    socket.connect(port, host, () => {
+    // A lookup failure reaches the connect callback, not 'error': answer it as a socket error.
+    socket.connect(port, host, (error?: Error) => {
       if (settled) return;
+      if (error) {
+        finish(
+          new SntpError('sntp-socket', `cannot reach the server: ${error.message}`, {
+            cause: error,
+            details: { server },
+          }),
+        );
+        return;
+      }
       t1 = now();
       request = buildSntpRequest(epochMsToNtp(t1));
       socket.send(request, (error) => {

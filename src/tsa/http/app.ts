@@ -147,7 +147,12 @@ export function createTsaApp(options: HttpOptions): Koa {
         return;
       }
       if (options.access !== undefined) {
-        const decision = await options.access(ctx);
+        let decision: AccessDecision;
+        try {
+          decision = await options.access(ctx);
+        } catch {
+          decision = { ok: false, status: 401, message: 'credentials could not be checked' };
+        }
         if (!decision.ok) {
           if (decision.status === 401) {
             ctx.set(
