@@ -50,7 +50,8 @@ export interface ParsedCert {
   readonly extensions: readonly CertExtension[];
 }
 
-function readTime(b: Uint8Array, t: derReader.Tlv | undefined): Date {
+/** RFC 5280 Time (UTCTime or GeneralizedTime), range-checked; also used for CRLs. */
+export function readTime(b: Uint8Array, t: derReader.Tlv | undefined): Date {
   if (t === undefined) throw new PkiError('certificate-invalid', 'missing time');
   let text = '';
   for (let i = t.valueStart; i < t.end; i++) text += String.fromCharCode(b[i]!);

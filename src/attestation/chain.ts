@@ -8,7 +8,6 @@ import {
   HSM_ROLES,
   id_ce_hsmRole,
   id_ce_keyEvidence,
-  PkiError,
 } from '../pki/index.js';
 import { bytesEqual, toHex } from '../shared/index.js';
 import {
@@ -17,6 +16,7 @@ import {
   extension,
   keyUsageBits,
   parseCert,
+  readTime,
   subjectKeyId,
   type ParsedCert,
 } from './certificate.js';
@@ -386,23 +386,7 @@ function parseCrl(der: Uint8Array): ParsedCrl {
   const fields = childrenOf(der, expectTag(tbsT, 0x30, 'TBSCertList'));
   let i = fields[0]?.tag === 0x02 ? 1 : 0;
   const issuer = expectTag(fields[i + 1], 0x30, 'issuer');
-  const time = (t: derReader.Tlv | undefined): Date => {
-    if (t?.tag === 0x18) return derReader.readGeneralizedTime(der, t);
-    let text = '';
-    for (let k = t!.valueStart; k < t!.end; k++) text += String.fromCharCode(der[k]!);
-    const m = /^(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})Z$/.exec(text)!;
-    const yy = Number(m[1]);
-    const date = derReader.utcInstant(
-      yy >= 50 ? 1900 + yy : 2000 + yy,
-      Number(m[2]),
-      Number(m[3]),
-      Number(m[4]),
-      Number(m[5]),
-      Number(m[6]),
-    );
-    if (date === undefined) throw new PkiError('asn1-schema', 'impossible UTCTime in a CRL');
-    return date;
-  };
+  const time = (t: derReader.Tlv | undefined): Date => readTime(der, t);
   const thisUpdate = time(fields[i + 2]);
   i += 3;
   let nextUpdate: Date | undefined;

@@ -1,19 +1,9 @@
 // Public data types of the HSM core: partitions, policies, key attributes and key descriptions.
-import type { KeyAlgorithm } from '../pki/index.js';
+import { CAPABILITIES, type Capability, type KeyAlgorithm } from '../pki/index.js';
 
-/** Key capabilities (standards/attestation.md ARC.4.2). */
-export const KEY_PURPOSES = [
-  'encrypt',
-  'decrypt',
-  'wrap',
-  'unwrap',
-  'sign',
-  'sign-recover',
-  'verify',
-  'verify-recover',
-  'derive',
-] as const;
-export type KeyPurpose = (typeof KEY_PURPOSES)[number];
+/** Key capabilities (standards/attestation.md ARC.4.2), as the evidence names them. */
+export const KEY_PURPOSES = CAPABILITIES;
+export type KeyPurpose = Capability;
 
 export const KEY_ORIGINS = ['generated', 'imported', 'unwrapped', 'derived'] as const;
 export type KeyOrigin = (typeof KEY_ORIGINS)[number];
