@@ -211,7 +211,7 @@ export interface ArchiveOptions {
    * 'inline' commits on the event loop (simple; the fsync blocks it). 'thread' commits in a
    * worker thread, so that the next batch fills while the previous one is being made durable.
    */
-  readonly writer?: 'inline' | 'thread';
+  readonly writer?: 'inline' | 'thread' | 'read-only';
   /** Longest a record waits for companions before its batch goes out (default 1 ms). */
   readonly maxBatchWaitMs?: number;
 }
@@ -257,6 +257,8 @@ export class Archive implements ArchiveSink, SerialSource {
         if (!this.closing) this.fail(new Error('the archive writer thread stopped'));
       });
       this.worker.unref();
+    } else if (options.writer === 'read-only') {
+      this.failure = new Error('the archive is open read-only');
     } else {
       this.writeInline = createBatchWriter(db);
     }
@@ -268,6 +270,16 @@ export class Archive implements ArchiveSink, SerialSource {
     db.exec(SCHEMA);
     db.exec(CLOCK_SCHEMA);
     return new Archive(db, path, options);
+  }
+
+  /**
+   * Opens an existing archive read-only, for verification and searches: an audit of the
+   * archive must not change the file it audits. Recording and serials are refused.
+   */
+  static openReadOnly(path: string): Archive {
+    const db = new Database(path, { readonly: true, fileMustExist: true });
+    db.pragma('busy_timeout = 10000');
+    return new Archive(db, path, { writer: 'read-only' });
   }
 
   /** Records one clock event (TIS-03) in its own durable transaction. */

@@ -1,6 +1,7 @@
 // The README's first command on a fresh folder: `attestamp start` initialises the embedded
 // default and serves RFC 3161 on a real port; openssl verifies a token; SIGTERM stops it cleanly.
 import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -74,5 +75,22 @@ describe('attestamp start', () => {
 
   it('stops on SIGTERM with exit code 0', async () => {
     expect(await tsa.stop()).toBe(0);
+  });
+
+  it('TIS-04 tsa archive verify and find read the archive without changing it', () => {
+    const file = join(cwd, 'data/tsa-archive.sqlite');
+    const before = createHash('sha256').update(readFileSync(file)).digest('hex');
+    const verify = runCli(['tsa', 'archive', 'verify', '--json'], { cwd });
+    expect(verify.code).toBe(0);
+    expect((JSON.parse(verify.stdout) as { ok: boolean; entries: number }).entries).toBeGreaterThan(
+      0,
+    );
+    const found = runCli(['tsa', 'archive', 'find', '--serial', '1'], { cwd });
+    expect(found.code).toBe(0);
+    expect((JSON.parse(found.stdout.trim().split('\n')[0]!) as { serial: string }).serial).toBe(
+      '1',
+    );
+    expect(runCli(['tsa', 'archive', 'find', '--serial', '999999'], { cwd }).code).toBe(3);
+    expect(createHash('sha256').update(readFileSync(file)).digest('hex')).toBe(before);
   });
 });

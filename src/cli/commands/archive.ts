@@ -16,7 +16,7 @@ function openArchive(inv: Invocation): Archive | undefined {
     inv.io.stderr(`attestamp tsa archive: no archive at '${path}' (nothing served yet)\n`);
     return undefined;
   }
-  return Archive.open(path);
+  return Archive.openReadOnly(path);
 }
 
 function verifyArchive(inv: Invocation): number {
