@@ -68,6 +68,18 @@ export interface BuiltToken {
   readonly signature: Uint8Array;
 }
 
+/** Microseconds as an RFC 3161 Accuracy (seconds, millis, micros). */
+export function accuracyFromMicros(micros: number): Accuracy {
+  if (!Number.isInteger(micros) || micros < 1) {
+    throw new RangeError('accuracy must be a positive whole number of microseconds');
+  }
+  return {
+    seconds: Math.floor(micros / 1_000_000),
+    millis: Math.floor((micros % 1_000_000) / 1000),
+    micros: micros % 1000,
+  };
+}
+
 export function encodeAccuracy(a: Accuracy): Uint8Array | undefined {
   // TST-06: never encode a zero part; omit the whole field only if everything is zero.
   const parts: Uint8Array[] = [];

@@ -15,7 +15,13 @@ import {
 import { silentLogger, type Logger } from '../shared/index.js';
 import type { ArchiveRecord, ArchiveSink, SerialSource } from './archive.js';
 import { TsaError, type FailInfo } from './errors.js';
-import { buildRejection, encodeAccuracy, TokenTemplate, type Accuracy } from './response.js';
+import {
+  accuracyFromMicros,
+  buildRejection,
+  encodeAccuracy,
+  TokenTemplate,
+  type Accuracy,
+} from './response.js';
 import {
   DEFAULT_REQUEST_LIMITS,
   parseTimeStampReq,
@@ -258,11 +264,7 @@ export class TimeStampService {
     if (this.accuracyCache?.micros !== micros) {
       this.accuracyCache = {
         micros,
-        der: encodeAccuracy({
-          seconds: Math.floor(micros / 1_000_000),
-          millis: Math.floor((micros % 1_000_000) / 1000),
-          micros: micros % 1000,
-        }),
+        der: encodeAccuracy(accuracyFromMicros(micros)),
       };
     }
     return this.accuracyCache.der;

@@ -8,6 +8,7 @@ import { sha256Fingerprint } from '../../pki/index.js';
 import {
   Archive,
   ClockGuard,
+  accuracyFromMicros,
   createTsaApp,
   TimeStampService,
   tsaCertificateProblems,
@@ -157,11 +158,7 @@ export async function startServer(
     hashes: config.hashes,
     legacySha1: config.legacySha1,
     precision: config.precision,
-    accuracy: {
-      seconds: Math.floor(config.accuracyMicros / 1_000_000),
-      millis: Math.floor((config.accuracyMicros % 1_000_000) / 1000),
-      micros: config.accuracyMicros % 1000,
-    },
+    accuracy: accuracyFromMicros(config.accuracyMicros),
     includeIssuers: config.includeIssuers,
     qualified: config.qualified,
     includeTsaName: config.includeTsaName,

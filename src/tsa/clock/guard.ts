@@ -2,7 +2,7 @@
 // wall clock against the monotonic clock (jumps) and against SNTP servers (RFC 4330) with an
 // N-of-M quorum, keeps a synced / degraded / unsynced state, and reports every state change.
 import { silentLogger, type Logger } from '../../shared/index.js';
-import type { Accuracy } from '../response.js';
+import { accuracyFromMicros, type Accuracy } from '../response.js';
 import type { TimeReading, TimeSource } from '../time-source.js';
 import { querySntp, type SntpQueryOptions, type SntpResult } from './sntp.js';
 
@@ -216,18 +216,6 @@ export function assessTimeSources(
       ? `time sources disagree by more than ${max} ms (largest agreeing group ${best.length}, quorum ${limits.quorum})`
       : `only ${within.length} of ${answers.length} time sources answered within ${max} ms (quorum ${limits.quorum})`;
   return { verdict: 'unsynced', reason, agreeing: best.length, boundMs: undefined, sources };
-}
-
-/** Microseconds as an RFC 3161 Accuracy (seconds, millis, micros). */
-export function accuracyFromMicros(micros: number): Accuracy {
-  if (!Number.isInteger(micros) || micros < 1) {
-    throw new RangeError('accuracy must be a positive whole number of microseconds');
-  }
-  return {
-    seconds: Math.floor(micros / 1_000_000),
-    millis: Math.floor((micros % 1_000_000) / 1000),
-    micros: micros % 1000,
-  };
 }
 
 function positive(name: string, value: number | undefined, fallback: number): number {
