@@ -4,7 +4,7 @@ import { createServer, type Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import { join } from 'node:path';
 import type { Hsm } from '../../hsm/index.js';
-import { sha256Fingerprint } from '../../pki/index.js';
+import { sha256Fingerprint, type Signer } from '../../pki/index.js';
 import {
   Archive,
   ClockGuard,
@@ -111,6 +111,7 @@ export async function startServer(
   const hsm: Hsm = openHsm(inv);
   const routes: UnitRoute[] = [];
   const units = [];
+  const windows: { unit: string; signer: Signer; notAfter: number }[] = [];
   const now = new Date();
   for (const u of config.units) {
     const signer = hsm.timestampSigner(u.partition);
@@ -123,6 +124,7 @@ export async function startServer(
       return EXIT.refused;
     }
     units.push({ name: u.partition, signer, policies: u.policies });
+    windows.push({ unit: u.partition, signer, notAfter: check.window.notAfter });
     // Evidence about the unit's own key, published next to its chain (GET PATH/evidence.pem).
     const cached = await hsm.attestKey(u.partition, 'partition-timestamp');
     routes.push({
@@ -168,12 +170,7 @@ export async function startServer(
     archive,
     logger,
   });
-  const windows = units.map((u) => ({
-    unit: u.name,
-    signer: u.signer,
-    notAfter: tsaCertificateProblems(u.signer.certificateChain[0]!, u.signer.spki, now).window
-      .notAfter,
-  }));
+
   const probe = new TextEncoder().encode('attestamp readiness probe');
   /** /readyz: clock trusted, archive writable, every unit key signs, certificates not ending soon. */
   const probeAll = async (): Promise<ReadinessCheck[]> => {
