@@ -151,9 +151,13 @@ export class TimeStampService {
           ? error
           : new TsaError('internal', 'internal error', { cause: error });
       if (tsaError.code === 'internal') {
+        // Unexpected: the whole error (message, stack, cause) goes to the log, never to the client.
         this.logger.error('time-stamp request failed', {
           unit: unit.name,
           error: error instanceof Error ? error.message : 'unknown',
+          stack: error instanceof Error ? (error.stack ?? null) : null,
+          cause:
+            error instanceof Error && error.cause instanceof Error ? error.cause.message : null,
         });
       }
       return this.reject(unit, request, tsaError);

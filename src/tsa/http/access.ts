@@ -26,6 +26,9 @@ export interface AccessOptions {
   readonly ratePerSecond?: number;
 }
 
+/** Clients whose rate-limit state is kept at once. */
+const MAX_CLIENTS = 100_000;
+
 export type AccessDecision =
   | { readonly ok: true; readonly client: string }
   | {
@@ -71,8 +74,19 @@ export function createAccessControl(
     const b = buckets.get(client) ?? { tokens: capacity, last: now };
     b.tokens = Math.min(capacity, b.tokens + ((now - b.last) / 1000) * rate);
     b.last = now;
+    // Re-inserted so that the Map's order is least recently seen first.
+    buckets.delete(client);
     buckets.set(client, b);
-    if (buckets.size > 100_000) buckets.clear(); // bounded memory under a flood of addresses
+    // Bounded memory under a flood of addresses: forget the least recently seen clients (a full
+    // bucket is what a forgotten client gets back, so only idle clients lose anything).
+    if (buckets.size > MAX_CLIENTS) {
+      const excess = buckets.size - MAX_CLIENTS;
+      let n = 0;
+      for (const key of buckets.keys()) {
+        if (n++ >= excess) break;
+        buckets.delete(key);
+      }
+    }
     if (b.tokens < 1) {
       return {
         ok: false,
