@@ -2,9 +2,8 @@
 // any other TSA, and, with evidence for the TSA key, proving that the key that signed the token
 // was generated inside an HSM partition and never left it. Every check is its own finding.
 import { sha1 } from '@noble/hashes/legacy.js';
-import { sha256, sha384, sha512 } from '@noble/hashes/sha2.js';
-import { sha3_256, sha3_384, sha3_512 } from '@noble/hashes/sha3.js';
 import {
+  HASHES as PKI_HASHES,
   der,
   derReader,
   id_aa_signingCertificate,
@@ -19,9 +18,6 @@ import {
   id_sha256WithRSAEncryption,
   id_sha384,
   id_sha384WithRSAEncryption,
-  id_sha3_256,
-  id_sha3_384,
-  id_sha3_512,
   id_sha512,
   id_sha512WithRSAEncryption,
   id_signedData,
@@ -47,16 +43,14 @@ type Tlv = DerReaderTypes.Tlv;
 const { readTlv, childrenOf, contentOf, encodingOf, expectTag, readOid, readUnsigned, readOctets } =
   derReader;
 
+/** Hashes by OID: the project's SHA-2/SHA-3 table, plus SHA-1 for ESSCertID v1 only. */
 const HASHES: Readonly<
   Record<string, { name: string; fn: (d: Uint8Array) => Uint8Array; length: number }>
 > = {
   [id_sha1]: { name: 'sha1', fn: (d) => sha1(d), length: 20 },
-  [id_sha256]: { name: 'sha256', fn: (d) => sha256(d), length: 32 },
-  [id_sha384]: { name: 'sha384', fn: (d) => sha384(d), length: 48 },
-  [id_sha512]: { name: 'sha512', fn: (d) => sha512(d), length: 64 },
-  [id_sha3_256]: { name: 'sha3-256', fn: (d) => sha3_256(d), length: 32 },
-  [id_sha3_384]: { name: 'sha3-384', fn: (d) => sha3_384(d), length: 48 },
-  [id_sha3_512]: { name: 'sha3-512', fn: (d) => sha3_512(d), length: 64 },
+  ...Object.fromEntries(
+    Object.values(PKI_HASHES).map((h) => [h.oid, { name: h.name, fn: h.digest, length: h.length }]),
+  ),
 };
 
 /** Hash names accepted for --hash, with their OIDs. */

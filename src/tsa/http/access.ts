@@ -38,21 +38,25 @@ export type AccessDecision =
       readonly retryAfter?: number;
     };
 
-function sha256Hex(text: string): Buffer {
+function sha256(text: string): Buffer {
   return createHash('sha256').update(text, 'utf8').digest();
 }
 
-function checkBasic(header: string, users: readonly BasicUser[]): string | undefined {
+interface StoredUser {
+  readonly user: string;
+  readonly hash: Buffer;
+}
+
+function checkBasic(header: string, users: readonly StoredUser[]): string | undefined {
   const decoded = Buffer.from(header.slice(6).trim(), 'base64').toString('utf8');
   const colon = decoded.indexOf(':');
   if (colon < 0) return undefined;
   const user = decoded.slice(0, colon);
-  const candidate = sha256Hex(decoded.slice(colon + 1));
+  const candidate = sha256(decoded.slice(colon + 1));
   let match: string | undefined;
   // Every configured user is compared, so the time does not reveal which names exist.
   for (const u of users) {
-    const stored = Buffer.from(u.passwordSha256, 'hex');
-    const sameHash = stored.length === candidate.length && timingSafeEqual(stored, candidate);
+    const sameHash = u.hash.length === candidate.length && timingSafeEqual(u.hash, candidate);
     if (sameHash && u.user === user) match = user;
   }
   return match;
@@ -63,6 +67,11 @@ export function createAccessControl(
   options: AccessOptions,
 ): (ctx: Koa.Context) => Promise<AccessDecision> {
   const jwks = options.jwt === undefined ? undefined : createLocalJWKSet(options.jwt.jwks);
+  // Stored hashes decoded once, not per request.
+  const users = options.basic?.map((u) => ({
+    user: u.user,
+    hash: Buffer.from(u.passwordSha256, 'hex'),
+  }));
   const buckets = new Map<string, { tokens: number; last: number }>();
   const rate = options.ratePerSecond;
   const enabled = options.basic !== undefined || options.jwt !== undefined || options.mtls === true;
@@ -110,8 +119,8 @@ export function createAccessControl(
         return limit(`mtls:${typeof subject === 'string' ? subject : address}`);
       }
     }
-    if (options.basic !== undefined && /^basic /i.test(auth)) {
-      const user = checkBasic(auth, options.basic);
+    if (users !== undefined && /^basic /i.test(auth)) {
+      const user = checkBasic(auth, users);
       if (user === undefined) return { ok: false, status: 401, message: 'bad credentials' };
       return limit(`basic:${user}`);
     }
