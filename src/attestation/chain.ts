@@ -481,19 +481,33 @@ export function parseAll(ders: readonly Uint8Array[], f: Findings): ParsedCert[]
   return out;
 }
 
+/**
+ * Parses a leaf-first list: the leaf and the untrusted rest, or undefined after recording why
+ * (a certificate that does not parse, or none at all).
+ */
+export function parseLeafFirst(
+  ders: readonly Uint8Array[],
+  f: Findings,
+): { leaf: ParsedCert; pool: ParsedCert[] } | undefined {
+  const parsed = parseAll(ders, f);
+  if (parsed === undefined) return undefined;
+  const [leaf, ...pool] = parsed;
+  if (leaf === undefined) {
+    f.fail('path.build', 'parse', 'no certificate given');
+    return undefined;
+  }
+  return { leaf, pool };
+}
+
 /** verifyChain: the first certificate is the leaf, the rest are untrusted intermediates. */
 export async function verifyChain(
   certificates: readonly Uint8Array[],
   options: ChainOptions,
 ): Promise<Report> {
   const f = new Findings();
-  const parsed = parseAll(certificates, f);
-  if (parsed === undefined || parsed.length === 0) {
-    if (parsed?.length === 0) f.fail('path.build', 'parse', 'no certificate given');
-    return f.report(undefined, {});
-  }
-  const [leaf, ...pool] = parsed;
-  const { path, anchor } = await validatePath(leaf!, pool, options, f);
+  const certs = parseLeafFirst(certificates, f);
+  if (certs === undefined) return f.report(undefined, {});
+  const { path, anchor } = await validatePath(certs.leaf, certs.pool, options, f);
   let ids = {};
   if (path !== undefined) {
     ids = checkRoles(path, f);

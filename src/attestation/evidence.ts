@@ -21,7 +21,14 @@ import {
 } from '../pki/index.js';
 import { AttestampError, bytesEqual, toHex } from '../shared/index.js';
 import { extendedKeyUsages, extension, parseCert, type ParsedCert } from './certificate.js';
-import { checkRevocation, checkRoles, parseAll, validatePath, type ChainOptions } from './chain.js';
+import {
+  checkRevocation,
+  checkRoles,
+  parseAll,
+  parseLeafFirst,
+  validatePath,
+  type ChainOptions,
+} from './chain.js';
 import { verifySignature } from './crypto.js';
 import { Findings, type Report } from './report.js';
 
@@ -424,12 +431,9 @@ export async function inspectAttestationCertificate(
   options: EvidenceOptions,
 ): Promise<Report> {
   const f = new Findings();
-  const parsed = parseAll(certificates, f);
-  if (parsed === undefined || parsed.length === 0) {
-    if (parsed?.length === 0) f.fail('path.build', 'parse', 'no certificate given');
-    return f.report(undefined, {});
-  }
-  const [leaf, ...pool] = parsed as [ParsedCert, ...ParsedCert[]];
+  const certs = parseLeafFirst(certificates, f);
+  if (certs === undefined) return f.report(undefined, {});
+  const { leaf, pool } = certs;
   const ext = extension(leaf, id_ce_keyEvidence);
   let elements: DecodedElement[] | undefined;
   if (ext === undefined)

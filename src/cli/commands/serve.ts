@@ -306,8 +306,8 @@ export async function startServer(
     hsm.close();
     throw error;
   }
-  for (const u of config.units) {
-    const signer = hsm.timestampSigner(u.partition);
+  for (const [i, u] of config.units.entries()) {
+    const signer = units[i]!.signer;
     logger.info('time-stamping unit ready', {
       unit: u.partition,
       path: u.path,
