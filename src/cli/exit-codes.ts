@@ -14,6 +14,12 @@ export const EXIT = {
   integrity: 4,
   /** The thing to create exists already. */
   exists: 5,
+  /** The store cannot be written: permission denied or a read-only file system (EX_CANTCREAT). */
+  cantWrite: 73,
+  /** No space left for the store (EX_IOERR). */
+  noSpace: 74,
+  /** The store is locked by another process: try again later (EX_TEMPFAIL). */
+  busy: 75,
   /** Bad command line: unknown command or option, missing or malformed argument. */
   usage: 64,
   /** An input file's content is malformed. */
@@ -27,6 +33,10 @@ const HSM_EXIT: Readonly<Record<HsmErrorCode, ExitCode>> = {
   'store-not-found': EXIT.notFound,
   'store-exists': EXIT.exists,
   'store-corrupt': EXIT.integrity,
+  'store-no-space': EXIT.noSpace,
+  'store-permission': EXIT.cantWrite,
+  'store-busy': EXIT.busy,
+  'store-unavailable': EXIT.failure,
   'schema-too-new': EXIT.failure,
   'master-key-missing': EXIT.auth,
   'master-key-wrong': EXIT.auth,

@@ -68,7 +68,8 @@ function topHelp(): string {
   lines.push(
     '',
     'Exit codes: 0 ok, 1 failure, 2 refused by policy, 3 not found, 4 integrity failure,',
-    '5 already exists, 64 usage error, 65 bad input data, 77 authentication failed.',
+    '5 already exists, 64 usage error, 65 bad input data, 73 store not writable (permission),',
+    '74 no space left, 75 store locked (try again), 77 authentication failed.',
   );
   return lines.join('\n') + '\n';
 }

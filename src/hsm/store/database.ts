@@ -1,7 +1,8 @@
 // Opening the SQLite device store (better-sqlite3): WAL with synchronous=FULL so that a
 // committed transaction survives a crash, foreign keys on, and schema migrations.
 import Database from 'better-sqlite3';
-import { existsSync } from 'node:fs';
+import { accessSync, constants, existsSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { HsmError } from '../errors.js';
 import { MIGRATIONS, SCHEMA_VERSION } from './schema.js';
 
@@ -27,15 +28,89 @@ export function openDatabase(path: string): Db {
   if (!existsSync(path)) {
     throw new HsmError('store-not-found', 'no device store at this path');
   }
-  let db: Db;
+  let db: Db | undefined;
   try {
     db = new Database(path, { fileMustExist: true });
     configure(db);
+    // The first read creates the -shm and -wal files of a WAL store: where a full disk shows.
     db.prepare('SELECT count(*) FROM sqlite_master').get();
   } catch (cause) {
-    throw new HsmError('store-corrupt', 'the device store cannot be opened', { cause });
+    // A handle left open would keep the files (and a mount) busy.
+    db?.close();
+    throw classifyOpenError(cause, path);
   }
   return db;
+}
+
+/** SQLite extended result codes and errno names, as better-sqlite3 and node:fs report them. */
+function errorCode(error: unknown): string {
+  if (typeof error !== 'object' || error === null || !('code' in error)) return '';
+  return typeof error.code === 'string' ? error.code : '';
+}
+
+/** True when the process may not read and write the store file or create files beside it. */
+function permissionDenied(path: string): boolean {
+  for (const [target, mode] of [
+    [path, constants.R_OK | constants.W_OK],
+    [dirname(path), constants.W_OK | constants.X_OK],
+  ] as const) {
+    try {
+      accessSync(target, mode);
+    } catch (error) {
+      const code = errorCode(error);
+      if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS') return true;
+    }
+  }
+  return false;
+}
+
+/**
+ * Turns an error met while opening a store into the HsmError an operator can act on, keeping
+ * the original as `cause`. Only SQLite's own corruption codes say "corrupt": a full disk or a
+ * permission problem reported as corruption would send a supervisor into a restart loop on a
+ * false integrity alarm (and an operator to restore a backup that was never needed).
+ */
+export function classifyOpenError(cause: unknown, path: string): HsmError {
+  const code = errorCode(cause);
+  // SQLITE_IOERR_SHMSIZE: the -shm file could not be extended, which on Unix means no space.
+  if (code === 'SQLITE_FULL' || code === 'SQLITE_IOERR_SHMSIZE' || code === 'ENOSPC') {
+    return new HsmError('store-no-space', 'the device store cannot be opened: no space left', {
+      cause,
+      details: { sqlite: code },
+    });
+  }
+  if (code.startsWith('SQLITE_CORRUPT') || code === 'SQLITE_NOTADB') {
+    return new HsmError('store-corrupt', 'the device store file is corrupt or not a database', {
+      cause,
+      details: { sqlite: code },
+    });
+  }
+  if (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED')) {
+    return new HsmError('store-busy', 'the device store is locked by another process', {
+      cause,
+      details: { sqlite: code },
+    });
+  }
+  const readOnly = code.startsWith('SQLITE_READONLY') && code !== 'SQLITE_READONLY_DBMOVED';
+  if (
+    readOnly ||
+    code === 'SQLITE_PERM' ||
+    code === 'EACCES' ||
+    code === 'EPERM' ||
+    code === 'EROFS' ||
+    // SQLITE_CANTOPEN does not say why: ask the file system whether it is a permission.
+    (code === 'SQLITE_CANTOPEN' && permissionDenied(path))
+  ) {
+    return new HsmError(
+      'store-permission',
+      'the device store cannot be opened for reading and writing: permission denied or read-only',
+      { cause, details: { sqlite: code } },
+    );
+  }
+  return new HsmError('store-unavailable', 'the device store cannot be opened', {
+    cause,
+    details: { sqlite: code === '' ? undefined : code },
+  });
 }
 
 export function schemaVersion(db: Db): number {
