@@ -30,6 +30,7 @@ import {
 } from './request.js';
 import { formatGenTime, type GenTimePrecision, type TimeSource } from './time-source.js';
 import { tsaCertificateProblems, type CertificateWindow } from './certificate-check.js';
+import { FailureLog } from './failure-log.js';
 
 export interface UnitOptions {
   /** Name of the unit (the partition whose timestamp key signs). */
@@ -75,6 +76,8 @@ interface Unit {
   /** Self-check before release, when enabled: verifies a signature over the signed attributes. */
   readonly verify: ((data: Uint8Array, signature: Uint8Array) => boolean) | undefined;
   readonly spkiSha256: string;
+  /** Unexpected failures of this unit, logged once per episode and then counted. */
+  readonly failures: FailureLog;
 }
 
 const SHA1_INFO = { oid: id_sha1, length: 20 };
@@ -122,6 +125,7 @@ export class TimeStampService {
             ? createVerifier(u.signer.spki, u.signer.algorithm)
             : undefined,
         spkiSha256: sha256Fingerprint(u.signer.spki),
+        failures: new FailureLog(this.logger, 'time-stamp request'),
       };
       this.units.set(u.name, unit);
       for (const p of u.policies) {
@@ -151,14 +155,9 @@ export class TimeStampService {
           ? error
           : new TsaError('internal', 'internal error', { cause: error });
       if (tsaError.code === 'internal') {
-        // Unexpected: the whole error (message, stack, cause) goes to the log, never to the client.
-        this.logger.error('time-stamp request failed', {
-          unit: unit.name,
-          error: error instanceof Error ? error.message : 'unknown',
-          stack: error instanceof Error ? (error.stack ?? null) : null,
-          cause:
-            error instanceof Error && error.cause instanceof Error ? error.cause.message : null,
-        });
+        // Unexpected: the whole error (message, stack, cause) goes to the log, never to the
+        // client; once per failure state, then counted (requests_total with systemFailure too).
+        unit.failures.failed(error, { unit: unit.name });
       }
       return this.reject(unit, request, tsaError);
     }
@@ -253,6 +252,7 @@ export class TimeStampService {
         response: built.response,
       });
     }
+    unit.failures.succeeded({ unit: unit.name });
     return { response: built.response, status: 'granted', serial, unit: unit.name };
   }
 
@@ -310,9 +310,11 @@ export class TimeStampService {
         response,
       });
     } catch (archiveError) {
-      this.logger.error('archiving a rejection failed', {
-        error: archiveError instanceof Error ? archiveError.message : 'unknown',
-      });
+      unit.failures.failed(
+        archiveError,
+        { unit: unit.name, step: 'archiving a rejection' },
+        error.code !== 'internal',
+      );
       return {
         response: buildRejection('systemFailure', 'internal error'),
         status: 'rejection',

@@ -47,7 +47,7 @@ import {
   type Signer,
   type TbsCertificateTemplate,
 } from '../../../src/pki/index.js';
-import { fixedClock, toArrayBuffer } from '../../../src/shared/index.js';
+import { fixedClock, toArrayBuffer, type LogFields } from '../../../src/shared/index.js';
 import {
   Archive,
   DEFAULT_REQUEST_LIMITS,
@@ -921,7 +921,43 @@ describe('Response (RFC 3161 2.4.2)', () => {
     });
     const text = rejected(await ask(service, spec()), 'systemFailure');
     expect(text).toBe('internal error');
-    expect(errors).toContain('time-stamp request failed');
+    expect(errors).toEqual(['time-stamp request failed; further failures are counted, not logged']);
+  });
+
+  it('RSP-04 while the archive disk is full, the failure is logged once, counted, and its end logged with the count', async () => {
+    let full = true;
+    const lines: { level: string; message: string; fields: LogFields | undefined }[] = [];
+    const log =
+      (level: string) =>
+      (message: string, fields?: LogFields): void => {
+        lines.push({ level, message, fields });
+      };
+    const service = makeService({
+      archive: {
+        record: () =>
+          full
+            ? Promise.reject(
+                Object.assign(new Error('database or disk is full'), { code: 'SQLITE_FULL' }),
+              )
+            : Promise.resolve(),
+      },
+      logger: { info: log('info'), warn: log('warn'), error: log('error') },
+    });
+    for (let i = 0; i < 30; i++) rejected(await ask(service, spec()), 'systemFailure');
+    const errors = lines.filter((l) => l.level === 'error');
+    expect(errors).toHaveLength(1);
+    expect(errors[0]!.fields?.error).toBe('database or disk is full');
+    expect(String(errors[0]!.fields?.stack)).toContain('database or disk is full');
+    full = false;
+    expect((await ask(service, spec())).result.status).toBe('granted');
+    expect((await ask(service, spec())).result.status).toBe('granted');
+    const recovered = lines.filter((l) => l.message.includes('recovered'));
+    expect(recovered).toHaveLength(1);
+    expect(recovered[0]!.fields?.failures).toBe(30);
+    // A new episode is logged again.
+    full = true;
+    rejected(await ask(service, spec()), 'systemFailure');
+    expect(lines.filter((l) => l.level === 'error')).toHaveLength(2);
   });
 
   it('RSP-03 a token failing its self-check is withheld as systemFailure', async () => {
