@@ -3,7 +3,7 @@
 // once at start-up with messages that name the bad field, then frozen.
 import { readFileSync } from 'node:fs';
 import { id_tsaPolicyBaseline, HASHES, type HashName } from '../pki/index.js';
-import type { GenTimePrecision } from '../tsa/index.js';
+import { ACCESS_DEFAULTS, parseTrustedProxies, type GenTimePrecision } from '../tsa/index.js';
 import { stringOption, type Invocation, type OptionSpec } from './command.js';
 import { InputError, UsageError } from './exit-codes.js';
 
@@ -38,8 +38,22 @@ export interface ServerConfig {
   readonly readyMinCertDays: number;
   /** Requests per second per client for time-stamp queries; undefined: unlimited. */
   readonly rateLimit: number | undefined;
-  /** JSON file of [{ "user", "passwordSha256" }] for HTTP Basic. */
+  /** Password file for HTTP Basic: `USER:scrypt$N$r$p$salt$hash` lines. */
   readonly authBasicFile: string | undefined;
+  /** Failed authentications per minute per client address (burst the same) before 429. */
+  readonly authFailureLimit: number;
+  /** Fresh evidence requests per second per client (burst twice that). */
+  readonly evidenceRateLimit: number;
+  /** Longest accepted JWT lifetime (exp - iat, or exp - now without iat), seconds. */
+  readonly jwtMaxLifetimeSeconds: number;
+  /** Tolerated clock difference with the JWT issuer, seconds. */
+  readonly jwtClockSkewSeconds: number;
+  /** Proxies (addresses or CIDR ranges) whose X-Forwarded-For is believed. */
+  readonly trustedProxies: readonly string[];
+  /** Time a TLS client has to complete its handshake. */
+  readonly tlsHandshakeTimeoutMs: number;
+  /** Open connections per listener; further ones are closed at once. */
+  readonly maxConnections: number;
   readonly jwtJwksFile: string | undefined;
   readonly jwtIssuer: string | undefined;
   readonly jwtAudience: string | undefined;
@@ -169,6 +183,21 @@ const FIELDS: readonly Field[] = [
     description: 'idle keep-alive timeout (default 5000)',
   },
   {
+    key: 'tlsHandshakeTimeoutMs',
+    flag: 'tls-handshake-timeout-ms',
+    env: 'ATTESTAMP_TLS_HANDSHAKE_TIMEOUT_MS',
+    kind: 'int',
+    description: 'time a TLS client has to finish its handshake, 100..120000 (default 10000)',
+  },
+  {
+    key: 'maxConnections',
+    flag: 'max-connections',
+    env: 'ATTESTAMP_MAX_CONNECTIONS',
+    kind: 'int',
+    description:
+      'open connections per listener; more are closed at once, 1..1000000 (default 10000)',
+  },
+  {
     key: 'metricsPort',
     flag: 'metrics-port',
     env: 'ATTESTAMP_METRICS_PORT',
@@ -216,7 +245,22 @@ const FIELDS: readonly Field[] = [
     flag: 'auth-basic-file',
     env: 'ATTESTAMP_AUTH_BASIC_FILE',
     kind: 'string',
-    description: 'require HTTP Basic: JSON file of [{"user","passwordSha256"}]',
+    description:
+      'require HTTP Basic: file of USER:scrypt$N$r$p$salt$hash lines (from attestamp tsa passwd)',
+  },
+  {
+    key: 'authFailureLimit',
+    flag: 'auth-failure-limit',
+    env: 'ATTESTAMP_AUTH_FAILURE_LIMIT',
+    kind: 'int',
+    description: `failed authentications per minute per client address before 429, 1..100000 (default ${ACCESS_DEFAULTS.authFailuresPerMinute})`,
+  },
+  {
+    key: 'evidenceRateLimit',
+    flag: 'evidence-rate-limit',
+    env: 'ATTESTAMP_EVIDENCE_RATE_LIMIT',
+    kind: 'int',
+    description: `fresh evidence requests (evidence.pem?nonce=) per second per client, 1..10000 (default ${ACCESS_DEFAULTS.evidenceRatePerSecond})`,
   },
   {
     key: 'jwtJwksFile',
@@ -239,6 +283,28 @@ const FIELDS: readonly Field[] = [
     env: 'ATTESTAMP_JWT_AUDIENCE',
     kind: 'string',
     description: 'required JWT audience',
+  },
+  {
+    key: 'jwtMaxLifetimeSeconds',
+    flag: 'jwt-max-lifetime-s',
+    env: 'ATTESTAMP_JWT_MAX_LIFETIME_S',
+    kind: 'int',
+    description: `longest accepted JWT lifetime in seconds (exp - iat), 60..31536000 (default ${ACCESS_DEFAULTS.jwtMaxLifetimeSeconds})`,
+  },
+  {
+    key: 'jwtClockSkewSeconds',
+    flag: 'jwt-clock-skew-s',
+    env: 'ATTESTAMP_JWT_CLOCK_SKEW_S',
+    kind: 'int',
+    description: `tolerated JWT issuer clock difference in seconds, 0..3600 (default ${ACCESS_DEFAULTS.jwtClockSkewSeconds})`,
+  },
+  {
+    key: 'trustedProxies',
+    flag: 'trusted-proxy',
+    env: 'ATTESTAMP_TRUSTED_PROXIES',
+    kind: 'list',
+    description:
+      'reverse proxy ADDRESS[/PREFIX] whose X-Forwarded-For names the client for limits and logs (default: none)',
   },
   {
     key: 'mtlsCa',
@@ -301,6 +367,8 @@ export const DEFAULTS = {
   bodyLimit: 16_384,
   requestTimeoutMs: 10_000,
   keepAliveTimeoutMs: 5_000,
+  tlsHandshakeTimeoutMs: 10_000,
+  maxConnections: 10_000,
 } as const;
 
 function bad(field: string, message: string): never {
@@ -380,6 +448,16 @@ export function loadServerConfig(inv: Invocation): Readonly<ServerConfig> {
     return { items, source: r.source };
   };
   const field = (key: Field['key']): Field => FIELDS.find((f) => f.key === key)!;
+  const trustedProxies = (): readonly string[] => {
+    const l = list(field('trustedProxies'));
+    if (l === undefined) return Object.freeze([]);
+    try {
+      parseTrustedProxies(l.items);
+    } catch (error) {
+      bad(l.source, error instanceof Error ? error.message : 'not a CIDR range');
+    }
+    return Object.freeze(l.items);
+  };
   const optionalInt = (f: Field): number | undefined =>
     raw(f) === undefined ? undefined : int(f, 0, 0, 65535);
   const optionalText = (f: Field): string | undefined => {
@@ -469,6 +547,13 @@ export function loadServerConfig(inv: Invocation): Readonly<ServerConfig> {
     bodyLimit: int(field('bodyLimit'), DEFAULTS.bodyLimit, 256, 1 << 20),
     requestTimeoutMs: int(field('requestTimeoutMs'), DEFAULTS.requestTimeoutMs, 100, 600_000),
     keepAliveTimeoutMs: int(field('keepAliveTimeoutMs'), DEFAULTS.keepAliveTimeoutMs, 100, 600_000),
+    tlsHandshakeTimeoutMs: int(
+      field('tlsHandshakeTimeoutMs'),
+      DEFAULTS.tlsHandshakeTimeoutMs,
+      100,
+      120_000,
+    ),
+    maxConnections: int(field('maxConnections'), DEFAULTS.maxConnections, 1, 1_000_000),
     metricsPort: optionalInt(field('metricsPort')),
     httpsPort: optionalInt(field('httpsPort')),
     tlsCert: optionalText(field('tlsCert')),
@@ -477,6 +562,31 @@ export function loadServerConfig(inv: Invocation): Readonly<ServerConfig> {
     rateLimit:
       raw(field('rateLimit')) === undefined ? undefined : int(field('rateLimit'), 0, 1, 1_000_000),
     authBasicFile: optionalText(field('authBasicFile')),
+    authFailureLimit: int(
+      field('authFailureLimit'),
+      ACCESS_DEFAULTS.authFailuresPerMinute,
+      1,
+      100_000,
+    ),
+    evidenceRateLimit: int(
+      field('evidenceRateLimit'),
+      ACCESS_DEFAULTS.evidenceRatePerSecond,
+      1,
+      10_000,
+    ),
+    jwtMaxLifetimeSeconds: int(
+      field('jwtMaxLifetimeSeconds'),
+      ACCESS_DEFAULTS.jwtMaxLifetimeSeconds,
+      60,
+      31_536_000,
+    ),
+    jwtClockSkewSeconds: int(
+      field('jwtClockSkewSeconds'),
+      ACCESS_DEFAULTS.jwtClockSkewSeconds,
+      0,
+      3_600,
+    ),
+    trustedProxies: trustedProxies(),
     jwtJwksFile: optionalText(field('jwtJwksFile')),
     jwtIssuer: optionalText(field('jwtIssuer')),
     jwtAudience: optionalText(field('jwtAudience')),

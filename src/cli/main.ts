@@ -6,6 +6,7 @@ import { auditExport, auditVerify } from './commands/audit.js';
 import { archiveExport, archiveFind, archiveVerify } from './commands/archive.js';
 import { chain } from './commands/chain.js';
 import { serve } from './commands/serve.js';
+import { tsaPasswd } from './commands/passwd.js';
 import { factoryInit, init, start, status } from './commands/device.js';
 import {
   keyAttest,
@@ -53,6 +54,7 @@ export const COMMANDS: readonly Command[] = [
   archiveVerify,
   archiveExport,
   archiveFind,
+  tsaPasswd,
 ];
 
 function topHelp(): string {

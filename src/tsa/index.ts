@@ -13,5 +13,25 @@ export { createTsaApp } from './http/app.js';
 export type { HttpOptions, UnitRoute, ReadinessCheck } from './http/app.js';
 export { createTsaMetrics } from './http/metrics.js';
 export type { TsaMetrics } from './http/metrics.js';
-export { createAccessControl } from './http/access.js';
-export type { AccessOptions, AccessDecision, BasicUser } from './http/access.js';
+export { createAccessControl, ACCESS_DEFAULTS } from './http/access.js';
+export type {
+  AccessCheck,
+  AccessDecision,
+  AccessOptions,
+  AccessPurpose,
+  AccessRequest,
+  JwtOptions,
+} from './http/access.js';
+export {
+  DEFAULT_SCRYPT,
+  hashPassword,
+  parsePasswordFile,
+  parsePasswordHash,
+  verifyPassword,
+} from './http/password.js';
+export type { BasicUser, PasswordHash } from './http/password.js';
+export { createClientAddress, parseTrustedProxies } from './http/client-address.js';
+export type { ClientAddress } from './http/client-address.js';
+export { createRateLimiter, MAX_CLIENTS } from './http/rate-limit.js';
+export type { RateLimiter, RateLimiterOptions } from './http/rate-limit.js';
+export { LruMap } from './http/lru.js';

@@ -12,7 +12,7 @@ export interface CliResult {
 
 export function runCli(
   args: readonly string[],
-  options: { cwd: string; env?: Readonly<Record<string, string>> },
+  options: { cwd: string; env?: Readonly<Record<string, string>>; input?: string },
 ): CliResult {
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(process.env)) {
@@ -23,6 +23,7 @@ export function runCli(
     env: { ...env, ...options.env },
     encoding: 'utf8',
     timeout: 60_000,
+    ...(options.input === undefined ? {} : { input: options.input }),
   });
   return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
 }

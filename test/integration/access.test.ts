@@ -1,5 +1,7 @@
-// Access control of the running TSA: HTTP Basic, JWT bearer tokens (issuer, audience, expiry),
-// mutual TLS, and per-client rate limits with 429 and Retry-After that recover.
+// Access control of the running TSA: HTTP Basic against scrypt hashes, JWT bearer tokens
+// (issuer, audience, required and bounded expiry, clock skew), mutual TLS, the same
+// authentication on fresh evidence, per-client rate limits with 429 and Retry-After that
+// recover, and a budget for failed authentication.
 import { execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -56,12 +58,15 @@ beforeAll(async () => {
   signingKey = pair.privateKey;
   const jwk = { ...(await exportJWK(pair.publicKey)), kid: 'k1', alg: 'ES256' };
   writeFileSync(join(cwd, 'jwks.json'), JSON.stringify({ keys: [jwk] }));
-  writeFileSync(
-    join(cwd, 'users.json'),
-    JSON.stringify([
-      { user: 'acrobat', passwordSha256: createHash('sha256').update(password).digest('hex') },
-    ]),
-  );
+  // One user from standard input, one from a file: lines of the password file.
+  const line = runCli(['tsa', 'passwd', 'acrobat'], { cwd, input: `${password}\n` });
+  expect(line.code, line.stderr).toBe(0);
+  expect(line.stdout).toMatch(/^acrobat:scrypt\$32768\$8\$1\$/);
+  expect(line.stdout).not.toContain(password);
+  writeFileSync(join(cwd, 'other.password'), 'another long password\n');
+  const other = runCli(['tsa', 'passwd', 'other', '--password-file', 'other.password'], { cwd });
+  expect(other.code, other.stderr).toBe(0);
+  writeFileSync(join(cwd, 'users.passwd'), `# Basic users\n${line.stdout}${other.stdout}`);
   // A client CA and a client certificate for mutual TLS, and the server's TLS certificate.
   const o = (args: string[]): void => {
     execFileSync('openssl', args, { cwd, stdio: 'pipe' });
@@ -142,7 +147,7 @@ beforeAll(async () => {
     '--tls-key',
     'tls.key',
     '--auth-basic-file',
-    'users.json',
+    'users.passwd',
     '--jwt-jwks',
     'jwks.json',
     '--jwt-issuer',
@@ -153,6 +158,8 @@ beforeAll(async () => {
     'ca.crt',
     '--rate-limit',
     '5',
+    '--auth-failure-limit',
+    '30',
   ]);
   await new Promise((r) => setTimeout(r, 200));
   httpsUrl = /listening on (https:\/\/127\.0\.0\.1:\d+\/)/.exec(tsa.stdout())![1]!;
@@ -190,6 +197,51 @@ describe('access control', () => {
     const otherIssuer = await jwt('attestamp-tsa', '5m', 'https://evil.example');
     expect((await stamp({ authorization: `Bearer ${otherIssuer}` })).status).toBe(401);
     expect((await stamp({ authorization: 'Bearer not.a.jwt' })).status).toBe(401);
+  });
+
+  it('JWT: exp is required, iat in the future and too long a lifetime are refused', async () => {
+    const now = Math.floor(Date.now() / 1000);
+    const token = (claims: { iat?: number; exp?: number; nbf?: number }): Promise<string> => {
+      const t = new SignJWT({ sub: 'client-1' })
+        .setProtectedHeader({ alg: 'ES256', kid: 'k1' })
+        .setIssuer('https://issuer.example')
+        .setAudience('attestamp-tsa');
+      if (claims.iat !== undefined) t.setIssuedAt(claims.iat);
+      if (claims.exp !== undefined) t.setExpirationTime(claims.exp);
+      if (claims.nbf !== undefined) t.setNotBefore(claims.nbf);
+      return t.sign(signingKey);
+    };
+    const status = async (claims: Parameters<typeof token>[0]): Promise<number> =>
+      (await stamp({ authorization: `Bearer ${await token(claims)}` })).status;
+    // The same signature, issuer and audience throughout: only the time claims differ.
+    expect(await status({ iat: now, exp: now + 300 })).toBe(200);
+    expect(await status({ exp: now + 300 })).toBe(200);
+    // RFC 9068 2.2: exp is required.
+    expect(await status({ iat: now })).toBe(401);
+    expect(await status({})).toBe(401);
+    // Issued a year ahead (and valid until after that).
+    expect(await status({ iat: now + 365 * 86_400, exp: now + 365 * 86_400 + 300 })).toBe(401);
+    // Within the default 60 s skew is fine; beyond it is not.
+    expect(await status({ iat: now + 30, exp: now + 300 })).toBe(200);
+    expect(await status({ iat: now + 120, exp: now + 300 })).toBe(401);
+    expect(await status({ nbf: now + 120, exp: now + 300 })).toBe(401);
+    // Lifetime above the default 24 h: from iat, or from now without iat.
+    expect(await status({ iat: now, exp: now + 86_400 + 3_600 })).toBe(401);
+    expect(await status({ exp: now + 30 * 86_400 })).toBe(401);
+    expect(await status({ iat: now - 3_600, exp: now + 82_800 })).toBe(200);
+  });
+
+  it('fresh evidence needs the same authentication as time-stamps; cached evidence stays public', async () => {
+    const evidence = (headers: Record<string, string> = {}, nonce = true): Promise<Response> =>
+      fetch(new URL(nonce ? 'evidence.pem?nonce=00ff' : 'evidence.pem', tsa.url), { headers });
+    const anonymous = await evidence();
+    expect(anonymous.status).toBe(401);
+    expect(anonymous.headers.get('www-authenticate')).toContain('Basic');
+    expect((await evidence(basic('acrobat', password + 'x'))).status).toBe(401);
+    const granted = await evidence(basic('acrobat', password));
+    expect(granted.status).toBe(200);
+    expect(await granted.text()).toContain('BEGIN EVIDENCE');
+    expect((await evidence({}, false)).status).toBe(200);
   });
 
   it('mutual TLS: a client certificate from the client CA is granted, none is refused', async () => {
@@ -235,6 +287,43 @@ describe('access control', () => {
     expect(statuses.filter((s) => s === 429).length).toBeGreaterThan(0);
     expect(Number(retryAfter)).toBeGreaterThanOrEqual(1);
     await new Promise((r) => setTimeout(r, 1_200));
+    expect((await stamp(basic('acrobat', password))).status).toBe(200);
+  });
+
+  it('the former unsalted SHA-256 password file is refused at start-up, saying how to convert', () => {
+    writeFileSync(
+      join(cwd, 'users.json'),
+      JSON.stringify([
+        { user: 'acrobat', passwordSha256: createHash('sha256').update(password).digest('hex') },
+      ]),
+    );
+    const r = runCli(['serve', '--port', '0', '--auth-basic-file', 'users.json'], { cwd });
+    expect(r.code).toBe(65);
+    expect(r.stderr).toContain('unsalted SHA-256');
+    expect(r.stderr).toContain('attestamp tsa passwd USER');
+    expect(r.stderr + r.stdout).not.toContain(password);
+  });
+
+  // Last: it spends the failure budget of 127.0.0.1.
+  it('failed authentication is throttled: 300 wrong passwords get 429s, not 300 401s', async () => {
+    const statuses: number[] = [];
+    const started = Date.now();
+    for (let batch = 0; batch < 6; batch++) {
+      const answers = await Promise.all(
+        Array.from({ length: 50 }, (_, i) =>
+          stamp(basic('acrobat', `wrong-${batch}-${i}`)).then((r) => r.status),
+        ),
+      );
+      statuses.push(...answers);
+    }
+    const count = (s: number): number => statuses.filter((x) => x === s).length;
+    // The budget is 30 per minute: at most 30 passwords were checked, plus what refilled.
+    expect(count(401)).toBeLessThanOrEqual(30 + Math.ceil((Date.now() - started) / 2_000));
+    expect(count(429)).toBeGreaterThanOrEqual(250);
+    expect(count(401) + count(429)).toBe(300);
+    // A guess of another user's password is refused the same way.
+    expect((await stamp(basic('other', 'guess'))).status).toBe(429);
+    // A credential already proven (cached for a while) is not locked out by the guesses.
     expect((await stamp(basic('acrobat', password))).status).toBe(200);
   });
 });

@@ -14,8 +14,10 @@ import {
   tsaCertificateProblems,
   createTsaMetrics,
   createAccessControl,
+  createClientAddress,
+  parsePasswordFile,
+  type AccessCheck,
   type AccessOptions,
-  type BasicUser,
   type ReadinessCheck,
   type UnitRoute,
 } from '../../tsa/index.js';
@@ -46,25 +48,25 @@ function readJson(path: string, what: string): unknown {
   }
 }
 
-/** Access control from the configuration, or undefined when everything is off. */
-function accessControl(
-  config: Readonly<ServerConfig>,
-): { check: ReturnType<typeof createAccessControl>; schemes: string[] } | undefined {
-  const options: { -readonly [K in keyof AccessOptions]: AccessOptions[K] } = {};
+/** Access control from the configuration (limits on fresh evidence apply even without auth). */
+function accessControl(config: Readonly<ServerConfig>): {
+  check: AccessCheck;
+  schemes: string[];
+} {
+  const options: { -readonly [K in keyof AccessOptions]: AccessOptions[K] } = {
+    authFailuresPerMinute: config.authFailureLimit,
+    evidenceRatePerSecond: config.evidenceRateLimit,
+  };
   const schemes: string[] = [];
   if (config.authBasicFile !== undefined) {
-    const users = readJson(config.authBasicFile, '--auth-basic-file');
-    const valid =
-      Array.isArray(users) &&
-      users.every(
-        (u: unknown) =>
-          typeof u === 'object' &&
-          u !== null &&
-          typeof (u as BasicUser).user === 'string' &&
-          /^[0-9a-f]{64}$/.test((u as BasicUser).passwordSha256),
+    const text = readInputFile(config.authBasicFile, '--auth-basic-file').toString('utf8');
+    try {
+      options.basic = parsePasswordFile(text);
+    } catch (error) {
+      throw new InputError(
+        `--auth-basic-file '${config.authBasicFile}': ${error instanceof Error ? error.message : 'unreadable'}`,
       );
-    if (!valid) throw new InputError('--auth-basic-file must hold [{"user", "passwordSha256"}]');
-    options.basic = users as BasicUser[];
+    }
     schemes.push('Basic realm="attestamp"');
   }
   if (
@@ -79,12 +81,13 @@ function accessControl(
       jwks: jwks as JSONWebKeySet,
       issuer: config.jwtIssuer,
       audience: config.jwtAudience,
+      maxLifetimeSeconds: config.jwtMaxLifetimeSeconds,
+      clockSkewSeconds: config.jwtClockSkewSeconds,
     };
     schemes.push('Bearer realm="attestamp"');
   }
   if (config.mtlsCa !== undefined) options.mtls = true;
   if (config.rateLimit !== undefined) options.ratePerSecond = config.rateLimit;
-  if (Object.keys(options).length === 0) return undefined;
   return { check: createAccessControl(options), schemes };
 }
 
@@ -227,7 +230,9 @@ export async function startServer(
     logger,
     readiness,
     metrics,
-    ...(access === undefined ? {} : { access: access.check, authSchemes: access.schemes }),
+    access: access.check,
+    authSchemes: access.schemes,
+    clientAddress: createClientAddress(config.trustedProxies),
   });
   const handler = app.callback();
   // Node checks the request and header timeouts only every connectionsCheckingInterval (30 s by
@@ -241,6 +246,9 @@ export async function startServer(
   server.requestTimeout = config.requestTimeoutMs;
   server.headersTimeout = Math.min(config.requestTimeoutMs, 60_000);
   server.keepAliveTimeout = config.keepAliveTimeoutMs;
+  // A cap on open connections per listener: beyond it Node closes new sockets at once, so that
+  // a flood of idle connections cannot exhaust file descriptors or memory.
+  server.maxConnections = config.maxConnections;
   const extra: Server[] = [];
   let port: number;
   let httpsPort: number | undefined;
@@ -266,13 +274,17 @@ export async function startServer(
                 ca: readInputFile(config.mtlsCa, 'mTLS CA'),
               }),
           connectionsCheckingInterval: Math.min(1_000, config.requestTimeoutMs),
+          // Node's default gives a silent client 120 s to start TLS: a cheap way to hold sockets.
+          handshakeTimeout: config.tlsHandshakeTimeoutMs,
         },
         (req, res) => {
           void handler(req, res);
         },
       );
       tls.requestTimeout = config.requestTimeoutMs;
+      tls.headersTimeout = server.headersTimeout;
       tls.keepAliveTimeout = config.keepAliveTimeoutMs;
+      tls.maxConnections = config.maxConnections;
       httpsPort = await listen(tls, config.httpsPort, config.host);
       extra.push(tls);
     }

@@ -8,7 +8,8 @@ import { silentLogger, type Logger } from '../../shared/index.js';
 import { buildRejection } from '../response.js';
 import type { TimeStampService } from '../service.js';
 import type { TsaMetrics } from './metrics.js';
-import type { AccessDecision } from './access.js';
+import { createAccessControl, type AccessCheck, type AccessDecision } from './access.js';
+import { createClientAddress, type ClientAddress } from './client-address.js';
 
 export interface UnitRoute {
   /** URL path answering POSTed queries, e.g. "/" or "/pq". */
@@ -26,38 +27,24 @@ export interface HttpOptions {
   /** Largest accepted request body in bytes (HTTP-02: 413 above it). */
   readonly bodyLimit: number;
   readonly logger?: Logger;
-  /** Fresh evidence requests allowed per second (token bucket, burst twice that). */
-  readonly evidenceRatePerSecond?: number;
   /** Readiness checks for GET /readyz (clock, store, key, certificate). */
   readonly readiness?: () => Promise<readonly ReadinessCheck[]>;
   readonly metrics?: TsaMetrics;
-  /** Authentication and rate limits for time-stamp queries (off when absent). */
-  readonly access?: (ctx: Koa.Context) => Promise<AccessDecision>;
+  /**
+   * Authentication and rate limits for time-stamp queries and fresh evidence. Absent: no
+   * authentication, no limit on queries, and the default per-client limit on fresh evidence.
+   */
+  readonly access?: AccessCheck;
   /** Schemes named in WWW-Authenticate on a 401. */
   readonly authSchemes?: readonly string[];
+  /** The client address for limits and logs (default: the socket's peer; see trusted proxies). */
+  readonly clientAddress?: ClientAddress;
 }
 
 export interface ReadinessCheck {
   readonly name: string;
   readonly ok: boolean;
   readonly detail: string;
-}
-
-/** A token bucket: `take()` is false when the rate is exceeded. */
-function tokenBucket(ratePerSecond: number): { take(): boolean } {
-  const capacity = Math.max(1, ratePerSecond * 2);
-  let tokens = capacity;
-  let last = performance.now();
-  return {
-    take() {
-      const now = performance.now();
-      tokens = Math.min(capacity, tokens + ((now - last) / 1000) * ratePerSecond);
-      last = now;
-      if (tokens < 1) return false;
-      tokens -= 1;
-      return true;
-    },
-  };
 }
 
 const QUERY_TYPE = 'application/timestamp-query';
@@ -117,7 +104,33 @@ export function createTsaApp(options: HttpOptions): Koa {
   const posts = new Map<string, UnitRoute>();
   const gets = new Map<string, string>();
   const evidenceRoutes = new Map<string, UnitRoute>();
-  const freshEvidence = tokenBucket(options.evidenceRatePerSecond ?? 5);
+  const access = options.access ?? createAccessControl({});
+  const clientAddress = options.clientAddress ?? createClientAddress([]);
+  /** Answers a refusal; false when the request may go on. */
+  const refused = async (
+    ctx: Koa.Context,
+    request: Parameters<AccessCheck>[1],
+    unit: string,
+  ): Promise<boolean> => {
+    let decision: AccessDecision;
+    try {
+      decision = await access(ctx, request);
+    } catch (error) {
+      logger.error('credentials could not be checked', {
+        client: request.address,
+        error: error instanceof Error ? error.message : 'unknown',
+      });
+      decision = { ok: false, status: 401, message: 'credentials could not be checked' };
+    }
+    if (decision.ok) return false;
+    if (decision.status === 401) {
+      ctx.set('WWW-Authenticate', (options.authSchemes ?? ['Basic realm="attestamp"']).join(', '));
+    }
+    if (decision.retryAfter !== undefined) ctx.set('Retry-After', String(decision.retryAfter));
+    options.metrics?.observe(unit, 'http-error', String(decision.status), 0);
+    plain(ctx, decision.status, `${decision.message}\n`);
+    return true;
+  };
   for (const r of options.routes) {
     if (posts.has(r.path)) throw new RangeError(`two units at ${r.path}`);
     posts.set(r.path, r);
@@ -139,6 +152,7 @@ export function createTsaApp(options: HttpOptions): Koa {
       ? given
       : `${instance}-${(++requestCounter).toString(36)}`;
     ctx.set('X-Request-Id', requestId);
+    const client = clientAddress(ctx.req.socket.remoteAddress, ctx.get('x-forwarded-for'));
     const route = posts.get(ctx.path);
     if (route !== undefined) {
       if (ctx.method !== 'POST') {
@@ -146,27 +160,7 @@ export function createTsaApp(options: HttpOptions): Koa {
         plain(ctx, 405, 'use POST with application/timestamp-query\n');
         return;
       }
-      if (options.access !== undefined) {
-        let decision: AccessDecision;
-        try {
-          decision = await options.access(ctx);
-        } catch {
-          decision = { ok: false, status: 401, message: 'credentials could not be checked' };
-        }
-        if (!decision.ok) {
-          if (decision.status === 401) {
-            ctx.set(
-              'WWW-Authenticate',
-              (options.authSchemes ?? ['Basic realm="attestamp"']).join(', '),
-            );
-          }
-          if (decision.retryAfter !== undefined)
-            ctx.set('Retry-After', String(decision.retryAfter));
-          options.metrics?.observe(route.unit, 'http-error', String(decision.status), 0);
-          plain(ctx, decision.status, `${decision.message}\n`);
-          return;
-        }
-      }
+      if (await refused(ctx, { address: client, purpose: 'timestamp' }, route.unit)) return;
       if (mediaType(ctx.get('content-type')) !== QUERY_TYPE) {
         plain(ctx, 415, `content type must be ${QUERY_TYPE}\n`);
         return;
@@ -196,6 +190,7 @@ export function createTsaApp(options: HttpOptions): Koa {
         if (result.status === 'rejection') {
           logger.info('time-stamp request rejected', {
             requestId,
+            client,
             unit: result.unit,
             failInfo: result.failInfo ?? null,
           });
@@ -203,6 +198,8 @@ export function createTsaApp(options: HttpOptions): Koa {
       } catch (error) {
         // Unreachable by design (respond answers every fault), but never Koa's error page.
         logger.error('unexpected failure answering a time-stamp query', {
+          requestId,
+          client,
           error: error instanceof Error ? error.message : 'unknown',
         });
         reply = buildRejection('systemFailure', 'internal error');
@@ -246,12 +243,10 @@ export function createTsaApp(options: HttpOptions): Koa {
           plain(ctx, 400, 'nonce must be 2 to 128 hex digits\n');
           return;
         }
-        // Fresh evidence costs a signature and an audit entry: rate-limited.
-        if (!freshEvidence.take()) {
-          ctx.set('Retry-After', '1');
-          plain(ctx, 429, 'too many fresh evidence requests; retry later\n');
+        // Fresh evidence costs a signature and an audit entry: the same authentication as
+        // time-stamp queries, and a limit per client (one client cannot lock out the others).
+        if (await refused(ctx, { address: client, purpose: 'evidence' }, evidenceRoute.unit))
           return;
-        }
       }
       try {
         const der = await evidenceRoute.evidence(nonce);
@@ -260,6 +255,8 @@ export function createTsaApp(options: HttpOptions): Koa {
         ctx.body = encodePem('EVIDENCE', der);
       } catch (error) {
         logger.error('evidence could not be produced', {
+          requestId,
+          client,
           error: error instanceof Error ? error.message : 'unknown',
         });
         plain(ctx, 503, 'evidence is not available\n');
