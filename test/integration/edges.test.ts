@@ -1,0 +1,211 @@
+// The server's edges against hostile or crowded clients: the connection cap, the TLS handshake
+// timeout, per-client buckets (for time-stamps and fresh evidence) keyed by the address a
+// trusted proxy reports and by nothing a client can forge. Clients are told apart by binding
+// different loopback addresses (127.0.0.0/8 is all local on Linux).
+import { execFileSync } from 'node:child_process';
+import { request } from 'node:http';
+import { connect, type Socket } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli } from '../helpers/cli.js';
+import { tempDir } from '../helpers/tmp.js';
+import { startTsa, type RunningTsa } from '../helpers/tsa.js';
+import { timeStampQuery } from '../helpers/tsp.js';
+
+const HANDSHAKE_MS = 500;
+const MAX_CONNECTIONS = 8;
+/** The address that plays the reverse proxy; 127.0.0.1 and the others are direct clients. */
+const PROXY = '127.0.0.2';
+
+let cwd: string;
+let tsa: RunningTsa;
+let httpsPort: number;
+const query = Buffer.from(timeStampQuery());
+
+beforeAll(async () => {
+  cwd = tempDir();
+  expect(runCli(['init'], { cwd }).code).toBe(0);
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:P-256',
+      '-nodes',
+      '-keyout',
+      'tls.key',
+      '-out',
+      'tls.crt',
+      '-subj',
+      '/CN=127.0.0.1',
+      '-days',
+      '30',
+    ],
+    { cwd, stdio: 'pipe' },
+  );
+  tsa = await startTsa(cwd, [
+    'serve',
+    '--port',
+    '0',
+    '--https-port',
+    '0',
+    '--tls-cert',
+    'tls.crt',
+    '--tls-key',
+    'tls.key',
+    '--tls-handshake-timeout-ms',
+    String(HANDSHAKE_MS),
+    '--max-connections',
+    String(MAX_CONNECTIONS),
+    '--trusted-proxy',
+    `${PROXY}/32`,
+    '--rate-limit',
+    '2',
+    '--evidence-rate-limit',
+    '1',
+  ]);
+  await new Promise((r) => setTimeout(r, 200));
+  httpsPort = Number(/listening on https:\/\/127\.0\.0\.1:(\d+)\//.exec(tsa.stdout())![1]);
+});
+
+afterAll(async () => {
+  if (tsa.child.exitCode === null) expect(await tsa.stop()).toBe(0);
+});
+
+/** One request on a fresh connection (no keep-alive) from `from`; resolves with the status. */
+function send(
+  from: string,
+  path: string,
+  options: { forwardedFor?: string; post?: Buffer } = {},
+): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = request(
+      {
+        host: '127.0.0.1',
+        port: tsa.port,
+        localAddress: from,
+        path,
+        method: options.post === undefined ? 'GET' : 'POST',
+        agent: false,
+        headers: {
+          connection: 'close',
+          ...(options.post === undefined ? {} : { 'content-type': 'application/timestamp-query' }),
+          ...(options.forwardedFor === undefined
+            ? {}
+            : { 'x-forwarded-for': options.forwardedFor }),
+        },
+      },
+      (res) => {
+        res.resume();
+        res.on('end', () => {
+          resolve(res.statusCode ?? 0);
+        });
+      },
+    );
+    req.on('error', reject);
+    req.end(options.post);
+  });
+}
+
+const stamp = (from: string, forwardedFor?: string): Promise<number> =>
+  send(from, '/', { post: query, ...(forwardedFor === undefined ? {} : { forwardedFor }) });
+
+/** Opens a TCP connection; resolves once connected. */
+function open(port: number): Promise<Socket> {
+  return new Promise((resolve, reject) => {
+    const s = connect(port, '127.0.0.1', () => {
+      resolve(s);
+    });
+    s.on('error', reject);
+  });
+}
+
+/**
+ * Resolves with the milliseconds until the server closes `socket` and what it sent; gives up
+ * (ms = Infinity) after 5 s so that a missing limit fails fast instead of hanging.
+ */
+function closed(socket: Socket, started: number): Promise<{ ms: number; received: number }> {
+  return new Promise((resolve) => {
+    let received = 0;
+    const giveUp = setTimeout(() => {
+      socket.removeAllListeners('close');
+      socket.destroy();
+      resolve({ ms: Infinity, received });
+    }, 5_000);
+    socket.on('data', (d: Buffer) => (received += d.length));
+    socket.on('error', () => undefined);
+    socket.on('close', () => {
+      clearTimeout(giveUp);
+      resolve({ ms: Date.now() - started, received });
+    });
+  });
+}
+
+describe('connection limits', () => {
+  it('connections beyond --max-connections are closed at once; freed slots are usable again', async () => {
+    const held = await Promise.all(Array.from({ length: MAX_CONNECTIONS }, () => open(tsa.port)));
+    // Let the server accept all of them before the next one arrives.
+    await new Promise((r) => setTimeout(r, 300));
+    const started = Date.now();
+    const extra = await open(tsa.port);
+    const end = closed(extra, started);
+    extra.write('GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n');
+    const r = await end;
+    expect(r.received).toBe(0);
+    expect(r.ms).toBeLessThan(2_000);
+    for (const s of held) s.destroy();
+    await new Promise((r2) => setTimeout(r2, 300));
+    expect(await send('127.0.0.1', '/healthz')).toBe(200);
+  });
+
+  it('a TLS client that sends nothing is closed after --tls-handshake-timeout-ms', async () => {
+    const started = Date.now();
+    const socket = await open(httpsPort);
+    const r = await closed(socket, started);
+    expect(r.ms).toBeGreaterThanOrEqual(HANDSHAKE_MS - 50);
+    expect(r.ms).toBeLessThan(HANDSHAKE_MS + 1_500);
+  });
+});
+
+describe('per-client buckets and trusted proxies', () => {
+  it('behind the trusted proxy, each forwarded client has its own time-stamp bucket', async () => {
+    const a: number[] = [];
+    for (let i = 0; i < 8; i++) a.push(await stamp(PROXY, '198.51.100.1'));
+    expect(a.slice(0, 4)).toEqual([200, 200, 200, 200]);
+    expect(a).toContain(429);
+    // Another client behind the same proxy is not locked out (nor is the client's forged
+    // leftmost element believed: the proxy appended the real peer on the right).
+    expect(await stamp(PROXY, '198.51.100.1, 198.51.100.2')).toBe(200);
+  });
+
+  it('from an address that is not a trusted proxy, X-Forwarded-For is ignored', async () => {
+    const a: number[] = [];
+    for (let i = 0; i < 8; i++) a.push(await stamp('127.0.0.5', `198.51.100.${10 + i}`));
+    expect(a).toContain(429);
+    expect(await stamp('127.0.0.5', '198.51.100.99')).toBe(429);
+    // A different direct client has its own bucket.
+    expect(await stamp('127.0.0.6')).toBe(200);
+  });
+
+  it('logs name the forwarded client', async () => {
+    const garbage = Buffer.alloc(64, 0x7f);
+    expect(await send(PROXY, '/', { post: garbage, forwardedFor: '203.0.113.77' })).toBe(200);
+    await new Promise((r) => setTimeout(r, 100));
+    expect(tsa.stderr()).toContain('"client":"203.0.113.77"');
+  });
+
+  it('fresh evidence is limited per client: one client exhausting its budget does not lock out another', async () => {
+    const a: number[] = [];
+    for (let i = 0; i < 5; i++) a.push(await send('127.0.0.7', '/evidence.pem?nonce=0102'));
+    expect(a.slice(0, 2)).toEqual([200, 200]);
+    expect(a).toContain(429);
+    expect(await send('127.0.0.8', '/evidence.pem?nonce=0102')).toBe(200);
+    expect(await send(PROXY, '/evidence.pem?nonce=0102', { forwardedFor: '198.51.100.50' })).toBe(
+      200,
+    );
+    // The cached evidence is not limited.
+    expect(await send('127.0.0.7', '/evidence.pem')).toBe(200);
+  });
+});
