@@ -55,6 +55,14 @@ describe('server configuration', () => {
     [{}, { ATTESTAMP_PRECISION: 'three' }, 'ATTESTAMP_PRECISION'],
     [{ unit: ['default:nopath'] }, {}, '--unit'],
     [{ policy: ['not.an.oid'] }, {}, '--policy'],
+    [{ 'trusted-proxy': ['10.0.0.0/40'] }, {}, '--trusted-proxy'],
+    [{}, { ATTESTAMP_TRUSTED_PROXIES: 'proxy.example' }, 'ATTESTAMP_TRUSTED_PROXIES'],
+    [{ 'tls-handshake-timeout-ms': '50' }, {}, '--tls-handshake-timeout-ms'],
+    [{ 'max-connections': '0' }, {}, '--max-connections'],
+    [{ 'auth-failure-limit': '0' }, {}, '--auth-failure-limit'],
+    [{ 'evidence-rate-limit': '0' }, {}, '--evidence-rate-limit'],
+    [{ 'jwt-max-lifetime-s': '10' }, {}, '--jwt-max-lifetime-s'],
+    [{ 'jwt-clock-skew-s': '7200' }, {}, '--jwt-clock-skew-s'],
   ])('refuses %o %o naming %s', (options, env, name) => {
     expect(() => loadServerConfig(inv(options as OptionValues, env))).toThrow(UsageError);
     expect(() => loadServerConfig(inv(options as OptionValues, env))).toThrow(name);
@@ -77,5 +85,29 @@ describe('server configuration', () => {
       '2.25.290932336010228728432622296596402693424.6.1',
       '2.25.290932336010228728432622296596402693424.6.1.1',
     ]);
+  });
+
+  it('the edge settings have their documented defaults and read their sources', () => {
+    const d = loadServerConfig(inv({}));
+    expect(d.tlsHandshakeTimeoutMs).toBe(10_000);
+    expect(d.maxConnections).toBe(10_000);
+    expect(d.authFailureLimit).toBe(10);
+    expect(d.evidenceRateLimit).toBe(2);
+    expect(d.jwtMaxLifetimeSeconds).toBe(86_400);
+    expect(d.jwtClockSkewSeconds).toBe(60);
+    expect(d.trustedProxies).toEqual([]);
+    const sample = loadServerConfig(inv({ config: SAMPLE }));
+    expect(sample.maxConnections).toBe(10_000);
+    expect(sample.trustedProxies).toEqual([]);
+    const set = loadServerConfig(
+      inv(
+        { 'trusted-proxy': ['10.0.0.0/8', '::1'], 'max-connections': '50' },
+        { ATTESTAMP_JWT_CLOCK_SKEW_S: '5', ATTESTAMP_AUTH_FAILURE_LIMIT: '3' },
+      ),
+    );
+    expect(set.trustedProxies).toEqual(['10.0.0.0/8', '::1']);
+    expect(set.maxConnections).toBe(50);
+    expect(set.jwtClockSkewSeconds).toBe(5);
+    expect(set.authFailureLimit).toBe(3);
   });
 });
