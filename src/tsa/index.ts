@@ -7,6 +7,7 @@ export * from './time-source.js';
 export * from './archive.js';
 export * from './certificate-check.js';
 export * from './service.js';
+export { FailureLog } from './failure-log.js';
 export * from './clock/sntp.js';
 export * from './clock/guard.js';
 export { createTsaApp } from './http/app.js';

@@ -14,6 +14,7 @@ import {
   tsaCertificateProblems,
   createTsaMetrics,
   createAccessControl,
+  FailureLog,
   createClientAddress,
   parsePasswordFile,
   type AccessCheck,
@@ -175,6 +176,8 @@ export async function startServer(
   });
 
   const probe = new TextEncoder().encode('attestamp readiness probe');
+  // A full disk fails every probe: logged once when it starts and once when it ends.
+  const archiveProbe = new FailureLog(logger, 'archive readiness probe');
   /** /readyz: clock trusted, archive writable, every unit key signs, certificates not ending soon. */
   const probeAll = async (): Promise<ReadinessCheck[]> => {
     const reading = timeSource.read();
@@ -187,12 +190,11 @@ export async function startServer(
     ];
     try {
       metrics.setArchiveRows(archive.probe(new Date(reading.epochMs)));
+      archiveProbe.succeeded();
       checks.push({ name: 'archive', ok: true, detail: 'writable' });
     } catch (error) {
       // The public answer stays generic; the log has the reason.
-      logger.error('archive readiness probe failed', {
-        error: error instanceof Error ? error.message : 'unknown',
-      });
+      archiveProbe.failed(error);
       checks.push({ name: 'archive', ok: false, detail: 'not writable' });
     }
     for (const w of windows) {

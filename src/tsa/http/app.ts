@@ -187,7 +187,9 @@ export function createTsaApp(options: HttpOptions): Koa {
           result.failInfo ?? '',
           (performance.now() - started) / 1000,
         );
-        if (result.status === 'rejection') {
+        // systemFailure is logged by the service as a failure state (once, then counted): a
+        // line per request would fill a full disk faster.
+        if (result.status === 'rejection' && result.failInfo !== 'systemFailure') {
           logger.info('time-stamp request rejected', {
             requestId,
             client,
