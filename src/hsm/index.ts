@@ -9,3 +9,5 @@ export type { MasterKeyInput } from './master-key.js';
 export type { AuditEntry, AuditVerification } from './audit.js';
 /** Public-key signature verification (used by the TSA's optional self-check). */
 export { createVerifier, verifyWith as verifySignature } from './key-crypto.js';
+/** Classifies a SQLite open error (no space, permission, busy, corrupt) for any store file. */
+export { classifyOpenError } from './store/database.js';

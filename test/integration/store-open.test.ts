@@ -85,6 +85,16 @@ describe('store open failures at the CLI', () => {
     }
   });
 
+  it('serve classifies the time-stamp archive the same way: garbage in it is corrupt, exit 4', () => {
+    const at = join(root, 'archive-garbage');
+    copyData(at);
+    writeFileSync(join(at, 'tsa-archive.sqlite'), Buffer.alloc(16_384, 0x41));
+    const r = runCli(['serve', '--port', '0', '--data', at], { cwd });
+    expect(r.code, r.stderr).toBe(4);
+    expect(r.stderr).toContain('the time-stamp archive file is corrupt');
+    expect(r.stderr).toContain('[store-corrupt]');
+  });
+
   it('garbage in the store file: exit 4, corrupt', () => {
     const at = join(root, 'garbage');
     copyData(at);

@@ -3,7 +3,7 @@
 import { createServer, type Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import { join } from 'node:path';
-import type { Hsm } from '../../hsm/index.js';
+import { classifyOpenError, type Hsm } from '../../hsm/index.js';
 import { sha256Fingerprint, type Signer } from '../../pki/index.js';
 import {
   Archive,
@@ -141,7 +141,15 @@ export async function startServer(
           : hsm.attestKey(u.partition, 'partition-timestamp', { nonce }),
     });
   }
-  const archive = Archive.open(join(dataDir(inv), ARCHIVE_FILE), { writer: 'thread' });
+  const archivePath = join(dataDir(inv), ARCHIVE_FILE);
+  let archive: Archive;
+  try {
+    archive = Archive.open(archivePath, { writer: 'thread' });
+  } catch (cause) {
+    // The same classification as the device store: a full disk is not corruption.
+    hsm.close();
+    throw classifyOpenError(cause, archivePath, 'the time-stamp archive');
+  }
   // TIS-01: the clock guard (SNTP quorum when servers are configured, jump checks always).
   const timeSource = new ClockGuard({
     servers: config.ntpServers,

@@ -70,23 +70,27 @@ function permissionDenied(path: string): boolean {
  * permission problem reported as corruption would send a supervisor into a restart loop on a
  * false integrity alarm (and an operator to restore a backup that was never needed).
  */
-export function classifyOpenError(cause: unknown, path: string): HsmError {
+export function classifyOpenError(
+  cause: unknown,
+  path: string,
+  what = 'the device store',
+): HsmError {
   const code = errorCode(cause);
   // SQLITE_IOERR_SHMSIZE: the -shm file could not be extended, which on Unix means no space.
   if (code === 'SQLITE_FULL' || code === 'SQLITE_IOERR_SHMSIZE' || code === 'ENOSPC') {
-    return new HsmError('store-no-space', 'the device store cannot be opened: no space left', {
+    return new HsmError('store-no-space', `${what} cannot be opened: no space left`, {
       cause,
       details: { sqlite: code },
     });
   }
   if (code.startsWith('SQLITE_CORRUPT') || code === 'SQLITE_NOTADB') {
-    return new HsmError('store-corrupt', 'the device store file is corrupt or not a database', {
+    return new HsmError('store-corrupt', `${what} file is corrupt or not a database`, {
       cause,
       details: { sqlite: code },
     });
   }
   if (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED')) {
-    return new HsmError('store-busy', 'the device store is locked by another process', {
+    return new HsmError('store-busy', `${what} is locked by another process`, {
       cause,
       details: { sqlite: code },
     });
@@ -103,11 +107,11 @@ export function classifyOpenError(cause: unknown, path: string): HsmError {
   ) {
     return new HsmError(
       'store-permission',
-      'the device store cannot be opened for reading and writing: permission denied or read-only',
+      `${what} cannot be opened for reading and writing: permission denied or read-only`,
       { cause, details: { sqlite: code } },
     );
   }
-  return new HsmError('store-unavailable', 'the device store cannot be opened', {
+  return new HsmError('store-unavailable', `${what} cannot be opened`, {
     cause,
     details: { sqlite: code === '' ? undefined : code },
   });
