@@ -158,11 +158,11 @@ function createBasicCheck(
 function createJwtCheck(
   options: JwtOptions,
   now: () => number,
-): (token: string) => Promise<AccessDecision> {
+): (token: string, address: string) => Promise<AccessDecision> {
   const jwks = createLocalJWKSet(options.jwks);
   const maxLifetime = options.maxLifetimeSeconds ?? ACCESS_DEFAULTS.jwtMaxLifetimeSeconds;
   const skew = options.clockSkewSeconds ?? ACCESS_DEFAULTS.jwtClockSkewSeconds;
-  return async (token) => {
+  return async (token, address) => {
     const at = now();
     let payload: JWTPayload;
     try {
@@ -193,7 +193,7 @@ function createJwtCheck(
     if (exp - (payload.iat ?? nowSeconds) > maxLifetime) {
       return refusal(401, 'the token lifetime is too long');
     }
-    return { ok: true, client: `jwt:${payload.sub ?? 'anonymous'}` };
+    return { ok: true, client: payload.sub === undefined ? `ip:${address}` : `jwt:${payload.sub}` };
   };
 }
 
@@ -230,7 +230,7 @@ export function createAccessControl(options: AccessOptions): AccessCheck {
     const key = `ip:${address}`;
     const wait = failures.take(key);
     if (wait > 0) return refusal(429, 'too many failed authentications', wait);
-    const decision = await jwt!(token);
+    const decision = await jwt!(token, address);
     // A correctly signed token for another audience is not a guess: only 401s count.
     if (decision.ok || decision.status !== 401) failures.refund(key);
     return decision;
