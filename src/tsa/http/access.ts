@@ -13,6 +13,7 @@ import {
   type JWTPayload,
 } from 'jose';
 import type Koa from 'koa';
+import { addressKey } from './client-address.js';
 import { LruMap } from './lru.js';
 import { DEFAULT_SCRYPT, verifyPassword, type BasicUser, type PasswordHash } from './password.js';
 import { createRateLimiter, type RateLimiter } from './rate-limit.js';
@@ -128,7 +129,7 @@ function createBasicCheck(
     if (check === undefined) {
       // The failure budget is reserved before the check, so that guesses sent in parallel
       // cannot all pass it while their checks run; a success gives the token back.
-      const wait = failures.take(`ip:${address}`);
+      const wait = failures.take(addressKey(address));
       if (wait > 0) return refusal(429, 'too many failed authentications', wait);
       const decoded = Buffer.from(encoded, 'base64').toString('utf8');
       const colon = decoded.indexOf(':');
@@ -140,7 +141,7 @@ function createBasicCheck(
       try {
         const user = await check;
         if (user !== undefined) {
-          failures.refund(`ip:${address}`);
+          failures.refund(addressKey(address));
           cache.set(mac, { user, until: performance.now() + CACHE_MS });
         }
       } finally {
@@ -193,7 +194,10 @@ function createJwtCheck(
     if (exp - (payload.iat ?? nowSeconds) > maxLifetime) {
       return refusal(401, 'the token lifetime is too long');
     }
-    return { ok: true, client: payload.sub === undefined ? `ip:${address}` : `jwt:${payload.sub}` };
+    return {
+      ok: true,
+      client: payload.sub === undefined ? `ip:${addressKey(address)}` : `jwt:${payload.sub}`,
+    };
   };
 }
 
@@ -227,7 +231,7 @@ export function createAccessControl(options: AccessOptions): AccessCheck {
 
   /** A wrong bearer token counts against the failure budget too (after a cheap check). */
   const bearer = async (token: string, address: string): Promise<AccessDecision> => {
-    const key = `ip:${address}`;
+    const key = addressKey(address);
     const wait = failures.take(key);
     if (wait > 0) return refusal(429, 'too many failed authentications', wait);
     const decision = await jwt!(token, address);
@@ -237,7 +241,7 @@ export function createAccessControl(options: AccessOptions): AccessCheck {
   };
 
   return async (ctx, { address, purpose }) => {
-    const anonymous = `ip:${address}`;
+    const anonymous = `ip:${addressKey(address)}`;
     if (!enabled) return limit(purpose, anonymous);
     if (options.mtls === true) {
       const socket = ctx.req.socket as Partial<TLSSocket>;

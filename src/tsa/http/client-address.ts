@@ -63,3 +63,25 @@ export function createClientAddress(trustedProxies: readonly string[]): ClientAd
     return client;
   };
 }
+
+/**
+ * The key of a client address for per-address budgets: an IPv4 address as it is, an IPv6
+ * address by its /64 prefix, since one host is routinely given a whole /64 and could otherwise
+ * start afresh from each of its 2^64 addresses.
+ */
+export function addressKey(address: string): string {
+  if (isIP(address) !== 6) return address;
+  const [head = '', tail] = address.toLowerCase().split('::');
+  const left = head === '' ? [] : head.split(':');
+  const right = tail === undefined || tail === '' ? [] : tail.split(':');
+  // An embedded IPv4 tail (64:ff9b::a.b.c.d) fills two groups.
+  const width = (gs: string[]): number => gs.reduce((n, g) => n + (g.includes('.') ? 2 : 1), 0);
+  const groups =
+    tail === undefined
+      ? left
+      : [...left, ...Array<string>(8 - width(left) - width(right)).fill('0'), ...right];
+  return `${groups
+    .slice(0, 4)
+    .map((g) => g.replace(/^0+(?=.)/, ''))
+    .join(':')}::/64`;
+}

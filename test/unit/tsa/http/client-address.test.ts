@@ -2,6 +2,7 @@
 // rightmost address that is not a trusted proxy.
 import { describe, expect, it } from 'vitest';
 import {
+  addressKey,
   createClientAddress,
   parseTrustedProxies,
 } from '../../../../src/tsa/http/client-address.js';
@@ -40,5 +41,16 @@ describe('client address', () => {
     expect(() => parseTrustedProxies(['proxy.example'])).toThrow(RangeError);
     expect(() => parseTrustedProxies(['::1/129'])).toThrow(RangeError);
     expect(() => parseTrustedProxies(['127.0.0.1', '::1/128', 'fd00::/8'])).not.toThrow();
+  });
+
+  it('per-address budgets key IPv4 by address and IPv6 by its /64', () => {
+    expect(addressKey('192.0.2.7')).toBe('192.0.2.7');
+    expect(addressKey('2001:db8:1:2:3:4:5:6')).toBe('2001:db8:1:2::/64');
+    expect(addressKey('2001:DB8:1:2::9')).toBe('2001:db8:1:2::/64');
+    expect(addressKey('2001:db8::1')).toBe('2001:db8:0:0::/64');
+    expect(addressKey('2001:0db8:0001::')).toBe('2001:db8:1:0::/64');
+    expect(addressKey('::1')).toBe('0:0:0:0::/64');
+    expect(addressKey('a::b:c:d:e:1.2.3.4')).toBe('a:0:b:c::/64');
+    expect(addressKey('unknown')).toBe('unknown');
   });
 });
