@@ -2,7 +2,8 @@
 // Go's crypto/x509 and encoding/asn1 (test/interop/go/parse.go), python-cryptography
 // (test/interop/python/x509_oids.py) and the rfc3161ng client (test/interop/python/
 // rfc3161ng_stamp.py), each against a device with an ECDSA P-256 unit and an RSA-3072 unit
-// served by the real `attestamp serve`. Every certificate of both chains, the key attestation
+// (Go and python-cryptography also an Ed25519 and an RSA-PSS unit) served by the real
+// `attestamp serve`. Every certificate of both chains, the key attestation
 // certificates, the certificates inside the tokens and the tokens' TSTInfo must parse, and
 // each chain must verify in Go with the project root as the only root.
 import { spawnSync } from 'node:child_process';
@@ -34,9 +35,22 @@ import { decodeResponse, encodeTimeStampReq } from '../helpers/tsq.js';
 import { post, startTsa, type RunningTsa } from '../helpers/tsa.js';
 
 const HERE = resolve(import.meta.dirname);
+/** ECDSA P-256 (the default partition) and RSA-3072 for all three; Ed25519 and RSA-PSS for Go and python-cryptography. */
 const UNITS = [
-  { partition: 'default', path: '/', policy: id_tsaPolicyBaseline, family: 'ecdsa' },
-  { partition: 'rsa', path: '/rsa', policy: `${id_tsaPolicyBaseline}.1`, family: 'rsa' },
+  { partition: 'default', path: '/', policy: id_tsaPolicyBaseline, algorithm: 'ecdsa-p256' },
+  { partition: 'rsa', path: '/rsa', policy: `${id_tsaPolicyBaseline}.1`, algorithm: 'rsa-3072' },
+  {
+    partition: 'ed25519',
+    path: '/ed25519',
+    policy: `${id_tsaPolicyBaseline}.2`,
+    algorithm: 'ed25519',
+  },
+  {
+    partition: 'pss',
+    path: '/pss',
+    policy: `${id_tsaPolicyBaseline}.3`,
+    algorithm: 'rsa-pss-3072',
+  },
 ] as const;
 const LEVELS = ['root', 'device', 'partition-attestation', 'partition-timestamp'] as const;
 /** Go's x509.ExtKeyUsageTimeStamping. */
@@ -86,9 +100,12 @@ describe.skipIf(skipGo && skipPython && skipRfc3161ng)('parsers that cap OID arc
       expect(r.code, `${args.join(' ')}: ${r.stderr}`).toBe(0);
     };
     ok(['init']);
-    ok(['partition', 'create', 'rsa', '--timestamp-algorithm', 'rsa-3072']);
-    ok(['key', 'generate', 'default', '--label', 'user', '--algorithm', 'ecdsa-p256']);
-    ok(['key', 'generate', 'rsa', '--label', 'user', '--algorithm', 'rsa-3072']);
+    for (const u of UNITS) {
+      if (u.partition !== 'default') {
+        ok(['partition', 'create', u.partition, '--timestamp-algorithm', u.algorithm]);
+      }
+      ok(['key', 'generate', u.partition, '--label', 'user', '--algorithm', u.algorithm]);
+    }
     const certificates = new Map<string, Uint8Array>();
     const evidence = new Map<string, Uint8Array>();
     for (const { partition } of UNITS) {
@@ -155,6 +172,7 @@ describe.skipIf(skipGo && skipPython && skipRfc3161ng)('parsers that cap OID arc
       readonly subject: string;
       readonly serial: string;
       readonly isCA: boolean;
+      readonly publicKeyAlgorithm: string;
       readonly extensions: readonly GoExtension[];
       readonly unhandledCritical: readonly string[];
       readonly extKeyUsage: readonly number[];
@@ -278,10 +296,14 @@ describe.skipIf(skipGo && skipPython && skipRfc3161ng)('parsers that cap OID arc
         ).toEqual(extensionOids(der));
         expect(c.serial, c.name).toBe(serialOf(der));
       }
-      for (const { partition } of UNITS) {
-        expect(certificate(`${partition}/partition-timestamp`).extKeyUsage).toEqual([
-          GO_EKU_TIME_STAMPING,
-        ]);
+      // An RSA-PSS timestamp key has an rsaEncryption SubjectPublicKeyInfo (PSS is its signing).
+      const goKeyAlgorithm = { 'ecdsa-p256': 'ECDSA', 'rsa-3072': 'RSA', ed25519: 'Ed25519' };
+      for (const { partition, algorithm } of UNITS) {
+        const ts = certificate(`${partition}/partition-timestamp`);
+        expect(ts.extKeyUsage).toEqual([GO_EKU_TIME_STAMPING]);
+        expect(ts.publicKeyAlgorithm).toBe(
+          algorithm === 'rsa-pss-3072' ? 'RSA' : goKeyAlgorithm[algorithm],
+        );
         // The interim attestation-key EKU is a private OID Go reports as unknown.
         const att = certificate(`${partition}/partition-attestation`);
         expect(att.unknownExtKeyUsage).toEqual([id_kp_attestationKey]);
