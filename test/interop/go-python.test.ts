@@ -3,9 +3,9 @@
 // (test/interop/python/x509_oids.py) and the rfc3161ng client (test/interop/python/
 // rfc3161ng_stamp.py), each against a device with an ECDSA P-256 unit and an RSA-3072 unit
 // (Go and python-cryptography also an Ed25519 and an RSA-PSS unit) served by the real
-// `attestamp serve`. Every certificate of both chains, the key attestation
-// certificates, the certificates inside the tokens and the tokens' TSTInfo must parse, and
-// each chain must verify in Go with the project root as the only root.
+// `attestamp serve`. Every certificate of every chain, the key attestation certificates, the
+// certificates inside the tokens and the tokens' TSTInfo must parse, and each chain must verify
+// in Go with the project root as the only root.
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -35,7 +35,8 @@ import { decodeResponse, encodeTimeStampReq } from '../helpers/tsq.js';
 import { post, startTsa, type RunningTsa } from '../helpers/tsa.js';
 
 const HERE = resolve(import.meta.dirname);
-/** ECDSA P-256 (the default partition) and RSA-3072 for all three; Ed25519 and RSA-PSS for Go and python-cryptography. */
+/** ECDSA P-256 (the default partition) and RSA-3072 for all three parsers; Ed25519 and RSA-PSS
+ * for Go and python-cryptography (rfc3161ng verifies PKCS#1 v1.5 only). */
 const UNITS = [
   { partition: 'default', path: '/', policy: id_tsaPolicyBaseline, algorithm: 'ecdsa-p256' },
   { partition: 'rsa', path: '/rsa', policy: `${id_tsaPolicyBaseline}.1`, algorithm: 'rsa-3072' },
