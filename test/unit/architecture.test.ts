@@ -64,7 +64,9 @@ function closure(roots: readonly string[]): Set<string> {
 }
 
 /** The standalone verifier's command line: its bin and the command module it runs. */
-const VERIFIER_BIN = ['cli/attestamp-verify.ts', 'cli/verify.ts'].map((f) => join(SRC, f));
+const VERIFIER_BIN = ['cli/attestamp-verify.ts', 'cli/verify.ts', 'cli/pipe.ts'].map((f) =>
+  join(SRC, f),
+);
 
 /**
  * What the verifier bin's closure must not contain: hsm, tsa, any other cli file, and node
