@@ -24,6 +24,8 @@ export interface Command {
   readonly summary: string;
   /** Names of the required positionals, in order (shown in usage). */
   readonly positionals: readonly string[];
+  /** The last positional may be repeated (`FILE...`). */
+  readonly variadic?: boolean;
   readonly options: Readonly<Record<string, OptionSpec>>;
   /** Extra paragraphs for --help. */
   readonly details?: string;
@@ -47,7 +49,7 @@ export const GLOBAL_OPTIONS: Readonly<Record<string, OptionSpec>> = {
 };
 
 export function usageLine(command: Command): string {
-  const pos = command.positionals.join(' ');
+  const pos = command.positionals.join(' ') + (command.variadic === true ? '...' : '');
   return `attestamp ${command.path.join(' ')}${pos ? ' ' + pos : ''} [options]`;
 }
 
@@ -116,7 +118,7 @@ export function parseInvocation(
     const missing = command.positionals[parsed.positionals.length] ?? 'argument';
     throw new UsageError(`missing ${missing} ${see}`);
   }
-  if (parsed.positionals.length > expected) {
+  if (parsed.positionals.length > expected && command.variadic !== true) {
     const takes = expected === 0 ? 'takes no arguments' : `takes ${command.positionals.join(' ')}`;
     throw new UsageError(
       `unexpected argument number ${String(expected + 1)}: this command ${takes} ${see}`,

@@ -15,6 +15,7 @@ import { auditExport, auditVerify } from './commands/audit.js';
 import { archiveExport, archiveFind, archiveVerify } from './commands/archive.js';
 import { chain } from './commands/chain.js';
 import { serve } from './commands/serve.js';
+import { stamp } from './commands/stamp.js';
 import { factoryInit, init, start, status } from './commands/device.js';
 import {
   keyAttest,
@@ -56,6 +57,7 @@ export const COMMANDS: readonly Command[] = [
   keyExport,
   keyImport,
   chain,
+  stamp,
   auditVerify,
   auditExport,
   archiveVerify,
