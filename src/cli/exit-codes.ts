@@ -14,6 +14,8 @@ export const EXIT = {
   integrity: 4,
   /** The thing to create exists already. */
   exists: 5,
+  /** A remote service (a TSA) could not be reached or answered outside its protocol. */
+  unavailable: 69,
   /** Bad command line: unknown command or option, missing or malformed argument. */
   usage: 64,
   /** An input file's content is malformed. */
