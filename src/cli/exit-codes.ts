@@ -14,6 +14,8 @@ export const EXIT = {
   integrity: 4,
   /** The thing to create exists already. */
   exists: 5,
+  /** A remote service (a TSA) could not be reached or answered outside its protocol. */
+  unavailable: 69,
   /** The store cannot be written: permission denied or a read-only file system (EX_CANTCREAT). */
   cantWrite: 73,
   /** No space left for the store (EX_IOERR). */

@@ -1,8 +1,15 @@
 // Object identifiers used across the project (RFC 5280, RFC 3161, RFC 5816, RFC 8410, and the
-// project's own UUID arc from standards/attestation.md).
+// project's own arc, the checklist's ARC of standards/attestation.md).
 
-/** 2.25.290932336010228728432622296596402693424: the project's UUID-based arc (ITU-T X.667). */
-export const ARC = '2.25.290932336010228728432622296596402693424';
+/**
+ * 1.3.6.1.4.1.32473.3161: the project's arc (the checklist's ARC). 32473 is the private
+ * enterprise number that RFC 5612 reserves for documentation and examples; 3161 is this project
+ * under it. Every arc stays far below 2^28 (RFC 5280 4.1.2.4 floor; Go's encoding/asn1 and
+ * python-cryptography reject larger ones), unlike the 2.25 UUID arc (ITU-T X.667) it replaces.
+ * A deployer replaces this one constant with their own enterprise arc and regenerates every
+ * certificate, key attestation and configured policy (README, "Object identifiers").
+ */
+export const ARC = '1.3.6.1.4.1.32473.3161';
 
 /** ARC.2.1: X.509 extension carrying a TbsEvidence about the subject key. */
 export const id_ce_keyEvidence = `${ARC}.2.1`;
