@@ -5,6 +5,7 @@
 import { execFileSync } from 'node:child_process';
 import { request } from 'node:http';
 import { connect, type Socket } from 'node:net';
+import { connect as tlsConnect, type TLSSocket } from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../helpers/cli.js';
 import { tempDir } from '../helpers/tmp.js';
@@ -158,6 +159,30 @@ describe('connection limits', () => {
     for (const s of held) s.destroy();
     await new Promise((r2) => setTimeout(r2, 300));
     expect(await send('127.0.0.1', '/healthz')).toBe(200);
+  });
+
+  it('the HTTPS listener has the same cap: a TLS handshake beyond it fails, one after it succeeds', async () => {
+    /** Resolves with the connected TLS socket, or with the error of a refused handshake. */
+    const handshake = (): Promise<TLSSocket | Error> =>
+      new Promise((resolve) => {
+        const s = tlsConnect({ host: '127.0.0.1', port: httpsPort, rejectUnauthorized: false });
+        s.once('secureConnect', () => {
+          resolve(s);
+        });
+        s.once('error', (e: Error) => {
+          resolve(e);
+        });
+      });
+    // Finished handshakes are idle HTTP connections: they stay open (headers timeout 10 s).
+    const held = await Promise.all(Array.from({ length: MAX_CONNECTIONS }, handshake));
+    expect(held.every((h) => !(h instanceof Error))).toBe(true);
+    await new Promise((r) => setTimeout(r, 200));
+    expect(await handshake()).toBeInstanceOf(Error);
+    for (const h of held) if (!(h instanceof Error)) h.destroy();
+    await new Promise((r) => setTimeout(r, 300));
+    const after = await handshake();
+    expect(after).not.toBeInstanceOf(Error);
+    if (!(after instanceof Error)) after.destroy();
   });
 
   it('a TLS client that sends nothing is closed after --tls-handshake-timeout-ms', async () => {
