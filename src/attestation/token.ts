@@ -8,6 +8,7 @@ import {
   derReader,
   id_aa_signingCertificate,
   id_aa_signingCertificateV2,
+  id_ce_subjectAltName,
   id_contentType,
   id_ct_TSTInfo,
   id_kp_timeStamping,
@@ -26,7 +27,7 @@ import {
   type derReader as DerReaderTypes,
 } from '../pki/index.js';
 import { bytesEqual, toHex } from '../shared/index.js';
-import { extendedKeyUsages, subjectKeyId, type ParsedCert } from './certificate.js';
+import { extendedKeyUsages, extension, subjectKeyId, type ParsedCert } from './certificate.js';
 import {
   checkRevocation,
   checkRoles,
@@ -35,7 +36,7 @@ import {
   validatePath,
   type ChainOptions,
 } from './chain.js';
-import { verifySignature } from './crypto.js';
+import { describePublicKey, describeSignatureAlgorithm, verifySignature } from './crypto.js';
 import { inspectEvidence, type EvidenceOptions } from './evidence.js';
 import { Findings, type Report } from './report.js';
 
@@ -82,11 +83,56 @@ interface TstInfo {
   readonly serial: Uint8Array;
   readonly genTimeText: string;
   readonly genTime: Date;
-  readonly accuracy: { seconds: bigint; millis: bigint; micros: bigint } | undefined;
+  readonly accuracy: Accuracy | undefined;
+  /** undefined when absent (DEFAULT FALSE); false only when FALSE is encoded, which DER forbids. */
   readonly ordering: boolean | undefined;
   readonly nonce: Uint8Array | undefined;
-  readonly hasTsaName: boolean;
+  /** DER of the GeneralName inside `tsa [0]`, when present. */
+  readonly tsaName: Uint8Array | undefined;
   readonly extensions: readonly { oid: string; critical: boolean }[];
+}
+
+type AccuracyPart = 'seconds' | 'millis' | 'micros';
+
+/** Accuracy ::= SEQUENCE { seconds INTEGER OPTIONAL, millis [0] INTEGER (1..999) OPTIONAL,
+ *  micros [1] INTEGER (1..999) OPTIONAL }; absent parts count as zero (RFC 3161 2.4.2). */
+interface Accuracy {
+  readonly seconds: bigint;
+  readonly millis: bigint;
+  readonly micros: bigint;
+  readonly present: readonly AccuracyPart[];
+}
+
+/** Accuracy fields by tag, with their place in the SEQUENCE. */
+const ACCURACY_FIELDS: Readonly<Record<number, { part: AccuracyPart; rank: number }>> = {
+  0x02: { part: 'seconds', rank: 0 },
+  0x80: { part: 'millis', rank: 1 },
+  0x81: { part: 'micros', rank: 2 },
+};
+
+/** TSTInfo fields after genTime, by tag, in the order RFC 3161 2.4.2 defines them. */
+const OPTIONAL_TST_FIELDS: Readonly<Record<number, number>> = {
+  0x30: 0, // accuracy
+  0x01: 1, // ordering
+  0x02: 2, // nonce
+  0xa0: 3, // tsa [0] GeneralName
+  0xa1: 4, // extensions [1] IMPLICIT Extensions
+};
+
+function parseAccuracy(b: Uint8Array, t: Tlv): Accuracy {
+  const values: Record<AccuracyPart, bigint> = { seconds: 0n, millis: 0n, micros: 0n };
+  const present: AccuracyPart[] = [];
+  let lastRank = -1;
+  for (const a of childrenOf(b, t)) {
+    const field = ACCURACY_FIELDS[a.tag];
+    if (field === undefined) fail('unexpected accuracy field');
+    // A SEQUENCE: seconds, millis, micros in this order, each at most once.
+    if (field.rank <= lastRank) fail('accuracy fields out of order or repeated');
+    lastRank = field.rank;
+    values[field.part] = readUnsigned(b, a, a.tag);
+    present.push(field.part);
+  }
+  return { ...values, present };
 }
 
 function fail(message: string): never {
@@ -110,22 +156,24 @@ function parseTstInfo(b: Uint8Array): TstInfo {
   let accuracy: TstInfo['accuracy'];
   let ordering: boolean | undefined;
   let nonce: Uint8Array | undefined;
-  let hasTsaName = false;
+  let tsaName: Uint8Array | undefined;
   const extensions: { oid: string; critical: boolean }[] = [];
+  let lastField = -1;
   for (const f of fields.slice(i)) {
-    if (f.tag === 0x30 && accuracy === undefined && nonce === undefined) {
-      accuracy = { seconds: 0n, millis: 0n, micros: 0n };
-      for (const a of childrenOf(b, f)) {
-        const v = BigInt('0x' + (toHex(contentOf(b, a)) || '0'));
-        if (a.tag === 0x02) accuracy.seconds = v;
-        else if (a.tag === 0x80) accuracy.millis = v;
-        else if (a.tag === 0x81) accuracy.micros = v;
-        else fail('unexpected accuracy field');
-      }
-    } else if (f.tag === 0x01) ordering = b[f.valueStart] === 0xff;
+    // RFC 3161 2.4.2: TSTInfo is a SEQUENCE, so its optional fields come in order, once each.
+    const rank = OPTIONAL_TST_FIELDS[f.tag];
+    if (rank === undefined) fail('unexpected TSTInfo field');
+    if (rank <= lastField) fail('TSTInfo fields out of order or repeated');
+    lastField = rank;
+    if (f.tag === 0x30) accuracy = parseAccuracy(b, f);
+    else if (f.tag === 0x01) ordering = derReader.readBoolean(b, f);
     else if (f.tag === 0x02) nonce = contentOf(b, f);
-    else if (f.tag === 0xa0) hasTsaName = true;
-    else if (f.tag === 0xa1) {
+    else if (f.tag === 0xa0) {
+      // tsa [0] GeneralName: a CHOICE, so the tag is explicit around exactly one GeneralName.
+      const names = childrenOf(b, f);
+      if (names.length !== 1) fail('tsa must hold exactly one GeneralName');
+      tsaName = encodingOf(b, names[0]!);
+    } else {
       for (const e of childrenOf(b, f)) {
         const [o, c] = childrenOf(b, e);
         extensions.push({
@@ -133,7 +181,7 @@ function parseTstInfo(b: Uint8Array): TstInfo {
           critical: c?.tag === 0x01 && b[c.valueStart] === 0xff,
         });
       }
-    } else fail('unexpected TSTInfo field');
+    }
   }
   return {
     version,
@@ -147,7 +195,7 @@ function parseTstInfo(b: Uint8Array): TstInfo {
     accuracy,
     ordering,
     nonce,
-    hasTsaName,
+    tsaName,
     extensions,
   };
 }
@@ -160,6 +208,7 @@ interface SignedToken {
   readonly eContent: Uint8Array;
   readonly certificates: readonly Uint8Array[];
   readonly signerInfos: number;
+  readonly signerInfoVersion: bigint;
   readonly sid: { issuer: Uint8Array; serial: Uint8Array } | { ski: Uint8Array };
   readonly digestAlgorithm: string;
   /** DER of the signed attributes as a SET (what the signature covers). */
@@ -199,6 +248,7 @@ function parseToken(bytes: Uint8Array): SignedToken {
         eContent: new Uint8Array(),
         certificates: [],
         signerInfos: 0,
+        signerInfoVersion: 0n,
         sid: { ski: new Uint8Array() },
         digestAlgorithm: '',
         signedAttrs: new Uint8Array(),
@@ -261,6 +311,7 @@ function parseToken(bytes: Uint8Array): SignedToken {
     eContent: readOctets(bytes, eOctets),
     certificates,
     signerInfos: signerInfos.length,
+    signerInfoVersion: readUnsigned(bytes, sf[0]),
     sid,
     digestAlgorithm,
     signedAttrs,
@@ -305,6 +356,256 @@ function parseRequest(b: Uint8Array): {
     else if (f.tag === 0x01) out.certReq = b[f.valueStart] === 0xff;
   }
   return out;
+}
+
+/** One ESSCertID or ESSCertIDv2 (RFC 2634 5.4.1, RFC 5035 4). */
+interface EssCertId {
+  readonly hashOid: string;
+  readonly certHash: Uint8Array;
+  /** IssuerSerial, when present: the issuer's GeneralNames (DER each) and the serial. */
+  readonly issuerSerial:
+    { readonly issuer: readonly Uint8Array[]; readonly serial: Uint8Array } | undefined;
+}
+
+interface SigningCertificateAttr {
+  /** v1: signingCertificate (SHA-1 only); v2: signingCertificateV2 (any hash, RFC 5816). */
+  readonly version: 'v1' | 'v2';
+  readonly ids: readonly EssCertId[];
+}
+
+/**
+ * SigningCertificate ::= SEQUENCE { certs SEQUENCE OF ESSCertID, policies ... OPTIONAL }
+ * ESSCertID ::= SEQUENCE { certHash Hash, issuerSerial IssuerSerial OPTIONAL }
+ * SigningCertificateV2 ::= SEQUENCE { certs SEQUENCE OF ESSCertIDv2, policies ... OPTIONAL }
+ * ESSCertIDv2 ::= SEQUENCE { hashAlgorithm AlgorithmIdentifier DEFAULT { id-sha256 },
+ *   certHash Hash, issuerSerial IssuerSerial OPTIONAL }
+ * IssuerSerial ::= SEQUENCE { issuer GeneralNames, serialNumber CertificateSerialNumber }
+ */
+function parseSigningCertificates(token: SignedToken): SigningCertificateAttr[] {
+  const b = token.raw;
+  const out: SigningCertificateAttr[] = [];
+  for (const [oid, version] of [
+    [id_aa_signingCertificateV2, 'v2'],
+    [id_aa_signingCertificate, 'v1'],
+  ] as const) {
+    const values = token.attributes.get(oid);
+    if (values === undefined) continue;
+    // RFC 2634 5.4 and RFC 5035 5.4: the attribute carries a single value.
+    if (values.length !== 1) fail(`signing certificate attribute ${oid} must have one value`);
+    const [certs] = childrenOf(b, expectTag(values[0], 0x30, 'SigningCertificate'));
+    const ids = childrenOf(b, expectTag(certs, 0x30, 'certs')).map((id): EssCertId => {
+      const parts = childrenOf(b, expectTag(id, 0x30, 'ESSCertID'));
+      let k = 0;
+      let hashOid: string = id_sha1;
+      if (version === 'v2') {
+        hashOid = id_sha256;
+        if (parts[0]?.tag === 0x30) {
+          hashOid = readOid(b, childrenOf(b, parts[0])[0]);
+          k = 1;
+        }
+      }
+      const certHash = readOctets(b, parts[k++]);
+      let issuerSerial: EssCertId['issuerSerial'];
+      const is = parts[k++];
+      if (is !== undefined) {
+        const [names, serial] = childrenOf(b, expectTag(is, 0x30, 'IssuerSerial'));
+        issuerSerial = {
+          issuer: childrenOf(b, expectTag(names, 0x30, 'GeneralNames')).map((n) =>
+            encodingOf(b, n),
+          ),
+          serial: contentOf(b, expectTag(serial, 0x02, 'serialNumber')),
+        };
+      }
+      if (parts[k] !== undefined) fail('unexpected ESSCertID field');
+      return { hashOid, certHash, issuerSerial };
+    });
+    if (ids.length === 0) fail('signing certificate attribute without certificate ids');
+    out.push({ version, ids });
+  }
+  return out;
+}
+
+/** Why the first ESSCertID of `attr` does not identify `signer`, or undefined when it does. */
+function essMismatch(attr: SigningCertificateAttr, signer: ParsedCert): string | undefined {
+  const name = attr.version === 'v2' ? 'signingCertificateV2' : 'signingCertificate';
+  // RFC 5035 5.4 (and RFC 2634 5.4): the first certificate identified MUST be the signer's.
+  const first = attr.ids[0]!;
+  const h = HASHES[first.hashOid];
+  if (h === undefined) return `${name}: unknown certificate hash ${first.hashOid}`;
+  if (!bytesEqual(h.fn(signer.der), first.certHash))
+    return `the certificate hash in ${name} does not name the signer`;
+  // RFC 5035 4 / RFC 2634 5.4.1: issuerSerial, when present, must be the signer's issuer and serial.
+  if (first.issuerSerial !== undefined) {
+    const directoryName = der.contextConstructed(4, signer.issuer);
+    const issuerOk = first.issuerSerial.issuer.some((n) => bytesEqual(n, directoryName));
+    if (!issuerOk || !bytesEqual(first.issuerSerial.serial, signer.serial))
+      return `the issuerSerial in ${name} does not name the signer`;
+  }
+  return undefined;
+}
+
+const NAME_ATTRIBUTES: Readonly<Record<string, string>> = {
+  '2.5.4.3': 'CN',
+  '2.5.4.5': 'serialNumber',
+  '2.5.4.6': 'C',
+  '2.5.4.7': 'L',
+  '2.5.4.8': 'ST',
+  '2.5.4.10': 'O',
+  '2.5.4.11': 'OU',
+  '2.5.4.97': 'organizationIdentifier',
+};
+
+/** A Name as RFC 4514-like text for the report (string types read as UTF-8). */
+function nameText(b: Uint8Array, name: Tlv): string {
+  const rdns: string[] = [];
+  for (const rdn of childrenOf(b, expectTag(name, 0x30, 'Name'))) {
+    const avas = childrenOf(b, rdn).map((ava) => {
+      const [type, value] = childrenOf(b, ava);
+      const oid = readOid(b, type);
+      const text = new TextDecoder().decode(contentOf(b, value!));
+      return `${NAME_ATTRIBUTES[oid] ?? oid}=${text}`;
+    });
+    rdns.push(avas.join('+'));
+  }
+  return rdns.join(', ');
+}
+
+/** The tsa GeneralName for the report. */
+function generalNameText(gn: Uint8Array): string {
+  const t = readTlv(gn, 0);
+  const kinds: Record<number, string> = {
+    0xa0: 'otherName',
+    0x81: 'rfc822Name',
+    0x82: 'dNSName',
+    0xa3: 'x400Address',
+    0xa4: 'directoryName',
+    0xa5: 'ediPartyName',
+    0x86: 'uniformResourceIdentifier',
+    0x87: 'iPAddress',
+    0x88: 'registeredID',
+  };
+  const kind = kinds[t.tag] ?? `tag 0x${t.tag.toString(16)}`;
+  if (t.tag === 0xa4) return `${kind} ${nameText(gn, childrenOf(gn, t)[0]!)}`;
+  if (t.tag === 0x81 || t.tag === 0x82 || t.tag === 0x86)
+    return `${kind} ${new TextDecoder().decode(contentOf(gn, t))}`;
+  return kind;
+}
+
+/**
+ * RFC 3161 2.4.2: the tsa name, if present, MUST correspond to one of the subject names in the
+ * certificate that verifies the token: its subject (as a directoryName) or a subjectAltName entry.
+ */
+function tsaNameMatches(gn: Uint8Array, signer: ParsedCert): boolean {
+  if (bytesEqual(gn, der.contextConstructed(4, signer.subject))) return true;
+  const san = extension(signer, id_ce_subjectAltName);
+  if (san === undefined) return false;
+  return childrenOf(san.value, readTlv(san.value, 0)).some((n) =>
+    bytesEqual(encodingOf(san.value, n), gn),
+  );
+}
+
+function hashName(oid: string): string {
+  return HASHES[oid]?.name ?? oid;
+}
+
+function describeKey(spki: Uint8Array): string {
+  const key = describePublicKey(spki);
+  switch (key.kind) {
+    case 'ec':
+      return `EC ${key.curve}`;
+    case 'rsa':
+      return `RSA ${key.bits}`;
+    case 'ed25519':
+      return 'Ed25519';
+    case 'unsupported':
+      return key.reason;
+  }
+}
+
+function describeSignature(token: SignedToken): string {
+  const scheme = describeSignatureAlgorithm(effectiveSignatureAlgorithm(token));
+  const [o] = childrenOf(token.signatureAlgorithm, readTlv(token.signatureAlgorithm, 0));
+  const named =
+    readOid(token.signatureAlgorithm, o) === id_rsaEncryption
+      ? ' (SignerInfo names rsaEncryption; the hash is its digestAlgorithm)'
+      : '';
+  switch (scheme.kind) {
+    case 'ecdsa':
+      return `ECDSA with ${scheme.hash.toUpperCase()}`;
+    case 'ed25519':
+      return 'Ed25519';
+    case 'rsa-pkcs1':
+      return `RSA PKCS#1 v1.5 with ${scheme.hash}${named}`;
+    case 'rsa-pss':
+      return `RSASSA-PSS with ${scheme.hash}, MGF1 with ${scheme.hash}, salt length ${scheme.salt}`;
+    case 'unsupported':
+      return scheme.reason;
+  }
+}
+
+/**
+ * What the token states about itself, as `info` findings and as values for the JSON report:
+ * properties RFC 3161 leaves to the TSA, none of which decides the outcome.
+ */
+function tokenProperties(
+  token: SignedToken,
+  tst: TstInfo,
+  ess: readonly SigningCertificateAttr[],
+): { findings: [string, string][]; values: Record<string, unknown> } {
+  const a = tst.accuracy;
+  const essText = ess.map(
+    (e) =>
+      `${e.version === 'v2' ? 'signingCertificateV2' : 'signingCertificate'} (ESSCertID ${e.version}): ` +
+      `${e.ids.length} certificate id(s), hash ${hashName(e.ids[0]!.hashOid)}` +
+      (e.ids[0]!.issuerSerial === undefined ? '' : ', with issuerSerial'),
+  );
+  const sid =
+    'ski' in token.sid
+      ? `subjectKeyIdentifier ${toHex(token.sid.ski)}`
+      : `issuerAndSerialNumber, serial ${toHex(token.sid.serial)}`;
+  const findings: [string, string][] = [
+    [
+      'token.property.ordering',
+      tst.ordering === true
+        ? 'ordering TRUE: tokens of this TSA may be ordered by genTime alone, even within the accuracy (RFC 3161 2.4.2)'
+        : 'ordering FALSE (absent)',
+    ],
+    [
+      'token.property.accuracy',
+      a === undefined
+        ? 'no accuracy: the TSA states none (optional, RFC 3161 2.4.2)'
+        : `seconds ${a.seconds}, millis ${a.millis}, micros ${a.micros} (encoded: ${a.present.length === 0 ? 'none' : a.present.join(', ')})`,
+    ],
+    [
+      'token.property.tsa-name',
+      tst.tsaName === undefined ? 'no tsa name' : `tsa name ${generalNameText(tst.tsaName)}`,
+    ],
+    [
+      'token.property.ess-cert-id',
+      essText.length === 0 ? 'no signing certificate attribute' : essText.join('; '),
+    ],
+    ['token.property.signer-id', sid],
+    [
+      'token.property.signature-algorithm',
+      `${describeSignature(token)}; digest algorithm ${hashName(token.digestAlgorithm)}`,
+    ],
+  ];
+  const values: Record<string, unknown> = {
+    ordering: tst.ordering === true,
+    accuracyParts: a?.present ?? [],
+    tsaName: tst.tsaName === undefined ? undefined : generalNameText(tst.tsaName),
+    essCertIds: ess.map((e) => ({
+      version: e.version,
+      hash: hashName(e.ids[0]!.hashOid),
+      count: e.ids.length,
+      issuerSerial: e.ids[0]!.issuerSerial !== undefined,
+    })),
+    signerId: 'ski' in token.sid ? 'subjectKeyIdentifier' : 'issuerAndSerialNumber',
+    signatureAlgorithm: describeSignature(token),
+    digestAlgorithm: hashName(token.digestAlgorithm),
+    certificates: token.certificates.length,
+  };
+  return { findings, values };
 }
 
 function findSigner(token: SignedToken, pool: readonly ParsedCert[]): ParsedCert | undefined {
@@ -358,15 +659,24 @@ async function inspectTokenFields(bytes: Uint8Array, options: TokenOptions): Pro
   if (token.status !== undefined)
     f.pass('token.status', `status ${token.status === 0n ? 'granted' : 'grantedWithMods'}`);
   else f.skip('token.status', 'a bare token: no status to check');
+  // RFC 3161 2.4.2: one SignerInfo over id-ct-TSTInfo; RFC 5652 5.1: SignedData v3 for a content
+  // type other than id-data; RFC 5652 5.3: SignerInfo v1 with issuerAndSerialNumber, v3 with
+  // subjectKeyIdentifier.
+  const sidKind = 'ski' in token.sid ? 'subjectKeyIdentifier' : 'issuerAndSerialNumber';
+  const signerInfoVersion = 'ski' in token.sid ? 3n : 1n;
   f.check(
     'token.content-type',
     'crypto',
     token.eContentType === id_ct_TSTInfo &&
       token.signerInfos === 1 &&
-      token.signedDataVersion === 3n,
+      token.signedDataVersion === 3n &&
+      token.signerInfoVersion === signerInfoVersion,
     'SignedData v3 with one SignerInfo over id-ct-TSTInfo',
-    `eContentType ${token.eContentType}, ${token.signerInfos} SignerInfo(s), SignedData version ${token.signedDataVersion}`,
+    `eContentType ${token.eContentType}, ${token.signerInfos} SignerInfo(s), SignedData version ${token.signedDataVersion}, SignerInfo version ${token.signerInfoVersion} with ${sidKind}`,
   );
+  const essAttrs = parseSigningCertificates(token);
+  const properties = tokenProperties(token, tst, essAttrs);
+  for (const [id, detail] of properties.findings) f.info(id, detail);
 
   // The imprint against the data (RFC 3161 2.4.2: the TSA hashes nothing; we check the digest).
   const hash = HASHES[tst.hashOid];
@@ -412,13 +722,22 @@ async function inspectTokenFields(bytes: Uint8Array, options: TokenOptions): Pro
   if (pool === undefined) return f.report(undefined, {});
   const unique = pool.filter((c, i) => pool.findIndex((d) => d.sha256 === c.sha256) === i);
   const signer = findSigner(token, unique);
+  const carriedAt =
+    signer === undefined ? -1 : token.certificates.findIndex((c) => bytesEqual(c, signer.der));
+  f.info(
+    'token.property.certificates',
+    `${token.certificates.length} certificate(s) in the token; ` +
+      (carriedAt >= 0
+        ? `the signer certificate is number ${carriedAt + 1}`
+        : 'the signer certificate is not among them'),
+  );
   if (signer === undefined) {
     f.fail(
       'token.signer',
       'crypto',
       'the signer certificate is neither in the token nor given with --certs',
     );
-    return f.report(undefined, claimsOf(tst));
+    return f.report(undefined, { ...claimsOf(tst), properties: properties.values });
   }
   const sigOk = await verifySignature(
     signer.spki,
@@ -434,35 +753,29 @@ async function inspectTokenFields(bytes: Uint8Array, options: TokenOptions): Pro
     'the signature does not verify with the signer certificate',
   );
 
-  // signingCertificate(V2) must name the signer (RFC 5816 / RFC 2634).
-  const v2 = token.attributes.get(id_aa_signingCertificateV2)?.[0];
-  const v1 = token.attributes.get(id_aa_signingCertificate)?.[0];
-  let essOk = false;
-  let essDetail = 'no signingCertificate or signingCertificateV2 attribute';
-  const attr = v2 ?? v1;
-  if (attr !== undefined) {
-    const b = token.raw;
-    const [certs] = childrenOf(b, attr);
-    const [first] = childrenOf(b, certs!);
-    const parts = childrenOf(b, first!);
-    let hashOid = v2 !== undefined ? id_sha256 : id_sha1;
-    let idx = 0;
-    if (v2 !== undefined && parts[0]?.tag === 0x30) {
-      hashOid = readOid(b, childrenOf(b, parts[0])[0]);
-      idx = 1;
-    }
-    const certHash = readOctets(b, parts[idx]);
-    const h = HASHES[hashOid];
-    essOk = h !== undefined && bytesEqual(h.fn(signer.der), certHash);
-    essDetail = essOk ? '' : 'the certificate hash in signingCertificate does not name the signer';
-  }
+  // RFC 3161 2.4.1: the SignerInfo MUST carry signingCertificate (RFC 2634) or, per RFC 5816,
+  // signingCertificateV2 (RFC 5035) naming the signer; when a TSA sends both, both must.
+  const essProblems = essAttrs.map((a) => essMismatch(a, signer)).filter((p) => p !== undefined);
   f.check(
     'token.ess-cert-id',
     'crypto',
-    essOk,
-    'signingCertificate names the signer certificate',
-    essDetail,
+    essAttrs.length > 0 && essProblems.length === 0,
+    `${essAttrs.map((a) => (a.version === 'v2' ? 'signingCertificateV2' : 'signingCertificate')).join(' and ')} names the signer certificate`,
+    essAttrs.length === 0
+      ? 'no signingCertificate or signingCertificateV2 attribute'
+      : essProblems.join('; '),
   );
+
+  // RFC 3161 2.4.2: tsa, if present, MUST correspond to one of the signer certificate's names.
+  if (tst.tsaName !== undefined) {
+    f.check(
+      'token.tsa-name',
+      'crypto',
+      tsaNameMatches(tst.tsaName, signer),
+      'the tsa name is a subject name of the signer certificate',
+      'the tsa name is not among the subject names of the signer certificate',
+    );
+  } else f.skip('token.tsa-name', 'the token names no TSA (tsa is optional)');
 
   // The signer may time-stamp and nothing else (RFC 3161 2.3).
   const eku = extendedKeyUsages(signer);
@@ -500,12 +813,13 @@ async function inspectTokenFields(bytes: Uint8Array, options: TokenOptions): Pro
         problems.push('policy differs from the requested one');
       if (!bytesEqual(req.imprint, tst.messageImprint))
         problems.push('messageImprint differs from the request');
-      if (req.certReq !== token.certificates.length > 0)
-        problems.push(
-          req.certReq
-            ? 'certificates were requested but are absent'
-            : 'certificates present without certReq',
-        );
+      // RFC 3161 2.4.1: certReq TRUE: the signer certificate MUST be in certificates;
+      // FALSE or absent: the certificates field MUST NOT be present.
+      const signerCarried = token.certificates.some((c) => bytesEqual(c, signer.der));
+      if (req.certReq && !signerCarried)
+        problems.push('the signer certificate was requested but is absent');
+      if (!req.certReq && token.certificates.length > 0)
+        problems.push('certificates present without certReq');
       f.check(
         'token.request',
         'crypto',
@@ -524,10 +838,16 @@ async function inspectTokenFields(bytes: Uint8Array, options: TokenOptions): Pro
   if (!/^\d{14}(\.\d*[1-9])?Z$/.test(tst.genTimeText)) rules.push('genTime not in DER form');
   if (tst.accuracy !== undefined) {
     const a = tst.accuracy;
-    if (a.millis > 999n || a.micros > 999n) rules.push('accuracy part out of range');
+    // RFC 3161 2.4.2: millis [0] INTEGER (1..999), micros [1] INTEGER (1..999), when present.
+    const outOfRange = (part: AccuracyPart, v: bigint): boolean =>
+      a.present.includes(part) && (v < 1n || v > 999n);
+    if (outOfRange('millis', a.millis) || outOfRange('micros', a.micros))
+      rules.push('accuracy part out of range');
     if (a.millis === 0n && a.micros === 0n && a.seconds === 0n) rules.push('accuracy is zero');
   }
-  if (tst.ordering === true) rules.push('ordering is TRUE');
+  // RFC 3161 2.4.2 allows ordering TRUE (reported as a property above); DER (X.690 11.5) omits
+  // a value equal to the DEFAULT, so an encoded FALSE is an encoding error.
+  if (tst.ordering === false) rules.push('ordering FALSE is encoded (DER omits the DEFAULT)');
   if (tst.extensions.some((e) => e.critical)) rules.push('critical TSTInfo extension');
   if (hash === undefined) rules.push(`unknown imprint hash ${tst.hashOid}`);
   else if (tst.hashedMessage.length !== hash.length)
@@ -544,6 +864,7 @@ async function inspectTokenFields(bytes: Uint8Array, options: TokenOptions): Pro
     ...claimsOf(tst),
     signerCertificateSha256: signer.sha256,
     ...ids,
+    properties: { ...properties.values, signerKey: describeKey(signer.spki) },
   };
 
   // With evidence: the same anchor, the same key, never extractable, local, active.
@@ -569,6 +890,7 @@ async function inspectTokenFields(bytes: Uint8Array, options: TokenOptions): Pro
         );
       else if (c.status === 'pass') f.pass(id, c.detail);
       else if (c.status === 'warn') f.warn(id, c.detail);
+      else if (c.status === 'info') f.info(id, c.detail);
       else f.skip(id, c.detail);
     }
     const key = (ev.claims as { keys?: { identifier?: string; partitionId?: string }[] }).keys?.[0];
