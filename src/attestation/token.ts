@@ -455,7 +455,7 @@ const NAME_ATTRIBUTES: Readonly<Record<string, string>> = {
   '2.5.4.97': 'organizationIdentifier',
 };
 
-/** A Name as RFC 4514-like text for the report (string types read as UTF-8). */
+/** A Name as text for the report, RDNs in encoding order (string types read as UTF-8). */
 function nameText(b: Uint8Array, name: Tlv): string {
   const rdns: string[] = [];
   for (const rdn of childrenOf(b, expectTag(name, 0x30, 'Name'))) {
@@ -593,7 +593,7 @@ function tokenProperties(
   const values: Record<string, unknown> = {
     ordering: tst.ordering === true,
     accuracyParts: a?.present ?? [],
-    tsaName: tst.tsaName === undefined ? undefined : generalNameText(tst.tsaName),
+    tsaName: tst.tsaName === undefined ? null : generalNameText(tst.tsaName),
     essCertIds: ess.map((e) => ({
       version: e.version,
       hash: hashName(e.ids[0]!.hashOid),

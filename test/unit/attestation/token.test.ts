@@ -4,6 +4,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { inspectToken, type Report } from '../../../src/attestation/index.js';
+import { Findings } from '../../../src/attestation/report.js';
 import { verifyMain } from '../../../src/cli/verify.js';
 import { der, type Signer } from '../../../src/pki/index.js';
 import { buildRejection } from '../../../src/tsa/index.js';
@@ -80,6 +81,55 @@ describe('inspectToken: the response around the token', () => {
       expect(report.outcome).toBe('unparseable');
       expect(report.exitCode).toBe(64);
     }
+  });
+});
+
+describe('inspectToken: the token properties as info findings', () => {
+  it('an info finding never changes the outcome or the exit code', () => {
+    const f = new Findings();
+    f.info('token.property.ordering', 'ordering TRUE');
+    f.pass('token.signature', 'ok');
+    expect(f.report(undefined, {})).toMatchObject({ outcome: 'verified', exitCode: 0 });
+    f.fail('token.imprint', 'crypto', 'differs');
+    f.info('token.property.accuracy', 'no accuracy');
+    expect(f.report(undefined, {})).toMatchObject({ outcome: 'failed', exitCode: 1 });
+  });
+
+  it("reports the template's token: full accuracy, no ordering, tsa name, ESSCertIDv2, ECDSA", async () => {
+    const report = await inspect(response);
+    expectVerified(report);
+    const info = Object.fromEntries(
+      report.checks.filter((c) => c.status === 'info').map((c) => [c.id, c.detail]),
+    );
+    expect(Object.keys(info).sort()).toEqual(
+      [
+        'accuracy',
+        'certificates',
+        'ess-cert-id',
+        'ordering',
+        'signature-algorithm',
+        'signer-id',
+        'tsa-name',
+      ].map((p) => `token.property.${p}`),
+    );
+    expect(info['token.property.ordering']).toBe('ordering FALSE (absent)');
+    expect(info['token.property.accuracy']).toBe(
+      'seconds 1, millis 0, micros 0 (encoded: seconds)',
+    );
+    expect(info['token.property.tsa-name']).toMatch(
+      /^tsa name directoryName O=attestamp tests, CN=Token test TSA/,
+    );
+    expect(info['token.property.signature-algorithm']).toBe(
+      'ECDSA with SHA256; digest algorithm sha256',
+    );
+    expect(statusOf(report, 'token.tsa-name')).toBe('pass');
+    expect(report.claims.properties).toMatchObject({
+      ordering: false,
+      accuracyParts: ['seconds'],
+      signerId: 'issuerAndSerialNumber',
+      essCertIds: [{ version: 'v2', hash: 'sha256', count: 1, issuerSerial: true }],
+      signerKey: 'EC P-256',
+    });
   });
 });
 
