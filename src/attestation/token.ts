@@ -6,6 +6,7 @@ import {
   HASHES as PKI_HASHES,
   der,
   derReader,
+  id_aa_CMSAlgorithmProtection,
   id_aa_signingCertificate,
   id_aa_signingCertificateV2,
   id_ce_subjectAltName,
@@ -211,6 +212,8 @@ interface SignedToken {
   readonly signerInfoVersion: bigint;
   readonly sid: { issuer: Uint8Array; serial: Uint8Array } | { ski: Uint8Array };
   readonly digestAlgorithm: string;
+  /** DER of the SignerInfo digestAlgorithm AlgorithmIdentifier. */
+  readonly digestAlgorithmId: Uint8Array;
   /** DER of the signed attributes as a SET (what the signature covers). */
   readonly signedAttrs: Uint8Array;
   /** Attribute values as TLVs over `raw`, the whole input. */
@@ -251,6 +254,7 @@ function parseToken(bytes: Uint8Array): SignedToken {
         signerInfoVersion: 0n,
         sid: { ski: new Uint8Array() },
         digestAlgorithm: '',
+        digestAlgorithmId: new Uint8Array(),
         signedAttrs: new Uint8Array(),
         attributes: new Map(),
         raw: bytes,
@@ -314,6 +318,7 @@ function parseToken(bytes: Uint8Array): SignedToken {
     signerInfoVersion: readUnsigned(bytes, sf[0]),
     sid,
     digestAlgorithm,
+    digestAlgorithmId: encodingOf(bytes, sf[2]!),
     signedAttrs,
     attributes,
     raw: bytes,
@@ -504,6 +509,43 @@ function tsaNameMatches(gn: Uint8Array, signer: ParsedCert): boolean {
   );
 }
 
+/** An AlgorithmIdentifier as OID and parameters, absent and NULL parameters alike. */
+function algorithmKey(b: Uint8Array, t: Tlv): string {
+  const [o, params, ...rest] = childrenOf(b, t);
+  const p = params === undefined || params.tag === 0x05 ? '' : toHex(encodingOf(b, params));
+  return `${readOid(b, o)}/${p}/${rest.length}`;
+}
+
+/**
+ * CMSAlgorithmProtection ::= SEQUENCE { digestAlgorithm DigestAlgorithmIdentifier,
+ *   signatureAlgorithm [1] SignatureAlgorithmIdentifier OPTIONAL,
+ *   macAlgorithm [2] MessageAuthenticationCodeAlgorithm OPTIONAL }
+ * RFC 6211 2 and 3: for a signature, signatureAlgorithm is present and macAlgorithm absent, and
+ * both algorithms must be those of the SignerInfo, or the signature is not valid. Returns
+ * undefined when the attribute is absent, else why it fails ('' when it holds).
+ */
+function algorithmProtectionProblem(token: SignedToken): string | undefined {
+  const values = token.attributes.get(id_aa_CMSAlgorithmProtection);
+  if (values === undefined) return undefined;
+  const b = token.raw;
+  if (values.length !== 1) return 'CMSAlgorithmProtection must have one value';
+  const fields = childrenOf(b, expectTag(values[0], 0x30, 'CMSAlgorithmProtection'));
+  const [digest, signature, ...rest] = fields;
+  if (digest?.tag !== 0x30 || signature?.tag !== 0xa1 || rest.length > 0)
+    return 'CMSAlgorithmProtection must hold a digest and a signature algorithm only';
+  const signerDigest = algorithmKey(token.digestAlgorithmId, readTlv(token.digestAlgorithmId, 0));
+  const signerSignature = algorithmKey(
+    token.signatureAlgorithm,
+    readTlv(token.signatureAlgorithm, 0),
+  );
+  if (algorithmKey(b, digest) !== signerDigest)
+    return 'the protected digest algorithm is not the SignerInfo digestAlgorithm';
+  // [1] IMPLICIT: the same content as the SignerInfo's AlgorithmIdentifier SEQUENCE.
+  if (algorithmKey(b, signature) !== signerSignature)
+    return 'the protected signature algorithm is not the SignerInfo signatureAlgorithm';
+  return '';
+}
+
 function hashName(oid: string): string {
   return HASHES[oid]?.name ?? oid;
 }
@@ -568,7 +610,7 @@ function tokenProperties(
       'token.property.ordering',
       tst.ordering === true
         ? 'ordering TRUE: tokens of this TSA may be ordered by genTime alone, even within the accuracy (RFC 3161 2.4.2)'
-        : 'ordering FALSE (absent)',
+        : `ordering FALSE (${tst.ordering === false ? 'encoded' : 'absent'})`,
     ],
     [
       'token.property.accuracy',
@@ -776,6 +818,18 @@ async function inspectTokenFields(bytes: Uint8Array, options: TokenOptions): Pro
       'the tsa name is not among the subject names of the signer certificate',
     );
   } else f.skip('token.tsa-name', 'the token names no TSA (tsa is optional)');
+
+  const protection = algorithmProtectionProblem(token);
+  if (protection === undefined)
+    f.skip('token.algorithm-protection', 'no CMSAlgorithmProtection attribute (optional)');
+  else
+    f.check(
+      'token.algorithm-protection',
+      'crypto',
+      protection === '',
+      'CMSAlgorithmProtection names the SignerInfo digest and signature algorithms',
+      protection,
+    );
 
   // The signer may time-stamp and nothing else (RFC 3161 2.3).
   const eku = extendedKeyUsages(signer);

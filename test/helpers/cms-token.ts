@@ -9,6 +9,7 @@ import { subjectKeyId } from '../../src/attestation/certificate.js';
 import {
   der,
   derReader,
+  id_aa_CMSAlgorithmProtection,
   id_aa_signingCertificate,
   id_aa_signingCertificateV2,
   id_contentType,
@@ -62,6 +63,8 @@ export interface ResignOptions {
   readonly ski?: Uint8Array;
   /** Override the SignerInfo version (RFC 5652 5.3 ties it to the signer id kind). */
   readonly signerInfoVersion?: number;
+  /** Add CMSAlgorithmProtection (RFC 6211): the SignerInfo's algorithms, or another digest. */
+  readonly algorithmProtection?: 'match' | 'wrong-digest';
   /** Replace the TSTInfo before signing. */
   readonly tstInfo?: Uint8Array;
 }
@@ -147,7 +150,22 @@ export function resignToken(token: Uint8Array, o: ResignOptions): Uint8Array {
         );
   const attribute = (oid: string, value: Uint8Array): Uint8Array =>
     der.seq(der.oid(oid), der.setOf(value));
+  const salt = o.pssSalt ?? digestOf(hash, new Uint8Array()).length;
+  const sigAlg = signatureAlgorithm(o, hash, o.declaredPssSalt ?? salt);
+  const protection: Uint8Array[] = [];
+  if (o.algorithmProtection !== undefined) {
+    const implicit = Uint8Array.from(sigAlg);
+    implicit[0] = 0xa1; // signatureAlgorithm [1] IMPLICIT
+    const digestAlg = o.algorithmProtection === 'match' ? HASH_OIDS[hash] : HASH_OIDS.sha512;
+    protection.push(
+      attribute(
+        id_aa_CMSAlgorithmProtection,
+        der.seq(der.algorithmIdentifier(digestAlg), implicit),
+      ),
+    );
+  }
   const signedAttrs = der.setOf(
+    ...protection,
     attribute(id_contentType, der.oid(id_ct_TSTInfo)),
     attribute(id_messageDigest, der.octetString(digestOf(hash, tst))),
     attribute(
@@ -156,7 +174,6 @@ export function resignToken(token: Uint8Array, o: ResignOptions): Uint8Array {
     ),
   );
 
-  const salt = o.pssSalt ?? digestOf(hash, new Uint8Array()).length;
   const signature = new Uint8Array(
     o.signature === 'pss'
       ? sign(hash, signedAttrs, {
@@ -183,7 +200,7 @@ export function resignToken(token: Uint8Array, o: ResignOptions): Uint8Array {
     sid,
     der.algorithmIdentifier(HASH_OIDS[hash]),
     implicitAttrs,
-    signatureAlgorithm(o, hash, o.declaredPssSalt ?? salt),
+    sigAlg,
     der.octetString(signature),
   );
   const signedData = der.seq(

@@ -245,6 +245,7 @@ const BUILT_VARIANTS: readonly BuiltVariant[] = [
       ess: 'v2',
       essHash: 'sha384',
       issuerSerial: true,
+      algorithmProtection: 'match',
     }),
     expected: {
       info: {
@@ -253,6 +254,7 @@ const BUILT_VARIANTS: readonly BuiltVariant[] = [
         ordering: /^ordering TRUE/,
       },
       properties: { signerId: 'subjectKeyIdentifier' },
+      checks: { 'token.algorithm-protection': 'pass' },
     },
   },
   {
@@ -376,6 +378,13 @@ const BROKEN_VARIANTS: readonly BrokenVariant[] = [
     base: 'tsa-name-yes',
     options: (p) => ({ ...pkcs1(p), signature: 'pss', pssSalt: 32, declaredPssSalt: 20 }),
     failed: ['token.signature'],
+  },
+  {
+    name: 'algorithm-protection',
+    rule: 'RFC 6211 2: CMSAlgorithmProtection names the SignerInfo algorithms',
+    base: 'tsa-name-yes',
+    options: (p) => ({ ...pkcs1(p), algorithmProtection: 'wrong-digest' }),
+    failed: ['token.algorithm-protection'],
   },
   {
     name: 'tsa-name',

@@ -123,6 +123,7 @@ describe('inspectToken: the token properties as info findings', () => {
       'ECDSA with SHA256; digest algorithm sha256',
     );
     expect(statusOf(report, 'token.tsa-name')).toBe('pass');
+    expect(statusOf(report, 'token.algorithm-protection')).toBe('pass');
     expect(report.claims.properties).toMatchObject({
       ordering: false,
       accuracyParts: ['seconds'],
