@@ -9,6 +9,7 @@ import { der, id_aa_signingCertificate, id_aa_signingCertificateV2 } from '../..
 import { tempDir } from '../helpers/tmp.js';
 import { buildCa, stamp, type TsaSettings } from '../helpers/openssl-tsa.js';
 import {
+  detailOf,
   failedChecks,
   statusOf,
   verifyJson,
@@ -86,6 +87,14 @@ describe.skipIf(skip).each(['rsa', 'ecdsa-p256'] as const)(
           'path.build',
         ])
           expect(statusOf(withInt.report, id), id).toBe('pass');
+        // The key kind and ESSCertID form are reported as information.
+        expect(statusOf(withInt.report, 'token.property.signature-algorithm')).toBe('info');
+        expect(detailOf(withInt.report, 'token.property.signature-algorithm')).toMatch(
+          kind === 'rsa' ? /^RSA PKCS#1 v1\.5 with SHA-(256|512)/ : /^ECDSA with SHA(256|512);/,
+        );
+        expect(detailOf(withInt.report, 'token.property.ess-cert-id')).toMatch(
+          config.essCertIdAlg === 'sha1' ? /ESSCertID v1/ : /ESSCertID v2/,
+        );
         // Only the root is trusted, and the token alone does not reach it.
         expect(withoutInt.code).toBe(1);
         expect(failedChecks(withoutInt.report)).toEqual(['path.build']);
