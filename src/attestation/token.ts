@@ -363,7 +363,7 @@ function parseRequest(b: Uint8Array): {
   return out;
 }
 
-/** One ESSCertID or ESSCertIDv2 (RFC 2634 5.4.1, RFC 5035 4). */
+/** One ESSCertID (RFC 2634 5.4.1) or ESSCertIDv2 (RFC 5035). */
 interface EssCertId {
   readonly hashOid: string;
   readonly certHash: Uint8Array;
@@ -395,7 +395,7 @@ function parseSigningCertificates(token: SignedToken): SigningCertificateAttr[] 
   ] as const) {
     const values = token.attributes.get(oid);
     if (values === undefined) continue;
-    // RFC 2634 5.4 and RFC 5035 5.4: the attribute carries a single value.
+    // Several SigningCertificate values would leave the signer ambiguous: refuse them.
     if (values.length !== 1) fail(`signing certificate attribute ${oid} must have one value`);
     const [certs] = childrenOf(b, expectTag(values[0], 0x30, 'SigningCertificate'));
     const ids = childrenOf(b, expectTag(certs, 0x30, 'certs')).map((id): EssCertId => {
@@ -433,13 +433,13 @@ function parseSigningCertificates(token: SignedToken): SigningCertificateAttr[] 
 /** Why the first ESSCertID of `attr` does not identify `signer`, or undefined when it does. */
 function essMismatch(attr: SigningCertificateAttr, signer: ParsedCert): string | undefined {
   const name = attr.version === 'v2' ? 'signingCertificateV2' : 'signingCertificate';
-  // RFC 5035 5.4 (and RFC 2634 5.4): the first certificate identified MUST be the signer's.
+  // RFC 2634 5.4, kept by RFC 5035: the first certificate identified MUST be the signer's.
   const first = attr.ids[0]!;
   const h = HASHES[first.hashOid];
   if (h === undefined) return `${name}: unknown certificate hash ${first.hashOid}`;
   if (!bytesEqual(h.fn(signer.der), first.certHash))
     return `the certificate hash in ${name} does not name the signer`;
-  // RFC 5035 4 / RFC 2634 5.4.1: issuerSerial, when present, must be the signer's issuer and serial.
+  // RFC 2634 5.4.1 (and RFC 5035): issuerSerial, when present, names the signer's issuer and serial.
   if (first.issuerSerial !== undefined) {
     const directoryName = der.contextConstructed(4, signer.issuer);
     const issuerOk = first.issuerSerial.issuer.some((n) => bytesEqual(n, directoryName));
@@ -795,8 +795,9 @@ async function inspectTokenFields(bytes: Uint8Array, options: TokenOptions): Pro
     'the signature does not verify with the signer certificate',
   );
 
-  // RFC 3161 2.4.1: the SignerInfo MUST carry signingCertificate (RFC 2634) or, per RFC 5816,
-  // signingCertificateV2 (RFC 5035) naming the signer; when a TSA sends both, both must.
+  // RFC 3161 2.4.2: the ESSCertID of the TSA certificate MUST be in a signingCertificate
+  // attribute (RFC 2634); RFC 5816 2.2.1 allows signingCertificateV2 (RFC 5035) instead. When a
+  // TSA sends both, both must name the signer.
   const essProblems = essAttrs.map((a) => essMismatch(a, signer)).filter((p) => p !== undefined);
   f.check(
     'token.ess-cert-id',
