@@ -616,7 +616,10 @@ function tokenProperties(
       'token.property.accuracy',
       a === undefined
         ? 'no accuracy: the TSA states none (optional, RFC 3161 2.4.2)'
-        : `seconds ${a.seconds}, millis ${a.millis}, micros ${a.micros} (encoded: ${a.present.length === 0 ? 'none' : a.present.join(', ')})`,
+        : `seconds ${a.seconds}, millis ${a.millis}, micros ${a.micros} (encoded: ${a.present.length === 0 ? 'none' : a.present.join(', ')})` +
+          (a.seconds === 0n && a.millis === 0n && a.micros === 0n
+            ? ': a zero accuracy, the TSA claims its time is exact'
+            : ''),
     ],
     [
       'token.property.tsa-name',
@@ -898,7 +901,8 @@ async function inspectTokenFields(bytes: Uint8Array, options: TokenOptions): Pro
       a.present.includes(part) && (v < 1n || v > 999n);
     if (outOfRange('millis', a.millis) || outOfRange('micros', a.micros))
       rules.push('accuracy part out of range');
-    if (a.millis === 0n && a.micros === 0n && a.seconds === 0n) rules.push('accuracy is zero');
+    // A zero accuracy (an empty SEQUENCE, or explicit zero seconds) is valid ASN.1 and no RFC
+    // forbids it; it is reported as a property, not refused.
   }
   // RFC 3161 2.4.2 allows ordering TRUE (reported as a property above); DER (X.690 11.5) omits
   // a value equal to the DEFAULT, so an encoded FALSE is an encoding error.

@@ -200,6 +200,12 @@ describe('inspectToken: valid variants from other TSAs, and the rules they must 
       'seconds 0, millis 0, micros 100 (encoded: micros)',
     ],
     ['no accuracy', () => withFields(([, tsa]) => [tsa!]), 'accuracy', /^no accuracy/],
+    [
+      'an empty accuracy (zero: no RFC forbids it)',
+      () => withFields(([, tsa]) => [der.seq(), tsa!]),
+      'accuracy',
+      'seconds 0, millis 0, micros 0 (encoded: none): a zero accuracy, the TSA claims its time is exact',
+    ],
     ['no tsa name', () => withFields(([accuracy]) => [accuracy!]), 'tsa-name', 'no tsa name'],
     [
       'a subjectKeyIdentifier signer id, ESSCertID v1 with issuerSerial, the signer last',
