@@ -496,17 +496,99 @@ function generalNameText(gn: Uint8Array): string {
   return kind;
 }
 
+/** A directory string as text: UTF8String, PrintableString, IA5String, TeletexString (read as
+ *  Latin-1), BMPString, UniversalString; undefined for any other type. */
+function directoryString(b: Uint8Array, t: Tlv): string | undefined {
+  const v = contentOf(b, t);
+  switch (t.tag) {
+    case 0x0c:
+      return new TextDecoder('utf-8', { fatal: true }).decode(v);
+    case 0x13:
+    case 0x16:
+    case 0x14:
+      return String.fromCharCode(...v);
+    case 0x1e:
+      return new TextDecoder('utf-16be', { fatal: true }).decode(v);
+    case 0x1c: {
+      let text = '';
+      for (let i = 0; i + 3 < v.length; i += 4)
+        text += String.fromCodePoint(
+          ((v[i]! << 24) | (v[i + 1]! << 16) | (v[i + 2]! << 8) | v[i + 3]!) >>> 0,
+        );
+      return text;
+    }
+    default:
+      return undefined;
+  }
+}
+
+/**
+ * One RDN as comparable text (RFC 5280 7.1: caseIgnoreMatch after RFC 4518 preparation, here
+ * simplified to NFKC, case folding, and insignificant space removal; other values bytewise).
+ */
+function rdnKey(b: Uint8Array, rdn: Tlv): string {
+  return childrenOf(b, rdn)
+    .map((ava) => {
+      const [type, value] = childrenOf(b, ava);
+      const text = directoryString(b, value!);
+      const canonical =
+        text === undefined
+          ? `#${toHex(encodingOf(b, value!))}`
+          : `"${text.normalize('NFKC').toLowerCase().trim().replace(/\s+/g, ' ')}`;
+      return `${readOid(b, type)}=${canonical}`;
+    })
+    .sort()
+    .join('+');
+}
+
+/** Whether two DER Names are the same name (RFC 5280 7.1), whatever their string types. */
+function sameName(a: Uint8Array, b: Uint8Array): boolean {
+  if (bytesEqual(a, b)) return true;
+  try {
+    const ra = childrenOf(a, readTlv(a, 0));
+    const rb = childrenOf(b, readTlv(b, 0));
+    return ra.length === rb.length && ra.every((r, i) => rdnKey(a, r) === rdnKey(b, rb[i]!));
+  } catch {
+    return false;
+  }
+}
+
 /**
  * RFC 3161 2.4.2: the tsa name, if present, MUST correspond to one of the subject names in the
- * certificate that verifies the token: its subject (as a directoryName) or a subjectAltName entry.
+ * certificate that verifies the token: its subject (as a directoryName, compared as names, so a
+ * TSA that writes its name with other string types or case still matches) or a
+ * subjectAltName entry.
  */
 function tsaNameMatches(gn: Uint8Array, signer: ParsedCert): boolean {
-  if (bytesEqual(gn, der.contextConstructed(4, signer.subject))) return true;
+  const t = readTlv(gn, 0);
+  if (t.tag === 0xa4) {
+    const [name] = childrenOf(gn, t);
+    if (name !== undefined && sameName(encodingOf(gn, name), signer.subject)) return true;
+  }
   const san = extension(signer, id_ce_subjectAltName);
   if (san === undefined) return false;
-  return childrenOf(san.value, readTlv(san.value, 0)).some((n) =>
-    bytesEqual(encodingOf(san.value, n), gn),
-  );
+  return childrenOf(san.value, readTlv(san.value, 0)).some((n) => {
+    const entry = encodingOf(san.value, n);
+    if (bytesEqual(entry, gn)) return true;
+    if (n.tag !== t.tag) return false;
+    if (t.tag === 0xa4) {
+      const [a] = childrenOf(san.value, n);
+      const [b] = childrenOf(gn, t);
+      return (
+        a !== undefined && b !== undefined && sameName(encodingOf(san.value, a), encodingOf(gn, b))
+      );
+    }
+    // RFC 5280 7.2 and 7.5: DNS names, and the host part of mail addresses, compare without
+    // case; the local part of a mail address is compared exactly.
+    const text = (x: Uint8Array): string => String.fromCharCode(...x);
+    const [x, y] = [text(contentOf(san.value, n)), text(contentOf(gn, t))];
+    if (t.tag === 0x82) return x.toLowerCase() === y.toLowerCase();
+    if (t.tag !== 0x81) return false;
+    const [ax, ay] = [x.lastIndexOf('@'), y.lastIndexOf('@')];
+    return (
+      x.slice(0, ax) === y.slice(0, ay) && x.slice(ax).toLowerCase() === y.slice(ay).toLowerCase()
+    );
+  });
 }
 
 /** An AlgorithmIdentifier as OID and parameters, absent and NULL parameters alike. */

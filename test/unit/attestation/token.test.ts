@@ -6,7 +6,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { inspectToken, parseCert, type Report } from '../../../src/attestation/index.js';
 import { Findings } from '../../../src/attestation/report.js';
 import { verifyMain } from '../../../src/cli/verify.js';
-import { der } from '../../../src/pki/index.js';
+import { der, derReader } from '../../../src/pki/index.js';
 import { buildRejection } from '../../../src/tsa/index.js';
 import {
   editTstInfo,
@@ -231,6 +231,32 @@ describe('inspectToken: valid variants from other TSAs, and the rules they must 
     expectVerified(report);
     if (typeof detail === 'string') expect(property(report, name)).toBe(detail);
     else expect(property(report, name)).toMatch(detail);
+  });
+
+  it('matches a tsa name written with other string types, case and spacing as the subject (RFC 5280 7.1)', async () => {
+    // The subject again, each value as an upper-case PrintableString with doubled spaces.
+    const subject = parseCert(tsaCert()).subject;
+    const rdns = derReader.childrenOf(subject, derReader.readTlv(subject, 0)).map((rdn) =>
+      der.tlv(
+        0x31,
+        ...derReader.childrenOf(subject, rdn).map((ava) => {
+          const [type, value] = derReader.childrenOf(subject, ava);
+          const text = new TextDecoder()
+            .decode(derReader.contentOf(subject, value!))
+            .toUpperCase()
+            .replace(/ /g, '  ');
+          return der.seq(
+            derReader.encodingOf(subject, type!),
+            der.tlv(0x13, new TextEncoder().encode(` ${text} `)),
+          );
+        }),
+      ),
+    );
+    const respelled = der.contextConstructed(4, der.seq(...rdns));
+    expect(Buffer.from(respelled).equals(Buffer.from(directoryName()))).toBe(false);
+    const report = await inspect(withFields(([accuracy]) => [accuracy!, tsaOf(respelled)]));
+    expectVerified(report);
+    expect(statusOf(report, 'token.tsa-name')).toBe('pass');
   });
 
   it('reports a subjectKeyIdentifier signer id and checks the tsa name against the subject', async () => {
