@@ -2,7 +2,9 @@
 // again (RFC 5652 5, RFC 3161 2.4.2) with node:crypto and the project's DER writer, under a
 // subjectKeyIdentifier signer id, RSASSA-PSS, ECDSA, certificates in any order, either ESSCertID
 // form, or with one field deliberately wrong. `openssl ts` writes PKCS#7 (issuerAndSerialNumber
-// only) and has no PSS option in OpenSSL 3.0; `openssl cms -sign` adds no signingCertificate.
+// only), has no PSS option in OpenSSL 3.0 and refuses an RSA-PSS key ("response setup error");
+// `openssl cms -sign -keyid` signs with PSS under a subjectKeyIdentifier but adds no
+// signingCertificate attribute, which RFC 3161 2.4.2 requires.
 import { constants, createHash, sign, type KeyObject } from 'node:crypto';
 import { parseCert } from '../../src/attestation/index.js';
 import { subjectKeyId } from '../../src/attestation/certificate.js';
