@@ -12,7 +12,7 @@ import {
 import { completionScript } from './completion.js';
 import { packageVersion } from './version.js';
 import { auditExport, auditVerify } from './commands/audit.js';
-import { archiveExport, archiveFind, archiveVerify } from './commands/archive.js';
+import { archiveExport, archiveFind, archiveGet, archiveVerify } from './commands/archive.js';
 import { chain } from './commands/chain.js';
 import { serve } from './commands/serve.js';
 import { stamp } from './commands/stamp.js';
@@ -64,6 +64,7 @@ export const COMMANDS: readonly Command[] = [
   archiveVerify,
   archiveExport,
   archiveFind,
+  archiveGet,
   tsaPasswd,
 ];
 
