@@ -94,6 +94,8 @@ export interface PathResult {
   readonly anchor: string | undefined;
   /** RFC 5280 6.1.6: the valid policies at the end of the path, when policy processing passed. */
   readonly policies?: readonly string[];
+  /** With `leftover: 'defer'`: the supplied certificates not on the path, and duplicates. */
+  readonly leftover?: { readonly certificates: readonly ParsedCert[]; readonly duplicates: number };
 }
 
 /**
@@ -106,8 +108,11 @@ export async function validatePath(
   pool: readonly ParsedCert[],
   options: ChainOptions,
   f: Findings,
-  /** 'warn' for containers that may carry extra certificates (CMS tokens). */
-  mode: { readonly leftover: 'fail' | 'warn' } = { leftover: 'fail' },
+  /**
+   * 'warn' for containers that may carry extra certificates (CMS tokens); 'defer' leaves the
+   * finding to the caller, which knows the CRL signers once revocation is checked.
+   */
+  mode: { readonly leftover: 'fail' | 'warn' | 'defer' } = { leftover: 'fail' },
 ): Promise<PathResult> {
   const strict = (options.profile ?? 'attestamp') === 'attestamp';
   const anchorCerts: ParsedCert[] = [];
@@ -167,13 +172,8 @@ export async function validatePath(
   );
 
   const used = new Set(path.map((c) => c.sha256));
-  const leftover = pool.filter((c) => !used.has(c.sha256)).length;
-  const clean = leftover === 0 && duplicates === 0;
-  const leftoverDetail = `${leftover} certificate(s) not on the path, ${duplicates} duplicate(s)`;
-  if (clean) f.pass('path.leftover', 'every supplied certificate is on the path, none twice');
-  else if (mode.leftover === 'warn' || (!strict && duplicates === 0))
-    f.warn('path.leftover', leftoverDetail);
-  else f.fail('path.leftover', 'crypto', leftoverDetail);
+  const unused = pool.filter((c) => !used.has(c.sha256));
+  if (mode.leftover !== 'defer') reportLeftover(f, unused.length, duplicates, mode.leftover);
 
   // RFC 5280 6.1.3 (a)(2): validity at the given time, for every certificate including the anchor.
   const expired = path.findIndex((c) => options.at < c.notBefore || options.at > c.notAfter);
@@ -234,7 +234,28 @@ export async function validatePath(
     path,
     anchor: anchorId,
     ...(processed.policies === undefined ? {} : { policies: processed.policies }),
+    ...(mode.leftover === 'defer' ? { leftover: { certificates: unused, duplicates } } : {}),
   };
+}
+
+/** path.leftover: certificates supplied but not used, and duplicates (fail closed by default). */
+function reportLeftover(
+  f: Findings,
+  leftover: number,
+  duplicates: number,
+  mode: 'fail' | 'warn',
+  signers = false,
+): void {
+  const detail = `${leftover} certificate(s) not on the path, ${duplicates} duplicate(s)`;
+  if (leftover === 0 && duplicates === 0)
+    f.pass(
+      'path.leftover',
+      signers
+        ? "every supplied certificate is on the path or a CRL signer's, none twice"
+        : 'every supplied certificate is on the path, none twice',
+    );
+  else if (mode === 'warn') f.warn('path.leftover', detail);
+  else f.fail('path.leftover', 'crypto', detail);
 }
 
 /**
@@ -326,11 +347,12 @@ export async function checkRevocation(
   f: Findings,
   /** Other certificates supplied with the path: CRL signers and their issuers. */
   pool: readonly ParsedCert[] = [],
-): Promise<void> {
+): Promise<ReadonlySet<string>> {
+  const usedSigners = new Set<string>();
   const given = options.crls ?? [];
   if (given.length > MAX_CRLS) {
     f.fail('revocation', 'parse', `more than ${MAX_CRLS} CRLs given`);
-    return;
+    return usedSigners;
   }
   const crls: ParsedCrl[] = [];
   for (const c of given) {
@@ -338,15 +360,15 @@ export async function checkRevocation(
       crls.push(parseCrl(c));
     } catch {
       f.fail('revocation', 'parse', 'a CRL could not be parsed');
-      return;
+      return usedSigners;
     }
   }
   if (crls.length === 0 && options.requireRevocation !== true) {
     f.skip('revocation', 'no CRL given; revocation not checked');
-    return;
+    return usedSigners;
   }
   const anchor = path[path.length - 1];
-  if (anchor === undefined) return;
+  if (anchor === undefined) return usedSigners;
   const byHash = new Map<string, ParsedCert>();
   for (const c of [...path, ...pool]) byHash.set(c.sha256, c);
   const ctx: RevocationContext = {
@@ -355,8 +377,10 @@ export async function checkRevocation(
     candidates: [...byHash.values()],
     anchor,
     strict: (options.profile ?? 'attestamp') === 'attestamp',
-    usedSigners: new Set(),
+    usedSigners,
     inProgress: new Set(),
+    provisional: { count: 0 },
+    signerCache: new Map(),
   };
   const unknown: number[] = [];
   const notes = new Set<string>();
@@ -370,10 +394,10 @@ export async function checkRevocation(
           'revocation',
           `certificate ${j} (serial ${toHex(cert.serial)}) is revoked`,
         );
-        return;
+        return usedSigners;
       case 'bad-signature':
         f.fail('revocation', 'crypto', `a CRL for certificate ${j} is not signed by its issuer`);
-        return;
+        return usedSigners;
       case 'undetermined':
         unknown.push(j);
         for (const n of status.notes) notes.add(`certificate ${j}: ${n}`);
@@ -389,6 +413,7 @@ export async function checkRevocation(
     f.warn('revocation', `no current CRL for certificate(s) ${unknown.join(', ')}; not required`);
   // RFC 5280 6.3.3: why the CRLs that named an issuer on the path could not decide its status.
   if (notes.size > 0) f.warn('revocation.crls', [...notes].join('; '));
+  return usedSigners;
 }
 
 /** Parses certificates, recording a parse failure as a finding. */
@@ -436,11 +461,29 @@ export async function verifyChain(
   const certs = parseLeafFirst(certificates, f);
   if (certs === undefined) return f.report(undefined, {});
   const strict = (options.profile ?? 'attestamp') === 'attestamp';
-  const { path, anchor, policies } = await validatePath(certs.leaf, certs.pool, options, f);
+  // In the x509 profile, certificates off the path may be CRL signers: known after revocation.
+  const { path, anchor, policies, leftover } = await validatePath(
+    certs.leaf,
+    certs.pool,
+    options,
+    f,
+    { leftover: strict ? 'fail' : 'defer' },
+  );
   let ids = {};
   if (path !== undefined) {
     if (strict) ids = checkRoles(path, f);
-    await checkRevocation(path, options, f, certs.pool);
+    const signers = await checkRevocation(path, options, f, certs.pool);
+    if (leftover !== undefined) {
+      const unused = leftover.certificates.filter((c) => !signers.has(c.sha256)).length;
+      // RFC 5280 has no rule against extra certificates: a warning, duplicates still fail.
+      reportLeftover(
+        f,
+        unused,
+        leftover.duplicates,
+        leftover.duplicates > 0 ? 'fail' : 'warn',
+        true,
+      );
+    }
   }
   return f.report(anchor, {
     ...ids,

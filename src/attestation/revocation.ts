@@ -44,6 +44,10 @@ export interface RevocationContext {
    * instead of recursing forever.
    */
   readonly inProgress: Set<string>;
+  /** How often a signer still being validated was accepted (results then are not cached). */
+  readonly provisional: { count: number };
+  /** CRL signature and signer results, per CRL and issuer. */
+  readonly signerCache: Map<ParsedCrl, Map<string, SignerResult>>;
 }
 
 export type CertStatus =
@@ -144,7 +148,7 @@ function entryFor(crl: ParsedCrl, cert: ParsedCert): { reason: number | undefine
   return undefined;
 }
 
-type SignerResult = 'ok' | 'bad-signature' | { readonly unusable: string };
+export type SignerResult = 'ok' | 'bad-signature' | { readonly unusable: string };
 
 /**
  * 6.3.3 (f), (g): a key that signed the CRL, from a certificate with cRLSign whose path ends on
@@ -152,6 +156,25 @@ type SignerResult = 'ok' | 'bad-signature' | { readonly unusable: string };
  * issuer's name (key rollover, separate CRL signing keys, indirect CRL issuers).
  */
 async function crlSigner(
+  crl: ParsedCrl,
+  issuer: ParsedCert,
+  ctx: RevocationContext,
+  depth: number,
+): Promise<SignerResult> {
+  // Each CRL is checked once per issuer: a CRL serves every distribution point and delta.
+  const key = `${issuer.sha256}/${String(depth)}`;
+  let cached = ctx.signerCache.get(crl);
+  if (cached === undefined) ctx.signerCache.set(crl, (cached = new Map<string, SignerResult>()));
+  const known = cached.get(key);
+  if (known !== undefined) return known;
+  const before = ctx.provisional.count;
+  const result = await findCrlSigner(crl, issuer, ctx, depth);
+  // A result that leaned on a signer still being validated is not kept.
+  if (ctx.provisional.count === before) cached.set(key, result);
+  return result;
+}
+
+async function findCrlSigner(
   crl: ParsedCrl,
   issuer: ParsedCert,
   ctx: RevocationContext,
@@ -184,7 +207,10 @@ async function crlSigner(
       refusal ??= 'its signer lacks cRLSign';
       continue;
     }
-    if (ctx.inProgress.has(c.sha256)) return 'ok';
+    if (ctx.inProgress.has(c.sha256)) {
+      ctx.provisional.count++;
+      return 'ok';
+    }
     ctx.inProgress.add(c.sha256);
     const why = await signerPathProblem(c, ctx, depth + 1);
     ctx.inProgress.delete(c.sha256);
@@ -271,14 +297,17 @@ export async function certificateStatus(
   depth = 0,
 ): Promise<CertStatus> {
   const notes: string[] = [];
-  let dps: DistributionPoint[];
+  const dps: DistributionPoint[] = [];
   const ext = extension(cert, id_ce_cRLDistributionPoints);
   try {
-    // Without cRLDistributionPoints, the CRLs of the certificate's issuer for all reasons.
-    dps =
-      ext === undefined
-        ? [{ name: undefined, reasons: undefined, crlIssuer: undefined }]
-        : parseDistributionPoints(ext.value);
+    if (ext !== undefined) dps.push(...parseDistributionPoints(ext.value));
+    // 6.3.3, last paragraph: then the CRLs of the certificate's issuer not named by a
+    // distribution point, as if from a DP named by the issuer, for all reasons.
+    dps.push({
+      name: { kind: 'full', names: [{ kind: 'directory', name: cert.issuer }] },
+      reasons: undefined,
+      crlIssuer: undefined,
+    });
   } catch {
     return { kind: 'undetermined', notes: ['its cRLDistributionPoints extension is malformed'] };
   }
