@@ -126,6 +126,10 @@ export function processPath(
   let policyFail = '';
   let nameFail = '';
 
+  // In the strict profile the anchor certificate (processed first) binds CA flags, pathLen and
+  // keyUsage only; policies and name constraints start below it, as RFC 5280 6.1.1 (d) has it.
+  const skip = strict && n > 0 ? 1 : 0;
+  const below = proc.slice(0, n - skip);
   const policyInputs = options.policy ?? {};
   const policyApplies =
     !strict ||
@@ -133,10 +137,11 @@ export function processPath(
     policyInputs.initialExplicitPolicy === true ||
     policyInputs.initialPolicyMappingInhibit === true ||
     policyInputs.initialAnyPolicyInhibit === true ||
-    proc.some((c) => POLICY_EXTENSIONS.some((oid) => extension(c, oid) !== undefined));
-  const namesApply = !strict || proc.some((c) => extension(c, id_ce_nameConstraints) !== undefined);
+    below.some((c) => POLICY_EXTENSIONS.some((oid) => extension(c, oid) !== undefined));
+  const namesApply =
+    !strict || below.some((c) => extension(c, id_ce_nameConstraints) !== undefined);
 
-  const policy = new PolicyState(n, policyInputs);
+  const policy = new PolicyState(n - skip, policyInputs);
   const constraints = new NameConstraintState();
   // 6.1.2 (k): max_path_length.
   let maxPathLength = n;
@@ -148,6 +153,9 @@ export function processPath(
     const issuer = issuerOf(j);
     const selfIssued = isSelfIssued(cert);
     const last = i === n;
+    const anchorCert = i <= skip;
+    // The policy index of this certificate (6.1.3 (d) counts from the first below the anchor).
+    const pi = i - skip;
 
     // 6.1.3 (a)(4): the issuer name is the working_issuer_name.
     const chained = strict
@@ -166,7 +174,7 @@ export function processPath(
 
     // 6.1.3 (b), (c): the subject and alternative names against the constraints so far,
     // skipped for a self-issued intermediate.
-    if (!constraints.empty && (last || !selfIssued)) {
+    if (!anchorCert && !constraints.empty && (last || !selfIssued)) {
       try {
         const sanExt = extension(cert, id_ce_subjectAltName);
         const san: GeneralName[] = sanExt === undefined ? [] : parseSubjectAltName(sanExt.value);
@@ -185,8 +193,8 @@ export function processPath(
     // 6.1.3 (d)-(f)
     let info: CertPolicyInfo | undefined;
     try {
-      info = policyInfo(cert, selfIssued);
-      if (policyFail === '' && !policy.processCertificate(i, info))
+      if (!anchorCert) info = policyInfo(cert, selfIssued);
+      if (info !== undefined && policyFail === '' && !policy.processCertificate(pi, info))
         policyFail = `no valid policy at certificate ${j} and an explicit policy is required`;
     } catch (error) {
       policyFail ||= `certificate ${j}: ${error instanceof Error ? error.message : 'bad policy extension'}`;
@@ -196,14 +204,14 @@ export function processPath(
       // 6.1.4 (a), (b), (h)-(j)
       if (info !== undefined && policyFail === '') {
         try {
-          const why = policy.prepareNext(i, info);
+          const why = policy.prepareNext(pi, info);
           if (why !== undefined) policyFail = `certificate ${j}: ${why}`;
         } catch (error) {
           policyFail ||= `certificate ${j}: ${error instanceof Error ? error.message : 'policy'}`;
         }
       }
       // 6.1.4 (g)
-      const nc = extension(cert, id_ce_nameConstraints);
+      const nc = anchorCert ? undefined : extension(cert, id_ce_nameConstraints);
       if (nc !== undefined) {
         try {
           constraints.add(parseNameConstraints(nc.value));

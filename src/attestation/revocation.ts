@@ -1,5 +1,5 @@
 // RFC 5280 6.3: certificate status from complete and delta CRLs, with CRL scopes and CRL signer paths.
-import { id_ce_cRLDistributionPoints } from '../pki/index.js';
+import { der, derReader, id_ce_cRLDistributionPoints } from '../pki/index.js';
 import { bytesEqual } from '../shared/index.js';
 import {
   basicConstraintsOf,
@@ -68,33 +68,10 @@ function current(crl: ParsedCrl, at: Date): boolean {
 function fullNames(name: DistributionPointName, base: Uint8Array | undefined): GeneralName[] {
   if (name.kind === 'full') return [...name.names];
   if (base === undefined) return [];
-  // Name ::= SEQUENCE OF RDN: re-encode base's RDNs followed by the relative RDN.
-  const inner = base.subarray(headerLength(base));
-  const body = new Uint8Array(inner.length + name.rdn.length);
-  body.set(inner);
-  body.set(name.rdn, inner.length);
-  return [{ kind: 'directory', name: sequence(body) }];
-}
-
-function headerLength(der: Uint8Array): number {
-  const first = der[1]!;
-  return first < 0x80 ? 2 : 2 + (first & 0x7f);
-}
-
-function sequence(body: Uint8Array): Uint8Array {
-  const len = body.length;
-  const head =
-    len < 0x80
-      ? [0x30, len]
-      : len < 0x100
-        ? [0x30, 0x81, len]
-        : len < 0x10000
-          ? [0x30, 0x82, len >> 8, len & 0xff]
-          : [0x30, 0x83, len >> 16, (len >> 8) & 0xff, len & 0xff];
-  const out = new Uint8Array(head.length + len);
-  out.set(head);
-  out.set(body, head.length);
-  return out;
+  // Name ::= SEQUENCE OF RDN: the base's RDNs, then the relative one.
+  const rdns = derReader.childrenOf(base, derReader.readTlv(base, 0));
+  const parts = rdns.map((t) => derReader.encodingOf(base, t));
+  return [{ kind: 'directory', name: der.seq(...parts, name.rdn) }];
 }
 
 function directoryNames(names: readonly GeneralName[]): Uint8Array[] {
