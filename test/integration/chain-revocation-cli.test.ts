@@ -6,7 +6,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Report } from '../../src/attestation/index.js';
-import { der, encodePem } from '../../src/pki/index.js';
+import { der, encodePem, keyUsage } from '../../src/pki/index.js';
 import { tempDir } from '../helpers/tmp.js';
 import { runVerifyAsync } from '../helpers/verify.js';
 import {
@@ -94,6 +94,19 @@ describe('attestamp-verify chain --profile x509 on NIST PKITS', () => {
     expect(r.code).toBe(1);
     const report = JSON.parse(r.stdout) as Report;
     expect(report.checks.find((c) => c.id === 'roles.chain')?.status).toBe('fail');
+  });
+
+  it('--help names the profile and the policy inputs', async () => {
+    const r = await runVerifyAsync(['--help'], { cwd: dir });
+    expect(r.code).toBe(0);
+    for (const flag of [
+      '--profile NAME',
+      '--policy OID',
+      '--explicit-policy',
+      '--inhibit-policy-mapping',
+      '--inhibit-any-policy',
+    ])
+      expect(r.stdout).toContain(flag);
   });
 
   it('refuses a bad --profile or --policy as a usage error', async () => {
@@ -224,6 +237,48 @@ describe('attestamp-verify chain --require-revocation on the project chain', () 
     expect(code).toBe(3);
     expect(detail(report, 'revocation.crls')).toBe(
       'certificate 0: a CRL is unusable: unknown critical CRL extension 1.3.6.1.4.1.99999.1',
+    );
+  });
+
+  it('a CRL signed by an issuer without cRLSign is unusable', async () => {
+    const noCrlSign = await hsmChain({
+      device: { set: [keyUsage(['digitalSignature', 'keyCertSign'])] },
+    });
+    writeFileSync(
+      join(dir, 'no-crl-sign.pem'),
+      encodePem('CERTIFICATE', noCrlSign.timestamp.der) +
+        encodePem('CERTIFICATE', noCrlSign.device.der),
+    );
+    writeFileSync(join(dir, 'no-crl-sign-root.pem'), encodePem('CERTIFICATE', noCrlSign.root.der));
+    writeFileSync(
+      join(dir, 'no-crl-sign-device.crl'),
+      encodePem('X509 CRL', buildCrl(noCrlSign.device, [crlNumber(1)])),
+    );
+    writeFileSync(
+      join(dir, 'no-crl-sign-root.crl'),
+      encodePem('X509 CRL', buildCrl(noCrlSign.root, [crlNumber(1)])),
+    );
+    const r = await runVerifyAsync(
+      [
+        'chain',
+        'no-crl-sign.pem',
+        '--anchor',
+        'no-crl-sign-root.pem',
+        '--at',
+        AT.toISOString(),
+        '--crl',
+        'no-crl-sign-device.crl',
+        '--crl',
+        'no-crl-sign-root.crl',
+        '--require-revocation',
+        '--json',
+      ],
+      { cwd: dir },
+    );
+    expect(r.code).toBe(3);
+    const report = JSON.parse(r.stdout) as Report;
+    expect(detail(report, 'revocation.crls')).toBe(
+      'certificate 0: a CRL is unusable: its issuer lacks cRLSign',
     );
   });
 
