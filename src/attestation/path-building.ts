@@ -1,4 +1,4 @@
-// RFC 4158 path building, depth-first: from a leaf through candidate issuers to an anchor (RFC 5280 6.1 input).
+// RFC 4158 (RFC 5280 6.1 input): depth-first path building from a leaf to an anchor.
 import { bytesEqual } from '../shared/index.js';
 import { authorityKeyId, subjectKeyId, type ParsedCert } from './certificate.js';
 import { describeSignatureAlgorithm, verifySignature } from './crypto.js';

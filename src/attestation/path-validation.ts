@@ -1,4 +1,4 @@
-// RFC 5280 6.1.2-6.1.5: the basic path processing over a built path (signatures and validity aside).
+// RFC 5280 6.1.2-6.1.5: basic path processing over a built path (signatures aside).
 import {
   id_ce_authorityKeyIdentifier,
   id_ce_basicConstraints,

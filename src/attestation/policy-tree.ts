@@ -1,4 +1,4 @@
-// RFC 5280 6.1.2 (a), (d)-(f), 6.1.3 (d)-(f), 6.1.4 (a), (b), (h)-(j), 6.1.5 (a), (b), (g): the valid policy tree.
+// RFC 5280 6.1.2-6.1.5 (the policy parts): the valid policy tree and its state variables.
 import { derReader, id_anyPolicy, PkiError } from '../pki/index.js';
 
 const { readTlv, childrenOf, readOid, readUnsigned } = derReader;

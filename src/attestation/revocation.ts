@@ -1,4 +1,4 @@
-// RFC 5280 6.3: certificate status from complete and delta CRLs, with CRL scopes and CRL signer paths.
+// RFC 5280 6.3: certificate status from complete and delta CRLs, scopes and CRL signer paths.
 import { der, derReader, id_ce_cRLDistributionPoints } from '../pki/index.js';
 import { bytesEqual } from '../shared/index.js';
 import {
