@@ -253,6 +253,8 @@ export function parseCrl(der: Uint8Array): ParsedCrl {
     const [list] = childrenOf(der, fields[i++]!);
     for (const e of extensionsOf(der, expectTag(list, 0x30, 'crlExtensions'))) {
       const v = e.value;
+      // The reader relies on strict DER inside the extensions it decodes, too.
+      if (KNOWN_CRL_EXTENSIONS.has(e.oid)) assertStrictDer(v);
       if (e.oid === id_ce_cRLNumber) crlNumber = readUnsigned(v, readTlv(v, 0));
       else if (e.oid === id_ce_deltaCRLIndicator) baseCrlNumber = readUnsigned(v, readTlv(v, 0));
       else if (e.oid === id_ce_issuingDistributionPoint) idp = parseIdp(v);
@@ -281,6 +283,7 @@ export function parseCrl(der: Uint8Array): ParsedCrl {
     if (extT !== undefined) {
       for (const e of extensionsOf(der, extT)) {
         const v = e.value;
+        if (KNOWN_ENTRY_EXTENSIONS.has(e.oid)) assertStrictDer(v);
         if (e.oid === id_ce_cRLReasons) reason = Number(readUnsigned(v, readTlv(v, 0), 0x0a));
         else if (e.oid === id_ce_certificateIssuer) {
           if (idp?.indirectCRL === true) currentIssuer = parseGeneralNames(v, readTlv(v, 0));
