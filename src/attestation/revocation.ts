@@ -164,7 +164,8 @@ async function findCrlSigner(
   // RFC 5280 4.2.1.3: the CRL signer's key usage, when present, must include cRLSign.
   const mayCrlSign = (c: ParsedCert) => keyUsageBits(c)?.has(6) !== false;
   let refusal: string | undefined;
-  if (namesMatch(issuer.subject, crl.issuer) && (await verifies(issuer))) {
+  const byIssuer = namesMatch(issuer.subject, crl.issuer);
+  if (byIssuer && (await verifies(issuer))) {
     if (mayCrlSign(issuer)) return 'ok';
     refusal = 'its issuer lacks cRLSign';
   }
@@ -178,6 +179,10 @@ async function findCrlSigner(
         subjectKeyId(c) === undefined ||
         bytesEqual(crl.authorityKeyId, subjectKeyId(c)!)),
   );
+  // An indirect CRL whose issuer's certificate was not given cannot be checked: unusable, not
+  // forged. A CRL under the certificate issuer's name that no key verifies is a bad signature.
+  if (!byIssuer && others.length === 0)
+    return { unusable: "no certificate of the CRL's issuer was given" };
   for (const c of others) {
     if (!(await verifies(c))) continue;
     if (!mayCrlSign(c)) {
