@@ -1,11 +1,6 @@
 // RFC 5280 4.2.1.10 and 6.1.3 (b), (c), 6.1.4 (g): name constraints on DN, rfc822, DNS, URI, IP.
 import { derReader, PkiError } from '../pki/index.js';
-import {
-  parseGeneralName,
-  parseSubjectAltName,
-  type GeneralName,
-  type GeneralNameKind,
-} from './general-names.js';
+import { parseGeneralName, type GeneralName, type GeneralNameKind } from './general-names.js';
 import { emailAddressesIn, isEmptyName, nameWithin } from './names.js';
 
 const { readTlv, childrenOf } = derReader;
@@ -198,5 +193,3 @@ function describe(name: GeneralName): string {
       return `the ${name.kind} name`;
   }
 }
-
-export { parseSubjectAltName };

@@ -15,13 +15,8 @@ import {
 } from '../pki/index.js';
 import { bytesEqual } from '../shared/index.js';
 import { basicConstraintsOf, extension, keyUsageBits, type ParsedCert } from './certificate.js';
-import type { GeneralName } from './general-names.js';
-import {
-  constrainedNames,
-  NameConstraintState,
-  parseNameConstraints,
-  parseSubjectAltName,
-} from './name-constraints.js';
+import { parseSubjectAltName, type GeneralName } from './general-names.js';
+import { constrainedNames, NameConstraintState, parseNameConstraints } from './name-constraints.js';
 import { namesMatch } from './names.js';
 import {
   parseCertificatePolicies,
