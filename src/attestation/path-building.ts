@@ -4,11 +4,15 @@ import { authorityKeyId, subjectKeyId, type ParsedCert } from './certificate.js'
 import { describeSignatureAlgorithm, verifySignature } from './crypto.js';
 import { namesMatch } from './names.js';
 
-/** Longest path accepted, leaf and anchor included minus one: deeper PKIs do not exist in practice. */
+/**
+ * Certificates below the anchor a path may hold (leaf included): real PKIs are 2 to 4 deep, and
+ * every extra level multiplies the search and the revocation work a browser has to do.
+ */
 export const MAX_PATH = 8;
 /**
  * Signature verifications one build may spend. Several certificates under one name (key
- * rollover, cross-certificates) make the search branch; this bounds it for the browser.
+ * rollover, cross-certificates) make the search branch; this bounds it for the browser. When it
+ * runs out, the remaining candidates count as not verifying.
  */
 const MAX_SIGNATURE_CHECKS = 64;
 
