@@ -937,7 +937,7 @@ async function inspectTokenFields(bytes: Uint8Array, options: TokenOptions): Pro
   let ids: { deviceId?: string; partitionId?: string } = {};
   if (result.path !== undefined) {
     if (result.path.some((c) => roleOf(c) !== undefined)) ids = checkRoles(result.path, f);
-    await checkRevocation(result.path, { ...options, at }, f);
+    await checkRevocation(result.path, { ...options, at }, f, rest);
   }
 
   // With the request: nonce, policy, imprint and certReq behaviour.

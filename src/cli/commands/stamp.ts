@@ -26,6 +26,8 @@ const SELF_CHECKS = [
   'token.signer',
   'token.signature',
   'token.ess-cert-id',
+  'token.algorithm-protection',
+  'token.tsa-name',
   'token.request',
   'token.encoding',
 ];
