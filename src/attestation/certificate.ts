@@ -83,10 +83,12 @@ export function readTime(b: Uint8Array, t: derReader.Tlv | undefined): Date {
 }
 
 /**
- * The extensions path validation decodes (RFC 5280 4.2.1.1-.6, .9-.14): strict DER inside too.
- * The first five are also decoded here; the others when the path is processed.
+ * The extensions path validation decodes (RFC 5280 4.2.1.1-.6, .9-.14), strict DER inside too;
+ * any other critical extension fails the path (RFC 5280 4.2). The first five are also decoded
+ * here; the others when the path is processed, and CRL distribution points by revocation
+ * checking (RFC 5280 6.3.3).
  */
-const PATH_EXTENSIONS = new Set([
+export const PATH_EXTENSIONS: ReadonlySet<string> = new Set([
   id_ce_basicConstraints,
   id_ce_keyUsage,
   id_ce_extKeyUsage,

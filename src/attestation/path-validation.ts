@@ -1,20 +1,20 @@
 // RFC 5280 6.1.2-6.1.5: basic path processing over a built path (signatures aside).
 import {
-  id_ce_authorityKeyIdentifier,
-  id_ce_basicConstraints,
   id_ce_certificatePolicies,
-  id_ce_cRLDistributionPoints,
-  id_ce_extKeyUsage,
   id_ce_inhibitAnyPolicy,
-  id_ce_keyUsage,
   id_ce_nameConstraints,
   id_ce_policyConstraints,
   id_ce_policyMappings,
   id_ce_subjectAltName,
-  id_ce_subjectKeyIdentifier,
 } from '../pki/index.js';
 import { bytesEqual } from '../shared/index.js';
-import { basicConstraintsOf, extension, keyUsageBits, type ParsedCert } from './certificate.js';
+import {
+  basicConstraintsOf,
+  extension,
+  keyUsageBits,
+  PATH_EXTENSIONS,
+  type ParsedCert,
+} from './certificate.js';
 import { parseSubjectAltName, type GeneralName } from './general-names.js';
 import { constrainedNames, NameConstraintState, parseNameConstraints } from './name-constraints.js';
 import { namesMatch } from './names.js';
@@ -27,23 +27,6 @@ import {
   type CertPolicyInfo,
   type PolicyInputs,
 } from './policy-tree.js';
-
-/** Extensions path processing recognizes (RFC 5280 4.2); any other critical one fails the path. */
-export const PROCESSED_EXTENSIONS: ReadonlySet<string> = new Set([
-  id_ce_keyUsage,
-  id_ce_basicConstraints,
-  id_ce_extKeyUsage,
-  id_ce_subjectAltName,
-  id_ce_subjectKeyIdentifier,
-  id_ce_authorityKeyIdentifier,
-  id_ce_certificatePolicies,
-  id_ce_policyMappings,
-  id_ce_policyConstraints,
-  id_ce_inhibitAnyPolicy,
-  id_ce_nameConstraints,
-  // Processed by revocation checking (RFC 5280 6.3.3).
-  id_ce_cRLDistributionPoints,
-]);
 
 export type { PolicyInputs };
 
@@ -161,7 +144,7 @@ export function processPath(
     // RFC 5280 4.2: a certificate MUST NOT include more than one instance of an extension.
     const oids = cert.extensions.map((e) => e.oid);
     if (new Set(oids).size !== oids.length) critical ||= `certificate ${j} repeats an extension`;
-    const unknown = cert.extensions.find((e) => e.critical && !PROCESSED_EXTENSIONS.has(e.oid));
+    const unknown = cert.extensions.find((e) => e.critical && !PATH_EXTENSIONS.has(e.oid));
     // 6.1.4 (o), 6.1.5 (f): unrecognized critical extensions.
     if (unknown !== undefined)
       critical ||= `certificate ${j} has the unknown critical extension ${unknown.oid}`;
