@@ -14,6 +14,8 @@ export const EXIT = {
   integrity: 4,
   /** The thing to create exists already. */
   exists: 5,
+  /** The audit log does not extend the head given with --expect-head (a rollback or a fork). */
+  rollback: 6,
   /** Bad command line: unknown command or option, missing or malformed argument. */
   usage: 64,
   /** An input file's content is malformed. */
@@ -49,6 +51,8 @@ const HSM_EXIT: Readonly<Record<HsmErrorCode, ExitCode>> = {
   'officer-required': EXIT.auth,
   'officer-auth-failed': EXIT.auth,
   'unwrap-failed': EXIT.dataError,
+  'integrity-failed': EXIT.integrity,
+  'audit-head-mismatch': EXIT.rollback,
   'invalid-argument': EXIT.usage,
 };
 

@@ -1,8 +1,9 @@
 // The store's master key: given raw (32 bytes) or as a passphrase stretched with scrypt. From it
-// HKDF derives the key-wrapping key and the audit MAC key; a key-check value detects a wrong key
-// before anything is written.
+// HKDF derives the key-wrapping key, the audit MAC key and the row MAC keys; a key-check value
+// detects a wrong key before anything is written.
 import { randomBytes, scryptSync } from 'node:crypto';
 import { HsmError } from './errors.js';
+import { deriveRowMacKeys, type RowMacKeys } from './integrity.js';
 import { deriveSubkey, open, seal } from './wrap.js';
 
 export type MasterKeyInput =
@@ -35,6 +36,8 @@ export interface MasterKeys {
   readonly kek: Buffer;
   /** Keys the audit log's MACs. */
   readonly auditKey: Buffer;
+  /** Key the MACs of the rows that carry security decisions, one per table. */
+  readonly rows: RowMacKeys;
 }
 
 export function resolveMasterSecret(input: MasterKeyInput, kdf: ScryptParams | undefined): Buffer {
@@ -57,6 +60,7 @@ export function deriveMasterKeys(secret: Uint8Array, deviceId: string): MasterKe
   return {
     kek: deriveSubkey(secret, deviceId, 'attestamp key-wrap v1'),
     auditKey: deriveSubkey(secret, deviceId, 'attestamp audit-mac v1'),
+    rows: deriveRowMacKeys(secret, deviceId),
   };
 }
 

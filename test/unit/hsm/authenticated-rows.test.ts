@@ -1,0 +1,99 @@
+// Row authentication at rest: a store written by schema version 1 (before row MACs) is migrated
+// once under the master key with an audit entry, and a store whose version was set back is
+// refused rather than migrated again.
+import { copyFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { Hsm, type MasterKeyInput } from '../../../src/hsm/index.js';
+import { tempDir } from '../../helpers/tmp.js';
+import { expectHsmError, MESSAGE, verifySignature, withRawDb } from './support.js';
+
+const FIXTURE = join(import.meta.dirname, '../../fixtures/store-v1/attestamp-v1.sqlite');
+const MASTER: MasterKeyInput = { kind: 'key', key: new Uint8Array(32).fill(0x11) };
+
+function copyOfV1Store(): string {
+  const path = join(tempDir(), 'v1.sqlite');
+  copyFileSync(FIXTURE, path);
+  return path;
+}
+
+function macColumns(path: string): { table: string; missing: number; total: number }[] {
+  return withRawDb(path, (db) =>
+    ['keys', 'partitions', 'device', 'officers'].map((table) => {
+      const r = db
+        .prepare(`SELECT count(*) AS total, sum(mac IS NULL) AS missing FROM ${table}`)
+        .get() as { total: number; missing: number };
+      return { table, missing: r.missing, total: r.total };
+    }),
+  );
+}
+
+describe('migration of a store written before row authentication', () => {
+  it('adds a MAC to every row once, with a store.migrate entry, and keeps every key working', async () => {
+    const path = copyOfV1Store();
+    const before = withRawDb(path, (db) => db.prepare('SELECT count(*) AS n FROM audit').get()) as {
+      n: number;
+    };
+    const hsm = Hsm.open(path, MASTER);
+    try {
+      for (const t of macColumns(path)) {
+        expect(t.total, t.table).toBeGreaterThan(0);
+        expect(t.missing, t.table).toBe(0);
+      }
+      const log = [...hsm.exportAudit()];
+      expect(log).toHaveLength(before.n + 1);
+      expect(log.at(-1)).toMatchObject({
+        action: 'store.migrate',
+        outcome: 'success',
+        details: { from: 1, to: 2 },
+      });
+      expect(hsm.verifyAudit().ok).toBe(true);
+      const gen = hsm.key('p', 'gen');
+      const sig = await hsm.signer('p', 'gen').sign(MESSAGE);
+      expect(verifySignature('ecdsa-p256', gen.spki, MESSAGE, sig)).toBe(true);
+      expect(hsm.key('p', 'trash').state).toBe('invalidated');
+      expect(hsm.key('p', 'ext').attributes.neverExtractable).toBe(false);
+      await hsm.attestKey('p', 'gen');
+      await hsm.attestKey('p', 'ext', { format: 'certificate' });
+    } finally {
+      hsm.close();
+    }
+    const again = Hsm.open(path, MASTER);
+    try {
+      const migrations = [...again.exportAudit()].filter((e) => e.action === 'store.migrate');
+      expect(migrations).toHaveLength(1);
+    } finally {
+      again.close();
+    }
+  });
+
+  it('refuses a migrated store whose schema version was set back (and does not re-MAC it)', () => {
+    const path = copyOfV1Store();
+    Hsm.open(path, MASTER).close();
+    withRawDb(path, (db) => {
+      db.prepare("UPDATE meta SET value = '1' WHERE name = 'schema_version'").run();
+      // The edit the downgrade would launder: the officer-free trash key made active.
+      db.prepare(
+        "UPDATE keys SET state = 'active', invalidated_at = NULL WHERE label = 'trash'",
+      ).run();
+    });
+    // The log records the migration to version 2: the store is refused, never re-MACed.
+    expectHsmError(() => Hsm.open(path, MASTER), 'integrity-failed');
+    const entries = withRawDb(path, (db) =>
+      db.prepare("SELECT action, outcome FROM audit WHERE action = 'store.migrate'").all(),
+    );
+    expect(entries).toEqual([
+      { action: 'store.migrate', outcome: 'success' },
+      { action: 'store.migrate', outcome: 'failure' },
+    ]);
+    withRawDb(path, (db) => {
+      db.prepare("UPDATE meta SET value = '2' WHERE name = 'schema_version'").run();
+    });
+    const hsm = Hsm.open(path, MASTER);
+    try {
+      expectHsmError(() => hsm.key('p', 'trash'), 'integrity-failed');
+    } finally {
+      hsm.close();
+    }
+  });
+});
