@@ -2,7 +2,7 @@
 // the problem and a distinct exit code. Never prints secrets or stack traces.
 import { AttestampError } from '../shared/index.js';
 import { helpText, parseInvocation, usageLine, type Command } from './command.js';
-import { auditExport, auditVerify } from './commands/audit.js';
+import { auditExport, auditHead, auditVerify } from './commands/audit.js';
 import { archiveExport, archiveFind, archiveVerify } from './commands/archive.js';
 import { chain } from './commands/chain.js';
 import { serve } from './commands/serve.js';
@@ -49,6 +49,7 @@ export const COMMANDS: readonly Command[] = [
   keyAttest,
   chain,
   auditVerify,
+  auditHead,
   auditExport,
   archiveVerify,
   archiveExport,
