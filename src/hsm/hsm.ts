@@ -62,6 +62,7 @@ import {
 } from './store/database.js';
 import {
   checkpointTruncate,
+  creationAction,
   deleteKeyRow,
   everExported,
   insertDeviceRow,
@@ -1127,7 +1128,9 @@ export class Hsm {
       throw integrityError('key', 'the stored public key is not the sealed key', { keyId: row.id });
     }
     const a = info.attributes;
+    const created = creationAction(this.db, row.id);
     const consistent =
+      (created === undefined || (created === 'key.import') === (a.origin === 'imported')) &&
       !(a.neverExtractable && a.extractable) &&
       !(a.neverExtractable && everExported(this.db, row.id)) &&
       a.local === (a.origin === 'generated') &&
@@ -1223,6 +1226,16 @@ export class Hsm {
     const algorithm = row.algorithm;
     const keyId = row.id;
     let reported = false;
+    /** Integrity failures reach the log once per signer, not once per signature. */
+    const reportOnce = (error: unknown): void => {
+      this.keyCache.delete(keyId);
+      if (reported) return;
+      reported = true;
+      this.recordFailure(
+        { action: 'key.use', partitionId: row.partition_id ?? undefined, keyId },
+        error,
+      );
+    };
     const load = (): KeyObject => {
       const cached = this.keyCache.get(keyId);
       // The key's row is re-read (and its MAC checked) at most every STATE_RECHECK_MS: an
@@ -1232,37 +1245,32 @@ export class Hsm {
         return cached.key;
       }
       let current: KeyRow | undefined;
+      let key = cached?.key;
       try {
         current = this.rows.keyById(keyId);
-      } catch (error) {
-        this.keyCache.delete(keyId);
-        if (!reported) {
-          // Once per signer: a tampered row must be in the log, but not once per signature.
-          reported = true;
-          this.recordFailure(
-            { action: 'key.use', partitionId: row.partition_id ?? undefined, keyId },
-            error,
-          );
+        if (current?.state === 'active' && key === undefined) {
+          const { pkcs8, spki } = this.unsealRow(current);
+          try {
+            // The key signs only if it is the one whose public key the row (and certificate) names.
+            if (!bytesEqual(spki, current.spki)) {
+              throw integrityError('key', 'the stored public key is not the sealed key', {
+                keyId,
+              });
+            }
+            key = loadPkcs8(pkcs8);
+          } finally {
+            pkcs8.fill(0);
+          }
         }
+      } catch (error) {
+        reportOnce(error);
         throw error;
       }
-      if (current?.state !== 'active') {
+      if (current?.state !== 'active' || key === undefined) {
         this.keyCache.delete(keyId);
         throw new HsmError('key-invalidated', 'the key is invalidated or gone', {
           details: { label: row.label },
         });
-      }
-      let key = cached?.key;
-      if (key === undefined) {
-        const { pkcs8, spki } = this.unsealRow(current);
-        try {
-          if (!bytesEqual(spki, current.spki)) {
-            throw integrityError('key', 'the stored public key is not the sealed key', { keyId });
-          }
-          key = loadPkcs8(pkcs8);
-        } finally {
-          pkcs8.fill(0);
-        }
       }
       this.keyCache.set(keyId, { key, checkedAt: performance.now() });
       return key;

@@ -244,6 +244,16 @@ export function everExported(db: Db, keyId: string): boolean {
   );
 }
 
+/** How the log says the key came to be: key.generate or key.import (undefined: neither). */
+export function creationAction(db: Db, keyId: string): string | undefined {
+  const row = db
+    .prepare(
+      "SELECT action FROM audit WHERE key_id = ? AND outcome = 'success' AND action IN ('key.generate', 'key.import') ORDER BY seq LIMIT 1",
+    )
+    .get(keyId) as { action: string } | undefined;
+  return row?.action;
+}
+
 /** Schema versions the log says the store was created with or migrated to. */
 export function loggedSchemaVersions(db: Db): number[] {
   const rows = db

@@ -4,9 +4,20 @@
 import { copyFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { generateKeyPairSync } from 'node:crypto';
+import type Database from 'better-sqlite3';
 import { Hsm, type MasterKeyInput } from '../../../src/hsm/index.js';
+import { keyRowEncoding, rowMac, type KeyRowFields } from '../../../src/hsm/integrity.js';
+import { deriveMasterKeys } from '../../../src/hsm/master-key.js';
+import { createTestDevice } from '../../helpers/hsm.js';
 import { tempDir } from '../../helpers/tmp.js';
-import { expectHsmError, MESSAGE, verifySignature, withRawDb } from './support.js';
+import {
+  expectHsmError,
+  expectHsmRejection,
+  MESSAGE,
+  verifySignature,
+  withRawDb,
+} from './support.js';
 
 const FIXTURE = join(import.meta.dirname, '../../fixtures/store-v1/attestamp-v1.sqlite');
 const MASTER: MasterKeyInput = { kind: 'key', key: new Uint8Array(32).fill(0x11) };
@@ -92,6 +103,99 @@ describe('migration of a store written before row authentication', () => {
     const hsm = Hsm.open(path, MASTER);
     try {
       expectHsmError(() => hsm.key('p', 'trash'), 'integrity-failed');
+    } finally {
+      hsm.close();
+    }
+  });
+});
+
+/**
+ * Writes a key row whose MAC is right (made here with the master key): what a bug, or someone
+ * holding the master key, could write. Attestation still checks the key itself and the log.
+ */
+function rewriteWithMac(
+  db: Database.Database,
+  masterKey: Uint8Array,
+  label: string,
+  change: (row: KeyRowFields) => KeyRowFields,
+): void {
+  const deviceId = (
+    db.prepare("SELECT value FROM meta WHERE name = 'device_id'").get() as { value: string }
+  ).value;
+  const row = db.prepare('SELECT * FROM keys WHERE label = ?').get(label) as KeyRowFields;
+  const next = change(row);
+  const mac = rowMac(
+    deriveMasterKeys(masterKey, deviceId).rows.key,
+    keyRowEncoding(deviceId, next),
+  );
+  db.prepare(
+    'UPDATE keys SET spki = @spki, attributes_json = @attributes_json, mac = @mac WHERE id = @id',
+  ).run({ ...next, mac });
+}
+
+function editAttributes(row: KeyRowFields, changes: Record<string, unknown>): KeyRowFields {
+  const a = JSON.parse(row.attributes_json) as Record<string, unknown>;
+  return { ...row, attributes_json: JSON.stringify({ ...a, ...changes }) };
+}
+
+describe('attestation from the key itself, even under a correct row MAC', () => {
+  it('an exported key never again claims never-extractable; an imported one never claims generated', async () => {
+    const d = await createTestDevice();
+    const key = d.masterKey.kind === 'key' ? d.masterKey.key : new Uint8Array(0);
+    await d.hsm.createPartition('p', { policy: { exportAllowed: true, importAllowed: true } });
+    await d.hsm.generateKey('p', { label: 'ext', algorithm: 'ed25519', extractable: true });
+    d.hsm.exportKey('p', 'ext', { kind: 'aes-kwp', key: new Uint8Array(32).fill(1) });
+    expect(d.hsm.key('p', 'ext').attributes.neverExtractable).toBe(false);
+    const pkcs8 = generateKeyPairSync('ed25519').privateKey.export({
+      type: 'pkcs8',
+      format: 'der',
+    });
+    d.hsm.importKey('p', { label: 'imp', pkcs8: new Uint8Array(pkcs8) });
+    d.hsm.close();
+    withRawDb(d.storePath, (db) => {
+      rewriteWithMac(db, key, 'ext', (r) =>
+        editAttributes(r, { extractable: false, neverExtractable: true }),
+      );
+      rewriteWithMac(db, key, 'imp', (r) =>
+        editAttributes(r, { origin: 'generated', local: true, alwaysSensitive: true }),
+      );
+    });
+    const hsm = Hsm.open(d.storePath, d.masterKey);
+    try {
+      // The row reads (its MAC is right) but is not attested.
+      expect(hsm.key('p', 'ext').attributes.neverExtractable).toBe(true);
+      await expectHsmRejection(hsm.attestKey('p', 'ext'), 'integrity-failed');
+      await expectHsmRejection(
+        hsm.attestKey('p', 'imp', { format: 'certificate' }),
+        'integrity-failed',
+      );
+    } finally {
+      hsm.close();
+    }
+  });
+
+  it("a stored public key that is not the sealed key's is neither attested nor used to sign", async () => {
+    const d = await createTestDevice();
+    const key = d.masterKey.kind === 'key' ? d.masterKey.key : new Uint8Array(0);
+    await d.hsm.generateKey('default', { label: 'k', algorithm: 'ecdsa-p256' });
+    d.hsm.close();
+    const attacker = generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({
+      type: 'spki',
+      format: 'der',
+    });
+    withRawDb(d.storePath, (db) => {
+      rewriteWithMac(db, key, 'k', (r) => ({ ...r, spki: attacker }));
+    });
+    const hsm = Hsm.open(d.storePath, d.masterKey);
+    try {
+      await expectHsmRejection(hsm.attestKey('default', 'k'), 'integrity-failed');
+      await expectHsmRejection(
+        hsm.attestKey('default', 'k', { format: 'certificate' }),
+        'integrity-failed',
+      );
+      await expectHsmRejection(hsm.signer('default', 'k').sign(MESSAGE), 'integrity-failed');
+      const log = [...hsm.exportAudit()].filter((e) => e.outcome === 'failure');
+      expect(log.map((e) => e.action)).toEqual(['key.attest', 'key.attest', 'key.use']);
     } finally {
       hsm.close();
     }
