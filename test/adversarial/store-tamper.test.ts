@@ -215,7 +215,7 @@ export const TAMPER_CASES: readonly TamperCase[] = [
   },
   {
     edit: 'keys.partition_id: a key moved to another partition',
-    attempt: 'key show / sign in the new partition',
+    attempt: 'sign in the new partition',
     outcome: 'integrity-failed; key.use failure',
     tamper: (db) => {
       db.prepare("UPDATE keys SET partition_id = ? WHERE label = 'dk'").run(partitionId(db, 'p'));
@@ -476,6 +476,12 @@ export const TAMPER_CASES: readonly TamperCase[] = [
     run: (h) => h.setPartitionPolicy('ro', { readOnly: false }, OFFICER),
     code: 'integrity-failed',
     audit: { action: 'partition.policy', outcome: 'failure' },
+    unchanged: (db) => {
+      const row = db.prepare("SELECT policy_json FROM partitions WHERE name = 'ro'").get() as {
+        policy_json: string;
+      };
+      expect(JSON.parse(row.policy_json)).toMatchObject({ readOnly: true });
+    },
   },
   {
     edit: "officers: a fabricated officer row (attacker's name and hash, copied mac)",
@@ -495,51 +501,62 @@ export const TAMPER_CASES: readonly TamperCase[] = [
   },
   {
     edit: 'device.certificate replaced (by the root certificate)',
-    attempt: 'open the store',
-    outcome: 'integrity-failed at open; store.open failure',
+    attempt: 'device show',
+    outcome: 'integrity-failed; device.show failure',
     tamper: (db) => {
       db.prepare('UPDATE device SET certificate = root_certificate').run();
     },
-    run: undefined,
+    run: (h) => h.device(),
     code: 'integrity-failed',
-    audit: { action: 'store.open', outcome: 'failure' },
+    audit: { action: 'device.show', outcome: 'failure' },
+  },
+  {
+    edit: 'device.certificate replaced (by the root certificate)',
+    attempt: 'timestamp signer (as serve does at start-up)',
+    outcome: 'integrity-failed; key.use failure',
+    tamper: (db) => {
+      db.prepare('UPDATE device SET certificate = root_certificate').run();
+    },
+    run: (h) => h.timestampSigner('default'),
+    code: 'integrity-failed',
+    audit: { action: 'key.use', outcome: 'failure' },
   },
   {
     edit: 'device.development: 1 set to 0',
-    attempt: 'open the store',
-    outcome: 'integrity-failed at open; store.open failure',
+    attempt: 'device show',
+    outcome: 'integrity-failed; device.show failure',
     tamper: (db) => {
       db.prepare('UPDATE device SET development = 0').run();
     },
-    run: undefined,
+    run: (h) => h.device(),
     code: 'integrity-failed',
-    audit: { action: 'store.open', outcome: 'failure' },
+    audit: { action: 'device.show', outcome: 'failure' },
   },
   {
     edit: 'device.key_id pointed at a partition attestation key',
-    attempt: 'open the store',
-    outcome: 'integrity-failed at open; store.open failure',
+    attempt: 'device show',
+    outcome: 'integrity-failed; device.show failure',
     tamper: (db) => {
       db.prepare(
         "UPDATE device SET key_id = (SELECT id FROM keys WHERE label = 'partition-attestation' LIMIT 1)",
       ).run();
     },
-    run: undefined,
+    run: (h) => h.device(),
     code: 'integrity-failed',
-    audit: { action: 'store.open', outcome: 'failure' },
+    audit: { action: 'device.show', outcome: 'failure' },
   },
   {
     edit: 'device: a second device row',
-    attempt: 'open the store',
-    outcome: 'integrity-failed at open; store.open failure',
+    attempt: 'device show',
+    outcome: 'integrity-failed; device.show failure',
     tamper: (db) => {
       db.prepare(
         "INSERT INTO device SELECT 'SWHSM-0000000000000000', key_id, root_certificate, certificate, factory_label, development, organization, country, created_at, mac FROM device",
       ).run();
     },
-    run: undefined,
+    run: (h) => h.device(),
     code: 'integrity-failed',
-    audit: { action: 'store.open', outcome: 'failure' },
+    audit: { action: 'device.show', outcome: 'failure' },
   },
   {
     edit: 'meta.schema_version set back to 1 (to have the rows re-MACed)',
@@ -673,6 +690,21 @@ describe('offline tampering of the store file', () => {
         'trashed',
       ]);
       await hsm.attestKey('p', 'sealed');
+    } finally {
+      hsm.close();
+    }
+  });
+
+  it('a store with a tampered row still opens for audit verify and export', () => {
+    const path = storeCopy();
+    withRawDb(path, (db) => {
+      db.prepare('UPDATE device SET development = 0').run();
+      setAttr(db, 'sealed', '$.extractable', 'true');
+    });
+    const hsm = Hsm.open(path, masterKey);
+    try {
+      expect(hsm.verifyAudit().ok).toBe(true);
+      expect([...hsm.exportAudit()].length).toBeGreaterThan(10);
     } finally {
       hsm.close();
     }
