@@ -1,7 +1,15 @@
 // The store's edges through the operator CLI as subprocesses: file modes after init into an
 // existing 0755 folder, the audit principal, refused attestations of a fabricated key row,
 // restore/purge/delete racing in two processes, and rollback detection with a recorded head.
-import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { generateKeyPairSync } from 'node:crypto';
 import { userInfo } from 'node:os';
 import { join } from 'node:path';
@@ -11,6 +19,7 @@ import { Hsm, type MasterKeyInput } from '../../src/hsm/index.js';
 import { fromHex } from '../../src/shared/index.js';
 import { runCli, runCliAsync } from '../helpers/cli.js';
 import { tempDir } from '../helpers/tmp.js';
+import { runVerify } from '../helpers/verify.js';
 
 let cwd: string;
 let officerEnv: Record<string, string>;
@@ -99,11 +108,40 @@ describe('a fabricated key row', () => {
       expect(r.stdout).toBe('');
       expect(existsSync(out)).toBe(false);
     }
+    // Nor can the real key's evidence be passed off as the attacker's: --expect-spki fails it.
+    expect(cli(['key', 'attest', 'default', 'real', '--out', 'real-evidence.pem']).code).toBe(0);
+    writeFileSync(
+      join(cwd, 'attacker.pem'),
+      `-----BEGIN PUBLIC KEY-----\n${attacker.toString('base64')}\n-----END PUBLIC KEY-----\n`,
+    );
+    const v = runVerify(
+      [
+        'evidence',
+        'real-evidence.pem',
+        '--anchor',
+        'data-factory/root.pem',
+        '--allow-software',
+        '--expect-spki',
+        'attacker.pem',
+        '--json',
+      ],
+      { cwd },
+    );
+    expect(v.code).not.toBe(0);
+    const report = JSON.parse(v.stdout) as { checks: { id: string; status: string }[] };
+    expect(report.checks.find((c) => c.id === 'key.binding')?.status).toBe('fail');
     const failures = cli(['audit', 'export'])
       .stdout.trim()
       .split('\n')
-      .map((l) => JSON.parse(l) as { action: string; outcome: string; details: { code?: string } })
-      .filter((e) => e.action === 'key.attest');
+      .map(
+        (l) =>
+          JSON.parse(l) as {
+            action: string;
+            outcome: string;
+            details: { code?: string; label?: string };
+          },
+      )
+      .filter((e) => e.action === 'key.attest' && e.details.label === 'fake');
     expect(failures.map((e) => [e.outcome, e.details.code])).toEqual([
       ['failure', 'integrity-failed'],
       ['failure', 'integrity-failed'],
