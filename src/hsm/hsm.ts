@@ -383,10 +383,10 @@ export class Hsm {
       const secret = resolveMasterSecret(masterKey, kdf);
       const keys = deriveMasterKeys(secret, deviceId);
       secret.fill(0);
-      checkKeyCheckValue(keys, deviceId, Buffer.from(kcv, 'hex'));
+      const kcvFormat = checkKeyCheckValue(keys, deviceId, Buffer.from(kcv, 'hex'));
       const clock = options.clock ?? systemClock;
       const hsm = new Hsm(db, keys, deviceId, clock, options.actor ?? 'operator');
-      if (version < SCHEMA_VERSION) hsm.migrateStore(version);
+      if (version < SCHEMA_VERSION) hsm.migrateStore(version, kcvFormat);
       // Rows are checked where they are used, not here: a store with a tampered row still
       // opens for 'audit verify' and 'audit export', and refuses every use of that row.
       return hsm;
@@ -402,8 +402,11 @@ export class Hsm {
    * they are (the store could not be checked before); a store that was already authenticated
    * and had its version set back is refused, as its log says otherwise.
    */
-  private migrateStore(from: number): void {
+  private migrateStore(from: number, kcvFormat: 1 | 2): void {
     this.guard({ action: 'store.migrate' }, () => {
+      if (kcvFormat !== 1) {
+        throw integrityError('device', 'the key-check value is newer than the schema version');
+      }
       const log = verifyAudit(this.db, this.keys.auditKey);
       if (!log.ok) {
         throw integrityError('device', 'the audit log does not verify; refusing to migrate');
@@ -420,6 +423,11 @@ export class Hsm {
             details: { from: applied.from, to: applied.to },
           });
           this.rows.authenticateAll(seq);
+          setMeta(
+            this.db,
+            'kcv',
+            Buffer.from(makeKeyCheckValue(this.keys, this.deviceId, 2)).toString('hex'),
+          );
         })
         .immediate();
     });

@@ -109,6 +109,40 @@ describe('migration of a store written before row authentication', () => {
   });
 });
 
+describe('a migrated store rebuilt as version 1', () => {
+  it('with the log cut before its migration and the old schema back, is refused by its key-check value', () => {
+    const path = copyOfV1Store();
+    Hsm.open(path, MASTER).close();
+    withRawDb(path, (db) => {
+      // Everything a downgrade needs: the log's tail cut (a valid shorter chain), the columns
+      // and indexes of version 2 dropped, the version set back, and then the edit.
+      db.prepare(
+        "DELETE FROM audit WHERE seq >= (SELECT seq FROM audit WHERE action = 'store.migrate')",
+      ).run();
+      db.exec('DROP INDEX audit_key; DROP INDEX audit_partition;');
+      for (const table of ['keys', 'partitions'])
+        db.exec(`ALTER TABLE ${table} DROP COLUMN audit_seq`);
+      for (const table of ['keys', 'partitions', 'device', 'officers']) {
+        db.exec(`ALTER TABLE ${table} DROP COLUMN mac`);
+      }
+      db.prepare("UPDATE meta SET value = '1' WHERE name = 'schema_version'").run();
+      db.prepare(
+        "UPDATE keys SET state = 'active', invalidated_at = NULL WHERE label = 'trash'",
+      ).run();
+    });
+    const error = expectHsmError(() => Hsm.open(path, MASTER), 'integrity-failed');
+    expect(error.message).toContain('key-check value');
+    const trash = withRawDb(path, (db) =>
+      db.prepare("SELECT state FROM keys WHERE label = 'trash'").get(),
+    );
+    expect(trash).toEqual({ state: 'active' });
+    const schema = withRawDb(path, (db) =>
+      db.prepare("SELECT value FROM meta WHERE name = 'schema_version'").get(),
+    );
+    expect(schema).toEqual({ value: '1' });
+  });
+});
+
 /**
  * Writes a key row whose MAC is right (made here with the master key): what a bug, or someone
  * holding the master key, could write. Attestation still checks the key itself and the log.
