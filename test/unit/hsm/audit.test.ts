@@ -327,6 +327,43 @@ describe('audit log', () => {
     expect(hsm.verifyAudit()).toEqual(before);
   });
 
+  it('requires the log to extend a recorded head: the same log and a longer one do, a cut one does not', async () => {
+    const head = hsm.auditHead();
+    expect(head.seq).toBe(hsm.verifyAudit().entries);
+    hsm.requireAuditHead(head);
+    expect(hsm.verifyAudit(head).expectedHead).toEqual({ ...head, extended: true });
+    await hsm.generateKey('default', { label: 'after-head', algorithm: 'ed25519' });
+    hsm.requireAuditHead(head);
+    const later = hsm.auditHead();
+    expect(later.seq).toBeGreaterThan(head.seq);
+    // Another history: the same sequence number with another hash.
+    expectHsmError(() => {
+      hsm.requireAuditHead({ seq: head.seq, hash: '00'.repeat(32) });
+    }, 'audit-head-mismatch');
+    // The tail cut back to before the recorded head (a rollback of the log).
+    const last = raw.prepare('SELECT * FROM audit ORDER BY seq DESC LIMIT 1').get() as RawAuditRow;
+    raw.prepare('DELETE FROM audit WHERE seq = ?').run(last.seq);
+    expectHsmError(() => {
+      hsm.requireAuditHead(later);
+    }, 'audit-head-mismatch');
+    expect(hsm.verifyAudit(later).expectedHead?.extended).toBe(false);
+    raw
+      .prepare(
+        `INSERT INTO audit (seq, at, actor, action, partition_id, key_id, outcome, details_json, prev_hash, hash, mac)
+         VALUES (@seq, @at, @actor, @action, @partition_id, @key_id, @outcome, @details_json, @prev_hash, @hash, @mac)`,
+      )
+      .run(last);
+    hsm.requireAuditHead(later);
+    // A broken chain is an integrity failure before any head comparison.
+    raw.prepare("UPDATE audit SET actor = 'mallory' WHERE seq = 2").run();
+    expectHsmError(() => {
+      hsm.requireAuditHead(head);
+    }, 'integrity-failed');
+    expectHsmError(() => hsm.auditHead(), 'integrity-failed');
+    raw.prepare("UPDATE audit SET actor = 'operator' WHERE seq = 2").run();
+    expect(hsm.verifyAudit().ok).toBe(true);
+  });
+
   it('detects an edited row whose hash was recomputed without the MAC key', () => {
     const original = raw.prepare('SELECT * FROM audit ORDER BY seq').all() as RawAuditRow[];
     const target = original.find((r) => r.action === 'key.export' && r.outcome === 'success')!;
