@@ -5,8 +5,15 @@ import {
   derReader,
   id_ce_authorityKeyIdentifier,
   id_ce_basicConstraints,
+  id_ce_certificatePolicies,
+  id_ce_cRLDistributionPoints,
   id_ce_extKeyUsage,
+  id_ce_inhibitAnyPolicy,
   id_ce_keyUsage,
+  id_ce_nameConstraints,
+  id_ce_policyConstraints,
+  id_ce_policyMappings,
+  id_ce_subjectAltName,
   id_ce_subjectKeyIdentifier,
   PkiError,
   sha256Fingerprint,
@@ -75,13 +82,23 @@ export function readTime(b: Uint8Array, t: derReader.Tlv | undefined): Date {
   throw new PkiError('certificate-invalid', 'time must be UTCTime or GeneralizedTime');
 }
 
-/** The extensions path validation decodes (RFC 5280 4.2.1.1, .2, .3, .9, .12). */
+/**
+ * The extensions path validation decodes (RFC 5280 4.2.1.1-.6, .9-.14): strict DER inside too.
+ * The first five are also decoded here; the others when the path is processed.
+ */
 const PATH_EXTENSIONS = new Set([
   id_ce_basicConstraints,
   id_ce_keyUsage,
   id_ce_extKeyUsage,
   id_ce_subjectKeyIdentifier,
   id_ce_authorityKeyIdentifier,
+  id_ce_subjectAltName,
+  id_ce_certificatePolicies,
+  id_ce_policyMappings,
+  id_ce_policyConstraints,
+  id_ce_inhibitAnyPolicy,
+  id_ce_nameConstraints,
+  id_ce_cRLDistributionPoints,
 ]);
 
 /** Parses a certificate; throws PkiError on anything that is not a strict-DER X.509 certificate. */

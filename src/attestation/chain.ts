@@ -1,29 +1,26 @@
-// RFC 5280 6.1 path validation at an explicit time, with pinned anchors and no network: every
-// signature over the original TBS bytes, validity, CA flags, pathLen, keyCertSign, name and key
-// id chaining, unknown critical extensions, leftover and duplicate certificates, algorithm
-// allow-list, strict DER; then the HSM role profile and revocation from given CRLs.
-import {
-  assertStrictDer,
-  derReader,
-  HSM_ROLES,
-  id_ce_hsmRole,
-  id_ce_keyEvidence,
-} from '../pki/index.js';
+// RFC 5280 6.1 path validation at an explicit time, with pinned anchors and no network: path
+// building (path-building.ts), every signature over the original TBS bytes, validity, the basic
+// path processing of path-validation.ts (CA flags, pathLen, keyCertSign, name chaining, policies,
+// name constraints, unknown critical extensions), leftover and duplicate certificates, the
+// algorithm allow-list, strict DER; then the HSM role profile and revocation (revocation.ts).
+import { derReader, HSM_ROLES, id_ce_hsmRole, id_ce_keyEvidence } from '../pki/index.js';
 import { bytesEqual, toHex } from '../shared/index.js';
 import {
   authorityKeyId,
   basicConstraintsOf,
   extension,
-  keyUsageBits,
   parseCert,
-  readTime,
   subjectKeyId,
   type ParsedCert,
 } from './certificate.js';
-import { describePublicKey, describeSignatureAlgorithm, verifySignature } from './crypto.js';
+import { parseCrl, type ParsedCrl } from './crl.js';
+import { describePublicKey, describeSignatureAlgorithm } from './crypto.js';
+import { buildPath, MAX_PATH } from './path-building.js';
+import { processPath, type PolicyInputs } from './path-validation.js';
 import { Findings, type Report } from './report.js';
+import { certificateStatus, type RevocationContext } from './revocation.js';
 
-const { readTlv, childrenOf, contentOf, expectTag, readUnsigned, encodingOf } = derReader;
+const { readTlv, childrenOf, contentOf, expectTag, readUnsigned } = derReader;
 
 export interface TrustAnchors {
   /** DER anchor certificates. */
@@ -40,18 +37,18 @@ export interface ChainOptions {
   readonly crls?: readonly Uint8Array[];
   /** Make missing revocation information an indeterminate result instead of a skip. */
   readonly requireRevocation?: boolean;
+  /**
+   * 'attestamp' (default): the project's profile, RFC 5280 processing plus exact name
+   * encodings, key identifiers on every link, version 3, no leftover certificate, the anchor
+   * certificate's own constraints and the HSM roles. 'x509': RFC 5280 6.1 as written (generic
+   * PKIs such as NIST PKITS): names compared per 7.1, unused certificates only a warning.
+   */
+  readonly profile?: 'attestamp' | 'x509';
+  /** The policy inputs of RFC 5280 6.1.1 (c), (e)-(g); by default any policy, nothing required. */
+  readonly policy?: PolicyInputs;
 }
 
-/** Extensions we process; any other critical extension fails the path (RFC 5280 4.2). */
-const KNOWN_CRITICAL = new Set([
-  '2.5.29.15',
-  '2.5.29.19',
-  '2.5.29.37',
-  '2.5.29.17',
-  '2.5.29.14',
-  '2.5.29.35',
-]);
-const MAX_PATH = 8;
+export type { PolicyInputs };
 
 export interface HsmRoleInfo {
   readonly role: (typeof HSM_ROLES)[number];
@@ -95,20 +92,29 @@ export interface PathResult {
   /** Leaf first, anchor last; undefined when no path to an anchor exists. */
   readonly path: ParsedCert[] | undefined;
   readonly anchor: string | undefined;
+  /** RFC 5280 6.1.6: the valid policies at the end of the path, when policy processing passed. */
+  readonly policies?: readonly string[];
+  /** With `leftover: 'defer'`: the supplied certificates not on the path, and duplicates. */
+  readonly leftover?: { readonly certificates: readonly ParsedCert[]; readonly duplicates: number };
 }
 
 /**
  * Builds and validates the path from `leaf` through `pool` to an anchor, recording findings.
- * The pool may hold the anchor itself; every other certificate in it must be used.
+ * The pool may hold the anchor itself; every other certificate in it must be used (a warning
+ * only in the x509 profile, where the rest may be CRL signers).
  */
 export async function validatePath(
   leaf: ParsedCert,
   pool: readonly ParsedCert[],
   options: ChainOptions,
   f: Findings,
-  /** 'warn' for containers that may carry extra certificates (CMS tokens). */
-  mode: { readonly leftover: 'fail' | 'warn' } = { leftover: 'fail' },
+  /**
+   * 'warn' for containers that may carry extra certificates (CMS tokens); 'defer' leaves the
+   * finding to the caller, which knows the CRL signers once revocation is checked.
+   */
+  mode: { readonly leftover: 'fail' | 'warn' | 'defer' } = { leftover: 'fail' },
 ): Promise<PathResult> {
+  const strict = (options.profile ?? 'attestamp') === 'attestamp';
   const anchorCerts: ParsedCert[] = [];
   for (const a of options.anchors.certificates ?? []) {
     try {
@@ -131,48 +137,30 @@ export async function validatePath(
     seen.add(c.sha256);
   }
 
-  const path: ParsedCert[] = [leaf];
-  let current = leaf;
-  while (!isAnchor(current, options.anchors)) {
-    if (path.length > MAX_PATH) {
+  const built = await buildPath(leaf, [...pool, ...anchorCerts], {
+    isAnchor: (c) => isAnchor(c, options.anchors),
+    exactNames: strict,
+  });
+  if (!built.ok) {
+    if (built.reason === 'too-long') {
       f.fail('path.build', 'crypto', `no anchor within ${MAX_PATH} certificates`);
       return { path: undefined, anchor: undefined };
     }
-    const aki = authorityKeyId(current);
-    const candidates = [...pool, ...anchorCerts].filter(
-      (c) =>
-        bytesEqual(c.subject, current.issuer) &&
-        !path.includes(c) &&
-        (aki === undefined || subjectKeyId(c) === undefined || bytesEqual(aki, subjectKeyId(c)!)),
+    // verifySignature refuses algorithms off the allow-list, so a SHA-1 signature ends the
+    // path here: report the algorithm as the reason, not only the broken path.
+    if (built.algorithm !== undefined)
+      f.fail('path.algorithms', 'crypto', `certificate ${built.index}: ${built.algorithm}`);
+    f.fail(
+      'path.build',
+      'crypto',
+      built.reason === 'no-issuer'
+        ? `no certificate issued ${built.index === 0 ? 'the leaf' : `certificate ${built.index}`}; the chain does not reach a trust anchor`
+        : `no candidate issuer's key verifies the signature of certificate ${built.index}`,
     );
-    let issuer: ParsedCert | undefined;
-    for (const c of candidates) {
-      if (
-        await verifySignature(c.spki, current.signatureAlgorithm, current.tbs, current.signature)
-      ) {
-        issuer = c;
-        break;
-      }
-    }
-    if (issuer === undefined) {
-      // verifySignature refuses algorithms off the allow-list, so a SHA-1 signature ends the
-      // path here: report the algorithm as the reason, not only the broken path.
-      const scheme = describeSignatureAlgorithm(current.signatureAlgorithm);
-      if (candidates.length > 0 && scheme.kind === 'unsupported')
-        f.fail('path.algorithms', 'crypto', `certificate ${path.length - 1}: ${scheme.reason}`);
-      f.fail(
-        'path.build',
-        'crypto',
-        candidates.length === 0
-          ? `no certificate issued ${path.length === 1 ? 'the leaf' : `certificate ${path.length - 1}`}; the chain does not reach a trust anchor`
-          : `no candidate issuer's key verifies the signature of certificate ${path.length - 1}`,
-      );
-      return { path: undefined, anchor: undefined };
-    }
-    path.push(issuer);
-    current = issuer;
+    return { path: undefined, anchor: undefined };
   }
-  const anchor = current;
+  const path = built.path;
+  const anchor = path[path.length - 1]!;
   const anchorId = (options.anchors.sha256 ?? []).includes(anchor.spkiSha256)
     ? anchor.spkiSha256
     : anchor.sha256;
@@ -184,14 +172,10 @@ export async function validatePath(
   );
 
   const used = new Set(path.map((c) => c.sha256));
-  const leftover = pool.filter((c) => !used.has(c.sha256)).length;
-  const clean = leftover === 0 && duplicates === 0;
-  const leftoverDetail = `${leftover} certificate(s) not on the path, ${duplicates} duplicate(s)`;
-  if (clean) f.pass('path.leftover', 'every supplied certificate is on the path, none twice');
-  else if (mode.leftover === 'warn') f.warn('path.leftover', leftoverDetail);
-  else f.fail('path.leftover', 'crypto', leftoverDetail);
+  const unused = pool.filter((c) => !used.has(c.sha256));
+  if (mode.leftover !== 'defer') reportLeftover(f, unused.length, duplicates, mode.leftover);
 
-  // Validity at the given time, for every certificate on the path including the anchor.
+  // RFC 5280 6.1.3 (a)(2): validity at the given time, for every certificate including the anchor.
   const expired = path.findIndex((c) => options.at < c.notBefore || options.at > c.notAfter);
   f.check(
     'path.validity',
@@ -203,78 +187,34 @@ export async function validatePath(
       : `certificate ${expired} is valid from ${utc(path[expired]!.notBefore)} to ${utc(path[expired]!.notAfter)}, not at ${utc(options.at)}`,
   );
 
-  // Issuers: CA, keyCertSign, pathLen (RFC 5280 6.1.4 (k), (l), (n)).
-  let caOk = true;
-  let kuOk = true;
-  let plOk = true;
-  let caDetail = '';
-  for (let j = 1; j < path.length; j++) {
-    const c = path[j]!;
-    const bc = basicConstraintsOf(c);
-    if (bc?.ca !== true) {
-      caOk = false;
-      caDetail = `certificate ${j} issues certificate ${j - 1} but is not a CA`;
+  // RFC 5280 6.1.3-6.1.5: CA flags, pathLen, keyCertSign, names, critical extensions, the
+  // policy tree and name constraints.
+  const processed = processPath(path, {
+    strict,
+    ...(options.policy === undefined ? {} : { policy: options.policy }),
+  });
+  for (const c of processed.checks) {
+    if (!c.applies) continue;
+    // A policy failure is a chain failure: the path does not carry the required policy.
+    f.check(c.id, 'crypto', c.ok, c.detail, c.detail);
+  }
+
+  if (strict) {
+    // The attestamp profile: every link carries key identifiers (RFC 5280 4.2.1.1, 4.2.1.2).
+    let idsOk = true;
+    for (let j = 0; j + 1 < path.length; j++) {
+      const aki = authorityKeyId(path[j]!);
+      const ski = subjectKeyId(path[j + 1]!);
+      if (aki === undefined || ski === undefined || !bytesEqual(aki, ski)) idsOk = false;
     }
-    const ku = keyUsageBits(c);
-    if (ku !== undefined && !ku.has(5)) kuOk = false;
-    // Intermediates below j, excluding the leaf.
-    if (bc?.pathLen !== undefined && j - 1 > bc.pathLen) plOk = false;
-  }
-  f.check('path.ca', 'crypto', caOk, 'every issuer is a CA', caDetail);
-  f.check(
-    'path.key-cert-sign',
-    'crypto',
-    kuOk,
-    'every issuer may sign certificates',
-    'an issuer lacks keyCertSign',
-  );
-  f.check(
-    'path.path-length',
-    'crypto',
-    plOk,
-    'path length constraints hold',
-    'a pathLenConstraint is exceeded',
-  );
-
-  let namesOk = true;
-  let idsOk = true;
-  for (let j = 0; j + 1 < path.length; j++) {
-    if (!bytesEqual(path[j]!.issuer, path[j + 1]!.subject)) namesOk = false;
-    const aki = authorityKeyId(path[j]!);
-    const ski = subjectKeyId(path[j + 1]!);
-    if (aki === undefined || ski === undefined || !bytesEqual(aki, ski)) idsOk = false;
-  }
-  f.check(
-    'path.names',
-    'crypto',
-    namesOk,
-    'issuer and subject names chain',
-    'an issuer name does not match',
-  );
-  f.check(
-    'path.key-ids',
-    'crypto',
-    idsOk,
-    'authority and subject key identifiers chain',
-    'a key identifier is missing or does not match',
-  );
-
-  let critical = '';
-  for (const [j, c] of path.entries()) {
-    const oids = c.extensions.map((e) => e.oid);
-    if (new Set(oids).size !== oids.length) critical = `certificate ${j} repeats an extension`;
-    const unknown = c.extensions.find((e) => e.critical && !KNOWN_CRITICAL.has(e.oid));
-    if (unknown !== undefined)
-      critical = `certificate ${j} has the unknown critical extension ${unknown.oid}`;
-    if (c.version !== 3) critical = `certificate ${j} is not version 3`;
-  }
-  f.check(
-    'path.critical-extensions',
-    'crypto',
-    critical === '',
-    'no unknown critical or repeated extension',
-    critical,
-  );
+    f.check(
+      'path.key-ids',
+      'crypto',
+      idsOk,
+      'authority and subject key identifiers chain',
+      'a key identifier is missing or does not match',
+    );
+  } else f.skip('path.key-ids', 'key identifiers only guide path building in RFC 5280');
 
   let alg = '';
   for (const [j, c] of path.entries()) {
@@ -290,7 +230,32 @@ export async function validatePath(
   }
   f.check('path.algorithms', 'crypto', alg === '', 'all algorithms on the allow-list', alg);
   f.pass('path.der', 'every certificate is strict DER with no trailing bytes');
-  return { path, anchor: anchorId };
+  return {
+    path,
+    anchor: anchorId,
+    ...(processed.policies === undefined ? {} : { policies: processed.policies }),
+    ...(mode.leftover === 'defer' ? { leftover: { certificates: unused, duplicates } } : {}),
+  };
+}
+
+/** path.leftover: certificates supplied but not used, and duplicates (fail closed by default). */
+function reportLeftover(
+  f: Findings,
+  leftover: number,
+  duplicates: number,
+  mode: 'fail' | 'warn',
+  signers = false,
+): void {
+  const detail = `${leftover} certificate(s) not on the path, ${duplicates} duplicate(s)`;
+  if (leftover === 0 && duplicates === 0)
+    f.pass(
+      'path.leftover',
+      signers
+        ? "every supplied certificate is on the path or a CRL signer's, none twice"
+        : 'every supplied certificate is on the path, none twice',
+    );
+  else if (mode === 'warn') f.warn('path.leftover', detail);
+  else f.fail('path.leftover', 'crypto', detail);
 }
 
 /**
@@ -369,98 +334,86 @@ export function checkRoles(
   };
 }
 
-interface ParsedCrl {
-  readonly issuer: Uint8Array;
-  readonly thisUpdate: Date;
-  readonly nextUpdate: Date | undefined;
-  readonly revoked: readonly Uint8Array[];
-  readonly tbs: Uint8Array;
-  readonly signatureAlgorithm: Uint8Array;
-  readonly signature: Uint8Array;
-}
+/** More CRLs than this in one verification is a denial of service, not a revocation source. */
+const MAX_CRLS = 64;
 
-function parseCrl(der: Uint8Array): ParsedCrl {
-  // The reader below expects strict DER (der-reader.ts); a CRL is hostile input like a certificate.
-  assertStrictDer(der);
-  const [tbsT, algT, sigT] = childrenOf(der, expectTag(readTlv(der, 0), 0x30, 'CertificateList'));
-  const fields = childrenOf(der, expectTag(tbsT, 0x30, 'TBSCertList'));
-  let i = fields[0]?.tag === 0x02 ? 1 : 0;
-  const issuer = expectTag(fields[i + 1], 0x30, 'issuer');
-  const time = (t: derReader.Tlv | undefined): Date => readTime(der, t);
-  const thisUpdate = time(fields[i + 2]);
-  i += 3;
-  let nextUpdate: Date | undefined;
-  if (fields[i]?.tag === 0x17 || fields[i]?.tag === 0x18) nextUpdate = time(fields[i++]);
-  const revoked: Uint8Array[] = [];
-  if (fields[i]?.tag === 0x30) {
-    for (const r of childrenOf(der, fields[i]!)) {
-      const [serial] = childrenOf(der, r);
-      revoked.push(contentOf(der, expectTag(serial, 0x02, 'serial')));
-    }
-  }
-  const sig = contentOf(der, expectTag(sigT, 0x03, 'signature'));
-  return {
-    issuer: encodingOf(der, issuer),
-    thisUpdate,
-    nextUpdate,
-    revoked,
-    tbs: encodingOf(der, tbsT!),
-    signatureAlgorithm: encodingOf(der, expectTag(algT, 0x30, 'signatureAlgorithm')),
-    signature: sig.subarray(1),
-  };
-}
-
-/** Revocation from the CRLs given (RFC 5280 6.3, simplified: complete CRLs, no deltas). */
+/**
+ * Revocation from the CRLs given (RFC 5280 6.3): complete CRLs and their deltas, scopes,
+ * reasons, indirect CRLs and CRL signers other than the issuer, found in `pool` or on the path.
+ */
 export async function checkRevocation(
   path: readonly ParsedCert[],
   options: ChainOptions,
   f: Findings,
-): Promise<void> {
+  /** Other certificates supplied with the path: CRL signers and their issuers. */
+  pool: readonly ParsedCert[] = [],
+): Promise<ReadonlySet<string>> {
+  const usedSigners = new Set<string>();
+  const given = options.crls ?? [];
+  if (given.length > MAX_CRLS) {
+    f.fail('revocation', 'parse', `more than ${MAX_CRLS} CRLs given`);
+    return usedSigners;
+  }
   const crls: ParsedCrl[] = [];
-  for (const c of options.crls ?? []) {
+  for (const c of given) {
     try {
       crls.push(parseCrl(c));
     } catch {
       f.fail('revocation', 'parse', 'a CRL could not be parsed');
-      return;
+      return usedSigners;
     }
   }
   if (crls.length === 0 && options.requireRevocation !== true) {
     f.skip('revocation', 'no CRL given; revocation not checked');
-    return;
+    return usedSigners;
   }
+  const anchor = path[path.length - 1];
+  if (anchor === undefined) return usedSigners;
+  const byHash = new Map<string, ParsedCert>();
+  for (const c of [...path, ...pool]) byHash.set(c.sha256, c);
+  const ctx: RevocationContext = {
+    crls,
+    at: options.at,
+    candidates: [...byHash.values()],
+    anchor,
+    strict: (options.profile ?? 'attestamp') === 'attestamp',
+    usedSigners,
+    inProgress: new Set(),
+    provisional: { count: 0 },
+    signerCache: new Map(),
+  };
   const unknown: number[] = [];
+  const notes = new Set<string>();
   for (let j = 0; j + 1 < path.length; j++) {
     const cert = path[j]!;
-    const issuer = path[j + 1]!;
-    let decided = false;
-    for (const crl of crls.filter((c) => bytesEqual(c.issuer, cert.issuer))) {
-      if (!(await verifySignature(issuer.spki, crl.signatureAlgorithm, crl.tbs, crl.signature))) {
-        f.fail('revocation', 'crypto', `a CRL for certificate ${j} is not signed by its issuer`);
-        return;
-      }
-      if (
-        crl.thisUpdate > options.at ||
-        (crl.nextUpdate !== undefined && crl.nextUpdate < options.at)
-      )
-        continue;
-      if (crl.revoked.some((s) => bytesEqual(s, cert.serial))) {
+    const status = await certificateStatus(cert, path[j + 1]!, ctx);
+    switch (status.kind) {
+      case 'revoked':
         f.fail(
           'revocation',
           'revocation',
           `certificate ${j} (serial ${toHex(cert.serial)}) is revoked`,
         );
-        return;
-      }
-      decided = true;
+        return usedSigners;
+      case 'bad-signature':
+        f.fail('revocation', 'crypto', `a CRL for certificate ${j} is not signed by its issuer`);
+        return usedSigners;
+      case 'undetermined':
+        unknown.push(j);
+        for (const n of status.notes) notes.add(`certificate ${j}: ${n}`);
+        break;
+      case 'good':
+        break;
     }
-    if (!decided) unknown.push(j);
   }
   if (unknown.length === 0) f.pass('revocation', 'no certificate on the path is revoked');
   else if (options.requireRevocation === true)
     f.undecided('revocation', `no current CRL for certificate(s) ${unknown.join(', ')}`);
   else
     f.warn('revocation', `no current CRL for certificate(s) ${unknown.join(', ')}; not required`);
+  // RFC 5280 6.3.3: why the CRLs that named an issuer on the path could not decide its status.
+  if (notes.size > 0) f.warn('revocation.crls', [...notes].join('; '));
+  return usedSigners;
 }
 
 /** Parses certificates, recording a parse failure as a finding. */
@@ -507,14 +460,34 @@ export async function verifyChain(
   const f = new Findings();
   const certs = parseLeafFirst(certificates, f);
   if (certs === undefined) return f.report(undefined, {});
-  const { path, anchor } = await validatePath(certs.leaf, certs.pool, options, f);
+  const strict = (options.profile ?? 'attestamp') === 'attestamp';
+  // In the x509 profile, certificates off the path may be CRL signers: known after revocation.
+  const { path, anchor, policies, leftover } = await validatePath(
+    certs.leaf,
+    certs.pool,
+    options,
+    f,
+    { leftover: strict ? 'fail' : 'defer' },
+  );
   let ids = {};
   if (path !== undefined) {
-    ids = checkRoles(path, f);
-    await checkRevocation(path, options, f);
+    if (strict) ids = checkRoles(path, f);
+    const signers = await checkRevocation(path, options, f, certs.pool);
+    if (leftover !== undefined) {
+      const unused = leftover.certificates.filter((c) => !signers.has(c.sha256)).length;
+      // RFC 5280 has no rule against extra certificates: a warning, duplicates still fail.
+      reportLeftover(
+        f,
+        unused,
+        leftover.duplicates,
+        leftover.duplicates > 0 ? 'fail' : 'warn',
+        true,
+      );
+    }
   }
   return f.report(anchor, {
     ...ids,
+    ...(strict || policies === undefined ? {} : { policies }),
     path: (path ?? []).map((c) => ({
       sha256: c.sha256,
       notBefore: utc(c.notBefore),

@@ -1,7 +1,7 @@
 // Public surface of the standalone verifier: chain, evidence and key attestation certificates.
 // Imports pki and shared only; web-standard and pure-JS crypto, so that it runs in a browser.
 export { verifyChain, validatePath, checkRoles, roleOf } from './chain.js';
-export type { ChainOptions, TrustAnchors } from './chain.js';
+export type { ChainOptions, PolicyInputs, TrustAnchors } from './chain.js';
 export {
   inspectEvidence,
   inspectAttestationCertificate,

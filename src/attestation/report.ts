@@ -2,7 +2,11 @@
 // (standards/attestation.md "What the verifier checks": 0 verified, 1 cryptographic or chain
 // failure, 2 policy failure, 3 indeterminate, 64 usage or parse error).
 
-export type FindingStatus = 'pass' | 'fail' | 'warn' | 'skip';
+/**
+ * `info` states a property of the input (a token's ordering flag, its signer identifier kind...):
+ * it is neither a check nor a warning and never changes the outcome.
+ */
+export type FindingStatus = 'pass' | 'fail' | 'warn' | 'skip' | 'info';
 
 /** Which outcome a failed check leads to. */
 export type CheckKind = 'crypto' | 'policy' | 'revocation' | 'parse';
@@ -47,6 +51,10 @@ export class Findings {
   }
   skip(id: string, detail: string): void {
     this.list.push({ id, status: 'skip', detail });
+  }
+  /** A property of the input, for the report only; never affects the outcome. */
+  info(id: string, detail: string): void {
+    this.list.push({ id, status: 'info', detail });
   }
   fail(id: string, kind: CheckKind, detail: string): void {
     this.list.push({ id, status: 'fail', detail });

@@ -6,8 +6,10 @@ import {
   HASHES as PKI_HASHES,
   der,
   derReader,
+  id_aa_CMSAlgorithmProtection,
   id_aa_signingCertificate,
   id_aa_signingCertificateV2,
+  id_ce_subjectAltName,
   id_contentType,
   id_ct_TSTInfo,
   id_kp_timeStamping,
@@ -26,7 +28,7 @@ import {
   type derReader as DerReaderTypes,
 } from '../pki/index.js';
 import { bytesEqual, toHex } from '../shared/index.js';
-import { extendedKeyUsages, subjectKeyId, type ParsedCert } from './certificate.js';
+import { extendedKeyUsages, extension, subjectKeyId, type ParsedCert } from './certificate.js';
 import {
   checkRevocation,
   checkRoles,
@@ -35,7 +37,7 @@ import {
   validatePath,
   type ChainOptions,
 } from './chain.js';
-import { verifySignature } from './crypto.js';
+import { describePublicKey, describeSignatureAlgorithm, verifySignature } from './crypto.js';
 import { inspectEvidence, type EvidenceOptions } from './evidence.js';
 import { Findings, type Report } from './report.js';
 
@@ -82,11 +84,56 @@ interface TstInfo {
   readonly serial: Uint8Array;
   readonly genTimeText: string;
   readonly genTime: Date;
-  readonly accuracy: { seconds: bigint; millis: bigint; micros: bigint } | undefined;
+  readonly accuracy: Accuracy | undefined;
+  /** undefined when absent (DEFAULT FALSE); false only when FALSE is encoded, which DER forbids. */
   readonly ordering: boolean | undefined;
   readonly nonce: Uint8Array | undefined;
-  readonly hasTsaName: boolean;
+  /** DER of the GeneralName inside `tsa [0]`, when present. */
+  readonly tsaName: Uint8Array | undefined;
   readonly extensions: readonly { oid: string; critical: boolean }[];
+}
+
+type AccuracyPart = 'seconds' | 'millis' | 'micros';
+
+/** Accuracy ::= SEQUENCE { seconds INTEGER OPTIONAL, millis [0] INTEGER (1..999) OPTIONAL,
+ *  micros [1] INTEGER (1..999) OPTIONAL }; absent parts count as zero (RFC 3161 2.4.2). */
+interface Accuracy {
+  readonly seconds: bigint;
+  readonly millis: bigint;
+  readonly micros: bigint;
+  readonly present: readonly AccuracyPart[];
+}
+
+/** Accuracy fields by tag, with their place in the SEQUENCE. */
+const ACCURACY_FIELDS: Readonly<Record<number, { part: AccuracyPart; rank: number }>> = {
+  0x02: { part: 'seconds', rank: 0 },
+  0x80: { part: 'millis', rank: 1 },
+  0x81: { part: 'micros', rank: 2 },
+};
+
+/** TSTInfo fields after genTime, by tag, in the order RFC 3161 2.4.2 defines them. */
+const OPTIONAL_TST_FIELDS: Readonly<Record<number, number>> = {
+  0x30: 0, // accuracy
+  0x01: 1, // ordering
+  0x02: 2, // nonce
+  0xa0: 3, // tsa [0] GeneralName
+  0xa1: 4, // extensions [1] IMPLICIT Extensions
+};
+
+function parseAccuracy(b: Uint8Array, t: Tlv): Accuracy {
+  const values: Record<AccuracyPart, bigint> = { seconds: 0n, millis: 0n, micros: 0n };
+  const present: AccuracyPart[] = [];
+  let lastRank = -1;
+  for (const a of childrenOf(b, t)) {
+    const field = ACCURACY_FIELDS[a.tag];
+    if (field === undefined) fail('unexpected accuracy field');
+    // A SEQUENCE: seconds, millis, micros in this order, each at most once.
+    if (field.rank <= lastRank) fail('accuracy fields out of order or repeated');
+    lastRank = field.rank;
+    values[field.part] = readUnsigned(b, a, a.tag);
+    present.push(field.part);
+  }
+  return { ...values, present };
 }
 
 function fail(message: string): never {
@@ -110,22 +157,24 @@ function parseTstInfo(b: Uint8Array): TstInfo {
   let accuracy: TstInfo['accuracy'];
   let ordering: boolean | undefined;
   let nonce: Uint8Array | undefined;
-  let hasTsaName = false;
+  let tsaName: Uint8Array | undefined;
   const extensions: { oid: string; critical: boolean }[] = [];
+  let lastField = -1;
   for (const f of fields.slice(i)) {
-    if (f.tag === 0x30 && accuracy === undefined && nonce === undefined) {
-      accuracy = { seconds: 0n, millis: 0n, micros: 0n };
-      for (const a of childrenOf(b, f)) {
-        const v = BigInt('0x' + (toHex(contentOf(b, a)) || '0'));
-        if (a.tag === 0x02) accuracy.seconds = v;
-        else if (a.tag === 0x80) accuracy.millis = v;
-        else if (a.tag === 0x81) accuracy.micros = v;
-        else fail('unexpected accuracy field');
-      }
-    } else if (f.tag === 0x01) ordering = b[f.valueStart] === 0xff;
+    // RFC 3161 2.4.2: TSTInfo is a SEQUENCE, so its optional fields come in order, once each.
+    const rank = OPTIONAL_TST_FIELDS[f.tag];
+    if (rank === undefined) fail('unexpected TSTInfo field');
+    if (rank <= lastField) fail('TSTInfo fields out of order or repeated');
+    lastField = rank;
+    if (f.tag === 0x30) accuracy = parseAccuracy(b, f);
+    else if (f.tag === 0x01) ordering = derReader.readBoolean(b, f);
     else if (f.tag === 0x02) nonce = contentOf(b, f);
-    else if (f.tag === 0xa0) hasTsaName = true;
-    else if (f.tag === 0xa1) {
+    else if (f.tag === 0xa0) {
+      // tsa [0] GeneralName: a CHOICE, so the tag is explicit around exactly one GeneralName.
+      const names = childrenOf(b, f);
+      if (names.length !== 1) fail('tsa must hold exactly one GeneralName');
+      tsaName = encodingOf(b, names[0]!);
+    } else {
       for (const e of childrenOf(b, f)) {
         const [o, c] = childrenOf(b, e);
         extensions.push({
@@ -133,7 +182,7 @@ function parseTstInfo(b: Uint8Array): TstInfo {
           critical: c?.tag === 0x01 && b[c.valueStart] === 0xff,
         });
       }
-    } else fail('unexpected TSTInfo field');
+    }
   }
   return {
     version,
@@ -147,7 +196,7 @@ function parseTstInfo(b: Uint8Array): TstInfo {
     accuracy,
     ordering,
     nonce,
-    hasTsaName,
+    tsaName,
     extensions,
   };
 }
@@ -160,8 +209,11 @@ interface SignedToken {
   readonly eContent: Uint8Array;
   readonly certificates: readonly Uint8Array[];
   readonly signerInfos: number;
+  readonly signerInfoVersion: bigint;
   readonly sid: { issuer: Uint8Array; serial: Uint8Array } | { ski: Uint8Array };
   readonly digestAlgorithm: string;
+  /** DER of the SignerInfo digestAlgorithm AlgorithmIdentifier. */
+  readonly digestAlgorithmId: Uint8Array;
   /** DER of the signed attributes as a SET (what the signature covers). */
   readonly signedAttrs: Uint8Array;
   /** Attribute values as TLVs over `raw`, the whole input. */
@@ -199,8 +251,10 @@ function parseToken(bytes: Uint8Array): SignedToken {
         eContent: new Uint8Array(),
         certificates: [],
         signerInfos: 0,
+        signerInfoVersion: 0n,
         sid: { ski: new Uint8Array() },
         digestAlgorithm: '',
+        digestAlgorithmId: new Uint8Array(),
         signedAttrs: new Uint8Array(),
         attributes: new Map(),
         raw: bytes,
@@ -261,8 +315,10 @@ function parseToken(bytes: Uint8Array): SignedToken {
     eContent: readOctets(bytes, eOctets),
     certificates,
     signerInfos: signerInfos.length,
+    signerInfoVersion: readUnsigned(bytes, sf[0]),
     sid,
     digestAlgorithm,
+    digestAlgorithmId: encodingOf(bytes, sf[2]!),
     signedAttrs,
     attributes,
     raw: bytes,
@@ -305,6 +361,378 @@ function parseRequest(b: Uint8Array): {
     else if (f.tag === 0x01) out.certReq = b[f.valueStart] === 0xff;
   }
   return out;
+}
+
+/** One ESSCertID (RFC 2634 5.4.1) or ESSCertIDv2 (RFC 5035). */
+interface EssCertId {
+  readonly hashOid: string;
+  readonly certHash: Uint8Array;
+  /** IssuerSerial, when present: the issuer's GeneralNames (DER each) and the serial. */
+  readonly issuerSerial:
+    { readonly issuer: readonly Uint8Array[]; readonly serial: Uint8Array } | undefined;
+}
+
+interface SigningCertificateAttr {
+  /** v1: signingCertificate (SHA-1 only); v2: signingCertificateV2 (any hash, RFC 5816). */
+  readonly version: 'v1' | 'v2';
+  readonly ids: readonly EssCertId[];
+}
+
+/**
+ * SigningCertificate ::= SEQUENCE { certs SEQUENCE OF ESSCertID, policies ... OPTIONAL }
+ * ESSCertID ::= SEQUENCE { certHash Hash, issuerSerial IssuerSerial OPTIONAL }
+ * SigningCertificateV2 ::= SEQUENCE { certs SEQUENCE OF ESSCertIDv2, policies ... OPTIONAL }
+ * ESSCertIDv2 ::= SEQUENCE { hashAlgorithm AlgorithmIdentifier DEFAULT { id-sha256 },
+ *   certHash Hash, issuerSerial IssuerSerial OPTIONAL }
+ * IssuerSerial ::= SEQUENCE { issuer GeneralNames, serialNumber CertificateSerialNumber }
+ */
+function parseSigningCertificates(token: SignedToken): SigningCertificateAttr[] {
+  const b = token.raw;
+  const out: SigningCertificateAttr[] = [];
+  for (const [oid, version] of [
+    [id_aa_signingCertificateV2, 'v2'],
+    [id_aa_signingCertificate, 'v1'],
+  ] as const) {
+    const values = token.attributes.get(oid);
+    if (values === undefined) continue;
+    // Several SigningCertificate values would leave the signer ambiguous: refuse them.
+    if (values.length !== 1) fail(`signing certificate attribute ${oid} must have one value`);
+    const [certs] = childrenOf(b, expectTag(values[0], 0x30, 'SigningCertificate'));
+    const ids = childrenOf(b, expectTag(certs, 0x30, 'certs')).map((id): EssCertId => {
+      const parts = childrenOf(b, expectTag(id, 0x30, 'ESSCertID'));
+      let k = 0;
+      let hashOid: string = id_sha1;
+      if (version === 'v2') {
+        hashOid = id_sha256;
+        if (parts[0]?.tag === 0x30) {
+          hashOid = readOid(b, childrenOf(b, parts[0])[0]);
+          k = 1;
+        }
+      }
+      const certHash = readOctets(b, parts[k++]);
+      let issuerSerial: EssCertId['issuerSerial'];
+      const is = parts[k++];
+      if (is !== undefined) {
+        const [names, serial] = childrenOf(b, expectTag(is, 0x30, 'IssuerSerial'));
+        issuerSerial = {
+          issuer: childrenOf(b, expectTag(names, 0x30, 'GeneralNames')).map((n) =>
+            encodingOf(b, n),
+          ),
+          serial: contentOf(b, expectTag(serial, 0x02, 'serialNumber')),
+        };
+      }
+      if (parts[k] !== undefined) fail('unexpected ESSCertID field');
+      return { hashOid, certHash, issuerSerial };
+    });
+    if (ids.length === 0) fail('signing certificate attribute without certificate ids');
+    out.push({ version, ids });
+  }
+  return out;
+}
+
+/** Why the first ESSCertID of `attr` does not identify `signer`, or undefined when it does. */
+function essMismatch(attr: SigningCertificateAttr, signer: ParsedCert): string | undefined {
+  const name = attr.version === 'v2' ? 'signingCertificateV2' : 'signingCertificate';
+  // RFC 2634 5.4, kept by RFC 5035: the first certificate identified MUST be the signer's.
+  const first = attr.ids[0]!;
+  const h = HASHES[first.hashOid];
+  if (h === undefined) return `${name}: unknown certificate hash ${first.hashOid}`;
+  if (!bytesEqual(h.fn(signer.der), first.certHash))
+    return `the certificate hash in ${name} does not name the signer`;
+  // RFC 2634 5.4.1 (and RFC 5035): issuerSerial, when present, names the signer's issuer and serial.
+  if (first.issuerSerial !== undefined) {
+    const directoryName = der.contextConstructed(4, signer.issuer);
+    const issuerOk = first.issuerSerial.issuer.some((n) => bytesEqual(n, directoryName));
+    if (!issuerOk || !bytesEqual(first.issuerSerial.serial, signer.serial))
+      return `the issuerSerial in ${name} does not name the signer`;
+  }
+  return undefined;
+}
+
+const NAME_ATTRIBUTES: Readonly<Record<string, string>> = {
+  '2.5.4.3': 'CN',
+  '2.5.4.5': 'serialNumber',
+  '2.5.4.6': 'C',
+  '2.5.4.7': 'L',
+  '2.5.4.8': 'ST',
+  '2.5.4.10': 'O',
+  '2.5.4.11': 'OU',
+  '2.5.4.97': 'organizationIdentifier',
+};
+
+/** A Name as text for the report, RDNs in encoding order (string types read as UTF-8). */
+function nameText(b: Uint8Array, name: Tlv): string {
+  const rdns: string[] = [];
+  for (const rdn of childrenOf(b, expectTag(name, 0x30, 'Name'))) {
+    const avas = childrenOf(b, rdn).map((ava) => {
+      const [type, value] = childrenOf(b, ava);
+      const oid = readOid(b, type);
+      const text = new TextDecoder().decode(contentOf(b, value!));
+      return `${NAME_ATTRIBUTES[oid] ?? oid}=${text}`;
+    });
+    rdns.push(avas.join('+'));
+  }
+  return rdns.join(', ');
+}
+
+/** The tsa GeneralName for the report. */
+function generalNameText(gn: Uint8Array): string {
+  const t = readTlv(gn, 0);
+  const kinds: Record<number, string> = {
+    0xa0: 'otherName',
+    0x81: 'rfc822Name',
+    0x82: 'dNSName',
+    0xa3: 'x400Address',
+    0xa4: 'directoryName',
+    0xa5: 'ediPartyName',
+    0x86: 'uniformResourceIdentifier',
+    0x87: 'iPAddress',
+    0x88: 'registeredID',
+  };
+  const kind = kinds[t.tag] ?? `tag 0x${t.tag.toString(16)}`;
+  if (t.tag === 0xa4) return `${kind} ${nameText(gn, childrenOf(gn, t)[0]!)}`;
+  if (t.tag === 0x81 || t.tag === 0x82 || t.tag === 0x86)
+    return `${kind} ${new TextDecoder().decode(contentOf(gn, t))}`;
+  return kind;
+}
+
+/** A directory string as text: UTF8String, PrintableString, IA5String, TeletexString (read as
+ *  Latin-1), BMPString, UniversalString; undefined for any other type. */
+function directoryString(b: Uint8Array, t: Tlv): string | undefined {
+  const v = contentOf(b, t);
+  switch (t.tag) {
+    case 0x0c:
+      return new TextDecoder('utf-8', { fatal: true }).decode(v);
+    case 0x13:
+    case 0x16:
+    case 0x14:
+      return String.fromCharCode(...v);
+    case 0x1e:
+      return new TextDecoder('utf-16be', { fatal: true }).decode(v);
+    case 0x1c: {
+      let text = '';
+      for (let i = 0; i + 3 < v.length; i += 4)
+        text += String.fromCodePoint(
+          ((v[i]! << 24) | (v[i + 1]! << 16) | (v[i + 2]! << 8) | v[i + 3]!) >>> 0,
+        );
+      return text;
+    }
+    default:
+      return undefined;
+  }
+}
+
+/**
+ * One RDN as comparable text (RFC 5280 7.1: caseIgnoreMatch after RFC 4518 preparation, here
+ * simplified to NFKC, case folding, and insignificant space removal; other values bytewise).
+ */
+function rdnKey(b: Uint8Array, rdn: Tlv): string {
+  return childrenOf(b, rdn)
+    .map((ava) => {
+      const [type, value] = childrenOf(b, ava);
+      const text = directoryString(b, value!);
+      const canonical =
+        text === undefined
+          ? `#${toHex(encodingOf(b, value!))}`
+          : `"${text.normalize('NFKC').toLowerCase().trim().replace(/\s+/g, ' ')}`;
+      return `${readOid(b, type)}=${canonical}`;
+    })
+    .sort()
+    .join('+');
+}
+
+/** Whether two DER Names are the same name (RFC 5280 7.1), whatever their string types. */
+function sameName(a: Uint8Array, b: Uint8Array): boolean {
+  if (bytesEqual(a, b)) return true;
+  try {
+    const ra = childrenOf(a, readTlv(a, 0));
+    const rb = childrenOf(b, readTlv(b, 0));
+    return ra.length === rb.length && ra.every((r, i) => rdnKey(a, r) === rdnKey(b, rb[i]!));
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * RFC 3161 2.4.2: the tsa name, if present, MUST correspond to one of the subject names in the
+ * certificate that verifies the token: its subject (as a directoryName, compared as names, so a
+ * TSA that writes its name with other string types or case still matches) or a
+ * subjectAltName entry.
+ */
+function tsaNameMatches(gn: Uint8Array, signer: ParsedCert): boolean {
+  const t = readTlv(gn, 0);
+  if (t.tag === 0xa4) {
+    const [name] = childrenOf(gn, t);
+    if (name !== undefined && sameName(encodingOf(gn, name), signer.subject)) return true;
+  }
+  const san = extension(signer, id_ce_subjectAltName);
+  if (san === undefined) return false;
+  return childrenOf(san.value, readTlv(san.value, 0)).some((n) => {
+    const entry = encodingOf(san.value, n);
+    if (bytesEqual(entry, gn)) return true;
+    if (n.tag !== t.tag) return false;
+    if (t.tag === 0xa4) {
+      const [a] = childrenOf(san.value, n);
+      const [b] = childrenOf(gn, t);
+      return (
+        a !== undefined && b !== undefined && sameName(encodingOf(san.value, a), encodingOf(gn, b))
+      );
+    }
+    // RFC 5280 7.2 and 7.5: DNS names, and the host part of mail addresses, compare without
+    // case; the local part of a mail address is compared exactly.
+    const text = (x: Uint8Array): string => String.fromCharCode(...x);
+    const [x, y] = [text(contentOf(san.value, n)), text(contentOf(gn, t))];
+    if (t.tag === 0x82) return x.toLowerCase() === y.toLowerCase();
+    if (t.tag !== 0x81) return false;
+    const [ax, ay] = [x.lastIndexOf('@'), y.lastIndexOf('@')];
+    return (
+      x.slice(0, ax) === y.slice(0, ay) && x.slice(ax).toLowerCase() === y.slice(ay).toLowerCase()
+    );
+  });
+}
+
+/** An AlgorithmIdentifier as OID and parameters, absent and NULL parameters alike. */
+function algorithmKey(b: Uint8Array, t: Tlv): string {
+  const [o, params, ...rest] = childrenOf(b, t);
+  const p = params === undefined || params.tag === 0x05 ? '' : toHex(encodingOf(b, params));
+  return `${readOid(b, o)}/${p}/${rest.length}`;
+}
+
+/**
+ * CMSAlgorithmProtection ::= SEQUENCE { digestAlgorithm DigestAlgorithmIdentifier,
+ *   signatureAlgorithm [1] SignatureAlgorithmIdentifier OPTIONAL,
+ *   macAlgorithm [2] MessageAuthenticationCodeAlgorithm OPTIONAL }
+ * RFC 6211 2 and 3: for a signature, signatureAlgorithm is present and macAlgorithm absent, and
+ * both algorithms must be those of the SignerInfo, or the signature is not valid. Returns
+ * undefined when the attribute is absent, else why it fails ('' when it holds).
+ */
+function algorithmProtectionProblem(token: SignedToken): string | undefined {
+  const values = token.attributes.get(id_aa_CMSAlgorithmProtection);
+  if (values === undefined) return undefined;
+  const b = token.raw;
+  if (values.length !== 1) return 'CMSAlgorithmProtection must have one value';
+  const fields = childrenOf(b, expectTag(values[0], 0x30, 'CMSAlgorithmProtection'));
+  const [digest, signature, ...rest] = fields;
+  if (digest?.tag !== 0x30 || signature?.tag !== 0xa1 || rest.length > 0)
+    return 'CMSAlgorithmProtection must hold a digest and a signature algorithm only';
+  const signerDigest = algorithmKey(token.digestAlgorithmId, readTlv(token.digestAlgorithmId, 0));
+  const signerSignature = algorithmKey(
+    token.signatureAlgorithm,
+    readTlv(token.signatureAlgorithm, 0),
+  );
+  if (algorithmKey(b, digest) !== signerDigest)
+    return 'the protected digest algorithm is not the SignerInfo digestAlgorithm';
+  // [1] IMPLICIT: the same content as the SignerInfo's AlgorithmIdentifier SEQUENCE.
+  if (algorithmKey(b, signature) !== signerSignature)
+    return 'the protected signature algorithm is not the SignerInfo signatureAlgorithm';
+  return '';
+}
+
+function hashName(oid: string): string {
+  return HASHES[oid]?.name ?? oid;
+}
+
+function describeKey(spki: Uint8Array): string {
+  const key = describePublicKey(spki);
+  switch (key.kind) {
+    case 'ec':
+      return `EC ${key.curve}`;
+    case 'rsa':
+      return `RSA ${key.bits}`;
+    case 'ed25519':
+      return 'Ed25519';
+    case 'unsupported':
+      return key.reason;
+  }
+}
+
+function describeSignature(token: SignedToken): string {
+  const scheme = describeSignatureAlgorithm(effectiveSignatureAlgorithm(token));
+  const [o] = childrenOf(token.signatureAlgorithm, readTlv(token.signatureAlgorithm, 0));
+  const named =
+    readOid(token.signatureAlgorithm, o) === id_rsaEncryption
+      ? ' (SignerInfo names rsaEncryption; the hash is its digestAlgorithm)'
+      : '';
+  switch (scheme.kind) {
+    case 'ecdsa':
+      return `ECDSA with ${scheme.hash.toUpperCase()}`;
+    case 'ed25519':
+      return 'Ed25519';
+    case 'rsa-pkcs1':
+      return `RSA PKCS#1 v1.5 with ${scheme.hash}${named}`;
+    case 'rsa-pss':
+      return `RSASSA-PSS with ${scheme.hash}, MGF1 with ${scheme.hash}, salt length ${scheme.salt}`;
+    case 'unsupported':
+      return scheme.reason;
+  }
+}
+
+/**
+ * What the token states about itself, as `info` findings and as values for the JSON report:
+ * properties RFC 3161 leaves to the TSA, none of which decides the outcome.
+ */
+function tokenProperties(
+  token: SignedToken,
+  tst: TstInfo,
+  ess: readonly SigningCertificateAttr[],
+): { findings: [string, string][]; values: Record<string, unknown> } {
+  const a = tst.accuracy;
+  const essText = ess.map(
+    (e) =>
+      `${e.version === 'v2' ? 'signingCertificateV2' : 'signingCertificate'} (ESSCertID ${e.version}): ` +
+      `${e.ids.length} certificate id(s), hash ${hashName(e.ids[0]!.hashOid)}` +
+      (e.ids[0]!.issuerSerial === undefined ? '' : ', with issuerSerial'),
+  );
+  const sid =
+    'ski' in token.sid
+      ? `subjectKeyIdentifier ${toHex(token.sid.ski)}`
+      : `issuerAndSerialNumber, serial ${toHex(token.sid.serial)}`;
+  const findings: [string, string][] = [
+    [
+      'token.property.ordering',
+      tst.ordering === true
+        ? 'ordering TRUE: tokens of this TSA may be ordered by genTime alone, even within the accuracy (RFC 3161 2.4.2)'
+        : `ordering FALSE (${tst.ordering === false ? 'encoded' : 'absent'})`,
+    ],
+    [
+      'token.property.accuracy',
+      a === undefined
+        ? 'no accuracy: the TSA states none (optional, RFC 3161 2.4.2)'
+        : `seconds ${a.seconds}, millis ${a.millis}, micros ${a.micros} (encoded: ${a.present.length === 0 ? 'none' : a.present.join(', ')})` +
+          (a.seconds === 0n && a.millis === 0n && a.micros === 0n
+            ? ': a zero accuracy, the TSA claims its time is exact'
+            : ''),
+    ],
+    [
+      'token.property.tsa-name',
+      tst.tsaName === undefined ? 'no tsa name' : `tsa name ${generalNameText(tst.tsaName)}`,
+    ],
+    [
+      'token.property.ess-cert-id',
+      essText.length === 0 ? 'no signing certificate attribute' : essText.join('; '),
+    ],
+    ['token.property.signer-id', sid],
+    [
+      'token.property.signature-algorithm',
+      `${describeSignature(token)}; digest algorithm ${hashName(token.digestAlgorithm)}`,
+    ],
+  ];
+  const values: Record<string, unknown> = {
+    ordering: tst.ordering === true,
+    accuracyParts: a?.present ?? [],
+    tsaName: tst.tsaName === undefined ? null : generalNameText(tst.tsaName),
+    essCertIds: ess.map((e) => ({
+      version: e.version,
+      hash: hashName(e.ids[0]!.hashOid),
+      count: e.ids.length,
+      issuerSerial: e.ids[0]!.issuerSerial !== undefined,
+    })),
+    signerId: 'ski' in token.sid ? 'subjectKeyIdentifier' : 'issuerAndSerialNumber',
+    signatureAlgorithm: describeSignature(token),
+    digestAlgorithm: hashName(token.digestAlgorithm),
+    certificates: token.certificates.length,
+  };
+  return { findings, values };
 }
 
 function findSigner(token: SignedToken, pool: readonly ParsedCert[]): ParsedCert | undefined {
@@ -358,15 +786,24 @@ async function inspectTokenFields(bytes: Uint8Array, options: TokenOptions): Pro
   if (token.status !== undefined)
     f.pass('token.status', `status ${token.status === 0n ? 'granted' : 'grantedWithMods'}`);
   else f.skip('token.status', 'a bare token: no status to check');
+  // RFC 3161 2.4.2: one SignerInfo over id-ct-TSTInfo; RFC 5652 5.1: SignedData v3 for a content
+  // type other than id-data; RFC 5652 5.3: SignerInfo v1 with issuerAndSerialNumber, v3 with
+  // subjectKeyIdentifier.
+  const sidKind = 'ski' in token.sid ? 'subjectKeyIdentifier' : 'issuerAndSerialNumber';
+  const signerInfoVersion = 'ski' in token.sid ? 3n : 1n;
   f.check(
     'token.content-type',
     'crypto',
     token.eContentType === id_ct_TSTInfo &&
       token.signerInfos === 1 &&
-      token.signedDataVersion === 3n,
+      token.signedDataVersion === 3n &&
+      token.signerInfoVersion === signerInfoVersion,
     'SignedData v3 with one SignerInfo over id-ct-TSTInfo',
-    `eContentType ${token.eContentType}, ${token.signerInfos} SignerInfo(s), SignedData version ${token.signedDataVersion}`,
+    `eContentType ${token.eContentType}, ${token.signerInfos} SignerInfo(s), SignedData version ${token.signedDataVersion}, SignerInfo version ${token.signerInfoVersion} with ${sidKind}`,
   );
+  const essAttrs = parseSigningCertificates(token);
+  const properties = tokenProperties(token, tst, essAttrs);
+  for (const [id, detail] of properties.findings) f.info(id, detail);
 
   // The imprint against the data (RFC 3161 2.4.2: the TSA hashes nothing; we check the digest).
   const hash = HASHES[tst.hashOid];
@@ -412,13 +849,22 @@ async function inspectTokenFields(bytes: Uint8Array, options: TokenOptions): Pro
   if (pool === undefined) return f.report(undefined, {});
   const unique = pool.filter((c, i) => pool.findIndex((d) => d.sha256 === c.sha256) === i);
   const signer = findSigner(token, unique);
+  const carriedAt =
+    signer === undefined ? -1 : token.certificates.findIndex((c) => bytesEqual(c, signer.der));
+  f.info(
+    'token.property.certificates',
+    `${token.certificates.length} certificate(s) in the token; ` +
+      (carriedAt >= 0
+        ? `the signer certificate is number ${carriedAt + 1}`
+        : 'the signer certificate is not among them'),
+  );
   if (signer === undefined) {
     f.fail(
       'token.signer',
       'crypto',
       'the signer certificate is neither in the token nor given with --certs',
     );
-    return f.report(undefined, claimsOf(tst));
+    return f.report(undefined, { ...claimsOf(tst), properties: properties.values });
   }
   const sigOk = await verifySignature(
     signer.spki,
@@ -434,35 +880,42 @@ async function inspectTokenFields(bytes: Uint8Array, options: TokenOptions): Pro
     'the signature does not verify with the signer certificate',
   );
 
-  // signingCertificate(V2) must name the signer (RFC 5816 / RFC 2634).
-  const v2 = token.attributes.get(id_aa_signingCertificateV2)?.[0];
-  const v1 = token.attributes.get(id_aa_signingCertificate)?.[0];
-  let essOk = false;
-  let essDetail = 'no signingCertificate or signingCertificateV2 attribute';
-  const attr = v2 ?? v1;
-  if (attr !== undefined) {
-    const b = token.raw;
-    const [certs] = childrenOf(b, attr);
-    const [first] = childrenOf(b, certs!);
-    const parts = childrenOf(b, first!);
-    let hashOid = v2 !== undefined ? id_sha256 : id_sha1;
-    let idx = 0;
-    if (v2 !== undefined && parts[0]?.tag === 0x30) {
-      hashOid = readOid(b, childrenOf(b, parts[0])[0]);
-      idx = 1;
-    }
-    const certHash = readOctets(b, parts[idx]);
-    const h = HASHES[hashOid];
-    essOk = h !== undefined && bytesEqual(h.fn(signer.der), certHash);
-    essDetail = essOk ? '' : 'the certificate hash in signingCertificate does not name the signer';
-  }
+  // RFC 3161 2.4.2: the ESSCertID of the TSA certificate MUST be in a signingCertificate
+  // attribute (RFC 2634); RFC 5816 2.2.1 allows signingCertificateV2 (RFC 5035) instead. When a
+  // TSA sends both, both must name the signer.
+  const essProblems = essAttrs.map((a) => essMismatch(a, signer)).filter((p) => p !== undefined);
   f.check(
     'token.ess-cert-id',
     'crypto',
-    essOk,
-    'signingCertificate names the signer certificate',
-    essDetail,
+    essAttrs.length > 0 && essProblems.length === 0,
+    `${essAttrs.map((a) => (a.version === 'v2' ? 'signingCertificateV2' : 'signingCertificate')).join(' and ')} names the signer certificate`,
+    essAttrs.length === 0
+      ? 'no signingCertificate or signingCertificateV2 attribute'
+      : essProblems.join('; '),
   );
+
+  // RFC 3161 2.4.2: tsa, if present, MUST correspond to one of the signer certificate's names.
+  if (tst.tsaName !== undefined) {
+    f.check(
+      'token.tsa-name',
+      'crypto',
+      tsaNameMatches(tst.tsaName, signer),
+      'the tsa name is a subject name of the signer certificate',
+      'the tsa name is not among the subject names of the signer certificate',
+    );
+  } else f.skip('token.tsa-name', 'the token names no TSA (tsa is optional)');
+
+  const protection = algorithmProtectionProblem(token);
+  if (protection === undefined)
+    f.skip('token.algorithm-protection', 'no CMSAlgorithmProtection attribute (optional)');
+  else
+    f.check(
+      'token.algorithm-protection',
+      'crypto',
+      protection === '',
+      'CMSAlgorithmProtection names the SignerInfo digest and signature algorithms',
+      protection,
+    );
 
   // The signer may time-stamp and nothing else (RFC 3161 2.3).
   const eku = extendedKeyUsages(signer);
@@ -484,7 +937,7 @@ async function inspectTokenFields(bytes: Uint8Array, options: TokenOptions): Pro
   let ids: { deviceId?: string; partitionId?: string } = {};
   if (result.path !== undefined) {
     if (result.path.some((c) => roleOf(c) !== undefined)) ids = checkRoles(result.path, f);
-    await checkRevocation(result.path, { ...options, at }, f);
+    await checkRevocation(result.path, { ...options, at }, f, rest);
   }
 
   // With the request: nonce, policy, imprint and certReq behaviour.
@@ -500,12 +953,13 @@ async function inspectTokenFields(bytes: Uint8Array, options: TokenOptions): Pro
         problems.push('policy differs from the requested one');
       if (!bytesEqual(req.imprint, tst.messageImprint))
         problems.push('messageImprint differs from the request');
-      if (req.certReq !== token.certificates.length > 0)
-        problems.push(
-          req.certReq
-            ? 'certificates were requested but are absent'
-            : 'certificates present without certReq',
-        );
+      // RFC 3161 2.4.1: certReq TRUE: the signer certificate MUST be in certificates;
+      // FALSE or absent: the certificates field MUST NOT be present.
+      const signerCarried = token.certificates.some((c) => bytesEqual(c, signer.der));
+      if (req.certReq && !signerCarried)
+        problems.push('the signer certificate was requested but is absent');
+      if (!req.certReq && token.certificates.length > 0)
+        problems.push('certificates present without certReq');
       f.check(
         'token.request',
         'crypto',
@@ -524,10 +978,17 @@ async function inspectTokenFields(bytes: Uint8Array, options: TokenOptions): Pro
   if (!/^\d{14}(\.\d*[1-9])?Z$/.test(tst.genTimeText)) rules.push('genTime not in DER form');
   if (tst.accuracy !== undefined) {
     const a = tst.accuracy;
-    if (a.millis > 999n || a.micros > 999n) rules.push('accuracy part out of range');
-    if (a.millis === 0n && a.micros === 0n && a.seconds === 0n) rules.push('accuracy is zero');
+    // RFC 3161 2.4.2: millis [0] INTEGER (1..999), micros [1] INTEGER (1..999), when present.
+    const outOfRange = (part: AccuracyPart, v: bigint): boolean =>
+      a.present.includes(part) && (v < 1n || v > 999n);
+    if (outOfRange('millis', a.millis) || outOfRange('micros', a.micros))
+      rules.push('accuracy part out of range');
+    // A zero accuracy (an empty SEQUENCE, or explicit zero seconds) is valid ASN.1 and no RFC
+    // forbids it; it is reported as a property, not refused.
   }
-  if (tst.ordering === true) rules.push('ordering is TRUE');
+  // RFC 3161 2.4.2 allows ordering TRUE (reported as a property above); DER (X.690 11.5) omits
+  // a value equal to the DEFAULT, so an encoded FALSE is an encoding error.
+  if (tst.ordering === false) rules.push('ordering FALSE is encoded (DER omits the DEFAULT)');
   if (tst.extensions.some((e) => e.critical)) rules.push('critical TSTInfo extension');
   if (hash === undefined) rules.push(`unknown imprint hash ${tst.hashOid}`);
   else if (tst.hashedMessage.length !== hash.length)
@@ -544,6 +1005,7 @@ async function inspectTokenFields(bytes: Uint8Array, options: TokenOptions): Pro
     ...claimsOf(tst),
     signerCertificateSha256: signer.sha256,
     ...ids,
+    properties: { ...properties.values, signerKey: describeKey(signer.spki) },
   };
 
   // With evidence: the same anchor, the same key, never extractable, local, active.
@@ -569,6 +1031,7 @@ async function inspectTokenFields(bytes: Uint8Array, options: TokenOptions): Pro
         );
       else if (c.status === 'pass') f.pass(id, c.detail);
       else if (c.status === 'warn') f.warn(id, c.detail);
+      else if (c.status === 'info') f.info(id, c.detail);
       else f.skip(id, c.detail);
     }
     const key = (ev.claims as { keys?: { identifier?: string; partitionId?: string }[] }).keys?.[0];

@@ -24,6 +24,8 @@ export interface Command {
   readonly summary: string;
   /** Names of the required positionals, in order (shown in usage). */
   readonly positionals: readonly string[];
+  /** The last positional may be repeated (`FILE...`). */
+  readonly variadic?: boolean;
   readonly options: Readonly<Record<string, OptionSpec>>;
   /** Extra paragraphs for --help. */
   readonly details?: string;
@@ -40,8 +42,14 @@ export const COMMON_OPTIONS: Readonly<Record<string, OptionSpec>> = {
   help: { type: 'boolean', description: 'show this help' },
 };
 
+/** Options that may stand anywhere on the line, also before the command's name. */
+export const GLOBAL_OPTIONS: Readonly<Record<string, OptionSpec>> = {
+  ...COMMON_OPTIONS,
+  version: { type: 'boolean', description: 'print the version and exit' },
+};
+
 export function usageLine(command: Command): string {
-  const pos = command.positionals.join(' ');
+  const pos = command.positionals.join(' ') + (command.variadic === true ? '...' : '');
   return `attestamp ${command.path.join(' ')}${pos ? ' ' + pos : ''} [options]`;
 }
 
@@ -68,22 +76,78 @@ export function parseInvocation(
     options[name] =
       spec.multiple === true ? { type: spec.type, multiple: true } : { type: spec.type };
   }
-  let parsed: ReturnType<typeof parseArgs>;
-  try {
-    parsed = parseArgs({ args: [...argv], options, allowPositionals: true, strict: true });
-  } catch (error) {
-    throw new UsageError(error instanceof Error ? error.message : 'invalid arguments');
+  // Parsed leniently with tokens, then checked here, so that each message names the option in
+  // one line of our own words (parseArgs' strict messages carry multi-line advice) and never
+  // repeats a value, which may be a secret typed in the wrong place.
+  const parsed = parseArgs({
+    args: [...argv],
+    options,
+    allowPositionals: true,
+    strict: false,
+    tokens: true,
+  });
+  const see = `(see attestamp ${command.path.join(' ')} --help)`;
+  for (const token of parsed.tokens) {
+    if (token.kind !== 'option') continue;
+    const spec = all[token.name];
+    if (spec === undefined) {
+      const near = closeNames(token.name, Object.keys(all));
+      const hint =
+        near.length > 0 ? `; did you mean ${near.map((n) => `--${n}`).join(' or ')}?` : '';
+      throw new UsageError(`unknown option '${token.rawName}'${hint} ${see}`);
+    }
+    // A following option is not a value (`--label --json`): parseArgs would take it as one.
+    const swallowed = token.inlineValue === false && token.value.startsWith('--');
+    if (spec.type === 'string' && (token.value === undefined || swallowed)) {
+      throw new UsageError(`--${token.name} needs a value${spec.value ? ` (${spec.value})` : ''}`);
+    }
+    if (spec.type === 'boolean' && token.inlineValue === true) {
+      throw new UsageError(`--${token.name} takes no value`);
+    }
+    if (spec.type === 'string' && spec.multiple !== true) {
+      const count = parsed.tokens.filter(
+        (t) => t.kind === 'option' && t.name === token.name,
+      ).length;
+      if (count > 1)
+        throw new UsageError(`--${token.name} given ${String(count)} times; give it once`);
+    }
   }
   if (parsed.values.help === true) return 'help';
   const expected = command.positionals.length;
   if (parsed.positionals.length < expected) {
     const missing = command.positionals[parsed.positionals.length] ?? 'argument';
-    throw new UsageError(`missing ${missing}`);
+    throw new UsageError(`missing ${missing} ${see}`);
   }
-  if (parsed.positionals.length > expected) {
-    throw new UsageError(`unexpected argument '${parsed.positionals[expected] ?? ''}'`);
+  if (parsed.positionals.length > expected && command.variadic !== true) {
+    const takes = expected === 0 ? 'takes no arguments' : `takes ${command.positionals.join(' ')}`;
+    throw new UsageError(
+      `unexpected argument number ${String(expected + 1)}: this command ${takes} ${see}`,
+    );
   }
-  return { io, positionals: parsed.positionals, options: parsed.values as OptionValues };
+  return { io, positionals: parsed.positionals, options: parsed.values };
+}
+
+/** Known names within edit distance 2 of `name`, closest first (for "did you mean"). */
+export function closeNames(name: string, known: readonly string[]): string[] {
+  return known
+    .map((k) => ({ k, d: editDistance(name, k) }))
+    .filter(({ k, d }) => d <= 2 || k.startsWith(name) || name.startsWith(k))
+    .sort((a, b) => a.d - b.d)
+    .slice(0, 3)
+    .map(({ k }) => k);
+}
+
+function editDistance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i];
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      row.push(Math.min((prev[j] ?? 0) + 1, (row[j - 1] ?? 0) + 1, (prev[j - 1] ?? 0) + cost));
+    }
+    prev = row;
+  }
+  return prev[b.length] ?? 0;
 }
 
 export function stringOption(inv: Invocation, name: string): string | undefined {

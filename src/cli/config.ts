@@ -26,6 +26,8 @@ export interface ServerConfig {
   readonly qualified: boolean;
   readonly includeTsaName: boolean;
   readonly verifyTokens: 'auto' | 'on' | 'off';
+  /** 'full' keeps every response's bytes in the archive; 'hash' only their SHA-256. */
+  readonly archiveResponses: 'hash' | 'full';
   readonly bodyLimit: number;
   readonly requestTimeoutMs: number;
   readonly keepAliveTimeoutMs: number;
@@ -149,6 +151,14 @@ const FIELDS: readonly Field[] = [
     env: 'ATTESTAMP_VERIFY_TOKENS',
     kind: 'string',
     description: 'verify each token before release: auto (RSA units), on, off',
+  },
+  {
+    key: 'archiveResponses',
+    flag: 'archive-responses',
+    env: 'ATTESTAMP_ARCHIVE_RESPONSES',
+    kind: 'string',
+    description:
+      "hash (default): archive each response's SHA-256; full: also its exact bytes, so that tsa archive get can return a lost token",
   },
   {
     key: 'bodyLimit',
@@ -426,6 +436,12 @@ export function loadServerConfig(inv: Invocation): Readonly<ServerConfig> {
     bad(verifyRaw?.source ?? '--verify-tokens', 'must be auto, on or off');
   }
 
+  const archiveRaw = raw(field('archiveResponses'));
+  const archiveResponses = archiveRaw === undefined ? 'hash' : archiveRaw.value;
+  if (archiveResponses !== 'hash' && archiveResponses !== 'full') {
+    bad(archiveRaw?.source ?? '--archive-responses', 'must be hash or full');
+  }
+
   // Units: --unit PARTITION[:PATH], or the config file's "units" array with policies.
   let units: UnitConfig[];
   const unitList = list(field('unit'));
@@ -482,6 +498,7 @@ export function loadServerConfig(inv: Invocation): Readonly<ServerConfig> {
     qualified: bool(field('qualified'), false),
     includeTsaName: bool(field('includeTsaName'), true),
     verifyTokens,
+    archiveResponses,
     bodyLimit: int(field('bodyLimit'), DEFAULTS.bodyLimit, 256, 1 << 20),
     requestTimeoutMs: int(field('requestTimeoutMs'), DEFAULTS.requestTimeoutMs, 100, 600_000),
     keepAliveTimeoutMs: int(field('keepAliveTimeoutMs'), DEFAULTS.keepAliveTimeoutMs, 100, 600_000),

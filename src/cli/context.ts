@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
-import { Hsm, type MasterKeyInput, type OfficerCredential } from '../hsm/index.js';
+import { Hsm, HsmError, type MasterKeyInput, type OfficerCredential } from '../hsm/index.js';
 import { fromHex } from '../shared/index.js';
 import { stringOption, type Invocation } from './command.js';
 import { InputError, UsageError } from './exit-codes.js';
@@ -124,7 +124,16 @@ export function officerCredential(inv: Invocation): OfficerCredential | undefine
 }
 
 export function openHsm(inv: Invocation): Hsm {
-  return Hsm.open(storePath(inv), masterKey(inv), { actor: localPrincipal() });
+  // The store is looked for first: a wrong --data folder is "not found", not "no master key".
+  const path = storePath(inv);
+  if (!existsSync(path)) {
+    throw new HsmError(
+      'store-not-found',
+      `no device store in '${dataDir(inv)}': give --data DIR (or $ATTESTAMP_DATA) of an initialised device, or run attestamp init`,
+      { details: { path } },
+    );
+  }
+  return Hsm.open(path, masterKey(inv), { actor: localPrincipal() });
 }
 
 export async function withHsm<T>(inv: Invocation, fn: (hsm: Hsm) => Promise<T> | T): Promise<T> {

@@ -16,6 +16,8 @@ export const EXIT = {
   exists: 5,
   /** The audit log does not extend the head given with --expect-head (a rollback or a fork). */
   rollback: 6,
+  /** A remote service (a TSA) could not be reached or answered outside its protocol. */
+  unavailable: 69,
   /** Bad command line: unknown command or option, missing or malformed argument. */
   usage: 64,
   /** An input file's content is malformed. */

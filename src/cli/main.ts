@@ -1,11 +1,21 @@
 // The operator CLI: finds the command, runs it, and turns every error into a message that names
 // the problem and a distinct exit code. Never prints secrets or stack traces.
 import { AttestampError } from '../shared/index.js';
-import { helpText, parseInvocation, usageLine, type Command } from './command.js';
+import {
+  closeNames,
+  GLOBAL_OPTIONS,
+  helpText,
+  parseInvocation,
+  usageLine,
+  type Command,
+} from './command.js';
+import { completionScript } from './completion.js';
+import { packageVersion } from './version.js';
 import { auditExport, auditHead, auditVerify } from './commands/audit.js';
-import { archiveExport, archiveFind, archiveVerify } from './commands/archive.js';
+import { archiveExport, archiveFind, archiveGet, archiveVerify } from './commands/archive.js';
 import { chain } from './commands/chain.js';
 import { serve } from './commands/serve.js';
+import { stamp } from './commands/stamp.js';
 import { factoryInit, init, start, status } from './commands/device.js';
 import {
   keyAttest,
@@ -46,14 +56,15 @@ export const COMMANDS: readonly Command[] = [
   keyPurge,
   keyExport,
   keyImport,
-  keyAttest,
   chain,
+  stamp,
   auditVerify,
   auditHead,
   auditExport,
   archiveVerify,
   archiveExport,
   archiveFind,
+  archiveGet,
 ];
 
 function topHelp(): string {
@@ -67,41 +78,116 @@ function topHelp(): string {
   ];
   for (const c of COMMANDS) lines.push(`  ${c.path.join(' ').padEnd(22)} ${c.summary}`);
   lines.push(
+    `  ${'completion bash|zsh'.padEnd(22)} Print a shell completion script.`,
+    '',
+    'Global options (anywhere on the line): --data DIR, --json, --help, --version.',
     '',
     'Exit codes: 0 ok, 1 failure, 2 refused by policy, 3 not found, 4 integrity failure,',
-    '5 already exists, 64 usage error, 65 bad input data, 77 authentication failed.',
+    '5 already exists, 6 audit log does not extend the recorded head, 64 usage error,',
+    '65 bad input data, 77 authentication failed.',
   );
   return lines.join('\n') + '\n';
 }
 
-function findCommand(argv: readonly string[]): { command: Command; rest: string[] } | undefined {
+/** Help for a group of commands (`attestamp key --help`): its subcommands, one a line. */
+function groupHelp(prefix: readonly string[], group: readonly Command[]): string {
+  const lines = [`Usage: attestamp ${prefix.join(' ')} SUBCOMMAND [options]`, '', 'Subcommands:'];
+  for (const c of group) lines.push(`  ${usageLine(c).padEnd(56)} ${c.summary}`);
+  lines.push('', `attestamp ${prefix.join(' ')} SUBCOMMAND --help shows the options of one.`);
+  return lines.join('\n') + '\n';
+}
+
+/**
+ * Global options may stand anywhere, also before the command (`attestamp --data D key list`):
+ * they are taken out of the words that name the command and handed to it after them.
+ */
+function splitGlobals(argv: readonly string[]): { words: string[]; globals: string[] } {
+  const words: string[] = [];
+  const globals: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] ?? '';
+    if (arg === '--') {
+      words.push(...argv.slice(i));
+      break;
+    }
+    const name = arg.startsWith('--') ? arg.slice(2).split('=')[0] : undefined;
+    const spec = name === undefined ? undefined : GLOBAL_OPTIONS[name];
+    if (spec === undefined && arg !== '-h') {
+      words.push(arg);
+      continue;
+    }
+    globals.push(arg);
+    if (spec?.type === 'string' && !arg.includes('=') && i + 1 < argv.length) {
+      globals.push(argv[++i] ?? '');
+    }
+  }
+  return { words, globals: globals.map((g) => (g === '-h' ? '--help' : g)) };
+}
+
+function findCommand(words: readonly string[]): { command: Command; rest: string[] } | undefined {
   for (const c of [...COMMANDS].sort((a, b) => b.path.length - a.path.length)) {
-    if (c.path.every((word, i) => argv[i] === word)) {
-      return { command: c, rest: argv.slice(c.path.length) };
+    if (c.path.every((word, i) => words[i] === word)) {
+      return { command: c, rest: words.slice(c.path.length) };
     }
   }
   return undefined;
 }
 
-export async function main(argv: readonly string[], io: Io): Promise<number> {
-  if (argv.length === 0 || argv[0] === '--help' || argv[0] === '-h' || argv[0] === 'help') {
-    io.stdout(topHelp());
-    return argv.length === 0 ? EXIT.usage : EXIT.ok;
+/** The longest run of leading words that starts some command's path, and those commands. */
+function findGroup(words: readonly string[]): { prefix: string[]; group: Command[] } {
+  let prefix: string[] = [];
+  let group: Command[] = [];
+  for (let n = 1; n <= words.length; n++) {
+    const p = words.slice(0, n);
+    const g = COMMANDS.filter((c) => c.path.length > n - 1 && p.every((w, i) => c.path[i] === w));
+    if (g.length === 0) break;
+    prefix = p;
+    group = g;
   }
-  const found = findCommand(argv);
-  if (found === undefined) {
-    const group = COMMANDS.filter((c) => c.path[0] === argv[0]);
-    if (group.length > 0) {
-      io.stderr(`attestamp: unknown ${argv[0] ?? ''} command '${argv[1] ?? ''}'\n`);
-      for (const c of group) io.stderr(`  ${usageLine(c)}\n`);
-    } else {
-      io.stderr(`attestamp: unknown command '${argv[0] ?? ''}' (see attestamp --help)\n`);
+  return { prefix, group };
+}
+
+export async function main(argv: readonly string[], io: Io): Promise<number> {
+  const { words, globals } = splitGlobals(argv);
+  const wantsHelp = globals.includes('--help');
+  if (globals.includes('--version')) {
+    io.stdout(`attestamp ${packageVersion()}\n`);
+    return EXIT.ok;
+  }
+  if (words.length === 0 || words[0] === 'help') {
+    if (wantsHelp || words[0] === 'help') {
+      io.stdout(topHelp());
+      return EXIT.ok;
     }
+    io.stderr(topHelp());
+    return EXIT.usage;
+  }
+  if (words[0] === 'completion') return completion(words.slice(1), wantsHelp, io);
+  const found = findCommand(words);
+  if (found === undefined) {
+    const { prefix, group } = findGroup(words);
+    if (group.length === 0) {
+      const near = closeNames(words[0] ?? '', [...new Set(COMMANDS.map((c) => c.path[0] ?? ''))]);
+      const hint = near.length > 0 ? `; did you mean ${near.join(' or ')}?` : '';
+      io.stderr(`attestamp: unknown command '${words[0] ?? ''}'${hint} (see attestamp --help)\n`);
+      return EXIT.usage;
+    }
+    if (wantsHelp && prefix.length === words.length) {
+      io.stdout(groupHelp(prefix, group));
+      return EXIT.ok;
+    }
+    const next = words[prefix.length];
+    io.stderr(
+      next === undefined
+        ? `attestamp ${prefix.join(' ')}: missing subcommand\n`
+        : `attestamp ${prefix.join(' ')}: unknown subcommand '${next}'\n`,
+    );
+    io.stderr(groupHelp(prefix, group));
     return EXIT.usage;
   }
   const { command, rest } = found;
   try {
-    const inv = parseInvocation(command, rest, io);
+    const inv = parseInvocation(command, [...rest, ...globals], io);
     if (inv === 'help') {
       io.stdout(helpText(command));
       return EXIT.ok;
@@ -110,9 +196,26 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
   } catch (error) {
     const code = exitCodeFor(error);
     io.stderr(`attestamp ${command.path.join(' ')}: ${describe(error)}\n`);
-    if (code === EXIT.usage) io.stderr(`usage: ${usageLine(command)}\n`);
     return code;
   }
+}
+
+function completion(args: readonly string[], help: boolean, io: Io): number {
+  const shell = args[0];
+  if (!help && args.length === 1 && (shell === 'bash' || shell === 'zsh')) {
+    io.stdout(completionScript(shell, COMMANDS));
+    return EXIT.ok;
+  }
+  if (help) {
+    io.stdout(
+      'Usage: attestamp completion bash|zsh\n\nPrint a completion script, e.g.\n' +
+        '  source <(attestamp completion bash)\n' +
+        '  attestamp completion zsh > "${fpath[1]}/_attestamp"\n',
+    );
+    return EXIT.ok;
+  }
+  io.stderr('attestamp completion: name the shell: bash or zsh\n');
+  return EXIT.usage;
 }
 
 /** A one-line description that never includes secrets: codes, messages and safe details only. */

@@ -13,6 +13,7 @@ import {
   REQUIRABLE,
   verifyChain,
   type EvidenceOptions,
+  type PolicyInputs,
   type Report,
 } from '../attestation/index.js';
 import {
@@ -63,8 +64,18 @@ Options:
                             local=true,origin=generated (${Object.keys(REQUIRABLE).join(', ')})
   --allow-software          accept protection-class software (a software HSM)
   --nonce HEX               the nonce you sent: the evidence must carry exactly this one
-  --crl FILE                CRL, PEM or DER (repeatable)
+  --crl FILE                CRL, PEM or DER (repeatable): complete and delta CRLs; the CRL
+                            signers' certificates go into the chain or --certs file
   --require-revocation      missing CRLs make the result indeterminate (exit 3)
+
+Path validation options (chain and token):
+  --profile NAME            attestamp (default): RFC 5280 plus the HSM profile (exact name
+                            encodings, key identifiers, roles); x509: RFC 5280 section 6 as
+                            written, for any PKI
+  --policy OID              user-initial-policy-set (repeatable; default any-policy)
+  --explicit-policy         initial-explicit-policy: the path must carry an acceptable policy
+  --inhibit-policy-mapping  initial-policy-mapping-inhibit
+  --inhibit-any-policy      initial-any-policy-inhibit
   --json                    print the full report as JSON
   --help                    show this help
 
@@ -204,6 +215,23 @@ function parseRequire(text: string): Record<string, boolean | string> {
   return out;
 }
 
+/** The RFC 5280 6.1.1 policy inputs from the command line, or undefined for the defaults. */
+function policyInputs(v: Readonly<Record<string, unknown>>): PolicyInputs | undefined {
+  const oids = Array.isArray(v.policy) ? v.policy.filter((o) => typeof o === 'string') : [];
+  for (const oid of oids) {
+    if (!/^[0-2](\.(0|[1-9]\d*))+$/.test(oid))
+      throw new UsageError(`--policy: '${oid}' is not a dotted object identifier`);
+  }
+  const flag = (k: string) => v[k] === true;
+  const out: PolicyInputs = {
+    ...(oids.length === 0 ? {} : { initialPolicySet: oids }),
+    ...(flag('explicit-policy') ? { initialExplicitPolicy: true } : {}),
+    ...(flag('inhibit-policy-mapping') ? { initialPolicyMappingInhibit: true } : {}),
+    ...(flag('inhibit-any-policy') ? { initialAnyPolicyInhibit: true } : {}),
+  };
+  return Object.keys(out).length === 0 ? undefined : out;
+}
+
 /** An ISO 8601 time on a calendar day that exists: Date rolls 2025-02-30 over to 2 March. */
 function parseAt(text: string): Date | undefined {
   const m = /^(\d{4})-(\d{2})-(\d{2})/.exec(text);
@@ -262,6 +290,11 @@ export async function verifyMain(argv: readonly string[], io: VerifyIo): Promise
         nonce: { type: 'string' },
         crl: { type: 'string', multiple: true },
         'require-revocation': { type: 'boolean' },
+        profile: { type: 'string' },
+        policy: { type: 'string', multiple: true },
+        'explicit-policy': { type: 'boolean' },
+        'inhibit-policy-mapping': { type: 'boolean' },
+        'inhibit-any-policy': { type: 'boolean' },
         token: { type: 'string' },
         data: { type: 'string' },
         digest: { type: 'string' },
@@ -315,8 +348,16 @@ export async function verifyMain(argv: readonly string[], io: VerifyIo): Promise
       if (nonce === undefined || nonce.length === 0)
         throw new UsageError('--nonce must be hex digits');
     }
+    const profile = v.profile ?? 'attestamp';
+    if (profile !== 'attestamp' && profile !== 'x509')
+      throw new UsageError(`--profile must be attestamp or x509, not '${profile}'`);
+    if (profile === 'x509' && kind !== 'chain' && kind !== 'token')
+      throw new UsageError('--profile x509 applies to chain and token only');
+    const policy = policyInputs(v);
     const options: EvidenceOptions = {
       anchors: { certificates: anchors, sha256: pins },
+      profile,
+      ...(policy === undefined ? {} : { policy }),
       at,
       crls: (v.crl ?? []).flatMap((p) => derObjects(p, '--crl', ['X509 CRL'])),
       requireRevocation: v['require-revocation'] === true,

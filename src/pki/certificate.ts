@@ -120,7 +120,8 @@ export function certificateSpki(cert: pkijs.Certificate): Uint8Array {
 /** The raw extnValue of the extension with this OID, or undefined. */
 export function findExtension(cert: pkijs.Certificate, oid: string): pkijs.Extension | undefined {
   // asn1js, and so pkijs, spells an arc above 2^53 as `{hex}` instead of in decimal, so a parsed
-  // extnID under the project's UUID arc never equals the dotted OID: accept asn1js's spelling too.
+  // extnID with such an arc (a 2.25 UUID arc, say) never equals the dotted OID: accept asn1js's
+  // spelling too.
   const spelled = new asn1js.ObjectIdentifier({ value: oid }).getValue();
   return cert.extensions?.find((e) => e.extnID === oid || e.extnID === spelled);
 }

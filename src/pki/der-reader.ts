@@ -1,5 +1,5 @@
 // A small reader over DER that assertStrictDer has already accepted: TLV navigation and value
-// decoding with exact OID text (asn1js misreads arcs above 2^53, such as the project's UUID arc).
+// decoding with exact OID text (asn1js misreads arcs above 2^53, such as 2.25 UUID arcs).
 import { PkiError } from './errors.js';
 
 export interface Tlv {

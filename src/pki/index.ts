@@ -17,3 +17,4 @@ export { ensureCryptoEngine } from './engine.js';
 export * as der from './der-writer.js';
 export * as derReader from './der-reader.js';
 export * from './evidence.js';
+export * from './tsp-request.js';

@@ -1,8 +1,15 @@
 // Object identifiers used across the project (RFC 5280, RFC 3161, RFC 5816, RFC 8410, and the
-// project's own UUID arc from standards/attestation.md).
+// project's own arc, the checklist's ARC of standards/attestation.md).
 
-/** 2.25.290932336010228728432622296596402693424: the project's UUID-based arc (ITU-T X.667). */
-export const ARC = '2.25.290932336010228728432622296596402693424';
+/**
+ * 1.3.6.1.4.1.32473.3161: the project's arc (the checklist's ARC). 32473 is the private
+ * enterprise number that RFC 5612 reserves for documentation and examples; 3161 is this project
+ * under it. Every arc stays far below 2^28 (RFC 5280 4.1.2.4 floor; Go's encoding/asn1 and
+ * python-cryptography reject larger ones), unlike the 2.25 UUID arc (ITU-T X.667) it replaces.
+ * A deployer replaces this one constant with their own enterprise arc and regenerates every
+ * certificate, key attestation and configured policy (README, "Object identifiers").
+ */
+export const ARC = '1.3.6.1.4.1.32473.3161';
 
 /** ARC.2.1: X.509 extension carrying a TbsEvidence about the subject key. */
 export const id_ce_keyEvidence = `${ARC}.2.1`;
@@ -118,3 +125,37 @@ export const id_etsi_tsts_EuQCompliance = '0.4.0.19422.1.1';
 export const id_etsi_bestPracticesTsaPolicy = '0.4.0.2023.1.1';
 /** 1.2.840.113549.2.5 */
 export const id_md5 = '1.2.840.113549.2.5';
+
+// RFC 5280 path validation and CRL processing (certificate, CRL and CRL entry extensions).
+/** 2.5.29.18 (RFC 5280 5.2.2) */
+export const id_ce_issuerAltName = '2.5.29.18';
+/** 2.5.29.20 (RFC 5280 5.2.3) */
+export const id_ce_cRLNumber = '2.5.29.20';
+/** 2.5.29.21 (RFC 5280 5.3.1) */
+export const id_ce_cRLReasons = '2.5.29.21';
+/** 2.5.29.23 (RFC 5280 5.3.2 in RFC 3280) */
+export const id_ce_holdInstructionCode = '2.5.29.23';
+/** 2.5.29.24 (RFC 5280 5.3.2) */
+export const id_ce_invalidityDate = '2.5.29.24';
+/** 2.5.29.27 (RFC 5280 5.2.4) */
+export const id_ce_deltaCRLIndicator = '2.5.29.27';
+/** 2.5.29.28 (RFC 5280 5.2.5) */
+export const id_ce_issuingDistributionPoint = '2.5.29.28';
+/** 2.5.29.29 (RFC 5280 5.3.3) */
+export const id_ce_certificateIssuer = '2.5.29.29';
+/** 2.5.29.30 (RFC 5280 4.2.1.10) */
+export const id_ce_nameConstraints = '2.5.29.30';
+/** 2.5.29.33 (RFC 5280 4.2.1.5) */
+export const id_ce_policyMappings = '2.5.29.33';
+/** 2.5.29.36 (RFC 5280 4.2.1.11) */
+export const id_ce_policyConstraints = '2.5.29.36';
+/** 2.5.29.46 (RFC 5280 4.2.1.15, 5.2.6) */
+export const id_ce_freshestCRL = '2.5.29.46';
+/** 2.5.29.54 (RFC 5280 4.2.1.14) */
+export const id_ce_inhibitAnyPolicy = '2.5.29.54';
+/** 2.5.29.32.0 (RFC 5280 4.2.1.4) */
+export const id_anyPolicy = '2.5.29.32.0';
+/** 1.3.6.1.5.5.7.1.1 (RFC 5280 4.2.2.1) */
+export const id_pe_authorityInfoAccess = '1.3.6.1.5.5.7.1.1';
+/** 1.2.840.113549.1.9.1 (RFC 5280 4.1.2.6, PKCS #9 emailAddress) */
+export const id_emailAddress = '1.2.840.113549.1.9.1';

@@ -21,6 +21,8 @@ export interface ArchiveRecord {
   readonly status: 'granted' | 'rejection';
   readonly failInfo: FailInfo | null;
   readonly responseSha256: Uint8Array;
+  /** The exact response bytes, kept when the TSA archives full responses (else absent). */
+  readonly response?: Uint8Array;
 }
 
 export interface ArchiveRow {
@@ -37,6 +39,8 @@ export interface ArchiveRow {
   readonly status: 'granted' | 'rejection';
   readonly failInfo: FailInfo | null;
   readonly responseSha256: string;
+  /** Whether the exact response bytes are kept (`archive get` can return them). */
+  readonly responseKept: boolean;
   readonly hash: string;
 }
 
@@ -74,6 +78,20 @@ const SCHEMA = `
   CREATE INDEX IF NOT EXISTS responses_gen_time ON responses (gen_time);
   INSERT OR IGNORE INTO archive_meta (name, value) VALUES ('schema_version', '1');
 `;
+
+/**
+ * Version 2 keeps the exact response bytes when asked (--archive-responses full). They stay out
+ * of the row hash: the chained response_sha256 already authenticates them.
+ */
+function migrate(db: Database.Database): void {
+  const columns = db.prepare('PRAGMA table_info(responses)').all() as { name: string }[];
+  if (!columns.some((c) => c.name === 'response')) {
+    db.transaction(() => {
+      db.exec('ALTER TABLE responses ADD COLUMN response BLOB');
+      db.prepare("UPDATE archive_meta SET value = '2' WHERE name = 'schema_version'").run();
+    }).immediate();
+  }
+}
 
 /**
  * Clock events (ETSI EN 319 421 TIS-03): every state change of the clock guard, with the time
@@ -118,15 +136,18 @@ interface RawRow {
   status: 'granted' | 'rejection';
   fail_info: FailInfo | null;
   response_sha256: Buffer;
+  /** Absent in a version-1 archive opened read-only (no migration runs then). */
+  response?: Buffer | null;
   prev_hash: Buffer;
   hash: Buffer;
 }
 
 const GENESIS: Buffer = Buffer.alloc(32);
+const sha256 = (b: Uint8Array): Buffer => createHash('sha256').update(b).digest();
 const hex = (b: Uint8Array | null): string | null =>
   b === null ? null : Buffer.from(b).toString('hex');
 
-function rowHash(prev: Buffer, r: Omit<RawRow, 'prev_hash' | 'hash'>): Buffer {
+function rowHash(prev: Buffer, r: Omit<RawRow, 'prev_hash' | 'hash' | 'response'>): Buffer {
   const body = JSON.stringify([
     r.seq,
     r.at,
@@ -148,8 +169,8 @@ function rowHash(prev: Buffer, r: Omit<RawRow, 'prev_hash' | 'hash'>): Buffer {
 /** Serial numbers are reserved in blocks of this size per process. */
 const SERIAL_BLOCK = 1024n;
 
-const INSERT_SQL = `INSERT INTO responses (seq, at, unit, key_spki_sha256, serial, gen_time, policy, hash_algorithm, imprint, nonce, status, fail_info, response_sha256, prev_hash, hash)
-  VALUES (@seq, @at, @unit, @key_spki_sha256, @serial, @gen_time, @policy, @hash_algorithm, @imprint, @nonce, @status, @fail_info, @response_sha256, @prev_hash, @hash)`;
+const INSERT_SQL = `INSERT INTO responses (seq, at, unit, key_spki_sha256, serial, gen_time, policy, hash_algorithm, imprint, nonce, status, fail_info, response_sha256, response, prev_hash, hash)
+  VALUES (@seq, @at, @unit, @key_spki_sha256, @serial, @gen_time, @policy, @hash_algorithm, @imprint, @nonce, @status, @fail_info, @response_sha256, @response, @prev_hash, @hash)`;
 
 /** Opens an archive connection: WAL, synchronous=FULL (each commit is durable). */
 export function openArchiveDatabase(path: string): Database.Database {
@@ -191,7 +212,8 @@ export function createBatchWriter(
         response_sha256: Buffer.from(r.responseSha256),
       };
       const hash = rowHash(prev, row);
-      insert.run({ ...row, prev_hash: prev, hash });
+      const response = r.response === undefined ? null : Buffer.from(r.response);
+      insert.run({ ...row, response, prev_hash: prev, hash });
       prev = hash;
     }
   });
@@ -269,6 +291,7 @@ export class Archive implements ArchiveSink, SerialSource {
     const db = openArchiveDatabase(path);
     db.exec(SCHEMA);
     db.exec(CLOCK_SCHEMA);
+    migrate(db);
     return new Archive(db, path, options);
   }
 
@@ -465,6 +488,8 @@ export class Archive implements ArchiveSink, SerialSource {
       if (!Buffer.from(r.prev_hash).equals(prev)) return bad('previous-hash link broken');
       const h = rowHash(prev, r);
       if (!h.equals(Buffer.from(r.hash))) return bad('entry content does not match its hash');
+      if (r.response != null && !sha256(r.response).equals(Buffer.from(r.response_sha256)))
+        return bad('the kept response does not match its hash');
       prev = h;
       expected++;
     }
@@ -492,6 +517,19 @@ export class Archive implements ArchiveSink, SerialSource {
     }
     const sql = `SELECT * FROM responses${where.length ? ' WHERE ' + where.join(' AND ') : ''} ORDER BY seq`;
     return (this.db.prepare(sql).all(...params) as RawRow[]).map(toRow);
+  }
+
+  /**
+   * The exact response bytes of one entry, checked against the chained response hash;
+   * 'not-kept' when the archive keeps only the hash, 'mismatch' when the bytes were changed.
+   */
+  response(seq: number): Uint8Array | 'not-kept' | 'mismatch' | undefined {
+    const r = this.db.prepare('SELECT * FROM responses WHERE seq = ?').get(seq) as
+      RawRow | undefined;
+    if (r === undefined) return undefined;
+    if (r.response == null) return 'not-kept';
+    if (!sha256(r.response).equals(Buffer.from(r.response_sha256))) return 'mismatch';
+    return new Uint8Array(r.response);
   }
 
   *export(): Generator<ArchiveRow> {
@@ -536,6 +574,7 @@ function toRow(r: RawRow): ArchiveRow {
     status: r.status,
     failInfo: r.fail_info,
     responseSha256: Buffer.from(r.response_sha256).toString('hex'),
+    responseKept: r.response != null,
     hash: Buffer.from(r.hash).toString('hex'),
   };
 }

@@ -54,6 +54,8 @@ export interface ServiceOptions {
   readonly timeSource: TimeSource;
   readonly serials: SerialSource;
   readonly archive: ArchiveSink | undefined;
+  /** 'full' keeps each response's bytes in the archive, 'hash' (default) only their SHA-256. */
+  readonly archiveResponses?: 'hash' | 'full';
   readonly limits?: RequestLimits;
   readonly logger?: Logger;
 }
@@ -351,6 +353,7 @@ export class TimeStampService {
       status: r.status,
       failInfo: r.failInfo,
       responseSha256: createHash('sha256').update(r.response).digest(),
+      ...(this.options.archiveResponses === 'full' ? { response: r.response } : {}),
     };
     await sink.record(record);
   }

@@ -56,12 +56,15 @@ export interface TsaCertificateOptions {
   readonly notAfter?: Date;
 }
 
+/** A Signer that also hands out its private key, to sign tokens the TSA would not write. */
+export type TestSigner = Signer & { readonly privateKey: KeyObject };
+
 export interface TestCa {
   /** DER of the self-signed root. */
   readonly root: Uint8Array;
   readonly rootNotAfter: Date;
   /** Issues a P-256 TSA certificate under the root and returns a Signer for its key. */
-  issueTsa(options?: TsaCertificateOptions): Promise<Signer>;
+  issueTsa(options?: TsaCertificateOptions): Promise<TestSigner>;
 }
 
 export async function createTestCa(
@@ -116,7 +119,7 @@ export async function createTestCa(
         },
         issuer,
       );
-      return signerOf(key, [cert]);
+      return { ...signerOf(key, [cert]), privateKey: key.privateKey };
     },
   };
 }

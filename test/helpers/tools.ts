@@ -1,5 +1,6 @@
 // Third-party command-line clients for the interop tests: present on PATH, or skipped locally and
 // a failure when CI=true (ARCHITECTURE.md, "Tests").
+import { spawnSync } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { expect, it } from 'vitest';
@@ -24,11 +25,39 @@ export function hasTool(name: string): boolean {
  */
 export function requireTool(...names: readonly string[]): boolean {
   const missing = names.filter((n) => !hasTool(n));
-  if (missing.length === 0) return false;
+  return requireAvailable(
+    names.join(', '),
+    missing.length === 0 ? undefined : `on PATH: ${missing.join(', ')}`,
+  );
+}
+
+/**
+ * Like requireTool for a client that is not a bare name on PATH (a Python module, say):
+ * `missing` says what is absent, undefined when everything is there.
+ */
+export function requireAvailable(clients: string, missing: string | undefined): boolean {
+  if (missing === undefined) return false;
   if (process.env.CI === 'true') {
-    it(`the interop clients ${names.join(', ')} are installed (CI=true)`, () => {
-      expect.fail(`missing on PATH: ${missing.join(', ')}`);
+    it(`the interop clients ${clients} are installed (CI=true)`, () => {
+      expect.fail(`missing ${missing}`);
     });
   }
   return true;
+}
+
+/**
+ * The system Python with its Debian packages (python3-cryptography, python3-rfc3161ng): a
+ * python3 earlier on PATH may be another installation (a pyenv shim) without them.
+ */
+export const SYSTEM_PYTHON = process.env.ATTESTAMP_TEST_PYTHON ?? '/usr/bin/python3';
+
+/** Returns true when the tests must be skipped: SYSTEM_PYTHON cannot import these modules. */
+export function requirePythonModules(...modules: readonly string[]): boolean {
+  const missing = modules.filter(
+    (m) => spawnSync(SYSTEM_PYTHON, ['-c', `import ${m}`], { stdio: 'ignore' }).status !== 0,
+  );
+  return requireAvailable(
+    `${SYSTEM_PYTHON} with ${modules.join(', ')}`,
+    missing.length === 0 ? undefined : `python modules ${missing.join(', ')} for ${SYSTEM_PYTHON}`,
+  );
 }

@@ -10,7 +10,7 @@ import { COMMANDS } from '../../src/cli/main.js';
 import { runCli } from '../helpers/cli.js';
 import { tempDir } from '../helpers/tmp.js';
 
-const ROLE_OID = '2.25.290932336010228728432622296596402693424.7.1';
+const ROLE_OID = '1.3.6.1.4.1.32473.3161.7.1';
 
 let cwd: string;
 let officerEnv: Record<string, string>;
@@ -134,9 +134,7 @@ describe('chain profile as openssl sees it', () => {
     const att = openssl(['x509', '-in', join(dir, 'partition-attestation.pem'), '-noout', '-text']);
     expect(att).toMatch(/Basic Constraints: critical\s+CA:TRUE, pathlen:0/);
     expect(att).toMatch(/Key Usage: critical\s+Digital Signature, Certificate Sign\s*\n/);
-    expect(att).toMatch(
-      /Extended Key Usage:\s+2\.25\.290932336010228728432622296596402693424\.3\.1/,
-    );
+    expect(att).toMatch(/Extended Key Usage:\s+1\.3\.6\.1\.4\.1\.32473\.3161\.3\.1/);
     for (const t of [root, device, att]) expect(t).toContain(ROLE_OID);
   });
 

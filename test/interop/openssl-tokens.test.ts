@@ -7,9 +7,10 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { der, id_aa_signingCertificate, id_aa_signingCertificateV2 } from '../../src/pki/index.js';
 import { tempDir } from '../helpers/tmp.js';
+import { buildCa, stamp, type TsaSettings } from '../helpers/openssl-tsa.js';
 import {
+  detailOf,
   failedChecks,
-  openssl,
   statusOf,
   verifyJson,
   withAlteredGenTime,
@@ -20,197 +21,25 @@ import { requireTool } from '../helpers/tools.js';
 
 const skip = requireTool('openssl');
 
-const EXTENSIONS = `[req]
-distinguished_name = dn
-prompt = no
-[dn]
-CN = unused
-[ext_ca]
-basicConstraints = critical, CA:TRUE
-keyUsage = critical, keyCertSign, cRLSign
-subjectKeyIdentifier = hash
-authorityKeyIdentifier = keyid:always
-[ext_tsa]
-basicConstraints = critical, CA:FALSE
-keyUsage = critical, digitalSignature
-extendedKeyUsage = critical, timeStamping
-subjectKeyIdentifier = hash
-authorityKeyIdentifier = keyid:always
-`;
-
-const POLICY = '1.2.3.4.1';
-
-interface TsaConfig {
-  readonly name: string;
-  /** Hash of ESSCertID: sha256 writes signingCertificateV2, sha1 signingCertificate. */
+type TsaConfig = TsaSettings & {
   readonly essCertIdAlg: 'sha256' | 'sha1';
   readonly signerDigest: 'sha256' | 'sha384' | 'sha512';
-  /** Also carry the intermediate in the token (the `certs` setting). */
   readonly carryIntermediate: boolean;
-}
+};
 
-function tsaSection(c: TsaConfig): string {
-  return `[tsa]
-default_tsa = tsa_config
-[tsa_config]
-dir = .
-serial = ./${c.name}.serial
-signer_cert = ./tsa.pem
-${c.carryIntermediate ? 'certs = ./int.pem\n' : ''}signer_key = ./tsa.key
-signer_digest = ${c.signerDigest}
-default_policy = ${POLICY}
-digests = sha256, sha384, sha512
-accuracy = secs:1, millisecs:500, microsecs:100
-ordering = no
-tsa_name = yes
-ess_cert_id_chain = no
-ess_cert_id_alg = ${c.essCertIdAlg}
-`;
-}
-
-function run(args: readonly string[], cwd: string): void {
-  const r = openssl(args, cwd);
-  expect(r.code, `openssl ${args.join(' ')}: ${r.stderr}`).toBe(0);
-}
-
-const KEYS = {
-  rsa: ['-algorithm', 'RSA', '-pkeyopt', 'rsa_keygen_bits:2048'],
-  'ecdsa-p256': ['-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256'],
-} as const;
-
-/** root -> intermediate -> TSA, all with keys of the given kind, in `cwd`. */
-function buildCa(cwd: string, kind: keyof typeof KEYS): void {
-  writeFileSync(join(cwd, 'ext.cnf'), EXTENSIONS);
-  for (const name of ['root', 'int', 'tsa'])
-    run(['genpkey', ...KEYS[kind], '-out', `${name}.key`], cwd);
-  run(
-    [
-      'req',
-      '-new',
-      '-x509',
-      '-config',
-      'ext.cnf',
-      '-key',
-      'root.key',
-      '-subj',
-      `/O=attestamp interop/CN=OpenSSL test root ${kind}`,
-      '-days',
-      '3650',
-      '-sha256',
-      '-extensions',
-      'ext_ca',
-      '-out',
-      'root.pem',
-    ],
-    cwd,
-  );
-  const issue = (name: string, subject: string, issuer: string, ext: string, serial: string) => {
-    run(
-      [
-        'req',
-        '-new',
-        '-config',
-        'ext.cnf',
-        '-key',
-        `${name}.key`,
-        '-subj',
-        subject,
-        '-out',
-        `${name}.csr`,
-      ],
-      cwd,
-    );
-    run(
-      [
-        'x509',
-        '-req',
-        '-in',
-        `${name}.csr`,
-        '-CA',
-        `${issuer}.pem`,
-        '-CAkey',
-        `${issuer}.key`,
-        '-set_serial',
-        serial,
-        '-days',
-        '365',
-        '-sha256',
-        '-extfile',
-        'ext.cnf',
-        '-extensions',
-        ext,
-        '-out',
-        `${name}.pem`,
-      ],
-      cwd,
-    );
-  };
-  issue(
-    'int',
-    `/O=attestamp interop/CN=OpenSSL test intermediate ${kind}`,
-    'root',
-    'ext_ca',
-    '0x1a01',
-  );
-  issue('tsa', `/O=attestamp interop/CN=OpenSSL test TSA ${kind}`, 'int', 'ext_tsa', '0x2b02');
-  writeFileSync(
-    join(cwd, 'bundle.pem'),
-    readFileSync(join(cwd, 'tsa.pem'), 'utf8') + readFileSync(join(cwd, 'int.pem'), 'utf8'),
-  );
-}
+/** The section every configuration here shares: full accuracy, no ordering, a TSA name. */
+const section = (c: TsaConfig): TsaSettings => ({
+  ...c,
+  accuracy: 'secs:1, millisecs:500, microsecs:100',
+  ordering: false,
+  tsaName: true,
+  essCertIdChain: false,
+});
 
 describe.skipIf(skip).each(['rsa', 'ecdsa-p256'] as const)(
   'OpenSSL as a TSA with %s keys',
   (kind) => {
     let cwd: string;
-
-    /** openssl ts -query then -reply; the query with -cert unless told otherwise. */
-    function stamp(config: TsaConfig, options: { cert?: boolean; hash?: string } = {}): string {
-      const stem = `${config.name}${options.cert === false ? '-nocert' : ''}`;
-      run(
-        [
-          'ts',
-          '-query',
-          '-data',
-          'doc.txt',
-          `-${options.hash ?? 'sha256'}`,
-          ...(options.cert === false ? [] : ['-cert']),
-          '-out',
-          `${stem}.tsq`,
-        ],
-        cwd,
-      );
-      run(
-        [
-          'ts',
-          '-reply',
-          '-config',
-          `${config.name}.cnf`,
-          '-queryfile',
-          `${stem}.tsq`,
-          '-out',
-          `${stem}.tsr`,
-        ],
-        cwd,
-      );
-      // OpenSSL itself accepts what it wrote, so every rejection below is ours to explain.
-      run(
-        [
-          'ts',
-          '-verify',
-          '-in',
-          `${stem}.tsr`,
-          '-queryfile',
-          `${stem}.tsq`,
-          '-CAfile',
-          'root.pem',
-          '-untrusted',
-          'bundle.pem',
-        ],
-        cwd,
-      );
-      return stem;
-    }
 
     const CONFIGS: readonly TsaConfig[] = [
       { name: 'v2', essCertIdAlg: 'sha256', signerDigest: 'sha256', carryIntermediate: false },
@@ -223,11 +52,8 @@ describe.skipIf(skip).each(['rsa', 'ecdsa-p256'] as const)(
       cwd = tempDir();
       writeFileSync(join(cwd, 'doc.txt'), `attestamp interop with openssl ts (${kind})\n`);
       buildCa(cwd, kind);
-      for (const c of CONFIGS) {
-        writeFileSync(join(cwd, `${c.name}.cnf`), tsaSection(c));
-        stamp(c);
-      }
-      stamp(CONFIGS[0]!, { cert: false });
+      for (const c of CONFIGS) stamp(cwd, section(c));
+      stamp(cwd, section(CONFIGS[0]!), { cert: false });
     }, 60_000);
 
     const verify = (stem: string, extra: readonly string[] = []): Promise<Verified> =>
@@ -261,6 +87,14 @@ describe.skipIf(skip).each(['rsa', 'ecdsa-p256'] as const)(
           'path.build',
         ])
           expect(statusOf(withInt.report, id), id).toBe('pass');
+        // The key kind and ESSCertID form are reported as information.
+        expect(statusOf(withInt.report, 'token.property.signature-algorithm')).toBe('info');
+        expect(detailOf(withInt.report, 'token.property.signature-algorithm')).toMatch(
+          kind === 'rsa' ? /^RSA PKCS#1 v1\.5 with SHA-(256|512)/ : /^ECDSA with SHA(256|512);/,
+        );
+        expect(detailOf(withInt.report, 'token.property.ess-cert-id')).toMatch(
+          config.essCertIdAlg === 'sha1' ? /ESSCertID v1/ : /ESSCertID v2/,
+        );
         // Only the root is trusted, and the token alone does not reach it.
         expect(withoutInt.code).toBe(1);
         expect(failedChecks(withoutInt.report)).toEqual(['path.build']);

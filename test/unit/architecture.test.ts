@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 
 const SRC = resolve(import.meta.dirname, '../../src');
 
-type Module = 'shared' | 'pki' | 'hsm' | 'tsa' | 'attestation' | 'cli';
+type Module = 'shared' | 'pki' | 'hsm' | 'tsa' | 'attestation' | 'cli' | 'page';
 
 /** Which modules each module may import (ARCHITECTURE.md, "Modules and who may import whom"). */
 const ALLOWED: Readonly<Record<Module, readonly Module[]>> = {
@@ -15,10 +15,12 @@ const ALLOWED: Readonly<Record<Module, readonly Module[]>> = {
   tsa: ['hsm', 'pki', 'shared'],
   attestation: ['pki', 'shared'],
   cli: ['tsa', 'hsm', 'pki', 'attestation', 'shared'],
+  /** The static verification page: the verifier's library in a browser. */
+  page: ['attestation', 'pki', 'shared'],
 };
 
 /** Modules that must run in a browser: no node built-ins, no native or server packages. */
-const BROWSER_SAFE: readonly Module[] = ['shared', 'pki', 'attestation'];
+const BROWSER_SAFE: readonly Module[] = ['shared', 'pki', 'attestation', 'page'];
 const SERVER_PACKAGES = ['better-sqlite3', 'koa', '@koa/', 'pino'];
 
 function walk(dir: string): string[] {
@@ -64,7 +66,9 @@ function closure(roots: readonly string[]): Set<string> {
 }
 
 /** The standalone verifier's command line: its bin and the command module it runs. */
-const VERIFIER_BIN = ['cli/attestamp-verify.ts', 'cli/verify.ts'].map((f) => join(SRC, f));
+const VERIFIER_BIN = ['cli/attestamp-verify.ts', 'cli/verify.ts', 'cli/pipe.ts'].map((f) =>
+  join(SRC, f),
+);
 
 /**
  * What the verifier bin's closure must not contain: hsm, tsa, any other cli file, and node

@@ -1,7 +1,8 @@
 // Archive commands: verify the issuance archive's hash chain, export it, and find the responses
 // an incident affects (by imprint, serial or time range).
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
 import { fromHex } from '../../shared/index.js';
 import { Archive, type ArchiveRow } from '../../tsa/index.js';
 import { flag, stringOption, type Command, type Invocation } from '../command.js';
@@ -49,19 +50,13 @@ function exportArchive(inv: Invocation): number {
 
 function findInArchive(inv: Invocation): number {
   const imprintText = stringOption(inv, 'imprint');
-  const serialText = stringOption(inv, 'serial');
   const from = stringOption(inv, 'from');
   const to = stringOption(inv, 'to');
   const imprint = imprintText === undefined ? undefined : fromHex(imprintText);
   if (imprintText !== undefined && (imprint === undefined || imprint.length === 0)) {
     throw new UsageError('--imprint must be hex digits');
   }
-  let serial: bigint | undefined;
-  if (serialText !== undefined) {
-    if (!/^(\d+|0x[0-9a-fA-F]+)$/.test(serialText))
-      throw new UsageError('--serial must be a decimal or 0x-hex number');
-    serial = BigInt(serialText);
-  }
+  const serial = serialOption(inv);
   for (const [name, v] of [
     ['from', from],
     ['to', to],
@@ -88,6 +83,84 @@ function findInArchive(inv: Invocation): number {
     archive.close();
   }
 }
+
+/** Reads --serial as a bigint (decimal, or hex with 0x). */
+function serialOption(inv: Invocation): bigint | undefined {
+  const text = stringOption(inv, 'serial');
+  if (text === undefined) return undefined;
+  if (!/^(\d+|0x[0-9a-fA-F]+)$/.test(text))
+    throw new UsageError('--serial must be a decimal or 0x-hex number');
+  return BigInt(text);
+}
+
+async function getFromArchive(inv: Invocation): Promise<number> {
+  const serial = serialOption(inv);
+  const imprintText = stringOption(inv, 'imprint');
+  const imprint = imprintText === undefined ? undefined : fromHex(imprintText);
+  if (imprintText !== undefined && (imprint === undefined || imprint.length === 0)) {
+    throw new UsageError('--imprint must be hex digits');
+  }
+  if ((serial === undefined) === (imprint === undefined)) {
+    throw new UsageError('give exactly one of --serial N or --imprint HEX');
+  }
+  const out = stringOption(inv, 'out');
+  if (out === undefined) throw new UsageError('missing --out FILE (the token is binary)');
+  const archive = openArchive(inv);
+  if (archive === undefined) return EXIT.notFound;
+  try {
+    const rows = archive
+      .find({
+        ...(serial === undefined ? {} : { serial }),
+        ...(imprint === undefined ? {} : { imprint }),
+      })
+      .filter((r) => r.status === 'granted');
+    if (rows.length === 0) {
+      inv.io.stderr('attestamp tsa archive get: no granted response matches\n');
+      return EXIT.notFound;
+    }
+    if (rows.length > 1) {
+      inv.io.stderr(
+        `attestamp tsa archive get: ${String(rows.length)} tokens match this imprint (serials ${rows.map((r) => r.serial ?? '?').join(', ')}); choose one with --serial\n`,
+      );
+      return EXIT.usage;
+    }
+    const row = rows[0]!;
+    const bytes = archive.response(row.seq);
+    if (bytes === 'not-kept' || bytes === undefined) {
+      inv.io.stderr(
+        `attestamp tsa archive get: the archive keeps only the SHA-256 of serial ${row.serial ?? '?'} (serve with --archive-responses full to keep tokens)\n`,
+      );
+      return EXIT.notFound;
+    }
+    if (bytes === 'mismatch') {
+      inv.io.stderr(
+        `attestamp tsa archive get: the kept response of serial ${row.serial ?? '?'} does not match its archived hash (entry ${String(row.seq)})\n`,
+      );
+      return EXIT.integrity;
+    }
+    const path = resolve(inv.io.cwd, out);
+    await writeFile(path, bytes);
+    if (flag(inv, 'json')) inv.io.stdout(jsonText({ out: path, ...row }));
+    else inv.io.stdout(`serial ${row.serial ?? '?'} (${row.genTime ?? '?'}) written to ${path}\n`);
+    return EXIT.ok;
+  } finally {
+    archive.close();
+  }
+}
+
+export const archiveGet: Command = {
+  path: ['tsa', 'archive', 'get'],
+  summary: 'Write an archived token byte for byte (needs --archive-responses full).',
+  positionals: [],
+  details: `Returns the exact TimeStampResp the TSA sent, checked against the SHA-256 in the
+archive's hash chain, so that a lost token can be given back to its owner.`,
+  options: {
+    serial: { type: 'string', value: 'N', description: 'token serial (decimal, or hex with 0x)' },
+    imprint: { type: 'string', value: 'HEX', description: 'the hashed message of the request' },
+    out: { type: 'string', value: 'FILE', description: 'where to write the token (required)' },
+  },
+  run: (inv) => getFromArchive(inv),
+};
 
 export const archiveVerify: Command = {
   path: ['tsa', 'archive', 'verify'],

@@ -174,6 +174,7 @@ export async function startServer(
     qualified: config.qualified,
     includeTsaName: config.includeTsaName,
     verifyTokens: config.verifyTokens,
+    archiveResponses: config.archiveResponses,
     timeSource,
     serials: archive,
     archive,

@@ -18,8 +18,8 @@ const ENTRY = join(ROOT, 'src/attestation/index.ts');
 const REFERENCE = join(ROOT, 'certs/reference/default');
 const GLOBAL_NAME = 'AttestampVerifier';
 /** SHA-256 of certs/reference/default/root.pem (certs/README.md). */
-const REFERENCE_ROOT_SHA256 = '95c072f80c9ceab2f82707c4bf75827598ad246901fc65b26965a5052f9aea6d';
-/** Inside the validity of every reference certificate (issued 2026-11-27T07:39:59Z). */
+const REFERENCE_ROOT_SHA256 = '7ed3e638425f783f40cb6a205eddb77a9a256d02b1d0f09fdc773acfe85bd52a';
+/** Inside the validity of every reference certificate (issued 2026-12-01T08:49:07Z). */
 const AT = '2027-06-01T00:00:00Z';
 
 const NODE_BUILT_INS = new Set(builtinModules.flatMap((m) => [m, `node:${m}`]));
@@ -197,8 +197,8 @@ describe('browser bundle of src/attestation', () => {
       revocation: 'skip',
     });
     expect(good.claims).toMatchObject({
-      deviceId: 'SWHSM-18F48DB4248B20F9',
-      partitionId: 'b03f35d5-99d3-4091-8a91-26318cddcdbf',
+      deviceId: 'SWHSM-839C898396202D35',
+      partitionId: 'feb2c851-9800-4112-8b14-32a24433e50a',
     });
 
     // One letter of the leaf's subject changed: still strict DER, no longer what was signed.

@@ -164,7 +164,7 @@ describe('parseCert on the reference certificates in certs/', () => {
     const device = load('device');
     const timestamp = load('partition-timestamp');
     const role = timestamp.extensions.find((e) => e.oid === id_ce_hsmRole);
-    expect(id_ce_hsmRole).toBe('2.25.290932336010228728432622296596402693424.7.1');
+    expect(id_ce_hsmRole).toBe('1.3.6.1.4.1.32473.3161.7.1');
     expect(role?.critical).toBe(false);
     // HsmRole { partitionTimestamp(3), deviceId [0], partitionId [1] "default" }
     expect(role?.value.subarray(0, 5)).toEqual(
@@ -255,7 +255,7 @@ describe('parseCert on certificates built by src/pki', () => {
       ['2.5.29.35', false],
       ['2.5.29.19', true],
       ['2.5.29.15', true],
-      ['2.25.290932336010228728432622296596402693424.7.1', false],
+      ['1.3.6.1.4.1.32473.3161.7.1', false],
     ]);
     expect(attestation.extensions.map((e) => e.oid)).toEqual([
       '2.5.29.14',
@@ -263,10 +263,10 @@ describe('parseCert on certificates built by src/pki', () => {
       '2.5.29.19',
       '2.5.29.15',
       '2.5.29.37',
-      '2.25.290932336010228728432622296596402693424.7.1',
+      '1.3.6.1.4.1.32473.3161.7.1',
     ]);
     expect(extendedKeyUsages(attestation)).toEqual({
-      oids: ['2.25.290932336010228728432622296596402693424.3.1'],
+      oids: ['1.3.6.1.4.1.32473.3161.3.1'],
       critical: false,
     });
     expect(basicConstraintsOf(root)).toEqual({ ca: true, pathLen: 2 });
@@ -282,7 +282,7 @@ describe('parseCert on certificates built by src/pki', () => {
 
     const leaf = parseCert((await keyAttestationCertificate(chain.attestation)).der);
     const evidence = leaf.extensions.find((e) => e.oid === id_ce_keyEvidence);
-    expect(id_ce_keyEvidence).toBe('2.25.290932336010228728432622296596402693424.2.1');
+    expect(id_ce_keyEvidence).toBe('1.3.6.1.4.1.32473.3161.2.1');
     expect(evidence).toEqual({ oid: id_ce_keyEvidence, critical: false, value: EVIDENCE_VALUE });
   });
 

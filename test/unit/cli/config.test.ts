@@ -27,7 +27,7 @@ describe('server configuration', () => {
       {
         partition: 'default',
         path: '/',
-        policies: ['2.25.290932336010228728432622296596402693424.6.1'],
+        policies: ['1.3.6.1.4.1.32473.3161.6.1'],
       },
     ]);
     expect(c.hashes).toHaveLength(6);
@@ -74,8 +74,8 @@ describe('server configuration', () => {
   it('gives each further unit a policy of its own', () => {
     const c = loadServerConfig(inv({ unit: ['default:/', 'rsa:/rsa'] }));
     expect(c.units.map((u) => u.policies[0])).toEqual([
-      '2.25.290932336010228728432622296596402693424.6.1',
-      '2.25.290932336010228728432622296596402693424.6.1.1',
+      '1.3.6.1.4.1.32473.3161.6.1',
+      '1.3.6.1.4.1.32473.3161.6.1.1',
     ]);
   });
 });
