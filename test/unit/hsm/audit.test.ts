@@ -222,6 +222,39 @@ describe('audit log', () => {
     expect(text).not.toContain(exportKey.toString('base64'));
   });
 
+  it('records not-found and duplicate refusals and unwrap failures, without secrets', async () => {
+    const start = entries().length;
+    await hsm.generateKey('default', { label: 'dup', algorithm: 'ed25519' });
+    await expectHsmRejection(
+      hsm.generateKey('default', { label: 'dup', algorithm: 'ed25519' }),
+      'key-exists',
+    );
+    expectHsmError(() => hsm.key('default', 'absent'), 'key-not-found');
+    expectHsmError(() => hsm.listKeys('nowhere'), 'partition-not-found');
+    await expectHsmRejection(hsm.createPartition('default'), 'partition-exists');
+    const wrongKey = randomBytes(32);
+    expectHsmError(
+      () =>
+        hsm.importWrappedKey('default', {
+          label: 'w',
+          wrapped: new Uint8Array(40),
+          unwrapKey: wrongKey,
+        }),
+      'unwrap-failed',
+    );
+    const log = entries().slice(start);
+    expect(log.map((e) => [e.action, e.outcome, e.details.code])).toEqual([
+      ['key.generate', 'success', undefined],
+      ['key.generate', 'refused', 'key-exists'],
+      ['key.show', 'refused', 'key-not-found'],
+      ['key.list', 'refused', 'partition-not-found'],
+      ['partition.create', 'refused', 'partition-exists'],
+      ['key.import', 'failure', 'unwrap-failed'],
+    ]);
+    expect(log[2]!.details).toMatchObject({ partition: 'default', label: 'absent' });
+    expect(JSON.stringify(log)).not.toContain(wrongKey.toString('hex'));
+  });
+
   it('records the actor given when the store is opened', async () => {
     hsm.close();
     hsm = Hsm.open(d.storePath, d.masterKey, { actor: 'tsa', clock: fixedClock(NOW) });
