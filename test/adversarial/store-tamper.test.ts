@@ -561,7 +561,7 @@ export const TAMPER_CASES: readonly TamperCase[] = [
   {
     edit: 'meta.schema_version set back to 1 (to have the rows re-MACed)',
     attempt: 'open the store',
-    outcome: 'integrity-failed (the log records version 2); store.migrate failure',
+    outcome: 'integrity-failed (its key-check value is of version 2); store.migrate failure',
     tamper: (db) => {
       db.prepare("UPDATE meta SET value = '1' WHERE name = 'schema_version'").run();
     },
