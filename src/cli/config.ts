@@ -2,6 +2,7 @@
 // optional JSON config file (flags win, then environment, then file, then defaults), validated
 // once at start-up with messages that name the bad field, then frozen.
 import { readFileSync } from 'node:fs';
+import { parseAuditHead, type AuditHead } from '../hsm/index.js';
 import { id_tsaPolicyBaseline, HASHES, type HashName } from '../pki/index.js';
 import { ACCESS_DEFAULTS, parseTrustedProxies, type GenTimePrecision } from '../tsa/index.js';
 import { stringOption, type Invocation, type OptionSpec } from './command.js';
@@ -66,6 +67,8 @@ export interface ServerConfig {
   readonly ntpQuorum: number | undefined;
   readonly maxOffsetMs: number;
   readonly clockCheckIntervalMs: number;
+  /** A recorded audit head (SEQ:HASH) the store's log must extend; undefined: not checked. */
+  readonly expectAuditHead: AuditHead | undefined;
 }
 
 type Kind = 'string' | 'int' | 'bool' | 'list';
@@ -351,6 +354,14 @@ const FIELDS: readonly Field[] = [
     kind: 'int',
     description: 'time between clock checks (default 64000)',
   },
+  {
+    key: 'expectAuditHead',
+    flag: 'expect-audit-head',
+    env: 'ATTESTAMP_EXPECT_AUDIT_HEAD',
+    kind: 'string',
+    description:
+      "refuse to start unless the audit log extends this SEQ:HASH (from 'audit head'; exit 6)",
+  },
 ];
 
 export const SERVER_OPTIONS: Readonly<Record<string, OptionSpec>> = Object.fromEntries([
@@ -400,6 +411,11 @@ function readConfigFile(path: string): Record<string, unknown> {
   } catch {
     throw new InputError(`config file '${path}' is not a JSON object`);
   }
+}
+
+function auditHeadField(text: string | undefined): AuditHead | undefined {
+  if (text === undefined) return undefined;
+  return parseAuditHead(text) ?? bad('--expect-audit-head', "must be SEQ:HASH (from 'audit head')");
 }
 
 const OID_RE = /^[0-2](\.(0|[1-9]\d*))+$/;
@@ -619,6 +635,7 @@ export function loadServerConfig(inv: Invocation): Readonly<ServerConfig> {
       raw(field('ntpQuorum')) === undefined ? undefined : int(field('ntpQuorum'), 1, 1, 32),
     maxOffsetMs: int(field('maxOffsetMs'), 100, 1, 60_000),
     clockCheckIntervalMs: int(field('clockCheckIntervalMs'), 64_000, 100, 86_400_000),
+    expectAuditHead: auditHeadField(optionalText(field('expectAuditHead'))),
   });
   if (config.ntpQuorum !== undefined && config.ntpQuorum > config.ntpServers.length) {
     bad('--ntp-quorum', `cannot exceed the ${config.ntpServers.length} configured server(s)`);

@@ -2,6 +2,7 @@
 // flags, environment and files: the only place these are read.
 import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { userInfo } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 import { Hsm, HsmError, type MasterKeyInput, type OfficerCredential } from '../hsm/index.js';
 import { fromHex } from '../shared/index.js';
@@ -94,8 +95,22 @@ export function writeSecretFile(path: string, content: string): void {
   chmodSync(path, 0o600);
 }
 
+/** Creates the folder, or restricts an existing one, to mode 0700. */
 export function ensureDir(path: string): void {
   mkdirSync(path, { recursive: true, mode: 0o700 });
+  chmodSync(path, 0o700);
+}
+
+/**
+ * The audit principal of a local call that proves no credential: the operating-system user who
+ * runs the CLI (`cli:<user>`). Officers who prove a credential are logged by name instead.
+ */
+export function localPrincipal(): string {
+  try {
+    return `cli:${userInfo().username}`;
+  } catch {
+    return `cli:uid-${process.getuid?.() ?? 'unknown'}`;
+  }
 }
 
 /** Officer credential from --officer and $ATTESTAMP_OFFICER_PASSPHRASE or --officer-passphrase-file. */
@@ -118,9 +133,7 @@ export function openHsm(inv: Invocation): Hsm {
       { details: { path } },
     );
   }
-  return Hsm.open(path, masterKey(inv), {
-    actor: inv.io.env.ATTESTAMP_ACTOR ?? 'operator',
-  });
+  return Hsm.open(path, masterKey(inv), { actor: localPrincipal() });
 }
 
 export async function withHsm<T>(inv: Invocation, fn: (hsm: Hsm) => Promise<T> | T): Promise<T> {

@@ -14,6 +14,8 @@ export const EXIT = {
   integrity: 4,
   /** The thing to create exists already. */
   exists: 5,
+  /** The audit log does not extend the head given with --expect-head (a rollback or a fork). */
+  rollback: 6,
   /** A remote service (a TSA) could not be reached or answered outside its protocol. */
   unavailable: 69,
   /** The store cannot be written: permission denied or a read-only file system (EX_CANTCREAT). */
@@ -61,6 +63,8 @@ const HSM_EXIT: Readonly<Record<HsmErrorCode, ExitCode>> = {
   'officer-required': EXIT.auth,
   'officer-auth-failed': EXIT.auth,
   'unwrap-failed': EXIT.dataError,
+  'integrity-failed': EXIT.integrity,
+  'audit-head-mismatch': EXIT.rollback,
   'invalid-argument': EXIT.usage,
 };
 

@@ -11,7 +11,7 @@ import {
 } from './command.js';
 import { completionScript } from './completion.js';
 import { packageVersion } from './version.js';
-import { auditExport, auditVerify } from './commands/audit.js';
+import { auditExport, auditHead, auditVerify } from './commands/audit.js';
 import { archiveExport, archiveFind, archiveGet, archiveVerify } from './commands/archive.js';
 import { chain } from './commands/chain.js';
 import { serve } from './commands/serve.js';
@@ -60,6 +60,7 @@ export const COMMANDS: readonly Command[] = [
   chain,
   stamp,
   auditVerify,
+  auditHead,
   auditExport,
   archiveVerify,
   archiveExport,
@@ -84,9 +85,9 @@ function topHelp(): string {
     'Global options (anywhere on the line): --data DIR, --json, --help, --version.',
     '',
     'Exit codes: 0 ok, 1 failure, 2 refused by policy, 3 not found, 4 integrity failure,',
-    '5 already exists, 64 usage error, 65 bad input data, 69 service unavailable,',
-    '73 store not writable (permission), 74 no space left, 75 store locked (try again),',
-    '77 authentication failed.',
+    '5 already exists, 6 audit log does not extend the recorded head, 64 usage error,',
+    '65 bad input data, 69 service unavailable, 73 store not writable (permission),',
+    '74 no space left, 75 store locked (try again), 77 authentication failed.',
   );
   return lines.join('\n') + '\n';
 }

@@ -104,23 +104,51 @@ export interface AuditVerification {
   /** Hex hash of the last entry: record it elsewhere to detect truncation later. */
   readonly head: string;
   readonly firstBad?: { readonly seq: number; readonly reason: string };
+  /** Present when a recorded head was given: whether this log extends it. */
+  readonly expectedHead?: AuditHead & { readonly extended: boolean };
 }
 
-/** Recomputes the chain and every MAC; names the first entry that does not check out. */
-export function verifyAudit(db: Db, macKey: Uint8Array): AuditVerification {
+/** A point of the log recorded elsewhere: an entry's sequence number and its hash (hex). */
+export interface AuditHead {
+  readonly seq: number;
+  readonly hash: string;
+}
+
+/** Parses `SEQ:HASH` (decimal sequence number, 64 hex digits); undefined when malformed. */
+export function parseAuditHead(text: string): AuditHead | undefined {
+  const m = /^([1-9][0-9]{0,15}):([0-9a-fA-F]{64})$/.exec(text.trim());
+  if (m === null) return undefined;
+  const seq = Number(m[1]);
+  return Number.isSafeInteger(seq) ? { seq, hash: m[2]!.toLowerCase() } : undefined;
+}
+
+export function formatAuditHead(head: AuditHead): string {
+  return `${head.seq}:${head.hash}`;
+}
+
+/**
+ * Recomputes the chain and every MAC; names the first entry that does not check out. With
+ * `expect`, also says whether the chain passes through that entry with that hash: an older copy
+ * of the store put back, or another history, does not.
+ */
+export function verifyAudit(db: Db, macKey: Uint8Array, expect?: AuditHead): AuditVerification {
   let prev: Buffer = GENESIS;
   let expectedSeq = 1;
   let count = 0;
+  let extended = false;
+  const withExpected = (v: AuditVerification): AuditVerification =>
+    expect === undefined ? v : { ...v, expectedHead: { ...expect, extended: v.ok && extended } };
   for (const row of db
     .prepare('SELECT * FROM audit ORDER BY seq')
     .iterate() as Iterable<AuditRow>) {
     count++;
-    const bad = (reason: string): AuditVerification => ({
-      ok: false,
-      entries: count,
-      head: prev.toString('hex'),
-      firstBad: { seq: row.seq, reason },
-    });
+    const bad = (reason: string): AuditVerification =>
+      withExpected({
+        ok: false,
+        entries: count,
+        head: prev.toString('hex'),
+        firstBad: { seq: row.seq, reason },
+      });
     if (row.seq !== expectedSeq) return bad(`entry ${expectedSeq} is missing`);
     if (!Buffer.from(row.prev_hash).equals(prev)) return bad('previous-hash link broken');
     const hash = entryHash(prev, row);
@@ -130,10 +158,13 @@ export function verifyAudit(db: Db, macKey: Uint8Array): AuditVerification {
     if (stored.length !== mac.length || !timingSafeEqual(stored, mac)) {
       return bad('entry mac does not verify');
     }
+    if (expect !== undefined && row.seq === expect.seq) {
+      extended = hash.toString('hex') === expect.hash;
+    }
     prev = hash;
     expectedSeq++;
   }
-  return { ok: true, entries: count, head: prev.toString('hex') };
+  return withExpected({ ok: true, entries: count, head: prev.toString('hex') });
 }
 
 export function* exportAudit(db: Db): Generator<AuditEntry> {

@@ -31,6 +31,10 @@ export type HsmErrorCode =
   | 'officer-required'
   | 'officer-auth-failed'
   | 'unwrap-failed'
+  /** A row of the store does not carry the MAC of its content, or contradicts its key. */
+  | 'integrity-failed'
+  /** The audit log does not extend the head the operator recorded. */
+  | 'audit-head-mismatch'
   | 'invalid-argument';
 
 export class HsmError extends AttestampError<HsmErrorCode> {}

@@ -6,7 +6,8 @@ export type { HsmOptions, InitOptions, CreatePartitionOptions, ImportKeyOptions 
 export { createFactory, openFactory, FACTORY_FILES } from './factory.js';
 export type { Factory, CreateFactoryOptions } from './factory.js';
 export type { MasterKeyInput } from './master-key.js';
-export type { AuditEntry, AuditVerification } from './audit.js';
+export type { AuditEntry, AuditHead, AuditVerification } from './audit.js';
+export { formatAuditHead, parseAuditHead } from './audit.js';
 /** Public-key signature verification (used by the TSA's optional self-check). */
 export { createVerifier, verifyWith as verifySignature } from './key-crypto.js';
 /** Classifies a SQLite open error (no space, permission, busy, corrupt) for any store file. */

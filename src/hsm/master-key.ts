@@ -1,8 +1,9 @@
 // The store's master key: given raw (32 bytes) or as a passphrase stretched with scrypt. From it
-// HKDF derives the key-wrapping key and the audit MAC key; a key-check value detects a wrong key
-// before anything is written.
+// HKDF derives the key-wrapping key, the audit MAC key and the row MAC keys; a key-check value
+// detects a wrong key before anything is written.
 import { randomBytes, scryptSync } from 'node:crypto';
 import { HsmError } from './errors.js';
+import { deriveRowMacKeys, type RowMacKeys } from './integrity.js';
 import { deriveSubkey, open, seal } from './wrap.js';
 
 export type MasterKeyInput =
@@ -35,6 +36,8 @@ export interface MasterKeys {
   readonly kek: Buffer;
   /** Keys the audit log's MACs. */
   readonly auditKey: Buffer;
+  /** Key the MACs of the rows that carry security decisions, one per table. */
+  readonly rows: RowMacKeys;
 }
 
 export function resolveMasterSecret(input: MasterKeyInput, kdf: ScryptParams | undefined): Buffer {
@@ -57,23 +60,38 @@ export function deriveMasterKeys(secret: Uint8Array, deviceId: string): MasterKe
   return {
     kek: deriveSubkey(secret, deviceId, 'attestamp key-wrap v1'),
     auditKey: deriveSubkey(secret, deviceId, 'attestamp audit-mac v1'),
+    rows: deriveRowMacKeys(secret, deviceId),
   };
 }
 
 const KCV_PLAINTEXT = Buffer.alloc(32);
 
-function kcvAad(deviceId: string): string {
-  return `attestamp/kcv/v1|${deviceId}`;
+/**
+ * The key-check value's AAD names its format: v1 for stores before row authentication, v2 from
+ * schema version 2 on. A store whose schema version was set back to 1 still carries a v2 value
+ * (the v1 value was overwritten, and secure_delete zeroed it), so it cannot pass as a v1 store.
+ */
+function kcvAad(deviceId: string, format: 1 | 2): string {
+  return `attestamp/kcv/v${format}|${deviceId}`;
 }
 
-export function makeKeyCheckValue(keys: MasterKeys, deviceId: string): Uint8Array {
-  return seal(keys.kek, KCV_PLAINTEXT, kcvAad(deviceId));
+export function makeKeyCheckValue(
+  keys: MasterKeys,
+  deviceId: string,
+  format: 1 | 2 = 2,
+): Uint8Array {
+  return seal(keys.kek, KCV_PLAINTEXT, kcvAad(deviceId, format));
 }
 
-export function checkKeyCheckValue(keys: MasterKeys, deviceId: string, kcv: Uint8Array): void {
-  try {
-    open(keys.kek, kcv, kcvAad(deviceId));
-  } catch (cause) {
-    throw new HsmError('master-key-wrong', 'the master key does not open this store', { cause });
+/** Which format of key-check value the key opens; throws master-key-wrong when neither. */
+export function checkKeyCheckValue(keys: MasterKeys, deviceId: string, kcv: Uint8Array): 1 | 2 {
+  for (const format of [2, 1] as const) {
+    try {
+      open(keys.kek, kcv, kcvAad(deviceId, format));
+      return format;
+    } catch {
+      // try the other format
+    }
   }
+  throw new HsmError('master-key-wrong', 'the master key does not open this store');
 }

@@ -16,6 +16,7 @@ import {
   dataDir,
   developmentFactoryDir,
   ensureDir,
+  localPrincipal,
   masterKey,
   masterKeyForInit,
   MASTER_KEY_FILE,
@@ -191,7 +192,7 @@ async function runInit(inv: Invocation, quiet: boolean): Promise<{ created: bool
     officer,
     deviceAlgorithm,
     defaultPartition: flag(inv, 'no-default-partition') ? null : 'default',
-    actor: inv.io.env.ATTESTAMP_ACTOR ?? 'operator',
+    actor: localPrincipal(),
   });
   const device = hsm.device();
   hsm.close();

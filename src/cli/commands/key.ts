@@ -1,5 +1,5 @@
 // Key commands: generate, list, show, delete, restore, purge, export, import.
-import { writeFileSync } from 'node:fs';
+import { chmodSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { KEY_PURPOSES, type KeyInfo, type KeyPurpose, type WrappingKey } from '../../hsm/index.js';
 import {
@@ -248,6 +248,8 @@ A plaintext export does not exist.`,
     const out = resolve(inv.io.cwd, requiredOption(inv, 'out'));
     const wrapped = await withHsm(inv, (hsm) => hsm.exportKey(partition, label, wrapping));
     writeFileSync(out, wrapped, { mode: 0o600 });
+    // The mode given applies only to a new file: an existing one is restricted too.
+    chmodSync(out, 0o600);
     if (flag(inv, 'json'))
       inv.io.stdout(jsonText({ partition, label, out, wrapping: wrapping.kind }));
     else inv.io.stdout(`key ${label} exported (${wrapping.kind}) to ${out}\n`);

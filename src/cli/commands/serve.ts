@@ -113,6 +113,15 @@ export async function startServer(
 ): Promise<RunningServer | number> {
   const logger = createJsonLogger(inv.io.stderr);
   const hsm: Hsm = openHsm(inv);
+  if (config.expectAuditHead !== undefined) {
+    // Rollback check: an older copy of the store put back does not extend the recorded head.
+    try {
+      hsm.requireAuditHead(config.expectAuditHead);
+    } catch (error) {
+      hsm.close();
+      throw error;
+    }
+  }
   const routes: UnitRoute[] = [];
   const units = [];
   const windows: { unit: string; signer: Signer; notAfter: number }[] = [];

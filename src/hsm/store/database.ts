@@ -1,7 +1,7 @@
 // Opening the SQLite device store (better-sqlite3): WAL with synchronous=FULL so that a
 // committed transaction survives a crash, foreign keys on, and schema migrations.
 import Database from 'better-sqlite3';
-import { accessSync, constants, existsSync } from 'node:fs';
+import { accessSync, chmodSync, constants, existsSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { HsmError } from '../errors.js';
 import { MIGRATIONS, SCHEMA_VERSION } from './schema.js';
@@ -12,6 +12,16 @@ function configure(db: Db): void {
   db.pragma('synchronous = FULL');
   db.pragma('foreign_keys = ON');
   db.pragma('busy_timeout = 5000');
+  // Freed cells and pages are overwritten with zeros: a purged key's sealed blob does not stay
+  // in the file (the WAL is checkpointed and truncated after a purge, see store/rows.ts).
+  db.pragma('secure_delete = ON');
+}
+
+/** The store file and its -wal and -shm companions, wherever they exist, readable by the owner only. */
+export function restrictStoreFiles(path: string): void {
+  for (const file of [path, `${path}-wal`, `${path}-shm`]) {
+    if (existsSync(file)) chmodSync(file, 0o600);
+  }
 }
 
 export function createDatabase(path: string): Db {
@@ -19,8 +29,11 @@ export function createDatabase(path: string): Db {
     throw new HsmError('store-exists', 'a device store already exists at this path');
   }
   const db = new Database(path);
+  // SQLite creates the -wal and -shm files with the main file's mode: restrict it first.
+  restrictStoreFiles(path);
   db.pragma('journal_mode = WAL');
   configure(db);
+  restrictStoreFiles(path);
   return db;
 }
 

@@ -1,6 +1,6 @@
 // Versioned schema of the device store and its migrations (each applied in one transaction).
 
-export const SCHEMA_VERSION = 1;
+export const SCHEMA_VERSION = 2;
 
 /** MIGRATIONS[i] upgrades a store from version i to i + 1. */
 export const MIGRATIONS: readonly string[] = [
@@ -66,5 +66,19 @@ export const MIGRATIONS: readonly string[] = [
     hash         BLOB NOT NULL,
     mac          BLOB NOT NULL
   ) STRICT;
+  `,
+  // 2: every row that carries a security decision gets a MAC (src/hsm/integrity.ts); key and
+  // partition rows name the audit entry of their last change (audit_seq), so that an older copy
+  // of one row put back is detected against the log. The MACs are computed when the store is
+  // opened with its master key, in the same transaction as this migration.
+  `
+  ALTER TABLE keys ADD COLUMN audit_seq INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE keys ADD COLUMN mac BLOB;
+  ALTER TABLE partitions ADD COLUMN audit_seq INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE partitions ADD COLUMN mac BLOB;
+  ALTER TABLE device ADD COLUMN mac BLOB;
+  ALTER TABLE officers ADD COLUMN mac BLOB;
+  CREATE INDEX audit_key ON audit (key_id, seq);
+  CREATE INDEX audit_partition ON audit (partition_id, seq);
   `,
 ];

@@ -170,7 +170,8 @@ describe('audit log', () => {
       ['key.import', 'success', 'operator', undefined],
       ['key.invalidate', 'success', 'operator', undefined],
       ['key.restore', 'refused', 'operator', 'officer-required'],
-      ['key.restore', 'refused', OFFICER.name, 'officer-auth-failed'],
+      // A credential that fails proves nobody: logged as the local principal.
+      ['key.restore', 'refused', 'operator', 'officer-auth-failed'],
       ['key.restore', 'success', OFFICER.name, undefined],
       ['key.purge', 'refused', OFFICER.name, 'key-not-invalidated'],
       ['key.invalidate', 'success', 'operator', undefined],
@@ -219,6 +220,39 @@ describe('audit log', () => {
     expect(text).not.toContain(WRONG_OFFICER.passphrase);
     expect(text).not.toContain(exportKey.toString('hex'));
     expect(text).not.toContain(exportKey.toString('base64'));
+  });
+
+  it('records not-found and duplicate refusals and unwrap failures, without secrets', async () => {
+    const start = entries().length;
+    await hsm.generateKey('default', { label: 'dup', algorithm: 'ed25519' });
+    await expectHsmRejection(
+      hsm.generateKey('default', { label: 'dup', algorithm: 'ed25519' }),
+      'key-exists',
+    );
+    expectHsmError(() => hsm.key('default', 'absent'), 'key-not-found');
+    expectHsmError(() => hsm.listKeys('nowhere'), 'partition-not-found');
+    await expectHsmRejection(hsm.createPartition('default'), 'partition-exists');
+    const wrongKey = randomBytes(32);
+    expectHsmError(
+      () =>
+        hsm.importWrappedKey('default', {
+          label: 'w',
+          wrapped: new Uint8Array(40),
+          unwrapKey: wrongKey,
+        }),
+      'unwrap-failed',
+    );
+    const log = entries().slice(start);
+    expect(log.map((e) => [e.action, e.outcome, e.details.code])).toEqual([
+      ['key.generate', 'success', undefined],
+      ['key.generate', 'refused', 'key-exists'],
+      ['key.show', 'refused', 'key-not-found'],
+      ['key.list', 'refused', 'partition-not-found'],
+      ['partition.create', 'refused', 'partition-exists'],
+      ['key.import', 'failure', 'unwrap-failed'],
+    ]);
+    expect(log[2]!.details).toMatchObject({ partition: 'default', label: 'absent' });
+    expect(JSON.stringify(log)).not.toContain(wrongKey.toString('hex'));
   });
 
   it('records the actor given when the store is opened', async () => {
@@ -324,6 +358,43 @@ describe('audit log', () => {
       )
       .run(last);
     expect(hsm.verifyAudit()).toEqual(before);
+  });
+
+  it('requires the log to extend a recorded head: the same log and a longer one do, a cut one does not', async () => {
+    const head = hsm.auditHead();
+    expect(head.seq).toBe(hsm.verifyAudit().entries);
+    hsm.requireAuditHead(head);
+    expect(hsm.verifyAudit(head).expectedHead).toEqual({ ...head, extended: true });
+    await hsm.generateKey('default', { label: 'after-head', algorithm: 'ed25519' });
+    hsm.requireAuditHead(head);
+    const later = hsm.auditHead();
+    expect(later.seq).toBeGreaterThan(head.seq);
+    // Another history: the same sequence number with another hash.
+    expectHsmError(() => {
+      hsm.requireAuditHead({ seq: head.seq, hash: '00'.repeat(32) });
+    }, 'audit-head-mismatch');
+    // The tail cut back to before the recorded head (a rollback of the log).
+    const last = raw.prepare('SELECT * FROM audit ORDER BY seq DESC LIMIT 1').get() as RawAuditRow;
+    raw.prepare('DELETE FROM audit WHERE seq = ?').run(last.seq);
+    expectHsmError(() => {
+      hsm.requireAuditHead(later);
+    }, 'audit-head-mismatch');
+    expect(hsm.verifyAudit(later).expectedHead?.extended).toBe(false);
+    raw
+      .prepare(
+        `INSERT INTO audit (seq, at, actor, action, partition_id, key_id, outcome, details_json, prev_hash, hash, mac)
+         VALUES (@seq, @at, @actor, @action, @partition_id, @key_id, @outcome, @details_json, @prev_hash, @hash, @mac)`,
+      )
+      .run(last);
+    hsm.requireAuditHead(later);
+    // A broken chain is an integrity failure before any head comparison.
+    raw.prepare("UPDATE audit SET actor = 'mallory' WHERE seq = 2").run();
+    expectHsmError(() => {
+      hsm.requireAuditHead(head);
+    }, 'integrity-failed');
+    expectHsmError(() => hsm.auditHead(), 'integrity-failed');
+    raw.prepare("UPDATE audit SET actor = 'operator' WHERE seq = 2").run();
+    expect(hsm.verifyAudit().ok).toBe(true);
   });
 
   it('detects an edited row whose hash was recomputed without the MAC key', () => {

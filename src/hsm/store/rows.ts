@@ -1,0 +1,280 @@
+// Row access for the tables that carry security decisions (keys, partitions, device, officers):
+// typed reads, inserts with their MACs, and compare-and-set updates and deletes that change a
+// row only if it still holds the MAC the caller checked.
+import type { Db } from './database.js';
+
+export interface KeyRow {
+  id: string;
+  partition_id: string | null;
+  label: string;
+  role: 'device' | 'partition-attestation' | 'partition-timestamp' | 'user';
+  algorithm: string;
+  spki: Buffer;
+  attributes_json: string;
+  state: 'active' | 'invalidated';
+  created_at: string;
+  invalidated_at: string | null;
+  wrapped: Buffer;
+  audit_seq: number;
+  mac: Buffer | null;
+}
+
+export interface PartitionRow {
+  id: string;
+  name: string;
+  policy_json: string;
+  attestation_certificate: Buffer;
+  timestamp_certificate: Buffer;
+  created_at: string;
+  audit_seq: number;
+  mac: Buffer | null;
+}
+
+export interface DeviceRow {
+  id: string;
+  key_id: string;
+  root_certificate: Buffer;
+  certificate: Buffer;
+  factory_label: string;
+  development: number;
+  organization: string;
+  country: string;
+  created_at: string;
+  mac: Buffer | null;
+}
+
+export interface OfficerRow {
+  name: string;
+  params_json: string;
+  hash: Buffer;
+  created_at: string;
+  mac: Buffer | null;
+}
+
+// ------------------------------------------------------------------ keys
+
+export function selectKeyById(db: Db, id: string): KeyRow | undefined {
+  return db.prepare('SELECT * FROM keys WHERE id = ?').get(id) as KeyRow | undefined;
+}
+
+export function selectKeyByLabel(db: Db, partitionId: string, label: string): KeyRow | undefined {
+  return db
+    .prepare('SELECT * FROM keys WHERE partition_id = ? AND label = ?')
+    .get(partitionId, label) as KeyRow | undefined;
+}
+
+export function selectKeysOfPartition(db: Db, partitionId: string): KeyRow[] {
+  return db
+    .prepare('SELECT * FROM keys WHERE partition_id = ? ORDER BY created_at, label')
+    .all(partitionId) as KeyRow[];
+}
+
+export function selectAllKeys(db: Db): KeyRow[] {
+  return db.prepare('SELECT * FROM keys ORDER BY created_at, id').all() as KeyRow[];
+}
+
+export function labelTaken(db: Db, partitionId: string, label: string): boolean {
+  return (
+    db
+      .prepare('SELECT 1 FROM keys WHERE partition_id = ? AND label = ?')
+      .get(partitionId, label) !== undefined
+  );
+}
+
+export function insertKeyRow(db: Db, row: KeyRow): void {
+  db.prepare(
+    `INSERT INTO keys (id, partition_id, label, role, algorithm, spki, attributes_json, state, created_at, invalidated_at, wrapped, audit_seq, mac)
+     VALUES (@id, @partition_id, @label, @role, @algorithm, @spki, @attributes_json, @state, @created_at, @invalidated_at, @wrapped, @audit_seq, @mac)`,
+  ).run(row);
+}
+
+/** Replaces the mutable columns of a key row if it still holds `expectedMac`; true when done. */
+export function updateKeyRow(db: Db, row: KeyRow, expectedMac: Buffer): boolean {
+  const r = db
+    .prepare(
+      `UPDATE keys SET attributes_json = @attributes_json, state = @state, invalidated_at = @invalidated_at,
+         audit_seq = @audit_seq, mac = @mac
+       WHERE id = @id AND mac = @expected`,
+    )
+    .run({
+      id: row.id,
+      attributes_json: row.attributes_json,
+      state: row.state,
+      invalidated_at: row.invalidated_at,
+      audit_seq: row.audit_seq,
+      mac: row.mac,
+      expected: expectedMac,
+    });
+  return r.changes === 1;
+}
+
+/** Deletes a key row if it still holds `expectedMac`; true when done. */
+export function deleteKeyRow(db: Db, id: string, expectedMac: Buffer): boolean {
+  return db.prepare('DELETE FROM keys WHERE id = ? AND mac = ?').run(id, expectedMac).changes === 1;
+}
+
+/** Sets the MAC (and audit_seq) of a row at migration. */
+export function setKeyMac(db: Db, id: string, auditSeq: number, mac: Buffer): void {
+  db.prepare('UPDATE keys SET audit_seq = ?, mac = ? WHERE id = ?').run(auditSeq, mac, id);
+}
+
+// ------------------------------------------------------------------ partitions
+
+export function selectPartitionByName(db: Db, name: string): PartitionRow | undefined {
+  return db.prepare('SELECT * FROM partitions WHERE name = ?').get(name) as
+    PartitionRow | undefined;
+}
+
+export function selectPartitionById(db: Db, id: string): PartitionRow | undefined {
+  return db.prepare('SELECT * FROM partitions WHERE id = ?').get(id) as PartitionRow | undefined;
+}
+
+export function selectAllPartitions(db: Db): PartitionRow[] {
+  return db.prepare('SELECT * FROM partitions ORDER BY name').all() as PartitionRow[];
+}
+
+export function partitionNameTaken(db: Db, name: string): boolean {
+  return db.prepare('SELECT 1 FROM partitions WHERE name = ?').get(name) !== undefined;
+}
+
+export function insertPartitionRow(db: Db, row: PartitionRow): void {
+  db.prepare(
+    `INSERT INTO partitions (id, name, policy_json, attestation_certificate, timestamp_certificate, created_at, audit_seq, mac)
+     VALUES (@id, @name, @policy_json, @attestation_certificate, @timestamp_certificate, @created_at, @audit_seq, @mac)`,
+  ).run(row);
+}
+
+export function updatePartitionPolicyRow(db: Db, row: PartitionRow, expectedMac: Buffer): boolean {
+  const r = db
+    .prepare(
+      `UPDATE partitions SET policy_json = @policy_json, audit_seq = @audit_seq, mac = @mac
+       WHERE id = @id AND mac = @expected`,
+    )
+    .run({
+      id: row.id,
+      policy_json: row.policy_json,
+      audit_seq: row.audit_seq,
+      mac: row.mac,
+      expected: expectedMac,
+    });
+  return r.changes === 1;
+}
+
+export function setPartitionMac(db: Db, id: string, auditSeq: number, mac: Buffer): void {
+  db.prepare('UPDATE partitions SET audit_seq = ?, mac = ? WHERE id = ?').run(auditSeq, mac, id);
+}
+
+// ------------------------------------------------------------------ device and officers
+
+export function selectDevice(db: Db): DeviceRow[] {
+  return db.prepare('SELECT * FROM device').all() as DeviceRow[];
+}
+
+export function insertDeviceRow(db: Db, row: DeviceRow): void {
+  db.prepare(
+    `INSERT INTO device (id, key_id, root_certificate, certificate, factory_label, development, organization, country, created_at, mac)
+     VALUES (@id, @key_id, @root_certificate, @certificate, @factory_label, @development, @organization, @country, @created_at, @mac)`,
+  ).run(row);
+}
+
+export function setDeviceMac(db: Db, id: string, mac: Buffer): void {
+  db.prepare('UPDATE device SET mac = ? WHERE id = ?').run(mac, id);
+}
+
+export function selectOfficer(db: Db, name: string): OfficerRow | undefined {
+  return db.prepare('SELECT * FROM officers WHERE name = ?').get(name) as OfficerRow | undefined;
+}
+
+export function selectAllOfficers(db: Db): OfficerRow[] {
+  return db.prepare('SELECT * FROM officers ORDER BY name').all() as OfficerRow[];
+}
+
+export function insertOfficerRow(db: Db, row: OfficerRow): void {
+  db.prepare(
+    'INSERT INTO officers (name, params_json, hash, created_at, mac) VALUES (@name, @params_json, @hash, @created_at, @mac)',
+  ).run(row);
+}
+
+export function setOfficerMac(db: Db, name: string, mac: Buffer): void {
+  db.prepare('UPDATE officers SET mac = ? WHERE name = ?').run(mac, name);
+}
+
+// ------------------------------------------------------------------ the log, as rows refer to it
+
+/** Sequence number of the newest successful audit entry of `actions` about the key (0: none). */
+export function latestKeyChange(db: Db, keyId: string, actions: readonly string[]): number {
+  const marks = actions.map(() => '?').join(', ');
+  const row = db
+    .prepare(
+      `SELECT max(seq) AS seq FROM audit WHERE key_id = ? AND outcome = 'success' AND action IN (${marks})`,
+    )
+    .get(keyId, ...actions) as { seq: number | null };
+  return row.seq ?? 0;
+}
+
+/** The same for a partition row. */
+export function latestPartitionChange(
+  db: Db,
+  partitionId: string,
+  actions: readonly string[],
+): number {
+  const marks = actions.map(() => '?').join(', ');
+  const row = db
+    .prepare(
+      `SELECT max(seq) AS seq FROM audit WHERE partition_id = ? AND key_id IS NULL AND outcome = 'success' AND action IN (${marks})`,
+    )
+    .get(partitionId, ...actions) as { seq: number | null };
+  return row.seq ?? 0;
+}
+
+/** The newest audit sequence number (0 for an empty log). */
+export function auditHeadSeq(db: Db): number {
+  const row = db.prepare('SELECT max(seq) AS seq FROM audit').get() as { seq: number | null };
+  return row.seq ?? 0;
+}
+
+/** True when the log records a successful export of the key. */
+export function everExported(db: Db, keyId: string): boolean {
+  return (
+    db
+      .prepare(
+        "SELECT 1 FROM audit WHERE key_id = ? AND action = 'key.export' AND outcome = 'success' LIMIT 1",
+      )
+      .get(keyId) !== undefined
+  );
+}
+
+/** How the log says the key came to be: key.generate or key.import (undefined: neither). */
+export function creationAction(db: Db, keyId: string): string | undefined {
+  const row = db
+    .prepare(
+      "SELECT action FROM audit WHERE key_id = ? AND outcome = 'success' AND action IN ('key.generate', 'key.import') ORDER BY seq LIMIT 1",
+    )
+    .get(keyId) as { action: string } | undefined;
+  return row?.action;
+}
+
+/** Schema versions the log says the store was created with or migrated to. */
+export function loggedSchemaVersions(db: Db): number[] {
+  const rows = db
+    .prepare(
+      "SELECT action, details_json FROM audit WHERE action IN ('device.init', 'store.migrate')",
+    )
+    .all() as { action: string; details_json: string }[];
+  const versions: number[] = [];
+  for (const r of rows) {
+    const d = JSON.parse(r.details_json) as Record<string, unknown>;
+    const v = r.action === 'device.init' ? d.schemaVersion : d.to;
+    if (typeof v === 'number') versions.push(v);
+  }
+  return versions;
+}
+
+/**
+ * After a purge: folds the WAL into the database file and truncates it, so that the freed pages
+ * (zeroed by secure_delete) are the only copy. Returns false when a reader kept it from finishing.
+ */
+export function checkpointTruncate(db: Db): boolean {
+  const rows = db.pragma('wal_checkpoint(TRUNCATE)') as { busy: number }[];
+  return rows[0]?.busy === 0;
+}

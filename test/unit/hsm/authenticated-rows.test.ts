@@ -1,0 +1,237 @@
+// Row authentication at rest: a store written by schema version 1 (before row MACs) is migrated
+// once under the master key with an audit entry, and a store whose version was set back is
+// refused rather than migrated again.
+import { copyFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { generateKeyPairSync } from 'node:crypto';
+import type Database from 'better-sqlite3';
+import { Hsm, type MasterKeyInput } from '../../../src/hsm/index.js';
+import { keyRowEncoding, rowMac, type KeyRowFields } from '../../../src/hsm/integrity.js';
+import { deriveMasterKeys } from '../../../src/hsm/master-key.js';
+import { createTestDevice } from '../../helpers/hsm.js';
+import { tempDir } from '../../helpers/tmp.js';
+import {
+  expectHsmError,
+  expectHsmRejection,
+  MESSAGE,
+  verifySignature,
+  withRawDb,
+} from './support.js';
+
+const FIXTURE = join(import.meta.dirname, '../../fixtures/store-v1/attestamp-v1.sqlite');
+const MASTER: MasterKeyInput = { kind: 'key', key: new Uint8Array(32).fill(0x11) };
+
+function copyOfV1Store(): string {
+  const path = join(tempDir(), 'v1.sqlite');
+  copyFileSync(FIXTURE, path);
+  return path;
+}
+
+function macColumns(path: string): { table: string; missing: number; total: number }[] {
+  return withRawDb(path, (db) =>
+    ['keys', 'partitions', 'device', 'officers'].map((table) => {
+      const r = db
+        .prepare(`SELECT count(*) AS total, sum(mac IS NULL) AS missing FROM ${table}`)
+        .get() as { total: number; missing: number };
+      return { table, missing: r.missing, total: r.total };
+    }),
+  );
+}
+
+describe('migration of a store written before row authentication', () => {
+  it('adds a MAC to every row once, with a store.migrate entry, and keeps every key working', async () => {
+    const path = copyOfV1Store();
+    const before = withRawDb(path, (db) => db.prepare('SELECT count(*) AS n FROM audit').get()) as {
+      n: number;
+    };
+    const hsm = Hsm.open(path, MASTER);
+    try {
+      for (const t of macColumns(path)) {
+        expect(t.total, t.table).toBeGreaterThan(0);
+        expect(t.missing, t.table).toBe(0);
+      }
+      const log = [...hsm.exportAudit()];
+      expect(log).toHaveLength(before.n + 1);
+      expect(log.at(-1)).toMatchObject({
+        action: 'store.migrate',
+        outcome: 'success',
+        details: { from: 1, to: 2 },
+      });
+      expect(hsm.verifyAudit().ok).toBe(true);
+      const gen = hsm.key('p', 'gen');
+      const sig = await hsm.signer('p', 'gen').sign(MESSAGE);
+      expect(verifySignature('ecdsa-p256', gen.spki, MESSAGE, sig)).toBe(true);
+      expect(hsm.key('p', 'trash').state).toBe('invalidated');
+      expect(hsm.key('p', 'ext').attributes.neverExtractable).toBe(false);
+      await hsm.attestKey('p', 'gen');
+      await hsm.attestKey('p', 'ext', { format: 'certificate' });
+    } finally {
+      hsm.close();
+    }
+    const again = Hsm.open(path, MASTER);
+    try {
+      const migrations = [...again.exportAudit()].filter((e) => e.action === 'store.migrate');
+      expect(migrations).toHaveLength(1);
+    } finally {
+      again.close();
+    }
+  });
+
+  it('refuses a migrated store whose schema version was set back (and does not re-MAC it)', () => {
+    const path = copyOfV1Store();
+    Hsm.open(path, MASTER).close();
+    withRawDb(path, (db) => {
+      db.prepare("UPDATE meta SET value = '1' WHERE name = 'schema_version'").run();
+      // The edit the downgrade would launder: the officer-free trash key made active.
+      db.prepare(
+        "UPDATE keys SET state = 'active', invalidated_at = NULL WHERE label = 'trash'",
+      ).run();
+    });
+    // The log records the migration to version 2: the store is refused, never re-MACed.
+    expectHsmError(() => Hsm.open(path, MASTER), 'integrity-failed');
+    const entries = withRawDb(path, (db) =>
+      db.prepare("SELECT action, outcome FROM audit WHERE action = 'store.migrate'").all(),
+    );
+    expect(entries).toEqual([
+      { action: 'store.migrate', outcome: 'success' },
+      { action: 'store.migrate', outcome: 'failure' },
+    ]);
+    withRawDb(path, (db) => {
+      db.prepare("UPDATE meta SET value = '2' WHERE name = 'schema_version'").run();
+    });
+    const hsm = Hsm.open(path, MASTER);
+    try {
+      expectHsmError(() => hsm.key('p', 'trash'), 'integrity-failed');
+    } finally {
+      hsm.close();
+    }
+  });
+});
+
+describe('a migrated store rebuilt as version 1', () => {
+  it('with the log cut before its migration and the old schema back, is refused by its key-check value', () => {
+    const path = copyOfV1Store();
+    Hsm.open(path, MASTER).close();
+    withRawDb(path, (db) => {
+      // Everything a downgrade needs: the log's tail cut (a valid shorter chain), the columns
+      // and indexes of version 2 dropped, the version set back, and then the edit.
+      db.prepare(
+        "DELETE FROM audit WHERE seq >= (SELECT seq FROM audit WHERE action = 'store.migrate')",
+      ).run();
+      db.exec('DROP INDEX audit_key; DROP INDEX audit_partition;');
+      for (const table of ['keys', 'partitions'])
+        db.exec(`ALTER TABLE ${table} DROP COLUMN audit_seq`);
+      for (const table of ['keys', 'partitions', 'device', 'officers']) {
+        db.exec(`ALTER TABLE ${table} DROP COLUMN mac`);
+      }
+      db.prepare("UPDATE meta SET value = '1' WHERE name = 'schema_version'").run();
+      db.prepare(
+        "UPDATE keys SET state = 'active', invalidated_at = NULL WHERE label = 'trash'",
+      ).run();
+    });
+    const error = expectHsmError(() => Hsm.open(path, MASTER), 'integrity-failed');
+    expect(error.message).toContain('key-check value');
+    const trash = withRawDb(path, (db) =>
+      db.prepare("SELECT state FROM keys WHERE label = 'trash'").get(),
+    );
+    expect(trash).toEqual({ state: 'active' });
+    const schema = withRawDb(path, (db) =>
+      db.prepare("SELECT value FROM meta WHERE name = 'schema_version'").get(),
+    );
+    expect(schema).toEqual({ value: '1' });
+  });
+});
+
+/**
+ * Writes a key row whose MAC is right (made here with the master key): what a bug, or someone
+ * holding the master key, could write. Attestation still checks the key itself and the log.
+ */
+function rewriteWithMac(
+  db: Database.Database,
+  masterKey: Uint8Array,
+  label: string,
+  change: (row: KeyRowFields) => KeyRowFields,
+): void {
+  const deviceId = (
+    db.prepare("SELECT value FROM meta WHERE name = 'device_id'").get() as { value: string }
+  ).value;
+  const row = db.prepare('SELECT * FROM keys WHERE label = ?').get(label) as KeyRowFields;
+  const next = change(row);
+  const mac = rowMac(
+    deriveMasterKeys(masterKey, deviceId).rows.key,
+    keyRowEncoding(deviceId, next),
+  );
+  db.prepare(
+    'UPDATE keys SET spki = @spki, attributes_json = @attributes_json, mac = @mac WHERE id = @id',
+  ).run({ ...next, mac });
+}
+
+function editAttributes(row: KeyRowFields, changes: Record<string, unknown>): KeyRowFields {
+  const a = JSON.parse(row.attributes_json) as Record<string, unknown>;
+  return { ...row, attributes_json: JSON.stringify({ ...a, ...changes }) };
+}
+
+describe('attestation from the key itself, even under a correct row MAC', () => {
+  it('an exported key never again claims never-extractable; an imported one never claims generated', async () => {
+    const d = await createTestDevice();
+    const key = d.masterKey.kind === 'key' ? d.masterKey.key : new Uint8Array(0);
+    await d.hsm.createPartition('p', { policy: { exportAllowed: true, importAllowed: true } });
+    await d.hsm.generateKey('p', { label: 'ext', algorithm: 'ed25519', extractable: true });
+    d.hsm.exportKey('p', 'ext', { kind: 'aes-kwp', key: new Uint8Array(32).fill(1) });
+    expect(d.hsm.key('p', 'ext').attributes.neverExtractable).toBe(false);
+    const pkcs8 = generateKeyPairSync('ed25519').privateKey.export({
+      type: 'pkcs8',
+      format: 'der',
+    });
+    d.hsm.importKey('p', { label: 'imp', pkcs8: new Uint8Array(pkcs8) });
+    d.hsm.close();
+    withRawDb(d.storePath, (db) => {
+      rewriteWithMac(db, key, 'ext', (r) =>
+        editAttributes(r, { extractable: false, neverExtractable: true }),
+      );
+      rewriteWithMac(db, key, 'imp', (r) =>
+        editAttributes(r, { origin: 'generated', local: true, alwaysSensitive: true }),
+      );
+    });
+    const hsm = Hsm.open(d.storePath, d.masterKey);
+    try {
+      // The row reads (its MAC is right) but is not attested.
+      expect(hsm.key('p', 'ext').attributes.neverExtractable).toBe(true);
+      await expectHsmRejection(hsm.attestKey('p', 'ext'), 'integrity-failed');
+      await expectHsmRejection(
+        hsm.attestKey('p', 'imp', { format: 'certificate' }),
+        'integrity-failed',
+      );
+    } finally {
+      hsm.close();
+    }
+  });
+
+  it("a stored public key that is not the sealed key's is neither attested nor used to sign", async () => {
+    const d = await createTestDevice();
+    const key = d.masterKey.kind === 'key' ? d.masterKey.key : new Uint8Array(0);
+    await d.hsm.generateKey('default', { label: 'k', algorithm: 'ecdsa-p256' });
+    d.hsm.close();
+    const attacker = generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({
+      type: 'spki',
+      format: 'der',
+    });
+    withRawDb(d.storePath, (db) => {
+      rewriteWithMac(db, key, 'k', (r) => ({ ...r, spki: attacker }));
+    });
+    const hsm = Hsm.open(d.storePath, d.masterKey);
+    try {
+      await expectHsmRejection(hsm.attestKey('default', 'k'), 'integrity-failed');
+      await expectHsmRejection(
+        hsm.attestKey('default', 'k', { format: 'certificate' }),
+        'integrity-failed',
+      );
+      await expectHsmRejection(hsm.signer('default', 'k').sign(MESSAGE), 'integrity-failed');
+      const log = [...hsm.exportAudit()].filter((e) => e.outcome === 'failure');
+      expect(log.map((e) => e.action)).toEqual(['key.attest', 'key.attest', 'key.use']);
+    } finally {
+      hsm.close();
+    }
+  });
+});
