@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BIN, runCli } from '../helpers/cli.js';
 import { tempDir } from '../helpers/tmp.js';
+import { buildCa, POLICY, tsaSection } from '../helpers/openssl-tsa.js';
 import { requireTool } from '../helpers/tools.js';
 import { startTsa, type RunningTsa } from '../helpers/tsa.js';
 
@@ -208,82 +209,12 @@ describe.skipIf(skip)('attestamp stamp against OpenSSL as the TSA', () => {
 
   beforeAll(async () => {
     cwd = tempDir();
-    writeFileSync(
-      join(cwd, 'ext.cnf'),
-      `[req]\ndistinguished_name = dn\nprompt = no\n[dn]\nCN = unused\n[ext_ca]\nbasicConstraints = critical, CA:TRUE\nkeyUsage = critical, keyCertSign, cRLSign\nsubjectKeyIdentifier = hash\n[ext_tsa]\nbasicConstraints = critical, CA:FALSE\nkeyUsage = critical, digitalSignature\nextendedKeyUsage = critical, timeStamping\nsubjectKeyIdentifier = hash\nauthorityKeyIdentifier = keyid:always\n`,
-    );
-    openssl([
-      'genpkey',
-      '-algorithm',
-      'EC',
-      '-pkeyopt',
-      'ec_paramgen_curve:P-256',
-      '-out',
-      'root.key',
-    ]);
-    openssl([
-      'genpkey',
-      '-algorithm',
-      'RSA',
-      '-pkeyopt',
-      'rsa_keygen_bits:2048',
-      '-out',
-      'tsa.key',
-    ]);
-    openssl([
-      'req',
-      '-new',
-      '-x509',
-      '-config',
-      'ext.cnf',
-      '-key',
-      'root.key',
-      '-subj',
-      '/CN=OpenSSL stamp root',
-      '-days',
-      '30',
-      '-extensions',
-      'ext_ca',
-      '-out',
-      'root.pem',
-    ]);
-    openssl([
-      'req',
-      '-new',
-      '-config',
-      'ext.cnf',
-      '-key',
-      'tsa.key',
-      '-subj',
-      '/CN=OpenSSL TSA',
-      '-out',
-      'tsa.csr',
-    ]);
-    openssl([
-      'x509',
-      '-req',
-      '-in',
-      'tsa.csr',
-      '-CA',
-      'root.pem',
-      '-CAkey',
-      'root.key',
-      '-set_serial',
-      '2',
-      '-days',
-      '30',
-      '-extfile',
-      'ext.cnf',
-      '-extensions',
-      'ext_tsa',
-      '-out',
-      'tsa.pem',
-    ]);
+    // root -> intermediate -> RSA TSA, the TSA carrying the intermediate in its tokens.
+    buildCa(cwd, 'rsa');
     writeFileSync(
       join(cwd, 'tsa.cnf'),
-      `[tsa]\ndefault_tsa = t\n[t]\nserial = ./serial\nsigner_cert = ./tsa.pem\nsigner_key = ./tsa.key\nsigner_digest = sha256\ndefault_policy = 1.2.3.4.1\ndigests = sha256, sha384, sha512\naccuracy = secs:1\nordering = no\ntsa_name = no\ness_cert_id_alg = sha256\n`,
+      tsaSection({ name: 'stamp', carryIntermediate: true, accuracy: 'secs:1', tsaName: false }),
     );
-    writeFileSync(join(cwd, 'serial'), '01\n');
     writeFileSync(join(cwd, 'doc.txt'), 'stamped by OpenSSL\n');
     writeFileSync(join(cwd, 'other.txt'), 'something else\n');
     server = createServer((req, res) => {
@@ -330,7 +261,7 @@ describe.skipIf(skip)('attestamp stamp against OpenSSL as the TSA', () => {
     const r = await stampAsync(['doc.txt', '--tsa', url, '--verify', '--anchor', 'root.pem'], cwd);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
-    expect(r.results[0]).toMatchObject({ outcome: 'verified', policy: '1.2.3.4.1' });
+    expect(r.results[0]).toMatchObject({ outcome: 'verified', policy: POLICY });
     expect(
       openssl([
         'ts',
