@@ -36,7 +36,7 @@ import {
   partitionShow,
 } from './commands/partition.js';
 import { EXIT, exitCodeFor, InputError, UsageError } from './exit-codes.js';
-import type { Io } from './output.js';
+import { jsonText, type Io } from './output.js';
 
 export const COMMANDS: readonly Command[] = [
   start,
@@ -153,6 +153,7 @@ function findGroup(words: readonly string[]): { prefix: string[]; group: Command
 export async function main(argv: readonly string[], io: Io): Promise<number> {
   const { words, globals } = splitGlobals(argv);
   const wantsHelp = globals.includes('--help');
+  const wantsJson = globals.includes('--json');
   if (globals.includes('--version')) {
     io.stdout(`attestamp ${packageVersion()}\n`);
     return EXIT.ok;
@@ -172,7 +173,9 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
     if (group.length === 0) {
       const near = closeNames(words[0] ?? '', [...new Set(COMMANDS.map((c) => c.path[0] ?? ''))]);
       const hint = near.length > 0 ? `; did you mean ${near.join(' or ')}?` : '';
-      io.stderr(`attestamp: unknown command '${words[0] ?? ''}'${hint} (see attestamp --help)\n`);
+      const message = `unknown command '${words[0] ?? ''}'${hint} (see attestamp --help)`;
+      io.stderr(`attestamp: ${message}\n`);
+      if (wantsJson) io.stdout(jsonText(errorDocument(new UsageError(message), EXIT.usage)));
       return EXIT.usage;
     }
     if (wantsHelp && prefix.length === words.length) {
@@ -180,12 +183,10 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
       return EXIT.ok;
     }
     const next = words[prefix.length];
-    io.stderr(
-      next === undefined
-        ? `attestamp ${prefix.join(' ')}: missing subcommand\n`
-        : `attestamp ${prefix.join(' ')}: unknown subcommand '${next}'\n`,
-    );
+    const message = next === undefined ? 'missing subcommand' : `unknown subcommand '${next}'`;
+    io.stderr(`attestamp ${prefix.join(' ')}: ${message}\n`);
     io.stderr(groupHelp(prefix, group));
+    if (wantsJson) io.stdout(jsonText(errorDocument(new UsageError(message), EXIT.usage)));
     return EXIT.usage;
   }
   const { command, rest } = found;
@@ -199,8 +200,33 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
   } catch (error) {
     const code = exitCodeFor(error);
     io.stderr(`attestamp ${command.path.join(' ')}: ${describe(error)}\n`);
+    if (wantsJson) io.stdout(jsonText(errorDocument(error, code)));
     return code;
   }
+}
+
+/** The one JSON document of a failed command under --json (schemas/cli/error.schema.json). */
+export function errorDocument(
+  error: unknown,
+  exitCode: number,
+): {
+  error: { code: string; message: string; details?: Record<string, unknown> };
+  exitCode: number;
+} {
+  let code = 'internal';
+  if (error instanceof UsageError) code = 'usage';
+  else if (error instanceof InputError) code = 'bad-input';
+  else if (error instanceof AttestampError) code = (error as AttestampError).code;
+  else if (error instanceof Error && 'code' in error && typeof error.code === 'string') code = 'io';
+  const message =
+    error instanceof UsageError || error instanceof InputError || error instanceof AttestampError
+      ? error.message
+      : describe(error);
+  const details =
+    error instanceof AttestampError && error.details !== undefined
+      ? Object.fromEntries(Object.entries(error.details).filter(([, v]) => v !== undefined))
+      : undefined;
+  return { error: { code, message, ...(details === undefined ? {} : { details }) }, exitCode };
 }
 
 function completion(args: readonly string[], help: boolean, io: Io): number {

@@ -128,6 +128,46 @@ describe('operator CLI conventions', () => {
   });
 });
 
+describe('--json errors', () => {
+  it('every failure under --json is one JSON document naming the code, also for usage errors', () => {
+    const cases: [string[], number, string][] = [
+      [['key', 'list', 'default', '--colour', '--json'], 64, 'usage'],
+      [['--json', 'kee', 'list'], 64, 'usage'],
+      [['--json', 'tsa', 'archive'], 64, 'usage'],
+      [['--data', join(cwd, 'nowhere'), 'key', 'list', 'default', '--json'], 3, 'store-not-found'],
+      [
+        ['--data', join(cwd, 'store'), 'key', 'show', 'default', 'nope', '--json'],
+        3,
+        'key-not-found',
+      ],
+      [
+        ['--data', join(cwd, 'store'), 'partition', 'show', 'nope', '--json'],
+        3,
+        'partition-not-found',
+      ],
+    ];
+    for (const [args, exit, code] of cases) {
+      const r = cli(args);
+      expect(r.code, args.join(' ')).toBe(exit);
+      const doc = JSON.parse(r.stdout) as {
+        error: { code: string; message: string; details?: Record<string, unknown> };
+        exitCode: number;
+      };
+      expect(Object.keys(doc).sort(), args.join(' ')).toEqual(['error', 'exitCode']);
+      expect(doc.exitCode).toBe(exit);
+      expect(doc.error.code, args.join(' ')).toBe(code);
+      expect(doc.error.message.length).toBeGreaterThan(0);
+    }
+  });
+
+  it('without --json an error prints nothing on standard output', () => {
+    const r = cli(['--data', join(cwd, 'store'), 'key', 'show', 'default', 'nope']);
+    expect(r.code).toBe(3);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toContain('key-not-found');
+  });
+});
+
 describe('shell completion', () => {
   it('needs the shell named', () => {
     expect(cli(['completion']).code).toBe(64);
