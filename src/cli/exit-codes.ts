@@ -47,6 +47,7 @@ const HSM_EXIT: Readonly<Record<HsmErrorCode, ExitCode>> = {
   'factory-not-found': EXIT.notFound,
   'factory-invalid': EXIT.dataError,
   'factory-passphrase-wrong': EXIT.auth,
+  'factory-passphrase-missing': EXIT.auth,
   'csr-rejected': EXIT.failure,
   'partition-not-found': EXIT.notFound,
   'partition-exists': EXIT.exists,

@@ -15,6 +15,7 @@ export type HsmErrorCode =
   | 'factory-not-found'
   | 'factory-invalid'
   | 'factory-passphrase-wrong'
+  | 'factory-passphrase-missing'
   | 'csr-rejected'
   | 'partition-not-found'
   | 'partition-exists'

@@ -170,7 +170,10 @@ export function openFactory(dir: string, passphrase?: string): Factory {
     });
   }
   if (manifest.encrypted && passphrase === undefined) {
-    throw new HsmError('factory-passphrase-wrong', 'the factory root key needs its passphrase');
+    throw new HsmError(
+      'factory-passphrase-missing',
+      'the factory root key is encrypted: give its passphrase (--factory-passphrase-file FILE)',
+    );
   }
   let privateKey: KeyObject;
   try {
