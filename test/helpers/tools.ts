@@ -5,18 +5,23 @@ import { accessSync, constants } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { expect, it } from 'vitest';
 
-/** Whether an executable of this name is on PATH. */
-export function hasTool(name: string): boolean {
+/** The path of the executable of this name on PATH, if there is one. */
+export function toolPath(name: string): string | undefined {
   for (const dir of (process.env.PATH ?? '').split(delimiter)) {
     if (dir === '') continue;
     try {
       accessSync(join(dir, name), constants.X_OK);
-      return true;
+      return join(dir, name);
     } catch {
       // not in this folder
     }
   }
-  return false;
+  return undefined;
+}
+
+/** Whether an executable of this name is on PATH. */
+export function hasTool(name: string): boolean {
+  return toolPath(name) !== undefined;
 }
 
 /**

@@ -10,7 +10,7 @@ import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../helpers/cli.js';
 import { tempDir } from '../helpers/tmp.js';
-import { requireTool } from '../helpers/tools.js';
+import { requireTool, toolPath } from '../helpers/tools.js';
 import { createTestCa, stampWith, withAlteredSignature } from '../helpers/token-pki.js';
 import { encodePem } from '../../src/pki/index.js';
 
@@ -201,7 +201,7 @@ describe.skipIf(requireTool('chromium'))('the verification page in headless Chro
 
   beforeAll(async () => {
     browser = await chromium.launch({
-      executablePath: '/usr/bin/chromium',
+      executablePath: toolPath('chromium')!,
       args: ['--no-sandbox', '--disable-gpu'],
     });
   }, 60_000);
