@@ -85,7 +85,20 @@ export class InputError extends Error {
   }
 }
 
+/** A refusal of the CLI itself (no HSM behind it): a stable code and its exit code. */
+export class CliError extends Error {
+  constructor(
+    readonly code: string,
+    readonly exit: ExitCode,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'CliError';
+  }
+}
+
 export function exitCodeFor(error: unknown): ExitCode {
+  if (error instanceof CliError) return error.exit;
   if (error instanceof UsageError) return EXIT.usage;
   if (error instanceof InputError) return EXIT.dataError;
   if (error instanceof HsmError) return HSM_EXIT[error.code];

@@ -35,7 +35,7 @@ import {
   partitionPolicy,
   partitionShow,
 } from './commands/partition.js';
-import { EXIT, exitCodeFor, InputError, UsageError } from './exit-codes.js';
+import { CliError, EXIT, exitCodeFor, InputError, UsageError } from './exit-codes.js';
 import { jsonText, type Io } from './output.js';
 
 export const COMMANDS: readonly Command[] = [
@@ -214,12 +214,16 @@ export function errorDocument(
   exitCode: number;
 } {
   let code = 'internal';
-  if (error instanceof UsageError) code = 'usage';
+  if (error instanceof CliError) code = error.code;
+  else if (error instanceof UsageError) code = 'usage';
   else if (error instanceof InputError) code = 'bad-input';
   else if (error instanceof AttestampError) code = (error as AttestampError).code;
   else if (error instanceof Error && 'code' in error && typeof error.code === 'string') code = 'io';
   const message =
-    error instanceof UsageError || error instanceof InputError || error instanceof AttestampError
+    error instanceof UsageError ||
+    error instanceof InputError ||
+    error instanceof CliError ||
+    error instanceof AttestampError
       ? error.message
       : describe(error);
   const details =
@@ -250,6 +254,7 @@ function completion(args: readonly string[], help: boolean, io: Io): number {
 /** A one-line description that never includes secrets: codes, messages and safe details only. */
 function describe(error: unknown): string {
   if (error instanceof UsageError || error instanceof InputError) return error.message;
+  if (error instanceof CliError) return `${error.message} [${error.code}]`;
   if (error instanceof AttestampError) {
     const details = error.details
       ? Object.entries(error.details)

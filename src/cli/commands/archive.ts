@@ -7,22 +7,24 @@ import { fromHex } from '../../shared/index.js';
 import { Archive, type ArchiveRow } from '../../tsa/index.js';
 import { flag, stringOption, type Command, type Invocation } from '../command.js';
 import { dataDir } from '../context.js';
-import { EXIT, UsageError } from '../exit-codes.js';
+import { CliError, EXIT, UsageError } from '../exit-codes.js';
 import { jsonText } from '../output.js';
 import { ARCHIVE_FILE } from './serve.js';
 
-function openArchive(inv: Invocation): Archive | undefined {
+function openArchive(inv: Invocation): Archive {
   const path = join(dataDir(inv), ARCHIVE_FILE);
   if (!existsSync(path)) {
-    inv.io.stderr(`attestamp tsa archive: no archive at '${path}' (nothing served yet)\n`);
-    return undefined;
+    throw new CliError(
+      'archive-not-found',
+      EXIT.notFound,
+      `no archive at '${path}' (nothing served yet; give --data DIR of the serving device)`,
+    );
   }
   return Archive.openReadOnly(path);
 }
 
 function verifyArchive(inv: Invocation): number {
   const archive = openArchive(inv);
-  if (archive === undefined) return EXIT.notFound;
   try {
     const v = archive.verify();
     if (flag(inv, 'json')) inv.io.stdout(jsonText(v));
@@ -39,7 +41,6 @@ function verifyArchive(inv: Invocation): number {
 
 function exportArchive(inv: Invocation): number {
   const archive = openArchive(inv);
-  if (archive === undefined) return EXIT.notFound;
   try {
     printRows(inv, archive.export());
     return EXIT.ok;
@@ -68,7 +69,6 @@ function findInArchive(inv: Invocation): number {
     throw new UsageError('give at least one of --imprint, --serial, --from, --to');
   }
   const archive = openArchive(inv);
-  if (archive === undefined) return EXIT.notFound;
   try {
     const rows = archive.find({
       ...(imprint === undefined ? {} : { imprint }),
@@ -76,9 +76,13 @@ function findInArchive(inv: Invocation): number {
       ...(from === undefined ? {} : { from }),
       ...(to === undefined ? {} : { to: to.length === 10 ? `${to}T23:59:59.999Z` : to }),
     });
-    const n = printRows(inv, rows);
-    if (!flag(inv, 'json')) inv.io.stderr(`${n} response(s) found\n`);
-    return n > 0 ? EXIT.ok : EXIT.notFound;
+    // --json: one document; without it, JSON lines (as export writes) and a count.
+    if (flag(inv, 'json')) inv.io.stdout(jsonText({ responses: rows }));
+    else {
+      printRows(inv, rows);
+      inv.io.stderr(`${String(rows.length)} response(s) found\n`);
+    }
+    return rows.length > 0 ? EXIT.ok : EXIT.notFound;
   } finally {
     archive.close();
   }
@@ -106,7 +110,6 @@ async function getFromArchive(inv: Invocation): Promise<number> {
   const out = stringOption(inv, 'out');
   if (out === undefined) throw new UsageError('missing --out FILE (the token is binary)');
   const archive = openArchive(inv);
-  if (archive === undefined) return EXIT.notFound;
   try {
     const rows = archive
       .find({
@@ -115,28 +118,28 @@ async function getFromArchive(inv: Invocation): Promise<number> {
       })
       .filter((r) => r.status === 'granted');
     if (rows.length === 0) {
-      inv.io.stderr('attestamp tsa archive get: no granted response matches\n');
-      return EXIT.notFound;
+      throw new CliError('token-not-found', EXIT.notFound, 'no granted response matches');
     }
     if (rows.length > 1) {
-      inv.io.stderr(
-        `attestamp tsa archive get: ${String(rows.length)} tokens match this imprint (serials ${rows.map((r) => r.serial ?? '?').join(', ')}); choose one with --serial\n`,
+      throw new UsageError(
+        `${String(rows.length)} tokens match this imprint (serials ${rows.map((r) => r.serial ?? '?').join(', ')}); choose one with --serial`,
       );
-      return EXIT.usage;
     }
     const row = rows[0]!;
     const bytes = archive.response(row.seq);
     if (bytes === 'not-kept' || bytes === undefined) {
-      inv.io.stderr(
-        `attestamp tsa archive get: the archive keeps only the SHA-256 of serial ${row.serial ?? '?'} (serve with --archive-responses full to keep tokens)\n`,
+      throw new CliError(
+        'token-not-kept',
+        EXIT.notFound,
+        `the archive keeps only the SHA-256 of serial ${row.serial ?? '?'} (serve with --archive-responses full to keep tokens)`,
       );
-      return EXIT.notFound;
     }
     if (bytes === 'mismatch') {
-      inv.io.stderr(
-        `attestamp tsa archive get: the kept response of serial ${row.serial ?? '?'} does not match its archived hash (entry ${String(row.seq)})\n`,
+      throw new CliError(
+        'archive-integrity',
+        EXIT.integrity,
+        `the kept response of serial ${row.serial ?? '?'} does not match its archived hash (entry ${String(row.seq)})`,
       );
-      return EXIT.integrity;
     }
     const path = resolve(inv.io.cwd, out);
     await writeFile(path, bytes);
@@ -191,7 +194,8 @@ const TIME_RE = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?Z)?$/;
 
 export const archiveFind: Command = {
   path: ['tsa', 'archive', 'find'],
-  summary: 'Find archived responses by imprint, serial or time range (JSON lines).',
+  summary:
+    'Find archived responses by imprint, serial or time range (JSON lines; --json: one document).',
   positionals: [],
   details: `Criteria combine with AND. Times are ISO 8601 in UTC (2026-11-27 or
 2026-11-27T08:00:00Z) and compare with the time each response was issued or refused.`,
