@@ -36,7 +36,10 @@ import {
   type PartitionRow,
 } from './store/rows.js';
 
-/** Audit actions that change a key row (each re-MACs it with its own sequence number). */
+/**
+ * Audit actions that change a key row (each re-MACs it with its own sequence number), and the
+ * two that delete it: any row of a destroyed or purged key put back is older than its deletion.
+ */
 export const KEY_ROW_CHANGES = [
   'device.init',
   'key.generate',
@@ -44,6 +47,8 @@ export const KEY_ROW_CHANGES = [
   'key.invalidate',
   'key.restore',
   'key.export',
+  'key.destroy',
+  'key.purge',
 ] as const;
 
 /** Audit actions that change a partition row. */

@@ -60,6 +60,7 @@ import {
   setMeta,
   type Db,
 } from './store/database.js';
+import { assertSchema } from './store/schema-check.js';
 import {
   checkpointTruncate,
   creationAction,
@@ -370,6 +371,7 @@ export class Hsm {
           details: { storeVersion: version, supported: SCHEMA_VERSION },
         });
       }
+      assertSchema(db, [version, SCHEMA_VERSION]);
       const deviceId = getMeta(db, 'device_id');
       const kcv = getMeta(db, 'kcv');
       if (deviceId === undefined || kcv === undefined) {
@@ -1417,6 +1419,9 @@ export class Hsm {
     at: Date,
     event: Omit<AuditEvent, 'actor'> & { actor?: string | undefined },
   ): number {
+    // Every write transaction appends to the log: the schema is checked there, before the
+    // insert, so that a trigger planted while the HSM runs never fires unnoticed.
+    assertSchema(this.db, [schemaVersion(this.db), SCHEMA_VERSION]);
     return appendAudit(this.db, this.keys.auditKey, at, {
       ...event,
       actor: event.actor ?? this.actor,

@@ -12,6 +12,9 @@ function configure(db: Db): void {
   db.pragma('synchronous = FULL');
   db.pragma('foreign_keys = ON');
   db.pragma('busy_timeout = 5000');
+  // Functions with side effects may not run from schema objects (defence in depth beside the
+  // schema check of store/schema-check.ts).
+  db.pragma('trusted_schema = OFF');
   // Freed cells and pages are overwritten with zeros: a purged key's sealed blob does not stay
   // in the file (the WAL is checkpointed and truncated after a purge, see store/rows.ts).
   db.pragma('secure_delete = ON');

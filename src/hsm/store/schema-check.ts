@@ -1,0 +1,65 @@
+// The store's SQL schema is part of what the HSM trusts: whoever can write the file could plant
+// a trigger (run inside the HSM's own transactions: drop audit rows, copy sealed blobs, undo a
+// delete), a view in place of a table, or drop a unique index. The schema must be exactly what
+// the migrations make for the store's version; anything else is an integrity failure.
+import Database from 'better-sqlite3';
+import { HsmError } from '../errors.js';
+import type { Db } from './database.js';
+import { MIGRATIONS } from './schema.js';
+
+interface SchemaRow {
+  type: string;
+  name: string;
+  tbl_name: string;
+  sql: string | null;
+}
+
+const SCHEMA_SQL =
+  "SELECT type, name, tbl_name, sql FROM sqlite_schema WHERE name <> 'sqlite_sequence' ORDER BY type, name";
+
+const expected = new Map<number, string>();
+
+/** The schema the migrations make for `version`, as one comparable text (memoised). */
+function expectedSchema(version: number): string {
+  let text = expected.get(version);
+  if (text === undefined) {
+    const db = new Database(':memory:');
+    try {
+      for (let v = 0; v < version; v++) db.exec(MIGRATIONS[v]!);
+      text = JSON.stringify(db.prepare(SCHEMA_SQL).all());
+    } finally {
+      db.close();
+    }
+    expected.set(version, text);
+  }
+  return text;
+}
+
+/**
+ * Refuses a store whose schema is not exactly one the migrations make for one of `versions`
+ * (its own and the current one: a version number set back is left to the key-check value,
+ * which is audited). No trigger, view, extra table or changed index passes either way.
+ */
+export function assertSchema(db: Db, versions: readonly number[]): void {
+  const actual = db.prepare(SCHEMA_SQL).all() as SchemaRow[];
+  const text = JSON.stringify(actual);
+  if (versions.some((v) => text === expectedSchema(v))) return;
+  const version = versions[versions.length - 1] ?? 0;
+  const want = new Set(
+    (JSON.parse(expectedSchema(version)) as SchemaRow[]).map((r) => `${r.type} ${r.name}`),
+  );
+  const have = new Set(actual.map((r) => `${r.type} ${r.name}`));
+  const extra = [...have].filter((n) => !want.has(n));
+  const missing = [...want].filter((n) => !have.has(n));
+  throw new HsmError(
+    'integrity-failed',
+    "the store's SQL schema is not the one its version defines (a trigger, view, table or index was added, removed or changed)",
+    {
+      details: {
+        table: 'schema',
+        ...(extra.length > 0 ? { unexpected: extra.join(', ') } : {}),
+        ...(missing.length > 0 ? { missing: missing.join(', ') } : {}),
+      },
+    },
+  );
+}
