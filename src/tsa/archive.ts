@@ -389,6 +389,8 @@ export class Archive implements ArchiveSink, SerialSource {
     this.inFlight = batch;
     const records = batch.map((p) => p.record);
     if (this.worker !== undefined) {
+      // Keeps the process alive while a batch is on its way to disk (unref'd when idle).
+      this.worker.ref();
       this.worker.postMessage(records.map(ownBytes));
       return;
     }
@@ -403,6 +405,7 @@ export class Archive implements ArchiveSink, SerialSource {
   private settle(error: unknown): void {
     const batch = this.inFlight ?? [];
     this.inFlight = undefined;
+    this.worker?.unref();
     if (error === undefined) {
       this.batches++;
       this.rows += batch.length;
