@@ -30,6 +30,8 @@ export interface ServerConfig {
   readonly bodyLimit: number;
   readonly requestTimeoutMs: number;
   readonly keepAliveTimeoutMs: number;
+  /** Server processes (node:cluster) sharing the listening port and the archive file. */
+  readonly workers: number;
   /** Prometheus metrics port; undefined: no metrics listener. */
   readonly metricsPort: number | undefined;
   /** HTTPS listener beside plain HTTP; undefined: none. */
@@ -177,6 +179,14 @@ const FIELDS: readonly Field[] = [
     env: 'ATTESTAMP_KEEP_ALIVE_TIMEOUT_MS',
     kind: 'int',
     description: 'idle keep-alive timeout (default 5000)',
+  },
+  {
+    key: 'workers',
+    flag: 'workers',
+    env: 'ATTESTAMP_WORKERS',
+    kind: 'int',
+    description:
+      'server processes sharing the port and the archive, each with its own serial blocks (default 1)',
   },
   {
     key: 'metricsPort',
@@ -486,6 +496,7 @@ export function loadServerConfig(inv: Invocation): Readonly<ServerConfig> {
     bodyLimit: int(field('bodyLimit'), DEFAULTS.bodyLimit, 256, 1 << 20),
     requestTimeoutMs: int(field('requestTimeoutMs'), DEFAULTS.requestTimeoutMs, 100, 600_000),
     keepAliveTimeoutMs: int(field('keepAliveTimeoutMs'), DEFAULTS.keepAliveTimeoutMs, 100, 600_000),
+    workers: int(field('workers'), 1, 1, 64),
     metricsPort: optionalInt(field('metricsPort')),
     httpsPort: optionalInt(field('httpsPort')),
     tlsCert: optionalText(field('tlsCert')),
