@@ -1,13 +1,18 @@
 // npm run bench: raw node:crypto ECDSA P-256 signing, in-process tokens (parse, build, sign;
-// archive off and on), and over HTTP with keep-alive and 8 connections against the real server
-// (durable archive on) and a bare Koa server returning a body of the same size. The server runs
-// pinned to one core, the load generator on the other. The last line is one JSON object.
+// archive off and on), two token workers against one, RSS after 10^5 and 10^6 archived tokens,
+// and over HTTP with keep-alive against the real server (durable archive), the same server with
+// its archive in memory (/dev/shm) and a bare Koa server returning a body of the same size.
+// Servers run pinned to one core, the load generator on the other. Each ratio compares a case
+// with its reference measured alternately in short slices of the same run, and is reported as
+// the median of the per-round ratios with their interquartile range. `--quick` for a short run.
+// The last line is one JSON object.
 import autocannon from 'autocannon';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { generateKeyPairSync, randomBytes, sign } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { Worker } from 'node:worker_threads';
 import { createFactory, Hsm } from '../src/hsm/index.js';
 import { der, id_sha256, id_tsaPolicyBaseline } from '../src/pki/index.js';
 import { systemClock } from '../src/shared/index.js';
@@ -16,8 +21,15 @@ import { Archive, createSystemTimeSource, TimeStampService } from '../src/tsa/in
 const ROOT = resolve(import.meta.dirname, '../..');
 const BIN = join(ROOT, 'dist/src/cli/attestamp.js');
 const BARE = join(ROOT, 'dist/bench/bare-koa.js');
-const SECONDS = Number(process.env.BENCH_SECONDS ?? '3');
-const HTTP_SECONDS = Number(process.env.BENCH_HTTP_SECONDS ?? '6');
+const QUICK = process.argv.includes('--quick');
+/** Interleaved rounds per comparison, slice length (ms) and warm-up (ms) per case. */
+const ROUNDS = QUICK ? 8 : 20;
+const SLICE_MS = 200;
+const HTTP_SLICE_MS = QUICK ? 300 : 500;
+const WARMUP_MS = QUICK ? 1000 : 3000;
+/** RSS is read after this many archived tokens, then after RSS_LONG (quick: not measured). */
+const RSS_SHORT = 100_000;
+const RSS_LONG = QUICK ? undefined : 1_000_000;
 
 function hasTaskset(): boolean {
   try {
@@ -29,39 +41,61 @@ function hasTaskset(): boolean {
 }
 const PIN = hasTaskset();
 
-function rate(label: string, seconds: number, fn: () => void): number {
-  for (let i = 0; i < 200; i++) fn();
-  const end = performance.now() + seconds * 1000;
-  let n = 0;
+/** Operations per second of a synchronous function over one slice. */
+function sliceSync(ms: number, fn: () => void): number {
   const start = performance.now();
+  const end = start + ms;
+  let n = 0;
   while (performance.now() < end) {
-    for (let i = 0; i < 50; i++) fn();
-    n += 50;
+    for (let i = 0; i < 20; i++) fn();
+    n += 20;
   }
-  const r = n / ((performance.now() - start) / 1000);
-  console.log(`${label.padEnd(48)} ${Math.round(r).toLocaleString('en')} /s`);
-  return r;
+  return n / ((performance.now() - start) / 1000);
 }
 
-async function rateAsync(
-  label: string,
-  seconds: number,
-  fn: () => Promise<unknown>,
-  parallel = 1,
-): Promise<number> {
-  for (let i = 0; i < 200; i++) await fn();
-  const end = performance.now() + seconds * 1000;
-  let n = 0;
+/** Operations per second of an async function over one slice, `parallel` in flight. */
+async function sliceAsync(ms: number, fn: () => Promise<unknown>, parallel = 1): Promise<number> {
   const start = performance.now();
-  while (performance.now() < end) {
-    const batch: Promise<unknown>[] = [];
-    for (let i = 0; i < parallel; i++) batch.push(fn());
-    await Promise.all(batch);
-    n += parallel;
-  }
-  const r = n / ((performance.now() - start) / 1000);
-  console.log(`${label.padEnd(48)} ${Math.round(r).toLocaleString('en')} /s`);
-  return r;
+  const end = start + ms;
+  let n = 0;
+  const lane = async (): Promise<void> => {
+    while (performance.now() < end) {
+      await fn();
+      n++;
+    }
+  };
+  await Promise.all(Array.from({ length: parallel }, lane));
+  return n / ((performance.now() - start) / 1000);
+}
+
+function quantile(sorted: readonly number[], q: number): number {
+  if (sorted.length === 0) return NaN;
+  const i = (sorted.length - 1) * q;
+  const lo = Math.floor(i);
+  const hi = Math.ceil(i);
+  return sorted[lo]! + (sorted[hi]! - sorted[lo]!) * (i - lo);
+}
+
+interface Summary {
+  readonly median: number;
+  readonly iqr: number;
+}
+
+function summarize(values: readonly number[]): Summary {
+  const s = [...values].sort((x, y) => x - y);
+  return { median: quantile(s, 0.5), iqr: quantile(s, 0.75) - quantile(s, 0.25) };
+}
+
+/** Per-round ratios case/reference, from slices measured alternately. */
+function ratios(cases: readonly number[], refs: readonly number[]): Summary {
+  return summarize(cases.map((c, i) => c / refs[i]!));
+}
+
+const fmt = (n: number): string => Math.round(n).toLocaleString('en');
+const r3 = (n: number): number => Number(n.toFixed(3));
+
+function line(label: string, text: string): void {
+  console.log(`${label.padEnd(52)} ${text}`);
 }
 
 function request(): Uint8Array {
@@ -97,21 +131,30 @@ function waitPort(child: ChildProcess, re: RegExp): Promise<number> {
   });
 }
 
+interface Load {
+  readonly rps: number;
+  readonly p50: number;
+  readonly p99: number;
+  readonly non2xx: number;
+}
+
 async function load(
   port: number,
   body: Uint8Array,
-): Promise<{ rps: number; p50: number; p99: number; non2xx: number }> {
+  connections: number,
+  ms: number,
+): Promise<Load> {
   const r = await autocannon({
     url: `http://127.0.0.1:${port}/`,
     method: 'POST',
     headers: { 'content-type': 'application/timestamp-query' },
     body: Buffer.from(body),
-    connections: 8,
+    connections,
     pipelining: 1,
-    duration: HTTP_SECONDS,
+    duration: ms / 1000,
   });
   return {
-    rps: r.requests.total / HTTP_SECONDS,
+    rps: r.requests.total / (ms / 1000),
     p50: r.latency.p50,
     p99: r.latency.p99,
     non2xx: r.non2xx,
@@ -131,12 +174,52 @@ function stop(child: ChildProcess): Promise<void> {
   });
 }
 
+/** Token workers (worker threads, each with its own view of the HSM), archive off. */
+async function startTokenWorkers(
+  count: number,
+  path: string,
+  masterKey: Buffer,
+  req: Uint8Array,
+): Promise<Worker[]> {
+  const url = new URL('./token-worker.js', import.meta.url);
+  return Promise.all(
+    Array.from(
+      { length: count },
+      (_, i) =>
+        new Promise<Worker>((ok, fail) => {
+          const w = new Worker(url, {
+            workerData: {
+              path,
+              masterKey: masterKey.toString('hex'),
+              request: req,
+              firstSerial: BigInt(i + 1) << 40n,
+            },
+          });
+          w.once('message', () => {
+            ok(w);
+          });
+          w.once('error', fail);
+        }),
+    ),
+  );
+}
+
+function workerSlice(w: Worker, ms: number): Promise<number> {
+  return new Promise((ok) => {
+    w.once('message', (m: { n: number; ms: number }) => {
+      ok(m.n / (m.ms / 1000));
+    });
+    w.postMessage(ms);
+  });
+}
+
 async function main(): Promise<void> {
-  if (PIN) execFileSync('taskset', ['-cp', '1', String(process.pid)], { stdio: 'ignore' });
   console.log(
-    `attestamp bench: node ${process.version}, ${PIN ? 'server on core 0, load on core 1' : 'no taskset: cores not pinned'}`,
+    `attestamp bench${QUICK ? ' --quick' : ''}: node ${process.version}, ${PIN ? 'servers on core 0, load on core 1' : 'no taskset: cores not pinned'}; ${ROUNDS} interleaved rounds, median ratio [IQR]`,
   );
   const dir = mkdtempSync(join(tmpdir(), 'attestamp-bench-'));
+  const children: ChildProcess[] = [];
+  let memDir: string | undefined;
   try {
     const masterKey = randomBytes(32);
     const factory = await createFactory(join(dir, 'factory'), {
@@ -144,21 +227,43 @@ async function main(): Promise<void> {
       clock: systemClock,
     });
     mkdirSync(join(dir, 'data'));
+    const hsmPath = join(dir, 'data', 'attestamp.sqlite');
     const hsm = await Hsm.init({
-      path: join(dir, 'data', 'attestamp.sqlite'),
+      path: hsmPath,
       masterKey: { kind: 'key', key: masterKey },
       factory,
       officer: { name: 'so', passphrase: 'bench officer passphrase' },
     });
+    const req = request();
 
-    // 1. Raw node:crypto ECDSA P-256 signing with a KeyObject.
+    // 4. Both cores: two token workers against one, before this process is pinned to one core.
+    const workers = await startTokenWorkers(2, hsmPath, masterKey, req);
+    const [w1, w2] = workers as [Worker, Worker];
+    await Promise.all([workerSlice(w1, WARMUP_MS), workerSlice(w2, WARMUP_MS)]);
+    const one: number[] = [];
+    const two: number[] = [];
+    for (let i = 0; i < ROUNDS; i++) {
+      one.push(await workerSlice(w1, SLICE_MS));
+      const [a, b] = await Promise.all([workerSlice(w1, SLICE_MS), workerSlice(w2, SLICE_MS)]);
+      two.push(a + b);
+    }
+    await Promise.all(workers.map((w) => w.terminate()));
+    const twoWorker = ratios(two, one);
+    line('in-process tokens, one worker thread', `${fmt(summarize(one).median)} /s`);
+    line('in-process tokens, two worker threads', `${fmt(summarize(two).median)} /s`);
+    line(
+      '  two workers / one worker (goal >= 1.7)',
+      `${twoWorker.median.toFixed(2)} [${twoWorker.iqr.toFixed(2)}]`,
+    );
+
+    if (PIN) execFileSync('taskset', ['-a', '-cp', '1', String(process.pid)], { stdio: 'ignore' });
+
+    // 1. Raw node:crypto ECDSA P-256 signing with a KeyObject against in-process tokens.
     const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
     const tbs = randomBytes(200);
-    const rawSignPerSec = rate('raw node:crypto ECDSA P-256 sign', SECONDS, () => {
+    const rawSign = (): void => {
       sign('sha256', tbs, { key: privateKey, dsaEncoding: 'der' });
-    });
-
-    // 2. In-process tokens: parse the request, build and sign the token (archive off).
+    };
     const signer = hsm.timestampSigner('default');
     const base = {
       units: [{ name: 'default', signer, policies: [id_tsaPolicyBaseline] }],
@@ -173,7 +278,6 @@ async function main(): Promise<void> {
     };
     let serial = 1n;
     const serials = { next: () => serial++ };
-    const req = request();
     const service = new TimeStampService({
       ...base,
       verifyTokens: 'off',
@@ -182,83 +286,191 @@ async function main(): Promise<void> {
     });
     const first = await service.respond('default', req);
     if (first.status !== 'granted') throw new Error('bench request was rejected');
-    const inProcessTokensPerSec = await rateAsync(
-      'in-process tokens (parse, build, sign)',
-      SECONDS,
-      () => service.respond('default', req),
+    const token = (): Promise<unknown> => service.respond('default', req);
+    sliceSync(WARMUP_MS, rawSign);
+    await sliceAsync(WARMUP_MS, token);
+    const raw: number[] = [];
+    const tokens: number[] = [];
+    for (let i = 0; i < ROUNDS; i++) {
+      raw.push(sliceSync(SLICE_MS, rawSign));
+      tokens.push(await sliceAsync(SLICE_MS, token));
+    }
+    const inProcess = ratios(tokens, raw);
+    const rawSignPerSec = summarize(raw).median;
+    const inProcessTokensPerSec = summarize(tokens).median;
+    line('raw node:crypto ECDSA P-256 sign', `${fmt(rawSignPerSec)} /s`);
+    line('in-process tokens (parse, build, sign)', `${fmt(inProcessTokensPerSec)} /s`);
+    line(
+      '  in-process / raw sign (goal >= 0.75)',
+      `${inProcess.median.toFixed(2)} [${inProcess.iqr.toFixed(2)}]`,
     );
+
     const verified = new TimeStampService({
       ...base,
       verifyTokens: 'on',
       serials,
       archive: undefined,
     });
-    const inProcessVerifiedPerSec = await rateAsync(
-      'in-process tokens, self-check on',
-      SECONDS,
-      () => verified.respond('default', req),
+    const inProcessVerifiedPerSec = await sliceAsync(QUICK ? 1000 : 2000, () =>
+      verified.respond('default', req),
     );
-    const archive = Archive.open(join(dir, 'bench-archive.sqlite'));
+    line('in-process tokens, self-check on', `${fmt(inProcessVerifiedPerSec)} /s`);
+
+    // 5. The durable archive in-process, 64 in flight; RSS after 10^5 and 10^6 tokens.
+    const archive = Archive.open(join(dir, 'bench-archive.sqlite'), { writer: 'thread' });
     const archived = new TimeStampService({
       ...base,
       verifyTokens: 'off',
       serials: archive,
       archive,
     });
-    const inProcessArchivedPerSec = await rateAsync(
-      'in-process tokens, durable archive (64 in flight)',
-      SECONDS,
-      () => archived.respond('default', req),
-      64,
-    );
+    const archivedToken = (): Promise<unknown> => archived.respond('default', req);
+    const inProcessArchivedPerSec = await sliceAsync(QUICK ? 1000 : 2000, archivedToken, 64);
+    line('in-process tokens, durable archive (64 in flight)', `${fmt(inProcessArchivedPerSec)} /s`);
+    const until = async (count: number): Promise<void> => {
+      let made = archive.stats().rows;
+      const lane = async (): Promise<void> => {
+        while (made < count) {
+          made++;
+          await archivedToken();
+        }
+      };
+      await Promise.all(Array.from({ length: 64 }, lane));
+    };
+    await until(RSS_SHORT);
+    const rssAfter1e5 = process.memoryUsage().rss;
+    line('RSS after 10^5 archived tokens', `${(rssAfter1e5 / 2 ** 20).toFixed(1)} MB`);
+    let rssAfter1e6: number | null = null;
+    if (RSS_LONG !== undefined) {
+      await until(RSS_LONG);
+      rssAfter1e6 = process.memoryUsage().rss;
+      line(
+        'RSS after 10^6 archived tokens (goal: within 64 MB)',
+        `${(rssAfter1e6 / 2 ** 20).toFixed(1)} MB (${((rssAfter1e6 - rssAfter1e5) / 2 ** 20).toFixed(1)} MB more)`,
+      );
+    } else {
+      line('RSS after 10^6 archived tokens', 'not measured with --quick');
+    }
+    await archive.drain();
     const batches = archive.stats();
-    console.log(
-      `${'  archive group commit'.padEnd(48)} ${batches.rows} rows in ${batches.batches} commits`,
-    );
+    line('  archive group commit', `${batches.rows} rows in ${batches.batches} commits`);
     archive.close();
     hsm.close();
 
-    // 3. HTTP: the real server (durable archive) and a bare Koa handler, same load.
+    // 2, 3. HTTP: the real server (durable archive), the same server with its data (and so its
+    // archive) on a RAM disk, and a bare Koa handler, loaded alternately.
     const env = { ATTESTAMP_MASTER_KEY: masterKey.toString('hex') };
-    const server = spawnPinned([BIN, 'serve', '--data', join(dir, 'data'), '--port', '0'], env);
-    const port = await waitPort(server, /listening on http:\/\/127\.0\.0\.1:(\d+)\//);
-    const tsa = await load(port, req);
-    await stop(server);
-    console.log(
-      `${'HTTP tokens/s, 8 connections, durable archive'.padEnd(48)} ${Math.round(tsa.rps).toLocaleString('en')} /s (p50 ${tsa.p50} ms, p99 ${tsa.p99} ms, non-2xx ${tsa.non2xx})`,
-    );
-
-    const bare = spawnPinned([BARE, String(first.response.length)], {});
-    const barePort = await waitPort(bare, /listening (\d+)/);
-    const koa = await load(barePort, req);
-    await stop(bare);
-    console.log(
-      `${'bare Koa, same body size'.padEnd(48)} ${Math.round(koa.rps).toLocaleString('en')} /s (p50 ${koa.p50} ms, p99 ${koa.p99} ms)`,
-    );
-
-    const ratios = {
-      inProcessToRawSign: inProcessTokensPerSec / rawSignPerSec,
-      httpToBareKoa: tsa.rps / koa.rps,
+    const shm = '/dev/shm';
+    if (existsSync(shm)) {
+      memDir = mkdtempSync(join(shm, 'attestamp-bench-'));
+      cpSync(join(dir, 'data'), memDir, { recursive: true });
+    }
+    const serve = async (data: string): Promise<number> => {
+      const child = spawnPinned([BIN, 'serve', '--data', data, '--port', '0'], env);
+      children.push(child);
+      return waitPort(child, /listening on http:\/\/127\.0\.0\.1:(\d+)\//);
     };
-    console.log(
-      `ratios: in-process/raw sign ${ratios.inProcessToRawSign.toFixed(2)} (goal >= 0.70), HTTP/bare Koa ${ratios.httpToBareKoa.toFixed(2)} (goal >= 0.40), HTTP p99 ${tsa.p99} ms (goal < 10)`,
+    const tsaPort = await serve(join(dir, 'data'));
+    const memPort = memDir === undefined ? undefined : await serve(memDir);
+    const bare = spawnPinned([BARE, String(first.response.length)], {});
+    children.push(bare);
+    const barePort = await waitPort(bare, /listening (\d+)/);
+
+    await load(tsaPort, req, 8, WARMUP_MS);
+    if (memPort !== undefined) await load(memPort, req, 8, WARMUP_MS);
+    await load(barePort, req, 8, WARMUP_MS);
+    const tsa: Load[] = [];
+    const mem: Load[] = [];
+    const koa: Load[] = [];
+    for (let i = 0; i < ROUNDS; i++) {
+      tsa.push(await load(tsaPort, req, 8, HTTP_SLICE_MS));
+      koa.push(await load(barePort, req, 8, HTTP_SLICE_MS));
+      if (memPort !== undefined) mem.push(await load(memPort, req, 8, HTTP_SLICE_MS));
+    }
+    const wide: Load[] = [];
+    for (let i = 0; i < (QUICK ? 3 : 6); i++)
+      wide.push(await load(tsaPort, req, 64, HTTP_SLICE_MS));
+    await Promise.all(children.map(stop));
+
+    const rps = (l: readonly Load[]): number => summarize(l.map((x) => x.rps)).median;
+    const med = (l: readonly Load[], k: 'p50' | 'p99'): number =>
+      summarize(l.map((x) => x[k])).median;
+    const worst = (l: readonly Load[]): number => Math.max(...l.map((x) => x.p99));
+    const non2xx = (l: readonly Load[]): number => l.reduce((n, x) => n + x.non2xx, 0);
+    const httpToBareKoa = ratios(
+      tsa.map((x) => x.rps),
+      koa.map((x) => x.rps),
     );
+    const archiveCost =
+      memPort === undefined
+        ? undefined
+        : ratios(
+            tsa.map((x) => x.rps),
+            mem.map((x) => x.rps),
+          );
+    const slices = `${ROUNDS} slices of ${HTTP_SLICE_MS} ms`;
+    line(
+      'HTTP tokens, 8 connections, durable archive',
+      `${fmt(rps(tsa))} /s (p50 ${med(tsa, 'p50')} ms, p99 ${med(tsa, 'p99')} ms, worst slice p99 ${worst(tsa)} ms, non-2xx ${non2xx(tsa)}; ${slices})`,
+    );
+    if (memPort !== undefined) {
+      line(
+        'HTTP tokens, 8 connections, archive in memory',
+        `${fmt(rps(mem))} /s (p50 ${med(mem, 'p50')} ms, p99 ${med(mem, 'p99')} ms)`,
+      );
+    }
+    line(
+      'bare Koa, same body size, 8 connections',
+      `${fmt(rps(koa))} /s (p50 ${med(koa, 'p50')} ms, p99 ${med(koa, 'p99')} ms)`,
+    );
+    line(
+      'HTTP tokens, 64 connections, durable archive',
+      `${fmt(rps(wide))} /s (p99 ${med(wide, 'p99')} ms, worst slice p99 ${worst(wide)} ms, non-2xx ${non2xx(wide)})`,
+    );
+    line(
+      '  HTTP / bare Koa (goal >= 0.30, p99 < 5 ms)',
+      `${httpToBareKoa.median.toFixed(2)} [${httpToBareKoa.iqr.toFixed(2)}]`,
+    );
+    line(
+      '  durable / in-memory archive (goal >= 0.85)',
+      archiveCost === undefined
+        ? 'n/a (no /dev/shm)'
+        : `${archiveCost.median.toFixed(2)} [${archiveCost.iqr.toFixed(2)}]`,
+    );
+    line('  post-quantum unit / raw ML-DSA-44 sign', 'n/a (no post-quantum unit yet)');
     console.log(
       JSON.stringify({
         rawSignPerSec: Math.round(rawSignPerSec),
         inProcessTokensPerSec: Math.round(inProcessTokensPerSec),
         inProcessVerifiedTokensPerSec: Math.round(inProcessVerifiedPerSec),
         inProcessArchivedTokensPerSec: Math.round(inProcessArchivedPerSec),
-        bareKoaPerSec: Math.round(koa.rps),
-        httpTokensPerSec: Math.round(tsa.rps),
-        httpP50Ms: tsa.p50,
-        httpP99Ms: tsa.p99,
-        inProcessToRawSign: Number(ratios.inProcessToRawSign.toFixed(3)),
-        httpToBareKoa: Number(ratios.httpToBareKoa.toFixed(3)),
+        bareKoaPerSec: Math.round(rps(koa)),
+        httpTokensPerSec: Math.round(rps(tsa)),
+        httpP50Ms: med(tsa, 'p50'),
+        httpP99Ms: med(tsa, 'p99'),
+        inProcessToRawSign: r3(inProcess.median),
+        inProcessToRawSignIqr: r3(inProcess.iqr),
+        httpToBareKoa: r3(httpToBareKoa.median),
+        httpToBareKoaIqr: r3(httpToBareKoa.iqr),
+        httpP99WorstMs: worst(tsa),
+        httpInMemoryArchivePerSec: memPort === undefined ? null : Math.round(rps(mem)),
+        archiveCost: archiveCost === undefined ? null : r3(archiveCost.median),
+        archiveCostIqr: archiveCost === undefined ? null : r3(archiveCost.iqr),
+        http64TokensPerSec: Math.round(rps(wide)),
+        http64P99Ms: med(wide, 'p99'),
+        http64P99WorstMs: worst(wide),
+        http64Non2xx: non2xx(wide),
+        twoWorkerSpeedup: r3(twoWorker.median),
+        twoWorkerSpeedupIqr: r3(twoWorker.iqr),
+        rssAfter1e5,
+        rssAfter1e6,
+        pqTokensToRawSign: null,
       }),
     );
   } finally {
+    await Promise.all(children.map(stop));
     rmSync(dir, { recursive: true, force: true });
+    if (memDir !== undefined) rmSync(memDir, { recursive: true, force: true });
   }
 }
 

@@ -31,6 +31,8 @@ export interface ServerConfig {
   readonly bodyLimit: number;
   readonly requestTimeoutMs: number;
   readonly keepAliveTimeoutMs: number;
+  /** Server processes (node:cluster) sharing the listening port and the archive file. */
+  readonly workers: number;
   /** Prometheus metrics port; undefined: no metrics listener. */
   readonly metricsPort: number | undefined;
   /** HTTPS listener beside plain HTTP; undefined: none. */
@@ -209,6 +211,14 @@ const FIELDS: readonly Field[] = [
     kind: 'int',
     description:
       'open connections per listener; more are closed at once, 1..1000000 (default 10000)',
+  },
+  {
+    key: 'workers',
+    flag: 'workers',
+    env: 'ATTESTAMP_WORKERS',
+    kind: 'int',
+    description:
+      'server processes sharing the port and the archive, each with its own serial blocks (default 1)',
   },
   {
     key: 'metricsPort',
@@ -587,6 +597,7 @@ export function loadServerConfig(inv: Invocation): Readonly<ServerConfig> {
       120_000,
     ),
     maxConnections: int(field('maxConnections'), DEFAULTS.maxConnections, 1, 1_000_000),
+    workers: int(field('workers'), 1, 1, 64),
     metricsPort: optionalInt(field('metricsPort')),
     httpsPort: optionalInt(field('httpsPort')),
     tlsCert: optionalText(field('tlsCert')),

@@ -234,8 +234,6 @@ export interface ArchiveOptions {
    * worker thread, so that the next batch fills while the previous one is being made durable.
    */
   readonly writer?: 'inline' | 'thread' | 'read-only';
-  /** Longest a record waits for companions before its batch goes out (default 1 ms). */
-  readonly maxBatchWaitMs?: number;
 }
 
 /** Largest batch committed at once. */
@@ -253,9 +251,6 @@ export class Archive implements ArchiveSink, SerialSource {
   /** Set when the writer is gone: every record is refused from then on (fail closed). */
   private failure: Error | undefined;
   private closing = false;
-  private target = 1;
-  private timer: NodeJS.Timeout | undefined;
-  private readonly maxBatchWaitMs: number;
   private readonly writeInline: ((records: readonly ArchiveRecord[]) => void) | undefined;
   private readonly worker: Worker | undefined;
 
@@ -264,7 +259,6 @@ export class Archive implements ArchiveSink, SerialSource {
     path: string,
     options: ArchiveOptions,
   ) {
-    this.maxBatchWaitMs = options.maxBatchWaitMs ?? 1;
     if (options.writer === 'thread') {
       this.worker = new Worker(new URL('./archive-writer.js', import.meta.url), {
         workerData: { path },
@@ -372,28 +366,18 @@ export class Archive implements ArchiveSink, SerialSource {
   }
 
   /**
-   * Group commit: a batch goes out once as many records are pending as the demand seen at the
-   * last commit (the clients that were waiting then), or after maxBatchWaitMs, whichever comes
-   * first; with one client that is at once. Records arriving while a batch is being made durable
-   * form the next batch.
+   * Pipelined group commit: whenever the writer is idle, whatever is pending goes out at once
+   * (after the current turn of the event loop, so that records made in the same turn share the
+   * commit); records arriving while a batch is being made durable form the next batch, which
+   * goes out as soon as the previous one is on disk. Nothing waits for companions.
    */
   private schedule(): void {
-    if (this.pending.length >= this.target) {
-      if (this.timer !== undefined) clearTimeout(this.timer);
-      this.timer = undefined;
-      if (!this.scheduled) {
-        this.scheduled = true;
-        setImmediate(() => {
-          this.scheduled = false;
-          this.send();
-        });
-      }
-    } else if (this.timer === undefined && !this.scheduled) {
-      this.timer = setTimeout(() => {
-        this.timer = undefined;
-        this.send();
-      }, this.maxBatchWaitMs);
-    }
+    if (this.scheduled) return;
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
+      this.send();
+    });
   }
 
   private send(): void {
@@ -401,13 +385,13 @@ export class Archive implements ArchiveSink, SerialSource {
       if (this.inFlight === undefined) this.notifyIdle();
       return;
     }
-    if (this.timer !== undefined) clearTimeout(this.timer);
-    this.timer = undefined;
     const batch = this.pending.splice(0, MAX_BATCH);
     this.inFlight = batch;
     const records = batch.map((p) => p.record);
     if (this.worker !== undefined) {
-      this.worker.postMessage(records);
+      // Keeps the process alive while a batch is on its way to disk (unref'd when idle).
+      this.worker.ref();
+      this.worker.postMessage(records.map(ownBytes));
       return;
     }
     try {
@@ -421,6 +405,7 @@ export class Archive implements ArchiveSink, SerialSource {
   private settle(error: unknown): void {
     const batch = this.inFlight ?? [];
     this.inFlight = undefined;
+    this.worker?.unref();
     if (error === undefined) {
       this.batches++;
       this.rows += batch.length;
@@ -428,9 +413,8 @@ export class Archive implements ArchiveSink, SerialSource {
     } else {
       for (const p of batch) p.fail(error);
     }
-    // The demand: those just released plus those already waiting.
-    this.target = Math.max(1, Math.min(MAX_BATCH, batch.length + this.pending.length));
-    if (this.pending.length > 0) this.schedule();
+    // What arrived while that batch was on its way to disk goes out now.
+    if (this.pending.length > 0) this.send();
     else this.notifyIdle();
   }
 
@@ -440,8 +424,6 @@ export class Archive implements ArchiveSink, SerialSource {
     const all = [...(this.inFlight ?? []), ...this.pending];
     this.inFlight = undefined;
     this.pending = [];
-    if (this.timer !== undefined) clearTimeout(this.timer);
-    this.timer = undefined;
     for (const p of all) p.fail(error);
     this.notifyIdle();
   }
@@ -547,8 +529,6 @@ export class Archive implements ArchiveSink, SerialSource {
       this.send();
     }
     this.closing = true;
-    if (this.timer !== undefined) clearTimeout(this.timer);
-    this.timer = undefined;
     const left = [...(this.inFlight ?? []), ...this.pending];
     this.inFlight = undefined;
     this.pending = [];
@@ -557,6 +537,23 @@ export class Archive implements ArchiveSink, SerialSource {
     void this.worker?.terminate();
     this.db.close();
   }
+}
+
+/**
+ * The record with each byte field in an ArrayBuffer of its own: a field that is a view into a
+ * larger buffer (a pooled request body) would otherwise have that whole buffer copied to the
+ * writer thread.
+ */
+function ownBytes(r: ArchiveRecord): ArchiveRecord {
+  const own = (b: Uint8Array): Uint8Array =>
+    b.byteOffset === 0 && b.byteLength === b.buffer.byteLength ? b : b.slice();
+  return {
+    ...r,
+    imprint: r.imprint === null ? null : own(r.imprint),
+    nonce: r.nonce === null ? null : own(r.nonce),
+    responseSha256: own(r.responseSha256),
+    ...(r.response === undefined ? {} : { response: own(r.response) }),
+  };
 }
 
 function toRow(r: RawRow): ArchiveRow {

@@ -1,5 +1,6 @@
 // The serve command: checks every unit's certificate against its HSM key, opens the archive and
 // serves RFC 3161 over HTTP until SIGINT/SIGTERM, then finishes in-flight work and flushes.
+import cluster from 'node:cluster';
 import { createServer, type Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import { join } from 'node:path';
@@ -397,27 +398,31 @@ environment variables (ATTESTAMP_PORT, ...), then --config FILE (JSON), then def
   options: { ...SERVER_OPTIONS, ...MASTER_OPTIONS },
   async run(inv) {
     const config = loadServerConfig(inv);
+    if (config.workers > 1 && cluster.isPrimary) return serveWorkers(inv, config);
     return serveUntilSignal(inv, config);
   },
 };
 
-export async function serveUntilSignal(
-  inv: Invocation,
-  config: Readonly<ServerConfig>,
-): Promise<number> {
-  const running = await startServer(inv, config);
-  if (typeof running === 'number') return running;
-  const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${running.port}/`;
+interface Ports {
+  readonly port: number;
+  readonly httpsPort: number | undefined;
+  readonly metricsPort: number | undefined;
+}
+
+function isListening(m: unknown): m is { listening: Ports } {
+  return typeof m === 'object' && m !== null && 'listening' in m;
+}
+
+function announce(inv: Invocation, config: Readonly<ServerConfig>, ports: Ports): void {
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;
+  const url = `http://${host}:${ports.port}/`;
   const httpsUrl =
-    running.httpsPort === undefined ? undefined : `https://${host}:${running.httpsPort}/`;
+    ports.httpsPort === undefined ? undefined : `https://${host}:${ports.httpsPort}/`;
   const metricsUrl =
-    running.metricsPort === undefined
-      ? undefined
-      : `http://127.0.0.1:${running.metricsPort}/metrics`;
+    ports.metricsPort === undefined ? undefined : `http://127.0.0.1:${ports.metricsPort}/metrics`;
   if (flag(inv, 'json')) {
     inv.io.stdout(
-      JSON.stringify({ listening: url, port: running.port, https: httpsUrl, metrics: metricsUrl }) +
+      JSON.stringify({ listening: url, port: ports.port, https: httpsUrl, metrics: metricsUrl }) +
         '\n',
     );
   } else {
@@ -425,11 +430,91 @@ export async function serveUntilSignal(
     if (httpsUrl !== undefined) inv.io.stdout(`attestamp TSA listening on ${httpsUrl} (TLS)\n`);
     if (metricsUrl !== undefined) inv.io.stdout(`metrics on ${metricsUrl}\n`);
   }
+}
+
+/**
+ * --workers N: N server processes (node:cluster) share the listening sockets. Each opens the
+ * HSM and the archive file itself: serial blocks are reserved in the archive's own transactions
+ * and each batch is chained to the last row committed by any process, so serials stay unique and
+ * the chain stays whole. The primary only starts, announces and stops them: on SIGINT/SIGTERM
+ * each worker finishes its in-flight work; if one stops on its own, the others are stopped too.
+ */
+async function serveWorkers(inv: Invocation, config: Readonly<ServerConfig>): Promise<number> {
+  const workers = Array.from({ length: config.workers }, () => cluster.fork());
+  const exits = workers.map(
+    (w) =>
+      new Promise<number>((done) => {
+        w.once('exit', (code: number | null) => {
+          done(code ?? EXIT.failure);
+        });
+      }),
+  );
+  const stopAll = (): void => {
+    for (const w of workers) if (!w.isDead()) w.process.kill('SIGTERM');
+  };
+  const ready = Promise.all(
+    workers.map(
+      (w) =>
+        new Promise<Ports>((ok) => {
+          w.on('message', (m: unknown) => {
+            if (isListening(m)) ok(m.listening);
+          });
+        }),
+    ),
+  );
+  const first = await Promise.race([ready, Promise.race(exits)]);
+  if (typeof first === 'number') {
+    // A worker could not start (a certificate problem, a port in use): none serves.
+    stopAll();
+    const codes = await Promise.all(exits);
+    return codes.find((c) => c !== EXIT.ok) ?? EXIT.failure;
+  }
+  announce(inv, config, first[0]!);
+  const state = { stopping: false };
+  const stop = (): void => {
+    state.stopping = true;
+    stopAll();
+  };
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+  const early = await Promise.race(exits);
+  if (!state.stopping) {
+    inv.io.stderr(`a server worker stopped (exit ${early}); stopping the others\n`);
+    stopAll();
+  }
+  const codes = await Promise.all(exits);
+  process.off('SIGINT', stop);
+  process.off('SIGTERM', stop);
+  if (!state.stopping) return codes.find((c) => c !== EXIT.ok) ?? EXIT.failure;
+  return codes.find((c) => c !== EXIT.ok) ?? EXIT.ok;
+}
+
+export async function serveUntilSignal(
+  inv: Invocation,
+  config: Readonly<ServerConfig>,
+): Promise<number> {
+  const running = await startServer(inv, config);
+  if (typeof running === 'number') return running;
+  const ports = {
+    port: running.port,
+    httpsPort: running.httpsPort,
+    metricsPort: running.metricsPort,
+  };
+  // A cluster worker tells the primary, which announces once for all.
+  if (cluster.isWorker) process.send?.({ listening: ports });
+  else announce(inv, config, ports);
   await new Promise<void>((done) => {
     const stop = (): void => {
-      process.off('SIGINT', stop);
-      process.off('SIGTERM', stop);
-      void running.close().then(done);
+      // A cluster worker keeps its handlers: Ctrl-C reaches it and the primary's SIGTERM follows.
+      if (!cluster.isWorker) {
+        process.off('SIGINT', stop);
+        process.off('SIGTERM', stop);
+      }
+      void running.close().then(() => {
+        // A cluster worker's channel to the primary would keep it alive.
+        if (cluster.isWorker) process.disconnect();
+        done();
+      });
     };
     process.on('SIGINT', stop);
     process.on('SIGTERM', stop);
