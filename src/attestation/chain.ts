@@ -15,6 +15,7 @@ import {
 } from './certificate.js';
 import { parseCrl, type ParsedCrl } from './crl.js';
 import { describePublicKey, describeSignatureAlgorithm } from './crypto.js';
+import { isoSeconds, serialFields } from './json-values.js';
 import { buildPath, MAX_PATH } from './path-building.js';
 import { processPath, type PolicyInputs } from './path-validation.js';
 import { Findings, type Report } from './report.js';
@@ -490,8 +491,9 @@ export async function verifyChain(
     ...(strict || policies === undefined ? {} : { policies }),
     path: (path ?? []).map((c) => ({
       sha256: c.sha256,
-      notBefore: utc(c.notBefore),
-      notAfter: utc(c.notAfter),
+      ...serialFields(c.serial),
+      notBefore: isoSeconds(c.notBefore),
+      notAfter: isoSeconds(c.notAfter),
     })),
   });
 }
