@@ -404,7 +404,7 @@ export async function inspectEvidence(
           'the signer is a partition attestation key',
           'the signer certificate lacks the attestation key EKU',
         );
-        await checkRevocation(result.path, options, f);
+        await checkRevocation(result.path, options, f, result.extra);
       }
     }
   }
@@ -453,7 +453,7 @@ export async function inspectAttestationCertificate(
   let ids = {};
   if (result.path !== undefined) {
     ids = checkRoles(result.path, f);
-    await checkRevocation(result.path, options, f);
+    await checkRevocation(result.path, options, f, result.extra);
   }
   f.pass('evidence.signature', 'the evidence is covered by the certificate signature');
   if (elements !== undefined) checkClaims(elements, ids, options, f, leaf.spki);

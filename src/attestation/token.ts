@@ -75,7 +75,10 @@ export interface TokenOptions extends Omit<ChainOptions, 'at'> {
   readonly digest?: { readonly hash: string; readonly value: Uint8Array };
   /** DER TimeStampReq the token answers: nonce, policy, imprint and certReq must match. */
   readonly request?: Uint8Array;
-  /** Extra untrusted certificates (for tokens that do not carry their chain). */
+  /**
+   * Extra untrusted certificates, for tokens that do not carry their chain: the signer may be
+   * among them; unused ones are a warning, as are extra certificates in the token.
+   */
   readonly certificates?: readonly Uint8Array[];
   /** Evidence for the TSA key (PEM-decoded DER); proves where the key lives. */
   readonly evidence?: Uint8Array;

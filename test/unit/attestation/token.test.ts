@@ -467,9 +467,10 @@ describe('attestamp-verify token: input it refuses (exit 64)', () => {
     ],
     ['neither --data nor --digest', [], /missing --data FILE or --digest HEX --hash ALG/],
     [
-      'an unknown --require attribute',
+      // Key requirements apply to evidence; a token's evidence is checked with its own.
+      'a --require, which tokens do not take',
       ['--data', 'doc.txt', '--require', 'constructor=true'],
-      /--require: unknown attribute 'constructor'/,
+      /^attestamp-verify: --require does not apply to token \(it applies to evidence, certificate\)/,
     ],
     ['an unreadable --data file', ['--data', '/nonexistent/attestamp'], /--data: cannot read/],
   ] as const)('refuses %s', async (_name, args, message) => {
