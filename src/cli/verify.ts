@@ -93,7 +93,8 @@ const OPTIONS: Readonly<Record<string, OptionSpec>> = {
     type: 'string',
     multiple: true,
     value: 'FILE',
-    description: "CRL, PEM or DER (repeatable); the CRL signers' certificates go in --certs",
+    description:
+      "CRL, PEM or DER (repeatable); the CRL signers' certificates go in the input or --certs",
   },
   'require-revocation': {
     type: 'boolean',
