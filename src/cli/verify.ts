@@ -205,8 +205,9 @@ function topHelp(): string {
     '       (attestamp-verify SUBCOMMAND --help for its options)',
     '',
     'Verifies an attestamp certificate chain, key attestation evidence, a key attestation',
-    'certificate or an RFC 3161 time-stamp token, offline. Trust comes only from the anchors you',
-    'give (--anchor or --anchor-sha256); nothing is fetched and no anchor means failure.',
+    'certificate or an RFC 3161 time-stamp token, offline.',
+    'Trust comes only from the anchors you give (--anchor FILE or --anchor-sha256 HEX);',
+    'nothing is fetched and no anchor means failure.',
     '',
     'Subcommands:',
   ];
