@@ -31,7 +31,7 @@ for (const module of ['shared', 'pki', 'attestation']) {
   copyModule(join(compiled, module), join(out, module));
 }
 mkdirSync(join(out, 'cli'), { recursive: true });
-for (const name of ['attestamp-verify', 'verify', 'pipe']) {
+for (const name of ['attestamp-verify', 'verify', 'pipe', 'version', 'close-names']) {
   for (const ext of ['.js', '.d.ts'])
     cpSync(join(compiled, 'cli', name + ext), join(out, 'cli', name + ext));
 }

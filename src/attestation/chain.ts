@@ -3,7 +3,13 @@
 // path processing of path-validation.ts (CA flags, pathLen, keyCertSign, name chaining, policies,
 // name constraints, unknown critical extensions), leftover and duplicate certificates, the
 // algorithm allow-list, strict DER; then the HSM role profile and revocation (revocation.ts).
-import { derReader, HSM_ROLES, id_ce_hsmRole, id_ce_keyEvidence } from '../pki/index.js';
+import {
+  derReader,
+  HSM_ROLES,
+  id_ce_hsmRole,
+  id_ce_keyEvidence,
+  isBerEncoded,
+} from '../pki/index.js';
 import { bytesEqual, toHex } from '../shared/index.js';
 import {
   authorityKeyId,
@@ -15,6 +21,7 @@ import {
 } from './certificate.js';
 import { parseCrl, type ParsedCrl } from './crl.js';
 import { describePublicKey, describeSignatureAlgorithm } from './crypto.js';
+import { isoSeconds, serialFields } from './json-values.js';
 import { buildPath, MAX_PATH } from './path-building.js';
 import { processPath, type PolicyInputs } from './path-validation.js';
 import { Findings, type Report } from './report.js';
@@ -46,6 +53,12 @@ export interface ChainOptions {
   readonly profile?: 'attestamp' | 'x509';
   /** The policy inputs of RFC 5280 6.1.1 (c), (e)-(g); by default any policy, nothing required. */
   readonly policy?: PolicyInputs;
+  /**
+   * Extra untrusted DER certificates that may complete the path or sign a CRL (as openssl's
+   * -untrusted): used where needed; unlike the certificates of the input itself, the unused ones
+   * are not leftovers.
+   */
+  readonly certificates?: readonly Uint8Array[];
 }
 
 export type { PolicyInputs };
@@ -96,6 +109,8 @@ export interface PathResult {
   readonly policies?: readonly string[];
   /** With `leftover: 'defer'`: the supplied certificates not on the path, and duplicates. */
   readonly leftover?: { readonly certificates: readonly ParsedCert[]; readonly duplicates: number };
+  /** The options' extra certificates not already supplied (candidates for CRL signers too). */
+  readonly extra: readonly ParsedCert[];
 }
 
 /**
@@ -121,13 +136,19 @@ export async function validatePath(
       anchorCerts.push(parseCert(a));
     } catch {
       f.fail('trust.anchor', 'parse', 'an anchor certificate is not a strict-DER certificate');
-      return { path: undefined, anchor: undefined };
+      return { path: undefined, anchor: undefined, extra: [] };
     }
   }
   if (anchorCerts.length === 0 && (options.anchors.sha256 ?? []).length === 0) {
     f.fail('trust.anchor', 'crypto', 'no trust anchor given: nothing can be trusted');
-    return { path: undefined, anchor: undefined };
+    return { path: undefined, anchor: undefined, extra: [] };
   }
+  const given = parseAll(options.certificates ?? [], f, 'extra certificate');
+  if (given === undefined) return { path: undefined, anchor: undefined, extra: [] };
+  const supplied = new Set([leaf, ...pool].map((c) => c.sha256));
+  const extra = given.filter(
+    (c, i) => !supplied.has(c.sha256) && given.findIndex((d) => d.sha256 === c.sha256) === i,
+  );
 
   // Duplicates in what was supplied are an error, not something to tolerate.
   const seen = new Set<string>([leaf.sha256]);
@@ -137,14 +158,14 @@ export async function validatePath(
     seen.add(c.sha256);
   }
 
-  const built = await buildPath(leaf, [...pool, ...anchorCerts], {
+  const built = await buildPath(leaf, [...pool, ...extra, ...anchorCerts], {
     isAnchor: (c) => isAnchor(c, options.anchors),
     exactNames: strict,
   });
   if (!built.ok) {
     if (built.reason === 'too-long') {
       f.fail('path.build', 'crypto', `no anchor within ${MAX_PATH} certificates`);
-      return { path: undefined, anchor: undefined };
+      return { path: undefined, anchor: undefined, extra };
     }
     // verifySignature refuses algorithms off the allow-list, so a SHA-1 signature ends the
     // path here: report the algorithm as the reason, not only the broken path.
@@ -157,7 +178,7 @@ export async function validatePath(
         ? `no certificate issued ${built.index === 0 ? 'the leaf' : `certificate ${built.index}`}; the chain does not reach a trust anchor`
         : `no candidate issuer's key verifies the signature of certificate ${built.index}`,
     );
-    return { path: undefined, anchor: undefined };
+    return { path: undefined, anchor: undefined, extra };
   }
   const path = built.path;
   const anchor = path[path.length - 1]!;
@@ -173,7 +194,8 @@ export async function validatePath(
 
   const used = new Set(path.map((c) => c.sha256));
   const unused = pool.filter((c) => !used.has(c.sha256));
-  if (mode.leftover !== 'defer') reportLeftover(f, unused.length, duplicates, mode.leftover);
+  if (mode.leftover !== 'defer')
+    reportLeftover(f, unused.length, duplicates, mode.leftover, false, rootFirst(leaf, unused));
 
   // RFC 5280 6.1.3 (a)(2): validity at the given time, for every certificate including the anchor.
   const expired = path.findIndex((c) => options.at < c.notBefore || options.at > c.notAfter);
@@ -233,6 +255,7 @@ export async function validatePath(
   return {
     path,
     anchor: anchorId,
+    extra,
     ...(processed.policies === undefined ? {} : { policies: processed.policies }),
     ...(mode.leftover === 'defer' ? { leftover: { certificates: unused, duplicates } } : {}),
   };
@@ -245,8 +268,11 @@ function reportLeftover(
   duplicates: number,
   mode: 'fail' | 'warn',
   signers = false,
+  reversed = false,
 ): void {
-  const detail = `${leftover} certificate(s) not on the path, ${duplicates} duplicate(s)`;
+  const detail =
+    `${leftover} certificate(s) not on the path, ${duplicates} duplicate(s)` +
+    (reversed ? '; certificates appear root first; give the leaf first' : '');
   if (leftover === 0 && duplicates === 0)
     f.pass(
       'path.leftover',
@@ -416,18 +442,34 @@ export async function checkRevocation(
   return usedSigners;
 }
 
-/** Parses certificates, recording a parse failure as a finding. */
-export function parseAll(ders: readonly Uint8Array[], f: Findings): ParsedCert[] | undefined {
+/**
+ * Whether the input was given root first: the first certificate issued one of those left over
+ * (a leaf issues nothing), so the path stopped at it.
+ */
+function rootFirst(first: ParsedCert, unused: readonly ParsedCert[]): boolean {
+  return unused.some((c) => bytesEqual(c.issuer, first.subject) && c.sha256 !== first.sha256);
+}
+
+/**
+ * Parses certificates, recording a failure as a finding: an ASN.1 value that breaks the DER rules
+ * or the certificate profile (BER lengths, trailing bytes, a malformed extension) is a chain
+ * failure; bytes that are not even BER (truncated, garbage) make the input unparseable, as a
+ * corrupt token does.
+ */
+export function parseAll(
+  ders: readonly Uint8Array[],
+  f: Findings,
+  what = 'certificate',
+): ParsedCert[] | undefined {
   const out: ParsedCert[] = [];
   for (const [j, d] of ders.entries()) {
     try {
       out.push(parseCert(d));
     } catch (error) {
-      f.fail(
-        'path.der',
-        'crypto',
-        `certificate ${j} is not a strict-DER certificate: ${error instanceof Error ? error.message : 'unknown'}`,
-      );
+      const reason = error instanceof Error ? error.message : 'unknown';
+      if (isBerEncoded(d))
+        f.fail('path.der', 'crypto', `${what} ${j} is not a strict-DER certificate: ${reason}`);
+      else f.fail('path.der', 'parse', `${what} ${j} cannot be parsed: ${reason}`);
       return undefined;
     }
   }
@@ -462,7 +504,7 @@ export async function verifyChain(
   if (certs === undefined) return f.report(undefined, {});
   const strict = (options.profile ?? 'attestamp') === 'attestamp';
   // In the x509 profile, certificates off the path may be CRL signers: known after revocation.
-  const { path, anchor, policies, leftover } = await validatePath(
+  const { path, anchor, policies, leftover, extra } = await validatePath(
     certs.leaf,
     certs.pool,
     options,
@@ -472,16 +514,17 @@ export async function verifyChain(
   let ids = {};
   if (path !== undefined) {
     if (strict) ids = checkRoles(path, f);
-    const signers = await checkRevocation(path, options, f, certs.pool);
+    const signers = await checkRevocation(path, options, f, [...certs.pool, ...extra]);
     if (leftover !== undefined) {
-      const unused = leftover.certificates.filter((c) => !signers.has(c.sha256)).length;
+      const unused = leftover.certificates.filter((c) => !signers.has(c.sha256));
       // RFC 5280 has no rule against extra certificates: a warning, duplicates still fail.
       reportLeftover(
         f,
-        unused,
+        unused.length,
         leftover.duplicates,
         leftover.duplicates > 0 ? 'fail' : 'warn',
         true,
+        rootFirst(certs.leaf, unused),
       );
     }
   }
@@ -490,8 +533,9 @@ export async function verifyChain(
     ...(strict || policies === undefined ? {} : { policies }),
     path: (path ?? []).map((c) => ({
       sha256: c.sha256,
-      notBefore: utc(c.notBefore),
-      notAfter: utc(c.notAfter),
+      ...serialFields(c.serial),
+      notBefore: isoSeconds(c.notBefore),
+      notAfter: isoSeconds(c.notAfter),
     })),
   });
 }

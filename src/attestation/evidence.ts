@@ -30,6 +30,7 @@ import {
   type ChainOptions,
 } from './chain.js';
 import { verifySignature } from './crypto.js';
+import { isoFromGeneralizedTime } from './json-values.js';
 import { Findings, type Report } from './report.js';
 
 export interface EvidenceOptions extends ChainOptions {
@@ -91,8 +92,11 @@ function decodeClaim(oid: string, value: Uint8Array | undefined): Decoded | unde
     case 'spki':
       derReader.expectTag(t, 0x30, 'SubjectPublicKeyInfo');
       return value;
-    case 'time':
-      return derReader.readGeneralizedTime(value, t).toISOString();
+    case 'time': {
+      // Read for its checks, reported with the precision it was encoded with.
+      derReader.readGeneralizedTime(value, t);
+      return isoFromGeneralizedTime(new TextDecoder().decode(derReader.contentOf(value, t)));
+    }
     case 'utf8':
       return derReader.readUtf8(value, t);
     case 'bool':
@@ -400,7 +404,7 @@ export async function inspectEvidence(
           'the signer is a partition attestation key',
           'the signer certificate lacks the attestation key EKU',
         );
-        await checkRevocation(result.path, options, f);
+        await checkRevocation(result.path, options, f, result.extra);
       }
     }
   }
@@ -449,7 +453,7 @@ export async function inspectAttestationCertificate(
   let ids = {};
   if (result.path !== undefined) {
     ids = checkRoles(result.path, f);
-    await checkRevocation(result.path, options, f);
+    await checkRevocation(result.path, options, f, result.extra);
   }
   f.pass('evidence.signature', 'the evidence is covered by the certificate signature');
   if (elements !== undefined) checkClaims(elements, ids, options, f, leaf.spki);

@@ -39,6 +39,7 @@ import {
 } from './chain.js';
 import { describePublicKey, describeSignatureAlgorithm, verifySignature } from './crypto.js';
 import { inspectEvidence, type EvidenceOptions } from './evidence.js';
+import { isoFromGeneralizedTime, serialFields, unsignedHex } from './json-values.js';
 import { Findings, type Report } from './report.js';
 
 type Tlv = DerReaderTypes.Tlv;
@@ -60,13 +61,24 @@ export const TOKEN_HASHES: Readonly<Record<string, string>> = Object.fromEntries
   Object.entries(HASHES).map(([oid, h]) => [h.name, oid]),
 );
 
-export interface TokenOptions extends ChainOptions {
+/**
+ * Options of inspectToken. A token is checked at its own genTime, so that it stays verifiable
+ * after its TSA certificate expires: `at` is not needed and not used (it is accepted so that one
+ * options object serves inspectToken and the other inspect functions); `atOverride` checks the
+ * chain, revocation and evidence at another time.
+ */
+export interface TokenOptions extends Omit<ChainOptions, 'at'> {
+  /** Not used for tokens: see atOverride. */
+  readonly at?: Date;
   /** The time-stamped data, or its digest with the hash name (sha256, sha3-256, ...). */
   readonly data?: Uint8Array;
   readonly digest?: { readonly hash: string; readonly value: Uint8Array };
   /** DER TimeStampReq the token answers: nonce, policy, imprint and certReq must match. */
   readonly request?: Uint8Array;
-  /** Extra untrusted certificates (for tokens that do not carry their chain). */
+  /**
+   * Extra untrusted certificates, for tokens that do not carry their chain: the signer may be
+   * among them; unused ones are a warning, as are extra certificates in the token.
+   */
   readonly certificates?: readonly Uint8Array[];
   /** Evidence for the TSA key (PEM-decoded DER); proves where the key lives. */
   readonly evidence?: Uint8Array;
@@ -720,7 +732,7 @@ function tokenProperties(
   const values: Record<string, unknown> = {
     ordering: tst.ordering === true,
     accuracyParts: a?.present ?? [],
-    tsaName: tst.tsaName === undefined ? null : generalNameText(tst.tsaName),
+    ...(tst.tsaName === undefined ? {} : { tsaName: generalNameText(tst.tsaName) }),
     essCertIds: ess.map((e) => ({
       version: e.version,
       hash: hashName(e.ids[0]!.hashOid),
@@ -1053,20 +1065,17 @@ async function inspectTokenFields(bytes: Uint8Array, options: TokenOptions): Pro
 }
 
 function claimsOf(tst: TstInfo): Record<string, unknown> {
+  const a = tst.accuracy;
   return {
     policy: tst.policy,
-    serial: toHex(tst.serial),
-    genTime: tst.genTimeText,
+    ...serialFields(tst.serial),
+    genTime: isoFromGeneralizedTime(tst.genTimeText),
     hash: HASHES[tst.hashOid]?.name ?? tst.hashOid,
     imprint: toHex(tst.hashedMessage),
-    nonce: tst.nonce === undefined ? undefined : toHex(tst.nonce),
-    accuracy:
-      tst.accuracy === undefined
-        ? undefined
-        : {
-            seconds: Number(tst.accuracy.seconds),
-            millis: Number(tst.accuracy.millis),
-            micros: Number(tst.accuracy.micros),
-          },
+    ...(tst.nonce === undefined ? {} : { nonce: unsignedHex(tst.nonce) }),
+    // RFC 3161 2.4.2: absent parts count as zero, but the report shows only what is encoded.
+    ...(a === undefined
+      ? {}
+      : { accuracy: Object.fromEntries(a.present.map((part) => [part, Number(a[part])])) }),
   };
 }

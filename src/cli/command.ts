@@ -1,8 +1,11 @@
 // The command framework: each command declares its positionals and options once; parsing,
 // --help, and usage errors that name the bad argument are handled here.
 import { parseArgs } from 'node:util';
+import { closeNames } from './close-names.js';
 import { UsageError } from './exit-codes.js';
 import type { Io } from './output.js';
+
+export { closeNames };
 
 export interface OptionSpec {
   readonly type: 'string' | 'boolean';
@@ -125,29 +128,6 @@ export function parseInvocation(
     );
   }
   return { io, positionals: parsed.positionals, options: parsed.values };
-}
-
-/** Known names within edit distance 2 of `name`, closest first (for "did you mean"). */
-export function closeNames(name: string, known: readonly string[]): string[] {
-  return known
-    .map((k) => ({ k, d: editDistance(name, k) }))
-    .filter(({ k, d }) => d <= 2 || k.startsWith(name) || name.startsWith(k))
-    .sort((a, b) => a.d - b.d)
-    .slice(0, 3)
-    .map(({ k }) => k);
-}
-
-function editDistance(a: string, b: string): number {
-  let prev = Array.from({ length: b.length + 1 }, (_, i) => i);
-  for (let i = 1; i <= a.length; i++) {
-    const row = [i];
-    for (let j = 1; j <= b.length; j++) {
-      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
-      row.push(Math.min((prev[j] ?? 0) + 1, (row[j - 1] ?? 0) + 1, (prev[j - 1] ?? 0) + cost));
-    }
-    prev = row;
-  }
-  return prev[b.length] ?? 0;
 }
 
 export function stringOption(inv: Invocation, name: string): string | undefined {

@@ -50,7 +50,8 @@ export interface PageInput {
   readonly data?: Uint8Array;
   readonly anchor?: Uint8Array;
   readonly anchorSha256?: string;
-  readonly at: Date;
+  /** Validate at this time (default: now); a token is checked at its genTime unless it is given. */
+  readonly at?: Date;
 }
 
 /** Verifies what the page was given; throws only for input the page cannot use. */
@@ -62,13 +63,14 @@ export async function verifyInput(p: PageInput): Promise<Report> {
   }
   const options = {
     anchors: { certificates, sha256: pin === '' ? [] : [pin] },
-    at: p.at,
+    at: p.at ?? new Date(),
   };
   const objects = objectsOf(p.input, p.kind);
   switch (p.kind) {
     case 'token':
       return inspectToken(objects[0]!, {
-        ...options,
+        anchors: options.anchors,
+        ...(p.at === undefined ? {} : { atOverride: p.at }),
         ...(p.data === undefined ? {} : { data: p.data }),
       });
     case 'evidence':
@@ -131,7 +133,7 @@ async function run(): Promise<void> {
       ...(data === undefined ? {} : { data }),
       ...(anchor === undefined ? {} : { anchor }),
       anchorSha256: field('anchor-sha256').value,
-      at: at === '' ? new Date() : new Date(at),
+      ...(at === '' ? {} : { at: new Date(at) }),
     }),
   );
 }

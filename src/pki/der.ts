@@ -241,3 +241,14 @@ export function parseDer(bytes: Uint8Array, limits?: DerLimits): asn1js.AsnType 
 export function encodeDer(value: { toBER(sizeOnly?: boolean): ArrayBuffer }): Uint8Array {
   return new Uint8Array(value.toBER(false));
 }
+
+/**
+ * Whether `bytes` start with one complete BER value (X.690 8: long-form and indefinite lengths
+ * allowed, trailing bytes ignored): a value that at worst breaks the DER rules, as opposed to
+ * bytes that are no ASN.1 at all (truncated, or garbage).
+ */
+export function isBerEncoded(bytes: Uint8Array): boolean {
+  if (bytes.length === 0) return false;
+  const parsed = asn1js.fromBER(toArrayBuffer(bytes));
+  return parsed.offset !== -1 && parsed.result.error === '';
+}

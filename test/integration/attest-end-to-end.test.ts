@@ -209,12 +209,12 @@ describe('attestamp-verify without what it needs', () => {
   it('--help exits 0 and explains the trust model', () => {
     const r = runVerify(['--help'], { cwd });
     expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(/^Usage: attestamp-verify chain\|evidence\|certificate FILE/);
+    expect(r.stdout).toMatch(/^Usage: attestamp-verify chain\|evidence\|certificate\|token /);
     expect(r.stdout).toContain('Trust comes only from the anchors you give');
     expect(r.stdout).toContain('nothing is fetched and no anchor means failure');
     expect(r.stdout).toContain('--anchor-sha256');
     expect(r.stdout).toMatch(
-      /0 verified, 1 cryptographic or chain failure, 2 policy failure, 3 indeterminate,\s+64 usage or parse error/,
+      /0 verified, 1 cryptographic or chain failure, 2 policy failure, 3 indeterminate,\s+64 usage error or unparseable input/,
     );
   });
 });

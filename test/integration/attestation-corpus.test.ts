@@ -100,8 +100,11 @@ describe('attestamp-verify on the corpus', () => {
     const r = await runVerifyAsync(verifierArgs(c), { cwd: c.folder });
     expect(r.code, r.stderr).toBe(c.expect.exitCode);
     if (c.expect.outcome === 'usage') {
-      expect(r.stdout).toBe('');
-      expect(r.stderr).toMatch(/^attestamp-verify: /);
+      // With --json, the refusal is the one JSON document on standard output; one line on stderr.
+      const doc = JSON.parse(r.stdout) as { error: { code: string; message: string } };
+      expect(doc.error.code).toBe('usage');
+      expect(r.stderr).toMatch(/^attestamp-verify: [^\n]+\n$/);
+      expect(r.stderr).toBe(`attestamp-verify: ${doc.error.message}\n`);
       return;
     }
     expect(r.stderr).toBe('');

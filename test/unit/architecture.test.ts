@@ -65,10 +65,17 @@ function closure(roots: readonly string[]): Set<string> {
   return seen;
 }
 
-/** The standalone verifier's command line: its bin and the command module it runs. */
-const VERIFIER_BIN = ['cli/attestamp-verify.ts', 'cli/verify.ts', 'cli/pipe.ts'].map((f) =>
-  join(SRC, f),
-);
+/**
+ * The standalone verifier's command line: its bin, the command module it runs, and the two
+ * helpers it shares with the operator CLI (node built-ins and no other import).
+ */
+const VERIFIER_BIN = [
+  'cli/attestamp-verify.ts',
+  'cli/verify.ts',
+  'cli/pipe.ts',
+  'cli/version.ts',
+  'cli/close-names.ts',
+].map((f) => join(SRC, f));
 
 /**
  * What the verifier bin's closure must not contain: hsm, tsa, any other cli file, and node

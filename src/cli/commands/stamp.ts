@@ -194,17 +194,6 @@ function certificates(inv: Invocation, name: string): Uint8Array[] {
   });
 }
 
-/** GeneralizedTime text (YYYYMMDDHHMMSS[.f]Z) as ISO 8601, keeping its precision. */
-export function isoFromGeneralized(text: string): string {
-  const m = /^(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})(\.\d+)?Z$/.exec(text);
-  if (m === null) return text;
-  return `${m[1]!}-${m[2]!}-${m[3]!}T${m[4]!}:${m[5]!}:${m[6]!}${m[7] ?? ''}Z`;
-}
-
-function decimal(hex: string): string {
-  return hex === '' ? '0' : BigInt(`0x${hex}`).toString(10);
-}
-
 export const stamp: Command = {
   path: ['stamp'],
   summary: 'Time-stamp files with any RFC 3161 TSA; check and store each token.',
@@ -319,23 +308,28 @@ Exit codes: 0 every file stamped (and verified), 1 an answer failed its checks, 
         anchors: verify
           ? { certificates: anchors, sha256: pins }
           : { certificates: [], sha256: [] },
-        at: new Date(),
         digest: { hash, value },
         request: query,
         certificates: extra,
       });
-      const claims = report.claims as { serial?: string; genTime?: string; policy?: string };
+      const claims = report.claims as {
+        serial?: string;
+        serialHex?: string;
+        genTime?: string;
+        policy?: string;
+      };
       const refused = report.checks.find((c) => c.id === 'token.status' && c.status === 'fail');
       if (refused !== undefined) return { file, outcome: 'rejected', message: refused.detail };
       const failed = report.checks.filter(
         (c) => c.status === 'fail' && (verify || SELF_CHECKS.includes(c.id)),
       );
       const ok = verify ? report.outcome === 'verified' : failed.length === 0;
-      const serialHex = claims.serial;
       const common = {
         file,
-        ...(serialHex === undefined ? {} : { serial: decimal(serialHex), serialHex }),
-        ...(claims.genTime === undefined ? {} : { genTime: isoFromGeneralized(claims.genTime) }),
+        ...(claims.serial === undefined || claims.serialHex === undefined
+          ? {}
+          : { serial: claims.serial, serialHex: claims.serialHex }),
+        ...(claims.genTime === undefined ? {} : { genTime: claims.genTime }),
         ...(claims.policy === undefined ? {} : { policy: claims.policy }),
       };
       if (!ok) {

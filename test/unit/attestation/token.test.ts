@@ -91,6 +91,45 @@ describe('inspectToken: the response around the token', () => {
   });
 });
 
+describe('inspectToken: one representation per kind of value in the claims', () => {
+  it('genTime as ISO 8601 with its precision, serial in decimal and hex, nonce without its sign byte', async () => {
+    const token = await stampWith(signer, {
+      data: DATA,
+      genTime: '20261201064352.142Z',
+      // 0x80 first: DER puts a 00 sign byte before it (X.690 8.3.2).
+      nonce: Uint8Array.of(0x00, 0x80, 0x01),
+    });
+    const report = await inspect(token, { data: DATA, atOverride: new Date() });
+    const claims = report.claims as Record<string, unknown>;
+    expect(claims.genTime).toBe('2026-12-01T06:43:52.142Z');
+    expect(claims.nonce).toBe('8001');
+    expect(claims.serial).toMatch(/^[1-9]\d*$/);
+    expect(BigInt(claims.serial as string)).toBe(BigInt(`0x${claims.serialHex as string}`));
+    expect(claims.serialHex).toMatch(/^([0-9a-f]{2})+$/);
+    // The template encodes seconds only: the absent millis and micros are absent, not 0.
+    expect(claims.accuracy).toEqual({ seconds: 1 });
+  });
+
+  it('leaves out what the token does not carry: no nonce, no accuracy, no tsa name', async () => {
+    const cert = signer.certificateChain[0]!;
+    const bare = resignToken(response, {
+      key: signer.privateKey,
+      signerCert: cert,
+      certificates: [cert],
+      sid: 'issuer-serial',
+      signature: 'ecdsa',
+      ess: 'v2',
+      tstInfo: editTstInfo(tstInfoOf(response), (fields) =>
+        fields.filter((f) => f[0] !== 0x30 && f[0] !== 0xa0),
+      ),
+    });
+    const report = await inspect(bare);
+    expect(report.claims).not.toHaveProperty('nonce');
+    expect(report.claims).not.toHaveProperty('accuracy');
+    expect(report.claims.properties).not.toHaveProperty('tsaName');
+  });
+});
+
 describe('inspectToken: the token properties as info findings', () => {
   it('an info finding never changes the outcome or the exit code', () => {
     const f = new Findings();
@@ -428,9 +467,10 @@ describe('attestamp-verify token: input it refuses (exit 64)', () => {
     ],
     ['neither --data nor --digest', [], /missing --data FILE or --digest HEX --hash ALG/],
     [
-      'an unknown --require attribute',
+      // Key requirements apply to evidence; a token's evidence is checked with its own.
+      'a --require, which tokens do not take',
       ['--data', 'doc.txt', '--require', 'constructor=true'],
-      /--require: unknown attribute 'constructor'/,
+      /^attestamp-verify: --require does not apply to token \(it applies to evidence, certificate\)/,
     ],
     ['an unreadable --data file', ['--data', '/nonexistent/attestamp'], /--data: cannot read/],
   ] as const)('refuses %s', async (_name, args, message) => {
