@@ -1,7 +1,7 @@
 // RFC 5280 4.2.1.10 and 6.1.3 (b), (c), 6.1.4 (g): name constraints on DN, rfc822, DNS, URI, IP.
 import { derReader, PkiError } from '../pki/index.js';
 import { parseGeneralName, type GeneralName, type GeneralNameKind } from './general-names.js';
-import { emailAddressesIn, isEmptyName, nameWithin } from './names.js';
+import { emailAddressesIn, isEmptyName, nameParses, nameWithin } from './names.js';
 
 const { readTlv, childrenOf } = derReader;
 
@@ -156,6 +156,13 @@ export class NameConstraintState {
   /** 6.1.3 (b), (c): why `name` is not allowed, or undefined when it is. */
   violation(name: GeneralName): string | undefined {
     const kind: GeneralNameKind = name.kind;
+    // Fail closed: a directory name that cannot be read can be neither shown within a permitted
+    // subtree nor shown outside an excluded one, nor searched for emailAddress (rfc822).
+    if (name.kind === 'directory' && !nameParses(name.name)) {
+      const constrains = (b: GeneralName) => b.kind === 'directory' || b.kind === 'rfc822';
+      if (this.permitted.some((set) => set.some(constrains)) || this.excluded.some(constrains))
+        return 'a directory name that cannot be parsed is under directory or email constraints';
+    }
     for (const set of this.permitted) {
       const sameKind = set.filter((b) => b.kind === kind);
       // A set without subtrees of this kind does not constrain it.

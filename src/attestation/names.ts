@@ -117,6 +117,11 @@ export function namesMatch(a: Uint8Array, b: Uint8Array): boolean {
   return nameKey(a) === nameKey(b);
 }
 
+/** Whether the bytes are a Name this module can compare (RDNs of well-formed attributes). */
+export function nameParses(name: Uint8Array): boolean {
+  return parseName(name) !== undefined;
+}
+
 /** The name has no RDN at all (an empty subject, RFC 5280 4.1.2.6). */
 export function isEmptyName(name: Uint8Array): boolean {
   return parseName(name)?.length === 0;

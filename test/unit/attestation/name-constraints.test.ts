@@ -21,7 +21,29 @@ function permitting(...bases: GeneralName[]): NameConstraintState {
 
 const ok = (s: NameConstraintState, n: GeneralName) => s.violation(n) === undefined;
 
+const org = (o: string, trailing: Uint8Array = new Uint8Array()): Uint8Array =>
+  der.seq(
+    der.tlv(
+      0x31,
+      der.seq(der.oid('2.5.4.10'), der.tlv(0x0c, new TextEncoder().encode(o)), trailing),
+    ),
+  );
+const dir = (name: Uint8Array): GeneralName => ({ kind: 'directory', name });
+
 describe('name constraints', () => {
+  it('a directory name that cannot be parsed fails closed under directory or email constraints', () => {
+    // O=Evil with one extra element in the attribute: valid DER, not a readable Name.
+    const unreadable = dir(org('Evil', Uint8Array.of(0x05, 0x00)));
+    const excluding = new NameConstraintState();
+    excluding.add({ permitted: undefined, excluded: [dir(org('Evil'))] });
+    expect(excluding.violation(dir(org('Evil')))).toContain('excluded');
+    expect(excluding.violation(unreadable)).toContain('cannot be parsed');
+    expect(permitting(dir(org('Good'))).violation(unreadable)).toContain('cannot be parsed');
+    expect(permitting(mail('example.com')).violation(unreadable)).toContain('cannot be parsed');
+    // Constraints of other forms leave it alone (they do not read directory names).
+    expect(permitting(dns('example.com')).violation(unreadable)).toBeUndefined();
+  });
+
   it('dNSName: the base and names with more labels on the left, at label boundaries', () => {
     const s = permitting(dns('testcertificates.gov'));
     expect(ok(s, dns('testcertificates.gov'))).toBe(true);
