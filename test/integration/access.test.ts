@@ -304,6 +304,45 @@ describe('access control', () => {
     expect(r.stderr + r.stdout).not.toContain(password);
   });
 
+  it('a JWK set with a symmetric or private key is refused at start-up, naming the key', async () => {
+    const pair = await generateKeyPair('ES256', { extractable: true });
+    const cases: [string, Record<string, unknown>][] = [
+      ['oct', { kty: 'oct', k: randomBytes(32).toString('base64url'), kid: 'h' }],
+      ['private', { ...(await exportJWK(pair.privateKey)), kid: 'p' }],
+    ];
+    for (const [name, key] of cases) {
+      writeFileSync(join(cwd, `jwks-${name}.json`), JSON.stringify({ keys: [key] }));
+      const r = runCli(
+        [
+          'serve',
+          '--port',
+          '0',
+          '--jwt-jwks',
+          `jwks-${name}.json`,
+          '--jwt-issuer',
+          'i',
+          '--jwt-audience',
+          'a',
+        ],
+        { cwd },
+      );
+      expect(r.code, name).toBe(65);
+      expect(r.stderr).toContain('--jwt-jwks key 0 is symmetric or private');
+    }
+  });
+
+  it('JWT: a token signed with HS256 is refused even if its key were known (asymmetric only)', async () => {
+    const secret = new TextEncoder().encode('a shared secret a shared secret!');
+    const forged = await new SignJWT({ sub: 'mallory' })
+      .setProtectedHeader({ alg: 'HS256', kid: 'k1' })
+      .setIssuer('https://issuer.example')
+      .setAudience('attestamp-tsa')
+      .setIssuedAt()
+      .setExpirationTime('5m')
+      .sign(secret);
+    expect((await stamp({ authorization: `Bearer ${forged}` })).status).toBe(401);
+  });
+
   // Last: it spends the failure budget of 127.0.0.1.
   it('failed authentication is throttled: 300 wrong passwords get 429s, not 300 401s', async () => {
     const statuses: number[] = [];

@@ -79,6 +79,16 @@ function accessControl(config: Readonly<ServerConfig>): {
     const jwks = readJson(config.jwtJwksFile, '--jwt-jwks') as { keys?: unknown };
     if (!Array.isArray(jwks.keys))
       throw new InputError('--jwt-jwks must be a JWK set ({"keys": [...]})');
+    // Public keys only: a symmetric key would let anyone holding it mint tokens, and a private
+    // key does not belong on the verifying side.
+    for (const [i, k] of (jwks.keys as unknown[]).entries()) {
+      const key = (typeof k === 'object' && k !== null ? k : {}) as Record<string, unknown>;
+      if (key.kty === 'oct' || 'd' in key || 'k' in key) {
+        throw new InputError(
+          `--jwt-jwks key ${String(i)} is symmetric or private: give the issuer's public keys only`,
+        );
+      }
+    }
     options.jwt = {
       jwks: jwks as JSONWebKeySet,
       issuer: config.jwtIssuer,

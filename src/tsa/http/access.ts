@@ -155,6 +155,20 @@ function createBasicCheck(
   };
 }
 
+/** The signature algorithms a bearer token may use (RFC 7518 / RFC 8037). */
+const JWT_ALGORITHMS = [
+  'RS256',
+  'RS384',
+  'RS512',
+  'PS256',
+  'PS384',
+  'PS512',
+  'ES256',
+  'ES384',
+  'ES512',
+  'EdDSA',
+];
+
 /** JWT bearer tokens (RFC 9068 2.2: exp is required), with bounded lifetime and skew. */
 function createJwtCheck(
   options: JwtOptions,
@@ -172,6 +186,8 @@ function createJwtCheck(
         audience: options.audience,
         // RFC 9068 2.2: exp is REQUIRED; without it a leaked token would never expire.
         requiredClaims: ['exp'],
+        // Asymmetric signatures only: never none, never an HMAC (RFC 8725 3.1).
+        algorithms: JWT_ALGORITHMS,
         // exp and nbf are checked by jose within this tolerance.
         clockTolerance: skew,
         currentDate: new Date(at),
