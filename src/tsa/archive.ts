@@ -511,6 +511,18 @@ export class Archive implements ArchiveSink, SerialSource {
     if (r === undefined) return undefined;
     if (r.response == null) return 'not-kept';
     if (!sha256(r.response).equals(Buffer.from(r.response_sha256))) return 'mismatch';
+    // The row must also hold its place in the chain: its own hash, and the links to the rows
+    // before and after it (editing the bytes and their hash together breaks one of these).
+    if (!rowHash(Buffer.from(r.prev_hash), r).equals(Buffer.from(r.hash))) return 'mismatch';
+    const before = this.db.prepare('SELECT hash FROM responses WHERE seq = ?').get(seq - 1) as
+      { hash: Buffer } | undefined;
+    const prevExpected = before === undefined ? GENESIS : Buffer.from(before.hash);
+    if (seq > 1 && before === undefined) return 'mismatch';
+    if (!prevExpected.equals(Buffer.from(r.prev_hash))) return 'mismatch';
+    const after = this.db.prepare('SELECT prev_hash FROM responses WHERE seq = ?').get(seq + 1) as
+      { prev_hash: Buffer } | undefined;
+    if (after !== undefined && !Buffer.from(after.prev_hash).equals(Buffer.from(r.hash)))
+      return 'mismatch';
     return new Uint8Array(r.response);
   }
 

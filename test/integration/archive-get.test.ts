@@ -2,6 +2,7 @@
 // exact bytes and `tsa archive get` returns them byte for byte (openssl verifies the copy); with
 // the default it says that only the hash is kept; changed bytes are an integrity failure.
 import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -157,6 +158,30 @@ describe.skipIf(skip)('tsa archive get', () => {
       ok: false,
       firstBad: { seq: row.seq, reason: 'the kept response does not match its hash' },
     });
+  });
+
+  it('bytes replaced together with their SHA-256 still break the chain, and get refuses them', () => {
+    const serial = serialOf(replies[1]!, full);
+    const db = new Database(join(full, 'data/tsa-archive.sqlite'));
+    const row = db.prepare('SELECT seq FROM responses WHERE serial = ?').get(serial.toString()) as {
+      seq: number;
+    };
+    // Another token's bytes, with a matching response_sha256: only the chain can tell.
+    const other = Buffer.from(replies[2]!);
+    db.prepare('UPDATE responses SET response = ?, response_sha256 = ? WHERE seq = ?').run(
+      other,
+      createHash('sha256').update(other).digest(),
+      row.seq,
+    );
+    db.close();
+    const get = runCli(
+      ['tsa', 'archive', 'get', '--serial', serial.toString(), '--out', 'swapped.tsr'],
+      {
+        cwd: full,
+      },
+    );
+    expect(get.code).toBe(4);
+    expect(get.stderr).toContain('does not match');
   });
 
   it('with the default only the hash is kept, and get says how to keep tokens', async () => {
