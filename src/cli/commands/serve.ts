@@ -1,6 +1,6 @@
 // The serve command: checks every unit's certificate against its HSM key, opens the archive and
 // serves RFC 3161 over HTTP until SIGINT/SIGTERM, then finishes in-flight work and flushes.
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import { join } from 'node:path';
 import { classifyOpenError, type Hsm } from '../../hsm/index.js';
@@ -8,6 +8,7 @@ import { sha256Fingerprint, type Signer } from '../../pki/index.js';
 import {
   Archive,
   ClockGuard,
+  clockStatusLabel,
   accuracyFromMicros,
   createTsaApp,
   TimeStampService,
@@ -28,7 +29,7 @@ import { dataDir, openHsm, readInputFile } from '../context.js';
 import { EXIT, InputError } from '../exit-codes.js';
 import type { JSONWebKeySet } from 'jose';
 import { createJsonLogger } from '../logger.js';
-import { MASTER_OPTIONS } from './partition.js';
+import { MASTER_OPTIONS, rsaPssWarning } from './partition.js';
 
 export const ARCHIVE_FILE = 'tsa-archive.sqlite';
 
@@ -37,7 +38,8 @@ export interface RunningServer {
   readonly port: number;
   readonly httpsPort: number | undefined;
   readonly metricsPort: number | undefined;
-  close(): Promise<void>;
+  /** Stops accepting, finishes in-flight requests and closes; reason is logged (SIGTERM...). */
+  close(reason?: string): Promise<void>;
 }
 
 function readJson(path: string, what: string): unknown {
@@ -123,7 +125,7 @@ export async function startServer(
     }
   }
   const routes: UnitRoute[] = [];
-  const units = [];
+  const units: { name: string; signer: Signer; policies: readonly string[] }[] = [];
   const windows: { unit: string; signer: Signer; notAfter: number }[] = [];
   const now = new Date();
   for (const u of config.units) {
@@ -199,11 +201,18 @@ export async function startServer(
   /** /readyz: clock trusted, archive writable, every unit key signs, certificates not ending soon. */
   const probeAll = async (): Promise<ReadinessCheck[]> => {
     const reading = timeSource.read();
+    const clock = timeSource.status();
+    const label = clockStatusLabel(clock);
+    // local-only (no time source configured, the quick start) is ready, and says so.
     const checks: ReadinessCheck[] = [
       {
         name: 'clock',
         ok: reading.trusted,
-        detail: reading.trusted ? 'trusted' : (reading.reason ?? 'untrusted'),
+        detail: !reading.trusted
+          ? `unsynced: ${reading.reason ?? 'untrusted'}`
+          : label === 'local-only'
+            ? 'local-only: no time source configured; wall clock checked against the monotonic clock only'
+            : label,
       },
     ];
     try {
@@ -223,15 +232,14 @@ export async function startServer(
         checks.push({ name: `key:${w.unit}`, ok: false, detail: 'the timestamp key cannot sign' });
       }
       const days = Math.floor((w.notAfter - reading.epochMs) / 86_400_000);
-      metrics.setCertificateDaysLeft(w.unit, days);
+      metrics.setCertificateExpiry(w.unit, w.notAfter);
       checks.push({
         name: `certificate:${w.unit}`,
         ok: days >= config.readyMinCertDays,
         detail: `${days} days left (minimum ${config.readyMinCertDays})`,
       });
     }
-    const clock = timeSource.status();
-    metrics.setClock(clock.state, clock.boundMs ?? undefined);
+    metrics.setClock(label, clock.boundMs ?? undefined);
     return checks;
   };
   // Probes cost a signature per unit and a write: answered from a cache for a second, so that
@@ -253,15 +261,26 @@ export async function startServer(
     access: access.check,
     authSchemes: access.schemes,
     clientAddress: createClientAddress(config.trustedProxies),
+    accessLog: config.accessLog,
   });
   const handler = app.callback();
+  // Requests in flight, and those finished after close() began (the drained count it logs).
+  let inFlight = 0;
+  let closingSince: number | undefined;
+  let drained = 0;
+  const serveRequest = (req: IncomingMessage, res: ServerResponse): void => {
+    inFlight++;
+    res.once('close', () => {
+      inFlight--;
+      if (closingSince !== undefined) drained++;
+    });
+    void handler(req, res);
+  };
   // Node checks the request and header timeouts only every connectionsCheckingInterval (30 s by
   // default): check at least every second so that a stalled client is cut off on time (HTTP-02).
   const server = createServer(
     { connectionsCheckingInterval: Math.min(1_000, config.requestTimeoutMs) },
-    (req, res) => {
-      void handler(req, res);
-    },
+    serveRequest,
   );
   server.requestTimeout = config.requestTimeoutMs;
   server.headersTimeout = Math.min(config.requestTimeoutMs, 60_000);
@@ -297,9 +316,7 @@ export async function startServer(
           // Node's default gives a silent client 120 s to start TLS: a cheap way to hold sockets.
           handshakeTimeout: config.tlsHandshakeTimeoutMs,
         },
-        (req, res) => {
-          void handler(req, res);
-        },
+        serveRequest,
       );
       tls.requestTimeout = config.requestTimeoutMs;
       tls.headersTimeout = server.headersTimeout;
@@ -314,7 +331,8 @@ export async function startServer(
           res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
           return;
         }
-        // The metrics port is local only: its scrapes probe afresh instead of reading the cache.
+        // Scrapes probe afresh instead of reading the cache: the metrics listener is meant for
+        // a local scraper (127.0.0.1 by default; --metrics-host widens it at the operator's risk).
         void probeAll()
           .then(() => metrics.registry.metrics())
           .then(
@@ -326,7 +344,7 @@ export async function startServer(
             },
           );
       });
-      metricsPort = await listen(metricsServer, config.metricsPort, '127.0.0.1');
+      metricsPort = await listen(metricsServer, config.metricsPort, config.metricsHost);
       extra.push(metricsServer);
     }
   } catch (error) {
@@ -347,15 +365,57 @@ export async function startServer(
       algorithm: signer.algorithm,
       certificateSha256: sha256Fingerprint(signer.certificateChain[0]!),
     });
+    const pss = rsaPssWarning(signer.algorithm);
+    if (pss !== undefined) logger.warn(pss, { unit: u.partition, algorithm: signer.algorithm });
   }
+  const bracket = (h: string): string => (h.includes(':') ? `[${h}]` : h);
+  // The settings that change behaviour; file names and credentials stay out of the log.
+  logger.info('attestamp started', {
+    version: VERSION,
+    node: process.version,
+    pid: process.pid,
+    units: config.units
+      .map((u, i) => `${u.partition} at ${u.path} (${units[i]!.signer.algorithm})`)
+      .join(', '),
+    http: `http://${bracket(config.host)}:${port}/`,
+    https: httpsPort === undefined ? null : `https://${bracket(config.host)}:${httpsPort}/`,
+    metrics:
+      metricsPort === undefined
+        ? null
+        : `http://${bracket(config.metricsHost)}:${metricsPort}/metrics`,
+    hashes: config.hashes.join(','),
+    legacySha1: config.legacySha1,
+    precision: config.precision,
+    accuracyUs: config.accuracyMicros,
+    qualified: config.qualified,
+    tsaName: config.includeTsaName,
+    verifyTokens: config.verifyTokens,
+    archiveResponses: config.archiveResponses,
+    auth:
+      [
+        ...(config.authBasicFile === undefined ? [] : ['basic']),
+        ...(config.jwtJwksFile === undefined ? [] : ['jwt']),
+        ...(config.mtlsCa === undefined ? [] : ['mtls']),
+      ].join(',') || 'none',
+    rateLimit: config.rateLimit ?? null,
+    trustedProxies: config.trustedProxies.length,
+    timeSources: config.ntpServers.map((n) => `${n.host}:${n.port}`).join(',') || 'none',
+    clock: clockStatusLabel(timeSource.status()),
+    bodyLimit: config.bodyLimit,
+    maxConnections: config.maxConnections,
+    accessLog: config.accessLog,
+  });
   let closing: Promise<void> | undefined;
   return {
     server,
     port,
     httpsPort,
     metricsPort,
-    close() {
+    close(reason = 'requested') {
       closing ??= new Promise<void>((done) => {
+        closingSince = performance.now();
+        const inFlightAtClose = inFlight;
+        logger.info('attestamp stopping', { reason, inFlight: inFlightAtClose });
         // Connections that finish their request after close() are closed once idle.
         const sweep = setInterval(() => {
           server.closeIdleConnections();
@@ -376,6 +436,11 @@ export async function startServer(
             clearInterval(sweep);
             archive.close();
             hsm.close();
+            logger.info('attestamp stopped', {
+              reason,
+              drained,
+              durationMs: Math.round(performance.now() - (closingSince ?? performance.now())),
+            });
             done();
           });
         });
@@ -411,10 +476,13 @@ export async function serveUntilSignal(
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;
   const httpsUrl =
     running.httpsPort === undefined ? undefined : `https://${host}:${running.httpsPort}/`;
+  const metricsHost = config.metricsHost.includes(':')
+    ? `[${config.metricsHost}]`
+    : config.metricsHost;
   const metricsUrl =
     running.metricsPort === undefined
       ? undefined
-      : `http://127.0.0.1:${running.metricsPort}/metrics`;
+      : `http://${metricsHost}:${running.metricsPort}/metrics`;
   if (flag(inv, 'json')) {
     inv.io.stdout(
       JSON.stringify({ listening: url, port: running.port, https: httpsUrl, metrics: metricsUrl }) +
@@ -426,10 +494,10 @@ export async function serveUntilSignal(
     if (metricsUrl !== undefined) inv.io.stdout(`metrics on ${metricsUrl}\n`);
   }
   await new Promise<void>((done) => {
-    const stop = (): void => {
+    const stop = (signal: NodeJS.Signals): void => {
       process.off('SIGINT', stop);
       process.off('SIGTERM', stop);
-      void running.close().then(done);
+      void running.close(signal).then(done);
     };
     process.on('SIGINT', stop);
     process.on('SIGTERM', stop);
