@@ -174,7 +174,7 @@ describe('logs', () => {
     const started = lines.find((l) => l.message === 'attestamp started');
     expect(started).toMatchObject({
       version: expect.stringMatching(/^\d+\.\d+\.\d+/) as unknown,
-      units: 'default at / (ecdsa-p256)',
+      units: 'default:/ ecdsa-p256',
       http: tsa.url,
       https: httpsUrl,
       metrics: metricsUrl,

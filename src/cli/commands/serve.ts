@@ -375,7 +375,7 @@ export async function startServer(
     node: process.version,
     pid: process.pid,
     units: config.units
-      .map((u, i) => `${u.partition} at ${u.path} (${units[i]!.signer.algorithm})`)
+      .map((u, i) => `${u.partition}:${u.path} ${units[i]!.signer.algorithm}`)
       .join(', '),
     http: `http://${bracket(config.host)}:${port}/`,
     https: httpsPort === undefined ? null : `https://${bracket(config.host)}:${httpsPort}/`,
