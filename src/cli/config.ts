@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { parseAuditHead, type AuditHead } from '../hsm/index.js';
 import { id_tsaPolicyBaseline, HASHES, type HashName } from '../pki/index.js';
 import { ACCESS_DEFAULTS, parseTrustedProxies, type GenTimePrecision } from '../tsa/index.js';
-import { stringOption, type Invocation, type OptionSpec } from './command.js';
+import { closeNames, stringOption, type Invocation, type OptionSpec } from './command.js';
 import { InputError, UsageError } from './exit-codes.js';
 
 export interface UnitConfig {
@@ -35,6 +35,8 @@ export interface ServerConfig {
   readonly workers: number;
   /** Prometheus metrics port; undefined: no metrics listener. */
   readonly metricsPort: number | undefined;
+  /** Address of the metrics listener (127.0.0.1 unless exposing metrics is intended). */
+  readonly metricsHost: string;
   /** HTTPS listener beside plain HTTP; undefined: none. */
   readonly httpsPort: number | undefined;
   readonly tlsCert: string | undefined;
@@ -71,322 +73,436 @@ export interface ServerConfig {
   readonly clockCheckIntervalMs: number;
   /** A recorded audit head (SEQ:HASH) the store's log must extend; undefined: not checked. */
   readonly expectAuditHead: AuditHead | undefined;
+  /** One log line per answered request (no bodies, no credentials). */
+  readonly accessLog: boolean;
 }
 
-type Kind = 'string' | 'int' | 'bool' | 'list';
+type Kind = 'string' | 'int' | 'bool' | 'list' | 'enum';
 
-interface Field {
-  readonly key: keyof ServerConfig | 'policy' | 'unit';
+/** A JSON value a setting takes by default (absent: the setting is off or unset). */
+type DefaultValue = string | number | boolean | readonly string[];
+
+/**
+ * One server setting. Its config-file key is the camelCase of its flag (`--accuracy-us` is
+ * `accuracyUs`), derived by `configKey`, never written by hand, so flag and key cannot differ.
+ */
+export interface Field {
   readonly flag: string;
   readonly env: string;
   readonly kind: Kind;
+  /** The placeholder shown after the flag in help and in the README (N, FILE, on|off...). */
+  readonly value?: string;
+  /** Inclusive range of an int. */
+  readonly min?: number;
+  readonly max?: number;
+  /** Allowed values of an enum or of a list's items. */
+  readonly values?: readonly string[];
+  readonly default?: DefaultValue;
+  /** How the default reads when it is not a JSON value (majority, none...). */
+  readonly defaultText?: string;
+  /** A config key accepted for one release with a warning naming the new key. */
+  readonly deprecatedKey?: string;
   readonly description: string;
 }
 
-const FIELDS: readonly Field[] = [
+/** The config-file key of a flag: its camelCase (`tls-handshake-timeout-ms` -> `tlsHandshakeTimeoutMs`). */
+export function configKey(flagName: string): string {
+  return flagName.replace(/-([a-z0-9])/g, (_, c: string) => c.toUpperCase());
+}
+
+const HASH_NAMES = Object.keys(HASHES);
+
+export const FIELDS: readonly Field[] = [
   {
-    key: 'host',
     flag: 'host',
     env: 'ATTESTAMP_HOST',
     kind: 'string',
+    value: 'ADDRESS',
+    default: '127.0.0.1',
     description: 'listen address (default 127.0.0.1)',
   },
   {
-    key: 'port',
     flag: 'port',
     env: 'ATTESTAMP_PORT',
     kind: 'int',
+    min: 0,
+    max: 65535,
+    default: 3161,
     description: 'listen port (default 3161; 0 picks a free port and prints it)',
   },
   {
-    key: 'unit',
     flag: 'unit',
     env: 'ATTESTAMP_UNITS',
     kind: 'list',
+    value: 'PARTITION[:PATH]',
+    default: ['default:/'],
+    deprecatedKey: 'units',
     description: 'time-stamping unit PARTITION[:PATH], repeatable (default default:/)',
   },
   {
-    key: 'policy',
     flag: 'policy',
     env: 'ATTESTAMP_POLICY',
     kind: 'list',
+    value: 'OID',
+    defaultText: 'ARC.6.1 (ARC.6.1.N for the N-th further unit)',
     description: 'policy OIDs of the first unit, default first (default ARC.6.1)',
   },
   {
-    key: 'hashes',
     flag: 'hash',
     env: 'ATTESTAMP_HASHES',
     kind: 'list',
-    description: `accepted imprint hashes (default ${Object.keys(HASHES).join(',')})`,
+    value: 'ALG',
+    values: HASH_NAMES,
+    default: HASH_NAMES,
+    deprecatedKey: 'hashes',
+    description: `accepted imprint hashes (default ${HASH_NAMES.join(',')})`,
   },
   {
-    key: 'legacySha1',
     flag: 'legacy-sha1',
     env: 'ATTESTAMP_LEGACY_SHA1',
     kind: 'bool',
+    default: false,
     description: 'also accept SHA-1 imprints (legacy clients only)',
   },
   {
-    key: 'precision',
     flag: 'precision',
     env: 'ATTESTAMP_PRECISION',
     kind: 'int',
+    min: 0,
+    max: 6,
+    default: 3,
     description: 'genTime fraction digits, 0 (seconds) to 6 (microseconds); default 3',
   },
   {
-    key: 'accuracyMicros',
     flag: 'accuracy-us',
     env: 'ATTESTAMP_ACCURACY_US',
     kind: 'int',
+    min: 1,
+    max: 1_000_000,
+    default: 1_000_000,
+    deprecatedKey: 'accuracyMicros',
     description: 'declared accuracy in microseconds, 1..1000000 (default 1000000)',
   },
   {
-    key: 'includeIssuers',
     flag: 'include-issuers',
     env: 'ATTESTAMP_INCLUDE_ISSUERS',
     kind: 'bool',
+    // With certReq, the whole chain by default: Java and PDF signers need the issuers.
+    default: true,
     description: 'with certReq, add the issuers after the TSA certificate (default on)',
   },
   {
-    key: 'qualified',
     flag: 'qualified',
     env: 'ATTESTAMP_QUALIFIED',
     kind: 'bool',
+    default: false,
     description: 'ETSI qualified mode: qcStatements in every token',
   },
   {
-    key: 'includeTsaName',
     flag: 'tsa-name',
     env: 'ATTESTAMP_TSA_NAME',
     kind: 'bool',
+    default: true,
+    deprecatedKey: 'includeTsaName',
     description: 'put the TSA name in TSTInfo (default on)',
   },
   {
-    key: 'verifyTokens',
     flag: 'verify-tokens',
     env: 'ATTESTAMP_VERIFY_TOKENS',
-    kind: 'string',
+    kind: 'enum',
+    values: ['auto', 'on', 'off'],
+    default: 'auto',
     description: 'verify each token before release: auto (RSA units), on, off',
   },
   {
-    key: 'archiveResponses',
     flag: 'archive-responses',
     env: 'ATTESTAMP_ARCHIVE_RESPONSES',
-    kind: 'string',
+    kind: 'enum',
+    values: ['hash', 'full'],
+    default: 'hash',
     description:
       "hash (default): archive each response's SHA-256; full: also its exact bytes, so that tsa archive get can return a lost token",
   },
   {
-    key: 'bodyLimit',
     flag: 'body-limit',
     env: 'ATTESTAMP_BODY_LIMIT',
     kind: 'int',
+    value: 'BYTES',
+    min: 256,
+    max: 1 << 20,
+    default: 16_384,
     description: 'largest request body in bytes (default 16384)',
   },
   {
-    key: 'requestTimeoutMs',
     flag: 'request-timeout-ms',
     env: 'ATTESTAMP_REQUEST_TIMEOUT_MS',
     kind: 'int',
+    min: 100,
+    max: 600_000,
+    default: 10_000,
     description: 'time to receive a whole request (default 10000)',
   },
   {
-    key: 'keepAliveTimeoutMs',
     flag: 'keep-alive-timeout-ms',
     env: 'ATTESTAMP_KEEP_ALIVE_TIMEOUT_MS',
     kind: 'int',
+    min: 100,
+    max: 600_000,
+    default: 5_000,
     description: 'idle keep-alive timeout (default 5000)',
   },
   {
-    key: 'tlsHandshakeTimeoutMs',
     flag: 'tls-handshake-timeout-ms',
     env: 'ATTESTAMP_TLS_HANDSHAKE_TIMEOUT_MS',
     kind: 'int',
+    min: 100,
+    max: 120_000,
+    default: 10_000,
     description: 'time a TLS client has to finish its handshake, 100..120000 (default 10000)',
   },
   {
-    key: 'maxConnections',
     flag: 'max-connections',
     env: 'ATTESTAMP_MAX_CONNECTIONS',
     kind: 'int',
+    min: 1,
+    max: 1_000_000,
+    default: 10_000,
     description:
       'open connections per listener; more are closed at once, 1..1000000 (default 10000)',
   },
   {
-    key: 'workers',
     flag: 'workers',
     env: 'ATTESTAMP_WORKERS',
     kind: 'int',
+    min: 1,
+    max: 64,
+    default: 1,
     description:
-      'server processes sharing the port and the archive, each with its own serial blocks (default 1)',
+      'server processes sharing the port and the archive, each with its own serial blocks, 1..64 (default 1)',
   },
   {
-    key: 'metricsPort',
     flag: 'metrics-port',
     env: 'ATTESTAMP_METRICS_PORT',
     kind: 'int',
-    description: 'serve Prometheus /metrics on this port of 127.0.0.1 (default: off; 0 picks one)',
+    min: 0,
+    max: 65535,
+    description:
+      'serve Prometheus /metrics on this port of --metrics-host (default: off; 0 picks one)',
   },
   {
-    key: 'httpsPort',
+    flag: 'metrics-host',
+    env: 'ATTESTAMP_METRICS_HOST',
+    kind: 'string',
+    value: 'ADDRESS',
+    default: '127.0.0.1',
+    description:
+      'address of the metrics listener (default 127.0.0.1; 0.0.0.0 exposes unauthenticated metrics to the network)',
+  },
+  {
     flag: 'https-port',
     env: 'ATTESTAMP_HTTPS_PORT',
     kind: 'int',
+    min: 0,
+    max: 65535,
     description: 'also serve HTTPS on this port (needs --tls-cert and --tls-key; 0 picks one)',
   },
   {
-    key: 'tlsCert',
     flag: 'tls-cert',
     env: 'ATTESTAMP_TLS_CERT',
     kind: 'string',
+    value: 'FILE',
     description: 'PEM certificate chain of the HTTPS listener',
   },
   {
-    key: 'tlsKey',
     flag: 'tls-key',
     env: 'ATTESTAMP_TLS_KEY',
     kind: 'string',
+    value: 'FILE',
     description: 'PEM private key of the HTTPS listener (a transport key, not an HSM key)',
   },
   {
-    key: 'readyMinCertDays',
     flag: 'ready-min-cert-days',
     env: 'ATTESTAMP_READY_MIN_CERT_DAYS',
     kind: 'int',
+    min: 0,
+    max: 36_500,
+    default: 30,
     description: '/readyz fails when a unit certificate has fewer days left (default 30)',
   },
   {
-    key: 'rateLimit',
     flag: 'rate-limit',
     env: 'ATTESTAMP_RATE_LIMIT',
     kind: 'int',
+    min: 1,
+    max: 1_000_000,
     description:
       'time-stamp queries per second per client; 429 with Retry-After beyond (default: off)',
   },
   {
-    key: 'authBasicFile',
     flag: 'auth-basic-file',
     env: 'ATTESTAMP_AUTH_BASIC_FILE',
     kind: 'string',
+    value: 'FILE',
     description:
       'require HTTP Basic: file of USER:scrypt$N$r$p$salt$hash lines (from attestamp tsa passwd)',
   },
   {
-    key: 'authFailureLimit',
     flag: 'auth-failure-limit',
     env: 'ATTESTAMP_AUTH_FAILURE_LIMIT',
     kind: 'int',
+    min: 1,
+    max: 100_000,
+    default: ACCESS_DEFAULTS.authFailuresPerMinute,
     description: `failed authentications per minute per client address before 429, 1..100000 (default ${ACCESS_DEFAULTS.authFailuresPerMinute})`,
   },
   {
-    key: 'evidenceRateLimit',
     flag: 'evidence-rate-limit',
     env: 'ATTESTAMP_EVIDENCE_RATE_LIMIT',
     kind: 'int',
+    min: 1,
+    max: 10_000,
+    default: ACCESS_DEFAULTS.evidenceRatePerSecond,
     description: `fresh evidence requests (evidence.pem?nonce=) per second per client, 1..10000 (default ${ACCESS_DEFAULTS.evidenceRatePerSecond})`,
   },
   {
-    key: 'jwtJwksFile',
     flag: 'jwt-jwks',
     env: 'ATTESTAMP_JWT_JWKS',
     kind: 'string',
+    value: 'FILE',
+    deprecatedKey: 'jwtJwksFile',
     description:
       'accept JWT bearer tokens signed by a key in this JWKS file (with --jwt-issuer, --jwt-audience)',
   },
   {
-    key: 'jwtIssuer',
     flag: 'jwt-issuer',
     env: 'ATTESTAMP_JWT_ISSUER',
     kind: 'string',
     description: 'required JWT issuer',
   },
   {
-    key: 'jwtAudience',
     flag: 'jwt-audience',
     env: 'ATTESTAMP_JWT_AUDIENCE',
     kind: 'string',
     description: 'required JWT audience',
   },
   {
-    key: 'jwtMaxLifetimeSeconds',
     flag: 'jwt-max-lifetime-s',
     env: 'ATTESTAMP_JWT_MAX_LIFETIME_S',
     kind: 'int',
+    min: 60,
+    max: 31_536_000,
+    default: ACCESS_DEFAULTS.jwtMaxLifetimeSeconds,
+    deprecatedKey: 'jwtMaxLifetimeSeconds',
     description: `longest accepted JWT lifetime in seconds (exp - iat), 60..31536000 (default ${ACCESS_DEFAULTS.jwtMaxLifetimeSeconds})`,
   },
   {
-    key: 'jwtClockSkewSeconds',
     flag: 'jwt-clock-skew-s',
     env: 'ATTESTAMP_JWT_CLOCK_SKEW_S',
     kind: 'int',
+    min: 0,
+    max: 3_600,
+    default: ACCESS_DEFAULTS.jwtClockSkewSeconds,
+    deprecatedKey: 'jwtClockSkewSeconds',
     description: `tolerated JWT issuer clock difference in seconds, 0..3600 (default ${ACCESS_DEFAULTS.jwtClockSkewSeconds})`,
   },
   {
-    key: 'trustedProxies',
     flag: 'trusted-proxy',
     env: 'ATTESTAMP_TRUSTED_PROXIES',
     kind: 'list',
+    value: 'CIDR',
+    default: [],
+    deprecatedKey: 'trustedProxies',
     description:
       'reverse proxy ADDRESS[/PREFIX] whose X-Forwarded-For names the client for limits and logs (default: none)',
   },
   {
-    key: 'mtlsCa',
     flag: 'mtls-ca',
     env: 'ATTESTAMP_MTLS_CA',
     kind: 'string',
+    value: 'FILE',
     description: 'accept client certificates issued by these CAs on the HTTPS listener',
   },
   {
-    key: 'ntpServers',
     flag: 'ntp-server',
     env: 'ATTESTAMP_NTP_SERVERS',
     kind: 'list',
+    value: 'HOST[:PORT]',
+    default: [],
+    deprecatedKey: 'ntpServers',
     description: 'SNTP server HOST:PORT for the clock guard (default: none, local checks only)',
   },
   {
-    key: 'ntpQuorum',
     flag: 'ntp-quorum',
     env: 'ATTESTAMP_NTP_QUORUM',
     kind: 'int',
+    min: 1,
+    max: 32,
+    defaultText: 'a majority',
     description: 'agreeing servers needed (default: a majority)',
   },
   {
-    key: 'maxOffsetMs',
     flag: 'max-offset-ms',
     env: 'ATTESTAMP_MAX_OFFSET_MS',
     kind: 'int',
+    min: 1,
+    max: 60_000,
+    default: 100,
     description: 'largest tolerated clock offset (default 100)',
   },
   {
-    key: 'clockCheckIntervalMs',
     flag: 'clock-check-interval-ms',
     env: 'ATTESTAMP_CLOCK_CHECK_INTERVAL_MS',
     kind: 'int',
+    min: 100,
+    max: 86_400_000,
+    default: 64_000,
     description: 'time between clock checks (default 64000)',
   },
   {
-    key: 'expectAuditHead',
     flag: 'expect-audit-head',
     env: 'ATTESTAMP_EXPECT_AUDIT_HEAD',
     kind: 'string',
+    value: 'SEQ:HASH',
     description:
       "refuse to start unless the audit log extends this SEQ:HASH (from 'audit head'; exit 6)",
   },
+  {
+    flag: 'access-log',
+    env: 'ATTESTAMP_ACCESS_LOG',
+    kind: 'bool',
+    default: false,
+    description:
+      'log one line per request: id, client, method, path, status, duration, unit, serial or failInfo (default off)',
+  },
 ];
+
+/** The placeholder after a flag: N for numbers, on|off, the values of an enum, or the field's own. */
+export function valueHint(f: Field): string {
+  if (f.value !== undefined) return f.value;
+  if (f.kind === 'bool') return 'on|off';
+  if (f.kind === 'int') return 'N';
+  if (f.kind === 'enum') return (f.values ?? []).join('|');
+  return 'VALUE';
+}
 
 export const SERVER_OPTIONS: Readonly<Record<string, OptionSpec>> = Object.fromEntries([
   ...FIELDS.map((f): [string, OptionSpec] => [
     f.flag,
     {
       type: 'string' as const,
-      value: f.kind === 'bool' ? 'on|off' : f.kind === 'int' ? 'N' : 'VALUE',
+      value: valueHint(f),
       description: f.description + (f.kind === 'list' ? ' (comma-separated or repeated)' : ''),
       ...(f.kind === 'list' ? { multiple: true } : {}),
     },
   ]),
   [
     'config',
-    { type: 'string', value: 'FILE', description: 'JSON config file with the same fields' },
+    {
+      type: 'string',
+      value: 'FILE',
+      description:
+        'JSON config file; its keys are the camelCase of these flags (schemas/config.schema.json)',
+    },
   ],
 ]);
 
@@ -423,6 +539,46 @@ function readConfigFile(path: string): Record<string, unknown> {
   }
 }
 
+/**
+ * The config file with every key checked: unknown keys are refused with the close valid names,
+ * and a deprecated key is read under its new name with a warning. `$schema` is allowed so that
+ * editors can find the schema.
+ */
+function normalizeConfigFile(
+  file: Record<string, unknown>,
+  warn: (text: string) => void,
+): Record<string, unknown> {
+  const keys = FIELDS.map((f) => configKey(f.flag));
+  const renamed = new Map(
+    FIELDS.filter((f) => f.deprecatedKey !== undefined).map((f) => [
+      f.deprecatedKey!,
+      configKey(f.flag),
+    ]),
+  );
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(file)) {
+    if (k === '$schema') continue;
+    const now = renamed.get(k);
+    if (now !== undefined) {
+      if (now in file) bad(`config ${k}`, `give only '${now}' (the new name of '${k}')`);
+      warn(
+        `warning: config ${k} is deprecated and will be refused in a later release; use '${now}'\n`,
+      );
+      out[now] = v;
+      continue;
+    }
+    if (!keys.includes(k)) {
+      const near = closeNames(k, keys);
+      bad(
+        `config ${k}`,
+        `unknown field${near.length > 0 ? `; did you mean ${near.map((n) => `'${n}'`).join(' or ')}?` : ''} (keys are the camelCase of the flags; see schemas/config.schema.json)`,
+      );
+    }
+    out[k] = v;
+  }
+  return out;
+}
+
 function auditHeadField(text: string | undefined): AuditHead | undefined {
   if (text === undefined) return undefined;
   return parseAuditHead(text) ?? bad('--expect-audit-head', "must be SEQ:HASH (from 'audit head')");
@@ -430,13 +586,22 @@ function auditHeadField(text: string | undefined): AuditHead | undefined {
 
 const OID_RE = /^[0-2](\.(0|[1-9]\d*))+$/;
 
+function fieldOf(flagName: string): Field {
+  const f = FIELDS.find((x) => x.flag === flagName);
+  if (f === undefined) throw new RangeError(`no server setting --${flagName}`);
+  return f;
+}
+
 export function loadServerConfig(inv: Invocation): Readonly<ServerConfig> {
   const configPath = stringOption(inv, 'config') ?? inv.io.env.ATTESTAMP_CONFIG;
-  const file = configPath === undefined ? {} : readConfigFile(configPath);
-  const known = new Set<string>([...FIELDS.map((f) => f.key), 'units']);
-  for (const k of Object.keys(file)) if (!known.has(k)) bad(`config ${k}`, 'unknown field');
+  const file =
+    configPath === undefined
+      ? {}
+      : normalizeConfigFile(readConfigFile(configPath), (t) => {
+          inv.io.stderr(t);
+        });
 
-  /** The raw value of a field and the name to blame when it is bad. */
+  /** The raw value of a field and the name to blame when it is bad; null in the file is unset. */
   const raw = (f: Field): { value: unknown; source: string } | undefined => {
     const flagValue = inv.options[f.flag];
     if (flagValue !== undefined && !(Array.isArray(flagValue) && flagValue.length === 0)) {
@@ -444,12 +609,19 @@ export function loadServerConfig(inv: Invocation): Readonly<ServerConfig> {
     }
     const envValue = inv.io.env[f.env];
     if (envValue !== undefined && envValue !== '') return { value: envValue, source: f.env };
-    if (f.key in file) return { value: file[f.key], source: `config ${f.key}` };
+    const key = configKey(f.flag);
+    if (key in file && file[key] !== null) return { value: file[key], source: `config ${key}` };
     return undefined;
   };
-  const int = (f: Field, fallback: number, min: number, max: number): number => {
+  /** An int within the field's range, its default when unset. */
+  const int = (f: Field, fallback = f.default): number => {
+    const min = f.min ?? 0;
+    const max = f.max ?? Number.MAX_SAFE_INTEGER;
     const r = raw(f);
-    if (r === undefined) return fallback;
+    if (r === undefined) {
+      if (typeof fallback !== 'number') throw new RangeError(`--${f.flag} has no default`);
+      return fallback;
+    }
     const n =
       typeof r.value === 'number'
         ? r.value
@@ -460,12 +632,22 @@ export function loadServerConfig(inv: Invocation): Readonly<ServerConfig> {
       bad(r.source, `must be a whole number from ${min} to ${max}`);
     return n;
   };
-  const bool = (f: Field, fallback: boolean): boolean => {
+  const bool = (f: Field): boolean => {
     const r = raw(f);
-    if (r === undefined) return fallback;
+    if (r === undefined) return f.default === true;
     if (r.value === true || r.value === 'on' || r.value === 'true') return true;
     if (r.value === false || r.value === 'off' || r.value === 'false') return false;
     return bad(r.source, 'must be on or off');
+  };
+  const oneOf = (f: Field): string => {
+    const r = raw(f);
+    const value = r === undefined ? f.default : r.value;
+    const values = f.values ?? [];
+    if (typeof value !== 'string' || !values.includes(value)) {
+      const names = values.slice(0, -1).join(', ') + ' or ' + (values.at(-1) ?? '');
+      return bad(r?.source ?? `--${f.flag}`, `must be ${names}`);
+    }
+    return value;
   };
   const list = (f: Field): { items: string[]; source: string } | undefined => {
     const r = raw(f);
@@ -483,9 +665,9 @@ export function loadServerConfig(inv: Invocation): Readonly<ServerConfig> {
     }
     return { items, source: r.source };
   };
-  const field = (key: Field['key']): Field => FIELDS.find((f) => f.key === key)!;
+  const field = fieldOf;
   const trustedProxies = (): readonly string[] => {
-    const l = list(field('trustedProxies'));
+    const l = list(field('trusted-proxy'));
     if (l === undefined) return Object.freeze([]);
     try {
       parseTrustedProxies(l.items);
@@ -495,64 +677,64 @@ export function loadServerConfig(inv: Invocation): Readonly<ServerConfig> {
     return Object.freeze(l.items);
   };
   const optionalInt = (f: Field): number | undefined =>
-    raw(f) === undefined ? undefined : int(f, 0, 0, 65535);
+    raw(f) === undefined ? undefined : int(f, 0);
   const optionalText = (f: Field): string | undefined => {
     const r = raw(f);
     if (r === undefined) return undefined;
     if (typeof r.value !== 'string' || r.value.length === 0) bad(r.source, 'must be a file path');
     return r.value;
   };
+  const address = (f: Field): string => {
+    const r = raw(f);
+    const value = r === undefined ? f.default : r.value;
+    if (typeof value !== 'string' || value.length === 0)
+      bad(r?.source ?? `--${f.flag}`, 'must be a host name or address');
+    return value;
+  };
 
-  const hostRaw = raw(field('host'));
-  const host = hostRaw === undefined ? DEFAULTS.host : hostRaw.value;
-  if (typeof host !== 'string' || host.length === 0)
-    bad(hostRaw?.source ?? '--host', 'must be a host name or address');
+  const host = address(field('host'));
 
-  const hashList = list(field('hashes'));
-  const hashes = (hashList?.items ?? Object.keys(HASHES)) as HashName[];
+  const hashList = list(field('hash'));
+  const hashes = (hashList?.items ?? HASH_NAMES) as HashName[];
   for (const h of hashes) {
     if (!(h in HASHES))
-      bad(
-        hashList?.source ?? '--hash',
-        `unknown hash '${h}' (known: ${Object.keys(HASHES).join(', ')})`,
-      );
+      bad(hashList?.source ?? '--hash', `unknown hash '${h}' (known: ${HASH_NAMES.join(', ')})`);
   }
 
-  const verifyRaw = raw(field('verifyTokens'));
-  const verifyTokens = verifyRaw === undefined ? 'auto' : verifyRaw.value;
-  if (verifyTokens !== 'auto' && verifyTokens !== 'on' && verifyTokens !== 'off') {
-    bad(verifyRaw?.source ?? '--verify-tokens', 'must be auto, on or off');
-  }
+  const verifyTokens = oneOf(field('verify-tokens')) as ServerConfig['verifyTokens'];
+  const archiveResponses = oneOf(field('archive-responses')) as ServerConfig['archiveResponses'];
 
-  const archiveRaw = raw(field('archiveResponses'));
-  const archiveResponses = archiveRaw === undefined ? 'hash' : archiveRaw.value;
-  if (archiveResponses !== 'hash' && archiveResponses !== 'full') {
-    bad(archiveRaw?.source ?? '--archive-responses', 'must be hash or full');
-  }
-
-  // Units: --unit PARTITION[:PATH], or the config file's "units" array with policies.
+  // Units: PARTITION[:PATH] items (flag, environment or file), or in the file also objects
+  // { partition, path, policies }.
+  const unitSpec = (spec: string, i: number): UnitConfig => {
+    const [partition = '', path = i === 0 ? '/' : `/${partition}`] = spec.split(':');
+    return { partition, path, policies: [] };
+  };
   let units: UnitConfig[];
-  const unitList = list(field('unit'));
-  if (unitList !== undefined) {
-    units = unitList.items.map((spec, i) => {
-      const [partition = '', path = i === 0 ? '/' : `/${partition}`] = spec.split(':');
-      return { partition, path, policies: [] };
-    });
-  } else if (Array.isArray(file.units)) {
-    units = file.units.map((u: unknown, i) => {
-      if (typeof u !== 'object' || u === null) bad(`config units[${i}]`, 'must be an object');
+  const unitRaw = raw(field('unit'));
+  if (unitRaw === undefined) {
+    units = [{ partition: 'default', path: '/', policies: [] }];
+  } else if (unitRaw.source.startsWith('config') && Array.isArray(unitRaw.value)) {
+    const at = unitRaw.source;
+    units = unitRaw.value.map((u: unknown, i): UnitConfig => {
+      if (typeof u === 'string') return unitSpec(u, i);
+      if (typeof u !== 'object' || u === null || Array.isArray(u))
+        bad(`${at}[${i}]`, 'must be PARTITION[:PATH] or an object');
       const o = u as Record<string, unknown>;
-      if (typeof o.partition !== 'string') bad(`config units[${i}].partition`, 'must be text');
+      for (const k of Object.keys(o))
+        if (!['partition', 'path', 'policies'].includes(k))
+          bad(`${at}[${i}].${k}`, 'unknown field (partition, path, policies)');
+      if (typeof o.partition !== 'string') bad(`${at}[${i}].partition`, 'must be text');
       const path = o.path ?? (i === 0 ? '/' : `/${o.partition}`);
-      if (typeof path !== 'string') bad(`config units[${i}].path`, 'must be text');
+      if (typeof path !== 'string') bad(`${at}[${i}].path`, 'must be text');
       const policies = o.policies ?? [];
       if (!Array.isArray(policies) || policies.some((p) => typeof p !== 'string')) {
-        bad(`config units[${i}].policies`, 'must be a list of OIDs');
+        bad(`${at}[${i}].policies`, 'must be a list of OIDs');
       }
       return { partition: o.partition, path, policies: policies as string[] };
     });
   } else {
-    units = [{ partition: 'default', path: '/', policies: [] }];
+    units = (list(field('unit'))?.items ?? []).map(unitSpec);
   }
   if (units.length === 0) bad('--unit', 'at least one unit is needed');
   const firstPolicies = list(field('policy'));
@@ -575,78 +757,52 @@ export function loadServerConfig(inv: Invocation): Readonly<ServerConfig> {
 
   const config = Object.freeze({
     host,
-    port: int(field('port'), DEFAULTS.port, 0, 65535),
+    port: int(field('port')),
     units: Object.freeze(units),
     hashes: Object.freeze(hashes),
-    legacySha1: bool(field('legacySha1'), false),
-    precision: int(field('precision'), DEFAULTS.precision, 0, 6) as GenTimePrecision,
-    accuracyMicros: int(field('accuracyMicros'), DEFAULTS.accuracyMicros, 1, 1_000_000),
-    // With certReq, the whole chain by default: Java and PDF signers need the issuers.
-    includeIssuers: bool(field('includeIssuers'), true),
-    qualified: bool(field('qualified'), false),
-    includeTsaName: bool(field('includeTsaName'), true),
+    legacySha1: bool(field('legacy-sha1')),
+    precision: int(field('precision')) as GenTimePrecision,
+    accuracyMicros: int(field('accuracy-us')),
+    includeIssuers: bool(field('include-issuers')),
+    qualified: bool(field('qualified')),
+    includeTsaName: bool(field('tsa-name')),
     verifyTokens,
     archiveResponses,
-    bodyLimit: int(field('bodyLimit'), DEFAULTS.bodyLimit, 256, 1 << 20),
-    requestTimeoutMs: int(field('requestTimeoutMs'), DEFAULTS.requestTimeoutMs, 100, 600_000),
-    keepAliveTimeoutMs: int(field('keepAliveTimeoutMs'), DEFAULTS.keepAliveTimeoutMs, 100, 600_000),
-    tlsHandshakeTimeoutMs: int(
-      field('tlsHandshakeTimeoutMs'),
-      DEFAULTS.tlsHandshakeTimeoutMs,
-      100,
-      120_000,
-    ),
-    maxConnections: int(field('maxConnections'), DEFAULTS.maxConnections, 1, 1_000_000),
-    workers: int(field('workers'), 1, 1, 64),
-    metricsPort: optionalInt(field('metricsPort')),
-    httpsPort: optionalInt(field('httpsPort')),
-    tlsCert: optionalText(field('tlsCert')),
-    tlsKey: optionalText(field('tlsKey')),
-    readyMinCertDays: int(field('readyMinCertDays'), 30, 0, 36_500),
-    rateLimit:
-      raw(field('rateLimit')) === undefined ? undefined : int(field('rateLimit'), 0, 1, 1_000_000),
-    authBasicFile: optionalText(field('authBasicFile')),
-    authFailureLimit: int(
-      field('authFailureLimit'),
-      ACCESS_DEFAULTS.authFailuresPerMinute,
-      1,
-      100_000,
-    ),
-    evidenceRateLimit: int(
-      field('evidenceRateLimit'),
-      ACCESS_DEFAULTS.evidenceRatePerSecond,
-      1,
-      10_000,
-    ),
-    jwtMaxLifetimeSeconds: int(
-      field('jwtMaxLifetimeSeconds'),
-      ACCESS_DEFAULTS.jwtMaxLifetimeSeconds,
-      60,
-      31_536_000,
-    ),
-    jwtClockSkewSeconds: int(
-      field('jwtClockSkewSeconds'),
-      ACCESS_DEFAULTS.jwtClockSkewSeconds,
-      0,
-      3_600,
-    ),
+    bodyLimit: int(field('body-limit')),
+    requestTimeoutMs: int(field('request-timeout-ms')),
+    keepAliveTimeoutMs: int(field('keep-alive-timeout-ms')),
+    tlsHandshakeTimeoutMs: int(field('tls-handshake-timeout-ms')),
+    maxConnections: int(field('max-connections')),
+    workers: int(field('workers')),
+    metricsPort: optionalInt(field('metrics-port')),
+    metricsHost: address(field('metrics-host')),
+    httpsPort: optionalInt(field('https-port')),
+    tlsCert: optionalText(field('tls-cert')),
+    tlsKey: optionalText(field('tls-key')),
+    readyMinCertDays: int(field('ready-min-cert-days')),
+    rateLimit: optionalInt(field('rate-limit')),
+    authBasicFile: optionalText(field('auth-basic-file')),
+    authFailureLimit: int(field('auth-failure-limit')),
+    evidenceRateLimit: int(field('evidence-rate-limit')),
+    jwtMaxLifetimeSeconds: int(field('jwt-max-lifetime-s')),
+    jwtClockSkewSeconds: int(field('jwt-clock-skew-s')),
     trustedProxies: trustedProxies(),
-    jwtJwksFile: optionalText(field('jwtJwksFile')),
-    jwtIssuer: optionalText(field('jwtIssuer')),
-    jwtAudience: optionalText(field('jwtAudience')),
-    mtlsCa: optionalText(field('mtlsCa')),
-    ntpServers: (list(field('ntpServers'))?.items ?? []).map((spec) => {
+    jwtJwksFile: optionalText(field('jwt-jwks')),
+    jwtIssuer: optionalText(field('jwt-issuer')),
+    jwtAudience: optionalText(field('jwt-audience')),
+    mtlsCa: optionalText(field('mtls-ca')),
+    ntpServers: (list(field('ntp-server'))?.items ?? []).map((spec) => {
       const m = /^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+)(?::(\d{1,5}))?$/.exec(spec);
       const port = Number(m?.[2] ?? '123');
       if (m === null || port < 1 || port > 65535)
         bad('--ntp-server', `'${spec}' is not HOST[:PORT]`);
       return { host: m[1]!.replace(/^\[|\]$/g, ''), port };
     }),
-    ntpQuorum:
-      raw(field('ntpQuorum')) === undefined ? undefined : int(field('ntpQuorum'), 1, 1, 32),
-    maxOffsetMs: int(field('maxOffsetMs'), 100, 1, 60_000),
-    clockCheckIntervalMs: int(field('clockCheckIntervalMs'), 64_000, 100, 86_400_000),
-    expectAuditHead: auditHeadField(optionalText(field('expectAuditHead'))),
+    ntpQuorum: optionalInt(field('ntp-quorum')),
+    maxOffsetMs: int(field('max-offset-ms')),
+    clockCheckIntervalMs: int(field('clock-check-interval-ms')),
+    expectAuditHead: auditHeadField(optionalText(field('expect-audit-head'))),
+    accessLog: bool(field('access-log')),
   });
   if (config.ntpQuorum !== undefined && config.ntpQuorum > config.ntpServers.length) {
     bad('--ntp-quorum', `cannot exceed the ${config.ntpServers.length} configured server(s)`);

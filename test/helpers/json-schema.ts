@@ -1,12 +1,20 @@
 // A minimal JSON Schema (draft 2020-12) validator for the subset the project's schemas use:
-// type, enum, const, pattern, properties, required, additionalProperties, items and local $ref
-// ("#/$defs/..."). Any other keyword is an error, so a schema cannot rely on one silently.
+// type, enum, const, pattern, minimum, maximum, minLength, anyOf, properties, required,
+// additionalProperties, items and local $ref ("#/$defs/..."). Any other keyword is an error, so a schema cannot rely on one silently.
 // Written for the tests because no draft 2020-12 validator is among the dependencies.
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 type Schema = { readonly [keyword: string]: Json };
 
-const ANNOTATIONS = new Set(['$schema', '$id', '$defs', 'title', 'description']);
+const ANNOTATIONS = new Set([
+  '$schema',
+  '$id',
+  '$defs',
+  'title',
+  'description',
+  'default',
+  'deprecated',
+]);
 const KEYWORDS = new Set([
   'type',
   'enum',
@@ -17,6 +25,10 @@ const KEYWORDS = new Set([
   'additionalProperties',
   'items',
   '$ref',
+  'minimum',
+  'maximum',
+  'minLength',
+  'anyOf',
 ]);
 
 function isObject(v: Json | undefined): v is { [key: string]: Json } {
@@ -79,6 +91,26 @@ export function validate(schema: Schema, value: unknown): string[] {
         errors.push(`${path}: expected ${types.join(' or ')}`);
         return;
       }
+    }
+    if (typeof s.minimum === 'number' && typeof v === 'number' && v < s.minimum)
+      errors.push(`${path}: ${String(v)} is below ${String(s.minimum)}`);
+    if (typeof s.maximum === 'number' && typeof v === 'number' && v > s.maximum)
+      errors.push(`${path}: ${String(v)} is above ${String(s.maximum)}`);
+    if (
+      typeof s.minLength === 'number' &&
+      typeof v === 'string' &&
+      Array.from(v).length < s.minLength
+    )
+      errors.push(`${path}: shorter than ${String(s.minLength)}`);
+    if (Array.isArray(s.anyOf)) {
+      const fits = s.anyOf.some((alt) => {
+        const before = errors.length;
+        check(asSchema(alt, `${path}.anyOf`), v, path);
+        const ok = errors.length === before;
+        errors.length = before;
+        return ok;
+      });
+      if (!fits) errors.push(`${path}: matches none of anyOf`);
     }
     if (s.const !== undefined && JSON.stringify(s.const) !== JSON.stringify(v))
       errors.push(`${path}: expected ${JSON.stringify(s.const)}`);

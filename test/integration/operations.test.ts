@@ -2,6 +2,7 @@
 // separate port after real requests, and HTTPS beside plain HTTP with openssl ts through curl.
 import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
+import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../helpers/cli.js';
@@ -52,6 +53,8 @@ beforeAll(async () => {
     'tls.key',
     '--metrics-port',
     '0',
+    '--access-log',
+    'on',
   ]);
   // The start-up lines name the HTTPS and metrics listeners.
   await new Promise((r) => setTimeout(r, 200));
@@ -88,6 +91,15 @@ describe('health and readiness', () => {
       'key:default',
       'certificate:default',
     ]);
+  });
+
+  it('/readyz says local-only (and is ready) when no time source is configured', async () => {
+    const r = await fetch(new URL('readyz', tsa.url));
+    const body = (await r.json()) as { checks: { name: string; ok: boolean; detail: string }[] };
+    const clock = body.checks.find((c) => c.name === 'clock');
+    expect(clock?.ok).toBe(true);
+    expect(clock?.detail).toMatch(/^local-only: no time source configured/);
+    expect(clock?.detail).not.toContain('trusted');
   });
 
   it('/readyz fails with 503 when the certificate has fewer days left than required', async () => {
@@ -132,6 +144,46 @@ describe('logs', () => {
       message: 'time-stamp request rejected',
       failInfo: 'badDataFormat',
     });
+    // The access log line of the same request: no body, no headers, no query.
+    const access = lines.find((l) => l.requestId === 'req-ops-1' && l.message === 'request');
+    expect(access).toMatchObject({
+      method: 'POST',
+      path: '/',
+      status: 200,
+      unit: 'default',
+      failInfo: 'badDataFormat',
+      client: '127.0.0.1',
+    });
+    expect(typeof access?.durationMs).toBe('number');
+    expect(Object.keys(access ?? {}).sort()).toEqual(
+      [
+        'client',
+        'durationMs',
+        'failInfo',
+        'level',
+        'message',
+        'method',
+        'path',
+        'requestId',
+        'status',
+        'time',
+        'unit',
+      ].sort(),
+    );
+    // The start-up line names the version, units, listeners and settings, no file or secret.
+    const started = lines.find((l) => l.message === 'attestamp started');
+    expect(started).toMatchObject({
+      version: expect.stringMatching(/^\d+\.\d+\.\d+/) as unknown,
+      units: 'default:/ ecdsa-p256',
+      http: tsa.url,
+      https: httpsUrl,
+      metrics: metricsUrl,
+      clock: 'local-only',
+      timeSources: 'none',
+      auth: 'none',
+      accessLog: true,
+    });
+    expect(JSON.stringify(started)).not.toContain('tls.key');
     const all = tsa.stderr();
     const masterKey = readFileSync(join(cwd, 'data/master.key'), 'utf8').trim();
     const officer = readFileSync(join(cwd, 'data/officer.passphrase'), 'utf8').trim();
@@ -148,25 +200,140 @@ describe('logs', () => {
 });
 
 describe('metrics', () => {
-  it('counts granted and rejected requests by failInfo and reports certificate days and archive size', async () => {
+  it('counts granted and rejected requests by failInfo and reports certificate expiry and archive size', async () => {
     expect((await post(tsa.url, readFileSync(join(cwd, 'q.tsq')))).status).toBe(200);
     expect((await post(tsa.url, Uint8Array.of(0x30, 0x03, 0x02, 0x01))).status).toBe(200);
     const text = await (await fetch(metricsUrl)).text();
     expect(text).toMatch(
-      /attestamp_tsa_requests_total\{unit="default",outcome="granted",fail_info=""\} [1-9]/,
+      /attestamp_tsa_requests_total\{unit="default",outcome="granted",fail_info="",status="200"\} [1-9]/,
     );
     expect(text).toMatch(
-      /attestamp_tsa_requests_total\{unit="default",outcome="rejection",fail_info="badDataFormat"\} [1-9]/,
+      /attestamp_tsa_requests_total\{unit="default",outcome="rejection",fail_info="badDataFormat",status="200"\} [1-9]/,
     );
-    expect(text).toMatch(/attestamp_certificate_days_left\{unit="default"\} 36\d\d/);
+    const expiry = /attestamp_certificate_expiry_timestamp_seconds\{unit="default"\} (\d+)/.exec(
+      text,
+    );
+    expect(expiry).not.toBeNull();
+    // A unit certificate of about ten years, in seconds since the epoch.
+    const daysLeft = (Number(expiry![1]) - Date.now() / 1000) / 86_400;
+    expect(daysLeft).toBeGreaterThan(3_600);
+    expect(daysLeft).toBeLessThan(3_700);
+    expect(text).not.toContain('days_left');
     expect(text).toMatch(/attestamp_archive_responses [2-9]/);
-    expect(text).toMatch(/attestamp_clock_state\{state="synced"\} 1/);
+    expect(text).toMatch(/attestamp_clock_state\{state="local-only"\} 1/);
+    expect(text).toMatch(/attestamp_clock_state\{state="synced"\} 0/);
     expect(text).toContain('attestamp_tsa_request_duration_seconds_bucket');
     expect(text).toMatch(/attestamp_build_info\{version="[^"]+",node="v\d+/);
   });
 
+  it('counts every answered status, with the HTTP status in its own label', async () => {
+    expect((await fetch(tsa.url)).status).toBe(405);
+    expect((await post(tsa.url, Uint8Array.of(0x30, 0x00), 'text/plain')).status).toBe(415);
+    expect((await post(tsa.url, new Uint8Array(20_000))).status).toBe(413);
+    expect((await fetch(new URL('nowhere', tsa.url))).status).toBe(404);
+    const text = await (await fetch(metricsUrl)).text();
+    for (const status of ['405', '413', '415']) {
+      expect(text).toMatch(
+        new RegExp(
+          `attestamp_tsa_requests_total\\{unit="default",outcome="http-error",fail_info="",status="${status}"\\} [1-9]`,
+        ),
+      );
+    }
+    expect(text).toMatch(/attestamp_http_responses_total\{route="other",status="404"\} [1-9]/);
+    expect(text).toMatch(/attestamp_http_responses_total\{route="health",status="200"\} [1-9]/);
+    // fail_info carries RFC 3161 failInfo names only, never an HTTP status.
+    for (const m of text.matchAll(/fail_info="([^"]*)"/g))
+      expect(m[1]).toMatch(/^(|[a-z][A-Za-z]+)$/);
+  });
+
+  it('includes the process and Node.js metrics under the attestamp_ prefix', async () => {
+    const text = await (await fetch(metricsUrl)).text();
+    expect(text).toContain('attestamp_process_cpu_user_seconds_total');
+    expect(text).toContain('attestamp_process_resident_memory_bytes');
+    expect(text).toContain('attestamp_nodejs_eventloop_lag_seconds');
+    expect(text).toContain('attestamp_nodejs_heap_size_used_bytes');
+  });
+
   it('the metrics listener answers only GET /metrics', async () => {
     expect((await fetch(new URL('/other', metricsUrl))).status).toBe(404);
+  });
+});
+
+describe('metrics host, shutdown log and RSA-PSS warning', () => {
+  it('--metrics-host binds the metrics listener there, and shutdown logs reason, drained count and duration', async () => {
+    const dir = tempDir();
+    expect(runCli(['init'], { cwd: dir }).code).toBe(0);
+    const other = Object.values(networkInterfaces())
+      .flat()
+      .find((a) => a !== undefined && a.family === 'IPv4' && !a.internal)?.address;
+    const open = await startTsa(dir, [
+      'serve',
+      '--port',
+      '0',
+      '--metrics-port',
+      '0',
+      '--metrics-host',
+      '0.0.0.0',
+    ]);
+    let code: number | null;
+    try {
+      await new Promise((r) => setTimeout(r, 200));
+      const m = /metrics on http:\/\/0\.0\.0\.0:(\d+)\/metrics/.exec(open.stdout());
+      expect(m).not.toBeNull();
+      expect((await fetch(`http://127.0.0.1:${m![1]!}/metrics`)).status).toBe(200);
+      if (other !== undefined)
+        expect((await fetch(`http://${other}:${m![1]!}/metrics`)).status).toBe(200);
+    } finally {
+      code = await open.stop();
+    }
+    expect(code).toBe(0);
+    const lines = open
+      .stderr()
+      .split('\n')
+      .filter((l) => l.trim() !== '')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+    const stopped = lines.find((l) => l.message === 'attestamp stopped');
+    expect(stopped).toMatchObject({ reason: 'SIGTERM' });
+    expect(typeof stopped?.drained).toBe('number');
+    expect(typeof stopped?.durationMs).toBe('number');
+    // The default keeps metrics on the loopback address.
+    if (other !== undefined) {
+      const local = await startTsa(dir, ['serve', '--port', '0', '--metrics-port', '0']);
+      try {
+        await new Promise((r) => setTimeout(r, 200));
+        const p = /metrics on http:\/\/127\.0\.0\.1:(\d+)\/metrics/.exec(local.stdout())![1]!;
+        await expect(fetch(`http://${other}:${p}/metrics`)).rejects.toThrow();
+      } finally {
+        await local.stop();
+      }
+    }
+  });
+
+  it('warns when an RSA-PSS unit is created and when it is served', async () => {
+    const dir = tempDir();
+    expect(runCli(['init'], { cwd: dir }).code).toBe(0);
+    const created = runCli(
+      ['partition', 'create', 'pss', '--timestamp-algorithm', 'rsa-pss-3072'],
+      {
+        cwd: dir,
+      },
+    );
+    expect(created.code).toBe(0);
+    expect(created.stderr).toContain(
+      "warning: rsa-pss-3072 time-stamp tokens cannot be verified with 'openssl ts -verify'",
+    );
+    const plain = runCli(['partition', 'create', 'ec'], { cwd: dir });
+    expect(plain.code).toBe(0);
+    expect(plain.stderr).not.toContain('warning');
+    const pss = await startTsa(dir, ['serve', '--port', '0', '--unit', 'pss:/']);
+    await pss.stop();
+    const warn = pss
+      .stderr()
+      .split('\n')
+      .filter((l) => l.trim() !== '')
+      .map((l) => JSON.parse(l) as Record<string, unknown>)
+      .find((l) => l.level === 'warn' && l.unit === 'pss');
+    expect(String(warn?.message)).toContain("cannot be verified with 'openssl ts -verify'");
   });
 });
 

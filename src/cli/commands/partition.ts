@@ -28,6 +28,16 @@ export const MASTER_OPTIONS = {
   },
 } as const;
 
+/**
+ * The operator's warning for an RSA-PSS timestamp unit: its tokens are valid CMS, but OpenSSL's
+ * `ts -verify` does not verify RSA-PSS signatures in time-stamp tokens (a long-standing OpenSSL
+ * limitation), so users who check tokens with it see them fail. undefined for other algorithms.
+ */
+export function rsaPssWarning(alg: KeyAlgorithm): string | undefined {
+  if (!alg.startsWith('rsa-pss-')) return undefined;
+  return `${alg} time-stamp tokens cannot be verified with 'openssl ts -verify' (OpenSSL does not support RSA-PSS there); attestamp-verify, Java and Python verify them. Use rsa-3072 or ecdsa-p256 for clients that verify with OpenSSL`;
+}
+
 function algorithm(inv: Invocation, name: string, fallback: KeyAlgorithm): KeyAlgorithm {
   const v = stringOption(inv, name);
   if (v === undefined) return fallback;
@@ -127,6 +137,8 @@ is set through 'attestamp partition policy', which needs a security officer.`,
     }
     const tsAlg = algorithm(inv, 'timestamp-algorithm', 'ecdsa-p256');
     const attAlg = algorithm(inv, 'attestation-algorithm', 'ecdsa-p384');
+    const pss = rsaPssWarning(tsAlg);
+    if (pss !== undefined) inv.io.stderr(`warning: ${pss}\n`);
     const p = await withHsm(inv, (hsm) =>
       hsm.createPartition(name, {
         timestampAlgorithm: tsAlg,

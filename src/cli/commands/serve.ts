@@ -1,7 +1,7 @@
 // The serve command: checks every unit's certificate against its HSM key, opens the archive and
 // serves RFC 3161 over HTTP until SIGINT/SIGTERM, then finishes in-flight work and flushes.
 import cluster from 'node:cluster';
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import { join } from 'node:path';
 import { classifyOpenError, type Hsm } from '../../hsm/index.js';
@@ -9,6 +9,7 @@ import { sha256Fingerprint, type Signer } from '../../pki/index.js';
 import {
   Archive,
   ClockGuard,
+  clockStatusLabel,
   accuracyFromMicros,
   createTsaApp,
   TimeStampService,
@@ -29,7 +30,7 @@ import { dataDir, openHsm, readInputFile } from '../context.js';
 import { EXIT, InputError } from '../exit-codes.js';
 import type { JSONWebKeySet } from 'jose';
 import { createJsonLogger } from '../logger.js';
-import { MASTER_OPTIONS } from './partition.js';
+import { MASTER_OPTIONS, rsaPssWarning } from './partition.js';
 
 export const ARCHIVE_FILE = 'tsa-archive.sqlite';
 
@@ -38,7 +39,8 @@ export interface RunningServer {
   readonly port: number;
   readonly httpsPort: number | undefined;
   readonly metricsPort: number | undefined;
-  close(): Promise<void>;
+  /** Stops accepting, finishes in-flight requests and closes; reason is logged (SIGTERM...). */
+  close(reason?: string): Promise<void>;
 }
 
 function readJson(path: string, what: string): unknown {
@@ -134,7 +136,7 @@ export async function startServer(
     }
   }
   const routes: UnitRoute[] = [];
-  const units = [];
+  const units: { name: string; signer: Signer; policies: readonly string[] }[] = [];
   const windows: { unit: string; signer: Signer; notAfter: number }[] = [];
   const now = new Date();
   for (const u of config.units) {
@@ -210,11 +212,18 @@ export async function startServer(
   /** /readyz: clock trusted, archive writable, every unit key signs, certificates not ending soon. */
   const probeAll = async (): Promise<ReadinessCheck[]> => {
     const reading = timeSource.read();
+    const clock = timeSource.status();
+    const label = clockStatusLabel(clock);
+    // local-only (no time source configured, the quick start) is ready, and says so.
     const checks: ReadinessCheck[] = [
       {
         name: 'clock',
         ok: reading.trusted,
-        detail: reading.trusted ? 'trusted' : (reading.reason ?? 'untrusted'),
+        detail: !reading.trusted
+          ? `unsynced: ${reading.reason ?? 'untrusted'}`
+          : label === 'local-only'
+            ? 'local-only: no time source configured; wall clock checked against the monotonic clock only'
+            : label,
       },
     ];
     try {
@@ -234,15 +243,14 @@ export async function startServer(
         checks.push({ name: `key:${w.unit}`, ok: false, detail: 'the timestamp key cannot sign' });
       }
       const days = Math.floor((w.notAfter - reading.epochMs) / 86_400_000);
-      metrics.setCertificateDaysLeft(w.unit, days);
+      metrics.setCertificateExpiry(w.unit, w.notAfter);
       checks.push({
         name: `certificate:${w.unit}`,
         ok: days >= config.readyMinCertDays,
         detail: `${days} days left (minimum ${config.readyMinCertDays})`,
       });
     }
-    const clock = timeSource.status();
-    metrics.setClock(clock.state, clock.boundMs ?? undefined);
+    metrics.setClock(label, clock.boundMs ?? undefined);
     return checks;
   };
   // Probes cost a signature per unit and a write: answered from a cache for a second, so that
@@ -264,15 +272,26 @@ export async function startServer(
     access: access.check,
     authSchemes: access.schemes,
     clientAddress: createClientAddress(config.trustedProxies),
+    accessLog: config.accessLog,
   });
   const handler = app.callback();
+  // Requests in flight, and those finished after close() began (the drained count it logs).
+  let inFlight = 0;
+  let closingSince: number | undefined;
+  let drained = 0;
+  const serveRequest = (req: IncomingMessage, res: ServerResponse): void => {
+    inFlight++;
+    res.once('close', () => {
+      inFlight--;
+      if (closingSince !== undefined) drained++;
+    });
+    void handler(req, res);
+  };
   // Node checks the request and header timeouts only every connectionsCheckingInterval (30 s by
   // default): check at least every second so that a stalled client is cut off on time (HTTP-02).
   const server = createServer(
     { connectionsCheckingInterval: Math.min(1_000, config.requestTimeoutMs) },
-    (req, res) => {
-      void handler(req, res);
-    },
+    serveRequest,
   );
   server.requestTimeout = config.requestTimeoutMs;
   server.headersTimeout = Math.min(config.requestTimeoutMs, 60_000);
@@ -308,9 +327,7 @@ export async function startServer(
           // Node's default gives a silent client 120 s to start TLS: a cheap way to hold sockets.
           handshakeTimeout: config.tlsHandshakeTimeoutMs,
         },
-        (req, res) => {
-          void handler(req, res);
-        },
+        serveRequest,
       );
       tls.requestTimeout = config.requestTimeoutMs;
       tls.headersTimeout = server.headersTimeout;
@@ -325,7 +342,8 @@ export async function startServer(
           res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
           return;
         }
-        // The metrics port is local only: its scrapes probe afresh instead of reading the cache.
+        // Scrapes probe afresh instead of reading the cache: the metrics listener is meant for
+        // a local scraper (127.0.0.1 by default; --metrics-host widens it at the operator's risk).
         void probeAll()
           .then(() => metrics.registry.metrics())
           .then(
@@ -337,7 +355,7 @@ export async function startServer(
             },
           );
       });
-      metricsPort = await listen(metricsServer, config.metricsPort, '127.0.0.1');
+      metricsPort = await listen(metricsServer, config.metricsPort, config.metricsHost);
       extra.push(metricsServer);
     }
   } catch (error) {
@@ -358,15 +376,57 @@ export async function startServer(
       algorithm: signer.algorithm,
       certificateSha256: sha256Fingerprint(signer.certificateChain[0]!),
     });
+    const pss = rsaPssWarning(signer.algorithm);
+    if (pss !== undefined) logger.warn(pss, { unit: u.partition, algorithm: signer.algorithm });
   }
+  const bracket = (h: string): string => (h.includes(':') ? `[${h}]` : h);
+  // The settings that change behaviour; file names and credentials stay out of the log.
+  logger.info('attestamp started', {
+    version: VERSION,
+    node: process.version,
+    pid: process.pid,
+    units: config.units
+      .map((u, i) => `${u.partition}:${u.path} ${units[i]!.signer.algorithm}`)
+      .join(', '),
+    http: `http://${bracket(config.host)}:${port}/`,
+    https: httpsPort === undefined ? null : `https://${bracket(config.host)}:${httpsPort}/`,
+    metrics:
+      metricsPort === undefined
+        ? null
+        : `http://${bracket(config.metricsHost)}:${metricsPort}/metrics`,
+    hashes: config.hashes.join(','),
+    legacySha1: config.legacySha1,
+    precision: config.precision,
+    accuracyUs: config.accuracyMicros,
+    qualified: config.qualified,
+    tsaName: config.includeTsaName,
+    verifyTokens: config.verifyTokens,
+    archiveResponses: config.archiveResponses,
+    auth:
+      [
+        ...(config.authBasicFile === undefined ? [] : ['basic']),
+        ...(config.jwtJwksFile === undefined ? [] : ['jwt']),
+        ...(config.mtlsCa === undefined ? [] : ['mtls']),
+      ].join(',') || 'none',
+    rateLimit: config.rateLimit ?? null,
+    trustedProxies: config.trustedProxies.length,
+    timeSources: config.ntpServers.map((n) => `${n.host}:${n.port}`).join(',') || 'none',
+    clock: clockStatusLabel(timeSource.status()),
+    bodyLimit: config.bodyLimit,
+    maxConnections: config.maxConnections,
+    accessLog: config.accessLog,
+  });
   let closing: Promise<void> | undefined;
   return {
     server,
     port,
     httpsPort,
     metricsPort,
-    close() {
+    close(reason = 'requested') {
       closing ??= new Promise<void>((done) => {
+        closingSince = performance.now();
+        const inFlightAtClose = inFlight;
+        logger.info('attestamp stopping', { reason, inFlight: inFlightAtClose });
         // Connections that finish their request after close() are closed once idle.
         const sweep = setInterval(() => {
           server.closeIdleConnections();
@@ -387,6 +447,11 @@ export async function startServer(
             clearInterval(sweep);
             archive.close();
             hsm.close();
+            logger.info('attestamp stopped', {
+              reason,
+              drained,
+              durationMs: Math.round(performance.now() - (closingSince ?? performance.now())),
+            });
             done();
           });
         });
@@ -428,8 +493,13 @@ function announce(inv: Invocation, config: Readonly<ServerConfig>, ports: Ports)
   const url = `http://${host}:${ports.port}/`;
   const httpsUrl =
     ports.httpsPort === undefined ? undefined : `https://${host}:${ports.httpsPort}/`;
+  const metricsHost = config.metricsHost.includes(':')
+    ? `[${config.metricsHost}]`
+    : config.metricsHost;
   const metricsUrl =
-    ports.metricsPort === undefined ? undefined : `http://127.0.0.1:${ports.metricsPort}/metrics`;
+    ports.metricsPort === undefined
+      ? undefined
+      : `http://${metricsHost}:${ports.metricsPort}/metrics`;
   if (flag(inv, 'json')) {
     inv.io.stdout(
       JSON.stringify({ listening: url, port: ports.port, https: httpsUrl, metrics: metricsUrl }) +
@@ -514,13 +584,13 @@ export async function serveUntilSignal(
   if (cluster.isWorker) process.send?.({ listening: ports });
   else announce(inv, config, ports);
   await new Promise<void>((done) => {
-    const stop = (): void => {
+    const stop = (signal: NodeJS.Signals): void => {
       // A cluster worker keeps its handlers: Ctrl-C reaches it and the primary's SIGTERM follows.
       if (!cluster.isWorker) {
         process.off('SIGINT', stop);
         process.off('SIGTERM', stop);
       }
-      void running.close().then(() => {
+      void running.close(signal).then(() => {
         // A cluster worker's channel to the primary would keep it alive.
         if (cluster.isWorker) process.disconnect();
         done();

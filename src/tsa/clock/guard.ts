@@ -13,6 +13,28 @@ import { querySntp, type SntpQueryOptions, type SntpResult } from './sntp.js';
  */
 export type ClockState = 'synced' | 'degraded' | 'unsynced';
 
+/**
+ * The state shown to operators (metrics, /readyz): `local-only` when no time source is
+ * configured and the local jump check passes. The guard itself then runs as synced (tokens are
+ * issued, and the archive's clock events keep the three states), but nothing external vouches
+ * for the time, so it is not reported as synced.
+ */
+export type ClockStatusLabel = ClockState | 'local-only';
+
+export const CLOCK_STATUS_LABELS: readonly ClockStatusLabel[] = [
+  'synced',
+  'degraded',
+  'local-only',
+  'unsynced',
+];
+
+export function clockStatusLabel(status: {
+  readonly state: ClockState;
+  readonly sntp: boolean;
+}): ClockStatusLabel {
+  return !status.sntp && status.state === 'synced' ? 'local-only' : status.state;
+}
+
 export interface SntpServer {
   readonly host: string;
   readonly port: number;

@@ -7,7 +7,7 @@ import { encodePem } from '../../pki/index.js';
 import { silentLogger, type Logger } from '../../shared/index.js';
 import { buildRejection } from '../response.js';
 import type { TimeStampService } from '../service.js';
-import type { TsaMetrics } from './metrics.js';
+import type { RequestOutcome, RouteKind, TsaMetrics } from './metrics.js';
 import { createAccessControl, type AccessCheck, type AccessDecision } from './access.js';
 import { createClientAddress, type ClientAddress } from './client-address.js';
 
@@ -39,6 +39,17 @@ export interface HttpOptions {
   readonly authSchemes?: readonly string[];
   /** The client address for limits and logs (default: the socket's peer; see trusted proxies). */
   readonly clientAddress?: ClientAddress;
+  /** Log one line per answered request (no bodies, no credentials); default off. */
+  readonly accessLog?: boolean;
+}
+
+/** What a request turned out to be, for its metrics and its access log line. */
+interface RequestNote {
+  route: RouteKind;
+  unit?: string;
+  outcome?: RequestOutcome;
+  failInfo?: string;
+  serial?: bigint;
 }
 
 export interface ReadinessCheck {
@@ -110,7 +121,6 @@ export function createTsaApp(options: HttpOptions): Koa {
   const refused = async (
     ctx: Koa.Context,
     request: Parameters<AccessCheck>[1],
-    unit: string,
   ): Promise<boolean> => {
     let decision: AccessDecision;
     try {
@@ -127,7 +137,6 @@ export function createTsaApp(options: HttpOptions): Koa {
       ctx.set('WWW-Authenticate', (options.authSchemes ?? ['Basic realm="attestamp"']).join(', '));
     }
     if (decision.retryAfter !== undefined) ctx.set('Retry-After', String(decision.retryAfter));
-    options.metrics?.observe(unit, 'http-error', String(decision.status), 0);
     plain(ctx, decision.status, `${decision.message}\n`);
     return true;
   };
@@ -146,6 +155,7 @@ export function createTsaApp(options: HttpOptions): Koa {
     .toString(16)
     .padStart(6, '0');
   app.use(async (ctx) => {
+    const started = performance.now();
     // A request id for log correlation: the client's (if sane) or ours, echoed in the answer.
     const given = ctx.get('x-request-id');
     const requestId = /^[A-Za-z0-9._-]{1,64}$/.test(given)
@@ -153,14 +163,55 @@ export function createTsaApp(options: HttpOptions): Koa {
       : `${instance}-${(++requestCounter).toString(36)}`;
     ctx.set('X-Request-Id', requestId);
     const client = clientAddress(ctx.req.socket.remoteAddress, ctx.get('x-forwarded-for'));
+    const note: RequestNote = { route: 'other' };
+    try {
+      await answer(ctx, requestId, client, note);
+    } finally {
+      // Every answer is counted, whatever its status (405, 413, 415, 429 included).
+      const seconds = (performance.now() - started) / 1000;
+      options.metrics?.observeHttp(note.route, ctx.status);
+      if (note.route === 'timestamp' && note.unit !== undefined) {
+        options.metrics?.observe(
+          note.unit,
+          note.outcome ?? 'http-error',
+          note.failInfo,
+          ctx.status,
+          seconds,
+        );
+      }
+      if (options.accessLog === true) {
+        // No bodies, no query strings, no headers: nothing a credential could hide in.
+        logger.info('request', {
+          requestId,
+          client,
+          method: ctx.method,
+          path: ctx.path,
+          status: ctx.status,
+          durationMs: Math.round(seconds * 1e6) / 1000,
+          ...(note.unit === undefined ? {} : { unit: note.unit }),
+          ...(note.serial === undefined ? {} : { serial: note.serial.toString() }),
+          ...(note.failInfo === undefined ? {} : { failInfo: note.failInfo }),
+        });
+      }
+    }
+  });
+
+  const answer = async (
+    ctx: Koa.Context,
+    requestId: string,
+    client: string,
+    note: RequestNote,
+  ): Promise<void> => {
     const route = posts.get(ctx.path);
     if (route !== undefined) {
+      note.route = 'timestamp';
+      note.unit = route.unit;
       if (ctx.method !== 'POST') {
         ctx.set('Allow', 'POST');
         plain(ctx, 405, 'use POST with application/timestamp-query\n');
         return;
       }
-      if (await refused(ctx, { address: client, purpose: 'timestamp' }, route.unit)) return;
+      if (await refused(ctx, { address: client, purpose: 'timestamp' })) return;
       if (mediaType(ctx.get('content-type')) !== QUERY_TYPE) {
         plain(ctx, 415, `content type must be ${QUERY_TYPE}\n`);
         return;
@@ -177,16 +228,13 @@ export function createTsaApp(options: HttpOptions): Koa {
         return;
       }
       let reply: Uint8Array;
-      const started = performance.now();
       try {
         const result = await options.service.respond(route.unit, body);
         reply = result.response;
-        options.metrics?.observe(
-          result.unit,
-          result.status,
-          result.failInfo ?? '',
-          (performance.now() - started) / 1000,
-        );
+        note.unit = result.unit;
+        note.outcome = result.status;
+        if (result.failInfo !== undefined) note.failInfo = result.failInfo;
+        if (result.serial !== undefined) note.serial = result.serial;
         // systemFailure is logged by the service as a failure state (once, then counted): a
         // line per request would fill a full disk faster.
         if (result.status === 'rejection' && result.failInfo !== 'systemFailure') {
@@ -205,6 +253,8 @@ export function createTsaApp(options: HttpOptions): Koa {
           error: error instanceof Error ? error.message : 'unknown',
         });
         reply = buildRejection('systemFailure', 'internal error');
+        note.outcome = 'rejection';
+        note.failInfo = 'systemFailure';
       }
       // HTTP-01: 200 (never 201) with application/timestamp-reply.
       ctx.status = 200;
@@ -213,6 +263,7 @@ export function createTsaApp(options: HttpOptions): Koa {
       return;
     }
     if (ctx.path === '/healthz' || ctx.path === '/readyz') {
+      note.route = 'health';
       if (ctx.method !== 'GET' && ctx.method !== 'HEAD') {
         ctx.set('Allow', 'GET, HEAD');
         plain(ctx, 405, 'use GET\n');
@@ -231,6 +282,8 @@ export function createTsaApp(options: HttpOptions): Koa {
     }
     const evidenceRoute = evidenceRoutes.get(ctx.path);
     if (evidenceRoute?.evidence !== undefined) {
+      note.route = 'evidence';
+      note.unit = evidenceRoute.unit;
       if (ctx.method !== 'GET' && ctx.method !== 'HEAD') {
         ctx.set('Allow', 'GET, HEAD');
         plain(ctx, 405, 'use GET\n');
@@ -247,8 +300,7 @@ export function createTsaApp(options: HttpOptions): Koa {
         }
         // Fresh evidence costs a signature and an audit entry: the same authentication as
         // time-stamp queries, and a limit per client (one client cannot lock out the others).
-        if (await refused(ctx, { address: client, purpose: 'evidence' }, evidenceRoute.unit))
-          return;
+        if (await refused(ctx, { address: client, purpose: 'evidence' })) return;
       }
       try {
         const der = await evidenceRoute.evidence(nonce);
@@ -267,6 +319,7 @@ export function createTsaApp(options: HttpOptions): Koa {
     }
     const published = gets.get(ctx.path);
     if (published !== undefined) {
+      note.route = 'certificates';
       if (ctx.method !== 'GET' && ctx.method !== 'HEAD') {
         ctx.set('Allow', 'GET, HEAD');
         plain(ctx, 405, 'use GET\n');
@@ -278,6 +331,6 @@ export function createTsaApp(options: HttpOptions): Koa {
       return;
     }
     plain(ctx, 404, 'not found\n');
-  });
+  };
   return app;
 }

@@ -72,11 +72,89 @@ describe('server configuration', () => {
     const dir = tempDir();
     const file = join(dir, 'c.json');
     writeFileSync(file, JSON.stringify({ prot: 1 }));
-    expect(() => loadServerConfig(inv({ config: file }))).toThrow('config prot: unknown field');
-    writeFileSync(file, JSON.stringify({ units: [{ path: '/' }] }));
-    expect(() => loadServerConfig(inv({ config: file }))).toThrow('config units[0].partition');
+    expect(() => loadServerConfig(inv({ config: file }))).toThrow(
+      "config prot: unknown field; did you mean 'port'?",
+    );
+    writeFileSync(file, JSON.stringify({ metricHost: '0.0.0.0' }));
+    expect(() => loadServerConfig(inv({ config: file }))).toThrow("did you mean 'metricsHost'");
+    writeFileSync(file, JSON.stringify({ zzzzzzzzzz: 1 }));
+    expect(() => loadServerConfig(inv({ config: file }))).toThrow(
+      'config zzzzzzzzzz: unknown field (keys are the camelCase of the flags',
+    );
+    writeFileSync(file, JSON.stringify({ unit: [{ path: '/' }] }));
+    expect(() => loadServerConfig(inv({ config: file }))).toThrow('config unit[0].partition');
+    writeFileSync(file, JSON.stringify({ unit: [{ partition: 'a', polices: [] }] }));
+    expect(() => loadServerConfig(inv({ config: file }))).toThrow('config unit[0].polices');
     writeFileSync(file, JSON.stringify({ port: 'eighty' }));
     expect(() => loadServerConfig(inv({ config: file }))).toThrow('config port');
+  });
+
+  it('reads the former config keys for one release, with a warning naming the new key', () => {
+    const dir = tempDir();
+    const file = join(dir, 'old.json');
+    writeFileSync(
+      file,
+      JSON.stringify({
+        hashes: ['sha256'],
+        includeTsaName: false,
+        accuracyMicros: 500,
+        jwtJwksFile: 'jwks.json',
+        jwtIssuer: 'i',
+        jwtAudience: 'a',
+        trustedProxies: ['10.0.0.0/8'],
+        units: [{ partition: 'default', path: '/' }, 'rsa:/rsa'],
+      }),
+    );
+    const warnings: string[] = [];
+    const c = loadServerConfig({
+      ...inv({ config: file }),
+      io: { stdout: () => undefined, stderr: (t) => warnings.push(t), env: {}, cwd: dir },
+    });
+    expect(c.hashes).toEqual(['sha256']);
+    expect(c.includeTsaName).toBe(false);
+    expect(c.accuracyMicros).toBe(500);
+    expect(c.jwtJwksFile).toBe('jwks.json');
+    expect(c.trustedProxies).toEqual(['10.0.0.0/8']);
+    expect(c.units.map((u) => u.path)).toEqual(['/', '/rsa']);
+    expect(warnings).toHaveLength(6);
+    expect(warnings).toContain(
+      "warning: config hashes is deprecated and will be refused in a later release; use 'hash'\n",
+    );
+    expect(warnings.join('')).toContain('config includeTsaName is deprecated');
+    expect(warnings.join('')).toContain("use 'tsaName'");
+    expect(warnings.join('')).toContain("use 'accuracyUs'");
+    expect(warnings.join('')).toContain("use 'jwtJwks'");
+    expect(warnings.join('')).toContain("use 'unit'");
+    // The new keys read the same way, without warnings.
+    writeFileSync(file, JSON.stringify({ hash: 'sha256,sha384', tsaName: false, accuracyUs: 500 }));
+    const quiet: string[] = [];
+    const d = loadServerConfig({
+      ...inv({ config: file }),
+      io: { stdout: () => undefined, stderr: (t) => quiet.push(t), env: {}, cwd: dir },
+    });
+    expect(d.hashes).toEqual(['sha256', 'sha384']);
+    expect(d.includeTsaName).toBe(false);
+    expect(quiet).toEqual([]);
+    // Both names at once is ambiguous.
+    writeFileSync(file, JSON.stringify({ hash: ['sha256'], hashes: ['sha384'] }));
+    expect(() => loadServerConfig(inv({ config: file }))).toThrow(
+      "config hashes: give only 'hash'",
+    );
+  });
+
+  it('the metrics host and access log settings have safe defaults and read their sources', () => {
+    const d = loadServerConfig(inv({}));
+    expect(d.metricsHost).toBe('127.0.0.1');
+    expect(d.accessLog).toBe(false);
+    const set = loadServerConfig(
+      inv({ 'metrics-host': '0.0.0.0' }, { ATTESTAMP_ACCESS_LOG: 'on' }),
+    );
+    expect(set.metricsHost).toBe('0.0.0.0');
+    expect(set.accessLog).toBe(true);
+    expect(() => loadServerConfig(inv({ 'access-log': 'sometimes' }))).toThrow(
+      '--access-log: must be on or off',
+    );
+    expect(() => loadServerConfig(inv({ 'metrics-host': '' }))).toThrow('--metrics-host');
   });
 
   it('gives each further unit a policy of its own', () => {
