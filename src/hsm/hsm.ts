@@ -845,6 +845,29 @@ export class Hsm {
     });
   }
 
+  /**
+   * The key's DER SubjectPublicKeyInfo, as the HSM itself trusts it: from the authenticated row,
+   * and only when it is the public key of the sealed private key (a row whose SPKI was swapped
+   * for another key's is an integrity failure, never exported).
+   */
+  publicKey(partitionName: string, label: string): { key: KeyInfo; spki: Uint8Array } {
+    const ctx: AuditContext = {
+      action: 'key.public',
+      details: { partition: partitionName, label },
+    };
+    return this.guard(ctx, () => {
+      const { partition, row } = this.locate(partitionName, label, ctx);
+      const { pkcs8, spki } = this.unsealRow(row);
+      pkcs8.fill(0);
+      if (!bytesEqual(spki, row.spki)) {
+        throw integrityError('key', 'the stored public key is not the sealed key', {
+          keyId: row.id,
+        });
+      }
+      return { key: toKeyInfo(row, partition.name), spki: new Uint8Array(row.spki) };
+    });
+  }
+
   /** The authenticated partition and key rows; fills in the audit context's identifiers. */
   private locate(
     partitionName: string,

@@ -1,4 +1,5 @@
-// Key commands: generate, list, show, delete, restore, purge, export, import.
+// Key commands: generate, list, show, public, delete, restore, purge, export, import, attest.
+import { createHash, createPublicKey, type JsonWebKey } from 'node:crypto';
 import { chmodSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { KEY_PURPOSES, type KeyInfo, type KeyPurpose, type WrappingKey } from '../../hsm/index.js';
@@ -319,9 +320,10 @@ export const keyAttest: Command = {
   details: `The claims come from the key's real attributes (extractable, never-extractable, local,
 origin, purposes, creation time, state, partition and device ids) and say
 protection-class = software. Evidence (PEM label EVIDENCE) carries the chain: partition
-attestation certificate, device, root. A certificate is written alone: append the output of
-'attestamp chain PARTITION' (partition-attestation.pem, device.pem, root.pem) before giving it
-to 'attestamp-verify certificate'.`,
+attestation certificate, device, root. A certificate is written alone unless --chain is given:
+then the certificate is followed by the partition attestation certificate, the device
+certificate and the root (leaf first, root last), as 'attestamp-verify certificate' reads it.
+With --json, one JSON document: {format, pem, der (hex), sha256, chain: [{pem, sha256}]}.`,
   options: {
     nonce: {
       type: 'string',
@@ -329,6 +331,10 @@ to 'attestamp-verify certificate'.`,
       description: 'freshness nonce from the relying party (1 to 64 bytes)',
     },
     format: { type: 'string', value: 'FORMAT', description: 'evidence (default) or certificate' },
+    chain: {
+      type: 'boolean',
+      description: 'with --format certificate: append the chain (attestation, device, root)',
+    },
     out: {
       type: 'string',
       value: 'FILE',
@@ -350,15 +356,121 @@ to 'attestamp-verify certificate'.`,
     if (format !== 'evidence' && format !== 'certificate') {
       throw new UsageError('--format must be evidence or certificate');
     }
-    const der = await withHsm(inv, (hsm) =>
-      hsm.attestKey(partition, label, { format, ...(nonce === undefined ? {} : { nonce }) }),
-    );
-    const pem = encodePem(format === 'evidence' ? 'EVIDENCE' : 'CERTIFICATE', der);
-    const out = stringOption(inv, 'out');
-    if (out === undefined) inv.io.stdout(pem);
-    else {
-      writeFileSync(resolve(inv.io.cwd, out), pem);
-      if (!flag(inv, 'json')) inv.io.stderr(`${format} written to ${out}\n`);
+    const withChain = flag(inv, 'chain');
+    if (withChain && format !== 'certificate') {
+      throw new UsageError('--chain needs --format certificate (evidence carries its chain)');
+    }
+    const { der, chain } = await withHsm(inv, async (hsm) => {
+      const attested = await hsm.attestKey(partition, label, {
+        format,
+        ...(nonce === undefined ? {} : { nonce }),
+      });
+      if (!withChain) return { der: attested, chain: [] as Uint8Array[] };
+      const c = hsm.chain(partition);
+      return { der: attested, chain: [c.partitionAttestation, c.device, c.root] };
+    });
+    const pemLabel = format === 'evidence' ? 'EVIDENCE' : 'CERTIFICATE';
+    const pem = encodePem(pemLabel, der) + chain.map((c) => encodePem('CERTIFICATE', c)).join('');
+    const outOption = stringOption(inv, 'out');
+    const out = outOption === undefined ? undefined : resolve(inv.io.cwd, outOption);
+    if (out !== undefined) writeFileSync(out, pem);
+    if (flag(inv, 'json')) {
+      inv.io.stdout(
+        jsonText({
+          format,
+          partition,
+          label,
+          pem,
+          der: Buffer.from(der).toString('hex'),
+          sha256: sha256Fingerprint(der),
+          ...(withChain
+            ? {
+                chain: chain.map((c) => ({
+                  pem: encodePem('CERTIFICATE', c),
+                  sha256: sha256Fingerprint(c),
+                })),
+              }
+            : {}),
+          ...(out === undefined ? {} : { out }),
+        }),
+      );
+    } else if (out === undefined) inv.io.stdout(pem);
+    else inv.io.stderr(`${format} written to ${out}\n`);
+    return EXIT.ok;
+  },
+};
+
+/** RFC 7638: the members that make up the JWK thumbprint of each key type, in lexical order. */
+const THUMBPRINT_MEMBERS: Readonly<Record<string, readonly string[]>> = {
+  EC: ['crv', 'kty', 'x', 'y'],
+  OKP: ['crv', 'kty', 'x'],
+  RSA: ['e', 'kty', 'n'],
+};
+
+/**
+ * The public key as a JWK (RFC 7517; EC P-256/P-384 and RSA per RFC 7518 6.2 and 6.3, Ed25519 as
+ * OKP per RFC 8037), with its RFC 7638 SHA-256 thumbprint as `kid`.
+ */
+export function publicJwk(spki: Uint8Array): JsonWebKey {
+  const jwk = createPublicKey({ key: Buffer.from(spki), format: 'der', type: 'spki' }).export({
+    format: 'jwk',
+  });
+  const members = THUMBPRINT_MEMBERS[String(jwk.kty)];
+  if (members === undefined) throw new InputError(`no JWK form for key type ${String(jwk.kty)}`);
+  const canonical = `{${members.map((m) => `${JSON.stringify(m)}:${JSON.stringify(jwk[m])}`).join(',')}}`;
+  const kid = createHash('sha256').update(canonical).digest('base64url');
+  return { ...jwk, kid };
+}
+
+export const keyPublic: Command = {
+  path: ['key', 'public'],
+  summary: "Write a key's public key (SubjectPublicKeyInfo) as PEM, DER or JWK.",
+  positionals: [...PARTITION_LABEL],
+  details: `The public key comes from the key's authenticated row and is written only when it is the
+public key of the sealed private key. PEM is a "PUBLIC KEY" block (openssl pkey -pubin reads it);
+DER is the bare SubjectPublicKeyInfo; JWK follows RFC 7517/7518/8037 (EC P-256/P-384, OKP
+Ed25519, RSA) with the RFC 7638 thumbprint as kid. With --json: a JSON document with the key, the
+SPKI in hex, its SHA-256 and the JWK.`,
+  options: {
+    format: { type: 'string', value: 'FORMAT', description: 'pem (default), der or jwk' },
+    out: { type: 'string', value: 'FILE', description: 'write here instead of standard output' },
+    ...MASTER_OPTIONS,
+  },
+  async run(inv) {
+    const [partition, label] = inv.positionals as [string, string];
+    const format = stringOption(inv, 'format') ?? 'pem';
+    if (format !== 'pem' && format !== 'der' && format !== 'jwk') {
+      throw new UsageError(`--format must be pem, der or jwk (got '${format.slice(0, 16)}')`);
+    }
+    const outOption = stringOption(inv, 'out');
+    if (format === 'der' && outOption === undefined && !flag(inv, 'json')) {
+      throw new UsageError('--format der writes binary: give --out FILE');
+    }
+    const { key, spki } = await withHsm(inv, (hsm) => hsm.publicKey(partition, label));
+    const jwk = publicJwk(spki);
+    const body: Uint8Array | string =
+      format === 'der'
+        ? spki
+        : format === 'pem'
+          ? encodePem('PUBLIC KEY', spki)
+          : JSON.stringify(jwk, null, 2) + '\n';
+    const out = outOption === undefined ? undefined : resolve(inv.io.cwd, outOption);
+    if (out !== undefined) writeFileSync(out, body);
+    if (flag(inv, 'json')) {
+      inv.io.stdout(
+        jsonText({
+          key: keyJson(key),
+          format,
+          spki: Buffer.from(spki).toString('hex'),
+          sha256: sha256Fingerprint(spki),
+          jwk,
+          ...(out === undefined ? {} : { out }),
+        }),
+      );
+    } else if (out !== undefined) {
+      inv.io.stderr(`public key (${format}) written to ${out}\n`);
+    } else if (typeof body === 'string') {
+      inv.io.stdout(body);
     }
     return EXIT.ok;
   },
