@@ -155,3 +155,122 @@ describe('key attest --chain and --json', () => {
     expect(cli(['key', 'attest', 'default', 'p256', '--chain']).code).toBe(64);
   });
 });
+
+describe('wrapping keys come from files, and are never echoed', () => {
+  const secret = 'c0ffee'.repeat(10) + 'abcd';
+
+  it.each([
+    ['key', 'export', 'default', 'ed', '--wrap-key', secret, '--out', 'x.kwp'],
+    ['key', 'export', 'default', 'ed', '--wrap-key-file', secret, '--out', 'x.kwp'],
+    ['key', 'import', 'default', '--label', 'i', '--in', 'x.kwp', '--unwrap-key', secret],
+    ['key', 'import', 'default', '--label', 'i', '--in', 'x.kwp', '--unwrap-key-file', secret],
+  ])('%s %s ... %s refuses the hex without printing it', (...args) => {
+    for (const json of [[], ['--json']]) {
+      const r = cli([...args, ...json]);
+      expect(r.code).toBe(64);
+      expect(r.stdout + r.stderr).not.toContain(secret);
+      expect(r.stdout + r.stderr).not.toContain(secret.slice(0, 16));
+      expect(r.stdout + r.stderr).toMatch(/-key-file FILE/);
+    }
+  });
+
+  it('an unreadable key file is not named either (it may be a mistyped key)', () => {
+    const r = cli([
+      'key',
+      'export',
+      'default',
+      'ed',
+      '--wrap-key-file',
+      'no-such-kf',
+      '--out',
+      'x',
+    ]);
+    expect(r.code).toBe(65);
+    expect(r.stderr).not.toContain('no-such-kf');
+  });
+
+  it('--wrap-key-file and its alias --wrap-key read the key file', () => {
+    expect(cli(['partition', 'create', 'wk']).code).toBe(0);
+    const officer = {
+      ATTESTAMP_OFFICER_PASSPHRASE: readFileSync(
+        join(cwd, 'data/officer.passphrase'),
+        'utf8',
+      ).trim(),
+    };
+    expect(cli(['partition', 'policy', 'wk', '--export', 'on'], officer).code).toBe(0);
+    expect(
+      cli(['key', 'generate', 'wk', '--label', 'm', '--algorithm', 'ecdsa-p256', '--extractable'])
+        .code,
+    ).toBe(0);
+    execFileSync('sh', ['-c', 'openssl rand -hex 32 > kek.hex'], { cwd });
+    for (const flag of ['--wrap-key-file', '--wrap-key']) {
+      const r = cli(['key', 'export', 'wk', 'm', flag, 'kek.hex', '--out', 'm.kwp']);
+      expect(r.code, r.stderr).toBe(0);
+    }
+    const both = cli([
+      'key',
+      'export',
+      'wk',
+      'm',
+      '--wrap-key-file',
+      'kek.hex',
+      '--wrap-key',
+      'kek.hex',
+      '--out',
+      'm.kwp',
+    ]);
+    expect(both.code).toBe(64);
+  });
+});
+
+describe('key command JSON and officer hints', () => {
+  it('delete, restore and purge print the key as key show --json does', () => {
+    expect(
+      cli(['key', 'generate', 'default', '--label', 'trash', '--algorithm', 'ed25519']).code,
+    ).toBe(0);
+    const show = JSON.parse(cli(['key', 'show', 'default', 'trash', '--json']).stdout) as Record<
+      string,
+      unknown
+    >;
+    const del = JSON.parse(cli(['key', 'delete', 'default', 'trash', '--json']).stdout) as Record<
+      string,
+      unknown
+    >;
+    // The same fields, and invalidatedAt once the key is in the trash.
+    expect(Object.keys(del).sort()).toEqual([...Object.keys(show), 'invalidatedAt'].sort());
+    expect(del).toMatchObject({ id: show.id, label: 'trash', state: 'invalidated' });
+    const officer = {
+      ATTESTAMP_OFFICER_PASSPHRASE: readFileSync(
+        join(cwd, 'data/officer.passphrase'),
+        'utf8',
+      ).trim(),
+    };
+    const restored = JSON.parse(
+      cli(['key', 'restore', 'default', 'trash', '--json'], officer).stdout,
+    ) as Record<string, unknown>;
+    expect(Object.keys(restored).sort()).toEqual(Object.keys(show).sort());
+    expect(restored).toMatchObject({ id: show.id, state: 'active' });
+    expect(cli(['key', 'delete', 'default', 'trash']).code).toBe(0);
+    const purged = JSON.parse(
+      cli(['key', 'purge', 'default', 'trash', '--json'], officer).stdout,
+    ) as Record<string, unknown>;
+    expect(purged).toMatchObject({ id: show.id, label: 'trash', state: 'destroyed' });
+    expect(Object.keys(purged).sort()).toEqual([...Object.keys(show), 'invalidatedAt'].sort());
+  });
+
+  it('restore and purge without a credential exit 77 naming the flag and the passphrase file', () => {
+    expect(
+      cli(['key', 'generate', 'default', '--label', 'tr2', '--algorithm', 'ed25519']).code,
+    ).toBe(0);
+    expect(cli(['key', 'delete', 'default', 'tr2']).code).toBe(0);
+    for (const action of ['restore', 'purge']) {
+      const r = cli(['key', action, 'default', 'tr2']);
+      expect(r.code).toBe(77);
+      expect(r.stderr).toContain('--officer-passphrase-file');
+      expect(r.stderr).toContain(join(cwd, 'data/officer.passphrase'));
+      expect(r.stderr).not.toContain(
+        readFileSync(join(cwd, 'data/officer.passphrase'), 'utf8').trim(),
+      );
+    }
+  });
+});

@@ -6,7 +6,7 @@ import { openFactory } from '../../hsm/index.js';
 import { CRL_REASONS, encodePem, isCrlReason, sha256Fingerprint } from '../../pki/index.js';
 import { systemClock } from '../../shared/index.js';
 import { flag, requiredOption, stringOption, type Command, type Invocation } from '../command.js';
-import { officerCredential, storePath, withHsm } from '../context.js';
+import { officerCredential, storePath, withHsm, withOfficerHint } from '../context.js';
 import { EXIT, UsageError } from '../exit-codes.js';
 import { jsonText } from '../output.js';
 import { factoryPassphrase } from './device.js';
@@ -132,7 +132,9 @@ to the audit log. Reasons: ${Object.keys(CRL_REASONS).join(', ')}.`,
       );
     }
     const officer = officerCredential(inv);
-    const state = await withHsm(inv, (hsm) => hsm.revokePartition(name, reason, officer));
+    const state = await withOfficerHint(inv, () =>
+      withHsm(inv, (hsm) => hsm.revokePartition(name, reason, officer)),
+    );
     const serials = state.revoked.map((r) => r.serial);
     if (flag(inv, 'json'))
       inv.io.stdout(jsonText({ partition: name, reason, revokedSerials: serials }));

@@ -1,6 +1,6 @@
 // Key commands: generate, list, show, public, delete, restore, purge, export, import, attest.
 import { createHash, createPublicKey, type JsonWebKey } from 'node:crypto';
-import { chmodSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { KEY_PURPOSES, type KeyInfo, type KeyPurpose, type WrappingKey } from '../../hsm/index.js';
 import {
@@ -12,7 +12,7 @@ import {
 } from '../../pki/index.js';
 import { fromHex } from '../../shared/index.js';
 import { flag, requiredOption, stringOption, type Command, type Invocation } from '../command.js';
-import { officerCredential, readInputFile, withHsm } from '../context.js';
+import { officerCredential, readInputFile, withHsm, withOfficerHint } from '../context.js';
 import { EXIT, InputError, UsageError } from '../exit-codes.js';
 import { jsonText } from '../output.js';
 import { MASTER_OPTIONS, OFFICER_OPTIONS } from './partition.js';
@@ -161,10 +161,17 @@ export const keyDelete: Command = {
   options: { ...MASTER_OPTIONS },
   async run(inv) {
     const [partition, label] = inv.positionals as [string, string];
-    const after = await withHsm(inv, (hsm) => hsm.deleteKey(partition, label));
-    const result = { partition, label, state: after === undefined ? 'destroyed' : after.state };
-    if (flag(inv, 'json')) inv.io.stdout(jsonText(result));
-    else
+    const { before, after } = await withHsm(inv, (hsm) => {
+      const known = hsm.key(partition, label);
+      return { before: known, after: hsm.deleteKey(partition, label) };
+    });
+    // The same representation as 'key show --json'; a destroyed key is described as it was,
+    // with the state "destroyed".
+    if (flag(inv, 'json')) {
+      inv.io.stdout(
+        jsonText(after === undefined ? { ...keyJson(before), state: 'destroyed' } : keyJson(after)),
+      );
+    } else
       inv.io.stdout(
         `key ${label} ${after === undefined ? 'destroyed' : 'moved to the trash (invalidated)'}\n`,
       );
@@ -180,7 +187,9 @@ export const keyRestore: Command = {
   async run(inv) {
     const [partition, label] = inv.positionals as [string, string];
     const officer = officerCredential(inv);
-    const key = await withHsm(inv, (hsm) => hsm.restoreKey(partition, label, officer));
+    const key = await withOfficerHint(inv, () =>
+      withHsm(inv, (hsm) => hsm.restoreKey(partition, label, officer)),
+    );
     if (flag(inv, 'json')) inv.io.stdout(jsonText(keyJson(key)));
     else inv.io.stdout(`key ${label} restored\n`);
     return EXIT.ok;
@@ -195,18 +204,54 @@ export const keyPurge: Command = {
   async run(inv) {
     const [partition, label] = inv.positionals as [string, string];
     const officer = officerCredential(inv);
-    await withHsm(inv, (hsm) => {
-      hsm.purgeKey(partition, label, officer);
-    });
-    if (flag(inv, 'json')) inv.io.stdout(jsonText({ partition, label, state: 'purged' }));
+    const before = await withOfficerHint(inv, () =>
+      withHsm(inv, (hsm) => {
+        const known = hsm.key(partition, label);
+        hsm.purgeKey(partition, label, officer);
+        return known;
+      }),
+    );
+    if (flag(inv, 'json')) inv.io.stdout(jsonText({ ...keyJson(before), state: 'destroyed' }));
     else inv.io.stdout(`key ${label} purged\n`);
     return EXIT.ok;
   },
 };
 
+/** Looks like key material typed on the command line rather than a file name. */
+const KEY_LIKE = /^(?:[0-9A-Fa-f]{2}){8,}$/;
+
+/**
+ * The file named by `--NAME-file` or its deprecated alias `--NAME`. The value given is never
+ * echoed: a user who passes the key itself instead of a file name must not find it on stderr.
+ */
+function keyFileOption(inv: Invocation, name: 'wrap-key' | 'unwrap-key'): string | undefined {
+  const file = stringOption(inv, `${name}-file`);
+  const alias = stringOption(inv, name);
+  if (file !== undefined && alias !== undefined) {
+    throw new UsageError(`give --${name}-file only (--${name} is its deprecated alias)`);
+  }
+  const path = file ?? alias;
+  if (path === undefined) return undefined;
+  if (KEY_LIKE.test(path) && !existsSync(resolve(inv.io.cwd, path))) {
+    throw new UsageError(
+      `--${file === undefined ? name : `${name}-file`} takes the name of a file holding the key, not the key itself (the value is not shown): write the key to a file (mode 0600) and give --${name}-file FILE`,
+    );
+  }
+  return resolve(inv.io.cwd, path);
+}
+
+function readKeyFile(path: string, option: string): Buffer {
+  try {
+    return readFileSync(path);
+  } catch {
+    // The path is not repeated: it may be a mistyped secret.
+    throw new InputError(`cannot read the key file given with --${option}-file`);
+  }
+}
+
 /** A wrapping key file: 64 hex digits (AES-256) or a PEM RSA public key (>= 3072 bits). */
 function wrappingKey(path: string): WrappingKey {
-  const bytes = readInputFile(path, 'wrapping key');
+  const bytes = readKeyFile(path, 'wrap-key');
   const text = bytes.toString('utf8');
   const hex = fromHex(text.trim());
   if (hex?.length === 32) return { kind: 'aes-kwp', key: hex };
@@ -214,28 +259,40 @@ function wrappingKey(path: string): WrappingKey {
   const pub = decodePemAll(text).find((b) => b.label === 'PUBLIC KEY');
   if (pub !== undefined) return { kind: 'rsa-aes-kwp', spki: pub.der };
   throw new InputError(
-    `--wrap-key '${path}' is neither a 32-byte AES key (hex) nor a PEM public key`,
+    'the --wrap-key-file file is neither a 32-byte AES key (64 hex digits or raw) nor a PEM public key',
   );
 }
 
-function aesKeyFile(path: string, option: string): Uint8Array {
-  const bytes = readInputFile(path, option);
+function aesKeyFile(path: string): Uint8Array {
+  const bytes = readKeyFile(path, 'unwrap-key');
   const hex = fromHex(bytes.toString('utf8').trim());
   if (hex?.length === 32) return hex;
   if (bytes.length === 32) return new Uint8Array(bytes);
-  throw new InputError(`--${option} '${path}' is not a 32-byte AES key (64 hex digits or raw)`);
+  throw new InputError(
+    'the --unwrap-key-file file is not a 32-byte AES key (64 hex digits or raw)',
+  );
 }
 
 export const keyExport: Command = {
   path: ['key', 'export'],
   summary: 'Export a key wrapped under a key you supply (only if extractable and allowed).',
   positionals: [...PARTITION_LABEL],
-  details: `--wrap-key is either 64 hex digits of an AES-256 key (output: RFC 5649 AES key wrap with
-padding of the PKCS#8 key) or a PEM RSA public key of at least 3072 bits (output: RSA-OAEP-SHA256
+  details: `--wrap-key-file names a file holding either 64 hex digits of an AES-256 key (output: RFC
+5649 AES key wrap with padding of the PKCS#8 key) or a PEM RSA public key of at least 3072 bits (output: RSA-OAEP-SHA256
 of a fresh AES-256 key followed by the AES-KWP of the PKCS#8 key, as PKCS#11 CKM_RSA_AES_KEY_WRAP).
-A plaintext export does not exist.`,
+A plaintext export does not exist. --wrap-key FILE is a deprecated alias of --wrap-key-file; a key
+given on the command line instead of a file name is refused and never echoed.`,
   options: {
-    'wrap-key': { type: 'string', value: 'FILE', description: 'key to wrap under (required)' },
+    'wrap-key-file': {
+      type: 'string',
+      value: 'FILE',
+      description: 'file holding the key to wrap under (required)',
+    },
+    'wrap-key': {
+      type: 'string',
+      value: 'FILE',
+      description: 'deprecated alias of --wrap-key-file',
+    },
     out: {
       type: 'string',
       value: 'FILE',
@@ -245,7 +302,9 @@ A plaintext export does not exist.`,
   },
   async run(inv) {
     const [partition, label] = inv.positionals as [string, string];
-    const wrapping = wrappingKey(requiredOption(inv, 'wrap-key'));
+    const wrapPath = keyFileOption(inv, 'wrap-key');
+    if (wrapPath === undefined) throw new UsageError('missing --wrap-key-file FILE');
+    const wrapping = wrappingKey(wrapPath);
     const out = resolve(inv.io.cwd, requiredOption(inv, 'out'));
     const wrapped = await withHsm(inv, (hsm) => hsm.exportKey(partition, label, wrapping));
     writeFileSync(out, wrapped, { mode: 0o600 });
@@ -262,7 +321,7 @@ export const keyImport: Command = {
   path: ['key', 'import'],
   summary: 'Import a key into a partition whose policy allows import.',
   positionals: ['PARTITION'],
-  details: `--in is a PKCS#8 private key (PEM or DER), or with --unwrap-key an RFC 5649 AES-KWP blob
+  details: `--in is a PKCS#8 private key (PEM or DER), or with --unwrap-key-file an RFC 5649 AES-KWP blob
 as written by 'key export'. Imported keys are recorded as origin imported, local false and
 never-extractable false.`,
   options: {
@@ -272,10 +331,15 @@ never-extractable false.`,
       description: 'name of the key in the partition (required)',
     },
     in: { type: 'string', value: 'FILE', description: 'the key to import (required)' },
+    'unwrap-key-file': {
+      type: 'string',
+      value: 'FILE',
+      description: 'file holding the AES-256 key (64 hex digits) that --in is wrapped under',
+    },
     'unwrap-key': {
       type: 'string',
       value: 'FILE',
-      description: 'AES-256 key (64 hex digits) that --in is wrapped under',
+      description: 'deprecated alias of --unwrap-key-file',
     },
     pss: { type: 'boolean', description: 'sign with RSA-PSS instead of PKCS#1 v1.5 (RSA keys)' },
     extractable: { type: 'boolean', description: 'mark the imported key extractable' },
@@ -285,8 +349,8 @@ never-extractable false.`,
   async run(inv) {
     const partition = inv.positionals[0]!;
     const label = requiredOption(inv, 'label');
+    const unwrapPath = keyFileOption(inv, 'unwrap-key');
     const input = readInputFile(requiredOption(inv, 'in'), 'key');
-    const unwrapPath = stringOption(inv, 'unwrap-key');
     const p = purposes(inv);
     const common = {
       label,
@@ -299,7 +363,7 @@ never-extractable false.`,
         return hsm.importWrappedKey(partition, {
           ...common,
           wrapped: new Uint8Array(input),
-          unwrapKey: aesKeyFile(unwrapPath, 'unwrap-key'),
+          unwrapKey: aesKeyFile(unwrapPath),
         });
       }
       const pem = decodePemAll(input.toString('utf8')).find((b) => b.label === 'PRIVATE KEY');
