@@ -27,8 +27,12 @@ export const FACTORY_FILES = {
   key: 'root-key.pem',
   certificate: 'root.pem',
   manifest: 'factory.json',
+} as const;
+
+/** Files the factory writes once it issues CRLs. */
+export const FACTORY_CRL_FILES = {
   /** The factory's CRL state: the last cRLNumber and the revoked device certificates. */
-  crlState: 'crl-state.json',
+  state: 'crl-state.json',
   /** The latest CRL the factory issued (DER). */
   crl: 'root.crl',
 } as const;
@@ -212,7 +216,7 @@ export function openFactory(dir: string, passphrase?: string): Factory {
 }
 
 function readCrlState(dir: string): FactoryCrlState {
-  const path = join(dir, FACTORY_FILES.crlState);
+  const path = join(dir, FACTORY_CRL_FILES.state);
   if (!existsSync(path))
     return { format: 'attestamp-factory-crl/1', lastCrlNumber: 0, revoked: [] };
   const value = JSON.parse(readFileSync(path, 'utf8')) as Partial<FactoryCrlState>;
@@ -266,8 +270,8 @@ function loadedFactory(
         },
       );
       const next: FactoryCrlState = { ...state, lastCrlNumber: crlNumber };
-      writeFileSync(join(dir, FACTORY_FILES.crlState), JSON.stringify(next, null, 2) + '\n');
-      writeFileSync(join(dir, FACTORY_FILES.crl), crl);
+      writeFileSync(join(dir, FACTORY_CRL_FILES.state), JSON.stringify(next, null, 2) + '\n');
+      writeFileSync(join(dir, FACTORY_CRL_FILES.crl), crl);
       return { crl, crlNumber };
     },
     async certifyDevice(request, clock) {
