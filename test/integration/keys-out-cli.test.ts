@@ -274,3 +274,22 @@ describe('key command JSON and officer hints', () => {
     }
   });
 });
+
+describe('key public in a hostile store', () => {
+  it('a public key swapped in the row is an integrity failure, not an export', async () => {
+    const { default: Database } = await import('better-sqlite3');
+    const db = new Database(join(cwd, 'data/attestamp.sqlite'));
+    try {
+      const other = db.prepare("SELECT spki FROM keys WHERE label = 'p256'").get() as {
+        spki: Buffer;
+      };
+      db.prepare("UPDATE keys SET spki = ? WHERE label = 'p384'").run(other.spki);
+    } finally {
+      db.close();
+    }
+    const r = cli(['key', 'public', 'default', 'p384']);
+    expect(r.code).toBe(4);
+    expect(r.stderr).toContain('[integrity-failed]');
+    expect(r.stdout).toBe('');
+  });
+});
