@@ -144,3 +144,22 @@ export async function withHsm<T>(inv: Invocation, fn: (hsm: Hsm) => Promise<T> |
     hsm.close();
   }
 }
+
+/**
+ * Runs an action that needs the security officer; a refusal for want of a credential says how
+ * to give one: the flag, the variable, and the passphrase file init wrote (when it exists).
+ */
+export async function withOfficerHint<T>(inv: Invocation, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (error) {
+    if (!(error instanceof HsmError) || error.code !== 'officer-required') throw error;
+    const file = join(dataDir(inv), OFFICER_PASSPHRASE_FILE);
+    const where = existsSync(file) ? ` (init wrote the passphrase to '${file}')` : '';
+    throw new HsmError(
+      'officer-required',
+      `this action needs the security officer: give --officer-passphrase-file FILE${where} or set ATTESTAMP_OFFICER_PASSPHRASE`,
+      { cause: error },
+    );
+  }
+}

@@ -64,6 +64,7 @@ const HSM_EXIT: Readonly<Record<HsmErrorCode, ExitCode>> = {
   'officer-required': EXIT.auth,
   'officer-auth-failed': EXIT.auth,
   'unwrap-failed': EXIT.dataError,
+  'partition-revoked': EXIT.refused,
   'integrity-failed': EXIT.integrity,
   'audit-head-mismatch': EXIT.rollback,
   'invalid-argument': EXIT.usage,

@@ -14,6 +14,7 @@ import { packageVersion } from './version.js';
 import { auditExport, auditHead, auditVerify } from './commands/audit.js';
 import { archiveExport, archiveFind, archiveGet, archiveVerify } from './commands/archive.js';
 import { chain } from './commands/chain.js';
+import { crlIssue, partitionRevoke } from './commands/crl.js';
 import { serve } from './commands/serve.js';
 import { stamp } from './commands/stamp.js';
 import { tsaPasswd } from './commands/passwd.js';
@@ -25,6 +26,7 @@ import {
   keyGenerate,
   keyImport,
   keyList,
+  keyPublic,
   keyPurge,
   keyRestore,
   keyShow,
@@ -48,9 +50,11 @@ export const COMMANDS: readonly Command[] = [
   partitionList,
   partitionShow,
   partitionPolicy,
+  partitionRevoke,
   keyGenerate,
   keyList,
   keyShow,
+  keyPublic,
   keyAttest,
   keyDelete,
   keyRestore,
@@ -58,6 +62,7 @@ export const COMMANDS: readonly Command[] = [
   keyExport,
   keyImport,
   chain,
+  crlIssue,
   stamp,
   auditVerify,
   auditHead,

@@ -32,6 +32,8 @@ export type HsmErrorCode =
   | 'officer-required'
   | 'officer-auth-failed'
   | 'unwrap-failed'
+  /** The partition's certificates are revoked already. */
+  | 'partition-revoked'
   /** A row of the store does not carry the MAC of its content, or contradicts its key. */
   | 'integrity-failed'
   /** The audit log does not extend the head the operator recorded. */

@@ -5,6 +5,7 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'n
 import { join } from 'node:path';
 import {
   buildCertificate,
+  buildCrl,
   decodePem,
   deviceTemplate,
   encodePem,
@@ -14,6 +15,7 @@ import {
   rootTemplate,
   sha256Fingerprint,
   isKeyAlgorithm,
+  type CrlReason,
   type DistinguishedName,
   type KeyAlgorithm,
 } from '../pki/index.js';
@@ -26,6 +28,20 @@ export const FACTORY_FILES = {
   certificate: 'root.pem',
   manifest: 'factory.json',
 } as const;
+
+/** Files the factory writes once it issues CRLs. */
+export const FACTORY_CRL_FILES = {
+  /** The factory's CRL state: the last cRLNumber and the revoked device certificates. */
+  state: 'crl-state.json',
+  /** The latest CRL the factory issued (DER). */
+  crl: 'root.crl',
+} as const;
+
+interface FactoryCrlState {
+  readonly format: 'attestamp-factory-crl/1';
+  readonly lastCrlNumber: number;
+  readonly revoked: readonly { serial: string; reason: CrlReason; revokedAt: string }[];
+}
 
 interface FactoryManifest {
   readonly format: 'attestamp-factory/1';
@@ -68,6 +84,14 @@ export interface Factory {
   readonly rootCertificate: Uint8Array;
   readonly rootSha256: string;
   certifyDevice(request: DeviceCertificateRequest, clock: Clock): Promise<Uint8Array>;
+  /**
+   * Issues the root's CRL over the device certificates (RFC 5280 5), with the next cRLNumber
+   * kept in the factory folder beside the root key; writes it to root.crl as well.
+   */
+  issueCrl(
+    options: { nextUpdateDays: number },
+    clock: Clock,
+  ): Promise<{ crl: Uint8Array; crlNumber: number }>;
 }
 
 function addYears(at: Date, years: number): Date {
@@ -129,7 +153,7 @@ export async function createFactory(dir: string, options: CreateFactoryOptions):
     encrypted: options.passphrase !== undefined,
   };
   writeFileSync(join(dir, FACTORY_FILES.manifest), JSON.stringify(manifest, null, 2) + '\n');
-  return loadedFactory(manifest, certificate, privateKey, spki);
+  return loadedFactory(dir, manifest, certificate, privateKey, spki);
 }
 
 function parseManifest(text: string): FactoryManifest {
@@ -191,10 +215,27 @@ export function openFactory(dir: string, passphrase?: string): Factory {
   if (!bytesEqual(certSpki, spki)) {
     throw new HsmError('factory-invalid', 'the factory root key does not match its certificate');
   }
-  return loadedFactory(manifest, certificate, privateKey, spki);
+  return loadedFactory(dir, manifest, certificate, privateKey, spki);
+}
+
+function readCrlState(dir: string): FactoryCrlState {
+  const path = join(dir, FACTORY_CRL_FILES.state);
+  if (!existsSync(path))
+    return { format: 'attestamp-factory-crl/1', lastCrlNumber: 0, revoked: [] };
+  const value = JSON.parse(readFileSync(path, 'utf8')) as Partial<FactoryCrlState>;
+  if (
+    value.format !== 'attestamp-factory-crl/1' ||
+    typeof value.lastCrlNumber !== 'number' ||
+    !Number.isSafeInteger(value.lastCrlNumber) ||
+    !Array.isArray(value.revoked)
+  ) {
+    throw new HsmError('factory-invalid', 'unknown factory CRL state format');
+  }
+  return value as FactoryCrlState;
 }
 
 function loadedFactory(
+  dir: string,
   manifest: FactoryManifest,
   rootCertificate: Uint8Array,
   privateKey: KeyObject,
@@ -209,6 +250,33 @@ function loadedFactory(
     country: manifest.country,
     rootCertificate,
     rootSha256: manifest.rootSha256,
+    async issueCrl(options, clock) {
+      const state = readCrlState(dir);
+      const crlNumber = state.lastCrlNumber + 1;
+      const now = clock.now();
+      const crl = await buildCrl(
+        {
+          issuer: rootSubject,
+          issuerSpki: rootSpki,
+          thisUpdate: now,
+          nextUpdate: new Date(now.getTime() + options.nextUpdateDays * 86_400_000),
+          crlNumber: BigInt(crlNumber),
+          revoked: state.revoked.map((r) => ({
+            serialNumber: new Uint8Array(Buffer.from(r.serial, 'hex')),
+            revocationDate: new Date(r.revokedAt),
+            reason: r.reason,
+          })),
+        },
+        {
+          algorithm: manifest.algorithm,
+          sign: (tbs) => Promise.resolve(signWith(privateKey, manifest.algorithm, tbs)),
+        },
+      );
+      const next: FactoryCrlState = { ...state, lastCrlNumber: crlNumber };
+      writeFileSync(join(dir, FACTORY_CRL_FILES.state), JSON.stringify(next, null, 2) + '\n');
+      writeFileSync(join(dir, FACTORY_CRL_FILES.crl), crl);
+      return { crl, crlNumber };
+    },
     async certifyDevice(request, clock) {
       const csr = parseCsr(request.csr);
       // Proof of possession: the request must be signed by the key it asks to certify.

@@ -4,6 +4,7 @@
 import { randomBytes, randomUUID, type KeyObject } from 'node:crypto';
 import {
   buildCertificate,
+  buildCrl,
   buildCsr,
   encodeName,
   parseCertificate,
@@ -11,10 +12,12 @@ import {
   partitionTimestampTemplate,
   randomSerial,
   isKeyAlgorithm,
+  type CrlReason,
   type DistinguishedName,
   type KeyAlgorithm,
   type Signer,
 } from '../pki/index.js';
+import { revocationState, type CrlIssuer, type RevocationState } from './revocation-state.js';
 import { bytesEqual, constantTimeEqual, systemClock, type Clock } from '../shared/index.js';
 import {
   appendAudit,
@@ -183,6 +186,7 @@ const AUDIT_OUTCOME: Partial<Readonly<Record<HsmErrorCode, AuditOutcome>>> = {
   'partition-exists': 'refused',
   'integrity-failed': 'failure',
   'unwrap-failed': 'failure',
+  'partition-revoked': 'refused',
   'store-corrupt': 'failure',
 };
 
@@ -673,6 +677,138 @@ export class Hsm {
     });
   }
 
+  // ---------------------------------------------------------------- revocation
+
+  /** The revocation decisions and CRL numbers, from the verified audit log. */
+  revocationState(): RevocationState {
+    return this.guard({ action: 'crl.state' }, () => revocationState(this.db, this.keys.auditKey));
+  }
+
+  /**
+   * Revokes a partition's certificates (attestation and timestamp keys), for the device's next
+   * CRL; needs a security officer. The decision is an audit entry (its MAC authenticates it),
+   * written in the transaction that checks that the partition is not revoked already.
+   */
+  revokePartition(
+    name: string,
+    reason: CrlReason,
+    officer: OfficerCredential | undefined,
+  ): RevocationState {
+    const ctx: AuditContext = { action: 'partition.revoke', details: { partition: name, reason } };
+    return this.guard(ctx, () => {
+      ctx.partitionId = this.partitionRow(name).id;
+      const proven = this.requireOfficer(officer, ctx);
+      const now = this.clock.now();
+      this.db
+        .transaction(() => {
+          this.requireSameOfficer(proven);
+          const row = this.partitionRow(name);
+          const state = revocationState(this.db, this.keys.auditKey);
+          if (state.revoked.some((r) => r.partitionId === row.id)) {
+            throw new HsmError('partition-revoked', 'the partition is revoked already', {
+              details: { partition: name },
+            });
+          }
+          const serials = [row.attestation_certificate, row.timestamp_certificate].map((c) =>
+            serialHex(new Uint8Array(c)),
+          );
+          this.audit(now, {
+            actor: ctx.actor,
+            action: 'partition.revoke',
+            partitionId: row.id,
+            outcome: 'success',
+            details: { partition: name, reason, serials: serials.join(',') },
+          });
+        })
+        .immediate();
+      return revocationState(this.db, this.keys.auditKey);
+    });
+  }
+
+  /**
+   * Issues the device's CRL (RFC 5280 5) over the partition certificates it issued: signed by
+   * the device key, the next cRLNumber, every revoked partition certificate with its reason.
+   * The number and the list are read from the verified log, and checked unchanged in the
+   * transaction that records the CRL.
+   */
+  async issueDeviceCrl(options: { nextUpdateDays: number }): Promise<Uint8Array> {
+    const ctx: AuditContext = { action: 'crl.issue', details: { issuer: 'device' } };
+    return this.guardAsync(ctx, async () => {
+      const before = revocationState(this.db, this.keys.auditKey);
+      const device = toDeviceInfo(this.rows.device());
+      const signer = this.deviceSigner();
+      const now = this.clock.now();
+      const crlNumber = before.lastCrlNumber.device + 1;
+      const crl = await buildCrl(
+        {
+          issuer: new Uint8Array(parseCertificate(device.certificate).subject.toSchema().toBER()),
+          issuerSpki: signer.spki,
+          thisUpdate: now,
+          nextUpdate: new Date(now.getTime() + options.nextUpdateDays * 86_400_000),
+          crlNumber: BigInt(crlNumber),
+          revoked: before.revoked.map((r) => ({
+            serialNumber: new Uint8Array(Buffer.from(r.serial, 'hex')),
+            revocationDate: r.revokedAt,
+            reason: r.reason as CrlReason,
+          })),
+        },
+        signer,
+      );
+      this.db
+        .transaction(() => {
+          const current = revocationState(this.db, this.keys.auditKey);
+          if (
+            current.lastCrlNumber.device !== before.lastCrlNumber.device ||
+            current.revoked.length !== before.revoked.length
+          ) {
+            throw new HsmError('store-busy', 'the revocation state changed meanwhile; try again');
+          }
+          this.audit(now, {
+            action: 'crl.issue',
+            outcome: 'success',
+            details: {
+              issuer: 'device',
+              crlNumber,
+              revoked: before.revoked.length,
+              crl: Buffer.from(crl).toString('hex'),
+            },
+          });
+        })
+        .immediate();
+      return crl;
+    });
+  }
+
+  /**
+   * Records a CRL issued by the factory (the root) so that the server publishes it; its
+   * cRLNumber must be above the last one recorded.
+   */
+  recordRootCrl(crl: Uint8Array, crlNumber: number): void {
+    const ctx: AuditContext = { action: 'crl.record', details: { issuer: 'root' } };
+    this.guard(ctx, () => {
+      this.db
+        .transaction(() => {
+          const state = revocationState(this.db, this.keys.auditKey);
+          if (crlNumber <= state.lastCrlNumber.root) {
+            throw new HsmError('invalid-argument', 'the CRL number is not above the last one', {
+              details: { crlNumber, last: state.lastCrlNumber.root },
+            });
+          }
+          this.audit(this.clock.now(), {
+            action: 'crl.record',
+            outcome: 'success',
+            details: { issuer: 'root', crlNumber, crl: Buffer.from(crl).toString('hex') },
+          });
+        })
+        .immediate();
+    });
+  }
+
+  /** The latest CRL of an issuer, from the verified log; undefined when none was issued. */
+  latestCrl(issuer: CrlIssuer): Uint8Array | undefined {
+    return this.revocationState().latestCrl[issuer];
+  }
+
   // ---------------------------------------------------------------- keys
 
   async generateKey(partitionName: string, options: GenerateKeyOptions): Promise<KeyInfo> {
@@ -844,6 +980,29 @@ export class Hsm {
     return this.guard(ctx, () => {
       const { partition, row } = this.locate(partitionName, label, ctx);
       return toKeyInfo(row, partition.name);
+    });
+  }
+
+  /**
+   * The key's DER SubjectPublicKeyInfo, as the HSM itself trusts it: from the authenticated row,
+   * and only when it is the public key of the sealed private key (a row whose SPKI was swapped
+   * for another key's is an integrity failure, never exported).
+   */
+  publicKey(partitionName: string, label: string): { key: KeyInfo; spki: Uint8Array } {
+    const ctx: AuditContext = {
+      action: 'key.public',
+      details: { partition: partitionName, label },
+    };
+    return this.guard(ctx, () => {
+      const { partition, row } = this.locate(partitionName, label, ctx);
+      const { pkcs8, spki } = this.unsealRow(row);
+      pkcs8.fill(0);
+      if (!bytesEqual(spki, row.spki)) {
+        throw integrityError('key', 'the stored public key is not the sealed key', {
+          keyId: row.id,
+        });
+      }
+      return { key: toKeyInfo(row, partition.name), spki: new Uint8Array(row.spki) };
     });
   }
 
@@ -1470,6 +1629,11 @@ export class Hsm {
       throw error;
     }
   }
+}
+
+/** The serial number of a DER certificate, in hex (its magnitude, as a CRL entry names it). */
+function serialHex(der: Uint8Array): string {
+  return Buffer.from(parseCertificate(der).serialNumber.valueBlock.valueHexView).toString('hex');
 }
 
 function parseAttributes(row: KeyRow): KeyAttributes {

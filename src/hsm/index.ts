@@ -12,3 +12,4 @@ export { formatAuditHead, parseAuditHead } from './audit.js';
 export { createVerifier, verifyWith as verifySignature } from './key-crypto.js';
 /** Classifies a SQLite open error (no space, permission, busy, corrupt) for any store file. */
 export { classifyOpenError } from './store/database.js';
+export type { CrlIssuer, RevocationState, RevokedCertificate } from './revocation-state.js';

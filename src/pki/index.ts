@@ -18,3 +18,4 @@ export * as der from './der-writer.js';
 export * as derReader from './der-reader.js';
 export * from './evidence.js';
 export * from './tsp-request.js';
+export * from './crl-builder.js';

@@ -41,7 +41,7 @@ function algorithmOption(inv: Invocation, name: string, fallback: KeyAlgorithm):
   return v;
 }
 
-function factoryPassphrase(inv: Invocation, option: string): string | undefined {
+export function factoryPassphrase(inv: Invocation, option: string): string | undefined {
   const file = stringOption(inv, option);
   if (file !== undefined) return readSecretFile(file, 'factory passphrase');
   const env = inv.io.env.ATTESTAMP_FACTORY_PASSPHRASE;

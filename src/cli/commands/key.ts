@@ -1,5 +1,6 @@
-// Key commands: generate, list, show, delete, restore, purge, export, import.
-import { chmodSync, writeFileSync } from 'node:fs';
+// Key commands: generate, list, show, public, delete, restore, purge, export, import, attest.
+import { createHash, createPublicKey, type JsonWebKey } from 'node:crypto';
+import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { KEY_PURPOSES, type KeyInfo, type KeyPurpose, type WrappingKey } from '../../hsm/index.js';
 import {
@@ -11,7 +12,7 @@ import {
 } from '../../pki/index.js';
 import { fromHex } from '../../shared/index.js';
 import { flag, requiredOption, stringOption, type Command, type Invocation } from '../command.js';
-import { officerCredential, readInputFile, withHsm } from '../context.js';
+import { officerCredential, readInputFile, withHsm, withOfficerHint } from '../context.js';
 import { EXIT, InputError, UsageError } from '../exit-codes.js';
 import { jsonText } from '../output.js';
 import { MASTER_OPTIONS, OFFICER_OPTIONS } from './partition.js';
@@ -160,10 +161,17 @@ export const keyDelete: Command = {
   options: { ...MASTER_OPTIONS },
   async run(inv) {
     const [partition, label] = inv.positionals as [string, string];
-    const after = await withHsm(inv, (hsm) => hsm.deleteKey(partition, label));
-    const result = { partition, label, state: after === undefined ? 'destroyed' : after.state };
-    if (flag(inv, 'json')) inv.io.stdout(jsonText(result));
-    else
+    const { before, after } = await withHsm(inv, (hsm) => {
+      const known = hsm.key(partition, label);
+      return { before: known, after: hsm.deleteKey(partition, label) };
+    });
+    // The same representation as 'key show --json'; a destroyed key is described as it was,
+    // with the state "destroyed".
+    if (flag(inv, 'json')) {
+      inv.io.stdout(
+        jsonText(after === undefined ? { ...keyJson(before), state: 'destroyed' } : keyJson(after)),
+      );
+    } else
       inv.io.stdout(
         `key ${label} ${after === undefined ? 'destroyed' : 'moved to the trash (invalidated)'}\n`,
       );
@@ -179,7 +187,9 @@ export const keyRestore: Command = {
   async run(inv) {
     const [partition, label] = inv.positionals as [string, string];
     const officer = officerCredential(inv);
-    const key = await withHsm(inv, (hsm) => hsm.restoreKey(partition, label, officer));
+    const key = await withOfficerHint(inv, () =>
+      withHsm(inv, (hsm) => hsm.restoreKey(partition, label, officer)),
+    );
     if (flag(inv, 'json')) inv.io.stdout(jsonText(keyJson(key)));
     else inv.io.stdout(`key ${label} restored\n`);
     return EXIT.ok;
@@ -194,18 +204,54 @@ export const keyPurge: Command = {
   async run(inv) {
     const [partition, label] = inv.positionals as [string, string];
     const officer = officerCredential(inv);
-    await withHsm(inv, (hsm) => {
-      hsm.purgeKey(partition, label, officer);
-    });
-    if (flag(inv, 'json')) inv.io.stdout(jsonText({ partition, label, state: 'purged' }));
+    const before = await withOfficerHint(inv, () =>
+      withHsm(inv, (hsm) => {
+        const known = hsm.key(partition, label);
+        hsm.purgeKey(partition, label, officer);
+        return known;
+      }),
+    );
+    if (flag(inv, 'json')) inv.io.stdout(jsonText({ ...keyJson(before), state: 'destroyed' }));
     else inv.io.stdout(`key ${label} purged\n`);
     return EXIT.ok;
   },
 };
 
+/** Looks like key material typed on the command line rather than a file name. */
+const KEY_LIKE = /^(?:[0-9A-Fa-f]{2}){8,}$/;
+
+/**
+ * The file named by `--NAME-file` or its deprecated alias `--NAME`. The value given is never
+ * echoed: a user who passes the key itself instead of a file name must not find it on stderr.
+ */
+function keyFileOption(inv: Invocation, name: 'wrap-key' | 'unwrap-key'): string | undefined {
+  const file = stringOption(inv, `${name}-file`);
+  const alias = stringOption(inv, name);
+  if (file !== undefined && alias !== undefined) {
+    throw new UsageError(`give --${name}-file only (--${name} is its deprecated alias)`);
+  }
+  const path = file ?? alias;
+  if (path === undefined) return undefined;
+  if (KEY_LIKE.test(path) && !existsSync(resolve(inv.io.cwd, path))) {
+    throw new UsageError(
+      `--${file === undefined ? name : `${name}-file`} takes the name of a file holding the key, not the key itself (the value is not shown): write the key to a file (mode 0600) and give --${name}-file FILE`,
+    );
+  }
+  return resolve(inv.io.cwd, path);
+}
+
+function readKeyFile(path: string, option: string): Buffer {
+  try {
+    return readFileSync(path);
+  } catch {
+    // The path is not repeated: it may be a mistyped secret.
+    throw new InputError(`cannot read the key file given with --${option}-file`);
+  }
+}
+
 /** A wrapping key file: 64 hex digits (AES-256) or a PEM RSA public key (>= 3072 bits). */
 function wrappingKey(path: string): WrappingKey {
-  const bytes = readInputFile(path, 'wrapping key');
+  const bytes = readKeyFile(path, 'wrap-key');
   const text = bytes.toString('utf8');
   const hex = fromHex(text.trim());
   if (hex?.length === 32) return { kind: 'aes-kwp', key: hex };
@@ -213,28 +259,40 @@ function wrappingKey(path: string): WrappingKey {
   const pub = decodePemAll(text).find((b) => b.label === 'PUBLIC KEY');
   if (pub !== undefined) return { kind: 'rsa-aes-kwp', spki: pub.der };
   throw new InputError(
-    `--wrap-key '${path}' is neither a 32-byte AES key (hex) nor a PEM public key`,
+    'the --wrap-key-file file is neither a 32-byte AES key (64 hex digits or raw) nor a PEM public key',
   );
 }
 
-function aesKeyFile(path: string, option: string): Uint8Array {
-  const bytes = readInputFile(path, option);
+function aesKeyFile(path: string): Uint8Array {
+  const bytes = readKeyFile(path, 'unwrap-key');
   const hex = fromHex(bytes.toString('utf8').trim());
   if (hex?.length === 32) return hex;
   if (bytes.length === 32) return new Uint8Array(bytes);
-  throw new InputError(`--${option} '${path}' is not a 32-byte AES key (64 hex digits or raw)`);
+  throw new InputError(
+    'the --unwrap-key-file file is not a 32-byte AES key (64 hex digits or raw)',
+  );
 }
 
 export const keyExport: Command = {
   path: ['key', 'export'],
   summary: 'Export a key wrapped under a key you supply (only if extractable and allowed).',
   positionals: [...PARTITION_LABEL],
-  details: `--wrap-key is either 64 hex digits of an AES-256 key (output: RFC 5649 AES key wrap with
-padding of the PKCS#8 key) or a PEM RSA public key of at least 3072 bits (output: RSA-OAEP-SHA256
+  details: `--wrap-key-file names a file holding either 64 hex digits of an AES-256 key (output: RFC
+5649 AES key wrap with padding of the PKCS#8 key) or a PEM RSA public key of at least 3072 bits (output: RSA-OAEP-SHA256
 of a fresh AES-256 key followed by the AES-KWP of the PKCS#8 key, as PKCS#11 CKM_RSA_AES_KEY_WRAP).
-A plaintext export does not exist.`,
+A plaintext export does not exist. --wrap-key FILE is a deprecated alias of --wrap-key-file; a key
+given on the command line instead of a file name is refused and never echoed.`,
   options: {
-    'wrap-key': { type: 'string', value: 'FILE', description: 'key to wrap under (required)' },
+    'wrap-key-file': {
+      type: 'string',
+      value: 'FILE',
+      description: 'file holding the key to wrap under (required)',
+    },
+    'wrap-key': {
+      type: 'string',
+      value: 'FILE',
+      description: 'deprecated alias of --wrap-key-file',
+    },
     out: {
       type: 'string',
       value: 'FILE',
@@ -244,7 +302,9 @@ A plaintext export does not exist.`,
   },
   async run(inv) {
     const [partition, label] = inv.positionals as [string, string];
-    const wrapping = wrappingKey(requiredOption(inv, 'wrap-key'));
+    const wrapPath = keyFileOption(inv, 'wrap-key');
+    if (wrapPath === undefined) throw new UsageError('missing --wrap-key-file FILE');
+    const wrapping = wrappingKey(wrapPath);
     const out = resolve(inv.io.cwd, requiredOption(inv, 'out'));
     const wrapped = await withHsm(inv, (hsm) => hsm.exportKey(partition, label, wrapping));
     writeFileSync(out, wrapped, { mode: 0o600 });
@@ -261,7 +321,7 @@ export const keyImport: Command = {
   path: ['key', 'import'],
   summary: 'Import a key into a partition whose policy allows import.',
   positionals: ['PARTITION'],
-  details: `--in is a PKCS#8 private key (PEM or DER), or with --unwrap-key an RFC 5649 AES-KWP blob
+  details: `--in is a PKCS#8 private key (PEM or DER), or with --unwrap-key-file an RFC 5649 AES-KWP blob
 as written by 'key export'. Imported keys are recorded as origin imported, local false and
 never-extractable false.`,
   options: {
@@ -271,10 +331,15 @@ never-extractable false.`,
       description: 'name of the key in the partition (required)',
     },
     in: { type: 'string', value: 'FILE', description: 'the key to import (required)' },
+    'unwrap-key-file': {
+      type: 'string',
+      value: 'FILE',
+      description: 'file holding the AES-256 key (64 hex digits) that --in is wrapped under',
+    },
     'unwrap-key': {
       type: 'string',
       value: 'FILE',
-      description: 'AES-256 key (64 hex digits) that --in is wrapped under',
+      description: 'deprecated alias of --unwrap-key-file',
     },
     pss: { type: 'boolean', description: 'sign with RSA-PSS instead of PKCS#1 v1.5 (RSA keys)' },
     extractable: { type: 'boolean', description: 'mark the imported key extractable' },
@@ -284,8 +349,8 @@ never-extractable false.`,
   async run(inv) {
     const partition = inv.positionals[0]!;
     const label = requiredOption(inv, 'label');
+    const unwrapPath = keyFileOption(inv, 'unwrap-key');
     const input = readInputFile(requiredOption(inv, 'in'), 'key');
-    const unwrapPath = stringOption(inv, 'unwrap-key');
     const p = purposes(inv);
     const common = {
       label,
@@ -298,7 +363,7 @@ never-extractable false.`,
         return hsm.importWrappedKey(partition, {
           ...common,
           wrapped: new Uint8Array(input),
-          unwrapKey: aesKeyFile(unwrapPath, 'unwrap-key'),
+          unwrapKey: aesKeyFile(unwrapPath),
         });
       }
       const pem = decodePemAll(input.toString('utf8')).find((b) => b.label === 'PRIVATE KEY');
@@ -319,9 +384,10 @@ export const keyAttest: Command = {
   details: `The claims come from the key's real attributes (extractable, never-extractable, local,
 origin, purposes, creation time, state, partition and device ids) and say
 protection-class = software. Evidence (PEM label EVIDENCE) carries the chain: partition
-attestation certificate, device, root. A certificate is written alone: append the output of
-'attestamp chain PARTITION' (partition-attestation.pem, device.pem, root.pem) before giving it
-to 'attestamp-verify certificate'.`,
+attestation certificate, device, root. A certificate is written alone unless --chain is given:
+then the certificate is followed by the partition attestation certificate, the device
+certificate and the root (leaf first, root last), as 'attestamp-verify certificate' reads it.
+With --json, one JSON document: {format, pem, der (hex), sha256, chain: [{pem, sha256}]}.`,
   options: {
     nonce: {
       type: 'string',
@@ -329,6 +395,10 @@ to 'attestamp-verify certificate'.`,
       description: 'freshness nonce from the relying party (1 to 64 bytes)',
     },
     format: { type: 'string', value: 'FORMAT', description: 'evidence (default) or certificate' },
+    chain: {
+      type: 'boolean',
+      description: 'with --format certificate: append the chain (attestation, device, root)',
+    },
     out: {
       type: 'string',
       value: 'FILE',
@@ -350,15 +420,121 @@ to 'attestamp-verify certificate'.`,
     if (format !== 'evidence' && format !== 'certificate') {
       throw new UsageError('--format must be evidence or certificate');
     }
-    const der = await withHsm(inv, (hsm) =>
-      hsm.attestKey(partition, label, { format, ...(nonce === undefined ? {} : { nonce }) }),
-    );
-    const pem = encodePem(format === 'evidence' ? 'EVIDENCE' : 'CERTIFICATE', der);
-    const out = stringOption(inv, 'out');
-    if (out === undefined) inv.io.stdout(pem);
-    else {
-      writeFileSync(resolve(inv.io.cwd, out), pem);
-      if (!flag(inv, 'json')) inv.io.stderr(`${format} written to ${out}\n`);
+    const withChain = flag(inv, 'chain');
+    if (withChain && format !== 'certificate') {
+      throw new UsageError('--chain needs --format certificate (evidence carries its chain)');
+    }
+    const { der, chain } = await withHsm(inv, async (hsm) => {
+      const attested = await hsm.attestKey(partition, label, {
+        format,
+        ...(nonce === undefined ? {} : { nonce }),
+      });
+      if (!withChain) return { der: attested, chain: [] as Uint8Array[] };
+      const c = hsm.chain(partition);
+      return { der: attested, chain: [c.partitionAttestation, c.device, c.root] };
+    });
+    const pemLabel = format === 'evidence' ? 'EVIDENCE' : 'CERTIFICATE';
+    const pem = encodePem(pemLabel, der) + chain.map((c) => encodePem('CERTIFICATE', c)).join('');
+    const outOption = stringOption(inv, 'out');
+    const out = outOption === undefined ? undefined : resolve(inv.io.cwd, outOption);
+    if (out !== undefined) writeFileSync(out, pem);
+    if (flag(inv, 'json')) {
+      inv.io.stdout(
+        jsonText({
+          format,
+          partition,
+          label,
+          pem,
+          der: Buffer.from(der).toString('hex'),
+          sha256: sha256Fingerprint(der),
+          ...(withChain
+            ? {
+                chain: chain.map((c) => ({
+                  pem: encodePem('CERTIFICATE', c),
+                  sha256: sha256Fingerprint(c),
+                })),
+              }
+            : {}),
+          ...(out === undefined ? {} : { out }),
+        }),
+      );
+    } else if (out === undefined) inv.io.stdout(pem);
+    else inv.io.stderr(`${format} written to ${out}\n`);
+    return EXIT.ok;
+  },
+};
+
+/** RFC 7638: the members that make up the JWK thumbprint of each key type, in lexical order. */
+const THUMBPRINT_MEMBERS: Readonly<Record<string, readonly string[]>> = {
+  EC: ['crv', 'kty', 'x', 'y'],
+  OKP: ['crv', 'kty', 'x'],
+  RSA: ['e', 'kty', 'n'],
+};
+
+/**
+ * The public key as a JWK (RFC 7517; EC P-256/P-384 and RSA per RFC 7518 6.2 and 6.3, Ed25519 as
+ * OKP per RFC 8037), with its RFC 7638 SHA-256 thumbprint as `kid`.
+ */
+export function publicJwk(spki: Uint8Array): JsonWebKey {
+  const jwk = createPublicKey({ key: Buffer.from(spki), format: 'der', type: 'spki' }).export({
+    format: 'jwk',
+  });
+  const members = THUMBPRINT_MEMBERS[String(jwk.kty)];
+  if (members === undefined) throw new InputError(`no JWK form for key type ${String(jwk.kty)}`);
+  const canonical = `{${members.map((m) => `${JSON.stringify(m)}:${JSON.stringify(jwk[m])}`).join(',')}}`;
+  const kid = createHash('sha256').update(canonical).digest('base64url');
+  return { ...jwk, kid };
+}
+
+export const keyPublic: Command = {
+  path: ['key', 'public'],
+  summary: "Write a key's public key (SubjectPublicKeyInfo) as PEM, DER or JWK.",
+  positionals: [...PARTITION_LABEL],
+  details: `The public key comes from the key's authenticated row and is written only when it is the
+public key of the sealed private key. PEM is a "PUBLIC KEY" block (openssl pkey -pubin reads it);
+DER is the bare SubjectPublicKeyInfo; JWK follows RFC 7517/7518/8037 (EC P-256/P-384, OKP
+Ed25519, RSA) with the RFC 7638 thumbprint as kid. With --json: a JSON document with the key, the
+SPKI in hex, its SHA-256 and the JWK.`,
+  options: {
+    format: { type: 'string', value: 'FORMAT', description: 'pem (default), der or jwk' },
+    out: { type: 'string', value: 'FILE', description: 'write here instead of standard output' },
+    ...MASTER_OPTIONS,
+  },
+  async run(inv) {
+    const [partition, label] = inv.positionals as [string, string];
+    const format = stringOption(inv, 'format') ?? 'pem';
+    if (format !== 'pem' && format !== 'der' && format !== 'jwk') {
+      throw new UsageError(`--format must be pem, der or jwk (got '${format.slice(0, 16)}')`);
+    }
+    const outOption = stringOption(inv, 'out');
+    if (format === 'der' && outOption === undefined && !flag(inv, 'json')) {
+      throw new UsageError('--format der writes binary: give --out FILE');
+    }
+    const { key, spki } = await withHsm(inv, (hsm) => hsm.publicKey(partition, label));
+    const jwk = publicJwk(spki);
+    const body: Uint8Array | string =
+      format === 'der'
+        ? spki
+        : format === 'pem'
+          ? encodePem('PUBLIC KEY', spki)
+          : JSON.stringify(jwk, null, 2) + '\n';
+    const out = outOption === undefined ? undefined : resolve(inv.io.cwd, outOption);
+    if (out !== undefined) writeFileSync(out, body);
+    if (flag(inv, 'json')) {
+      inv.io.stdout(
+        jsonText({
+          key: keyJson(key),
+          format,
+          spki: Buffer.from(spki).toString('hex'),
+          sha256: sha256Fingerprint(spki),
+          jwk,
+          ...(out === undefined ? {} : { out }),
+        }),
+      );
+    } else if (out !== undefined) {
+      inv.io.stderr(`public key (${format}) written to ${out}\n`);
+    } else if (typeof body === 'string') {
+      inv.io.stdout(body);
     }
     return EXIT.ok;
   },

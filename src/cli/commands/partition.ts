@@ -7,7 +7,7 @@ import {
   type KeyAlgorithm,
 } from '../../pki/index.js';
 import { flag, onOff, stringOption, type Command, type Invocation } from '../command.js';
-import { officerCredential, withHsm } from '../context.js';
+import { officerCredential, withHsm, withOfficerHint } from '../context.js';
 import { EXIT, UsageError } from '../exit-codes.js';
 import { jsonText } from '../output.js';
 
@@ -191,8 +191,8 @@ export const partitionPolicy: Command = {
       throw new UsageError('give at least one of --export, --import, --invalidation, --read-only');
     }
     const officer = officerCredential(inv);
-    const p = await withHsm(inv, (hsm) =>
-      hsm.setPartitionPolicy(inv.positionals[0]!, changes, officer),
+    const p = await withOfficerHint(inv, () =>
+      withHsm(inv, (hsm) => hsm.setPartitionPolicy(inv.positionals[0]!, changes, officer)),
     );
     if (flag(inv, 'json')) inv.io.stdout(jsonText(partitionJson(p)));
     else printPartition(inv, p);

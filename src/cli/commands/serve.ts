@@ -161,6 +161,7 @@ export async function startServer(
         nonce === undefined
           ? Promise.resolve(cached)
           : hsm.attestKey(u.partition, 'partition-timestamp', { nonce }),
+      crl: (issuer) => hsm.latestCrl(issuer),
     });
   }
   const archivePath = join(dataDir(inv), ARCHIVE_FILE);

@@ -19,6 +19,8 @@ export interface UnitRoute {
   readonly chain: readonly Uint8Array[];
   /** Evidence about the unit's key: cached when no nonce is given, fresh with one. */
   readonly evidence?: (nonce: Uint8Array | undefined) => Promise<Uint8Array>;
+  /** The latest CRL of the device or the root (DER), read on each request; absent: 404. */
+  readonly crl?: (issuer: 'device' | 'root') => Uint8Array | undefined;
 }
 
 export interface HttpOptions {
@@ -115,6 +117,7 @@ export function createTsaApp(options: HttpOptions): Koa {
   const posts = new Map<string, UnitRoute>();
   const gets = new Map<string, string>();
   const evidenceRoutes = new Map<string, UnitRoute>();
+  const crlRoutes = new Map<string, () => Uint8Array | undefined>();
   const access = options.access ?? createAccessControl({});
   const clientAddress = options.clientAddress ?? createClientAddress([]);
   /** Answers a refusal; false when the request may go on. */
@@ -148,6 +151,12 @@ export function createTsaApp(options: HttpOptions): Koa {
     gets.set(joinPath(r.path, 'tsa.pem'), pem[0] ?? '');
     gets.set(joinPath(r.path, 'root.pem'), pem[pem.length - 1] ?? '');
     if (r.evidence !== undefined) evidenceRoutes.set(joinPath(r.path, 'evidence.pem'), r);
+    const crl = r.crl;
+    if (crl !== undefined) {
+      for (const issuer of ['device', 'root'] as const) {
+        crlRoutes.set(joinPath(r.path, `crl/${issuer}.crl`), () => crl(issuer));
+      }
+    }
   }
 
   let requestCounter = 0;
@@ -314,6 +323,27 @@ export function createTsaApp(options: HttpOptions): Koa {
           error: error instanceof Error ? error.message : 'unknown',
         });
         plain(ctx, 503, 'evidence is not available\n');
+      }
+      return;
+    }
+    const crlRoute = crlRoutes.get(ctx.path);
+    if (crlRoute !== undefined && (ctx.method === 'GET' || ctx.method === 'HEAD')) {
+      // RFC 5280 4.2.1.13 / RFC 2585: a DER CRL served as application/pkix-crl.
+      let der: Uint8Array | undefined;
+      try {
+        der = crlRoute();
+      } catch (error) {
+        logger.error('the CRL could not be read', {
+          error: error instanceof Error ? error.message : 'unknown',
+        });
+        plain(ctx, 503, 'the CRL is not available\n');
+        return;
+      }
+      if (der === undefined) plain(ctx, 404, 'no CRL issued yet\n');
+      else {
+        ctx.status = 200;
+        ctx.type = 'application/pkix-crl';
+        ctx.body = Buffer.from(der);
       }
       return;
     }

@@ -130,6 +130,7 @@ function recording(factory: Factory, csrs: Uint8Array[]): Factory {
     country: factory.country,
     rootCertificate: factory.rootCertificate,
     rootSha256: factory.rootSha256,
+    issueCrl: (options, clock) => factory.issueCrl(options, clock),
     certifyDevice: (request, clock) => {
       csrs.push(request.csr);
       return factory.certifyDevice(request, clock);
