@@ -418,6 +418,8 @@ export async function startServer(
     accessLog: config.accessLog,
   });
   let closing: Promise<void> | undefined;
+  /** How long shutdown waits for requests in flight before it closes their connections. */
+  const SHUTDOWN_GRACE_MS = 10_000;
   return {
     server,
     port,
@@ -438,7 +440,18 @@ export async function startServer(
           e.close();
           e.closeIdleConnections();
         }
+        // Bounded: a connection that never finishes (a client that stops reading, a request
+        // stuck on the archive) must not keep the process alive. Nothing it waits for was sent.
+        const force = setTimeout(() => {
+          logger.warn('attestamp stopping: closing connections still open', {
+            afterMs: SHUTDOWN_GRACE_MS,
+          });
+          server.closeAllConnections();
+          for (const e of extra) e.closeAllConnections();
+        }, SHUTDOWN_GRACE_MS);
+        force.unref();
         server.close(() => {
+          clearTimeout(force);
           // Every response sent is durable already; this commits nothing new but waits for
           // a batch still in the writer thread before closing.
           // Bounded, so that a stuck writer cannot keep the process alive; nothing waiting on it
