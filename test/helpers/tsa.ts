@@ -68,8 +68,14 @@ export async function post(
   url: string,
   body: Uint8Array,
   contentType = 'application/timestamp-query',
+  signal?: AbortSignal,
 ): Promise<{ status: number; type: string | null; body: Uint8Array }> {
-  const r = await fetch(url, { method: 'POST', body, headers: { 'content-type': contentType } });
+  const r = await fetch(url, {
+    method: 'POST',
+    body,
+    headers: { 'content-type': contentType },
+    ...(signal === undefined ? {} : { signal }),
+  });
   return {
     status: r.status,
     type: r.headers.get('content-type'),
