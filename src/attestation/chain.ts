@@ -20,7 +20,7 @@ import {
   type ParsedCert,
 } from './certificate.js';
 import { parseCrl, type ParsedCrl } from './crl.js';
-import { describePublicKey, describeSignatureAlgorithm } from './crypto.js';
+import { describeSignatureAlgorithm, publicKeyProblem } from './crypto.js';
 import { isoSeconds, serialFields } from './json-values.js';
 import { buildPath, MAX_PATH } from './path-building.js';
 import { processPath, type PolicyInputs } from './path-validation.js';
@@ -245,10 +245,9 @@ export async function validatePath(
       alg = `certificate ${j}: ${scheme.reason}`;
     if (!bytesEqual(c.signatureAlgorithm, c.innerSignatureAlgorithm))
       alg = `certificate ${j}: inner and outer signature algorithms differ`;
-    const key = describePublicKey(c.spki);
-    if (key.kind === 'unsupported') alg = `certificate ${j}: ${key.reason}`;
-    if (key.kind === 'rsa' && key.bits < 2048)
-      alg = `certificate ${j}: RSA key of ${key.bits} bits`;
+    // Unknown or malformed keys and keys below the family's floor (RSA < 2048 bits).
+    const keyProblem = publicKeyProblem(c.spki);
+    if (keyProblem !== undefined) alg = `certificate ${j}: ${keyProblem}`;
   }
   f.check('path.algorithms', 'crypto', alg === '', 'all algorithms on the allow-list', alg);
   f.pass('path.der', 'every certificate is strict DER with no trailing bytes');

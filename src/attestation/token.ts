@@ -17,13 +17,9 @@ import {
   id_rsaEncryption,
   id_sha1,
   id_sha256,
-  id_sha256WithRSAEncryption,
-  id_sha384,
-  id_sha384WithRSAEncryption,
-  id_sha512,
-  id_sha512WithRSAEncryption,
   id_signedData,
   PkiError,
+  rsaPkcs1SignatureOid,
   assertStrictDer,
   type derReader as DerReaderTypes,
 } from '../pki/index.js';
@@ -37,7 +33,12 @@ import {
   validatePath,
   type ChainOptions,
 } from './chain.js';
-import { describePublicKey, describeSignatureAlgorithm, verifySignature } from './crypto.js';
+import {
+  describeSignatureAlgorithm,
+  publicKeyLabel,
+  signatureAlgorithmLabel,
+  verifySignature,
+} from './crypto.js';
 import { inspectEvidence, type EvidenceOptions } from './evidence.js';
 import { isoFromGeneralizedTime, serialFields, unsignedHex } from './json-values.js';
 import { Findings, type Report } from './report.js';
@@ -343,12 +344,7 @@ function parseToken(bytes: Uint8Array): SignedToken {
 function effectiveSignatureAlgorithm(token: SignedToken): Uint8Array {
   const [o] = childrenOf(token.signatureAlgorithm, readTlv(token.signatureAlgorithm, 0));
   if (readOid(token.signatureAlgorithm, o) !== id_rsaEncryption) return token.signatureAlgorithm;
-  const byDigest: Record<string, string> = {
-    [id_sha256]: id_sha256WithRSAEncryption,
-    [id_sha384]: id_sha384WithRSAEncryption,
-    [id_sha512]: id_sha512WithRSAEncryption,
-  };
-  const oid = byDigest[token.digestAlgorithm];
+  const oid = rsaPkcs1SignatureOid(token.digestAlgorithm);
   return oid === undefined
     ? token.signatureAlgorithm
     : der.algorithmIdentifier(oid, der.nullValue());
@@ -644,39 +640,16 @@ function hashName(oid: string): string {
   return HASHES[oid]?.name ?? oid;
 }
 
-function describeKey(spki: Uint8Array): string {
-  const key = describePublicKey(spki);
-  switch (key.kind) {
-    case 'ec':
-      return `EC ${key.curve}`;
-    case 'rsa':
-      return `RSA ${key.bits}`;
-    case 'ed25519':
-      return 'Ed25519';
-    case 'unsupported':
-      return key.reason;
-  }
-}
-
 function describeSignature(token: SignedToken): string {
-  const scheme = describeSignatureAlgorithm(effectiveSignatureAlgorithm(token));
+  const algorithm = effectiveSignatureAlgorithm(token);
   const [o] = childrenOf(token.signatureAlgorithm, readTlv(token.signatureAlgorithm, 0));
   const named =
     readOid(token.signatureAlgorithm, o) === id_rsaEncryption
       ? ' (SignerInfo names rsaEncryption; the hash is its digestAlgorithm)'
       : '';
-  switch (scheme.kind) {
-    case 'ecdsa':
-      return `ECDSA with ${scheme.hash.toUpperCase()}`;
-    case 'ed25519':
-      return 'Ed25519';
-    case 'rsa-pkcs1':
-      return `RSA PKCS#1 v1.5 with ${scheme.hash}${named}`;
-    case 'rsa-pss':
-      return `RSASSA-PSS with ${scheme.hash}, MGF1 with ${scheme.hash}, salt length ${scheme.salt}`;
-    case 'unsupported':
-      return scheme.reason;
-  }
+  const scheme = describeSignatureAlgorithm(algorithm);
+  if (scheme.kind === 'unsupported') return scheme.reason;
+  return signatureAlgorithmLabel(algorithm) + named;
 }
 
 /**
@@ -1017,7 +990,7 @@ async function inspectTokenFields(bytes: Uint8Array, options: TokenOptions): Pro
     ...claimsOf(tst),
     signerCertificateSha256: signer.sha256,
     ...ids,
-    properties: { ...properties.values, signerKey: describeKey(signer.spki) },
+    properties: { ...properties.values, signerKey: publicKeyLabel(signer.spki) },
   };
 
   // With evidence: the same anchor, the same key, never extractable, local, active.

@@ -89,11 +89,9 @@ export function encodeAccuracy(a: Accuracy): Uint8Array | undefined {
   return parts.length === 0 ? undefined : seq(...parts);
 }
 
+/** The SignerInfo digest algorithm of the signer's family (RFC 8419 3.1: SHA-512 for Ed25519). */
 function hashNameFor(signer: Signer): 'sha256' | 'sha384' | 'sha512' {
-  const info = keyAlgorithmInfo(signer.algorithm);
-  // RFC 8419 3.1: Ed25519 with signed attributes uses SHA-512 as the digest algorithm.
-  if (info.family === 'ed25519') return 'sha512';
-  return info.hash === 'sha384' ? 'sha384' : info.hash === 'sha512' ? 'sha512' : 'sha256';
+  return keyAlgorithmInfo(signer.algorithm).cmsDigest;
 }
 
 const DIGEST_OIDS = { sha256: id_sha256, sha384: id_sha384, sha512: id_sha512 } as const;

@@ -8,6 +8,7 @@ import {
   id_md5,
   id_sha1,
   HASHES,
+  keyAlgorithmInfo,
   sha256Fingerprint,
   type HashName,
   type Signer,
@@ -123,7 +124,7 @@ export class TimeStampService {
         window,
         verify:
           options.verifyTokens === 'on' ||
-          (options.verifyTokens === 'auto' && u.signer.algorithm.startsWith('rsa'))
+          (options.verifyTokens === 'auto' && keyAlgorithmInfo(u.signer.algorithm).verifyAfterSign)
             ? createVerifier(u.signer.spki, u.signer.algorithm)
             : undefined,
         spkiSha256: sha256Fingerprint(u.signer.spki),

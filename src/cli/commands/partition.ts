@@ -2,6 +2,7 @@
 import type { PartitionInfo, PartitionPolicy } from '../../hsm/index.js';
 import {
   isKeyAlgorithm,
+  keyAlgorithmInfo,
   KEY_ALGORITHMS,
   sha256Fingerprint,
   type KeyAlgorithm,
@@ -34,8 +35,9 @@ export const MASTER_OPTIONS = {
  * limitation), so users who check tokens with it see them fail. undefined for other algorithms.
  */
 export function rsaPssWarning(alg: KeyAlgorithm): string | undefined {
-  if (!alg.startsWith('rsa-pss-')) return undefined;
-  return `${alg} time-stamp tokens cannot be verified with 'openssl ts -verify' (OpenSSL does not support RSA-PSS there); attestamp-verify, Java and Python verify them. Use rsa-3072 or ecdsa-p256 for clients that verify with OpenSSL`;
+  const limitation = keyAlgorithmInfo(alg).opensslTsLimitation;
+  if (limitation === undefined) return undefined;
+  return `${alg} time-stamp tokens cannot be verified with 'openssl ts -verify' (${limitation}); attestamp-verify, Java and Python verify them. Use rsa-3072 or ecdsa-p256 for clients that verify with OpenSSL`;
 }
 
 function algorithm(inv: Invocation, name: string, fallback: KeyAlgorithm): KeyAlgorithm {
