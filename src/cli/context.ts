@@ -123,7 +123,7 @@ export function officerCredential(inv: Invocation): OfficerCredential | undefine
   return undefined;
 }
 
-export function openHsm(inv: Invocation): Hsm {
+export async function openHsm(inv: Invocation): Promise<Hsm> {
   // The store is looked for first: a wrong --data folder is "not found", not "no master key".
   const path = storePath(inv);
   if (!existsSync(path)) {
@@ -137,11 +137,11 @@ export function openHsm(inv: Invocation): Hsm {
 }
 
 export async function withHsm<T>(inv: Invocation, fn: (hsm: Hsm) => Promise<T> | T): Promise<T> {
-  const hsm = openHsm(inv);
+  const hsm = await openHsm(inv);
   try {
     return await fn(hsm);
   } finally {
-    hsm.close();
+    await hsm.close();
   }
 }
 

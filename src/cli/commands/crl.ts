@@ -96,8 +96,8 @@ DER with --out, else as PEM ("X509 CRL") on standard output.`,
     const { crl, crlNumber } = await factory.issueCrl({ nextUpdateDays: days }, systemClock);
     const recorded = existsSync(storePath(inv));
     if (recorded) {
-      await withHsm(inv, (hsm) => {
-        hsm.recordRootCrl(crl, crlNumber);
+      await withHsm(inv, async (hsm) => {
+        await hsm.recordRootCrl(crl, crlNumber);
       });
     }
     writeCrl(inv, crl, { issuer: 'root', crlNumber, recorded });

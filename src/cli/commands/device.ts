@@ -194,8 +194,8 @@ async function runInit(inv: Invocation, quiet: boolean): Promise<{ created: bool
     defaultPartition: flag(inv, 'no-default-partition') ? null : 'default',
     actor: localPrincipal(),
   });
-  const device = hsm.device();
-  hsm.close();
+  const device = await hsm.device();
+  await hsm.close();
   if (quiet) return { created: true };
   const result = {
     data,
@@ -264,10 +264,14 @@ interface StatusReport {
 }
 
 async function statusReport(inv: Invocation): Promise<StatusReport> {
-  return withHsm(inv, (hsm) => {
-    const device = hsm.device();
+  return withHsm(inv, async (hsm) => {
+    const device = await hsm.device();
     const cert = parseCertificate(device.certificate);
-    const audit = hsm.verifyAudit();
+    const audit = await hsm.verifyAudit();
+    const partitions = [];
+    for (const p of await hsm.listPartitions()) {
+      partitions.push({ partition: p, keys: await hsm.listKeys(p.name) });
+    }
     return {
       data: dataDir(inv),
       device: {
@@ -277,8 +281,7 @@ async function statusReport(inv: Invocation): Promise<StatusReport> {
         rootSha256: sha256Fingerprint(device.rootCertificate),
         certificateNotAfter: cert.notAfter.value.toISOString(),
       },
-      partitions: hsm.listPartitions().map((p) => {
-        const keys = hsm.listKeys(p.name);
+      partitions: partitions.map(({ partition: p, keys }) => {
         return {
           name: p.name,
           id: p.id,
