@@ -23,7 +23,7 @@ import {
   officerCredential,
   OFFICER_PASSPHRASE_FILE,
   readSecretFile,
-  storePath,
+  storeLocation,
   withHsm,
   writeSecretFile,
 } from '../context.js';
@@ -157,7 +157,8 @@ const INIT_OPTIONS = {
 
 async function runInit(inv: Invocation, quiet: boolean): Promise<{ created: boolean }> {
   const data = dataDir(inv);
-  if (existsSync(storePath(inv))) {
+  const store = storeLocation(inv);
+  if (store.kind === 'sqlite' && existsSync(store.location)) {
     if (flag(inv, 'if-needed')) return { created: false };
     throw new HsmError(
       'store-exists',
@@ -185,15 +186,24 @@ async function runInit(inv: Invocation, quiet: boolean): Promise<{ created: bool
     existsSync(keyFile) && stringOption(inv, 'master-key-file') === undefined
       ? { input: masterKey(inv) }
       : masterKeyForInit(inv);
-  const hsm = await Hsm.init({
-    path: storePath(inv),
-    masterKey: master.input,
-    factory,
-    officer,
-    deviceAlgorithm,
-    defaultPartition: flag(inv, 'no-default-partition') ? null : 'default',
-    actor: localPrincipal(),
-  });
+  let hsm: Hsm;
+  try {
+    hsm = await Hsm.init({
+      path: store.location,
+      masterKey: master.input,
+      factory,
+      officer,
+      deviceAlgorithm,
+      defaultPartition: flag(inv, 'no-default-partition') ? null : 'default',
+      actor: localPrincipal(),
+    });
+  } catch (error) {
+    // In PostgreSQL the store's existence shows only when it is created.
+    if (error instanceof HsmError && error.code === 'store-exists' && flag(inv, 'if-needed')) {
+      return { created: false };
+    }
+    throw error;
+  }
   const device = await hsm.device();
   await hsm.close();
   if (quiet) return { created: true };
