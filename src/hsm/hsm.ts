@@ -11,7 +11,7 @@ import {
   type AuditHead,
   type AuditVerification,
 } from './audit/log.js';
-import type { Core } from './core.js';
+import { Core } from './core.js';
 import { createDevice, openDevice, type DeviceOptions } from './device.js';
 import { HsmError } from './errors.js';
 import type { Factory } from './factory.js';
@@ -47,7 +47,8 @@ import {
   recordRootCrl,
   revokePartition,
 } from './revocation.js';
-import { openStore } from './store/open.js';
+import { copyStore, type StoreCopyCounts } from './store/copy.js';
+import { createStore, openStore } from './store/open.js';
 import type {
   DeviceInfo,
   GenerateKeyOptions,
@@ -302,5 +303,47 @@ export class Hsm {
 
   exportAudit(): AsyncGenerator<AuditEntry> {
     return exportAudit(this.core.store);
+  }
+
+  // ---------------------------------------------------------------- migration
+
+  /**
+   * Copies this device store into a new, empty one at `location` (a postgres:// URL or a file
+   * path): every row as stored, keys still sealed under the same master key. The source's log
+   * must verify; the copy must then verify as extending the source's head, and every device,
+   * partition, key and officer row must authenticate in it, every sealed key open. The copy's
+   * log ends with a store.copy entry naming where it came from. The source is left unchanged.
+   */
+  async copyTo(location: string): Promise<{ counts: StoreCopyCounts; head: AuditHead }> {
+    const head = await this.auditHead();
+    const destination = await createStore(location);
+    try {
+      const counts = await copyStore(this.core.store, destination);
+      const c = this.core;
+      const copy = new Hsm(new Core(destination, c.keys, c.deviceId, c.clock, c.actor));
+      const v = await copy.verifyAudit(head);
+      if (!v.ok || v.expectedHead?.extended !== true || v.entries !== head.seq) {
+        throw new HsmError('integrity-failed', 'the copied audit log does not match the source');
+      }
+      await copy.device();
+      for (const p of await copy.listPartitions()) {
+        for (const k of await copy.listKeys(p.name)) await copy.publicKey(p.name, k.label);
+      }
+      await destination.tx(async (tx) => {
+        await copy.core.audit(tx, c.clock.now(), {
+          action: 'store.copy',
+          outcome: 'success',
+          details: {
+            from: c.store.dialect,
+            source: c.store.location,
+            entries: head.seq,
+            sourceHead: formatAuditHead(head),
+          },
+        });
+      });
+      return { counts, head };
+    } finally {
+      await destination.close();
+    }
   }
 }

@@ -166,6 +166,13 @@ export function getMeta(db: Db, name: string): string | undefined {
   return row?.value;
 }
 
+export function allMeta(db: Db): { name: string; value: string }[] {
+  return db.prepare('SELECT name, value FROM meta ORDER BY name').all() as {
+    name: string;
+    value: string;
+  }[];
+}
+
 export function setMeta(db: Db, name: string, value: string): void {
   db.prepare(
     'INSERT INTO meta (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value',

@@ -6,6 +6,7 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { HsmError } from '../../errors.js';
 import type { AuditRow, DeviceStore, StoreReader, StoreTx } from '../device-store.js';
 import {
+  allMeta,
   createDatabase,
   getMeta,
   migrate,
@@ -29,6 +30,7 @@ function repositories(db: Db, gate: <T>(fn: () => T) => Promise<T>): StoreTx {
   return {
     meta: {
       get: g(getMeta),
+      all: g(allMeta),
       schemaVersion: g(schemaVersion),
       set: g(setMeta),
     },
