@@ -210,7 +210,7 @@ async function importKeyIn(
   });
 }
 
-export function importKey(
+export async function importKey(
   core: Core,
   partitionName: string,
   options: ImportKeyOptions,
@@ -221,11 +221,11 @@ export function importKey(
     action: 'key.import',
     details: { partition: partitionName, label: options.label },
   };
-  return core.guard(op, () => importKeyIn(core, partitionName, options, op));
+  return await core.guard(op, () => importKeyIn(core, partitionName, options, op));
 }
 
 /** Imports a key wrapped with RFC 5649 AES-KWP under a caller-supplied AES-256 key. */
-export function importWrappedKey(
+export async function importWrappedKey(
   core: Core,
   partitionName: string,
   options: Omit<ImportKeyOptions, 'pkcs8'> & { wrapped: Uint8Array; unwrapKey: Uint8Array },
@@ -236,7 +236,7 @@ export function importWrappedKey(
     action: 'key.import',
     details: { partition: partitionName, label: options.label },
   };
-  return core.guard(op, async () => {
+  return await core.guard(op, async () => {
     const pkcs8 = aesKeyUnwrapPad(options.unwrapKey, options.wrapped);
     try {
       return await importKeyIn(core, partitionName, { ...options, pkcs8 }, op);
