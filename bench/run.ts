@@ -264,7 +264,7 @@ async function main(): Promise<void> {
     const rawSign = (): void => {
       sign('sha256', tbs, { key: privateKey, dsaEncoding: 'der' });
     };
-    const signer = hsm.timestampSigner('default');
+    const signer = await hsm.timestampSigner('default');
     const base = {
       units: [{ name: 'default', signer, policies: [id_tsaPolicyBaseline] }],
       hashes: ['sha256', 'sha384', 'sha512'] as const,
@@ -355,7 +355,7 @@ async function main(): Promise<void> {
     const batches = archive.stats();
     line('  archive group commit', `${batches.rows} rows in ${batches.batches} commits`);
     archive.close();
-    hsm.close();
+    await hsm.close();
 
     // 2, 3. HTTP: the real server (durable archive), the same server with its data (and so its
     // archive) on a RAM disk, and a bare Koa handler, loaded alternately.

@@ -41,6 +41,12 @@ export const COMMON_OPTIONS: Readonly<Record<string, OptionSpec>> = {
     value: 'DIR',
     description: 'data folder (default: $ATTESTAMP_DATA or ./data)',
   },
+  store: {
+    type: 'string',
+    value: 'URL',
+    description:
+      'device store in PostgreSQL, postgres://USER@HOST:PORT/DB (default: $ATTESTAMP_STORE, else the SQLite files under --data)',
+  },
   json: { type: 'boolean', description: 'print machine-readable JSON' },
   help: { type: 'boolean', description: 'show this help' },
 };

@@ -4,7 +4,13 @@ import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
-import { Hsm, HsmError, type MasterKeyInput, type OfficerCredential } from '../hsm/index.js';
+import {
+  Hsm,
+  HsmError,
+  isPostgresUrl,
+  type MasterKeyInput,
+  type OfficerCredential,
+} from '../hsm/index.js';
 import { fromHex } from '../shared/index.js';
 import { stringOption, type Invocation } from './command.js';
 import { InputError, UsageError } from './exit-codes.js';
@@ -20,6 +26,22 @@ export function dataDir(inv: Invocation): string {
 
 export function storePath(inv: Invocation): string {
   return join(dataDir(inv), STORE_FILE);
+}
+
+/**
+ * Where the device store is: a PostgreSQL URL from --store or $ATTESTAMP_STORE, else the SQLite
+ * file under the data folder. The URL is never printed back (it may hold a password).
+ */
+export function storeLocation(inv: Invocation): { kind: 'sqlite' | 'postgres'; location: string } {
+  const flagValue = stringOption(inv, 'store');
+  const given = flagValue ?? inv.io.env.ATTESTAMP_STORE;
+  if (given === undefined || given === '') return { kind: 'sqlite', location: storePath(inv) };
+  if (!isPostgresUrl(given)) {
+    throw new UsageError(
+      `${flagValue === undefined ? '$ATTESTAMP_STORE' : '--store'} must be a postgres:// or postgresql:// URL (the embedded SQLite store is chosen with --data)`,
+    );
+  }
+  return { kind: 'postgres', location: given };
 }
 
 /** The quick-start factory lives beside the data folder, never inside it. */
@@ -123,9 +145,13 @@ export function officerCredential(inv: Invocation): OfficerCredential | undefine
   return undefined;
 }
 
-export function openHsm(inv: Invocation): Hsm {
+export async function openHsm(inv: Invocation): Promise<Hsm> {
+  const store = storeLocation(inv);
+  if (store.kind === 'postgres') {
+    return Hsm.open(store.location, masterKey(inv), { actor: localPrincipal() });
+  }
   // The store is looked for first: a wrong --data folder is "not found", not "no master key".
-  const path = storePath(inv);
+  const path = store.location;
   if (!existsSync(path)) {
     throw new HsmError(
       'store-not-found',
@@ -137,11 +163,11 @@ export function openHsm(inv: Invocation): Hsm {
 }
 
 export async function withHsm<T>(inv: Invocation, fn: (hsm: Hsm) => Promise<T> | T): Promise<T> {
-  const hsm = openHsm(inv);
+  const hsm = await openHsm(inv);
   try {
     return await fn(hsm);
   } finally {
-    hsm.close();
+    await hsm.close();
   }
 }
 

@@ -17,6 +17,7 @@ import { chain } from './commands/chain.js';
 import { crlIssue, partitionRevoke } from './commands/crl.js';
 import { serve } from './commands/serve.js';
 import { stamp } from './commands/stamp.js';
+import { storeMigrate } from './commands/store.js';
 import { tsaPasswd } from './commands/passwd.js';
 import { factoryInit, init, start, status } from './commands/device.js';
 import {
@@ -67,6 +68,7 @@ export const COMMANDS: readonly Command[] = [
   auditVerify,
   auditHead,
   auditExport,
+  storeMigrate,
   archiveVerify,
   archiveExport,
   archiveFind,

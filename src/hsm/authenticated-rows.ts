@@ -12,29 +12,14 @@ import {
   rowMac,
   type RowMacKeys,
 } from './integrity.js';
-import type { Db } from './store/database.js';
-import {
-  latestKeyChange,
-  latestPartitionChange,
-  selectAllKeys,
-  selectAllOfficers,
-  selectAllPartitions,
-  selectDevice,
-  selectKeyById,
-  selectKeyByLabel,
-  selectKeysOfPartition,
-  selectOfficer,
-  selectPartitionById,
-  selectPartitionByName,
-  setDeviceMac,
-  setKeyMac,
-  setOfficerMac,
-  setPartitionMac,
-  type DeviceRow,
-  type KeyRow,
-  type OfficerRow,
-  type PartitionRow,
-} from './store/rows.js';
+import type {
+  DeviceRow,
+  KeyRow,
+  OfficerRow,
+  PartitionRow,
+  StoreReader,
+  StoreTx,
+} from './store/device-store.js';
 
 /**
  * Audit actions that change a key row (each re-MACs it with its own sequence number), and the
@@ -58,7 +43,6 @@ export type Unsealed<T extends { mac: Buffer | null }> = Omit<T, 'mac'>;
 
 export class AuthenticatedRows {
   constructor(
-    private readonly db: Db,
     private readonly macKeys: RowMacKeys,
     private readonly deviceId: string,
   ) {}
@@ -69,13 +53,13 @@ export class AuthenticatedRows {
     return { ...row, mac: rowMac(this.macKeys.key, keyRowEncoding(this.deviceId, row)) };
   }
 
-  checkKey(row: KeyRow): KeyRow {
+  async checkKey(r: StoreReader, row: KeyRow): Promise<KeyRow> {
     if (!macMatches(this.macKeys.key, keyRowEncoding(this.deviceId, row), row.mac)) {
       throw integrityError('key', 'mac mismatch', { keyId: row.id });
     }
     // A row whose MAC names an audit entry older than the newest change of that key in the log
     // is an older copy put back.
-    if (latestKeyChange(this.db, row.id, KEY_ROW_CHANGES) > row.audit_seq) {
+    if ((await r.audit.latestKeyChange(row.id, KEY_ROW_CHANGES)) > row.audit_seq) {
       throw integrityError('key', 'older than its last change in the audit log', {
         keyId: row.id,
       });
@@ -83,18 +67,24 @@ export class AuthenticatedRows {
     return row;
   }
 
-  keyById(id: string): KeyRow | undefined {
-    const row = selectKeyById(this.db, id);
-    return row === undefined ? undefined : this.checkKey(row);
+  async keyById(r: StoreReader, id: string): Promise<KeyRow | undefined> {
+    const row = await r.keys.byId(id);
+    return row === undefined ? undefined : this.checkKey(r, row);
   }
 
-  keyByLabel(partitionId: string, label: string): KeyRow | undefined {
-    const row = selectKeyByLabel(this.db, partitionId, label);
-    return row === undefined ? undefined : this.checkKey(row);
+  async keyByLabel(
+    r: StoreReader,
+    partitionId: string,
+    label: string,
+  ): Promise<KeyRow | undefined> {
+    const row = await r.keys.byLabel(partitionId, label);
+    return row === undefined ? undefined : this.checkKey(r, row);
   }
 
-  keysOfPartition(partitionId: string): KeyRow[] {
-    return selectKeysOfPartition(this.db, partitionId).map((r) => this.checkKey(r));
+  async keysOfPartition(r: StoreReader, partitionId: string): Promise<KeyRow[]> {
+    const out: KeyRow[] = [];
+    for (const row of await r.keys.ofPartition(partitionId)) out.push(await this.checkKey(r, row));
+    return out;
   }
 
   // ---------------------------------------------------------------- partitions
@@ -106,11 +96,11 @@ export class AuthenticatedRows {
     };
   }
 
-  checkPartition(row: PartitionRow): PartitionRow {
+  async checkPartition(r: StoreReader, row: PartitionRow): Promise<PartitionRow> {
     if (!macMatches(this.macKeys.partition, partitionRowEncoding(this.deviceId, row), row.mac)) {
       throw integrityError('partition', 'mac mismatch', { partitionId: row.id });
     }
-    if (latestPartitionChange(this.db, row.id, PARTITION_ROW_CHANGES) > row.audit_seq) {
+    if ((await r.audit.latestPartitionChange(row.id, PARTITION_ROW_CHANGES)) > row.audit_seq) {
       throw integrityError('partition', 'older than its last change in the audit log', {
         partitionId: row.id,
       });
@@ -118,18 +108,20 @@ export class AuthenticatedRows {
     return row;
   }
 
-  partitionByName(name: string): PartitionRow | undefined {
-    const row = selectPartitionByName(this.db, name);
-    return row === undefined ? undefined : this.checkPartition(row);
+  async partitionByName(r: StoreReader, name: string): Promise<PartitionRow | undefined> {
+    const row = await r.partitions.byName(name);
+    return row === undefined ? undefined : this.checkPartition(r, row);
   }
 
-  partitionById(id: string): PartitionRow | undefined {
-    const row = selectPartitionById(this.db, id);
-    return row === undefined ? undefined : this.checkPartition(row);
+  async partitionById(r: StoreReader, id: string): Promise<PartitionRow | undefined> {
+    const row = await r.partitions.byId(id);
+    return row === undefined ? undefined : this.checkPartition(r, row);
   }
 
-  allPartitions(): PartitionRow[] {
-    return selectAllPartitions(this.db).map((r) => this.checkPartition(r));
+  async allPartitions(r: StoreReader): Promise<PartitionRow[]> {
+    const out: PartitionRow[] = [];
+    for (const row of await r.partitions.all()) out.push(await this.checkPartition(r, row));
+    return out;
   }
 
   // ---------------------------------------------------------------- device
@@ -139,8 +131,8 @@ export class AuthenticatedRows {
   }
 
   /** The one device row, whose id must be the store's device id. */
-  device(): DeviceRow {
-    const rows = selectDevice(this.db);
+  async device(r: StoreReader): Promise<DeviceRow> {
+    const rows = await r.device.all();
     const row = rows[0];
     if (row === undefined || rows.length !== 1) {
       throw integrityError('device', 'the store must hold exactly one device row');
@@ -160,8 +152,8 @@ export class AuthenticatedRows {
     return { ...row, mac: rowMac(this.macKeys.officer, officerRowEncoding(this.deviceId, row)) };
   }
 
-  officer(name: string): OfficerRow | undefined {
-    const row = selectOfficer(this.db, name);
+  async officer(r: StoreReader, name: string): Promise<OfficerRow | undefined> {
+    const row = await r.officers.byName(name);
     if (row === undefined) return undefined;
     if (!macMatches(this.macKeys.officer, officerRowEncoding(this.deviceId, row), row.mac)) {
       throw integrityError('officer', 'mac mismatch', { officer: row.name.slice(0, 64) });
@@ -176,24 +168,24 @@ export class AuthenticatedRows {
    * partition row names `auditSeq` (the migration's own audit entry). Inside the caller's
    * transaction. Returns the number of rows authenticated.
    */
-  authenticateAll(auditSeq: number): number {
+  async authenticateAll(tx: StoreTx, auditSeq: number): Promise<number> {
     let n = 0;
-    for (const row of selectAllKeys(this.db)) {
+    for (const row of await tx.keys.all()) {
       const sealed = this.sealKey({ ...row, audit_seq: auditSeq });
-      setKeyMac(this.db, row.id, auditSeq, sealed.mac!);
+      await tx.keys.setMac(row.id, auditSeq, sealed.mac!);
       n++;
     }
-    for (const row of selectAllPartitions(this.db)) {
+    for (const row of await tx.partitions.all()) {
       const sealed = this.sealPartition({ ...row, audit_seq: auditSeq });
-      setPartitionMac(this.db, row.id, auditSeq, sealed.mac!);
+      await tx.partitions.setMac(row.id, auditSeq, sealed.mac!);
       n++;
     }
-    for (const row of selectDevice(this.db)) {
-      setDeviceMac(this.db, row.id, this.sealDevice(row).mac!);
+    for (const row of await tx.device.all()) {
+      await tx.device.setMac(row.id, this.sealDevice(row).mac!);
       n++;
     }
-    for (const row of selectAllOfficers(this.db)) {
-      setOfficerMac(this.db, row.name, this.sealOfficer(row).mac!);
+    for (const row of await tx.officers.all()) {
+      await tx.officers.setMac(row.name, this.sealOfficer(row).mac!);
       n++;
     }
     return n;

@@ -6,10 +6,11 @@ export type { HsmOptions, InitOptions, CreatePartitionOptions, ImportKeyOptions 
 export { createFactory, openFactory, FACTORY_FILES } from './factory.js';
 export type { Factory, CreateFactoryOptions } from './factory.js';
 export type { MasterKeyInput } from './master-key.js';
-export type { AuditEntry, AuditHead, AuditVerification } from './audit.js';
-export { formatAuditHead, parseAuditHead } from './audit.js';
+export type { AuditEntry, AuditHead, AuditVerification } from './audit/log.js';
+export { formatAuditHead, parseAuditHead } from './audit/log.js';
 /** Public-key signature verification (used by the TSA's optional self-check). */
 export { createVerifier, verifyWith as verifySignature } from './key-crypto.js';
 /** Classifies a SQLite open error (no space, permission, busy, corrupt) for any store file. */
-export { classifyOpenError } from './store/database.js';
+export { classifyOpenError } from './store/sqlite/database.js';
+export { isPostgresUrl } from './store/open.js';
 export type { CrlIssuer, RevocationState, RevokedCertificate } from './revocation-state.js';

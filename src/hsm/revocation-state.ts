@@ -2,9 +2,9 @@
 // only after its hash chain and every entry's MAC verify: the log is the authenticated record
 // of 'partition.revoke' and 'crl.issue', so an edited, removed or reordered entry is an
 // integrity failure, never a changed revocation list or a reused CRL number.
-import { exportAudit, verifyAudit } from './audit.js';
+import { exportAudit, verifyAudit } from './audit/log.js';
 import { HsmError } from './errors.js';
-import type { Db } from './store/database.js';
+import type { StoreReader } from './store/device-store.js';
 
 export type CrlIssuer = 'device' | 'root';
 
@@ -25,8 +25,12 @@ export interface RevocationState {
   readonly entries: number;
 }
 
-export function revocationState(db: Db, auditKey: Uint8Array): RevocationState {
-  const v = verifyAudit(db, auditKey);
+/** From `store` (a transaction's view when the caller is about to change the state). */
+export async function revocationState(
+  store: StoreReader,
+  auditKey: Uint8Array,
+): Promise<RevocationState> {
+  const v = await verifyAudit(store, auditKey);
   if (!v.ok) {
     throw new HsmError('integrity-failed', 'the audit log does not verify', {
       details: { table: 'audit', seq: v.firstBad?.seq ?? 0 },
@@ -35,7 +39,7 @@ export function revocationState(db: Db, auditKey: Uint8Array): RevocationState {
   const revoked: RevokedCertificate[] = [];
   const lastCrlNumber: Record<CrlIssuer, number> = { device: 0, root: 0 };
   const latestCrl: Partial<Record<CrlIssuer, Uint8Array>> = {};
-  for (const e of exportAudit(db)) {
+  for await (const e of exportAudit(store)) {
     if (e.outcome !== 'success') continue;
     const d = e.details;
     if (e.action === 'partition.revoke' && e.partitionId !== null) {

@@ -465,7 +465,7 @@ describe('hostile requests', () => {
         units: [
           {
             name: 'default',
-            signer: device.hsm.timestampSigner('default'),
+            signer: await device.hsm.timestampSigner('default'),
             policies: [id_tsaPolicyBaseline],
           },
         ],

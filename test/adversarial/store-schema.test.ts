@@ -2,21 +2,9 @@
 // blob still opens) must stay dead, and the SQL schema itself (triggers, views, indexes) must be
 // exactly what the migrations make, checked at open and before every audit append.
 import { describe, expect, it } from 'vitest';
-import { Hsm, HsmError, type HsmErrorCode } from '../../src/hsm/index.js';
+import { Hsm } from '../../src/hsm/index.js';
 import { createTestDevice, OFFICER, type TestDevice } from '../helpers/hsm.js';
-import { MESSAGE, withRawDb } from '../unit/hsm/support.js';
-
-function expectCode(fn: () => unknown, code: HsmErrorCode): HsmError {
-  let caught: unknown;
-  try {
-    fn();
-  } catch (error) {
-    caught = error;
-  }
-  expect(caught, `expected ${code}`).toBeInstanceOf(HsmError);
-  expect((caught as HsmError).code).toBe(code);
-  return caught as HsmError;
-}
+import { expectHsmRejection, MESSAGE, withRawDb } from '../unit/hsm/support.js';
 
 type Row = Record<string, unknown>;
 
@@ -44,43 +32,43 @@ describe('a deleted key stays deleted', () => {
       algorithm: 'ecdsa-p256',
       destroyable: true,
     });
-    device.hsm.deleteKey('default', 'victim');
+    await device.hsm.deleteKey('default', 'victim');
     const saved = keyRow(device, 'victim');
-    device.hsm.purgeKey('default', 'victim', OFFICER);
-    device.hsm.close();
+    await device.hsm.purgeKey('default', 'victim', OFFICER);
+    await device.hsm.close();
     putBack(device, saved);
-    const hsm = Hsm.open(device.storePath, device.masterKey);
+    const hsm = await Hsm.open(device.storePath, device.masterKey);
     try {
-      expectCode(() => hsm.key('default', 'victim'), 'integrity-failed');
-      expectCode(() => hsm.restoreKey('default', 'victim', OFFICER), 'integrity-failed');
-      expect(hsm.verifyAudit().ok).toBe(true);
+      await expectHsmRejection(hsm.key('default', 'victim'), 'integrity-failed');
+      await expectHsmRejection(hsm.restoreKey('default', 'victim', OFFICER), 'integrity-failed');
+      expect((await hsm.verifyAudit()).ok).toBe(true);
     } finally {
-      hsm.close();
+      await hsm.close();
     }
   });
 
   it('a destroyed key (invalidation off) whose active row is put back cannot sign', async () => {
     const device = await createTestDevice();
-    device.hsm.setPartitionPolicy('default', { invalidation: false }, OFFICER);
+    await device.hsm.setPartitionPolicy('default', { invalidation: false }, OFFICER);
     await device.hsm.generateKey('default', {
       label: 'gone',
       algorithm: 'ecdsa-p256',
       destroyable: true,
     });
     const saved = keyRow(device, 'gone');
-    device.hsm.deleteKey('default', 'gone');
-    device.hsm.close();
+    await device.hsm.deleteKey('default', 'gone');
+    await device.hsm.close();
     putBack(device, saved);
-    const hsm = Hsm.open(device.storePath, device.masterKey);
+    const hsm = await Hsm.open(device.storePath, device.masterKey);
     try {
       // Refused when the signer is made or when it signs, never a signature.
       await expect(
-        (async () => hsm.signer('default', 'gone').sign(MESSAGE))(),
+        (async () => (await hsm.signer('default', 'gone')).sign(MESSAGE))(),
       ).rejects.toMatchObject({
         code: 'integrity-failed',
       });
     } finally {
-      hsm.close();
+      await hsm.close();
     }
   });
 });
@@ -102,10 +90,10 @@ describe('the SQL schema is part of the store', () => {
   for (const [what, sql] of edits) {
     it(`${what}: the store is refused at open`, async () => {
       const device = await createTestDevice();
-      device.hsm.close();
+      await device.hsm.close();
       withRawDb(device.storePath, (db) => db.exec(sql));
-      const error = expectCode(
-        () => Hsm.open(device.storePath, device.masterKey),
+      const error = await expectHsmRejection(
+        Hsm.open(device.storePath, device.masterKey),
         'integrity-failed',
       );
       expect(error.details?.table).toBe('schema');
@@ -126,7 +114,7 @@ describe('the SQL schema is part of the store', () => {
     await expect(
       device.hsm.generateKey('default', { label: 'after', algorithm: 'ecdsa-p256' }),
     ).rejects.toMatchObject({ code: 'integrity-failed' });
-    device.hsm.close();
+    await device.hsm.close();
     withRawDb(device.storePath, (db) => {
       expect(db.prepare("SELECT count(*) AS n FROM keys WHERE label = 'after'").get()).toEqual({
         n: 0,
@@ -137,9 +125,9 @@ describe('the SQL schema is part of the store', () => {
 
   it('an untouched store opens (the check is exact, not a blanket refusal)', async () => {
     const device = await createTestDevice();
-    device.hsm.close();
-    const hsm = Hsm.open(device.storePath, device.masterKey);
-    expect(hsm.listPartitions().map((p) => p.name)).toEqual(['default']);
-    hsm.close();
+    await device.hsm.close();
+    const hsm = await Hsm.open(device.storePath, device.masterKey);
+    expect((await hsm.listPartitions()).map((p) => p.name)).toEqual(['default']);
+    await hsm.close();
   });
 });

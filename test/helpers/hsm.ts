@@ -1,7 +1,13 @@
 // Builds a factory and a device store in a temporary folder for tests.
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import { createFactory, Hsm, type Factory, type MasterKeyInput } from '../../src/hsm/index.js';
+import {
+  createFactory,
+  Hsm,
+  type AuditEntry,
+  type Factory,
+  type MasterKeyInput,
+} from '../../src/hsm/index.js';
 import { systemClock, type Clock } from '../../src/shared/index.js';
 import { tempDir } from './tmp.js';
 
@@ -25,4 +31,11 @@ export async function createTestDevice(options: { clock?: Clock } = {}): Promise
   const storePath = join(dir, 'device.sqlite');
   const hsm = await Hsm.init({ path: storePath, masterKey, factory, officer: OFFICER, clock });
   return { dir, storePath, factoryDir, factory, masterKey, hsm };
+}
+
+/** Every entry of the device's audit log, in sequence order. */
+export async function auditEntries(hsm: Hsm): Promise<AuditEntry[]> {
+  const entries: AuditEntry[] = [];
+  for await (const entry of hsm.exportAudit()) entries.push(entry);
+  return entries;
 }

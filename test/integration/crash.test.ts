@@ -4,7 +4,7 @@ import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { Hsm } from '../../src/hsm/index.js';
+import { Hsm, type AuditEntry } from '../../src/hsm/index.js';
 import { createTestDevice } from '../helpers/hsm.js';
 
 const BURST = resolve(import.meta.dirname, '../fixtures/keygen-burst.js');
@@ -42,7 +42,7 @@ function burstUntilKilled(
 describe('crash safety', () => {
   it('SIGKILL during a burst of key generations leaves only whole keys and a valid audit chain', async () => {
     const d = await createTestDevice();
-    d.hsm.close();
+    await d.hsm.close();
     const rounds = [7, 13, 21];
     for (const [round, after] of rounds.entries()) {
       const reported = await burstUntilKilled(
@@ -53,21 +53,22 @@ describe('crash safety', () => {
       );
       expect(reported).toBeGreaterThanOrEqual(after);
     }
-    const hsm = Hsm.open(d.storePath, d.masterKey);
-    const audit = hsm.verifyAudit();
+    const hsm = await Hsm.open(d.storePath, d.masterKey);
+    const audit = await hsm.verifyAudit();
     expect(audit.ok).toBe(true);
-    const keys = hsm.listKeys('default').filter((k) => k.role === 'user');
-    const generated = [...hsm.exportAudit()].filter(
-      (e) => e.action === 'key.generate' && e.outcome === 'success',
-    );
+    const keys = (await hsm.listKeys('default')).filter((k) => k.role === 'user');
+    const generated: AuditEntry[] = [];
+    for await (const e of hsm.exportAudit()) {
+      if (e.action === 'key.generate' && e.outcome === 'success') generated.push(e);
+    }
     // Every key has its audit entry and every entry its key: the same set of ids.
     expect(new Set(generated.map((e) => e.keyId))).toEqual(new Set(keys.map((k) => k.id)));
     expect(keys.length).toBeGreaterThanOrEqual(7 + 13 + 21);
     // Each key unwraps and signs.
     for (const k of keys) {
-      const sig = await hsm.signer('default', k.label).sign(randomBytes(16));
+      const sig = await (await hsm.signer('default', k.label)).sign(randomBytes(16));
       expect(sig.length).toBeGreaterThan(0);
     }
-    hsm.close();
+    await hsm.close();
   });
 });

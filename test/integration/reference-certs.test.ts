@@ -53,10 +53,10 @@ describe('reference device in certs/', () => {
       readFileSync(join(CERTS, 'reference/test-only/device/master.key'), 'utf8').trim(),
       'hex',
     );
-    const hsm = Hsm.open(store, { kind: 'key', key });
-    expect(hsm.verifyAudit().ok).toBe(true);
+    const hsm = await Hsm.open(store, { kind: 'key', key });
+    expect((await hsm.verifyAudit()).ok).toBe(true);
     for (const p of ['default', 'rsa']) {
-      const signer = hsm.timestampSigner(p);
+      const signer = await hsm.timestampSigner(p);
       const cert = parseCertificate(der(`reference/${p}/partition-timestamp.pem`));
       expect(Buffer.from(certificateSpki(cert))).toEqual(Buffer.from(signer.spki));
       const data = randomBytes(32);
@@ -64,8 +64,8 @@ describe('reference device in certs/', () => {
       const pub = createPublicKey({ key: Buffer.from(signer.spki), format: 'der', type: 'spki' });
       expect(verify('sha256', data, { key: pub, dsaEncoding: 'der' }, sig)).toBe(true);
     }
-    expect(hsm.timestampSigner('rsa').algorithm).toBe('rsa-3072');
-    expect(hsm.device().development).toBe(true);
-    hsm.close();
+    expect((await hsm.timestampSigner('rsa')).algorithm).toBe('rsa-3072');
+    expect((await hsm.device()).development).toBe(true);
+    await hsm.close();
   });
 });

@@ -188,16 +188,16 @@ function keyState(keyId: string): string | undefined {
 
 describe('two processes racing on one key', () => {
   it(`restore against purge, ${RACE_ROUNDS} rounds: exactly one wins and the log says which`, async () => {
-    const hsm = Hsm.open(STORE(), masterKey());
+    const hsm = await Hsm.open(STORE(), masterKey());
     const ids: string[] = [];
     try {
       for (let i = 0; i < RACE_ROUNDS; i++) {
         const k = await hsm.generateKey('default', { label: `rp${i}`, algorithm: 'ed25519' });
-        hsm.deleteKey('default', `rp${i}`);
+        await hsm.deleteKey('default', `rp${i}`);
         ids.push(k.id);
       }
     } finally {
-      hsm.close();
+      await hsm.close();
     }
     const tally = { restore: 0, purge: 0 };
     for (let i = 0; i < RACE_ROUNDS; i++) {
@@ -228,14 +228,14 @@ describe('two processes racing on one key', () => {
   });
 
   it(`delete against delete, ${RACE_ROUNDS} rounds: one invalidation each`, async () => {
-    const hsm = Hsm.open(STORE(), masterKey());
+    const hsm = await Hsm.open(STORE(), masterKey());
     const ids: string[] = [];
     try {
       for (let i = 0; i < RACE_ROUNDS; i++) {
         ids.push((await hsm.generateKey('default', { label: `dd${i}`, algorithm: 'ed25519' })).id);
       }
     } finally {
-      hsm.close();
+      await hsm.close();
     }
     for (let i = 0; i < RACE_ROUNDS; i++) {
       const results = await Promise.all([

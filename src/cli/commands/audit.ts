@@ -83,11 +83,11 @@ export const auditExport: Command = {
     const outPath = stringOption(inv, 'out');
     await withHsm(inv, async (hsm) => {
       if (outPath === undefined) {
-        for (const e of hsm.exportAudit()) inv.io.stdout(JSON.stringify(e) + '\n');
+        for await (const e of hsm.exportAudit()) inv.io.stdout(JSON.stringify(e) + '\n');
         return;
       }
       const stream = createWriteStream(resolve(inv.io.cwd, outPath), { flags: 'wx' });
-      for (const e of hsm.exportAudit()) stream.write(JSON.stringify(e) + '\n');
+      for await (const e of hsm.exportAudit()) stream.write(JSON.stringify(e) + '\n');
       await new Promise<void>((ok, fail) => {
         stream.on('error', fail);
         stream.end(ok);

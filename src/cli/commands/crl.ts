@@ -6,7 +6,7 @@ import { openFactory } from '../../hsm/index.js';
 import { CRL_REASONS, encodePem, isCrlReason, sha256Fingerprint } from '../../pki/index.js';
 import { systemClock } from '../../shared/index.js';
 import { flag, requiredOption, stringOption, type Command, type Invocation } from '../command.js';
-import { officerCredential, storePath, withHsm, withOfficerHint } from '../context.js';
+import { officerCredential, storeLocation, withHsm, withOfficerHint } from '../context.js';
 import { EXIT, UsageError } from '../exit-codes.js';
 import { jsonText } from '../output.js';
 import { factoryPassphrase } from './device.js';
@@ -94,10 +94,11 @@ DER with --out, else as PEM ("X509 CRL") on standard output.`,
       factoryPassphrase(inv, 'factory-passphrase-file'),
     );
     const { crl, crlNumber } = await factory.issueCrl({ nextUpdateDays: days }, systemClock);
-    const recorded = existsSync(storePath(inv));
+    const store = storeLocation(inv);
+    const recorded = store.kind === 'postgres' || existsSync(store.location);
     if (recorded) {
-      await withHsm(inv, (hsm) => {
-        hsm.recordRootCrl(crl, crlNumber);
+      await withHsm(inv, async (hsm) => {
+        await hsm.recordRootCrl(crl, crlNumber);
       });
     }
     writeCrl(inv, crl, { issuer: 'root', crlNumber, recorded });

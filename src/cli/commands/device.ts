@@ -23,7 +23,7 @@ import {
   officerCredential,
   OFFICER_PASSPHRASE_FILE,
   readSecretFile,
-  storePath,
+  storeLocation,
   withHsm,
   writeSecretFile,
 } from '../context.js';
@@ -157,7 +157,8 @@ const INIT_OPTIONS = {
 
 async function runInit(inv: Invocation, quiet: boolean): Promise<{ created: boolean }> {
   const data = dataDir(inv);
-  if (existsSync(storePath(inv))) {
+  const store = storeLocation(inv);
+  if (store.kind === 'sqlite' && existsSync(store.location)) {
     if (flag(inv, 'if-needed')) return { created: false };
     throw new HsmError(
       'store-exists',
@@ -185,17 +186,26 @@ async function runInit(inv: Invocation, quiet: boolean): Promise<{ created: bool
     existsSync(keyFile) && stringOption(inv, 'master-key-file') === undefined
       ? { input: masterKey(inv) }
       : masterKeyForInit(inv);
-  const hsm = await Hsm.init({
-    path: storePath(inv),
-    masterKey: master.input,
-    factory,
-    officer,
-    deviceAlgorithm,
-    defaultPartition: flag(inv, 'no-default-partition') ? null : 'default',
-    actor: localPrincipal(),
-  });
-  const device = hsm.device();
-  hsm.close();
+  let hsm: Hsm;
+  try {
+    hsm = await Hsm.init({
+      path: store.location,
+      masterKey: master.input,
+      factory,
+      officer,
+      deviceAlgorithm,
+      defaultPartition: flag(inv, 'no-default-partition') ? null : 'default',
+      actor: localPrincipal(),
+    });
+  } catch (error) {
+    // In PostgreSQL the store's existence shows only when it is created.
+    if (error instanceof HsmError && error.code === 'store-exists' && flag(inv, 'if-needed')) {
+      return { created: false };
+    }
+    throw error;
+  }
+  const device = await hsm.device();
+  await hsm.close();
   if (quiet) return { created: true };
   const result = {
     data,
@@ -264,10 +274,14 @@ interface StatusReport {
 }
 
 async function statusReport(inv: Invocation): Promise<StatusReport> {
-  return withHsm(inv, (hsm) => {
-    const device = hsm.device();
+  return withHsm(inv, async (hsm) => {
+    const device = await hsm.device();
     const cert = parseCertificate(device.certificate);
-    const audit = hsm.verifyAudit();
+    const audit = await hsm.verifyAudit();
+    const partitions = [];
+    for (const p of await hsm.listPartitions()) {
+      partitions.push({ partition: p, keys: await hsm.listKeys(p.name) });
+    }
     return {
       data: dataDir(inv),
       device: {
@@ -277,8 +291,7 @@ async function statusReport(inv: Invocation): Promise<StatusReport> {
         rootSha256: sha256Fingerprint(device.rootCertificate),
         certificateNotAfter: cert.notAfter.value.toISOString(),
       },
-      partitions: hsm.listPartitions().map((p) => {
-        const keys = hsm.listKeys(p.name);
+      partitions: partitions.map(({ partition: p, keys }) => {
         return {
           name: p.name,
           id: p.id,

@@ -161,9 +161,9 @@ export const keyDelete: Command = {
   options: { ...MASTER_OPTIONS },
   async run(inv) {
     const [partition, label] = inv.positionals as [string, string];
-    const { before, after } = await withHsm(inv, (hsm) => {
-      const known = hsm.key(partition, label);
-      return { before: known, after: hsm.deleteKey(partition, label) };
+    const { before, after } = await withHsm(inv, async (hsm) => {
+      const known = await hsm.key(partition, label);
+      return { before: known, after: await hsm.deleteKey(partition, label) };
     });
     // The same representation as 'key show --json'; a destroyed key is described as it was,
     // with the state "destroyed".
@@ -205,9 +205,9 @@ export const keyPurge: Command = {
     const [partition, label] = inv.positionals as [string, string];
     const officer = officerCredential(inv);
     const before = await withOfficerHint(inv, () =>
-      withHsm(inv, (hsm) => {
-        const known = hsm.key(partition, label);
-        hsm.purgeKey(partition, label, officer);
+      withHsm(inv, async (hsm) => {
+        const known = await hsm.key(partition, label);
+        await hsm.purgeKey(partition, label, officer);
         return known;
       }),
     );
@@ -430,7 +430,7 @@ With --json, one JSON document: {format, pem, der (hex), sha256, chain: [{pem, s
         ...(nonce === undefined ? {} : { nonce }),
       });
       if (!withChain) return { der: attested, chain: [] as Uint8Array[] };
-      const c = hsm.chain(partition);
+      const c = await hsm.chain(partition);
       return { der: attested, chain: [c.partitionAttestation, c.device, c.root] };
     });
     const pemLabel = format === 'evidence' ? 'EVIDENCE' : 'CERTIFICATE';

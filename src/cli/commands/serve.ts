@@ -125,13 +125,13 @@ export async function startServer(
   config: Readonly<ServerConfig>,
 ): Promise<RunningServer | number> {
   const logger = createJsonLogger(inv.io.stderr);
-  const hsm: Hsm = openHsm(inv);
+  const hsm: Hsm = await openHsm(inv);
   if (config.expectAuditHead !== undefined) {
     // Rollback check: an older copy of the store put back does not extend the recorded head.
     try {
-      hsm.requireAuditHead(config.expectAuditHead);
+      await hsm.requireAuditHead(config.expectAuditHead);
     } catch (error) {
-      hsm.close();
+      await hsm.close();
       throw error;
     }
   }
@@ -140,13 +140,13 @@ export async function startServer(
   const windows: { unit: string; signer: Signer; notAfter: number }[] = [];
   const now = new Date();
   for (const u of config.units) {
-    const signer = hsm.timestampSigner(u.partition);
+    const signer = await hsm.timestampSigner(u.partition);
     // REQ-09, CRT-01, CRT-03: refuse to serve with a certificate that does not fit the key.
     const check = tsaCertificateProblems(signer.certificateChain[0]!, signer.spki, now);
     if (check.problems.length > 0) {
       for (const p of check.problems)
         logger.error('refusing to serve', { unit: u.partition, problem: p });
-      hsm.close();
+      await hsm.close();
       return EXIT.refused;
     }
     units.push({ name: u.partition, signer, policies: u.policies });
@@ -170,7 +170,7 @@ export async function startServer(
     archive = Archive.open(archivePath, { writer: 'thread' });
   } catch (cause) {
     // The same classification as the device store: a full disk is not corruption.
-    hsm.close();
+    await hsm.close();
     throw classifyOpenError(cause, archivePath, 'the time-stamp archive');
   }
   // TIS-01: the clock guard (SNTP quorum when servers are configured, jump checks always).
@@ -365,7 +365,7 @@ export async function startServer(
     await timeSource.stop();
     await archive.drain();
     archive.close();
-    hsm.close();
+    await hsm.close();
     throw error;
   }
   for (const [i, u] of config.units.entries()) {
@@ -457,10 +457,10 @@ export async function startServer(
           // Bounded, so that a stuck writer cannot keep the process alive; nothing waiting on it
           // was sent to a client.
           const giveUp = new Promise<void>((r) => setTimeout(r, 5_000).unref());
-          void Promise.race([archive.drain(), giveUp]).then(() => {
+          void Promise.race([archive.drain(), giveUp]).then(async () => {
             clearInterval(sweep);
             archive.close();
-            hsm.close();
+            await hsm.close().catch(() => undefined);
             logger.info('attestamp stopped', {
               reason,
               drained,

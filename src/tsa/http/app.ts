@@ -20,7 +20,7 @@ export interface UnitRoute {
   /** Evidence about the unit's key: cached when no nonce is given, fresh with one. */
   readonly evidence?: (nonce: Uint8Array | undefined) => Promise<Uint8Array>;
   /** The latest CRL of the device or the root (DER), read on each request; absent: 404. */
-  readonly crl?: (issuer: 'device' | 'root') => Uint8Array | undefined;
+  readonly crl?: (issuer: 'device' | 'root') => Promise<Uint8Array | undefined>;
 }
 
 export interface HttpOptions {
@@ -117,7 +117,7 @@ export function createTsaApp(options: HttpOptions): Koa {
   const posts = new Map<string, UnitRoute>();
   const gets = new Map<string, string>();
   const evidenceRoutes = new Map<string, UnitRoute>();
-  const crlRoutes = new Map<string, () => Uint8Array | undefined>();
+  const crlRoutes = new Map<string, () => Promise<Uint8Array | undefined>>();
   const access = options.access ?? createAccessControl({});
   const clientAddress = options.clientAddress ?? createClientAddress([]);
   /** Answers a refusal; false when the request may go on. */
@@ -331,7 +331,7 @@ export function createTsaApp(options: HttpOptions): Koa {
       // RFC 5280 4.2.1.13 / RFC 2585: a DER CRL served as application/pkix-crl.
       let der: Uint8Array | undefined;
       try {
-        der = crlRoute();
+        der = await crlRoute();
       } catch (error) {
         logger.error('the CRL could not be read', {
           error: error instanceof Error ? error.message : 'unknown',

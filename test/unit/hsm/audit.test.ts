@@ -6,8 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Hsm, type AuditEntry } from '../../../src/hsm/index.js';
 import { deriveMasterKeys } from '../../../src/hsm/master-key.js';
 import { fixedClock } from '../../../src/shared/index.js';
-import { createTestDevice, OFFICER, type TestDevice } from '../../helpers/hsm.js';
-import { expectHsmError, expectHsmRejection, MESSAGE } from './support.js';
+import { auditEntries, createTestDevice, OFFICER, type TestDevice } from '../../helpers/hsm.js';
+import { expectHsmRejection, MESSAGE } from './support.js';
 
 const NOW = new Date(Math.floor(Date.now() / 1000) * 1000 - 60_000);
 const WRONG_OFFICER = { name: OFFICER.name, passphrase: 'wrong passphrase' } as const;
@@ -76,28 +76,28 @@ describe('audit log', () => {
   beforeAll(async () => {
     d = await createTestDevice({ clock: fixedClock(NOW) });
     if (d.masterKey.kind !== 'key') throw new Error('the test device uses a raw master key');
-    auditKey = deriveMasterKeys(d.masterKey.key, d.hsm.device().id).auditKey;
+    auditKey = deriveMasterKeys(d.masterKey.key, (await d.hsm.device()).id).auditKey;
     hsm = d.hsm;
     raw = new Database(d.storePath, { fileMustExist: true });
   });
 
-  afterAll(() => {
+  afterAll(async () => {
     raw.close();
-    hsm.close();
+    await hsm.close();
   });
 
-  function entries(): AuditEntry[] {
-    return [...hsm.exportAudit()];
+  function entries(): Promise<AuditEntry[]> {
+    return auditEntries(hsm);
   }
 
-  it('records device.init, officer.enrol and partition.create at init', () => {
-    const log = entries();
+  it('records device.init, officer.enrol and partition.create at init', async () => {
+    const log = await entries();
     expect(log.map((e) => [e.seq, e.action, e.outcome, e.actor])).toEqual([
       [1, 'device.init', 'success', 'operator'],
       [2, 'officer.enrol', 'success', 'operator'],
       [3, 'partition.create', 'success', 'operator'],
     ]);
-    const device = hsm.device();
+    const device = await hsm.device();
     expect(log[0]!.details).toMatchObject({
       deviceId: device.id,
       algorithm: 'ecdsa-p384',
@@ -106,58 +106,56 @@ describe('audit log', () => {
     });
     expect(log[0]!.keyId).toMatch(/^[0-9a-f-]{36}$/);
     expect(log[1]!.details).toEqual({ officer: OFFICER.name });
-    const p = hsm.partition('default');
+    const p = await hsm.partition('default');
     expect(log[2]!.partitionId).toBe(p.id);
     expect(log[2]!.details).toMatchObject({
       partition: 'default',
       timestampAlgorithm: 'ecdsa-p256',
       attestationAlgorithm: 'ecdsa-p384',
-      timestampKeyId: hsm.key('default', 'partition-timestamp').id,
-      attestationKeyId: hsm.key('default', 'partition-attestation').id,
+      timestampKeyId: (await hsm.key('default', 'partition-timestamp')).id,
+      attestationKeyId: (await hsm.key('default', 'partition-attestation')).id,
     });
     for (const e of log) expect(e.at).toBe(NOW.toISOString());
   });
 
   it('appends an entry for every operation and every refusal', async () => {
-    const start = entries().length;
+    const start = (await entries()).length;
     const p = await hsm.createPartition('p');
     const k = await hsm.generateKey('p', { label: 'k', algorithm: 'ed25519', extractable: true });
     const n = await hsm.generateKey('p', { label: 'n', algorithm: 'ed25519' });
-    expectHsmError(
-      () => hsm.exportKey('p', 'n', { kind: 'aes-kwp', key: exportKey }),
+    await expectHsmRejection(
+      hsm.exportKey('p', 'n', { kind: 'aes-kwp', key: exportKey }),
       'key-not-extractable',
     );
-    expectHsmError(
-      () => hsm.exportKey('p', 'k', { kind: 'aes-kwp', key: exportKey }),
+    await expectHsmRejection(
+      hsm.exportKey('p', 'k', { kind: 'aes-kwp', key: exportKey }),
       'policy-export-denied',
     );
-    expectHsmError(
-      () => hsm.importKey('p', { label: 'imp', pkcs8: new Uint8Array(imported) }),
+    await expectHsmRejection(
+      hsm.importKey('p', { label: 'imp', pkcs8: new Uint8Array(imported) }),
       'policy-import-denied',
     );
-    hsm.setPartitionPolicy('p', { exportAllowed: true, importAllowed: true }, OFFICER);
-    hsm.exportKey('p', 'k', { kind: 'aes-kwp', key: exportKey });
-    const imp = hsm.importKey('p', { label: 'imp', pkcs8: new Uint8Array(imported) });
-    hsm.deleteKey('p', 'k');
-    expectHsmError(() => hsm.restoreKey('p', 'k', undefined), 'officer-required');
-    expectHsmError(() => hsm.restoreKey('p', 'k', WRONG_OFFICER), 'officer-auth-failed');
-    hsm.restoreKey('p', 'k', OFFICER);
-    expectHsmError(() => {
-      hsm.purgeKey('p', 'k', OFFICER);
-    }, 'key-not-invalidated');
-    hsm.deleteKey('p', 'k');
-    hsm.purgeKey('p', 'k', OFFICER);
-    expectHsmError(() => hsm.deleteKey('p', 'partition-timestamp'), 'system-key');
-    hsm.setPartitionPolicy('p', { invalidation: false }, OFFICER);
-    hsm.deleteKey('p', 'imp');
-    hsm.setPartitionPolicy('p', { readOnly: true }, OFFICER);
+    await hsm.setPartitionPolicy('p', { exportAllowed: true, importAllowed: true }, OFFICER);
+    await hsm.exportKey('p', 'k', { kind: 'aes-kwp', key: exportKey });
+    const imp = await hsm.importKey('p', { label: 'imp', pkcs8: new Uint8Array(imported) });
+    await hsm.deleteKey('p', 'k');
+    await expectHsmRejection(hsm.restoreKey('p', 'k', undefined), 'officer-required');
+    await expectHsmRejection(hsm.restoreKey('p', 'k', WRONG_OFFICER), 'officer-auth-failed');
+    await hsm.restoreKey('p', 'k', OFFICER);
+    await expectHsmRejection(hsm.purgeKey('p', 'k', OFFICER), 'key-not-invalidated');
+    await hsm.deleteKey('p', 'k');
+    await hsm.purgeKey('p', 'k', OFFICER);
+    await expectHsmRejection(hsm.deleteKey('p', 'partition-timestamp'), 'system-key');
+    await hsm.setPartitionPolicy('p', { invalidation: false }, OFFICER);
+    await hsm.deleteKey('p', 'imp');
+    await hsm.setPartitionPolicy('p', { readOnly: true }, OFFICER);
     await expectHsmRejection(
       hsm.generateKey('p', { label: 'ro', algorithm: 'ed25519' }),
       'policy-read-only',
     );
-    expectHsmError(() => hsm.deleteKey('p', 'n'), 'policy-read-only');
+    await expectHsmRejection(hsm.deleteKey('p', 'n'), 'policy-read-only');
 
-    const log = entries().slice(start);
+    const log = (await entries()).slice(start);
     expect(log.map((e) => [e.action, e.outcome, e.actor, e.details.code])).toEqual([
       ['partition.create', 'success', 'operator', undefined],
       ['key.generate', 'success', 'operator', undefined],
@@ -215,7 +213,7 @@ describe('audit log', () => {
     });
 
     // Identifiers and facts only: no credentials or key material.
-    const text = JSON.stringify(entries());
+    const text = JSON.stringify(await entries());
     expect(text).not.toContain(OFFICER.passphrase);
     expect(text).not.toContain(WRONG_OFFICER.passphrase);
     expect(text).not.toContain(exportKey.toString('hex'));
@@ -223,26 +221,25 @@ describe('audit log', () => {
   });
 
   it('records not-found and duplicate refusals and unwrap failures, without secrets', async () => {
-    const start = entries().length;
+    const start = (await entries()).length;
     await hsm.generateKey('default', { label: 'dup', algorithm: 'ed25519' });
     await expectHsmRejection(
       hsm.generateKey('default', { label: 'dup', algorithm: 'ed25519' }),
       'key-exists',
     );
-    expectHsmError(() => hsm.key('default', 'absent'), 'key-not-found');
-    expectHsmError(() => hsm.listKeys('nowhere'), 'partition-not-found');
+    await expectHsmRejection(hsm.key('default', 'absent'), 'key-not-found');
+    await expectHsmRejection(hsm.listKeys('nowhere'), 'partition-not-found');
     await expectHsmRejection(hsm.createPartition('default'), 'partition-exists');
     const wrongKey = randomBytes(32);
-    expectHsmError(
-      () =>
-        hsm.importWrappedKey('default', {
-          label: 'w',
-          wrapped: new Uint8Array(40),
-          unwrapKey: wrongKey,
-        }),
+    await expectHsmRejection(
+      hsm.importWrappedKey('default', {
+        label: 'w',
+        wrapped: new Uint8Array(40),
+        unwrapKey: wrongKey,
+      }),
       'unwrap-failed',
     );
-    const log = entries().slice(start);
+    const log = (await entries()).slice(start);
     expect(log.map((e) => [e.action, e.outcome, e.details.code])).toEqual([
       ['key.generate', 'success', undefined],
       ['key.generate', 'refused', 'key-exists'],
@@ -256,17 +253,17 @@ describe('audit log', () => {
   });
 
   it('records the actor given when the store is opened', async () => {
-    hsm.close();
-    hsm = Hsm.open(d.storePath, d.masterKey, { actor: 'tsa', clock: fixedClock(NOW) });
+    await hsm.close();
+    hsm = await Hsm.open(d.storePath, d.masterKey, { actor: 'tsa', clock: fixedClock(NOW) });
     await hsm.generateKey('default', { label: 'by-tsa', algorithm: 'ed25519' });
-    await hsm.timestampSigner('default').sign(MESSAGE);
-    const last = entries().at(-1)!;
+    await (await hsm.timestampSigner('default')).sign(MESSAGE);
+    const last = (await entries()).at(-1)!;
     expect(last).toMatchObject({ action: 'key.generate', actor: 'tsa', outcome: 'success' });
   });
 
-  it('verifies: contiguous sequence, linked hashes, head is the last hash', () => {
-    const log = entries();
-    const v = hsm.verifyAudit();
+  it('verifies: contiguous sequence, linked hashes, head is the last hash', async () => {
+    const log = await entries();
+    const v = await hsm.verifyAudit();
     expect(v).toEqual({ ok: true, entries: log.length, head: log.at(-1)!.hash });
     expect(log[0]!.prevHash).toBe('00'.repeat(32));
     log.forEach((e, i) => {
@@ -275,7 +272,7 @@ describe('audit log', () => {
     });
   });
 
-  it('detects an edit of any single column of any row, at that row', () => {
+  it('detects an edit of any single column of any row, at that row', async () => {
     const rows = raw.prepare('SELECT * FROM audit ORDER BY seq').all() as RawAuditRow[];
     expect(rows.length).toBeGreaterThan(20);
     const columns: readonly Column[] = [
@@ -291,43 +288,43 @@ describe('audit log', () => {
       for (const column of columns) {
         const update = raw.prepare(`UPDATE audit SET ${column} = ? WHERE seq = ?`);
         expect(update.run(tampered(column, row), row.seq).changes).toBe(1);
-        const v = hsm.verifyAudit();
+        const v = await hsm.verifyAudit();
         expect(v.ok, `${column} of ${row.seq}`).toBe(false);
         expect(v.firstBad?.seq, `${column} of ${row.seq}`).toBe(row.seq);
         update.run(row[column], row.seq);
       }
     }
-    expect(hsm.verifyAudit().ok).toBe(true);
+    expect((await hsm.verifyAudit()).ok).toBe(true);
   });
 
-  it('detects edits of the stored hash, link and mac', () => {
+  it('detects edits of the stored hash, link and mac', async () => {
     const row = raw.prepare('SELECT * FROM audit WHERE seq = 5').get() as RawAuditRow;
     for (const column of ['prev_hash', 'hash', 'mac'] as const) {
       const changed = Buffer.from(row[column]);
       changed[0] = changed[0]! ^ 1;
       const update = raw.prepare(`UPDATE audit SET ${column} = ? WHERE seq = 5`);
       update.run(changed);
-      const v = hsm.verifyAudit();
+      const v = await hsm.verifyAudit();
       expect(v.ok, column).toBe(false);
       expect(v.firstBad?.seq, column).toBe(5);
       update.run(row[column]);
     }
-    expect(hsm.verifyAudit().ok).toBe(true);
+    expect((await hsm.verifyAudit()).ok).toBe(true);
   });
 
-  it('detects a deleted middle row', () => {
-    const total = hsm.verifyAudit().entries;
+  it('detects a deleted middle row', async () => {
+    const total = (await hsm.verifyAudit()).entries;
     const mid = Math.floor(total / 2);
     const row = raw.prepare('SELECT * FROM audit WHERE seq = ?').get(mid) as RawAuditRow;
     raw.prepare('DELETE FROM audit WHERE seq = ?').run(mid);
-    const v = hsm.verifyAudit();
+    const v = await hsm.verifyAudit();
     expect(v.ok).toBe(false);
     expect(v.firstBad?.seq).toBe(mid + 1);
     expect(v.firstBad?.reason).toMatch(/missing/);
 
     // Renumbering the later rows to close the gap breaks the hash chain instead.
     raw.prepare('UPDATE audit SET seq = seq - 1 WHERE seq > ?').run(mid);
-    const renumbered = hsm.verifyAudit();
+    const renumbered = await hsm.verifyAudit();
     expect(renumbered.ok).toBe(false);
     expect(renumbered.firstBad?.seq).toBe(mid);
     // Shifted back in two steps so that no two rows share a seq on the way.
@@ -340,14 +337,14 @@ describe('audit log', () => {
          VALUES (@seq, @at, @actor, @action, @partition_id, @key_id, @outcome, @details_json, @prev_hash, @hash, @mac)`,
       )
       .run(row);
-    expect(hsm.verifyAudit().ok).toBe(true);
+    expect((await hsm.verifyAudit()).ok).toBe(true);
   });
 
-  it('shows a truncated tail only through the recorded head', () => {
-    const before = hsm.verifyAudit();
+  it('shows a truncated tail only through the recorded head', async () => {
+    const before = await hsm.verifyAudit();
     const last = raw.prepare('SELECT * FROM audit ORDER BY seq DESC LIMIT 1').get() as RawAuditRow;
     raw.prepare('DELETE FROM audit WHERE seq = ?').run(last.seq);
-    const after = hsm.verifyAudit();
+    const after = await hsm.verifyAudit();
     expect(after.ok).toBe(true);
     expect(after.entries).toBe(before.entries - 1);
     expect(after.head).not.toBe(before.head);
@@ -357,47 +354,44 @@ describe('audit log', () => {
          VALUES (@seq, @at, @actor, @action, @partition_id, @key_id, @outcome, @details_json, @prev_hash, @hash, @mac)`,
       )
       .run(last);
-    expect(hsm.verifyAudit()).toEqual(before);
+    expect(await hsm.verifyAudit()).toEqual(before);
   });
 
   it('requires the log to extend a recorded head: the same log and a longer one do, a cut one does not', async () => {
-    const head = hsm.auditHead();
-    expect(head.seq).toBe(hsm.verifyAudit().entries);
-    hsm.requireAuditHead(head);
-    expect(hsm.verifyAudit(head).expectedHead).toEqual({ ...head, extended: true });
+    const head = await hsm.auditHead();
+    expect(head.seq).toBe((await hsm.verifyAudit()).entries);
+    await hsm.requireAuditHead(head);
+    expect((await hsm.verifyAudit(head)).expectedHead).toEqual({ ...head, extended: true });
     await hsm.generateKey('default', { label: 'after-head', algorithm: 'ed25519' });
-    hsm.requireAuditHead(head);
-    const later = hsm.auditHead();
+    await hsm.requireAuditHead(head);
+    const later = await hsm.auditHead();
     expect(later.seq).toBeGreaterThan(head.seq);
     // Another history: the same sequence number with another hash.
-    expectHsmError(() => {
-      hsm.requireAuditHead({ seq: head.seq, hash: '00'.repeat(32) });
-    }, 'audit-head-mismatch');
+    await expectHsmRejection(
+      hsm.requireAuditHead({ seq: head.seq, hash: '00'.repeat(32) }),
+      'audit-head-mismatch',
+    );
     // The tail cut back to before the recorded head (a rollback of the log).
     const last = raw.prepare('SELECT * FROM audit ORDER BY seq DESC LIMIT 1').get() as RawAuditRow;
     raw.prepare('DELETE FROM audit WHERE seq = ?').run(last.seq);
-    expectHsmError(() => {
-      hsm.requireAuditHead(later);
-    }, 'audit-head-mismatch');
-    expect(hsm.verifyAudit(later).expectedHead?.extended).toBe(false);
+    await expectHsmRejection(hsm.requireAuditHead(later), 'audit-head-mismatch');
+    expect((await hsm.verifyAudit(later)).expectedHead?.extended).toBe(false);
     raw
       .prepare(
         `INSERT INTO audit (seq, at, actor, action, partition_id, key_id, outcome, details_json, prev_hash, hash, mac)
          VALUES (@seq, @at, @actor, @action, @partition_id, @key_id, @outcome, @details_json, @prev_hash, @hash, @mac)`,
       )
       .run(last);
-    hsm.requireAuditHead(later);
+    await hsm.requireAuditHead(later);
     // A broken chain is an integrity failure before any head comparison.
     raw.prepare("UPDATE audit SET actor = 'mallory' WHERE seq = 2").run();
-    expectHsmError(() => {
-      hsm.requireAuditHead(head);
-    }, 'integrity-failed');
-    expectHsmError(() => hsm.auditHead(), 'integrity-failed');
+    await expectHsmRejection(hsm.requireAuditHead(head), 'integrity-failed');
+    await expectHsmRejection(hsm.auditHead(), 'integrity-failed');
     raw.prepare("UPDATE audit SET actor = 'operator' WHERE seq = 2").run();
-    expect(hsm.verifyAudit().ok).toBe(true);
+    expect((await hsm.verifyAudit()).ok).toBe(true);
   });
 
-  it('detects an edited row whose hash was recomputed without the MAC key', () => {
+  it('detects an edited row whose hash was recomputed without the MAC key', async () => {
     const original = raw.prepare('SELECT * FROM audit ORDER BY seq').all() as RawAuditRow[];
     const target = original.find((r) => r.action === 'key.export' && r.outcome === 'success')!;
     const rewrite = raw.prepare(
@@ -425,30 +419,30 @@ describe('audit log', () => {
       target.mac,
       target.seq,
     );
-    let v = hsm.verifyAudit();
+    let v = await hsm.verifyAudit();
     expect(v.ok).toBe(false);
     expect(v.firstBad).toEqual({ seq: target.seq, reason: 'entry mac does not verify' });
 
     // The whole tail re-chained, old MACs kept.
     forge((_hash, row) => row.mac);
-    v = hsm.verifyAudit();
+    v = await hsm.verifyAudit();
     expect(v.firstBad).toEqual({ seq: target.seq, reason: 'entry mac does not verify' });
 
     // The whole tail re-chained with MACs under a guessed key.
     const guess = randomBytes(32);
     forge((hash) => createHmac('sha256', guess).update(hash).digest());
-    v = hsm.verifyAudit();
+    v = await hsm.verifyAudit();
     expect(v.firstBad).toEqual({ seq: target.seq, reason: 'entry mac does not verify' });
 
     // Control: with the real MAC key (derived from the master key) the same forgery passes,
     // so the MAC is what caught the rewrites above.
     forge((hash) => createHmac('sha256', auditKey).update(hash).digest());
-    expect(hsm.verifyAudit().ok).toBe(true);
+    expect((await hsm.verifyAudit()).ok).toBe(true);
 
     for (const row of original) {
       rewrite.run(row.details_json, row.prev_hash, row.hash, row.mac, row.seq);
     }
-    expect(hsm.verifyAudit()).toMatchObject({
+    expect(await hsm.verifyAudit()).toMatchObject({
       ok: true,
       head: original.at(-1)!.hash.toString('hex'),
     });

@@ -9,15 +9,9 @@ import type Database from 'better-sqlite3';
 import { Hsm, type MasterKeyInput } from '../../../src/hsm/index.js';
 import { keyRowEncoding, rowMac, type KeyRowFields } from '../../../src/hsm/integrity.js';
 import { deriveMasterKeys } from '../../../src/hsm/master-key.js';
-import { createTestDevice } from '../../helpers/hsm.js';
+import { auditEntries, createTestDevice } from '../../helpers/hsm.js';
 import { tempDir } from '../../helpers/tmp.js';
-import {
-  expectHsmError,
-  expectHsmRejection,
-  MESSAGE,
-  verifySignature,
-  withRawDb,
-} from './support.js';
+import { expectHsmRejection, MESSAGE, verifySignature, withRawDb } from './support.js';
 
 const FIXTURE = join(import.meta.dirname, '../../fixtures/store-v1/attestamp-v1.sqlite');
 const MASTER: MasterKeyInput = { kind: 'key', key: new Uint8Array(32).fill(0x11) };
@@ -45,42 +39,42 @@ describe('migration of a store written before row authentication', () => {
     const before = withRawDb(path, (db) => db.prepare('SELECT count(*) AS n FROM audit').get()) as {
       n: number;
     };
-    const hsm = Hsm.open(path, MASTER);
+    const hsm = await Hsm.open(path, MASTER);
     try {
       for (const t of macColumns(path)) {
         expect(t.total, t.table).toBeGreaterThan(0);
         expect(t.missing, t.table).toBe(0);
       }
-      const log = [...hsm.exportAudit()];
+      const log = await auditEntries(hsm);
       expect(log).toHaveLength(before.n + 1);
       expect(log.at(-1)).toMatchObject({
         action: 'store.migrate',
         outcome: 'success',
         details: { from: 1, to: 2 },
       });
-      expect(hsm.verifyAudit().ok).toBe(true);
-      const gen = hsm.key('p', 'gen');
-      const sig = await hsm.signer('p', 'gen').sign(MESSAGE);
+      expect((await hsm.verifyAudit()).ok).toBe(true);
+      const gen = await hsm.key('p', 'gen');
+      const sig = await (await hsm.signer('p', 'gen')).sign(MESSAGE);
       expect(verifySignature('ecdsa-p256', gen.spki, MESSAGE, sig)).toBe(true);
-      expect(hsm.key('p', 'trash').state).toBe('invalidated');
-      expect(hsm.key('p', 'ext').attributes.neverExtractable).toBe(false);
+      expect((await hsm.key('p', 'trash')).state).toBe('invalidated');
+      expect((await hsm.key('p', 'ext')).attributes.neverExtractable).toBe(false);
       await hsm.attestKey('p', 'gen');
       await hsm.attestKey('p', 'ext', { format: 'certificate' });
     } finally {
-      hsm.close();
+      await hsm.close();
     }
-    const again = Hsm.open(path, MASTER);
+    const again = await Hsm.open(path, MASTER);
     try {
-      const migrations = [...again.exportAudit()].filter((e) => e.action === 'store.migrate');
+      const migrations = (await auditEntries(again)).filter((e) => e.action === 'store.migrate');
       expect(migrations).toHaveLength(1);
     } finally {
-      again.close();
+      await again.close();
     }
   });
 
-  it('refuses a migrated store whose schema version was set back (and does not re-MAC it)', () => {
+  it('refuses a migrated store whose schema version was set back (and does not re-MAC it)', async () => {
     const path = copyOfV1Store();
-    Hsm.open(path, MASTER).close();
+    await (await Hsm.open(path, MASTER)).close();
     withRawDb(path, (db) => {
       db.prepare("UPDATE meta SET value = '1' WHERE name = 'schema_version'").run();
       // The edit the downgrade would launder: the officer-free trash key made active.
@@ -89,7 +83,7 @@ describe('migration of a store written before row authentication', () => {
       ).run();
     });
     // The log records the migration to version 2: the store is refused, never re-MACed.
-    expectHsmError(() => Hsm.open(path, MASTER), 'integrity-failed');
+    await expectHsmRejection(Hsm.open(path, MASTER), 'integrity-failed');
     const entries = withRawDb(path, (db) =>
       db.prepare("SELECT action, outcome FROM audit WHERE action = 'store.migrate'").all(),
     );
@@ -100,19 +94,19 @@ describe('migration of a store written before row authentication', () => {
     withRawDb(path, (db) => {
       db.prepare("UPDATE meta SET value = '2' WHERE name = 'schema_version'").run();
     });
-    const hsm = Hsm.open(path, MASTER);
+    const hsm = await Hsm.open(path, MASTER);
     try {
-      expectHsmError(() => hsm.key('p', 'trash'), 'integrity-failed');
+      await expectHsmRejection(hsm.key('p', 'trash'), 'integrity-failed');
     } finally {
-      hsm.close();
+      await hsm.close();
     }
   });
 });
 
 describe('a migrated store rebuilt as version 1', () => {
-  it('with the log cut before its migration and the old schema back, is refused by its key-check value', () => {
+  it('with the log cut before its migration and the old schema back, is refused by its key-check value', async () => {
     const path = copyOfV1Store();
-    Hsm.open(path, MASTER).close();
+    await (await Hsm.open(path, MASTER)).close();
     withRawDb(path, (db) => {
       // Everything a downgrade needs: the log's tail cut (a valid shorter chain), the columns
       // and indexes of version 2 dropped, the version set back, and then the edit.
@@ -130,7 +124,7 @@ describe('a migrated store rebuilt as version 1', () => {
         "UPDATE keys SET state = 'active', invalidated_at = NULL WHERE label = 'trash'",
       ).run();
     });
-    const error = expectHsmError(() => Hsm.open(path, MASTER), 'integrity-failed');
+    const error = await expectHsmRejection(Hsm.open(path, MASTER), 'integrity-failed');
     expect(error.message).toContain('key-check value');
     const trash = withRawDb(path, (db) =>
       db.prepare("SELECT state FROM keys WHERE label = 'trash'").get(),
@@ -178,14 +172,14 @@ describe('attestation from the key itself, even under a correct row MAC', () => 
     const key = d.masterKey.kind === 'key' ? d.masterKey.key : new Uint8Array(0);
     await d.hsm.createPartition('p', { policy: { exportAllowed: true, importAllowed: true } });
     await d.hsm.generateKey('p', { label: 'ext', algorithm: 'ed25519', extractable: true });
-    d.hsm.exportKey('p', 'ext', { kind: 'aes-kwp', key: new Uint8Array(32).fill(1) });
-    expect(d.hsm.key('p', 'ext').attributes.neverExtractable).toBe(false);
+    await d.hsm.exportKey('p', 'ext', { kind: 'aes-kwp', key: new Uint8Array(32).fill(1) });
+    expect((await d.hsm.key('p', 'ext')).attributes.neverExtractable).toBe(false);
     const pkcs8 = generateKeyPairSync('ed25519').privateKey.export({
       type: 'pkcs8',
       format: 'der',
     });
-    d.hsm.importKey('p', { label: 'imp', pkcs8: new Uint8Array(pkcs8) });
-    d.hsm.close();
+    await d.hsm.importKey('p', { label: 'imp', pkcs8: new Uint8Array(pkcs8) });
+    await d.hsm.close();
     withRawDb(d.storePath, (db) => {
       rewriteWithMac(db, key, 'ext', (r) =>
         editAttributes(r, { extractable: false, neverExtractable: true }),
@@ -194,17 +188,17 @@ describe('attestation from the key itself, even under a correct row MAC', () => 
         editAttributes(r, { origin: 'generated', local: true, alwaysSensitive: true }),
       );
     });
-    const hsm = Hsm.open(d.storePath, d.masterKey);
+    const hsm = await Hsm.open(d.storePath, d.masterKey);
     try {
       // The row reads (its MAC is right) but is not attested.
-      expect(hsm.key('p', 'ext').attributes.neverExtractable).toBe(true);
+      expect((await hsm.key('p', 'ext')).attributes.neverExtractable).toBe(true);
       await expectHsmRejection(hsm.attestKey('p', 'ext'), 'integrity-failed');
       await expectHsmRejection(
         hsm.attestKey('p', 'imp', { format: 'certificate' }),
         'integrity-failed',
       );
     } finally {
-      hsm.close();
+      await hsm.close();
     }
   });
 
@@ -212,7 +206,7 @@ describe('attestation from the key itself, even under a correct row MAC', () => 
     const d = await createTestDevice();
     const key = d.masterKey.kind === 'key' ? d.masterKey.key : new Uint8Array(0);
     await d.hsm.generateKey('default', { label: 'k', algorithm: 'ecdsa-p256' });
-    d.hsm.close();
+    await d.hsm.close();
     const attacker = generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({
       type: 'spki',
       format: 'der',
@@ -220,18 +214,21 @@ describe('attestation from the key itself, even under a correct row MAC', () => 
     withRawDb(d.storePath, (db) => {
       rewriteWithMac(db, key, 'k', (r) => ({ ...r, spki: attacker }));
     });
-    const hsm = Hsm.open(d.storePath, d.masterKey);
+    const hsm = await Hsm.open(d.storePath, d.masterKey);
     try {
       await expectHsmRejection(hsm.attestKey('default', 'k'), 'integrity-failed');
       await expectHsmRejection(
         hsm.attestKey('default', 'k', { format: 'certificate' }),
         'integrity-failed',
       );
-      await expectHsmRejection(hsm.signer('default', 'k').sign(MESSAGE), 'integrity-failed');
-      const log = [...hsm.exportAudit()].filter((e) => e.outcome === 'failure');
+      await expectHsmRejection(
+        (await hsm.signer('default', 'k')).sign(MESSAGE),
+        'integrity-failed',
+      );
+      const log = (await auditEntries(hsm)).filter((e) => e.outcome === 'failure');
       expect(log.map((e) => e.action)).toEqual(['key.attest', 'key.attest', 'key.use']);
     } finally {
-      hsm.close();
+      await hsm.close();
     }
   });
 });

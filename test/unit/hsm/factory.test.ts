@@ -172,7 +172,7 @@ describe('factory', () => {
       clock,
     });
     try {
-      const device = hsm.device();
+      const device = await hsm.device();
       expect(device.rootCertificate).toEqual(factory.rootCertificate);
       expect(device.factoryLabel).toBe('development factory');
       expect(device.development).toBe(true);
@@ -191,10 +191,10 @@ describe('factory', () => {
       expect(cert.subject).toContain(device.id);
       expect(new Date(cert.validFrom).getTime()).toBe(NOW.getTime());
       // The device certificate names the factory's organisation and country.
-      const p = hsm.device();
+      const p = await hsm.device();
       expect([p.organization, p.country]).toEqual([factory.organization, factory.country]);
     } finally {
-      hsm.close();
+      await hsm.close();
     }
 
     const prod = await Hsm.init({
@@ -206,16 +206,16 @@ describe('factory', () => {
       defaultPartition: null,
     });
     try {
-      expect(prod.device()).toMatchObject({
+      expect(await prod.device()).toMatchObject({
         factoryLabel: 'factory',
         development: false,
         organization: 'Example',
         country: 'DE',
       });
-      expect(prod.listPartitions()).toEqual([]);
-      expect(opensslVerify(plain.rootCertificate, prod.device().certificate).ok).toBe(true);
+      expect(await prod.listPartitions()).toEqual([]);
+      expect(opensslVerify(plain.rootCertificate, (await prod.device()).certificate).ok).toBe(true);
     } finally {
-      prod.close();
+      await prod.close();
     }
   });
 

@@ -87,8 +87,8 @@ describe('key generation', () => {
     d = await createTestDevice();
   });
 
-  afterAll(() => {
-    d.hsm.close();
+  afterAll(async () => {
+    await d.hsm.close();
   });
 
   it.each<KeyAlgorithm>(['ecdsa-p256', 'ecdsa-p384', 'ed25519', 'rsa-3072', 'rsa-pss-3072'])(
@@ -102,14 +102,14 @@ describe('key generation', () => {
         algorithm,
         state: 'active',
         partitionName: 'default',
-        partitionId: d.hsm.partition('default').id,
+        partitionId: (await d.hsm.partition('default')).id,
         invalidatedAt: undefined,
       });
       expect(info.attributes).toEqual(GENERATED_DEFAULTS);
-      expect(d.hsm.key('default', label)).toEqual(info);
+      expect(await d.hsm.key('default', label)).toEqual(info);
       expectKeyShape(info.spki, algorithm);
 
-      const signer = d.hsm.signer('default', label);
+      const signer = await d.hsm.signer('default', label);
       expect(signer.algorithm).toBe(algorithm);
       expect(signer.spki).toEqual(info.spki);
       expect(signer.certificateChain).toEqual([]);
@@ -120,17 +120,17 @@ describe('key generation', () => {
   );
 
   it('signs rsa-pss-3072 with PSS, salt length 32, not PKCS#1 v1.5', async () => {
-    const info = d.hsm.key('default', 'gen-rsa-pss-3072');
+    const info = await d.hsm.key('default', 'gen-rsa-pss-3072');
     const key = createPublicKey({ key: Buffer.from(info.spki), format: 'der', type: 'spki' });
-    const sig = await d.hsm.signer('default', info.label).sign(MESSAGE);
+    const sig = await (await d.hsm.signer('default', info.label)).sign(MESSAGE);
     const pss = (saltLength: number): boolean =>
       verify('sha256', MESSAGE, { key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength }, sig);
     expect(pss(32)).toBe(true);
     expect(pss(64)).toBe(false);
     expect(verify('sha256', MESSAGE, key, sig)).toBe(false);
 
-    const pkcs1 = await d.hsm.signer('default', 'gen-rsa-3072').sign(MESSAGE);
-    const pkcs1Key = d.hsm.key('default', 'gen-rsa-3072').spki;
+    const pkcs1 = await (await d.hsm.signer('default', 'gen-rsa-3072')).sign(MESSAGE);
+    const pkcs1Key = (await d.hsm.key('default', 'gen-rsa-3072')).spki;
     expect(
       verify(
         'sha256',
@@ -142,8 +142,8 @@ describe('key generation', () => {
   });
 
   it('signs ecdsa with DER signatures and the curve hash', async () => {
-    const info = d.hsm.key('default', 'gen-ecdsa-p384');
-    const sig = await d.hsm.signer('default', info.label).sign(MESSAGE);
+    const info = await d.hsm.key('default', 'gen-ecdsa-p384');
+    const sig = await (await d.hsm.signer('default', info.label)).sign(MESSAGE);
     expect(sig[0]).toBe(0x30);
     const key = createPublicKey({ key: Buffer.from(info.spki), format: 'der', type: 'spki' });
     expect(verify('sha384', MESSAGE, { key, dsaEncoding: 'der' }, sig)).toBe(true);
@@ -154,7 +154,7 @@ describe('key generation', () => {
     const info = await d.hsm.generateKey('default', { label: 'big', algorithm: 'rsa-4096' });
     expect(info.attributes).toEqual(GENERATED_DEFAULTS);
     expectKeyShape(info.spki, 'rsa-4096');
-    const sig = await d.hsm.signer('default', 'big').sign(MESSAGE);
+    const sig = await (await d.hsm.signer('default', 'big')).sign(MESSAGE);
     expect(sig).toHaveLength(512);
     expect(verifySignature('rsa-4096', info.spki, MESSAGE, sig)).toBe(true);
   });
@@ -179,7 +179,7 @@ describe('key generation', () => {
   });
 
   it('refuses a duplicate label, also of a partition key', async () => {
-    const before = d.hsm.listKeys('default');
+    const before = await d.hsm.listKeys('default');
     await expectHsmRejection(
       d.hsm.generateKey('default', { label: 'gen-ed25519', algorithm: 'ed25519' }),
       'key-exists',
@@ -188,7 +188,7 @@ describe('key generation', () => {
       d.hsm.generateKey('default', { label: 'partition-timestamp', algorithm: 'ecdsa-p256' }),
       'key-exists',
     );
-    expect(d.hsm.listKeys('default')).toEqual(before);
+    expect(await d.hsm.listKeys('default')).toEqual(before);
     // The same label is free in another partition.
     await d.hsm.createPartition('elsewhere');
     const info = await d.hsm.generateKey('elsewhere', {
@@ -219,15 +219,15 @@ describe('key generation', () => {
       }),
       'invalid-argument',
     );
-    expectHsmError(() => d.hsm.key('default', 'bogus'), 'key-not-found');
+    await expectHsmRejection(d.hsm.key('default', 'bogus'), 'key-not-found');
   });
 
-  it('reports an unknown key', () => {
-    expectHsmError(() => d.hsm.key('default', 'absent'), 'key-not-found');
-    expectHsmError(() => d.hsm.signer('default', 'absent'), 'key-not-found');
-    expectHsmError(() => d.hsm.deleteKey('default', 'absent'), 'key-not-found');
-    expectHsmError(
-      () => d.hsm.exportKey('default', 'absent', { kind: 'aes-kwp', key: new Uint8Array(32) }),
+  it('reports an unknown key', async () => {
+    await expectHsmRejection(d.hsm.key('default', 'absent'), 'key-not-found');
+    await expectHsmRejection(d.hsm.signer('default', 'absent'), 'key-not-found');
+    await expectHsmRejection(d.hsm.deleteKey('default', 'absent'), 'key-not-found');
+    await expectHsmRejection(
+      d.hsm.exportKey('default', 'absent', { kind: 'aes-kwp', key: new Uint8Array(32) }),
       'key-not-found',
     );
   });
@@ -249,60 +249,62 @@ describe('key export', () => {
     }
   });
 
-  afterAll(() => {
-    d.hsm.close();
+  afterAll(async () => {
+    await d.hsm.close();
   });
 
-  it('refuses a non-extractable key even when the policy allows export', () => {
-    expect(d.hsm.partition('open').policy.exportAllowed).toBe(true);
+  it('refuses a non-extractable key even when the policy allows export', async () => {
+    expect((await d.hsm.partition('open')).policy.exportAllowed).toBe(true);
     for (const wrapping of [
       { kind: 'aes-kwp', key: aesKey } as const,
       { kind: 'rsa-aes-kwp', spki: spkiOfPrivate(wrappingPair.privateKey) } as const,
     ]) {
-      expectHsmError(() => d.hsm.exportKey('open', 'fixed', wrapping), 'key-not-extractable');
-      expectHsmError(
-        () => d.hsm.exportKey('open', 'partition-timestamp', wrapping),
+      await expectHsmRejection(d.hsm.exportKey('open', 'fixed', wrapping), 'key-not-extractable');
+      await expectHsmRejection(
+        d.hsm.exportKey('open', 'partition-timestamp', wrapping),
         'key-not-extractable',
       );
-      expectHsmError(() => d.hsm.exportKey('default', 'fixed', wrapping), 'key-not-extractable');
+      await expectHsmRejection(
+        d.hsm.exportKey('default', 'fixed', wrapping),
+        'key-not-extractable',
+      );
     }
   });
 
-  it('refuses an extractable key when the policy does not allow export', () => {
-    expect(d.hsm.partition('default').policy.exportAllowed).toBe(false);
-    expectHsmError(
-      () => d.hsm.exportKey('default', 'ext', { kind: 'aes-kwp', key: aesKey }),
+  it('refuses an extractable key when the policy does not allow export', async () => {
+    expect((await d.hsm.partition('default')).policy.exportAllowed).toBe(false);
+    await expectHsmRejection(
+      d.hsm.exportKey('default', 'ext', { kind: 'aes-kwp', key: aesKey }),
       'policy-export-denied',
     );
-    expectHsmError(
-      () =>
-        d.hsm.exportKey('default', 'ext', {
-          kind: 'rsa-aes-kwp',
-          spki: spkiOfPrivate(wrappingPair.privateKey),
-        }),
+    await expectHsmRejection(
+      d.hsm.exportKey('default', 'ext', {
+        kind: 'rsa-aes-kwp',
+        spki: spkiOfPrivate(wrappingPair.privateKey),
+      }),
       'policy-export-denied',
     );
   });
 
   it('exports under AES-KWP when key and policy allow it', async () => {
-    const info = d.hsm.key('open', 'ext');
-    const wrapped = d.hsm.exportKey('open', 'ext', { kind: 'aes-kwp', key: aesKey });
+    const info = await d.hsm.key('open', 'ext');
+    const wrapped = await d.hsm.exportKey('open', 'ext', { kind: 'aes-kwp', key: aesKey });
     const pkcs8 = kwpUnwrap(aesKey, wrapped);
     const key = loadPkcs8(pkcs8);
     expect(spkiOfPrivate(key)).toEqual(info.spki);
     // The exported key is the key the HSM signs with.
     const sig = nodeSign('sha256', MESSAGE, { key, dsaEncoding: 'der' });
     expect(verifySignature('ecdsa-p256', info.spki, MESSAGE, sig)).toBe(true);
-    const hsmSig = await d.hsm.signer('open', 'ext').sign(MESSAGE);
+    const hsmSig = await (await d.hsm.signer('open', 'ext')).sign(MESSAGE);
     expect(verifySignature('ecdsa-p256', spkiOfPrivate(key), MESSAGE, hsmSig)).toBe(true);
     // Under a different AES key the blob does not unwrap.
     expect(() => kwpUnwrap(randomBytes(32), wrapped)).toThrow();
   });
 
-  it('exports under RSA-OAEP + AES-KWP with an RSA-3072 wrapping key', () => {
+  it('exports under RSA-OAEP + AES-KWP with an RSA-3072 wrapping key', async () => {
     for (const label of ['ext', 'ext-ed']) {
-      const info = d.hsm.key('open', label);
-      const wrapped = d.hsm.exportKey('open', label, {
+      const info = await d.hsm.key('open', label);
+      const wrapped = await d.hsm.exportKey('open', label, {
         kind: 'rsa-aes-kwp',
         spki: spkiOfPrivate(wrappingPair.privateKey),
       });
@@ -314,53 +316,51 @@ describe('key export', () => {
     }
   });
 
-  it('refuses weak or malformed wrapping keys', () => {
-    expectHsmError(
-      () => d.hsm.exportKey('open', 'ext', { kind: 'aes-kwp', key: new Uint8Array(16) }),
+  it('refuses weak or malformed wrapping keys', async () => {
+    await expectHsmRejection(
+      d.hsm.exportKey('open', 'ext', { kind: 'aes-kwp', key: new Uint8Array(16) }),
       'invalid-argument',
     );
     const small = generateKeyPairSync('rsa', { modulusLength: 2048 });
-    expectHsmError(
-      () =>
-        d.hsm.exportKey('open', 'ext', {
-          kind: 'rsa-aes-kwp',
-          spki: spkiOfPrivate(small.privateKey),
-        }),
+    await expectHsmRejection(
+      d.hsm.exportKey('open', 'ext', {
+        kind: 'rsa-aes-kwp',
+        spki: spkiOfPrivate(small.privateKey),
+      }),
       'invalid-argument',
     );
     const ec = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-    expectHsmError(
-      () =>
-        d.hsm.exportKey('open', 'ext', { kind: 'rsa-aes-kwp', spki: spkiOfPrivate(ec.privateKey) }),
+    await expectHsmRejection(
+      d.hsm.exportKey('open', 'ext', { kind: 'rsa-aes-kwp', spki: spkiOfPrivate(ec.privateKey) }),
       'invalid-argument',
     );
-    expectHsmError(
-      () => d.hsm.exportKey('open', 'ext', { kind: 'rsa-aes-kwp', spki: new Uint8Array(10) }),
+    await expectHsmRejection(
+      d.hsm.exportKey('open', 'ext', { kind: 'rsa-aes-kwp', spki: new Uint8Array(10) }),
       'invalid-argument',
     );
   });
 
   it('refuses an invalidated key', async () => {
     await d.hsm.generateKey('open', { label: 'gone', algorithm: 'ed25519', extractable: true });
-    d.hsm.deleteKey('open', 'gone');
-    expectHsmError(
-      () => d.hsm.exportKey('open', 'gone', { kind: 'aes-kwp', key: aesKey }),
+    await d.hsm.deleteKey('open', 'gone');
+    await expectHsmRejection(
+      d.hsm.exportKey('open', 'gone', { kind: 'aes-kwp', key: aesKey }),
       'key-invalidated',
     );
   });
 
-  it('stops exporting once an officer withdraws the permission', () => {
-    d.hsm.setPartitionPolicy('open', { exportAllowed: false }, OFFICER);
-    expectHsmError(
-      () => d.hsm.exportKey('open', 'ext', { kind: 'aes-kwp', key: aesKey }),
+  it('stops exporting once an officer withdraws the permission', async () => {
+    await d.hsm.setPartitionPolicy('open', { exportAllowed: false }, OFFICER);
+    await expectHsmRejection(
+      d.hsm.exportKey('open', 'ext', { kind: 'aes-kwp', key: aesKey }),
       'policy-export-denied',
     );
-    d.hsm.setPartitionPolicy('open', { exportAllowed: true }, OFFICER);
+    await d.hsm.setPartitionPolicy('open', { exportAllowed: true }, OFFICER);
     const pkcs8 = kwpUnwrap(
       aesKey,
-      d.hsm.exportKey('open', 'ext', { kind: 'aes-kwp', key: aesKey }),
+      await d.hsm.exportKey('open', 'ext', { kind: 'aes-kwp', key: aesKey }),
     );
-    expect(spkiOfPrivate(loadPkcs8(pkcs8))).toEqual(d.hsm.key('open', 'ext').spki);
+    expect(spkiOfPrivate(loadPkcs8(pkcs8))).toEqual((await d.hsm.key('open', 'ext')).spki);
   });
 });
 
@@ -373,51 +373,49 @@ describe('key import', () => {
     d = await createTestDevice();
   });
 
-  afterAll(() => {
-    d.hsm.close();
+  afterAll(async () => {
+    await d.hsm.close();
   });
 
-  it('is refused by the default policy', () => {
-    expect(d.hsm.partition('default').policy.importAllowed).toBe(false);
-    expectHsmError(
-      () => d.hsm.importKey('default', { label: 'imp', pkcs8: pkcs8Of(ec.privateKey) }),
+  it('is refused by the default policy', async () => {
+    expect((await d.hsm.partition('default')).policy.importAllowed).toBe(false);
+    await expectHsmRejection(
+      d.hsm.importKey('default', { label: 'imp', pkcs8: pkcs8Of(ec.privateKey) }),
       'policy-import-denied',
     );
-    expectHsmError(() => d.hsm.key('default', 'imp'), 'key-not-found');
+    await expectHsmRejection(d.hsm.key('default', 'imp'), 'key-not-found');
   });
 
-  it('needs an authenticated officer to change the policy', () => {
-    expectHsmError(
-      () => d.hsm.setPartitionPolicy('default', { importAllowed: true }, undefined),
+  it('needs an authenticated officer to change the policy', async () => {
+    await expectHsmRejection(
+      d.hsm.setPartitionPolicy('default', { importAllowed: true }, undefined),
       'officer-required',
     );
-    expectHsmError(
-      () =>
-        d.hsm.setPartitionPolicy(
-          'default',
-          { importAllowed: true },
-          { name: OFFICER.name, passphrase: 'not the passphrase' },
-        ),
+    await expectHsmRejection(
+      d.hsm.setPartitionPolicy(
+        'default',
+        { importAllowed: true },
+        { name: OFFICER.name, passphrase: 'not the passphrase' },
+      ),
       'officer-auth-failed',
     );
-    expectHsmError(
-      () =>
-        d.hsm.setPartitionPolicy(
-          'default',
-          { importAllowed: true },
-          { name: 'nobody', passphrase: OFFICER.passphrase },
-        ),
+    await expectHsmRejection(
+      d.hsm.setPartitionPolicy(
+        'default',
+        { importAllowed: true },
+        { name: 'nobody', passphrase: OFFICER.passphrase },
+      ),
       'officer-auth-failed',
     );
-    expect(d.hsm.partition('default').policy.importAllowed).toBe(false);
+    expect((await d.hsm.partition('default')).policy.importAllowed).toBe(false);
   });
 
   it('imports once an officer allows it, recording the key as imported', async () => {
-    const p = d.hsm.setPartitionPolicy('default', { importAllowed: true }, OFFICER);
+    const p = await d.hsm.setPartitionPolicy('default', { importAllowed: true }, OFFICER);
     expect(p.policy.importAllowed).toBe(true);
-    expect(d.hsm.partition('default').policy.importAllowed).toBe(true);
+    expect((await d.hsm.partition('default')).policy.importAllowed).toBe(true);
 
-    const info = d.hsm.importKey('default', { label: 'imp', pkcs8: pkcs8Of(ec.privateKey) });
+    const info = await d.hsm.importKey('default', { label: 'imp', pkcs8: pkcs8Of(ec.privateKey) });
     expect(info).toMatchObject({ label: 'imp', role: 'user', algorithm: 'ecdsa-p256' });
     expect(info.state).toBe('active');
     expect(info.spki).toEqual(spkiOfPrivate(ec.privateKey));
@@ -433,65 +431,70 @@ describe('key import', () => {
       purposes: ['sign', 'verify'],
       origin: 'imported',
     });
-    const sig = await d.hsm.signer('default', 'imp').sign(MESSAGE);
+    const sig = await (await d.hsm.signer('default', 'imp')).sign(MESSAGE);
     expect(verify('sha256', MESSAGE, { key: ec.publicKey, dsaEncoding: 'der' }, sig)).toBe(true);
 
-    expectHsmError(
-      () => d.hsm.importKey('default', { label: 'imp', pkcs8: pkcs8Of(ed.privateKey) }),
+    await expectHsmRejection(
+      d.hsm.importKey('default', { label: 'imp', pkcs8: pkcs8Of(ed.privateKey) }),
       'key-exists',
     );
   });
 
   it('detects the algorithm, with PSS on request for RSA', async () => {
     const rsa = generateKeyPairSync('rsa', { modulusLength: 3072 });
-    const pss = d.hsm.importKey('default', {
+    const pss = await d.hsm.importKey('default', {
       label: 'imp-pss',
       pkcs8: pkcs8Of(rsa.privateKey),
       pss: true,
     });
     expect(pss.algorithm).toBe('rsa-pss-3072');
-    const sig = await d.hsm.signer('default', 'imp-pss').sign(MESSAGE);
+    const sig = await (await d.hsm.signer('default', 'imp-pss')).sign(MESSAGE);
     expect(verifySignature('rsa-pss-3072', pss.spki, MESSAGE, sig)).toBe(true);
 
-    const plain = d.hsm.importKey('default', { label: 'imp-rsa', pkcs8: pkcs8Of(rsa.privateKey) });
+    const plain = await d.hsm.importKey('default', {
+      label: 'imp-rsa',
+      pkcs8: pkcs8Of(rsa.privateKey),
+    });
     expect(plain.algorithm).toBe('rsa-3072');
     const p384 = generateKeyPairSync('ec', { namedCurve: 'P-384' });
     expect(
-      d.hsm.importKey('default', { label: 'imp-384', pkcs8: pkcs8Of(p384.privateKey) }).algorithm,
+      (await d.hsm.importKey('default', { label: 'imp-384', pkcs8: pkcs8Of(p384.privateKey) }))
+        .algorithm,
     ).toBe('ecdsa-p384');
     expect(
-      d.hsm.importKey('default', { label: 'imp-ed', pkcs8: pkcs8Of(ed.privateKey) }).algorithm,
+      (await d.hsm.importKey('default', { label: 'imp-ed', pkcs8: pkcs8Of(ed.privateKey) }))
+        .algorithm,
     ).toBe('ed25519');
   });
 
-  it('refuses malformed and unsupported keys', () => {
-    expectHsmError(
-      () => d.hsm.importKey('default', { label: 'bad', pkcs8: randomBytes(64) }),
+  it('refuses malformed and unsupported keys', async () => {
+    await expectHsmRejection(
+      d.hsm.importKey('default', { label: 'bad', pkcs8: randomBytes(64) }),
       'invalid-argument',
     );
     const k1 = generateKeyPairSync('ec', { namedCurve: 'secp256k1' });
-    expectHsmError(
-      () => d.hsm.importKey('default', { label: 'bad', pkcs8: pkcs8Of(k1.privateKey) }),
+    await expectHsmRejection(
+      d.hsm.importKey('default', { label: 'bad', pkcs8: pkcs8Of(k1.privateKey) }),
       'invalid-argument',
     );
     const small = generateKeyPairSync('rsa', { modulusLength: 2048 });
-    expectHsmError(
-      () => d.hsm.importKey('default', { label: 'bad', pkcs8: pkcs8Of(small.privateKey) }),
+    await expectHsmRejection(
+      d.hsm.importKey('default', { label: 'bad', pkcs8: pkcs8Of(small.privateKey) }),
       'invalid-argument',
     );
-    expectHsmError(
-      () => d.hsm.importKey('default', { label: 'bad label', pkcs8: pkcs8Of(ed.privateKey) }),
+    await expectHsmRejection(
+      d.hsm.importKey('default', { label: 'bad label', pkcs8: pkcs8Of(ed.privateKey) }),
       'invalid-argument',
     );
-    expectHsmError(() => d.hsm.key('default', 'bad'), 'key-not-found');
+    await expectHsmRejection(d.hsm.key('default', 'bad'), 'key-not-found');
   });
 
   it('imports a key wrapped under AES-KWP and exports it back unchanged', async () => {
-    d.hsm.setPartitionPolicy('default', { exportAllowed: true }, OFFICER);
+    await d.hsm.setPartitionPolicy('default', { exportAllowed: true }, OFFICER);
     const transport = randomBytes(32);
     const original = generateKeyPairSync('ec', { namedCurve: 'P-256' });
     const pkcs8 = pkcs8Of(original.privateKey);
-    const info: KeyInfo = d.hsm.importWrappedKey('default', {
+    const info: KeyInfo = await d.hsm.importWrappedKey('default', {
       label: 'wrapped-in',
       wrapped: kwpWrap(transport, pkcs8),
       unwrapKey: transport,
@@ -505,25 +508,24 @@ describe('key import', () => {
       local: false,
       alwaysSensitive: false,
     });
-    const sig = await d.hsm.signer('default', 'wrapped-in').sign(MESSAGE);
+    const sig = await (await d.hsm.signer('default', 'wrapped-in')).sign(MESSAGE);
     expect(verifySignature('ecdsa-p256', info.spki, MESSAGE, sig)).toBe(true);
 
     const back = randomBytes(32);
     const exported = kwpUnwrap(
       back,
-      d.hsm.exportKey('default', 'wrapped-in', { kind: 'aes-kwp', key: back }),
+      await d.hsm.exportKey('default', 'wrapped-in', { kind: 'aes-kwp', key: back }),
     );
     expect(Buffer.from(exported)).toEqual(Buffer.from(pkcs8));
 
-    expectHsmError(
-      () =>
-        d.hsm.importWrappedKey('default', {
-          label: 'wrapped-bad',
-          wrapped: kwpWrap(transport, pkcs8),
-          unwrapKey: randomBytes(32),
-        }),
+    await expectHsmRejection(
+      d.hsm.importWrappedKey('default', {
+        label: 'wrapped-bad',
+        wrapped: kwpWrap(transport, pkcs8),
+        unwrapKey: randomBytes(32),
+      }),
       'unwrap-failed',
     );
-    expectHsmError(() => d.hsm.key('default', 'wrapped-bad'), 'key-not-found');
+    await expectHsmRejection(d.hsm.key('default', 'wrapped-bad'), 'key-not-found');
   });
 });

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
 import { HsmError, type HsmErrorCode } from '../../../src/hsm/index.js';
-import { classifyOpenError, openDatabase } from '../../../src/hsm/store/database.js';
+import { classifyOpenError, openDatabase } from '../../../src/hsm/store/sqlite/database.js';
 import { tempDir } from '../../helpers/tmp.js';
 
 const dir = tempDir();

@@ -12,7 +12,6 @@ import type { KeyAlgorithm } from '../../../src/pki/index.js';
 import { createTestDevice, OFFICER, type TestDevice } from '../../helpers/hsm.js';
 import { tempDir } from '../../helpers/tmp.js';
 import {
-  expectHsmError,
   expectHsmRejection,
   MESSAGE,
   rowCounts,
@@ -107,14 +106,14 @@ describe('no plaintext key material in the SQLite files', () => {
       generated.push(await d.hsm.generateKey('default', { label: `k-${algorithm}`, algorithm }));
     }
     // Use every key once so that unwrapped keys sit in the process, not in the store.
-    for (const k of generated) await d.hsm.signer('default', k.label).sign(MESSAGE);
+    for (const k of generated) await (await d.hsm.signer('default', k.label)).sign(MESSAGE);
   });
 
-  afterAll(() => {
-    d.hsm.close();
+  afterAll(async () => {
+    await d.hsm.close();
   });
 
-  it('keeps private keys, their scalars and RSA primes out of the file and its WAL', () => {
+  it('keeps private keys, their scalars and RSA primes out of the file and its WAL', async () => {
     const secrets = secretsOfStore(d.storePath, rawKey(d.masterKey));
     // device key, attestation and timestamp keys of "default", and the generated keys
     expect(secrets).toHaveLength(3 + ALGORITHMS.length);
@@ -131,7 +130,7 @@ describe('no plaintext key material in the SQLite files', () => {
     }
     expect(leaks(whileOpen, secrets)).toEqual([]);
 
-    d.hsm.close();
+    await d.hsm.close();
     const afterClose = storeFiles(d.storePath);
     expect(leaks(afterClose, secrets)).toEqual([]);
 
@@ -182,17 +181,17 @@ describe('deletion destroys', () => {
     for (const label of ['n1', 'n2', 'n3']) {
       await hsm.generateKey('default', { label, algorithm: 'ecdsa-p256' });
     }
-    hsm.deleteKey('default', 'old');
+    await hsm.deleteKey('default', 'old');
     await hsm.generateKey('default', { label: 'n4', algorithm: 'ed25519' });
     const blob = sealedBlob(d.storePath, 'old');
     expect(blob.length).toBeGreaterThan(1000);
     // The search finds the blob while it exists, so its absence later means something.
     expect(residue(d.storePath, blob).length).toBeGreaterThan(0);
-    hsm.purgeKey('default', 'old', OFFICER);
+    await hsm.purgeKey('default', 'old', OFFICER);
     // While the store is still open (the WAL truncated by the purge itself) ...
     expect(residue(d.storePath, blob)).toEqual([]);
     expect(readFileSync(`${d.storePath}-wal`).length).toBe(0);
-    hsm.close();
+    await hsm.close();
     // ... and after close.
     expect(residue(d.storePath, blob)).toEqual([]);
   });
@@ -205,10 +204,10 @@ describe('deletion destroys', () => {
       await d.hsm.generateKey('p', { label: 'stays', algorithm: 'ecdsa-p384' });
       const blob = sealedBlob(d.storePath, 'gone');
       expect(residue(d.storePath, blob).length).toBeGreaterThan(0);
-      expect(d.hsm.deleteKey('p', 'gone')).toBeUndefined();
+      expect(await d.hsm.deleteKey('p', 'gone')).toBeUndefined();
       expect(residue(d.storePath, blob)).toEqual([]);
     } finally {
-      d.hsm.close();
+      await d.hsm.close();
     }
   });
 });
@@ -218,7 +217,7 @@ describe('wrapped blobs are bound to their key row', () => {
     const d = await createTestDevice();
     const a = await d.hsm.generateKey('default', { label: 'a', algorithm: 'ecdsa-p256' });
     const b = await d.hsm.generateKey('default', { label: 'b', algorithm: 'ecdsa-p256' });
-    d.hsm.close();
+    await d.hsm.close();
 
     withRawDb(d.storePath, (db) => {
       const copy = db.prepare(
@@ -232,16 +231,16 @@ describe('wrapped blobs are bound to their key row', () => {
       expect(copy.run(device.key_id, ts.id).changes).toBe(1);
     });
 
-    const hsm = Hsm.open(d.storePath, d.masterKey);
+    const hsm = await Hsm.open(d.storePath, d.masterKey);
     try {
       // The key whose blob was copied still works ...
-      const sig = await hsm.signer('default', 'a').sign(MESSAGE);
+      const sig = await (await hsm.signer('default', 'a')).sign(MESSAGE);
       expect(verifySignature('ecdsa-p256', a.spki, MESSAGE, sig)).toBe(true);
       // ... the rows that received a foreign blob do not.
-      expectHsmError(() => hsm.signer('default', 'b'), 'integrity-failed');
-      expectHsmError(() => hsm.timestampSigner('default'), 'integrity-failed');
+      await expectHsmRejection(hsm.signer('default', 'b'), 'integrity-failed');
+      await expectHsmRejection(hsm.timestampSigner('default'), 'integrity-failed');
     } finally {
-      hsm.close();
+      await hsm.close();
     }
   });
 
@@ -256,9 +255,9 @@ describe('wrapped blobs are bound to their key row', () => {
     });
     await d1.hsm.generateKey('default', { label: 'k', algorithm: 'ed25519' });
     await hsm2.generateKey('default', { label: 'k', algorithm: 'ed25519' });
-    expect(hsm2.device().id).not.toBe(d1.hsm.device().id);
-    d1.hsm.close();
-    hsm2.close();
+    expect((await hsm2.device()).id).not.toBe((await d1.hsm.device()).id);
+    await d1.hsm.close();
+    await hsm2.close();
 
     const blob = withRawDb(d1.storePath, (db1) => {
       const row = db1.prepare("SELECT wrapped FROM keys WHERE label = 'k'").get() as {
@@ -271,11 +270,11 @@ describe('wrapped blobs are bound to their key row', () => {
         1,
       );
     });
-    const hsm = Hsm.open(path2, d1.masterKey);
+    const hsm = await Hsm.open(path2, d1.masterKey);
     try {
-      expectHsmError(() => hsm.signer('default', 'k'), 'integrity-failed');
+      await expectHsmRejection(hsm.signer('default', 'k'), 'integrity-failed');
     } finally {
-      hsm.close();
+      await hsm.close();
     }
   });
 });
@@ -286,45 +285,48 @@ describe('opening a store', () => {
   beforeAll(async () => {
     d = await createTestDevice();
     await d.hsm.generateKey('default', { label: 'k', algorithm: 'ecdsa-p256' });
-    d.hsm.close();
+    await d.hsm.close();
   });
 
-  it('refuses a wrong master key and leaves the file untouched', () => {
+  it('refuses a wrong master key and leaves the file untouched', async () => {
     const beforeHash = sha256Hex(readFileSync(d.storePath));
     const beforeCounts = withRawDb(d.storePath, rowCounts);
 
     const wrong = new Uint8Array(rawKey(d.masterKey));
     wrong[0] = wrong[0]! ^ 1;
-    expectHsmError(() => Hsm.open(d.storePath, { kind: 'key', key: wrong }), 'master-key-wrong');
-    expectHsmError(
-      () => Hsm.open(d.storePath, { kind: 'key', key: new Uint8Array(32) }),
+    await expectHsmRejection(
+      Hsm.open(d.storePath, { kind: 'key', key: wrong }),
       'master-key-wrong',
     );
-    expectHsmError(
-      () => Hsm.open(d.storePath, { kind: 'passphrase', passphrase: 'a passphrase' }),
+    await expectHsmRejection(
+      Hsm.open(d.storePath, { kind: 'key', key: new Uint8Array(32) }),
       'master-key-wrong',
     );
-    expectHsmError(
-      () => Hsm.open(d.storePath, { kind: 'key', key: new Uint8Array(16) }),
+    await expectHsmRejection(
+      Hsm.open(d.storePath, { kind: 'passphrase', passphrase: 'a passphrase' }),
+      'master-key-wrong',
+    );
+    await expectHsmRejection(
+      Hsm.open(d.storePath, { kind: 'key', key: new Uint8Array(16) }),
       'master-key-missing',
     );
 
     expect(sha256Hex(readFileSync(d.storePath))).toBe(beforeHash);
     expect(withRawDb(d.storePath, rowCounts)).toEqual(beforeCounts);
 
-    const hsm = Hsm.open(d.storePath, d.masterKey);
+    const hsm = await Hsm.open(d.storePath, d.masterKey);
     try {
-      const audit = hsm.verifyAudit();
+      const audit = await hsm.verifyAudit();
       expect(audit.ok).toBe(true);
       expect(audit.entries).toBe(beforeCounts.audit);
     } finally {
-      hsm.close();
+      await hsm.close();
     }
   });
 
   it('refuses a missing path, an existing path for init, and files that are not stores', async () => {
     const dir = tempDir();
-    expectHsmError(() => Hsm.open(join(dir, 'absent.sqlite'), d.masterKey), 'store-not-found');
+    await expectHsmRejection(Hsm.open(join(dir, 'absent.sqlite'), d.masterKey), 'store-not-found');
 
     const beforeHash = sha256Hex(readFileSync(d.storePath));
     await expectHsmRejection(
@@ -340,18 +342,18 @@ describe('opening a store', () => {
 
     const garbage = join(dir, 'garbage.sqlite');
     writeFileSync(garbage, Buffer.alloc(4096, 0x5a));
-    expectHsmError(() => Hsm.open(garbage, d.masterKey), 'store-corrupt');
+    await expectHsmRejection(Hsm.open(garbage, d.masterKey), 'store-corrupt');
 
     const empty = join(dir, 'empty.sqlite');
     new Database(empty).close();
-    expectHsmError(() => Hsm.open(empty, d.masterKey), 'store-corrupt');
+    await expectHsmRejection(Hsm.open(empty, d.masterKey), 'store-corrupt');
 
     const newer = join(dir, 'newer.sqlite');
     copyFileSync(d.storePath, newer);
     withRawDb(newer, (db) => {
       db.prepare("UPDATE meta SET value = '99' WHERE name = 'schema_version'").run();
     });
-    expectHsmError(() => Hsm.open(newer, d.masterKey), 'schema-too-new');
+    await expectHsmRejection(Hsm.open(newer, d.masterKey), 'schema-too-new');
   });
 
   it('refuses a weak officer passphrase or a bad officer name at init', async () => {
@@ -386,7 +388,7 @@ describe('passphrase master key', () => {
 
   beforeAll(async () => {
     const d = await createTestDevice();
-    d.hsm.close();
+    await d.hsm.close();
     path = join(tempDir(), 'pass.sqlite');
     const hsm = await Hsm.init({
       path,
@@ -395,32 +397,32 @@ describe('passphrase master key', () => {
       officer: OFFICER,
     });
     keyInfo = await hsm.generateKey('default', { label: 'k', algorithm: 'ed25519' });
-    hsm.close();
+    await hsm.close();
   });
 
   it('opens with the passphrase and signs', async () => {
-    const hsm = Hsm.open(path, { kind: 'passphrase', passphrase });
+    const hsm = await Hsm.open(path, { kind: 'passphrase', passphrase });
     try {
-      const sig = await hsm.signer('default', 'k').sign(MESSAGE);
+      const sig = await (await hsm.signer('default', 'k')).sign(MESSAGE);
       expect(verifySignature('ed25519', keyInfo.spki, MESSAGE, sig)).toBe(true);
-      expect(hsm.verifyAudit().ok).toBe(true);
+      expect((await hsm.verifyAudit()).ok).toBe(true);
     } finally {
-      hsm.close();
+      await hsm.close();
     }
   });
 
-  it('refuses a wrong passphrase, an empty one and a raw key', () => {
+  it('refuses a wrong passphrase, an empty one and a raw key', async () => {
     const beforeHash = sha256Hex(readFileSync(path));
-    expectHsmError(
-      () => Hsm.open(path, { kind: 'passphrase', passphrase: `${passphrase}!` }),
+    await expectHsmRejection(
+      Hsm.open(path, { kind: 'passphrase', passphrase: `${passphrase}!` }),
       'master-key-wrong',
     );
-    expectHsmError(
-      () => Hsm.open(path, { kind: 'passphrase', passphrase: '' }),
+    await expectHsmRejection(
+      Hsm.open(path, { kind: 'passphrase', passphrase: '' }),
       'master-key-missing',
     );
-    expectHsmError(
-      () => Hsm.open(path, { kind: 'key', key: new Uint8Array(32) }),
+    await expectHsmRejection(
+      Hsm.open(path, { kind: 'key', key: new Uint8Array(32) }),
       'master-key-wrong',
     );
     expect(sha256Hex(readFileSync(path))).toBe(beforeHash);
@@ -431,38 +433,41 @@ describe('reopening a store', () => {
   it('keeps partitions, keys and policies, and stored SPKIs verify new signatures', async () => {
     const d = await createTestDevice();
     await d.hsm.createPartition('second', { timestampAlgorithm: 'ed25519' });
-    d.hsm.setPartitionPolicy('second', { exportAllowed: true }, OFFICER);
+    await d.hsm.setPartitionPolicy('second', { exportAllowed: true }, OFFICER);
     for (const algorithm of ALGORITHMS) {
       await d.hsm.generateKey('second', { label: `k-${algorithm}`, algorithm });
     }
     await d.hsm.generateKey('default', { label: 'trash', algorithm: 'ecdsa-p256' });
-    d.hsm.deleteKey('default', 'trash');
-    const partitions = d.hsm.listPartitions();
-    const keys = partitions.flatMap((p) => d.hsm.listKeys(p.name));
-    const device = d.hsm.device();
-    const head = d.hsm.verifyAudit().head;
-    d.hsm.close();
+    await d.hsm.deleteKey('default', 'trash');
+    const partitions = await d.hsm.listPartitions();
+    const keys: KeyInfo[] = [];
+    for (const p of partitions) keys.push(...(await d.hsm.listKeys(p.name)));
+    const device = await d.hsm.device();
+    const head = (await d.hsm.verifyAudit()).head;
+    await d.hsm.close();
 
-    const hsm = Hsm.open(d.storePath, d.masterKey);
+    const hsm = await Hsm.open(d.storePath, d.masterKey);
     try {
-      expect(hsm.device()).toEqual(device);
-      expect(hsm.listPartitions()).toEqual(partitions);
-      expect(hsm.partition('second').policy.exportAllowed).toBe(true);
-      expect(partitions.flatMap((p) => hsm.listKeys(p.name))).toEqual(keys);
-      expect(hsm.key('default', 'trash').state).toBe('invalidated');
-      const audit = hsm.verifyAudit();
+      expect(await hsm.device()).toEqual(device);
+      expect(await hsm.listPartitions()).toEqual(partitions);
+      expect((await hsm.partition('second')).policy.exportAllowed).toBe(true);
+      const reopened: KeyInfo[] = [];
+      for (const p of partitions) reopened.push(...(await hsm.listKeys(p.name)));
+      expect(reopened).toEqual(keys);
+      expect((await hsm.key('default', 'trash')).state).toBe('invalidated');
+      const audit = await hsm.verifyAudit();
       expect(audit.ok).toBe(true);
       expect(audit.head).toBe(head);
 
       const active = keys.filter((k) => k.state === 'active');
       expect(active).toHaveLength(4 + ALGORITHMS.length);
       for (const k of active) {
-        const sig = await hsm.signer(k.partitionName, k.label).sign(MESSAGE);
+        const sig = await (await hsm.signer(k.partitionName, k.label)).sign(MESSAGE);
         expect(verifySignature(k.algorithm, k.spki, MESSAGE, sig), k.label).toBe(true);
         expect(verifySignature(k.algorithm, k.spki, new Uint8Array(8), sig), k.label).toBe(false);
       }
     } finally {
-      hsm.close();
+      await hsm.close();
     }
   });
 });

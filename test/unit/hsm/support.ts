@@ -10,18 +10,36 @@ import { expect } from 'vitest';
 import { HsmError, type HsmErrorCode } from '../../../src/hsm/index.js';
 import { encodePem, type KeyAlgorithm } from '../../../src/pki/index.js';
 
-/** Runs `fn`, expects it to throw an HsmError with `code`, and returns the error. */
+/**
+ * Runs `fn`, expects it to throw an HsmError with `code`, and returns the error. For a call that
+ * returns a promise (every Hsm method), use expectHsmRejection: a promise here fails the test.
+ */
 export function expectHsmError(fn: () => unknown, code: HsmErrorCode): HsmError {
   let thrown: unknown;
+  let result: unknown;
   try {
-    fn();
+    result = fn();
   } catch (error) {
     thrown = error;
+  }
+  if (isThenable(result)) {
+    // Settled quietly so that the misuse is reported once, by this failure.
+    result.then(undefined, () => undefined);
+    expect.fail(`expected a synchronous HsmError '${code}', got a promise: use expectHsmRejection`);
   }
   expect(thrown, `expected HsmError '${code}'`).toBeInstanceOf(HsmError);
   const error = thrown as HsmError;
   expect(error.code).toBe(code);
   return error;
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    'then' in value &&
+    typeof value.then === 'function'
+  );
 }
 
 /** Awaits `promise`, expects it to reject with an HsmError with `code`, and returns the error. */

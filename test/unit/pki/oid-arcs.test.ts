@@ -161,9 +161,13 @@ describe('every object the project issues keeps its OID arcs below 2^28', () => 
     });
     issued.push(
       { name: 'ed25519 factory root', der: other.rootCertificate, mustContain: [id_ce_hsmRole] },
-      { name: 'rsa-pss device', der: otherHsm.device().certificate, mustContain: [id_ce_hsmRole] },
+      {
+        name: 'rsa-pss device',
+        der: (await otherHsm.device()).certificate,
+        mustContain: [id_ce_hsmRole],
+      },
     );
-    otherHsm.close();
+    await otherHsm.close();
 
     const factory = await createFactory(join(dir, 'factory'), {
       development: true,
@@ -179,7 +183,7 @@ describe('every object the project issues keeps its OID arcs below 2^28', () => 
     for (const [i, csr] of csrs.entries()) {
       issued.push({ name: `device certification request ${i + 1}`, der: csr, mustContain: [] });
     }
-    const device = hsm.device();
+    const device = await hsm.device();
     issued.push(
       { name: 'factory root', der: device.rootCertificate, mustContain: [id_ce_hsmRole] },
       { name: 'device', der: device.certificate, mustContain: [id_ce_hsmRole] },
@@ -195,7 +199,7 @@ describe('every object the project issues keeps its OID arcs below 2^28', () => 
           ...(algorithm === 'rsa-3072' ? { timestampKeyUsageYears: 5 } : {}),
         });
       }
-      const chain = hsm.chain(partition);
+      const chain = await hsm.chain(partition);
       issued.push(
         {
           name: `${partition} partition attestation`,
@@ -224,7 +228,7 @@ describe('every object the project issues keeps its OID arcs below 2^28', () => 
           : algorithm === 'ed25519'
             ? [`${id_tsaPolicyBaseline}.${i}`, id_tsaPolicyPostQuantum]
             : [`${id_tsaPolicyBaseline}.${i}`];
-      units.push({ name: partition, signer: hsm.timestampSigner(partition), policies });
+      units.push({ name: partition, signer: await hsm.timestampSigner(partition), policies });
     }
 
     await hsm.generateKey('default', {
@@ -290,7 +294,7 @@ describe('every object the project issues keeps its OID arcs below 2^28', () => 
       expect(rejection.status).toBe('rejection');
       issued.push({ name: 'rejection', der: rejection.response, mustContain: [] });
     }
-    hsm.close();
+    await hsm.close();
   }, 120_000);
 
   it('covers every kind of object', () => {

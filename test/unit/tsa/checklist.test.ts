@@ -117,10 +117,10 @@ beforeAll(async () => {
   await device.hsm.createPartition('ed', { timestampAlgorithm: 'ed25519' });
   await device.hsm.createPartition('short', { timestampKeyUsageYears: 1 });
   signers = {
-    default: device.hsm.timestampSigner('default'),
-    rsa: device.hsm.timestampSigner('rsa'),
-    ed: device.hsm.timestampSigner('ed'),
-    short: device.hsm.timestampSigner('short'),
+    default: await device.hsm.timestampSigner('default'),
+    rsa: await device.hsm.timestampSigner('rsa'),
+    ed: await device.hsm.timestampSigner('ed'),
+    short: await device.hsm.timestampSigner('short'),
   };
 });
 
@@ -524,7 +524,7 @@ describe('Request handling (RFC 3161 2.4.1)', () => {
   it('REQ-07 with includeIssuers the chain is included leaf first: tsa, device, root', async () => {
     const answer = await ask(makeService({ includeIssuers: true }), spec({ certReq: true }));
     const token = granted(answer, false);
-    const chain = device.hsm.chain('default');
+    const chain = await device.hsm.chain('default');
     expect(certificatesDer(token)).toEqual([chain.partitionTimestamp, chain.device, chain.root]);
     // Leaf first is deliberate (clients pick the first certificate); DER would sort the SET, so
     // the strict DER check may only object to that order and to nothing else.

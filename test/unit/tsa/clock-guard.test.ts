@@ -3,7 +3,7 @@
 // disagreeing, broken. Checks are run by calling check(), not by waiting for the interval.
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { id_tsaPolicyBaseline } from '../../../src/pki/index.js';
+import { id_tsaPolicyBaseline, type Signer } from '../../../src/pki/index.js';
 import type { Logger, LogFields } from '../../../src/shared/index.js';
 import {
   Archive,
@@ -385,9 +385,11 @@ describe('querySntp against a real responder on 127.0.0.1', () => {
 const POLICY = id_tsaPolicyBaseline;
 const dir = tempDir();
 let device: TestDevice;
+let timestampSigner: Signer;
 
 beforeAll(async () => {
   device = await createTestDevice();
+  timestampSigner = await device.hsm.timestampSigner('default');
 });
 
 interface Harness {
@@ -419,7 +421,7 @@ function makeGuard(over: Partial<ClockGuardOptions> = {}): Harness {
 function makeService(guard: ClockGuard, archive?: Archive): TimeStampService {
   let serial = 1n;
   return new TimeStampService({
-    units: [{ name: 'default', signer: device.hsm.timestampSigner('default'), policies: [POLICY] }],
+    units: [{ name: 'default', signer: timestampSigner, policies: [POLICY] }],
     hashes: ['sha256'],
     legacySha1: false,
     precision: 3,

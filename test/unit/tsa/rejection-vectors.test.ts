@@ -182,7 +182,7 @@ describe('the service sends the vectors', () => {
 
   beforeAll(async () => {
     const device = await createTestDevice({ clock: fixedClock(new Date('2026-01-01T00:00:00Z')) });
-    signer = device.hsm.timestampSigner('default');
+    signer = await device.hsm.timestampSigner('default');
     let serial = 1n;
     options = {
       units: [{ name: 'default', signer, policies: [id_tsaPolicyBaseline] }],

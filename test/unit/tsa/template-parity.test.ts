@@ -51,9 +51,9 @@ beforeAll(async () => {
   await device.hsm.createPartition('rsa', { timestampAlgorithm: 'rsa-3072' });
   await device.hsm.createPartition('ed', { timestampAlgorithm: 'ed25519' });
   signers = {
-    default: device.hsm.timestampSigner('default'),
-    rsa: device.hsm.timestampSigner('rsa'),
-    ed: device.hsm.timestampSigner('ed'),
+    default: await device.hsm.timestampSigner('default'),
+    rsa: await device.hsm.timestampSigner('rsa'),
+    ed: await device.hsm.timestampSigner('ed'),
   };
 });
 

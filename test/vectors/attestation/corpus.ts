@@ -444,7 +444,7 @@ async function withHsm<T>(use: (m: FromHsm) => Promise<T>): Promise<T> {
         extractable: true,
       });
       const nonce = Uint8Array.from(Buffer.from(NONCE, 'hex'));
-      const chain = hsm.chain('default');
+      const chain = await hsm.chain('default');
       return await use({
         root: chain.root,
         device: chain.device,
@@ -461,11 +461,11 @@ async function withHsm<T>(use: (m: FromHsm) => Promise<T>): Promise<T> {
         timestampKeyCertificate: await hsm.attestKey('default', 'partition-timestamp', {
           format: 'certificate',
         }),
-        attestationSigner: hsm.attestationSigner('default'),
-        timestampSigner: hsm.timestampSigner('default'),
+        attestationSigner: await hsm.attestationSigner('default'),
+        timestampSigner: await hsm.timestampSigner('default'),
       });
     } finally {
-      hsm.close();
+      await hsm.close();
     }
   } finally {
     rmSync(work, { recursive: true, force: true });

@@ -10,14 +10,14 @@ import {
   selectKeyByLabel,
   selectPartitionByName,
   updateKeyRow,
-} from '../../../../src/hsm/store/rows.js';
-import { createTestDevice } from '../../../helpers/hsm.js';
+} from '../../../../../src/hsm/store/sqlite/rows.js';
+import { createTestDevice } from '../../../../helpers/hsm.js';
 
 describe('compare-and-set on a key row', () => {
   it('updates and deletes only a row that still holds the expected MAC', async () => {
     const d = await createTestDevice();
     const k = await d.hsm.generateKey('default', { label: 'k', algorithm: 'ed25519' });
-    d.hsm.close();
+    await d.hsm.close();
     const db = new Database(d.storePath);
     try {
       const partition = selectPartitionByName(db, 'default')!;

@@ -1,9 +1,9 @@
 // Hash-chained, MAC-protected audit log kept in the device store. Each entry is appended in the
-// same transaction as the change it records.
+// same transaction as the change it records; the store serialises writers (one chain, one head).
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
-import type { Db } from './store/database.js';
+import type { AuditOutcome, AuditRow, StoreReader, StoreTx } from '../store/device-store.js';
 
-export type AuditOutcome = 'success' | 'refused' | 'failure';
+export type { AuditOutcome };
 
 export interface AuditEvent {
   readonly actor: string;
@@ -26,20 +26,6 @@ export interface AuditEntry {
   readonly details: Readonly<Record<string, string | number | boolean>>;
   readonly prevHash: string;
   readonly hash: string;
-}
-
-interface AuditRow {
-  seq: number;
-  at: string;
-  actor: string;
-  action: string;
-  partition_id: string | null;
-  key_id: string | null;
-  outcome: AuditOutcome;
-  details_json: string;
-  prev_hash: Buffer;
-  hash: Buffer;
-  mac: Buffer;
 }
 
 const GENESIS: Buffer = Buffer.alloc(32);
@@ -75,9 +61,13 @@ function entryMac(key: Uint8Array, hash: Buffer): Buffer {
 }
 
 /** Appends one entry; call inside the transaction that makes the change. */
-export function appendAudit(db: Db, macKey: Uint8Array, at: Date, event: AuditEvent): number {
-  const last = db.prepare('SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1').get() as
-    { seq: number; hash: Buffer } | undefined;
+export async function appendAudit(
+  tx: StoreTx,
+  macKey: Uint8Array,
+  at: Date,
+  event: AuditEvent,
+): Promise<number> {
+  const last = await tx.audit.head();
   const seq = (last?.seq ?? 0) + 1;
   const prev = last?.hash ?? GENESIS;
   const row = {
@@ -91,10 +81,12 @@ export function appendAudit(db: Db, macKey: Uint8Array, at: Date, event: AuditEv
     details_json: canonicalDetails(event.details ?? {}),
   };
   const hash = entryHash(prev, row);
-  db.prepare(
-    `INSERT INTO audit (seq, at, actor, action, partition_id, key_id, outcome, details_json, prev_hash, hash, mac)
-     VALUES (@seq, @at, @actor, @action, @partition_id, @key_id, @outcome, @details_json, @prev_hash, @hash, @mac)`,
-  ).run({ ...row, prev_hash: prev, hash, mac: entryMac(macKey, hash) });
+  await tx.audit.insert({
+    ...row,
+    prev_hash: Buffer.from(prev),
+    hash,
+    mac: entryMac(macKey, hash),
+  });
   return seq;
 }
 
@@ -131,16 +123,18 @@ export function formatAuditHead(head: AuditHead): string {
  * `expect`, also says whether the chain passes through that entry with that hash: an older copy
  * of the store put back, or another history, does not.
  */
-export function verifyAudit(db: Db, macKey: Uint8Array, expect?: AuditHead): AuditVerification {
+export async function verifyAudit(
+  store: StoreReader,
+  macKey: Uint8Array,
+  expect?: AuditHead,
+): Promise<AuditVerification> {
   let prev: Buffer = GENESIS;
   let expectedSeq = 1;
   let count = 0;
   let extended = false;
   const withExpected = (v: AuditVerification): AuditVerification =>
     expect === undefined ? v : { ...v, expectedHead: { ...expect, extended: v.ok && extended } };
-  for (const row of db
-    .prepare('SELECT * FROM audit ORDER BY seq')
-    .iterate() as Iterable<AuditRow>) {
+  for await (const row of store.audit.entries()) {
     count++;
     const bad = (reason: string): AuditVerification =>
       withExpected({
@@ -167,21 +161,23 @@ export function verifyAudit(db: Db, macKey: Uint8Array, expect?: AuditHead): Aud
   return withExpected({ ok: true, entries: count, head: prev.toString('hex') });
 }
 
-export function* exportAudit(db: Db): Generator<AuditEntry> {
-  for (const row of db
-    .prepare('SELECT * FROM audit ORDER BY seq')
-    .iterate() as Iterable<AuditRow>) {
-    yield {
-      seq: row.seq,
-      at: row.at,
-      actor: row.actor,
-      action: row.action,
-      partitionId: row.partition_id,
-      keyId: row.key_id,
-      outcome: row.outcome,
-      details: JSON.parse(row.details_json) as Record<string, string | number | boolean>,
-      prevHash: Buffer.from(row.prev_hash).toString('hex'),
-      hash: Buffer.from(row.hash).toString('hex'),
-    };
+export async function* exportAudit(store: StoreReader): AsyncGenerator<AuditEntry> {
+  for await (const row of store.audit.entries()) {
+    yield toEntry(row);
   }
+}
+
+function toEntry(row: AuditRow): AuditEntry {
+  return {
+    seq: row.seq,
+    at: row.at,
+    actor: row.actor,
+    action: row.action,
+    partitionId: row.partition_id,
+    keyId: row.key_id,
+    outcome: row.outcome,
+    details: JSON.parse(row.details_json) as Record<string, string | number | boolean>,
+    prevHash: Buffer.from(row.prev_hash).toString('hex'),
+    hash: Buffer.from(row.hash).toString('hex'),
+  };
 }

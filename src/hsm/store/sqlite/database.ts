@@ -3,8 +3,8 @@
 import Database from 'better-sqlite3';
 import { accessSync, chmodSync, constants, existsSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { HsmError } from '../errors.js';
-import { MIGRATIONS, SCHEMA_VERSION } from './schema.js';
+import { HsmError } from '../../errors.js';
+import { MIGRATIONS, SCHEMA_VERSION } from './migrations.js';
 
 export type Db = Database.Database;
 
@@ -164,6 +164,13 @@ export function getMeta(db: Db, name: string): string | undefined {
   const row = db.prepare('SELECT value FROM meta WHERE name = ?').get(name) as
     { value: string } | undefined;
   return row?.value;
+}
+
+export function allMeta(db: Db): { name: string; value: string }[] {
+  return db.prepare('SELECT name, value FROM meta ORDER BY name').all() as {
+    name: string;
+    value: string;
+  }[];
 }
 
 export function setMeta(db: Db, name: string, value: string): void {

@@ -1,6 +1,7 @@
-// Versioned schema of the device store and its migrations (each applied in one transaction).
+// The SQLite device store's migrations, one per schema version (each applied in one transaction).
+import { SCHEMA_VERSION } from '../schema-version.js';
 
-export const SCHEMA_VERSION = 2;
+export { SCHEMA_VERSION };
 
 /** MIGRATIONS[i] upgrades a store from version i to i + 1. */
 export const MIGRATIONS: readonly string[] = [

@@ -3,9 +3,9 @@
 // delete), a view in place of a table, or drop a unique index. The schema must be exactly what
 // the migrations make for the store's version; anything else is an integrity failure.
 import Database from 'better-sqlite3';
-import { HsmError } from '../errors.js';
+import { HsmError } from '../../errors.js';
 import type { Db } from './database.js';
-import { MIGRATIONS } from './schema.js';
+import { MIGRATIONS } from './migrations.js';
 
 interface SchemaRow {
   type: string;

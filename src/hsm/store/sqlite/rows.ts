@@ -1,55 +1,10 @@
 // Row access for the tables that carry security decisions (keys, partitions, device, officers):
 // typed reads, inserts with their MACs, and compare-and-set updates and deletes that change a
 // row only if it still holds the MAC the caller checked.
+import type { AuditRow, DeviceRow, KeyRow, OfficerRow, PartitionRow } from '../device-store.js';
 import type { Db } from './database.js';
 
-export interface KeyRow {
-  id: string;
-  partition_id: string | null;
-  label: string;
-  role: 'device' | 'partition-attestation' | 'partition-timestamp' | 'user';
-  algorithm: string;
-  spki: Buffer;
-  attributes_json: string;
-  state: 'active' | 'invalidated';
-  created_at: string;
-  invalidated_at: string | null;
-  wrapped: Buffer;
-  audit_seq: number;
-  mac: Buffer | null;
-}
-
-export interface PartitionRow {
-  id: string;
-  name: string;
-  policy_json: string;
-  attestation_certificate: Buffer;
-  timestamp_certificate: Buffer;
-  created_at: string;
-  audit_seq: number;
-  mac: Buffer | null;
-}
-
-export interface DeviceRow {
-  id: string;
-  key_id: string;
-  root_certificate: Buffer;
-  certificate: Buffer;
-  factory_label: string;
-  development: number;
-  organization: string;
-  country: string;
-  created_at: string;
-  mac: Buffer | null;
-}
-
-export interface OfficerRow {
-  name: string;
-  params_json: string;
-  hash: Buffer;
-  created_at: string;
-  mac: Buffer | null;
-}
+export type { DeviceRow, KeyRow, OfficerRow, PartitionRow } from '../device-store.js';
 
 // ------------------------------------------------------------------ keys
 
@@ -254,20 +209,33 @@ export function creationAction(db: Db, keyId: string): string | undefined {
   return row?.action;
 }
 
-/** Schema versions the log says the store was created with or migrated to. */
-export function loggedSchemaVersions(db: Db): number[] {
-  const rows = db
+/** The device.init and store.migrate entries, which name the schema versions. */
+export function schemaEntries(db: Db): { action: string; details_json: string }[] {
+  return db
     .prepare(
-      "SELECT action, details_json FROM audit WHERE action IN ('device.init', 'store.migrate')",
+      "SELECT action, details_json FROM audit WHERE action IN ('device.init', 'store.migrate') ORDER BY seq",
     )
     .all() as { action: string; details_json: string }[];
-  const versions: number[] = [];
-  for (const r of rows) {
-    const d = JSON.parse(r.details_json) as Record<string, unknown>;
-    const v = r.action === 'device.init' ? d.schemaVersion : d.to;
-    if (typeof v === 'number') versions.push(v);
-  }
-  return versions;
+}
+
+/** The newest audit entry's sequence number and hash. */
+export function auditHead(db: Db): { seq: number; hash: Buffer } | undefined {
+  return db.prepare('SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1').get() as
+    { seq: number; hash: Buffer } | undefined;
+}
+
+/** Up to `limit` audit rows after `afterSeq`, in order. */
+export function auditPage(db: Db, afterSeq: number, limit: number): AuditRow[] {
+  return db
+    .prepare('SELECT * FROM audit WHERE seq > ? ORDER BY seq LIMIT ?')
+    .all(afterSeq, limit) as AuditRow[];
+}
+
+export function insertAuditRow(db: Db, row: AuditRow): void {
+  db.prepare(
+    `INSERT INTO audit (seq, at, actor, action, partition_id, key_id, outcome, details_json, prev_hash, hash, mac)
+     VALUES (@seq, @at, @actor, @action, @partition_id, @key_id, @outcome, @details_json, @prev_hash, @hash, @mac)`,
+  ).run(row);
 }
 
 /**

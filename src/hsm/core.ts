@@ -1,0 +1,159 @@
+// What every HSM operation shares: the open store, the master-derived keys, the device id, the
+// clock and principal, the authenticated row access, the key cache; and the audit discipline
+// (each change appends its entry in its own transaction; each refusal or failure is logged).
+import type { KeyObject } from 'node:crypto';
+import type { Clock } from '../shared/index.js';
+import { appendAudit, type AuditEvent, type AuditOutcome } from './audit/log.js';
+import { AuthenticatedRows } from './authenticated-rows.js';
+import { HsmError, type HsmErrorCode } from './errors.js';
+import type { MasterKeys } from './master-key.js';
+import type {
+  DeviceRow,
+  DeviceStore,
+  KeyRow,
+  PartitionRow,
+  StoreReader,
+  StoreTx,
+} from './store/device-store.js';
+import { SCHEMA_VERSION } from './store/schema-version.js';
+
+/** How each error is written to the audit log; unlisted codes (bad arguments) are not logged. */
+const AUDIT_OUTCOME: Partial<Readonly<Record<HsmErrorCode, AuditOutcome>>> = {
+  'policy-read-only': 'refused',
+  'policy-export-denied': 'refused',
+  'policy-import-denied': 'refused',
+  'key-not-extractable': 'refused',
+  'key-not-destroyable': 'refused',
+  'system-key': 'refused',
+  'officer-auth-failed': 'refused',
+  'officer-required': 'refused',
+  'key-invalidated': 'refused',
+  'key-not-invalidated': 'refused',
+  'key-not-found': 'refused',
+  'key-exists': 'refused',
+  'partition-not-found': 'refused',
+  'partition-exists': 'refused',
+  'integrity-failed': 'failure',
+  'unwrap-failed': 'failure',
+  'partition-revoked': 'refused',
+  'store-corrupt': 'failure',
+};
+
+/** What the audit entry of an operation names; filled in as the operation learns it. */
+export interface Operation {
+  readonly action: string;
+  partitionId?: string;
+  keyId?: string;
+  /** The principal: set to the officer's name once the officer's credential is proven. */
+  actor?: string;
+  details?: Record<string, string>;
+}
+
+/** A cached unsealed key and when its row was last checked. */
+export interface CachedKey {
+  readonly key: KeyObject;
+  readonly checkedAt: number;
+}
+
+export class Core {
+  readonly keyCache = new Map<string, CachedKey>();
+  readonly rows: AuthenticatedRows;
+  closed = false;
+
+  constructor(
+    readonly store: DeviceStore,
+    readonly keys: MasterKeys,
+    readonly deviceId: string,
+    readonly clock: Clock,
+    readonly actor: string,
+  ) {
+    this.rows = new AuthenticatedRows(keys.rows, deviceId);
+  }
+
+  /**
+   * Appends the entry of a change, inside the transaction that makes it. Every write transaction
+   * appends to the log: the schema is checked there, before the insert, so that a trigger
+   * planted while the HSM runs never fires unnoticed.
+   */
+  async audit(
+    tx: StoreTx,
+    at: Date,
+    event: Omit<AuditEvent, 'actor'> & { actor?: string | undefined },
+  ): Promise<number> {
+    await tx.assertSchema([await tx.meta.schemaVersion(), SCHEMA_VERSION]);
+    return appendAudit(tx, this.keys.auditKey, at, { ...event, actor: event.actor ?? this.actor });
+  }
+
+  /** Writes the refusal or failure of an operation to the log (own transaction). */
+  async recordFailure(op: Operation, error: unknown): Promise<void> {
+    const code = error instanceof HsmError ? error.code : undefined;
+    const outcome: AuditOutcome | undefined = code === undefined ? 'failure' : AUDIT_OUTCOME[code];
+    if (outcome === undefined || this.closed) return;
+    try {
+      await this.store.tx(async (tx) => {
+        await this.audit(tx, this.clock.now(), {
+          actor: op.actor,
+          action: op.action,
+          partitionId: op.partitionId,
+          keyId: op.keyId,
+          outcome,
+          details: { ...op.details, code: code ?? 'internal' },
+        });
+      });
+    } catch {
+      // The log cannot be written (disk full, read-only file, database gone): the error itself
+      // still reaches the caller.
+    }
+  }
+
+  /** Runs `fn`; a refusal or failure is written to the audit log (own transaction) and rethrown. */
+  async guard<T>(op: Operation, fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (error) {
+      await this.recordFailure(op, error);
+      throw error;
+    }
+  }
+
+  /** The authenticated partition row of that name. */
+  async partitionRow(r: StoreReader, name: string): Promise<PartitionRow> {
+    const row = await this.rows.partitionByName(r, name);
+    if (row === undefined) {
+      throw new HsmError('partition-not-found', 'no such partition', {
+        details: { partition: name },
+      });
+    }
+    return row;
+  }
+
+  /** The authenticated partition and key rows; fills in the operation's identifiers. */
+  async locate(
+    r: StoreReader,
+    partitionName: string,
+    label: string,
+    op: Operation,
+  ): Promise<{ partition: PartitionRow; row: KeyRow }> {
+    const partition = await this.partitionRow(r, partitionName);
+    op.partitionId = partition.id;
+    const row = await this.rows.keyByLabel(r, partition.id, label);
+    if (row === undefined) {
+      throw new HsmError('key-not-found', 'no such key in the partition', {
+        details: { partition: partition.name, label },
+      });
+    }
+    op.keyId = row.id;
+    return { partition, row };
+  }
+
+  /** The authenticated device row. */
+  device(r: StoreReader): Promise<DeviceRow> {
+    return this.rows.device(r);
+  }
+
+  /** The device certificate and the root, as the tail of every partition chain. */
+  async deviceChain(r: StoreReader): Promise<Uint8Array[]> {
+    const d = await this.rows.device(r);
+    return [new Uint8Array(d.certificate), new Uint8Array(d.root_certificate)];
+  }
+}

@@ -1,0 +1,495 @@
+// A key's life: generated or imported into a partition, listed and shown, deleted to the trash
+// (or destroyed), restored or purged by an officer, exported wrapped when the key and the
+// partition both allow it. Every check reads its rows inside the transaction that changes them.
+import { randomUUID, type KeyObject } from 'node:crypto';
+import { bytesEqual } from '../../shared/index.js';
+import { isKeyAlgorithm, type KeyAlgorithm } from '../../pki/index.js';
+import { requireOfficer, requireSameOfficer } from '../auth/officers.js';
+import type { Core, Operation } from '../core.js';
+import { HsmError } from '../errors.js';
+import { integrityError } from '../integrity.js';
+import { detectAlgorithm, generateKey as newKeyPair, loadPkcs8, spkiOf } from '../key-crypto.js';
+import type { KeyRow, StoreReader, StoreTx } from '../store/device-store.js';
+import type {
+  GenerateKeyOptions,
+  KeyAttributes,
+  KeyInfo,
+  KeyPurpose,
+  KeyRole,
+  KeyState,
+  OfficerCredential,
+  PartitionPolicy,
+  WrappingKey,
+} from '../types.js';
+import { checkName, parseAttributes, toKeyInfo, toPartitionInfo } from '../views.js';
+import { aesKeyUnwrapPad, aesKeyWrapPad, rsaAesKeyWrap } from '../wrap.js';
+import { checkPurposes, generatedAttributes, importedAttributes } from './attributes.js';
+import { keyAad, sealPrivateKey, unsealRow } from './sealing.js';
+
+export interface ImportKeyOptions {
+  readonly label: string;
+  /** PKCS#8 DER of the private key. */
+  readonly pkcs8: Uint8Array;
+  /** For RSA keys: sign with PSS instead of PKCS#1 v1.5. */
+  readonly pss?: boolean;
+  readonly extractable?: boolean;
+  readonly purposes?: readonly KeyPurpose[];
+}
+
+export interface NewKeyRow {
+  readonly id: string;
+  readonly partitionId: string;
+  readonly label: string;
+  readonly role: KeyRole;
+  readonly algorithm: KeyAlgorithm;
+  readonly spki: Uint8Array;
+  readonly attributes: KeyAttributes;
+  readonly privateKey: KeyObject;
+  readonly now: Date;
+  readonly auditSeq: number;
+}
+
+/** Seals the private key and inserts its authenticated row, inside `tx`. */
+export async function insertKey(core: Core, tx: StoreTx, k: NewKeyRow): Promise<KeyRow> {
+  const row = core.rows.sealKey({
+    id: k.id,
+    partition_id: k.partitionId,
+    label: k.label,
+    role: k.role,
+    algorithm: k.algorithm,
+    spki: Buffer.from(k.spki),
+    attributes_json: JSON.stringify(k.attributes),
+    state: 'active',
+    created_at: k.now.toISOString(),
+    invalidated_at: null,
+    wrapped: sealPrivateKey(
+      core.keys.kek,
+      k.privateKey,
+      keyAad(core.deviceId, k.partitionId, k.id),
+    ),
+    audit_seq: k.auditSeq,
+  });
+  await tx.keys.insert(row);
+  return row;
+}
+
+async function compareAndSetKey(tx: StoreTx, next: KeyRow, current: KeyRow): Promise<void> {
+  if (!(await tx.keys.update(next, current.mac!))) {
+    throw integrityError('key', 'the row changed under its transaction', { keyId: current.id });
+  }
+}
+
+async function compareAndDeleteKey(tx: StoreTx, current: KeyRow): Promise<void> {
+  if (!(await tx.keys.delete(current.id, current.mac!))) {
+    throw integrityError('key', 'the row changed under its transaction', { keyId: current.id });
+  }
+}
+
+async function requireFreeLabel(r: StoreReader, partitionId: string, label: string): Promise<void> {
+  if (await r.keys.labelTaken(partitionId, label)) {
+    throw new HsmError(
+      'key-exists',
+      'a key with this label exists in the partition (maybe in the trash)',
+      { details: { label } },
+    );
+  }
+}
+
+function requireWritable(policy: PartitionPolicy): void {
+  if (policy.readOnly) {
+    throw new HsmError('policy-read-only', 'the partition is read-only');
+  }
+}
+
+export async function generateKey(
+  core: Core,
+  partitionName: string,
+  options: GenerateKeyOptions,
+): Promise<KeyInfo> {
+  checkName('label', options.label);
+  if (!isKeyAlgorithm(options.algorithm)) {
+    throw new HsmError('invalid-argument', 'unsupported key algorithm', {
+      details: { algorithm: String(options.algorithm) },
+    });
+  }
+  checkPurposes(options.purposes ?? []);
+  const op: Operation = {
+    action: 'key.generate',
+    details: { partition: partitionName, label: options.label },
+  };
+  return core.guard(op, async () => {
+    const partition = await core.partitionRow(core.store, partitionName);
+    op.partitionId = partition.id;
+    requireWritable(toPartitionInfo(partition).policy);
+    await requireFreeLabel(core.store, partition.id, options.label);
+    const key = await newKeyPair(options.algorithm);
+    const id = randomUUID();
+    const now = core.clock.now();
+    const attributes = generatedAttributes(options);
+    return core.store.tx(async (tx) => {
+      // Re-checked inside the transaction: another process may have changed the policy or
+      // taken the label meanwhile.
+      const current = await core.partitionRow(tx, partitionName);
+      if (current.id !== partition.id) {
+        throw new HsmError('partition-not-found', 'the partition was replaced meanwhile');
+      }
+      requireWritable(toPartitionInfo(current).policy);
+      await requireFreeLabel(tx, partition.id, options.label);
+      const seq = await core.audit(tx, now, {
+        action: 'key.generate',
+        partitionId: partition.id,
+        keyId: id,
+        outcome: 'success',
+        details: {
+          label: options.label,
+          algorithm: options.algorithm,
+          extractable: attributes.extractable,
+        },
+      });
+      const row = await insertKey(core, tx, {
+        id,
+        partitionId: partition.id,
+        label: options.label,
+        role: 'user',
+        algorithm: options.algorithm,
+        spki: key.spki,
+        attributes,
+        privateKey: key.privateKey,
+        now,
+        auditSeq: seq,
+      });
+      return toKeyInfo(row, partition.name);
+    });
+  });
+}
+
+async function importKeyIn(
+  core: Core,
+  partitionName: string,
+  options: ImportKeyOptions,
+  op: Operation,
+): Promise<KeyInfo> {
+  op.partitionId = (await core.partitionRow(core.store, partitionName)).id;
+  const privateKey = loadPkcs8(options.pkcs8);
+  const algorithm = detectAlgorithm(privateKey, options.pss ?? false);
+  const spki = spkiOf(privateKey);
+  const attributes = importedAttributes(options);
+  const id = randomUUID();
+  const now = core.clock.now();
+  return core.store.tx(async (tx) => {
+    const partition = await core.partitionRow(tx, partitionName);
+    op.partitionId = partition.id;
+    const policy = toPartitionInfo(partition).policy;
+    requireWritable(policy);
+    if (!policy.importAllowed) {
+      throw new HsmError('policy-import-denied', 'the partition policy does not allow key import', {
+        details: { partition: partitionName },
+      });
+    }
+    await requireFreeLabel(tx, partition.id, options.label);
+    const seq = await core.audit(tx, now, {
+      action: 'key.import',
+      partitionId: partition.id,
+      keyId: id,
+      outcome: 'success',
+      details: { label: options.label, algorithm },
+    });
+    const row = await insertKey(core, tx, {
+      id,
+      partitionId: partition.id,
+      label: options.label,
+      role: 'user',
+      algorithm,
+      spki,
+      attributes,
+      privateKey,
+      now,
+      auditSeq: seq,
+    });
+    return toKeyInfo(row, partition.name);
+  });
+}
+
+export async function importKey(
+  core: Core,
+  partitionName: string,
+  options: ImportKeyOptions,
+): Promise<KeyInfo> {
+  checkName('label', options.label);
+  checkPurposes(options.purposes ?? []);
+  const op: Operation = {
+    action: 'key.import',
+    details: { partition: partitionName, label: options.label },
+  };
+  return await core.guard(op, () => importKeyIn(core, partitionName, options, op));
+}
+
+/** Imports a key wrapped with RFC 5649 AES-KWP under a caller-supplied AES-256 key. */
+export async function importWrappedKey(
+  core: Core,
+  partitionName: string,
+  options: Omit<ImportKeyOptions, 'pkcs8'> & { wrapped: Uint8Array; unwrapKey: Uint8Array },
+): Promise<KeyInfo> {
+  checkName('label', options.label);
+  checkPurposes(options.purposes ?? []);
+  const op: Operation = {
+    action: 'key.import',
+    details: { partition: partitionName, label: options.label },
+  };
+  return await core.guard(op, async () => {
+    const pkcs8 = aesKeyUnwrapPad(options.unwrapKey, options.wrapped);
+    try {
+      return await importKeyIn(core, partitionName, { ...options, pkcs8 }, op);
+    } finally {
+      pkcs8.fill(0);
+    }
+  });
+}
+
+export function listKeys(
+  core: Core,
+  partitionName: string,
+  filter: { state?: KeyState } = {},
+): Promise<KeyInfo[]> {
+  const op: Operation = { action: 'key.list', details: { partition: partitionName } };
+  return core.guard(op, async () => {
+    const partition = await core.partitionRow(core.store, partitionName);
+    op.partitionId = partition.id;
+    return (await core.rows.keysOfPartition(core.store, partition.id))
+      .filter((r) => filter.state === undefined || r.state === filter.state)
+      .map((r) => toKeyInfo(r, partition.name));
+  });
+}
+
+export function showKey(core: Core, partitionName: string, label: string): Promise<KeyInfo> {
+  const op: Operation = { action: 'key.show', details: { partition: partitionName, label } };
+  return core.guard(op, async () => {
+    const { partition, row } = await core.locate(core.store, partitionName, label, op);
+    return toKeyInfo(row, partition.name);
+  });
+}
+
+/**
+ * The key's DER SubjectPublicKeyInfo, as the HSM itself trusts it: from the authenticated row,
+ * and only when it is the public key of the sealed private key (a row whose SPKI was swapped
+ * for another key's is an integrity failure, never exported).
+ */
+export function publicKey(
+  core: Core,
+  partitionName: string,
+  label: string,
+): Promise<{ key: KeyInfo; spki: Uint8Array }> {
+  const op: Operation = { action: 'key.public', details: { partition: partitionName, label } };
+  return core.guard(op, async () => {
+    const { partition, row } = await core.locate(core.store, partitionName, label, op);
+    const { pkcs8, spki } = unsealRow(core.keys.kek, core.deviceId, row);
+    pkcs8.fill(0);
+    if (!bytesEqual(spki, row.spki)) {
+      throw integrityError('key', 'the stored public key is not the sealed key', {
+        keyId: row.id,
+      });
+    }
+    return { key: toKeyInfo(row, partition.name), spki: new Uint8Array(row.spki) };
+  });
+}
+
+/**
+ * Deletes a key. With invalidation on (the default) it goes to the partition's trash: unusable,
+ * listed as invalidated, restorable by an officer. Otherwise it is destroyed.
+ */
+export function deleteKey(
+  core: Core,
+  partitionName: string,
+  label: string,
+): Promise<KeyInfo | undefined> {
+  const op: Operation = { action: 'key.delete', details: { partition: partitionName, label } };
+  return core.guard(op, async () => {
+    const now = core.clock.now();
+    const result = await core.store.tx(
+      async (tx): Promise<{ info: KeyInfo | undefined; id: string }> => {
+        const { partition, row } = await core.locate(tx, partitionName, label, op);
+        const policy = toPartitionInfo(partition).policy;
+        requireWritable(policy);
+        if (row.role !== 'user') {
+          throw new HsmError('system-key', "a partition's own keys cannot be deleted", {
+            details: { label },
+          });
+        }
+        if (!parseAttributes(row).destroyable) {
+          throw new HsmError('key-not-destroyable', 'the key is not destroyable', {
+            details: { label },
+          });
+        }
+        if (row.state === 'invalidated') {
+          throw new HsmError('key-invalidated', 'the key is already in the trash', {
+            details: { label },
+          });
+        }
+        if (policy.invalidation) {
+          const seq = await core.audit(tx, now, {
+            action: 'key.invalidate',
+            partitionId: partition.id,
+            keyId: row.id,
+            outcome: 'success',
+            details: { label },
+          });
+          const next = core.rows.sealKey({
+            ...row,
+            state: 'invalidated',
+            invalidated_at: now.toISOString(),
+            audit_seq: seq,
+          });
+          await compareAndSetKey(tx, next, row);
+          return { info: toKeyInfo(next, partition.name), id: row.id };
+        }
+        await core.audit(tx, now, {
+          action: 'key.destroy',
+          partitionId: partition.id,
+          keyId: row.id,
+          outcome: 'success',
+          details: { label },
+        });
+        await compareAndDeleteKey(tx, row);
+        return { info: undefined, id: row.id };
+      },
+    );
+    core.keyCache.delete(result.id);
+    if (result.info === undefined) await core.store.scrubFreed();
+    return result.info;
+  });
+}
+
+/** Takes a key out of the trash; needs a security officer. */
+export function restoreKey(
+  core: Core,
+  partitionName: string,
+  label: string,
+  officer: OfficerCredential | undefined,
+): Promise<KeyInfo> {
+  const op: Operation = { action: 'key.restore', details: { partition: partitionName, label } };
+  return core.guard(op, async () => {
+    await core.locate(core.store, partitionName, label, op);
+    const proven = await requireOfficer(core, officer, op);
+    const now = core.clock.now();
+    return core.store.tx(async (tx) => {
+      await requireSameOfficer(core, tx, proven);
+      const { partition, row } = await core.locate(tx, partitionName, label, op);
+      requireWritable(toPartitionInfo(partition).policy);
+      if (row.state !== 'invalidated') {
+        throw new HsmError('key-not-invalidated', 'the key is not in the trash', {
+          details: { label },
+        });
+      }
+      const seq = await core.audit(tx, now, {
+        actor: op.actor,
+        action: 'key.restore',
+        partitionId: partition.id,
+        keyId: row.id,
+        outcome: 'success',
+        details: { label },
+      });
+      const next = core.rows.sealKey({
+        ...row,
+        state: 'active',
+        invalidated_at: null,
+        audit_seq: seq,
+      });
+      await compareAndSetKey(tx, next, row);
+      return toKeyInfo(next, partition.name);
+    });
+  });
+}
+
+/** Destroys a key in the trash for good; needs a security officer. */
+export function purgeKey(
+  core: Core,
+  partitionName: string,
+  label: string,
+  officer: OfficerCredential | undefined,
+): Promise<void> {
+  const op: Operation = { action: 'key.purge', details: { partition: partitionName, label } };
+  return core.guard(op, async () => {
+    await core.locate(core.store, partitionName, label, op);
+    const proven = await requireOfficer(core, officer, op);
+    const now = core.clock.now();
+    const id = await core.store.tx(async (tx) => {
+      await requireSameOfficer(core, tx, proven);
+      const { partition, row } = await core.locate(tx, partitionName, label, op);
+      requireWritable(toPartitionInfo(partition).policy);
+      if (row.state !== 'invalidated') {
+        throw new HsmError('key-not-invalidated', 'only a key in the trash can be purged', {
+          details: { label },
+        });
+      }
+      await core.audit(tx, now, {
+        actor: op.actor,
+        action: 'key.purge',
+        partitionId: partition.id,
+        keyId: row.id,
+        outcome: 'success',
+        details: { label },
+      });
+      await compareAndDeleteKey(tx, row);
+      return row.id;
+    });
+    core.keyCache.delete(id);
+    // The freed bytes that held the sealed key must not stay in the store's files.
+    await core.store.scrubFreed();
+  });
+}
+
+/**
+ * Exports a key wrapped under the caller's key, only when the key is extractable AND the
+ * partition allows export. Never in plaintext. The key is marked as exported for good:
+ * never-extractable can never be claimed for it again.
+ */
+export function exportKey(
+  core: Core,
+  partitionName: string,
+  label: string,
+  wrapping: WrappingKey,
+): Promise<Uint8Array> {
+  const op: Operation = { action: 'key.export', details: { partition: partitionName, label } };
+  return core.guard(op, () =>
+    core.store.tx(async (tx) => {
+      const { partition, row } = await core.locate(tx, partitionName, label, op);
+      const attributes = parseAttributes(row);
+      if (!attributes.extractable) {
+        throw new HsmError('key-not-extractable', 'the key is not extractable', {
+          details: { label },
+        });
+      }
+      if (!toPartitionInfo(partition).policy.exportAllowed) {
+        throw new HsmError('policy-export-denied', 'the partition policy does not allow export', {
+          details: { partition: partitionName },
+        });
+      }
+      if (row.state !== 'active') {
+        throw new HsmError('key-invalidated', 'the key is invalidated', { details: { label } });
+      }
+      const pkcs8 = unsealRow(core.keys.kek, core.deviceId, row).pkcs8;
+      try {
+        const wrapped =
+          wrapping.kind === 'aes-kwp'
+            ? aesKeyWrapPad(wrapping.key, pkcs8)
+            : rsaAesKeyWrap(wrapping.spki, pkcs8);
+        const seq = await core.audit(tx, core.clock.now(), {
+          action: 'key.export',
+          partitionId: partition.id,
+          keyId: row.id,
+          outcome: 'success',
+          details: { label, wrapping: wrapping.kind },
+        });
+        const next = core.rows.sealKey({
+          ...row,
+          attributes_json: JSON.stringify({ ...attributes, neverExtractable: false }),
+          audit_seq: seq,
+        });
+        await compareAndSetKey(tx, next, row);
+        return wrapped;
+      } finally {
+        pkcs8.fill(0);
+      }
+    }),
+  );
+}

@@ -1,0 +1,110 @@
+// Signers handed to the TSA and the issuing code: the public key and chain, and a sign function
+// over a cached unsealed key whose row is re-read (and its MAC checked) at most every
+// STATE_RECHECK_MS, so that an invalidation takes effect within that window everywhere.
+import type { KeyObject } from 'node:crypto';
+import { bytesEqual } from '../../shared/index.js';
+import type { Signer } from '../../pki/index.js';
+import { isKeyAlgorithm } from '../../pki/index.js';
+import type { Core, Operation } from '../core.js';
+import { HsmError } from '../errors.js';
+import { integrityError } from '../integrity.js';
+import { loadPkcs8, signWith } from '../key-crypto.js';
+import type { KeyRow } from '../store/device-store.js';
+import { unsealRow } from './sealing.js';
+
+/** How long a signer trusts its last reading of the key's state (milliseconds). */
+const STATE_RECHECK_MS = 250;
+
+/** A signer for the key of `row`, with `chain` (leaf first) as its certificates. */
+export async function signerFor(
+  core: Core,
+  row: KeyRow,
+  chain: readonly Uint8Array[],
+): Promise<Signer> {
+  if (!isKeyAlgorithm(row.algorithm)) {
+    throw integrityError('key', 'the row names an unknown algorithm', { keyId: row.id });
+  }
+  const algorithm = row.algorithm;
+  const keyId = row.id;
+  let reported = false;
+  /** Integrity failures reach the log once per signer, not once per signature. */
+  const reportOnce = async (error: unknown): Promise<void> => {
+    core.keyCache.delete(keyId);
+    if (reported) return;
+    reported = true;
+    await core.recordFailure(
+      { action: 'key.use', partitionId: row.partition_id ?? undefined, keyId },
+      error,
+    );
+  };
+  const recheck = async (): Promise<KeyObject> => {
+    const cached = core.keyCache.get(keyId);
+    let current: KeyRow | undefined;
+    let key = cached?.key;
+    try {
+      current = await core.rows.keyById(core.store, keyId);
+      if (current?.state === 'active' && key === undefined) {
+        const { pkcs8, spki } = unsealRow(core.keys.kek, core.deviceId, current);
+        try {
+          // The key signs only if it is the one whose public key the row (and certificate) names.
+          if (!bytesEqual(spki, current.spki)) {
+            throw integrityError('key', 'the stored public key is not the sealed key', { keyId });
+          }
+          key = loadPkcs8(pkcs8);
+        } finally {
+          pkcs8.fill(0);
+        }
+      }
+    } catch (error) {
+      await reportOnce(error);
+      throw error;
+    }
+    if (current?.state !== 'active' || key === undefined) {
+      core.keyCache.delete(keyId);
+      throw new HsmError('key-invalidated', 'the key is invalidated or gone', {
+        details: { label: row.label },
+      });
+    }
+    core.keyCache.set(keyId, { key, checkedAt: performance.now() });
+    return key;
+  };
+  const load = (): KeyObject | Promise<KeyObject> => {
+    // An invalidation in this process drops the cache entry at once; one made by another
+    // process (or node) counts within STATE_RECHECK_MS.
+    const cached = core.keyCache.get(keyId);
+    if (cached !== undefined && performance.now() - cached.checkedAt < STATE_RECHECK_MS) {
+      return cached.key;
+    }
+    return recheck();
+  };
+  if (row.state !== 'active') await load();
+  return {
+    algorithm,
+    spki: new Uint8Array(row.spki),
+    certificateChain: chain,
+    async sign(tbs) {
+      return signWith(await load(), algorithm, tbs);
+    },
+  };
+}
+
+/** A signer for an active key of the partition, with the partition's chain for its own keys. */
+export async function partitionKeySigner(
+  core: Core,
+  partitionName: string,
+  label: string,
+): Promise<Signer> {
+  const op: Operation = { action: 'key.use', details: { partition: partitionName, label } };
+  return core.guard(op, async () => {
+    const { partition, row } = await core.locate(core.store, partitionName, label, op);
+    const own =
+      row.role === 'partition-timestamp'
+        ? partition.timestamp_certificate
+        : row.role === 'partition-attestation'
+          ? partition.attestation_certificate
+          : undefined;
+    const chain =
+      own === undefined ? [] : [new Uint8Array(own), ...(await core.deviceChain(core.store))];
+    return signerFor(core, row, chain);
+  });
+}

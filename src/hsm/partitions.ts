@@ -1,0 +1,244 @@
+// Partitions: creation (attestation and timestamp keys generated inside, certified by the
+// device key), listing, their security policy (changed by an officer), and their chains.
+import { randomBytes, randomUUID } from 'node:crypto';
+import {
+  buildCertificate,
+  isKeyAlgorithm,
+  partitionAttestationTemplate,
+  partitionTimestampTemplate,
+  randomSerial,
+  type KeyAlgorithm,
+} from '../pki/index.js';
+import { requireOfficer, requireSameOfficer } from './auth/officers.js';
+import type { Core, Operation } from './core.js';
+import { deviceSigner } from './device.js';
+import { HsmError } from './errors.js';
+import { integrityError } from './integrity.js';
+import { generateKey } from './key-crypto.js';
+import { generatedAttributes } from './keys/attributes.js';
+import { insertKey } from './keys/lifecycle.js';
+import type { StoreReader } from './store/device-store.js';
+import {
+  DEFAULT_PARTITION_POLICY,
+  type OfficerCredential,
+  type PartitionChain,
+  type PartitionInfo,
+  type PartitionPolicy,
+} from './types.js';
+import { certificateFacts, checkName, toDeviceInfo, toPartitionInfo } from './views.js';
+
+export interface CreatePartitionOptions {
+  readonly timestampAlgorithm?: KeyAlgorithm;
+  readonly attestationAlgorithm?: KeyAlgorithm;
+  readonly policy?: Partial<PartitionPolicy>;
+  /** Years of the timestamp key's privateKeyUsagePeriod; absent: no such extension. */
+  readonly timestampKeyUsageYears?: number;
+}
+
+const CERT_YEARS = { attestation: 10, timestamp: 10 } as const;
+
+function addYears(at: Date, years: number): Date {
+  const d = new Date(at.getTime());
+  d.setUTCFullYear(d.getUTCFullYear() + years);
+  return d;
+}
+
+function earlier(a: Date, b: Date): Date {
+  return a.getTime() <= b.getTime() ? a : b;
+}
+
+async function requireFreeName(r: StoreReader, name: string): Promise<void> {
+  if (await r.partitions.nameTaken(name)) {
+    throw new HsmError('partition-exists', 'a partition with this name exists', {
+      details: { partition: name },
+    });
+  }
+}
+
+export async function createPartition(
+  core: Core,
+  name: string,
+  options: CreatePartitionOptions = {},
+): Promise<PartitionInfo> {
+  checkName('partition', name);
+  const policy: PartitionPolicy = { ...DEFAULT_PARTITION_POLICY, ...options.policy };
+  const attAlg = options.attestationAlgorithm ?? 'ecdsa-p384';
+  const tsAlg = options.timestampAlgorithm ?? 'ecdsa-p256';
+  for (const alg of [attAlg, tsAlg]) {
+    if (!isKeyAlgorithm(alg)) {
+      throw new HsmError('invalid-argument', 'unsupported key algorithm', {
+        details: { algorithm: String(alg) },
+      });
+    }
+  }
+  const op: Operation = { action: 'partition.create', details: { partition: name } };
+  return core.guard(op, async () => {
+    await requireFreeName(core.store, name);
+    const device = toDeviceInfo(await core.device(core.store));
+    const deviceCert = certificateFacts(device.certificate);
+    const signer = await deviceSigner(core, core.store);
+    const issuer = { name: deviceCert.subject, spki: signer.spki };
+    const partitionId = randomUUID();
+    const now = core.clock.now();
+    const ids = { deviceId: core.deviceId, partitionId };
+    const base = { country: device.country, organization: device.organization };
+
+    const attKey = await generateKey(attAlg);
+    const tsKey = await generateKey(tsAlg);
+    const attCert = await buildCertificate(
+      partitionAttestationTemplate(
+        {
+          serialNumber: randomSerial((n) => randomBytes(n)),
+          subject: {
+            ...base,
+            organizationalUnit: `partition ${name}`,
+            commonName: `${name} partition attestation key`,
+          },
+          spki: attKey.spki,
+          notBefore: now,
+          notAfter: earlier(addYears(now, CERT_YEARS.attestation), deviceCert.notAfter),
+        },
+        issuer,
+        ids,
+      ),
+      signer,
+    );
+    const tsNotAfter = earlier(addYears(now, CERT_YEARS.timestamp), deviceCert.notAfter);
+    const tsCert = await buildCertificate(
+      partitionTimestampTemplate(
+        {
+          serialNumber: randomSerial((n) => randomBytes(n)),
+          subject: {
+            ...base,
+            organizationalUnit: `partition ${name}`,
+            commonName: `${name} time-stamping unit`,
+          },
+          spki: tsKey.spki,
+          notBefore: now,
+          notAfter: tsNotAfter,
+        },
+        issuer,
+        ids,
+        options.timestampKeyUsageYears === undefined
+          ? undefined
+          : {
+              notBefore: now,
+              notAfter: earlier(addYears(now, options.timestampKeyUsageYears), tsNotAfter),
+            },
+      ),
+      signer,
+    );
+
+    const attKeyId = randomUUID();
+    const tsKeyId = randomUUID();
+    return core.store.tx(async (tx) => {
+      await requireFreeName(tx, name);
+      const seq = await core.audit(tx, now, {
+        action: 'partition.create',
+        partitionId,
+        outcome: 'success',
+        details: {
+          partition: name,
+          attestationAlgorithm: attAlg,
+          timestampAlgorithm: tsAlg,
+          attestationKeyId: attKeyId,
+          timestampKeyId: tsKeyId,
+          ...policy,
+        },
+      });
+      const row = core.rows.sealPartition({
+        id: partitionId,
+        name,
+        policy_json: JSON.stringify(policy),
+        attestation_certificate: Buffer.from(attCert),
+        timestamp_certificate: Buffer.from(tsCert),
+        created_at: now.toISOString(),
+        audit_seq: seq,
+      });
+      await tx.partitions.insert(row);
+      for (const [id, role, alg, key] of [
+        [attKeyId, 'partition-attestation', attAlg, attKey],
+        [tsKeyId, 'partition-timestamp', tsAlg, tsKey],
+      ] as const) {
+        await insertKey(core, tx, {
+          id,
+          partitionId,
+          label: role,
+          role,
+          algorithm: alg,
+          spki: key.spki,
+          attributes: generatedAttributes({ destroyable: false }),
+          privateKey: key.privateKey,
+          now,
+          auditSeq: seq,
+        });
+      }
+      return toPartitionInfo(row);
+    });
+  });
+}
+
+export function listPartitions(core: Core): Promise<PartitionInfo[]> {
+  return core.guard({ action: 'partition.list' }, async () =>
+    (await core.rows.allPartitions(core.store)).map(toPartitionInfo),
+  );
+}
+
+export function showPartition(core: Core, name: string): Promise<PartitionInfo> {
+  return core.guard({ action: 'partition.show', details: { partition: name } }, async () =>
+    toPartitionInfo(await core.partitionRow(core.store, name)),
+  );
+}
+
+/** Changes a partition's security policy; needs a security officer. */
+export function setPartitionPolicy(
+  core: Core,
+  name: string,
+  changes: Partial<PartitionPolicy>,
+  officer: OfficerCredential | undefined,
+): Promise<PartitionInfo> {
+  const op: Operation = { action: 'partition.policy', details: { partition: name } };
+  return core.guard(op, async () => {
+    op.partitionId = (await core.partitionRow(core.store, name)).id;
+    const proven = await requireOfficer(core, officer, op);
+    const now = core.clock.now();
+    return core.store.tx(async (tx) => {
+      // The decision is re-read inside the transaction that makes the change.
+      await requireSameOfficer(core, tx, proven);
+      const row = await core.partitionRow(tx, name);
+      op.partitionId = row.id;
+      const policy: PartitionPolicy = { ...toPartitionInfo(row).policy, ...changes };
+      const seq = await core.audit(tx, now, {
+        actor: op.actor,
+        action: 'partition.policy',
+        partitionId: row.id,
+        outcome: 'success',
+        details: { partition: name, ...policy },
+      });
+      const next = core.rows.sealPartition({
+        ...row,
+        policy_json: JSON.stringify(policy),
+        audit_seq: seq,
+      });
+      if (!(await tx.partitions.updatePolicy(next, row.mac!))) {
+        throw integrityError('partition', 'the row changed under its transaction', {
+          partitionId: row.id,
+        });
+      }
+      return toPartitionInfo(next);
+    });
+  });
+}
+
+export function partitionChain(core: Core, name: string): Promise<PartitionChain> {
+  return core.guard({ action: 'partition.chain', details: { partition: name } }, async () => {
+    const p = toPartitionInfo(await core.partitionRow(core.store, name));
+    const d = toDeviceInfo(await core.device(core.store));
+    return {
+      root: d.rootCertificate,
+      device: d.certificate,
+      partitionAttestation: p.attestationCertificate,
+      partitionTimestamp: p.timestampCertificate,
+    };
+  });
+}

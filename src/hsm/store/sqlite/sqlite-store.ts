@@ -1,0 +1,188 @@
+// The embedded device store: DeviceStore over one SQLite file (better-sqlite3, WAL,
+// synchronous=FULL). better-sqlite3 is synchronous; the seam is async so that PostgreSQL fits
+// behind it. One connection per store: a transaction holds the connection from BEGIN IMMEDIATE
+// to COMMIT across its awaits, so every other use of the store waits for it.
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { HsmError } from '../../errors.js';
+import type { AuditRow, DeviceStore, StoreReader, StoreTx } from '../device-store.js';
+import {
+  allMeta,
+  createDatabase,
+  getMeta,
+  migrate,
+  openDatabase,
+  schemaVersion,
+  setMeta,
+  type Db,
+} from './database.js';
+import * as rows from './rows.js';
+import { assertSchema } from './schema-check.js';
+
+/** Audit rows read per page by entries(). */
+const AUDIT_PAGE = 500;
+
+/** The repositories over one connection; `gate` runs each call when the connection is free. */
+function repositories(db: Db, gate: <T>(fn: () => T) => Promise<T>): StoreTx {
+  const g =
+    <A extends unknown[], R>(fn: (db: Db, ...args: A) => R) =>
+    (...args: A): Promise<R> =>
+      gate(() => fn(db, ...args));
+  return {
+    meta: {
+      get: g(getMeta),
+      all: g(allMeta),
+      schemaVersion: g(schemaVersion),
+      set: g(setMeta),
+    },
+    device: {
+      all: g(rows.selectDevice),
+      insert: g(rows.insertDeviceRow),
+      setMac: g(rows.setDeviceMac),
+    },
+    partitions: {
+      byId: g(rows.selectPartitionById),
+      byName: g(rows.selectPartitionByName),
+      all: g(rows.selectAllPartitions),
+      nameTaken: g(rows.partitionNameTaken),
+      insert: g(rows.insertPartitionRow),
+      updatePolicy: g(rows.updatePartitionPolicyRow),
+      setMac: g(rows.setPartitionMac),
+    },
+    keys: {
+      byId: g(rows.selectKeyById),
+      byLabel: g(rows.selectKeyByLabel),
+      ofPartition: g(rows.selectKeysOfPartition),
+      all: g(rows.selectAllKeys),
+      labelTaken: g(rows.labelTaken),
+      insert: g(rows.insertKeyRow),
+      update: g(rows.updateKeyRow),
+      delete: g(rows.deleteKeyRow),
+      setMac: g(rows.setKeyMac),
+    },
+    officers: {
+      byName: g(rows.selectOfficer),
+      all: g(rows.selectAllOfficers),
+      insert: g(rows.insertOfficerRow),
+      setMac: g(rows.setOfficerMac),
+    },
+    audit: {
+      head: g(rows.auditHead),
+      async *entries(): AsyncGenerator<AuditRow> {
+        let after = 0;
+        for (;;) {
+          const page = await gate(() => rows.auditPage(db, after, AUDIT_PAGE));
+          for (const r of page) yield r;
+          if (page.length < AUDIT_PAGE) return;
+          after = page[page.length - 1]!.seq;
+        }
+      },
+      latestKeyChange: g(rows.latestKeyChange),
+      latestPartitionChange: g(rows.latestPartitionChange),
+      everExported: g(rows.everExported),
+      creationAction: g(rows.creationAction),
+      schemaEntries: g(rows.schemaEntries),
+      insert: g(rows.insertAuditRow),
+    },
+    assertSchema: g(assertSchema),
+    migrate: g(migrate),
+  };
+}
+
+class SqliteStore implements DeviceStore {
+  readonly dialect = 'sqlite';
+  readonly meta: StoreReader['meta'];
+  readonly device: StoreReader['device'];
+  readonly partitions: StoreReader['partitions'];
+  readonly keys: StoreReader['keys'];
+  readonly officers: StoreReader['officers'];
+  readonly audit: StoreReader['audit'];
+  private readonly inTx = new AsyncLocalStorage<true>();
+  /** Resolves when the transaction holding the connection (if any) has ended. */
+  private busy: Promise<void> = Promise.resolve();
+  private active = false;
+  private closed = false;
+  private readonly txRepos: StoreTx;
+
+  constructor(
+    private readonly db: Db,
+    readonly location: string,
+  ) {
+    const outside = repositories(db, (fn) => this.whenFree(fn));
+    this.meta = outside.meta;
+    this.device = outside.device;
+    this.partitions = outside.partitions;
+    this.keys = outside.keys;
+    this.officers = outside.officers;
+    this.audit = outside.audit;
+    this.txRepos = repositories(db, (fn) => Promise.resolve().then(fn));
+  }
+
+  /** Runs a read outside any transaction: at once when the connection is free. */
+  private async whenFree<T>(fn: () => T): Promise<T> {
+    if (this.inTx.getStore() === true) {
+      // A deadlock otherwise: the transaction would wait for a read that waits for it.
+      throw new Error("a store reader was used inside a transaction (use the transaction's)");
+    }
+    while (this.active) await this.busy;
+    this.requireOpen();
+    return fn();
+  }
+
+  private requireOpen(): void {
+    if (this.closed) throw new HsmError('store-unavailable', 'the device store is closed');
+  }
+
+  async tx<T>(fn: (tx: StoreTx) => Promise<T>): Promise<T> {
+    if (this.inTx.getStore() === true) {
+      throw new Error('transactions do not nest');
+    }
+    while (this.active) await this.busy;
+    this.requireOpen();
+    this.active = true;
+    let release = (): void => undefined;
+    this.busy = new Promise((r) => {
+      release = r;
+    });
+    try {
+      this.db.exec('BEGIN IMMEDIATE');
+      try {
+        const result = await this.inTx.run(true, () => fn(this.txRepos));
+        this.db.exec('COMMIT');
+        return result;
+      } catch (error) {
+        if (this.db.inTransaction) this.db.exec('ROLLBACK');
+        throw error;
+      }
+    } finally {
+      this.active = false;
+      release();
+    }
+  }
+
+  assertSchema(versions: readonly number[]): Promise<void> {
+    return this.whenFree(() => {
+      assertSchema(this.db, versions);
+    });
+  }
+
+  scrubFreed(): Promise<boolean> {
+    return this.whenFree(() => rows.checkpointTruncate(this.db));
+  }
+
+  async close(): Promise<void> {
+    while (this.active) await this.busy;
+    if (this.closed) return;
+    this.closed = true;
+    this.db.close();
+  }
+}
+
+/** Creates a new, empty SQLite store file (store-exists when there is one). */
+export function createSqliteStore(path: string): DeviceStore {
+  return new SqliteStore(createDatabase(path), path);
+}
+
+/** Opens an existing SQLite store file (store-not-found, or the classified open error). */
+export function openSqliteStore(path: string): DeviceStore {
+  return new SqliteStore(openDatabase(path), path);
+}
