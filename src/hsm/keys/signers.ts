@@ -8,7 +8,7 @@ import { isKeyAlgorithm } from '../../pki/index.js';
 import type { Core, Operation } from '../core.js';
 import { HsmError } from '../errors.js';
 import { integrityError } from '../integrity.js';
-import { loadPkcs8, signWith } from '../key-crypto.js';
+import { loadPkcs8, signOperation } from '../key-crypto.js';
 import type { KeyRow } from '../store/device-store.js';
 import { unsealRow } from './sealing.js';
 
@@ -25,6 +25,8 @@ export async function signerFor(
     throw integrityError('key', 'the row names an unknown algorithm', { keyId: row.id });
   }
   const algorithm = row.algorithm;
+  // Resolved once per signer: the hot path is one call per token.
+  const signWithKey = signOperation(algorithm);
   const keyId = row.id;
   let reported = false;
   /** Integrity failures reach the log once per signer, not once per signature. */
@@ -83,7 +85,7 @@ export async function signerFor(
     spki: new Uint8Array(row.spki),
     certificateChain: chain,
     async sign(tbs) {
-      return signWith(await load(), algorithm, tbs);
+      return signWithKey(await load(), tbs);
     },
   };
 }
