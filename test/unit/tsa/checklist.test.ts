@@ -15,6 +15,7 @@ import {
   buildCertificate,
   certificateSpki,
   der,
+  derReader,
   encodeName,
   extKeyUsage,
   id_aa_CMSAlgorithmProtection,
@@ -55,7 +56,6 @@ import {
   FAIL_INFO_FOR,
   TimeStampService,
   TsaError,
-  decodeOid,
   encodeAccuracy,
   encodeFailInfo,
   fixedTimeSource,
@@ -286,7 +286,7 @@ function verifyTokenSignature(token: DecodedToken, unit: UnitName): void {
 function policyOf(token: DecodedToken): string {
   const policy = tstChildren(token)[1]!;
   expect(policy.tag).toBe(0x06);
-  return decodeOid(policy.content, 0, policy.content.length);
+  return derReader.oidFromContent(policy.content);
 }
 
 function tstChildren(token: DecodedToken): ReturnType<typeof children> {
