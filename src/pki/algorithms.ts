@@ -157,3 +157,8 @@ export function signatureAlgorithmIdentifier(name: KeyAlgorithm): pkijs.Algorith
       });
   }
 }
+
+/** DER of the AlgorithmIdentifier signatureAlgorithmIdentifier gives, as plain bytes. */
+export function encodeSignatureAlgorithm(name: KeyAlgorithm): Uint8Array {
+  return new Uint8Array(signatureAlgorithmIdentifier(name).toSchema().toBER(false));
+}

@@ -6,7 +6,7 @@ import { createFactory, Hsm, HsmError, openFactory, type Factory } from '../../h
 import {
   isKeyAlgorithm,
   KEY_ALGORITHMS,
-  parseCertificate,
+  parseCertificateFields,
   sha256Fingerprint,
   type KeyAlgorithm,
 } from '../../pki/index.js';
@@ -266,7 +266,7 @@ interface StatusReport {
 async function statusReport(inv: Invocation): Promise<StatusReport> {
   return withHsm(inv, (hsm) => {
     const device = hsm.device();
-    const cert = parseCertificate(device.certificate);
+    const cert = parseCertificateFields(device.certificate);
     const audit = hsm.verifyAudit();
     return {
       data: dataDir(inv),
@@ -275,7 +275,7 @@ async function statusReport(inv: Invocation): Promise<StatusReport> {
         factory: device.factoryLabel,
         development: device.development,
         rootSha256: sha256Fingerprint(device.rootCertificate),
-        certificateNotAfter: cert.notAfter.value.toISOString(),
+        certificateNotAfter: cert.notAfter.toISOString(),
       },
       partitions: hsm.listPartitions().map((p) => {
         const keys = hsm.listKeys(p.name);

@@ -13,7 +13,6 @@ import {
   assertStrictDer,
   basicConstraints,
   buildCertificate,
-  certificateSpki,
   der,
   derReader,
   encodeName,
@@ -42,6 +41,7 @@ import {
   id_tsaPolicyBaseline,
   keyUsage,
   parseCertificate,
+  parseCertificateFields,
   partitionTimestampTemplate,
   type ExtensionSpec,
   type KeyAlgorithm,
@@ -252,7 +252,7 @@ function verifyTokenSignature(token: DecodedToken, unit: UnitName): void {
     new Uint8Array(createHash(digestName).update(token.tstInfoDer).digest()),
   );
   const key = createPublicKey({
-    key: Buffer.from(certificateSpki(parseCertificate(unitCertificate(unit)))),
+    key: Buffer.from(parseCertificateFields(unitCertificate(unit)).spki),
     format: 'der',
     type: 'spki',
   });
