@@ -16,6 +16,7 @@ import {
   id_ce_subjectAltName,
   id_ce_subjectKeyIdentifier,
   PkiError,
+  readTime,
   sha256Fingerprint,
 } from '../pki/index.js';
 import { bytesEqual } from '../shared/index.js';
@@ -58,29 +59,7 @@ export interface ParsedCert {
 }
 
 /** RFC 5280 Time (UTCTime or GeneralizedTime), range-checked; also used for CRLs. */
-export function readTime(b: Uint8Array, t: derReader.Tlv | undefined): Date {
-  if (t === undefined) throw new PkiError('certificate-invalid', 'missing time');
-  let text = '';
-  for (let i = t.valueStart; i < t.end; i++) text += String.fromCharCode(b[i]!);
-  if (t.tag === 0x17) {
-    // RFC 5280 4.1.2.5.1: YY >= 50 is 19YY.
-    const m = /^(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})Z$/.exec(text);
-    if (m === null) throw new PkiError('certificate-invalid', 'bad UTCTime');
-    const yy = Number(m[1]);
-    const date = derReader.utcInstant(
-      yy >= 50 ? 1900 + yy : 2000 + yy,
-      Number(m[2]),
-      Number(m[3]),
-      Number(m[4]),
-      Number(m[5]),
-      Number(m[6]),
-    );
-    if (date === undefined) throw new PkiError('certificate-invalid', 'impossible UTCTime');
-    return date;
-  }
-  if (t.tag === 0x18) return derReader.readGeneralizedTime(b, t);
-  throw new PkiError('certificate-invalid', 'time must be UTCTime or GeneralizedTime');
-}
+export { readTime };
 
 /**
  * The extensions path validation decodes (RFC 5280 4.2.1.1-.6, .9-.14), strict DER inside too;

@@ -223,7 +223,7 @@ const MAX_ENTRIES = 100_000;
  *   crlExtensions [0] EXPLICIT Extensions OPTIONAL }
  */
 export function parseCrl(der: Uint8Array): ParsedCrl {
-  // A CRL is hostile input like a certificate: strict DER first (der-reader.ts relies on it).
+  // A CRL is hostile input like a certificate: strict DER first, the whole value at once.
   assertStrictDer(der);
   const [tbsT, algT, sigT, ...extra] = childrenOf(
     der,

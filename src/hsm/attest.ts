@@ -9,6 +9,7 @@ import {
   capabilityOid,
   encodeEvidence,
   encodeName,
+  encodeSignatureAlgorithm,
   encodeSignatureBlock,
   encodeTbsEvidence,
   id_ce_keyEvidence,
@@ -17,10 +18,9 @@ import {
   KEY_STATES,
   keyUsage,
   ORIGINS,
-  parseCertificate,
+  parseCertificateFields,
   PLATFORM_CLAIMS,
   randomSerial,
-  signatureAlgorithmIdentifier,
   subjectKeyIdentifier,
   TRANSACTION_CLAIMS,
   type ClaimValue,
@@ -128,9 +128,7 @@ export async function issueEvidence(input: AttestationInput): Promise<Uint8Array
   const signature = await signer.sign(tbs);
   const block = encodeSignatureBlock({
     certificate: signer.certificateChain[0]!,
-    signatureAlgorithm: new Uint8Array(
-      signatureAlgorithmIdentifier(signer.algorithm).toSchema().toBER(),
-    ),
+    signatureAlgorithm: encodeSignatureAlgorithm(signer.algorithm),
     signature,
   });
   return encodeEvidence(tbs, [block], signer.certificateChain);
@@ -153,10 +151,10 @@ function keyUsageFor(purposes: readonly KeyPurpose[]): KeyUsageName[] {
 export async function issueAttestationCertificate(input: AttestationInput): Promise<Uint8Array> {
   const { key } = input;
   const signer = input.attestationSigner;
-  const issuerCert = parseCertificate(signer.certificateChain[0]!);
-  const issuerName = new Uint8Array(issuerCert.subject.toSchema().toBER());
+  const issuerCert = parseCertificateFields(signer.certificateChain[0]!);
+  const issuerName = issuerCert.subject;
   const notAfter = new Date(input.at.getTime() + ATTESTATION_CERTIFICATE_HOURS * 3600_000);
-  const capped = notAfter < issuerCert.notAfter.value ? notAfter : issuerCert.notAfter.value;
+  const capped = notAfter < issuerCert.notAfter ? notAfter : issuerCert.notAfter;
   const tbsEvidence = encodeTbsEvidence(evidenceElements(input));
   return buildCertificate(
     {

@@ -9,7 +9,7 @@ import {
   decodePem,
   deviceTemplate,
   encodePem,
-  parseCertificate,
+  parseCertificateFields,
   parseCsr,
   randomSerial,
   rootTemplate,
@@ -210,9 +210,7 @@ export function openFactory(dir: string, passphrase?: string): Factory {
     });
   }
   const spki = spkiOf(privateKey);
-  const cert = parseCertificate(certificate);
-  const certSpki = new Uint8Array(cert.subjectPublicKeyInfo.toSchema().toBER());
-  if (!bytesEqual(certSpki, spki)) {
+  if (!bytesEqual(parseCertificateFields(certificate).spki, spki)) {
     throw new HsmError('factory-invalid', 'the factory root key does not match its certificate');
   }
   return loadedFactory(dir, manifest, certificate, privateKey, spki);
@@ -241,8 +239,8 @@ function loadedFactory(
   privateKey: KeyObject,
   rootSpki: Uint8Array,
 ): Factory {
-  const rootCert = parseCertificate(rootCertificate);
-  const rootSubject = new Uint8Array(rootCert.subject.toSchema().toBER());
+  const rootCert = parseCertificateFields(rootCertificate);
+  const rootSubject = rootCert.subject;
   return {
     label: manifest.label,
     development: manifest.development,
@@ -284,7 +282,7 @@ function loadedFactory(
         throw new HsmError('csr-rejected', 'device certificate request signature is invalid');
       }
       const now = clock.now();
-      const rootNotAfter = rootCert.notAfter.value;
+      const rootNotAfter = rootCert.notAfter;
       const wanted = addYears(now, request.validityYears);
       return buildCertificate(
         deviceTemplate(

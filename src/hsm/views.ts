@@ -1,6 +1,6 @@
 // The plain data the HSM hands out, made from authenticated rows: device, partition and key
 // information (public values only), and the name rules of partitions, labels and officers.
-import { isKeyAlgorithm, parseCertificate } from '../pki/index.js';
+import { isKeyAlgorithm, parseCertificateFields } from '../pki/index.js';
 import { HsmError } from './errors.js';
 import { integrityError } from './integrity.js';
 import type { DeviceRow, KeyRow, PartitionRow } from './store/device-store.js';
@@ -82,10 +82,10 @@ export function certificateFacts(der: Uint8Array): {
   notAfter: Date;
   serialHex: string;
 } {
-  const c = parseCertificate(der);
+  const c = parseCertificateFields(der);
   return {
-    subject: new Uint8Array(c.subject.toSchema().toBER()),
-    notAfter: c.notAfter.value,
-    serialHex: Buffer.from(c.serialNumber.valueBlock.valueHexView).toString('hex'),
+    subject: c.subject,
+    notAfter: c.notAfter,
+    serialHex: Buffer.from(c.serialNumber).toString('hex'),
   };
 }

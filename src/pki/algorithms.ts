@@ -10,3 +10,8 @@ export * from './algorithms/index.js';
 export function signatureAlgorithmIdentifier(name: KeyAlgorithm): pkijs.AlgorithmIdentifier {
   return pkijs.AlgorithmIdentifier.fromBER(toArrayBuffer(signatureAlgorithmDer(name)));
 }
+
+/** DER of the AlgorithmIdentifier signatureAlgorithmIdentifier gives, as plain bytes. */
+export function encodeSignatureAlgorithm(name: KeyAlgorithm): Uint8Array {
+  return new Uint8Array(signatureAlgorithmIdentifier(name).toSchema().toBER(false));
+}

@@ -1,7 +1,8 @@
 // Building X.509 v2 CRLs (RFC 5280 5.1): version 2, authorityKeyIdentifier (5.2.1), cRLNumber
 // (5.2.3), thisUpdate/nextUpdate, and reasonCode entry extensions (5.3.1), signed through a Signer.
 import { signatureAlgorithmIdentifier } from './algorithms.js';
-import { assertStrictDer, encodeDer } from './der.js';
+import { encodeDer } from './asn1js-bridge.js';
+import { assertStrictDer } from './der.js';
 import { integer, oid, seq, tlv, unsignedInteger } from './der-writer.js';
 import { PkiError } from './errors.js';
 import { authorityKeyIdentifier, type ExtensionSpec } from './extensions.js';

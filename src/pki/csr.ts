@@ -2,7 +2,8 @@
 import * as asn1js from 'asn1js';
 import { toArrayBuffer } from '../shared/index.js';
 import { signatureAlgorithmIdentifier } from './algorithms.js';
-import { assertStrictDer, encodeDer, parseDer } from './der.js';
+import { encodeDer, parseDer } from './asn1js-bridge.js';
+import { assertStrictDer } from './der.js';
 import { PkiError } from './errors.js';
 import type { Signer } from './signer.js';
 

@@ -3,6 +3,7 @@
 // verifier. Parsing checks syntax only; the verifier's inspection applies the rules.
 import { ARC } from './oids.js';
 import {
+  assertStrictDer,
   childrenOf,
   contentOf,
   encodingOf,
@@ -11,8 +12,7 @@ import {
   readTlv,
   readUnsigned,
   type Tlv,
-} from './der-reader.js';
-import { assertStrictDer } from './der.js';
+} from './der.js';
 import * as der from './der-writer.js';
 import { PkiError } from './errors.js';
 

@@ -4,7 +4,8 @@ import * as asn1js from 'asn1js';
 import * as pkijs from 'pkijs';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { toArrayBuffer } from '../shared/index.js';
-import { assertStrictDer, encodeDer } from './der.js';
+import { encodeDer } from './asn1js-bridge.js';
+import { assertStrictDer } from './der.js';
 import {
   id_ce_authorityKeyIdentifier,
   id_ce_basicConstraints,

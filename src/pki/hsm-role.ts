@@ -2,7 +2,7 @@
 // certificate's key plays and the device and partition it belongs to.
 import * as asn1js from 'asn1js';
 import { toArrayBuffer } from '../shared/index.js';
-import { encodeDer, parseDer } from './der.js';
+import { encodeDer, parseDer } from './asn1js-bridge.js';
 import { PkiError } from './errors.js';
 
 /**

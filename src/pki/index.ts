@@ -2,7 +2,14 @@
 // certificate building and parsing, CSRs. No I/O and no private keys.
 export * from './errors.js';
 export * from './oids.js';
-export * from './der.js';
+export {
+  assertStrictDer,
+  tlvLength,
+  DEFAULT_MAX_DEPTH,
+  MAX_LENGTH_OCTETS,
+  type DerLimits,
+} from './der.js';
+export * from './asn1js-bridge.js';
 export * from './pem.js';
 export * from './hash.js';
 export * from './algorithms.js';
@@ -15,7 +22,7 @@ export * from './certificate-profiles.js';
 export * from './csr.js';
 export { ensureCryptoEngine } from './engine.js';
 export * as der from './der-writer.js';
-export * as derReader from './der-reader.js';
+export * as derReader from './der.js';
 export * from './evidence.js';
 export * from './tsp-request.js';
 export * from './crl-builder.js';

@@ -3,7 +3,7 @@
 import * as asn1js from 'asn1js';
 import * as pkijs from 'pkijs';
 import { toArrayBuffer } from '../shared/index.js';
-import { encodeDer } from './der.js';
+import { encodeDer } from './asn1js-bridge.js';
 import {
   id_at_commonName,
   id_at_countryName,

@@ -1,20 +1,20 @@
 // Start-up and issuance checks of a TSA certificate (RFC 3161 2.3, checklist REQ-09, CRT-01,
 // CRT-03; ETSI EN 319 421 TIS-7.7.1-09): exactly one EKU, id-kp-timeStamping, critical; not a
 // CA; digitalSignature; the HSM key's public key; inside validity and privateKeyUsagePeriod.
-import * as asn1js from 'asn1js';
 import {
-  certificateSpki,
-  extensionValue,
-  findExtension,
+  assertStrictDer,
+  derReader,
   id_ce_basicConstraints,
   id_ce_extKeyUsage,
   id_ce_keyUsage,
   id_ce_privateKeyUsagePeriod,
   id_kp_timeStamping,
-  parseCertificate,
-  parseDer,
+  parseCertificateFields,
+  type CertificateExtension,
 } from '../pki/index.js';
 import { bytesEqual } from '../shared/index.js';
+
+const { childrenOf, contentOf, readBoolean, readOid, readTlv } = derReader;
 
 export interface CertificateWindow {
   /** Epoch milliseconds from which tokens may be issued. */
@@ -49,62 +49,67 @@ export function tsaCertificateProblems(
   at: Date,
 ): CertificateCheck {
   const problems: string[] = [];
-  const cert = parseCertificate(certificate);
-  let notBefore = cert.notBefore.value.getTime();
+  const cert = parseCertificateFields(certificate);
+  const extension = (oid: string): CertificateExtension | undefined =>
+    cert.extensions.find((e) => e.oid === oid);
+  let notBefore = cert.notBefore.getTime();
   // RFC 5280 4.1.2.5: notAfter is inclusive; issuance stops after its last second.
-  let notAfter = cert.notAfter.value.getTime() + 1000;
+  let notAfter = cert.notAfter.getTime() + 1000;
 
-  const eku = findExtension(cert, id_ce_extKeyUsage);
+  const eku = extension(id_ce_extKeyUsage);
   if (eku === undefined) problems.push('the certificate has no extended key usage');
   else {
-    const seq = parseDer(extensionValue(eku));
+    // ExtKeyUsageSyntax ::= SEQUENCE SIZE (1..MAX) OF KeyPurposeId
+    const v = strictValue(eku);
+    const top = readTlv(v, 0);
     const oids =
-      seq instanceof asn1js.Sequence
-        ? seq.valueBlock.value.map((v) =>
-            v instanceof asn1js.ObjectIdentifier ? v.getValue() : '?',
-          )
-        : [];
+      top.tag === 0x30 ? childrenOf(v, top).map((t) => (t.tag === 0x06 ? readOid(v, t) : '?')) : [];
     if (oids.length !== 1 || oids[0] !== id_kp_timeStamping) {
       problems.push('the extended key usage must be exactly id-kp-timeStamping');
     }
     if (!eku.critical) problems.push('the extended key usage must be critical');
   }
-  const bc = findExtension(cert, id_ce_basicConstraints);
+  const bc = extension(id_ce_basicConstraints);
   if (bc !== undefined) {
-    const v = parseDer(extensionValue(bc));
-    const first = v instanceof asn1js.Sequence ? v.valueBlock.value[0] : undefined;
-    if (first instanceof asn1js.Boolean && first.valueBlock.value) {
+    // BasicConstraints ::= SEQUENCE { cA BOOLEAN DEFAULT FALSE, pathLenConstraint INTEGER OPTIONAL }
+    const v = strictValue(bc);
+    const top = readTlv(v, 0);
+    const first = top.tag === 0x30 ? childrenOf(v, top)[0] : undefined;
+    if (first?.tag === 0x01 && readBoolean(v, first)) {
       problems.push('a TSA certificate must not be a CA');
     }
   }
-  const ku = findExtension(cert, id_ce_keyUsage);
+  const ku = extension(id_ce_keyUsage);
   // CRT-01: without keyUsage the key would be usable for any purpose the EKU allows.
   if (ku === undefined) problems.push('the certificate has no key usage');
   else {
-    const bits = parseDer(extensionValue(ku));
-    const first = bits instanceof asn1js.BitString ? (bits.valueBlock.valueHexView[0] ?? 0) : 0;
+    // KeyUsage ::= BIT STRING: the octets after the unused-bits count
+    const v = strictValue(ku);
+    const top = readTlv(v, 0);
+    const bits = top.tag === 0x03 ? contentOf(v, top).subarray(1) : new Uint8Array(0);
+    const first = bits[0] ?? 0;
     // digitalSignature (0x80) or nonRepudiation (0x40), nothing else.
-    if (
-      (first & 0xc0) === 0 ||
-      (first & 0x3f) !== 0 ||
-      (bits instanceof asn1js.BitString && bits.valueBlock.valueHexView.length > 1)
-    ) {
+    if ((first & 0xc0) === 0 || (first & 0x3f) !== 0 || bits.length > 1) {
       problems.push('the key usage must be digitalSignature and/or nonRepudiation only');
     }
   }
-  if (!bytesEqual(certificateSpki(cert), spki)) {
+  if (!bytesEqual(cert.spki, spki)) {
     problems.push("the certificate's public key is not the HSM key's");
   }
-  const pkup = findExtension(cert, id_ce_privateKeyUsagePeriod);
+  const pkup = extension(id_ce_privateKeyUsagePeriod);
   if (pkup !== undefined) {
-    const v = parseDer(extensionValue(pkup));
-    if (v instanceof asn1js.Sequence) {
-      for (const item of v.valueBlock.value) {
-        if (!(item instanceof asn1js.Primitive)) continue;
-        const ms = generalizedTimeMs(new TextDecoder().decode(item.valueBlock.valueHexView));
+    // PrivateKeyUsagePeriod ::= SEQUENCE { notBefore [0] GeneralizedTime OPTIONAL,
+    //   notAfter [1] GeneralizedTime OPTIONAL } (RFC 3280 4.2.1.4)
+    const v = strictValue(pkup);
+    const top = readTlv(v, 0);
+    if (top.tag === 0x30) {
+      for (const item of childrenOf(v, top)) {
+        // A primitive [0] or [1] of any non-universal class, as a tag-number match reads it.
+        if ((item.tag & 0xc0) === 0 || (item.tag & 0x20) !== 0) continue;
+        const ms = generalizedTimeMs(new TextDecoder().decode(contentOf(v, item)));
         if (Number.isNaN(ms)) continue;
-        if (item.idBlock.tagNumber === 0) notBefore = Math.max(notBefore, ms);
-        if (item.idBlock.tagNumber === 1) notAfter = Math.min(notAfter, ms + 1000);
+        if ((item.tag & 0x1f) === 0) notBefore = Math.max(notBefore, ms);
+        if ((item.tag & 0x1f) === 1) notAfter = Math.min(notAfter, ms + 1000);
       }
     }
   }
@@ -112,4 +117,10 @@ export function tsaCertificateProblems(
   if (now < notBefore) problems.push('the certificate or its key usage period is not valid yet');
   if (now >= notAfter) problems.push('the certificate or its key usage period has ended');
   return { problems, window: { notBefore, notAfter } };
+}
+
+/** An extension's value, refused unless it is strict DER (RFC 5280 4.1: extnValue holds DER). */
+function strictValue(ext: CertificateExtension): Uint8Array {
+  assertStrictDer(ext.value);
+  return ext.value;
 }

@@ -1,6 +1,10 @@
-// RFC 3161 2.4.1 TimeStampReq: a strict, allocation-light DER reader for the hot path. It
-// checks syntax only (parseTimeStampReq); policy checks live in the service.
+// RFC 3161 2.4.1 TimeStampReq read with the strict DER reader of src/pki, lazily and
+// allocation-light for the hot path. It checks syntax only (parseTimeStampReq); policy checks
+// live in the service.
+import { derReader, PkiError } from '../pki/index.js';
 import { TsaError } from './errors.js';
+
+type Tlv = derReader.Tlv;
 
 /**
  * TimeStampReq ::= SEQUENCE {
@@ -42,100 +46,40 @@ function malformed(message: string, offset: number): never {
   throw new TsaError('request-malformed', `malformed request: ${message}`, { details: { offset } });
 }
 
-interface Tlv {
-  readonly tag: number;
-  readonly start: number;
-  readonly valueStart: number;
-  readonly end: number;
-}
+const { checkIntegerContent, expectTag, readBoolean, readOid } = derReader;
 
-/** Reads one TLV with a single-octet tag and a minimal definite length inside [pos, limit). */
+/**
+ * A request is far below 16 MiB (the HTTP body limit is much smaller), so a length needs at most
+ * three octets: a fourth is refused before it is read.
+ */
+const MAX_REQUEST_LENGTH_OCTETS = 3;
+
+/** One TLV with a single-octet tag and a minimal definite length inside [pos, limit). */
 function readTlv(b: Uint8Array, pos: number, limit: number): Tlv {
-  if (pos + 2 > limit) malformed('truncated', pos);
-  const tag = b[pos]!;
-  if ((tag & 0x1f) === 0x1f) malformed('unexpected high tag number', pos);
-  let len = b[pos + 1]!;
-  let valueStart = pos + 2;
-  if (len >= 0x80) {
-    const n = len & 0x7f;
-    if (n === 0) malformed('indefinite length is not DER', pos + 1);
-    if (n > 3) malformed('length too large', pos + 1);
-    if (valueStart + n > limit) malformed('truncated length', pos + 1);
-    if (b[valueStart] === 0) malformed('non-minimal length', pos + 1);
-    len = 0;
-    for (let i = 0; i < n; i++) len = len * 256 + b[valueStart + i]!;
-    if (len < 0x80) malformed('non-minimal length', pos + 1);
-    valueStart += n;
-  }
-  const end = valueStart + len;
-  if (end > limit) malformed('value runs past its container', pos);
-  return { tag, start: pos, valueStart, end };
+  return derReader.readTlv(b, pos, limit, MAX_REQUEST_LENGTH_OCTETS);
 }
 
-function expectTag(t: Tlv, tag: number, what: string): void {
-  if (t.tag !== tag) malformed(`expected ${what}`, t.start);
-}
-
-function checkInteger(b: Uint8Array, t: Tlv): void {
-  const len = t.end - t.valueStart;
-  if (len === 0) malformed('empty integer', t.start);
-  if (len > 1) {
-    const a = b[t.valueStart]!;
-    const c = b[t.valueStart + 1]!;
-    if ((a === 0 && (c & 0x80) === 0) || (a === 0xff && (c & 0x80) !== 0)) {
-      malformed('non-minimal integer', t.start);
-    }
-  }
-}
-
-/** Dotted text of an OID's content octets; validates minimal base-128 arcs. */
-export function decodeOid(b: Uint8Array, start: number, end: number): string {
-  if (end <= start) malformed('empty object identifier', start);
-  if ((b[end - 1]! & 0x80) !== 0) malformed('truncated object identifier', start);
-  const arcs: string[] = [];
-  let value = 0;
-  let big: bigint | undefined;
-  let atStart = true;
-  for (let i = start; i < end; i++) {
-    const byte = b[i]!;
-    if (atStart && byte === 0x80) malformed('non-minimal object identifier arc', i);
-    atStart = false;
-    if (big !== undefined) big = (big << 7n) | BigInt(byte & 0x7f);
-    else if (value > 0x3fffffffffff) big = (BigInt(value) << 7n) | BigInt(byte & 0x7f);
-    else value = value * 128 + (byte & 0x7f);
-    if ((byte & 0x80) === 0) {
-      if (arcs.length === 0) {
-        const first = big ?? BigInt(value);
-        const top = first < 80n ? first / 40n : 2n;
-        arcs.push(String(top), String(first - top * 40n));
-      } else {
-        arcs.push(big === undefined ? String(value) : String(big));
-      }
-      value = 0;
-      big = undefined;
-      atStart = true;
-    }
-  }
-  return arcs.join('.');
-}
-
-function readOid(b: Uint8Array, t: Tlv): string {
-  expectTag(t, 0x06, 'object identifier');
-  return decodeOid(b, t.valueStart, t.end);
-}
-
-function readBoolean(b: Uint8Array, t: Tlv): boolean {
-  if (t.end - t.valueStart !== 1) malformed('boolean must be one octet', t.start);
-  const v = b[t.valueStart];
-  if (v === 0xff) return true;
-  if (v === 0x00) return false;
-  return malformed('boolean must be 0x00 or 0xff', t.start);
-}
-
+/**
+ * Reads a TimeStampReq with the strict DER reader. A DER or schema violation the reader finds
+ * becomes request-malformed with the reader's reason (the statusString the client sees).
+ */
 export function parseTimeStampReq(
   bytes: Uint8Array,
   limits: RequestLimits = DEFAULT_REQUEST_LIMITS,
 ): TimeStampReq {
+  try {
+    return readTimeStampReq(bytes, limits);
+  } catch (error) {
+    if (error instanceof PkiError) {
+      throw new TsaError('request-malformed', `malformed request: ${error.message}`, {
+        details: error.details,
+      });
+    }
+    throw error;
+  }
+}
+
+function readTimeStampReq(bytes: Uint8Array, limits: RequestLimits): TimeStampReq {
   const outer = readTlv(bytes, 0, bytes.length);
   expectTag(outer, 0x30, 'TimeStampReq sequence');
   if (outer.end !== bytes.length) malformed('trailing bytes after the request', outer.end);
@@ -144,7 +88,7 @@ export function parseTimeStampReq(
   // version INTEGER { v1(1) }
   const vt = readTlv(bytes, outer.valueStart, end);
   expectTag(vt, 0x02, 'version integer');
-  checkInteger(bytes, vt);
+  checkIntegerContent(bytes, vt);
   const version = vt.end - vt.valueStart === 1 ? bytes[vt.valueStart]! : -1;
 
   // messageImprint
@@ -180,7 +124,7 @@ export function parseTimeStampReq(
       reqPolicy = readOid(bytes, t);
       stage = 1;
     } else if (t.tag === 0x02 && stage < 2) {
-      checkInteger(bytes, t);
+      checkIntegerContent(bytes, t);
       if (t.end - t.valueStart > limits.maxNonceOctets) {
         throw new TsaError('nonce-too-long', 'the nonce is longer than this TSA accepts', {
           details: { octets: t.end - t.valueStart, limit: limits.maxNonceOctets },

@@ -4,6 +4,7 @@
 import { createHash, hash as oneShotHash } from 'node:crypto';
 import {
   der,
+  encodeSignatureAlgorithm,
   id_aa_CMSAlgorithmProtection,
   id_aa_signingCertificateV2,
   id_contentType,
@@ -15,8 +16,7 @@ import {
   id_sha384,
   id_sha512,
   keyAlgorithmInfo,
-  parseCertificate,
-  signatureAlgorithmIdentifier,
+  parseCertificateFields,
   type Signer,
 } from '../pki/index.js';
 import { concatBytes } from '../shared/index.js';
@@ -119,17 +119,15 @@ export class TokenTemplate {
     if (certificate === undefined) throw new RangeError('the signer has no certificate');
     this.signer = signer;
     this.certificate = certificate;
-    const cert = parseCertificate(certificate);
-    const issuerName = new Uint8Array(cert.issuer.toSchema().toBER());
-    const subjectName = new Uint8Array(cert.subject.toSchema().toBER());
-    const serial = new Uint8Array(cert.serialNumber.toBER());
+    const cert = parseCertificateFields(certificate);
+    const issuerName = cert.issuer;
+    const subjectName = cert.subject;
+    const serial = tlv(0x02, cert.serialNumber);
 
     this.digestName = hashNameFor(signer);
     const digestAlgorithm = algorithmIdentifier(DIGEST_OIDS[this.digestName]);
     this.digestAlgorithms = tlv(0x31, digestAlgorithm);
-    this.signatureAlgorithm = new Uint8Array(
-      signatureAlgorithmIdentifier(signer.algorithm).toSchema().toBER(),
-    );
+    this.signatureAlgorithm = encodeSignatureAlgorithm(signer.algorithm);
     this.accuracy = encodeAccuracy(options.accuracy);
 
     // TSTInfo after the nonce: tsa [0] GeneralName (directoryName [4]), extensions [1].

@@ -390,6 +390,15 @@ describe('hostile requests', () => {
     expectMalformed(Uint8Array.of(0x3f, 0x20, 0x02, ...inner), 'unexpected high tag number');
   });
 
+  it('refuses cut requests with the reason of the shared DER reader', () => {
+    const body = encodeTimeStampReq(VALID);
+    expectMalformed(Uint8Array.of(0x30), 'truncated');
+    expectMalformed(body.subarray(0, body.length - 1), 'value runs past its container');
+    expectMalformed(Uint8Array.of(0x30, 0x82, 0x01), 'truncated length');
+    const error = expectMalformed(Uint8Array.of(0x30, 0x04, 0x02, 0x01, 0x01, 0x30), 'truncated');
+    expect(error.details).toEqual({ offset: 5 });
+  });
+
   it('refuses non-minimal integers and non-canonical booleans', () => {
     const mi = encodeMessageImprint(VALID);
     expectMalformed(der.seq(Uint8Array.of(0x02, 0x02, 0x00, 0x01), mi), 'non-minimal integer');

@@ -6,7 +6,7 @@ import { createFactory, Hsm, HsmError, openFactory, type Factory } from '../../h
 import {
   isKeyAlgorithm,
   KEY_ALGORITHMS,
-  parseCertificate,
+  parseCertificateFields,
   sha256Fingerprint,
   type KeyAlgorithm,
 } from '../../pki/index.js';
@@ -276,7 +276,7 @@ interface StatusReport {
 async function statusReport(inv: Invocation): Promise<StatusReport> {
   return withHsm(inv, async (hsm) => {
     const device = await hsm.device();
-    const cert = parseCertificate(device.certificate);
+    const cert = parseCertificateFields(device.certificate);
     const audit = await hsm.verifyAudit();
     const partitions = [];
     for (const p of await hsm.listPartitions()) {
@@ -289,7 +289,7 @@ async function statusReport(inv: Invocation): Promise<StatusReport> {
         factory: device.factoryLabel,
         development: device.development,
         rootSha256: sha256Fingerprint(device.rootCertificate),
-        certificateNotAfter: cert.notAfter.value.toISOString(),
+        certificateNotAfter: cert.notAfter.toISOString(),
       },
       partitions: partitions.map(({ partition: p, keys }) => {
         return {

@@ -3,7 +3,7 @@
 // signatures verified with @noble/curves. The one adapter that holds the noble ECDSA options.
 import { p256, p384 } from '@noble/curves/nist.js';
 import { sha256, sha384, sha512 } from '@noble/hashes/sha2.js';
-import { readOid } from '../der-reader.js';
+import { readOid } from '../der.js';
 import { algorithmIdentifier } from '../der-writer.js';
 import {
   id_ecPublicKey,

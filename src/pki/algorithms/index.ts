@@ -1,7 +1,7 @@
 // The algorithm registry: every family's public facts, looked up by key algorithm name, by SPKI
 // OID and by signature OID, and the verifier's signature check built on them. A new family is
 // one file beside this one and its entry in FAMILIES; the types below follow from that list.
-import { childrenOf, contentOf, expectTag, readOid, readTlv } from '../der-reader.js';
+import { childrenOf, contentOf, expectTag, readOid, readTlv } from '../der.js';
 import { PkiError } from '../errors.js';
 import { ecdsa } from './ecdsa.js';
 import { eddsa } from './eddsa.js';

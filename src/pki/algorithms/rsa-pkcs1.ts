@@ -1,6 +1,6 @@
 // RSA public keys (rsaEncryption SPKI, RFC 8017 A.1.1) and RSASSA-PKCS1-v1_5 with SHA-2
 // (sha*WithRSAEncryption, parameters NULL or absent, RFC 8017 A.2.4), verified with WebCrypto.
-import { childrenOf, contentOf, expectTag, readTlv, type Tlv } from '../der-reader.js';
+import { childrenOf, contentOf, expectTag, readTlv, type Tlv } from '../der.js';
 import { algorithmIdentifier, nullValue } from '../der-writer.js';
 import {
   id_rsaEncryption,

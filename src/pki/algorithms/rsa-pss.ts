@@ -1,7 +1,7 @@
 // RSASSA-PSS (RFC 4055 3.1, RFC 8017 8.1) over rsaEncryption keys: the SHA-256 / MGF1-SHA-256 /
 // salt 32 parameters the HSM signs with, and any SHA-2 parameters (hash and MGF1 hash alike)
 // for verification with WebCrypto. SHA-1 defaults and PSS-only SPKIs are off the allow-list.
-import { childrenOf, expectTag, readOid, readUnsigned, type Tlv } from '../der-reader.js';
+import { childrenOf, expectTag, readOid, readUnsigned, type Tlv } from '../der.js';
 import { algorithmIdentifier, contextConstructed, integer, nullValue, seq } from '../der-writer.js';
 import {
   id_mgf1,

@@ -1,7 +1,7 @@
 // The shape of one algorithm family's public facts (src/pki/algorithms/<family>.ts): the key
 // algorithm names it issues keys under, its SPKI and signature AlgorithmIdentifiers (RFC 5280
 // 4.1.1.2, 4.1.2.7), and how the verifier checks its signatures with browser-safe code.
-import type { Tlv } from '../der-reader.js';
+import type { Tlv } from '../der.js';
 import type { HashName } from '../hash.js';
 
 /** What a family reads out of an SPKI or an AlgorithmIdentifier: a value tagged by `kind`. */

@@ -14,10 +14,12 @@ import {
   authorityKeyIdentifier,
   basicConstraints,
   buildCertificate,
+  der as derWriter,
+  derReader,
   deviceTemplate,
+  encodeSignatureAlgorithm,
+  KEY_ALGORITHMS,
   encodeName,
-  extensionValue,
-  findExtension,
   id_ce_keyEvidence,
   encodePem,
   extKeyUsage,
@@ -27,12 +29,14 @@ import {
   keyIdentifier,
   keyUsage,
   parseCertificate,
+  parseCertificateFields,
   parseDer,
   parseHsmRole,
   partitionAttestationTemplate,
   partitionTimestampTemplate,
   randomSerial,
   rootTemplate,
+  signatureAlgorithmIdentifier,
   subjectKeyIdentifier,
   type DistinguishedName,
   type HsmRole,
@@ -539,13 +543,13 @@ describe('HSM chain profile, read back with @peculiar/x509', () => {
     );
   });
 
-  it.each(LEVELS)('%s: findExtension locates the role extension', (level) => {
-    const cert = parseCertificate(der(level));
-    const ext = findExtension(cert, id_ce_hsmRole);
+  it.each(LEVELS)('%s: parseCertificateFields lists the role extension', (level) => {
+    const { extensions } = parseCertificateFields(der(level));
+    const ext = extensions.find((e) => e.oid === id_ce_hsmRole);
     expect(ext).toBeDefined();
-    expect(parseHsmRole(extensionValue(ext!))).toEqual(EXPECTED[level].role);
-    expect(findExtension(cert, id_ce_keyEvidence)).toBeUndefined();
-    expect(findExtension(cert, '2.5.29.19')?.critical).toBe(true);
+    expect(parseHsmRole(ext!.value)).toEqual(EXPECTED[level].role);
+    expect(extensions.find((e) => e.oid === id_ce_keyEvidence)).toBeUndefined();
+    expect(extensions.find((e) => e.oid === '2.5.29.19')?.critical).toBe(true);
   });
 
   it('root and device certificates have no EKU', () => {
@@ -925,6 +929,161 @@ describe('parseCertificate', () => {
     }
     expect(err).toBeInstanceOf(PkiError);
     expect((err as PkiError).code).toBe('der-trailing-data');
+  });
+});
+
+/** The PkiError `parse` throws for `bytes`; fails the test on success or another class. */
+function fieldsRejection(bytes: Uint8Array): PkiError {
+  try {
+    parseCertificateFields(bytes);
+  } catch (err) {
+    if (err instanceof PkiError) return err;
+    throw err;
+  }
+  throw new Error('parseCertificateFields accepted the input');
+}
+
+/** `cert` with its TBSCertificate fields replaced (the signature no longer matches). */
+function withTbsFields(cert: Uint8Array, edit: (fields: Uint8Array[]) => Uint8Array[]): Uint8Array {
+  const { readTlv, childrenOf, encodingOf } = derReader;
+  const [tbs, alg, sig] = childrenOf(cert, readTlv(cert, 0));
+  const fields = childrenOf(cert, tbs!).map((t) => encodingOf(cert, t));
+  return derWriter.seq(
+    derWriter.seq(...edit(fields)),
+    encodingOf(cert, alg!),
+    encodingOf(cert, sig!),
+  );
+}
+
+describe('parseCertificateFields', () => {
+  it.each(LEVELS)('%s: every field is the template and what pkijs reads', (level) => {
+    const template = chain.templates[level];
+    const fields = parseCertificateFields(der(level));
+    const theirs = parseCertificate(der(level));
+    expect(fields.der).toEqual(der(level));
+    expect(fields.version).toBe(3);
+    expect(fields.serialNumber).toEqual(template.serialNumber);
+    expect(fields.issuer).toEqual(template.issuer);
+    expect(fields.subject).toEqual(template.subject);
+    expect(fields.notBefore).toEqual(template.notBefore);
+    expect(fields.notAfter).toEqual(template.notAfter);
+    expect(fields.notAfter).toEqual(theirs.notAfter.value);
+    expect(fields.spki).toEqual(template.spki);
+    expect(fields.extensions).toEqual(
+      template.extensions.map((e) => ({ oid: e.oid, critical: e.critical, value: e.value })),
+    );
+    expect(fields.tbs).toEqual(new Uint8Array(theirs.encodeTBS().toBER(false)));
+    expect(fields.signature).toEqual(new Uint8Array(theirs.signatureValue.valueBlock.valueHexView));
+    const issuer = level === 'root' || level === 'device' ? chain.rootKey : chain.deviceKey;
+    expect(fields.signatureAlgorithm).toEqual(encodeSignatureAlgorithm(issuer.algorithm));
+  });
+
+  it('reads a GeneralizedTime notAfter (2050 and later) and a UTCTime notBefore', async () => {
+    const key = ecKey('ecdsa-p256');
+    const notAfter = new Date('2060-01-01T00:00:00Z');
+    const cert = await buildCertificate(
+      rootTemplate(subjectOf(key, { commonName: 't' }, { notBefore: NOT_BEFORE, notAfter })),
+      signerFor(key),
+    );
+    const fields = parseCertificateFields(cert);
+    expect(fields.notBefore.toISOString()).toBe(NOT_BEFORE.toISOString());
+    expect(fields.notAfter.toISOString()).toBe(notAfter.toISOString());
+  });
+
+  it('reads a 2.25 UUID extension OID exactly (asn1js would not)', () => {
+    const uuidOid = '2.25.290932336010228728432622296596402693424.3.1';
+    const cert = withTbsFields(der('timestamp'), (f) => {
+      const ext = derWriter.seq(derWriter.oid(uuidOid), derWriter.octetString(Uint8Array.of(5, 0)));
+      const last = f.at(-1)!;
+      const { readTlv, childrenOf, encodingOf } = derReader;
+      const list = childrenOf(last, readTlv(last, 0))[0]!;
+      const entries = childrenOf(last, list).map((t) => encodingOf(last, t));
+      return [...f.slice(0, -1), derWriter.contextConstructed(3, derWriter.seq(...entries, ext))];
+    });
+    const fields = parseCertificateFields(cert);
+    expect(fields.extensions.at(-1)).toEqual({
+      oid: uuidOid,
+      critical: false,
+      value: Uint8Array.of(5, 0),
+    });
+  });
+
+  it('reads an empty extensions list, as buildCertificate writes it, as no extensions', () => {
+    const cert = withTbsFields(der('device'), (f) => [
+      ...f.slice(0, -1),
+      derWriter.contextConstructed(3, derWriter.seq()),
+    ]);
+    expect(parseCertificateFields(cert).extensions).toEqual([]);
+  });
+
+  it('refuses DER that is not a certificate with certificate-invalid', () => {
+    expect(fieldsRejection(Uint8Array.from([0x30, 0x03, 0x02, 0x01, 0x00])).code).toBe(
+      'certificate-invalid',
+    );
+    expect(fieldsRejection(derWriter.octetString(der('root'))).code).toBe('certificate-invalid');
+  });
+
+  it('refuses trailing bytes with der-trailing-data and BER with der-invalid', () => {
+    expect(fieldsRejection(new Uint8Array([...chain.root, 0x00])).code).toBe('der-trailing-data');
+    const root = der('root');
+    const ber = Uint8Array.from(root);
+    ber[1] = 0x80; // indefinite length
+    expect(fieldsRejection(ber).code).toBe('der-invalid');
+  });
+
+  it.each([
+    [
+      'a repeated extension (RFC 5280 4.2)',
+      (f: Uint8Array[]): Uint8Array[] => {
+        const last = f.at(-1)!;
+        const { readTlv, childrenOf, encodingOf } = derReader;
+        const list = childrenOf(last, readTlv(last, 0))[0]!;
+        const entries = childrenOf(last, list).map((t) => encodingOf(last, t));
+        const extensions = derWriter.seq(...entries, entries[0]!);
+        return [...f.slice(0, -1), derWriter.contextConstructed(3, extensions)];
+      },
+      'duplicate extension',
+    ],
+    [
+      'a subjectUniqueID after the extensions',
+      (f: Uint8Array[]): Uint8Array[] => [...f, derWriter.contextPrimitive(2, Uint8Array.of(0))],
+      'unexpected field in TBSCertificate',
+    ],
+    [
+      'a field after subjectPublicKeyInfo that is no [1], [2] or [3]',
+      (f: Uint8Array[]): Uint8Array[] => [...f, derWriter.nullValue()],
+      'unexpected field in TBSCertificate',
+    ],
+    [
+      'version 4',
+      (f: Uint8Array[]): Uint8Array[] => [
+        derWriter.contextConstructed(0, derWriter.integer(3)),
+        ...f.slice(1),
+      ],
+      'unknown certificate version',
+    ],
+    [
+      'a validity without notAfter',
+      (f: Uint8Array[]): Uint8Array[] => {
+        const v = f[4]!;
+        const { readTlv, childrenOf, encodingOf } = derReader;
+        const [notBefore] = childrenOf(v, readTlv(v, 0));
+        return [...f.slice(0, 4), derWriter.seq(encodingOf(v, notBefore!)), ...f.slice(5)];
+      },
+      'validity must hold notBefore and notAfter',
+    ],
+  ])('refuses %s with certificate-invalid', (_name, edit, reason) => {
+    const err = fieldsRejection(withTbsFields(der('device'), edit));
+    expect(err.code).toBe('certificate-invalid');
+    expect(err.message).toBe(reason);
+  });
+
+  it('encodeSignatureAlgorithm is the DER of signatureAlgorithmIdentifier', () => {
+    for (const name of KEY_ALGORITHMS) {
+      expect(encodeSignatureAlgorithm(name)).toEqual(
+        new Uint8Array(signatureAlgorithmIdentifier(name).toSchema().toBER(false)),
+      );
+    }
   });
 });
 

@@ -9,6 +9,7 @@ import {
   DEFAULT_MAX_DEPTH,
   PkiError,
   assertStrictDer,
+  derReader,
   parseDer,
   tlvLength,
   type DerLimits,
@@ -262,20 +263,15 @@ describe('assertStrictDer refuses what DER forbids', () => {
       'der-invalid',
       'non-minimal length',
     ],
-    [
-      'a length field of five octets',
-      '04 85 00 00 00 00 01 00',
-      'der-invalid',
-      'length field too long',
-    ],
+    ['a length field of five octets', '04 85 00 00 00 00 01 00', 'der-invalid', 'length too large'],
     ['INTEGER 1 as 00 01', '02 02 00 01', 'der-invalid', 'non-minimal integer'],
     ['INTEGER -128 as FF 80', '02 02 ff 80', 'der-invalid', 'non-minimal integer'],
     ['ENUMERATED 1 as 00 01', '0a 02 00 01', 'der-invalid', 'non-minimal integer'],
     ['an empty INTEGER', '02 00', 'der-invalid', 'empty integer'],
-    ['BOOLEAN 0x01', '01 01 01', 'der-invalid', 'non-canonical boolean'],
-    ['BOOLEAN 0x7F', '01 01 7f', 'der-invalid', 'non-canonical boolean'],
-    ['a two-octet BOOLEAN', '01 02 ff ff', 'der-invalid', 'non-canonical boolean'],
-    ['an empty BOOLEAN', '01 00', 'der-invalid', 'non-canonical boolean'],
+    ['BOOLEAN 0x01', '01 01 01', 'der-invalid', 'boolean must be 0x00 or 0xff'],
+    ['BOOLEAN 0x7F', '01 01 7f', 'der-invalid', 'boolean must be 0x00 or 0xff'],
+    ['a two-octet BOOLEAN', '01 02 ff ff', 'der-invalid', 'boolean must be one octet'],
+    ['an empty BOOLEAN', '01 00', 'der-invalid', 'boolean must be one octet'],
     ['BIT STRING with a set unused bit', '03 02 01 01', 'der-invalid', 'non-zero unused bits'],
     [
       'BIT STRING with 7 unused bits not zero',
@@ -420,5 +416,132 @@ describe('nesting limit', () => {
     const bytes = nestedSequences(100_000);
     const err = rejection(bytes);
     expect(err.code).toBe('der-too-deep');
+  });
+});
+
+/** The PkiError `read` throws; fails the test on success or another class. */
+function readerRejection(read: () => unknown): PkiError {
+  try {
+    read();
+  } catch (err) {
+    if (err instanceof PkiError) return err;
+    throw err;
+  }
+  throw new Error('the reader accepted the input');
+}
+
+describe('the reader on bytes nobody validated', () => {
+  const { readTlv, readBoolean, readUnsigned, readOid, decodeOid, childrenOf } = derReader;
+
+  it.each([
+    ['an empty remainder', '', 'truncated'],
+    ['a lone tag', '30', 'truncated'],
+    ['indefinite length', '30 80 05 00 00 00', 'indefinite length is not DER'],
+    ['a length field of five octets', '04 85 00 00 00 00 01 00', 'length too large'],
+    ['a cut long-form length', '04 82 01', 'truncated length'],
+    ['a long form for a short length', '04 81 01 00', 'non-minimal length'],
+    ['a leading zero length octet', '04 82 00 81 00', 'non-minimal length'],
+    ['a value past its container', '04 05 00', 'value runs past its container'],
+  ])('readTlv refuses %s with der-invalid', (_name, bytes, reason) => {
+    const err = readerRejection(() => readTlv(hex(bytes), 0));
+    expect(err.code).toBe('der-invalid');
+    expect(err.message).toBe(reason);
+  });
+
+  it('readTlv reads the exact offsets of short and long forms', () => {
+    const long = new Uint8Array([0x04, 0x81, 0x80, ...new Uint8Array(0x80)]);
+    expect(readTlv(long, 0)).toEqual({ tag: 0x04, start: 0, valueStart: 3, end: 0x83 });
+    expect(readTlv(hex('30 03 02 01 05'), 2, 5)).toEqual({
+      tag: 0x02,
+      start: 2,
+      valueStart: 4,
+      end: 5,
+    });
+  });
+
+  it('readTlv honours a smaller length-octet limit before reading the length', () => {
+    const four = hex('04 84 00 00 00 01 00');
+    expect(readerRejection(() => readTlv(four, 0)).message).toBe('non-minimal length');
+    expect(readerRejection(() => readTlv(four, 0, four.length, 3)).message).toBe(
+      'length too large',
+    );
+  });
+
+  it('readTlv refuses a high tag number as a schema error, which the walk accepts', () => {
+    const bytes = hex('9f 1f 00');
+    expect(() => {
+      assertStrictDer(bytes);
+    }).not.toThrow();
+    const err = readerRejection(() => readTlv(bytes, 0));
+    expect(err.code).toBe('asn1-schema');
+    expect(err.message).toBe('unexpected high tag number');
+  });
+
+  it('childrenOf stays inside its parent', () => {
+    const bytes = hex('30 03 04 05 00');
+    const err = readerRejection(() => childrenOf(bytes, readTlv(bytes, 0, bytes.length)));
+    expect(err.message).toBe('value runs past its container');
+  });
+
+  it.each([
+    ['01 01 01', 'boolean must be 0x00 or 0xff'],
+    ['01 02 ff ff', 'boolean must be one octet'],
+    ['01 00', 'boolean must be one octet'],
+  ])('readBoolean refuses %s as the walk does', (bytes, reason) => {
+    const b = hex(bytes);
+    expect(readerRejection(() => readBoolean(b, readTlv(b, 0))).message).toBe(reason);
+    expect(rejection(b).message).toBe(reason);
+  });
+
+  it('readBoolean reads the two canonical values', () => {
+    expect(readBoolean(hex('01 01 ff'), readTlv(hex('01 01 ff'), 0))).toBe(true);
+    expect(readBoolean(hex('01 01 00'), readTlv(hex('01 01 00'), 0))).toBe(false);
+  });
+
+  it.each([
+    ['02 02 00 01', 'der-invalid', 'non-minimal integer'],
+    ['02 00', 'der-invalid', 'empty integer'],
+    ['02 01 80', 'asn1-schema', 'negative value'],
+    ['0a 01 01', 'asn1-schema', 'expected integer'],
+  ])('readUnsigned refuses %s', (bytes, code, reason) => {
+    const b = hex(bytes);
+    const err = readerRejection(() => readUnsigned(b, readTlv(b, 0)));
+    expect(err.code).toBe(code);
+    expect(err.message).toBe(reason);
+  });
+
+  it('readUnsigned reads positive integers beyond 2^53 exactly', () => {
+    const b = hex('02 09 00 ff ff ff ff ff ff ff ff');
+    expect(readUnsigned(b, readTlv(b, 0))).toBe(2n ** 64n - 1n);
+  });
+
+  it.each([
+    ['06 00', 'empty object identifier'],
+    ['06 02 2a 86', 'truncated object identifier'],
+    ['06 03 2a 80 01', 'non-minimal object identifier arc'],
+    ['06 02 80 01', 'non-minimal object identifier arc'],
+  ])('readOid refuses %s as the walk does', (bytes, reason) => {
+    const b = hex(bytes);
+    const err = readerRejection(() => readOid(b, readTlv(b, 0)));
+    expect(err.code).toBe('der-invalid');
+    expect(err.message).toBe(reason);
+    expect(rejection(b).message).toBe(reason);
+  });
+
+  it.each([
+    ['2a 86 48 86 f7 0d 01 01 0b', '1.2.840.113549.1.1.11'],
+    ['55 1d 13', '2.5.29.19'],
+    ['00', '0.0'],
+    ['4f', '1.39'],
+    ['81 00', '2.48'],
+    // 2.25 UUID arc: above 2^53, where numbers stop being exact.
+    [
+      '69 83 b5 df c3 e7 e2 ee c2 95 d7 a0 e1 ae ea 91 ca 91 ca 30 03 01',
+      '2.25.290932336010228728432622296596402693424.3.1',
+    ],
+  ])('decodeOid reads %s as %s', (content, dotted) => {
+    const b = hex(content);
+    expect(decodeOid(b, 0, b.length)).toBe(dotted);
+    expect(derReader.oidFromContent(b)).toBe(dotted);
   });
 });

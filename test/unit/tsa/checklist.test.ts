@@ -13,8 +13,8 @@ import {
   assertStrictDer,
   basicConstraints,
   buildCertificate,
-  certificateSpki,
   der,
+  derReader,
   encodeName,
   extKeyUsage,
   id_aa_CMSAlgorithmProtection,
@@ -41,6 +41,7 @@ import {
   id_tsaPolicyBaseline,
   keyUsage,
   parseCertificate,
+  parseCertificateFields,
   partitionTimestampTemplate,
   type ExtensionSpec,
   type KeyAlgorithm,
@@ -55,7 +56,6 @@ import {
   FAIL_INFO_FOR,
   TimeStampService,
   TsaError,
-  decodeOid,
   encodeAccuracy,
   encodeFailInfo,
   fixedTimeSource,
@@ -252,7 +252,7 @@ function verifyTokenSignature(token: DecodedToken, unit: UnitName): void {
     new Uint8Array(createHash(digestName).update(token.tstInfoDer).digest()),
   );
   const key = createPublicKey({
-    key: Buffer.from(certificateSpki(parseCertificate(unitCertificate(unit)))),
+    key: Buffer.from(parseCertificateFields(unitCertificate(unit)).spki),
     format: 'der',
     type: 'spki',
   });
@@ -286,7 +286,7 @@ function verifyTokenSignature(token: DecodedToken, unit: UnitName): void {
 function policyOf(token: DecodedToken): string {
   const policy = tstChildren(token)[1]!;
   expect(policy.tag).toBe(0x06);
-  return decodeOid(policy.content, 0, policy.content.length);
+  return derReader.oidFromContent(policy.content);
 }
 
 function tstChildren(token: DecodedToken): ReturnType<typeof children> {
