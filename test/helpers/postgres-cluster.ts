@@ -52,7 +52,7 @@ function ownedTempDir(prefix: string): string {
 
 /** The initdb'd data folder of this PostgreSQL version, made once and reused. */
 function template(bin: string): string {
-  const version = pgRun(bin, 'pg_ctl', ['--version']).replace(/[^0-9.]/g, '');
+  const version = /\d+(?:\.\d+)*/.exec(pgRun(bin, 'pg_ctl', ['--version']))?.[0] ?? 'unknown';
   const path = join(tmpdir(), `attestamp-pg-template-${version}-${userInfo().uid}`);
   if (existsSync(join(path, 'data', 'PG_VERSION'))) return path;
   const building = ownedTempDir('attestamp-pg-template-');
