@@ -67,7 +67,6 @@ const HSM_EXIT: Readonly<Record<HsmErrorCode, ExitCode>> = {
   'partition-revoked': EXIT.refused,
   'integrity-failed': EXIT.integrity,
   'audit-head-mismatch': EXIT.rollback,
-  internal: EXIT.failure,
   'invalid-argument': EXIT.usage,
 };
 

@@ -38,8 +38,6 @@ export type HsmErrorCode =
   | 'integrity-failed'
   /** The audit log does not extend the head the operator recorded. */
   | 'audit-head-mismatch'
-  /** A misuse of the HSM's own interfaces (a store reader inside a transaction...): a bug. */
-  | 'internal'
   | 'invalid-argument';
 
 export class HsmError extends AttestampError<HsmErrorCode> {}

@@ -75,8 +75,9 @@ export function sqliteKind(factories: SqliteFactories): StoreKind {
       };
       return Promise.resolve({
         location: path,
-        create: () => Promise.resolve(factories.create(path)),
-        open: () => Promise.resolve(factories.open(path)),
+        // A factory that throws at once becomes a rejection, as the PostgreSQL one's.
+        create: () => Promise.resolve().then(() => factories.create(path)),
+        open: () => Promise.resolve().then(() => factories.open(path)),
         plant: (change) =>
           withFile((db) => {
             db.exec(SQLITE_PLANTS[change]);

@@ -72,6 +72,8 @@ export interface AuditRow {
 
 export interface MetaRepository {
   get(name: string): Promise<string | undefined>;
+  /** Every meta row, ordered by name. */
+  all(): Promise<{ name: string; value: string }[]>;
   /** The schema version the store says it has (0: empty store). */
   schemaVersion(): Promise<number>;
 }

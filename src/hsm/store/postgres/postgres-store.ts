@@ -58,7 +58,7 @@ function asQueryable(run: Run): Queryable {
 }
 
 function notInReaders(): never {
-  throw new HsmError('internal', 'migrations and schema checks run through a transaction');
+  throw new Error('migrations and schema checks run through a transaction');
 }
 
 class PostgresStore implements DeviceStore {
@@ -99,10 +99,7 @@ class PostgresStore implements DeviceStore {
   private requireUsable(): void {
     if (this.inTx.getStore() === true) {
       // In PostgreSQL a reader outside the transaction would not see its uncommitted writes.
-      throw new HsmError(
-        'internal',
-        "a store reader was used inside a transaction (use the transaction's)",
-      );
+      throw new Error("a store reader was used inside a transaction (use the transaction's)");
     }
     if (this.closed) throw new HsmError('store-unavailable', 'the device store is closed');
   }
@@ -127,7 +124,7 @@ class PostgresStore implements DeviceStore {
 
   async tx<T>(fn: (tx: StoreTx) => Promise<T>): Promise<T> {
     if (this.inTx.getStore() === true) {
-      throw new HsmError('internal', 'transactions do not nest');
+      throw new Error('transactions do not nest');
     }
     this.requireUsable();
     const client = await this.connect();
@@ -143,7 +140,7 @@ class PostgresStore implements DeviceStore {
     client.on('error', onError);
     const statement = runOn(client);
     const run: Run = async (text, values) => {
-      if (ended) throw new HsmError('internal', 'a transaction was used after it ended');
+      if (ended) throw new Error('a transaction was used after it ended');
       try {
         return await statement(text, values);
       } catch (error) {

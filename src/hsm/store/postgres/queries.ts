@@ -29,6 +29,7 @@ function statements(s: string) {
     metaExists: `SELECT 1 FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
       WHERE n.nspname = $1 AND c.relname = 'meta' AND c.relkind = 'r'`,
     metaGet: `SELECT value FROM ${s}.meta WHERE name = $1`,
+    metaAll: `SELECT name, value FROM ${s}.meta ORDER BY name`,
     metaSet: `INSERT INTO ${s}.meta (name, value) VALUES ($1, $2)
       ON CONFLICT (name) DO UPDATE SET value = excluded.value`,
 
@@ -151,6 +152,7 @@ export function repositories(
   return {
     meta: {
       get: async (name) => first(await run<{ value: string }>(st.metaGet, [name]))?.value,
+      all: async () => (await run<{ name: string; value: string }>(st.metaAll)).rows,
       schemaVersion: () => schemaVersion(run, schema),
       set: async (name, value) => {
         await run(st.metaSet, [name, value]);
