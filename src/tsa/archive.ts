@@ -3,8 +3,9 @@
 // batch of responses). It also hands out serial numbers in blocks, unique by construction
 // across restarts and processes; the UNIQUE index on serial proves it.
 import Database from 'better-sqlite3';
-import { createHash } from 'node:crypto';
 import { Worker } from 'node:worker_threads';
+import { GENESIS, nextLink, verifyChain, type StoredEntry } from '../shared/index.js';
+import { archiveDigest, entryBody, hexOrNull as hex, sha256 } from './archive/entry.js';
 import type { ClockEvent, ClockSourceReport, ClockState } from './clock/guard.js';
 import type { FailInfo } from './errors.js';
 
@@ -142,28 +143,9 @@ interface RawRow {
   hash: Buffer;
 }
 
-const GENESIS: Buffer = Buffer.alloc(32);
-const sha256 = (b: Uint8Array): Buffer => createHash('sha256').update(b).digest();
-const hex = (b: Uint8Array | null): string | null =>
-  b === null ? null : Buffer.from(b).toString('hex');
-
-function rowHash(prev: Buffer, r: Omit<RawRow, 'prev_hash' | 'hash' | 'response'>): Buffer {
-  const body = JSON.stringify([
-    r.seq,
-    r.at,
-    r.unit,
-    r.key_spki_sha256,
-    r.serial,
-    r.gen_time,
-    r.policy,
-    r.hash_algorithm,
-    hex(r.imprint),
-    hex(r.nonce),
-    r.status,
-    r.fail_info,
-    hex(r.response_sha256),
-  ]);
-  return createHash('sha256').update(prev).update(body, 'utf8').digest();
+/** The hash of a stored row recomputed from its fields, chained to `prev`. */
+function rowHash(prev: Uint8Array, r: Omit<RawRow, 'prev_hash' | 'hash' | 'response'>): Buffer {
+  return Buffer.from(archiveDigest(prev, entryBody(r)));
 }
 
 /** Serial numbers are reserved in blocks of this size per process. */
@@ -191,13 +173,9 @@ export function createBatchWriter(
   const insert = db.prepare(INSERT_SQL);
   const last = db.prepare('SELECT seq, hash FROM responses ORDER BY seq DESC LIMIT 1');
   const write = db.transaction((records: readonly ArchiveRecord[]) => {
-    const head = last.get() as { seq: number; hash: Buffer } | undefined;
-    let seq = head?.seq ?? 0;
-    let prev = head?.hash ?? GENESIS;
+    let head = last.get() as { seq: number; hash: Uint8Array } | undefined;
     for (const r of records) {
-      seq++;
-      const row = {
-        seq,
+      const fields = {
         at: r.at,
         unit: r.unit,
         key_spki_sha256: r.keySpkiSha256,
@@ -211,10 +189,18 @@ export function createBatchWriter(
         fail_info: r.failInfo,
         response_sha256: Buffer.from(r.responseSha256),
       };
-      const hash = rowHash(prev, row);
+      const link = nextLink(head, (seq) => entryBody({ seq, ...fields }), {
+        digest: archiveDigest,
+      });
       const response = r.response === undefined ? null : Buffer.from(r.response);
-      insert.run({ ...row, response, prev_hash: prev, hash });
-      prev = hash;
+      insert.run({
+        seq: link.seq,
+        ...fields,
+        response,
+        prev_hash: Buffer.from(link.prevHash),
+        hash: Buffer.from(link.hash),
+      });
+      head = link;
     }
   });
   return (records) => {
@@ -453,29 +439,22 @@ export class Archive implements ArchiveSink, SerialSource {
     head: string;
     firstBad?: { seq: number; reason: string };
   } {
-    let prev = GENESIS;
-    let expected = 1;
-    let count = 0;
-    for (const r of this.db
+    const rows = this.db
       .prepare('SELECT * FROM responses ORDER BY seq')
-      .iterate() as Iterable<RawRow>) {
-      count++;
-      const bad = (reason: string) => ({
-        ok: false,
-        entries: count,
-        head: prev.toString('hex'),
-        firstBad: { seq: r.seq, reason },
-      });
-      if (r.seq !== expected) return bad(`entry ${expected} is missing`);
-      if (!Buffer.from(r.prev_hash).equals(prev)) return bad('previous-hash link broken');
-      const h = rowHash(prev, r);
-      if (!h.equals(Buffer.from(r.hash))) return bad('entry content does not match its hash');
-      if (r.response != null && !sha256(r.response).equals(Buffer.from(r.response_sha256)))
-        return bad('the kept response does not match its hash');
-      prev = h;
-      expected++;
-    }
-    return { ok: true, entries: count, head: prev.toString('hex') };
+      .iterate() as Iterable<RawRow>;
+    const v = verifyChain(storedEntries(rows), {
+      digest: archiveDigest,
+      check: (e) =>
+        e.row.response != null && !sha256(e.row.response).equals(e.row.response_sha256)
+          ? 'the kept response does not match its hash'
+          : undefined,
+    });
+    return {
+      ok: v.ok,
+      entries: v.entries,
+      head: v.head,
+      ...(v.firstBad === undefined ? {} : { firstBad: v.firstBad }),
+    };
   }
 
   find(query: { imprint?: Uint8Array; serial?: bigint; from?: string; to?: string }): ArchiveRow[] {
@@ -516,7 +495,7 @@ export class Archive implements ArchiveSink, SerialSource {
     if (!rowHash(Buffer.from(r.prev_hash), r).equals(Buffer.from(r.hash))) return 'mismatch';
     const before = this.db.prepare('SELECT hash FROM responses WHERE seq = ?').get(seq - 1) as
       { hash: Buffer } | undefined;
-    const prevExpected = before === undefined ? GENESIS : Buffer.from(before.hash);
+    const prevExpected = Buffer.from(before === undefined ? GENESIS : before.hash);
     if (seq > 1 && before === undefined) return 'mismatch';
     if (!prevExpected.equals(Buffer.from(r.prev_hash))) return 'mismatch';
     const after = this.db.prepare('SELECT prev_hash FROM responses WHERE seq = ?').get(seq + 1) as
@@ -566,6 +545,13 @@ function ownBytes(r: ArchiveRecord): ArchiveRecord {
     responseSha256: own(r.responseSha256),
     ...(r.response === undefined ? {} : { response: own(r.response) }),
   };
+}
+
+/** Stored rows as hash-chain entries (the body recomputed from the row's own fields). */
+function* storedEntries(rows: Iterable<RawRow>): Generator<StoredEntry & { row: RawRow }> {
+  for (const row of rows) {
+    yield { seq: row.seq, body: entryBody(row), prevHash: row.prev_hash, hash: row.hash, row };
+  }
 }
 
 function toRow(r: RawRow): ArchiveRow {
