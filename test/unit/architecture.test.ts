@@ -21,7 +21,7 @@ const ALLOWED: Readonly<Record<Module, readonly Module[]>> = {
 
 /** Modules that must run in a browser: no node built-ins, no native or server packages. */
 const BROWSER_SAFE: readonly Module[] = ['shared', 'pki', 'attestation', 'page'];
-const SERVER_PACKAGES = ['better-sqlite3', 'koa', '@koa/', 'pino'];
+const SERVER_PACKAGES = ['better-sqlite3', 'pg', 'koa', '@koa/', 'pino'];
 
 function walk(dir: string): string[] {
   return readdirSync(dir).flatMap((name) => {

@@ -7,7 +7,6 @@ import { join } from 'node:path';
 import { classifyOpenError, type Hsm } from '../../hsm/index.js';
 import { sha256Fingerprint, type Signer } from '../../pki/index.js';
 import {
-  Archive,
   ClockGuard,
   clockStatusLabel,
   accuracyFromMicros,
@@ -18,8 +17,11 @@ import {
   createAccessControl,
   FailureLog,
   createClientAddress,
+  isPostgresUrl,
+  openArchive,
   parsePasswordFile,
   type AccessCheck,
+  type IssuanceArchive,
   type AccessOptions,
   type ReadinessCheck,
   type UnitRoute,
@@ -27,7 +29,8 @@ import {
 import { flag, type Command, type Invocation } from '../command.js';
 import { loadServerConfig, SERVER_OPTIONS, type ServerConfig } from '../config.js';
 import { dataDir, openHsm, readInputFile } from '../context.js';
-import { EXIT, InputError } from '../exit-codes.js';
+import { CliError, EXIT, InputError } from '../exit-codes.js';
+import { archiveNodeId } from '../archive-node.js';
 import type { JSONWebKeySet } from 'jose';
 import { createJsonLogger } from '../logger.js';
 import { MASTER_OPTIONS, rsaPssWarning } from './partition.js';
@@ -164,14 +167,30 @@ export async function startServer(
       crl: (issuer) => hsm.latestCrl(issuer),
     });
   }
-  const archivePath = join(dataDir(inv), ARCHIVE_FILE);
-  let archive: Archive;
+  // The SQLite file under --data, or a postgres:// URL shared by several nodes.
+  const archiveTarget = join(dataDir(inv), ARCHIVE_FILE);
+  let archive: IssuanceArchive;
   try {
-    archive = Archive.open(archivePath, { writer: 'thread' });
+    archive = isPostgresUrl(archiveTarget)
+      ? await openArchive(archiveTarget, {
+          node: archiveNodeId(dataDir(inv)),
+          // Checkpoints of all chain heads are signed with the first unit's timestamp key.
+          signer: units[0]!.signer,
+          logger,
+        })
+      : await openArchive(archiveTarget, { writer: 'thread' });
   } catch (cause) {
-    // The same classification as the device store: a full disk is not corruption.
     hsm.close();
-    throw classifyOpenError(cause, archivePath, 'the time-stamp archive');
+    if (isPostgresUrl(archiveTarget)) {
+      // The URL may carry a password: the message names the failure, not the URL.
+      throw new CliError(
+        'archive-unavailable',
+        EXIT.unavailable,
+        `the time-stamp archive database cannot be opened: ${cause instanceof Error ? cause.message : 'unknown error'}`,
+      );
+    }
+    // The same classification as the device store: a full disk is not corruption.
+    throw classifyOpenError(cause, archiveTarget, 'the time-stamp archive');
   }
   // TIS-01: the clock guard (SNTP quorum when servers are configured, jump checks always).
   const timeSource = new ClockGuard({
@@ -184,7 +203,7 @@ export async function startServer(
     logger,
     onEvent: (event) => {
       // TIS-03: every clock event is logged (by the guard) and archived.
-      archive.recordClockEvent(event);
+      return archive.recordClockEvent(event);
     },
   });
   // The first check completes before the server listens.
@@ -228,7 +247,7 @@ export async function startServer(
       },
     ];
     try {
-      metrics.setArchiveRows(archive.probe(new Date(reading.epochMs)));
+      metrics.setArchiveRows(await archive.probe(new Date(reading.epochMs)));
       archiveProbe.succeeded();
       checks.push({ name: 'archive', ok: true, detail: 'writable' });
     } catch (error) {
@@ -364,7 +383,7 @@ export async function startServer(
     for (const srv of [server, ...extra]) srv.close();
     await timeSource.stop();
     await archive.drain();
-    archive.close();
+    await archive.close();
     hsm.close();
     throw error;
   }
@@ -457,17 +476,24 @@ export async function startServer(
           // Bounded, so that a stuck writer cannot keep the process alive; nothing waiting on it
           // was sent to a client.
           const giveUp = new Promise<void>((r) => setTimeout(r, 5_000).unref());
-          void Promise.race([archive.drain(), giveUp]).then(() => {
-            clearInterval(sweep);
-            archive.close();
-            hsm.close();
-            logger.info('attestamp stopped', {
-              reason,
-              drained,
-              durationMs: Math.round(performance.now() - (closingSince ?? performance.now())),
+          void Promise.race([archive.drain(), giveUp])
+            // The PostgreSQL archive signs a last checkpoint here, with the HSM still open.
+            .then(() => Promise.race([archive.close(), giveUp]))
+            .catch((error: unknown) => {
+              logger.warn('archive not closed cleanly', {
+                error: error instanceof Error ? error.message : 'unknown',
+              });
+            })
+            .then(() => {
+              clearInterval(sweep);
+              hsm.close();
+              logger.info('attestamp stopped', {
+                reason,
+                drained,
+                durationMs: Math.round(performance.now() - (closingSince ?? performance.now())),
+              });
+              done();
             });
-            done();
-          });
         });
         server.closeIdleConnections();
       });

@@ -1,58 +1,23 @@
-// The issuance archive (ETSI EN 319 421 TIS-04): every response, granted or rejected, recorded
-// in SQLite before it is sent, hash-chained, with group commit (one durable transaction per
-// batch of responses). It also hands out serial numbers in blocks, unique by construction
+// The issuance archive in a SQLite file (ETSI EN 319 421 TIS-04): every response, granted or
+// rejected, recorded before it is sent, hash-chained, with group commit (one durable transaction
+// per batch of responses). It also hands out serial numbers in blocks, unique by construction
 // across restarts and processes; the UNIQUE index on serial proves it.
 import Database from 'better-sqlite3';
 import { Worker } from 'node:worker_threads';
-import { GENESIS, nextLink, verifyChain, type StoredEntry } from '../shared/index.js';
-import { archiveDigest, entryBody, hexOrNull as hex, sha256 } from './archive/entry.js';
-import type { ClockEvent, ClockSourceReport, ClockState } from './clock/guard.js';
-import type { FailInfo } from './errors.js';
-
-export interface ArchiveRecord {
-  readonly at: string;
-  readonly unit: string;
-  readonly keySpkiSha256: string;
-  readonly serial: bigint | null;
-  readonly genTime: string | null;
-  readonly policy: string | null;
-  readonly hashAlgorithm: string | null;
-  readonly imprint: Uint8Array | null;
-  readonly nonce: Uint8Array | null;
-  readonly status: 'granted' | 'rejection';
-  readonly failInfo: FailInfo | null;
-  readonly responseSha256: Uint8Array;
-  /** The exact response bytes, kept when the TSA archives full responses (else absent). */
-  readonly response?: Uint8Array;
-}
-
-export interface ArchiveRow {
-  readonly seq: number;
-  readonly at: string;
-  readonly unit: string;
-  readonly keySpkiSha256: string;
-  readonly serial: string | null;
-  readonly genTime: string | null;
-  readonly policy: string | null;
-  readonly hashAlgorithm: string | null;
-  readonly imprint: string | null;
-  readonly nonce: string | null;
-  readonly status: 'granted' | 'rejection';
-  readonly failInfo: FailInfo | null;
-  readonly responseSha256: string;
-  /** Whether the exact response bytes are kept (`archive get` can return them). */
-  readonly responseKept: boolean;
-  readonly hash: string;
-}
-
-export interface ArchiveSink {
-  /** Resolves once the record is durable (committed with synchronous=FULL). */
-  record(record: ArchiveRecord): Promise<void>;
-}
-
-export interface SerialSource {
-  next(): bigint;
-}
+import { GENESIS, nextLink, verifyChain, type StoredEntry } from '../../shared/index.js';
+import type { ClockEvent, ClockSourceReport, ClockState } from '../clock/guard.js';
+import type { FailInfo } from '../errors.js';
+import { archiveDigest, entryBody, hexOrNull as hex, sha256 } from './entry.js';
+import type {
+  ArchiveQuery,
+  ArchiveRecord,
+  ArchiveRow,
+  ArchiveVerification,
+  ClockEventRow,
+  EntryLocator,
+  IssuanceArchive,
+  KeptResponse,
+} from './types.js';
 
 const SCHEMA = `
   CREATE TABLE IF NOT EXISTS archive_meta (name TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT;
@@ -108,11 +73,6 @@ const CLOCK_SCHEMA = `
     sources_json  TEXT NOT NULL
   ) STRICT;
 `;
-
-/** A clock event as stored, with its sequence number. */
-export interface ClockEventRow extends ClockEvent {
-  readonly seq: number;
-}
 
 interface RawClockEventRow {
   seq: number;
@@ -225,7 +185,7 @@ export interface ArchiveOptions {
 /** Largest batch committed at once. */
 const MAX_BATCH = 256;
 
-export class Archive implements ArchiveSink, SerialSource {
+export class Archive implements IssuanceArchive {
   private pending: Pending[] = [];
   private inFlight: Pending[] | undefined;
   private scheduled = false;
@@ -246,7 +206,7 @@ export class Archive implements ArchiveSink, SerialSource {
     options: ArchiveOptions,
   ) {
     if (options.writer === 'thread') {
-      this.worker = new Worker(new URL('./archive-writer.js', import.meta.url), {
+      this.worker = new Worker(new URL('./sqlite-writer.js', import.meta.url), {
         workerData: { path },
       });
       this.worker.on('message', (m: { ok: boolean; error?: string }) => {
@@ -286,7 +246,16 @@ export class Archive implements ArchiveSink, SerialSource {
   }
 
   /** Records one clock event (TIS-03) in its own durable transaction. */
-  recordClockEvent(event: ClockEvent): void {
+  recordClockEvent(event: ClockEvent): Promise<void> {
+    try {
+      this.writeClockEvent(event);
+      return Promise.resolve();
+    } catch (error) {
+      return Promise.reject(error instanceof Error ? error : new Error('clock event not recorded'));
+    }
+  }
+
+  private writeClockEvent(event: ClockEvent): void {
     const insert = this.db.prepare(
       'INSERT INTO clock_events (at, from_state, to_state, reason, sources_json) VALUES (?, ?, ?, ?, ?)',
     );
@@ -298,7 +267,11 @@ export class Archive implements ArchiveSink, SerialSource {
   }
 
   /** The recorded clock events, oldest first. */
-  clockEvents(): ClockEventRow[] {
+  clockEvents(): Promise<ClockEventRow[]> {
+    return Promise.resolve(this.readClockEvents());
+  }
+
+  private readClockEvents(): ClockEventRow[] {
     const rows = this.db
       .prepare('SELECT * FROM clock_events ORDER BY seq')
       .all() as RawClockEventRow[];
@@ -313,7 +286,15 @@ export class Archive implements ArchiveSink, SerialSource {
   }
 
   /** Readiness probe: proves the archive is writable; returns the number of responses. */
-  probe(at: Date): number {
+  probe(at: Date): Promise<number> {
+    try {
+      return Promise.resolve(this.probeNow(at));
+    } catch (error) {
+      return Promise.reject(error instanceof Error ? error : new Error('archive probe failed'));
+    }
+  }
+
+  private probeNow(at: Date): number {
     this.db
       .prepare(
         "INSERT INTO archive_meta (name, value) VALUES ('last_probe', ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value",
@@ -433,12 +414,11 @@ export class Archive implements ArchiveSink, SerialSource {
     return { batches: this.batches, rows: this.rows };
   }
 
-  verify(): {
-    ok: boolean;
-    entries: number;
-    head: string;
-    firstBad?: { seq: number; reason: string };
-  } {
+  verify(): Promise<ArchiveVerification> {
+    return Promise.resolve(this.verifyNow());
+  }
+
+  private verifyNow(): ArchiveVerification {
     const rows = this.db
       .prepare('SELECT * FROM responses ORDER BY seq')
       .iterate() as Iterable<RawRow>;
@@ -457,7 +437,11 @@ export class Archive implements ArchiveSink, SerialSource {
     };
   }
 
-  find(query: { imprint?: Uint8Array; serial?: bigint; from?: string; to?: string }): ArchiveRow[] {
+  find(query: ArchiveQuery): Promise<ArchiveRow[]> {
+    return Promise.resolve(this.findNow(query));
+  }
+
+  private findNow(query: ArchiveQuery): ArchiveRow[] {
     const where: string[] = [];
     const params: (string | Buffer)[] = [];
     if (query.imprint !== undefined) {
@@ -484,7 +468,11 @@ export class Archive implements ArchiveSink, SerialSource {
    * The exact response bytes of one entry, checked against the chained response hash;
    * 'not-kept' when the archive keeps only the hash, 'mismatch' when the bytes were changed.
    */
-  response(seq: number): Uint8Array | 'not-kept' | 'mismatch' | undefined {
+  response(entry: EntryLocator): Promise<KeptResponse> {
+    return Promise.resolve(entry.node === undefined ? this.responseNow(entry.seq) : undefined);
+  }
+
+  private responseNow(seq: number): KeptResponse {
     const r = this.db.prepare('SELECT * FROM responses WHERE seq = ?').get(seq) as
       RawRow | undefined;
     if (r === undefined) return undefined;
@@ -505,7 +493,12 @@ export class Archive implements ArchiveSink, SerialSource {
     return new Uint8Array(r.response);
   }
 
-  *export(): Generator<ArchiveRow> {
+  async *export(): AsyncGenerator<ArchiveRow> {
+    await Promise.resolve();
+    yield* this.allRows();
+  }
+
+  private *allRows(): Generator<ArchiveRow> {
     for (const r of this.db
       .prepare('SELECT * FROM responses ORDER BY seq')
       .iterate() as Iterable<RawRow>) {
@@ -514,7 +507,12 @@ export class Archive implements ArchiveSink, SerialSource {
   }
 
   /** Closes after committing what is pending (inline) — use drain() first with a writer thread. */
-  close(): void {
+  close(): Promise<void> {
+    this.closeNow();
+    return Promise.resolve();
+  }
+
+  private closeNow(): void {
     // Inline: commit what is pending now (each send settles synchronously).
     while (this.worker === undefined && this.pending.length > 0 && this.inFlight === undefined) {
       this.send();
