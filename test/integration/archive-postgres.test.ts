@@ -7,9 +7,17 @@ import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Signer } from '../../src/pki/index.js';
 import { fixedClock } from '../../src/shared/index.js';
-import { openArchive, type ArchiveRecord } from '../../src/tsa/index.js';
+import {
+  createSystemTimeSource,
+  openArchive,
+  TimeStampService,
+  type ArchiveRecord,
+} from '../../src/tsa/index.js';
 import { archiveDigest, entryBody, type EntryFields } from '../../src/tsa/archive/entry.js';
 import { PostgresArchive } from '../../src/tsa/archive/postgres.js';
+
+import { createTestDevice } from '../helpers/hsm.js';
+import { FAIL_BIT, parseResponse, sha256, timeStampQuery } from '../helpers/tsp.js';
 
 const BASE_URL = process.env.ATTESTAMP_TEST_POSTGRES_URL;
 const IN_CI = process.env.CI === 'true';
@@ -452,6 +460,74 @@ describe.runIf(BASE_URL !== undefined)('archive on PostgreSQL', () => {
     const reader = await openArchive(db.url, { mode: 'read-only' });
     try {
       expect(await reader.verify()).toMatchObject({ ok: true });
+    } finally {
+      await reader.close();
+    }
+  });
+
+  it('the time-stamp service on it: tokens while it answers, systemFailure while it is away, checkpoints by the unit key', async () => {
+    const db = await createDatabase();
+    const device = await createTestDevice();
+    const signer = device.hsm.timestampSigner('default');
+    const archive = await PostgresArchive.open({
+      url: db.url,
+      node: 'node-a',
+      signer,
+      checkpointIntervalMs: 0,
+      retryMs: 100,
+      connectTimeoutMs: 1_000,
+    });
+    const service = new TimeStampService({
+      units: [{ name: 'default', signer, policies: ['1.3.6.1.4.1.99999.1'] }],
+      hashes: ['sha256'],
+      legacySha1: false,
+      precision: 3,
+      accuracy: { seconds: 1, millis: 0, micros: 0 },
+      includeIssuers: false,
+      qualified: false,
+      includeTsaName: false,
+      verifyTokens: 'off',
+      timeSource: createSystemTimeSource(),
+      serials: archive,
+      archive,
+    });
+    const ask = async (i: number) =>
+      parseResponse(
+        (
+          await service.respond(
+            'default',
+            timeStampQuery({ digest: sha256(`document ${String(i)}`) }),
+          )
+        ).response,
+      );
+    try {
+      expect((await ask(1)).status).toBe(0);
+      await admin(`ALTER DATABASE ${db.name} ALLOW_CONNECTIONS false`);
+      await admin(
+        `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '${db.name}' AND pid <> pg_backend_pid()`,
+      );
+      // RFC 3161 2.4.2: no token that is not archived; the refusal says systemFailure.
+      const refused = await ask(2);
+      expect(refused.status).toBe(2);
+      expect(refused.failBits).toEqual([FAIL_BIT.systemFailure]);
+      await admin(`ALTER DATABASE ${db.name} ALLOW_CONNECTIONS true`);
+      const deadline = Date.now() + 15_000;
+      let status = -1;
+      while (status !== 0 && Date.now() < deadline) {
+        status = (await ask(3)).status;
+        if (status !== 0) await sleep(100);
+      }
+      expect(status).toBe(0);
+    } finally {
+      await archive.close();
+      device.hsm.close();
+    }
+    const reader = await openArchive(db.url, { mode: 'read-only' });
+    try {
+      const v = await reader.verify({ checkpointKeys: [signer.spki] });
+      expect(v).toMatchObject({ ok: true, checkpoints: { count: 1, verified: 1 } });
+      const granted = (await reader.find({})).filter((r) => r.status === 'granted');
+      expect(granted.length).toBe(2);
     } finally {
       await reader.close();
     }
