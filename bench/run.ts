@@ -354,7 +354,7 @@ async function main(): Promise<void> {
     await archive.drain();
     const batches = archive.stats();
     line('  archive group commit', `${batches.rows} rows in ${batches.batches} commits`);
-    archive.close();
+    await archive.close();
     await hsm.close();
 
     // 2, 3. HTTP: the real server (durable archive), the same server with its data (and so its

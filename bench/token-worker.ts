@@ -16,7 +16,11 @@ const hsm = await Hsm.open(path, { kind: 'key', key: Buffer.from(masterKey, 'hex
 let serial = firstSerial;
 const service = new TimeStampService({
   units: [
-    { name: 'default', signer: await hsm.timestampSigner('default'), policies: [id_tsaPolicyBaseline] },
+    {
+      name: 'default',
+      signer: await hsm.timestampSigner('default'),
+      policies: [id_tsaPolicyBaseline],
+    },
   ],
   hashes: ['sha256', 'sha384', 'sha512'],
   legacySha1: false,

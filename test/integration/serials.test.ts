@@ -137,15 +137,15 @@ describe('TST-04 serial numbers across processes and restarts', () => {
     }
   });
 
-  it('TIS-04 the archive hash chain verifies', () => {
+  it('TIS-04 the archive hash chain verifies', async () => {
     const archive = Archive.open(join(cwd, 'data', 'tsa-archive.sqlite'));
     try {
-      const result = archive.verify();
+      const result = await archive.verify();
       expect(result.firstBad).toBeUndefined();
       expect(result.ok).toBe(true);
       expect(result.entries).toBe(outcomes.length);
     } finally {
-      archive.close();
+      await archive.close();
     }
   });
 });

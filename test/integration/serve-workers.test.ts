@@ -11,7 +11,7 @@ import { startTsa, type RunningTsa } from '../helpers/tsa.js';
 
 const REQUESTS = 240;
 const CONCURRENCY = 24;
-/** The archive reserves serials in blocks of this size per process (src/tsa/archive.ts). */
+/** The archive reserves serials in blocks of this size per process (src/tsa/archive/sqlite.ts). */
 const SERIAL_BLOCK = 1024n;
 
 let cwd: string;
@@ -67,19 +67,19 @@ describe('serve --workers 2', () => {
     expect(blocks.size).toBe(2);
   });
 
-  it('TIS-04 the shared archive has one row per token and its chain verifies', () => {
+  it('TIS-04 the shared archive has one row per token and its chain verifies', async () => {
     const archive = Archive.openReadOnly(join(cwd, 'data', 'tsa-archive.sqlite'));
     try {
-      const result = archive.verify();
+      const result = await archive.verify();
       expect(result.firstBad).toBeUndefined();
       expect(result.ok).toBe(true);
       expect(result.entries).toBe(REQUESTS);
-      const archived = archive.find({}).map((r) => BigInt(r.serial!));
+      const archived = (await archive.find({})).map((r) => BigInt(r.serial!));
       expect(archived.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))).toEqual(
         [...serials].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)),
       );
     } finally {
-      archive.close();
+      await archive.close();
     }
   });
 });

@@ -4,15 +4,31 @@ import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { fromHex } from '../../shared/index.js';
-import { Archive, type ArchiveRow } from '../../tsa/index.js';
+import {
+  isPostgresUrl,
+  openArchive as openIssuanceArchive,
+  type ArchiveRow,
+  type ArchiveVerification,
+  type IssuanceArchive,
+} from '../../tsa/index.js';
 import { flag, stringOption, type Command, type Invocation } from '../command.js';
-import { dataDir } from '../context.js';
+import { dataDir, storeLocation } from '../context.js';
 import { CliError, EXIT, UsageError } from '../exit-codes.js';
 import { jsonText } from '../output.js';
 import { ARCHIVE_FILE } from './serve.js';
 
-function openArchive(inv: Invocation): Archive {
-  const path = join(dataDir(inv), ARCHIVE_FILE);
+/** Where the archive is: the SQLite file under --data, or a postgres:// URL. */
+/** The archive of --store (PostgreSQL, shared by the nodes), else the SQLite file under --data. */
+function archiveTarget(inv: Invocation): string {
+  const store = storeLocation(inv);
+  return store.kind === 'postgres' ? store.location : join(dataDir(inv), ARCHIVE_FILE);
+}
+
+/** Opens the archive read-only: an audit of the archive must not change what it audits. */
+async function openArchive(inv: Invocation): Promise<IssuanceArchive> {
+  const target = archiveTarget(inv);
+  if (isPostgresUrl(target)) return openIssuanceArchive(target, { mode: 'read-only' });
+  const path = target;
   if (!existsSync(path)) {
     throw new CliError(
       'archive-not-found',
@@ -20,36 +36,49 @@ function openArchive(inv: Invocation): Archive {
       `no archive at '${path}' (nothing served yet; give --data DIR of the serving device)`,
     );
   }
-  return Archive.openReadOnly(path);
+  return openIssuanceArchive(path, { mode: 'read-only' });
 }
 
-function verifyArchive(inv: Invocation): number {
-  const archive = openArchive(inv);
+/** The verdict in one line, and one per chain and for the checkpoints when there are several. */
+function verificationText(v: ArchiveVerification): string {
+  const bad = v.firstBad;
+  let text = v.ok
+    ? `archive verified: ${v.entries} responses, head ${v.head}\n`
+    : bad?.seq === 0
+      ? `archive BROKEN: ${bad.reason}\n`
+      : `archive BROKEN at entry ${bad?.seq ?? '?'}${bad?.node === undefined ? '' : ` of node ${bad.node}`}: ${bad?.reason ?? ''}\n`;
+  for (const c of v.chains ?? []) {
+    text += `  node ${c.node}: ${c.entries} responses, head ${c.headSeq}:${c.head}${c.ok ? '' : ' BROKEN'}\n`;
+  }
+  const cp = v.checkpoints;
+  if (cp !== undefined) {
+    text += `  checkpoints: ${cp.verified} of ${cp.count} verified${cp.latest === undefined ? '' : `, latest ${cp.latest.id} by ${cp.latest.node} at ${cp.latest.at}`}${cp.keys.length === 0 ? '' : `; signed by key sha256 ${cp.keys.join(', ')}${cp.keysPinned ? '' : ' (compare with the TSA certificate)'}`}\n`;
+  }
+  return text;
+}
+
+async function verifyArchive(inv: Invocation): Promise<number> {
+  const archive = await openArchive(inv);
   try {
-    const v = archive.verify();
-    if (flag(inv, 'json')) inv.io.stdout(jsonText(v));
-    else if (v.ok) inv.io.stdout(`archive verified: ${v.entries} responses, head ${v.head}\n`);
-    else
-      inv.io.stdout(
-        `archive BROKEN at entry ${v.firstBad?.seq ?? '?'}: ${v.firstBad?.reason ?? ''}\n`,
-      );
+    const v = await archive.verify();
+    inv.io.stdout(flag(inv, 'json') ? jsonText(v) : verificationText(v));
     return v.ok ? EXIT.ok : EXIT.integrity;
   } finally {
-    archive.close();
+    await archive.close();
   }
 }
 
-function exportArchive(inv: Invocation): number {
-  const archive = openArchive(inv);
+async function exportArchive(inv: Invocation): Promise<number> {
+  const archive = await openArchive(inv);
   try {
-    printRows(inv, archive.export());
+    await printRows(inv, archive.export());
     return EXIT.ok;
   } finally {
-    archive.close();
+    await archive.close();
   }
 }
 
-function findInArchive(inv: Invocation): number {
+async function findInArchive(inv: Invocation): Promise<number> {
   const imprintText = stringOption(inv, 'imprint');
   const from = stringOption(inv, 'from');
   const to = stringOption(inv, 'to');
@@ -68,9 +97,9 @@ function findInArchive(inv: Invocation): number {
   if (imprint === undefined && serial === undefined && from === undefined && to === undefined) {
     throw new UsageError('give at least one of --imprint, --serial, --from, --to');
   }
-  const archive = openArchive(inv);
+  const archive = await openArchive(inv);
   try {
-    const rows = archive.find({
+    const rows = await archive.find({
       ...(imprint === undefined ? {} : { imprint }),
       ...(serial === undefined ? {} : { serial }),
       ...(from === undefined ? {} : { from }),
@@ -79,12 +108,12 @@ function findInArchive(inv: Invocation): number {
     // --json: one document; without it, JSON lines (as export writes) and a count.
     if (flag(inv, 'json')) inv.io.stdout(jsonText({ responses: rows }));
     else {
-      printRows(inv, rows);
+      await printRows(inv, rows);
       inv.io.stderr(`${String(rows.length)} response(s) found\n`);
     }
     return rows.length > 0 ? EXIT.ok : EXIT.notFound;
   } finally {
-    archive.close();
+    await archive.close();
   }
 }
 
@@ -109,14 +138,14 @@ async function getFromArchive(inv: Invocation): Promise<number> {
   }
   const out = stringOption(inv, 'out');
   if (out === undefined) throw new UsageError('missing --out FILE (the token is binary)');
-  const archive = openArchive(inv);
+  const archive = await openArchive(inv);
   try {
-    const rows = archive
-      .find({
+    const rows = (
+      await archive.find({
         ...(serial === undefined ? {} : { serial }),
         ...(imprint === undefined ? {} : { imprint }),
       })
-      .filter((r) => r.status === 'granted');
+    ).filter((r) => r.status === 'granted');
     if (rows.length === 0) {
       throw new CliError('token-not-found', EXIT.notFound, 'no granted response matches');
     }
@@ -126,7 +155,7 @@ async function getFromArchive(inv: Invocation): Promise<number> {
       );
     }
     const row = rows[0]!;
-    const bytes = archive.response(row.seq);
+    const bytes = await archive.response(row);
     if (bytes === 'not-kept' || bytes === undefined) {
       throw new CliError(
         'token-not-kept',
@@ -147,7 +176,7 @@ async function getFromArchive(inv: Invocation): Promise<number> {
     else inv.io.stdout(`serial ${row.serial ?? '?'} (${row.genTime ?? '?'}) written to ${path}\n`);
     return EXIT.ok;
   } finally {
-    archive.close();
+    await archive.close();
   }
 }
 
@@ -170,12 +199,15 @@ export const archiveVerify: Command = {
   summary: "Recompute the issuance archive's hash chain; name the first bad entry.",
   positionals: [],
   options: {},
-  run: (inv) => Promise.resolve(verifyArchive(inv)),
+  run: (inv) => verifyArchive(inv),
 };
 
-function printRows(inv: Invocation, rows: Iterable<ArchiveRow>): number {
+async function printRows(
+  inv: Invocation,
+  rows: Iterable<ArchiveRow> | AsyncIterable<ArchiveRow>,
+): Promise<number> {
   let n = 0;
-  for (const r of rows) {
+  for await (const r of rows) {
     inv.io.stdout(JSON.stringify(r) + '\n');
     n++;
   }
@@ -187,7 +219,7 @@ export const archiveExport: Command = {
   summary: 'Write every archived response as JSON lines.',
   positionals: [],
   options: {},
-  run: (inv) => Promise.resolve(exportArchive(inv)),
+  run: (inv) => exportArchive(inv),
 };
 
 const TIME_RE = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?Z)?$/;
@@ -209,5 +241,5 @@ export const archiveFind: Command = {
     from: { type: 'string', value: 'TIME', description: 'issued at or after' },
     to: { type: 'string', value: 'TIME', description: 'issued at or before' },
   },
-  run: (inv) => Promise.resolve(findInArchive(inv)),
+  run: (inv) => findInArchive(inv),
 };

@@ -7,7 +7,6 @@ import { join } from 'node:path';
 import { classifyOpenError, type Hsm } from '../../hsm/index.js';
 import { sha256Fingerprint, type Signer } from '../../pki/index.js';
 import {
-  Archive,
   ClockGuard,
   clockStatusLabel,
   accuracyFromMicros,
@@ -18,16 +17,20 @@ import {
   createAccessControl,
   FailureLog,
   createClientAddress,
+  isPostgresUrl,
+  openArchive,
   parsePasswordFile,
   type AccessCheck,
+  type IssuanceArchive,
   type AccessOptions,
   type ReadinessCheck,
   type UnitRoute,
 } from '../../tsa/index.js';
 import { flag, type Command, type Invocation } from '../command.js';
 import { loadServerConfig, SERVER_OPTIONS, type ServerConfig } from '../config.js';
-import { dataDir, openHsm, readInputFile } from '../context.js';
-import { EXIT, InputError } from '../exit-codes.js';
+import { dataDir, openHsm, readInputFile, storeLocation } from '../context.js';
+import { CliError, EXIT, InputError } from '../exit-codes.js';
+import { archiveNodeId } from '../archive-node.js';
 import type { JSONWebKeySet } from 'jose';
 import { createJsonLogger } from '../logger.js';
 import { MASTER_OPTIONS, rsaPssWarning } from './partition.js';
@@ -164,14 +167,32 @@ export async function startServer(
       crl: (issuer) => hsm.latestCrl(issuer),
     });
   }
-  const archivePath = join(dataDir(inv), ARCHIVE_FILE);
-  let archive: Archive;
+  // The SQLite file under --data, or a postgres:// URL shared by several nodes.
+  const store = storeLocation(inv);
+  const archiveTarget =
+    store.kind === 'postgres' ? store.location : join(dataDir(inv), ARCHIVE_FILE);
+  let archive: IssuanceArchive;
   try {
-    archive = Archive.open(archivePath, { writer: 'thread' });
+    archive = isPostgresUrl(archiveTarget)
+      ? await openArchive(archiveTarget, {
+          node: archiveNodeId(dataDir(inv)),
+          // Checkpoints of all chain heads are signed with the first unit's timestamp key.
+          signer: units[0]!.signer,
+          logger,
+        })
+      : await openArchive(archiveTarget, { writer: 'thread' });
   } catch (cause) {
-    // The same classification as the device store: a full disk is not corruption.
     await hsm.close();
-    throw classifyOpenError(cause, archivePath, 'the time-stamp archive');
+    if (isPostgresUrl(archiveTarget)) {
+      // The URL may carry a password: the message names the failure, not the URL.
+      throw new CliError(
+        'archive-unavailable',
+        EXIT.unavailable,
+        `the time-stamp archive database cannot be opened: ${cause instanceof Error ? cause.message : 'unknown error'}`,
+      );
+    }
+    // The same classification as the device store: a full disk is not corruption.
+    throw classifyOpenError(cause, archiveTarget, 'the time-stamp archive');
   }
   // TIS-01: the clock guard (SNTP quorum when servers are configured, jump checks always).
   const timeSource = new ClockGuard({
@@ -184,7 +205,7 @@ export async function startServer(
     logger,
     onEvent: (event) => {
       // TIS-03: every clock event is logged (by the guard) and archived.
-      archive.recordClockEvent(event);
+      return archive.recordClockEvent(event);
     },
   });
   // The first check completes before the server listens.
@@ -228,7 +249,7 @@ export async function startServer(
       },
     ];
     try {
-      metrics.setArchiveRows(archive.probe(new Date(reading.epochMs)));
+      metrics.setArchiveRows(await archive.probe(new Date(reading.epochMs)));
       archiveProbe.succeeded();
       checks.push({ name: 'archive', ok: true, detail: 'writable' });
     } catch (error) {
@@ -364,7 +385,7 @@ export async function startServer(
     for (const srv of [server, ...extra]) srv.close();
     await timeSource.stop();
     await archive.drain();
-    archive.close();
+    await archive.close();
     await hsm.close();
     throw error;
   }
@@ -457,17 +478,24 @@ export async function startServer(
           // Bounded, so that a stuck writer cannot keep the process alive; nothing waiting on it
           // was sent to a client.
           const giveUp = new Promise<void>((r) => setTimeout(r, 5_000).unref());
-          void Promise.race([archive.drain(), giveUp]).then(async () => {
-            clearInterval(sweep);
-            archive.close();
-            await hsm.close().catch(() => undefined);
-            logger.info('attestamp stopped', {
-              reason,
-              drained,
-              durationMs: Math.round(performance.now() - (closingSince ?? performance.now())),
+          void Promise.race([archive.drain(), giveUp])
+            // The PostgreSQL archive signs a last checkpoint here, with the HSM still open.
+            .then(() => Promise.race([archive.close(), giveUp]))
+            .catch((error: unknown) => {
+              logger.warn('archive not closed cleanly', {
+                error: error instanceof Error ? error.message : 'unknown',
+              });
+            })
+            .then(async () => {
+              clearInterval(sweep);
+              await hsm.close().catch(() => undefined);
+              logger.info('attestamp stopped', {
+                reason,
+                drained,
+                durationMs: Math.round(performance.now() - (closingSince ?? performance.now())),
+              });
+              done();
             });
-            done();
-          });
         });
         server.closeIdleConnections();
       });

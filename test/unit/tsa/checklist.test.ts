@@ -1191,24 +1191,24 @@ describe('TSTInfo (RFC 3161 2.4.2)', () => {
         seen.add(value.toString());
       }
       expect(seen.size).toBe(300);
-      expect(archive.verify()).toMatchObject({ ok: true, entries: 300 });
-      expect(archive.find({ serial: answers[17]!.serial! })).toHaveLength(1);
+      expect(await archive.verify()).toMatchObject({ ok: true, entries: 300 });
+      expect(await archive.find({ serial: answers[17]!.serial! })).toHaveLength(1);
     } finally {
-      archive.close();
+      await archive.close();
     }
   });
 
-  it('TST-04 serials stay unique across restarts and across several instances', () => {
+  it('TST-04 serials stay unique across restarts and across several instances', async () => {
     const path = join(dir, 'archive-restart.sqlite');
     const first = Archive.open(path);
     const second = Archive.open(path);
     const seen: bigint[] = [];
     for (let i = 0; i < 50; i++) seen.push(first.next(), second.next());
-    first.close();
-    second.close();
+    await first.close();
+    await second.close();
     const reopened = Archive.open(path);
     for (let i = 0; i < 50; i++) seen.push(reopened.next());
-    reopened.close();
+    await reopened.close();
     expect(new Set(seen.map(String)).size).toBe(seen.length);
     expect(seen.every((s) => s > 0n)).toBe(true);
   });

@@ -632,7 +632,7 @@ describe('ClockGuard with SNTP servers (TIS-01)', () => {
         recoveryChecks: 1,
         onEvent: (e) => {
           events.push(e);
-          archive.recordClockEvent(e);
+          return archive.recordClockEvent(e);
         },
       });
       const service = makeService(guard, archive);
@@ -647,7 +647,7 @@ describe('ClockGuard with SNTP servers (TIS-01)', () => {
       responder(1).set({});
       await guard.check();
       await archive.drain();
-      const rows = archive.clockEvents();
+      const rows = await archive.clockEvents();
       expect(rows.map((r) => `${r.from}->${r.to}`)).toEqual([
         'unsynced->synced',
         'synced->degraded',
@@ -662,12 +662,12 @@ describe('ClockGuard with SNTP servers (TIS-01)', () => {
       expect(rows[1]!.sources[1]!.offsetMs).toBeGreaterThan(390);
       expect(rows[2]!.sources[0]!.error).toMatch(/no reply/);
       // The responses table and its hash chain are untouched by clock events.
-      const responses = archive.find({});
+      const responses = await archive.find({});
       expect(responses.map((r) => r.status)).toEqual(['granted', 'rejection']);
       expect(responses[1]!.failInfo).toBe('timeNotAvailable');
-      expect(archive.verify()).toMatchObject({ ok: true, entries: 2 });
+      expect(await archive.verify()).toMatchObject({ ok: true, entries: 2 });
     } finally {
-      archive.close();
+      await archive.close();
     }
   });
 

@@ -21,6 +21,50 @@ import { assertSchema } from './schema-check.js';
 /** Audit rows read per page by entries(). */
 const AUDIT_PAGE = 500;
 
+/** How long a transaction waits for another connection's write lock before store-busy. */
+const WRITE_LOCK_WAIT_MS = 5_000;
+
+function isBusy(error: unknown): boolean {
+  return (
+    typeof error === 'object' &&
+    error !== null &&
+    'code' in error &&
+    typeof error.code === 'string' &&
+    error.code.startsWith('SQLITE_BUSY')
+  );
+}
+
+/**
+ * BEGIN IMMEDIATE without blocking the event loop: SQLite's busy handler would sleep in this
+ * thread while another connection (another process, or another store in this one) holds the
+ * write lock, and that holder may need this thread to finish. So the lock is tried without a
+ * busy timeout and retried on a timer, up to WRITE_LOCK_WAIT_MS.
+ */
+async function beginImmediate(db: Db): Promise<void> {
+  const deadline = performance.now() + WRITE_LOCK_WAIT_MS;
+  let pause = 1;
+  db.pragma('busy_timeout = 0');
+  try {
+    for (;;) {
+      try {
+        db.exec('BEGIN IMMEDIATE');
+        return;
+      } catch (error) {
+        if (!isBusy(error)) throw error;
+        if (performance.now() >= deadline) {
+          throw new HsmError('store-busy', 'the device store is locked by another writer', {
+            cause: error,
+          });
+        }
+      }
+      await new Promise((r) => setTimeout(r, pause));
+      pause = Math.min(pause * 2, 50);
+    }
+  } finally {
+    db.pragma('busy_timeout = 5000');
+  }
+}
+
 /** The repositories over one connection; `gate` runs each call when the connection is free. */
 function repositories(db: Db, gate: <T>(fn: () => T) => Promise<T>): StoreTx {
   const g =
@@ -144,7 +188,7 @@ class SqliteStore implements DeviceStore {
       release = r;
     });
     try {
-      this.db.exec('BEGIN IMMEDIATE');
+      await beginImmediate(this.db);
       try {
         const result = await this.inTx.run(true, () => fn(this.txRepos));
         this.db.exec('COMMIT');

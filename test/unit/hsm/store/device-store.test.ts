@@ -11,8 +11,14 @@ import type {
   StoreTx,
 } from '../../../../src/hsm/store/device-store.js';
 import { SCHEMA_VERSION } from '../../../../src/hsm/store/schema-version.js';
+import { MIGRATIONS } from '../../../../src/hsm/store/sqlite/migrations.js';
+import {
+  createSqliteStore,
+  openSqliteStore,
+} from '../../../../src/hsm/store/sqlite/sqlite-store.js';
 import {
   postgresKind,
+  sqliteKind,
   type HostileChange,
   type StoreKind,
   type StoreSlot,
@@ -20,11 +26,10 @@ import {
 import { requirePostgres } from '../../../helpers/postgres.js';
 import { expectHsmRejection } from '../support.js';
 
-// The SQLite store joins with one line (and its imports: createSqliteStore and openSqliteStore
-// from store/sqlite/sqlite-store.ts, MIGRATIONS from store/sqlite/migrations.ts, sqliteKind
-// from the harness) once src/hsm/store/sqlite/ is on this branch:
-//   sqliteKind({ create: createSqliteStore, open: openSqliteStore, migrations: MIGRATIONS }),
-const STORES: readonly StoreKind[] = [postgresKind];
+const STORES: readonly StoreKind[] = [
+  sqliteKind({ create: createSqliteStore, open: openSqliteStore, migrations: MIGRATIONS }),
+  postgresKind,
+];
 
 /** Deterministic bytes of every value 0..255 (NUL and 0xff included), `n` long. */
 function bytes(n: number, seed: number): Buffer {

@@ -1,7 +1,8 @@
 // Worker thread of the issuance archive: commits each batch it receives in one durable
 // transaction and answers when it is on disk (group commit off the event loop).
 import { parentPort, workerData } from 'node:worker_threads';
-import { createBatchWriter, openArchiveDatabase, type ArchiveRecord } from './archive.js';
+import { createBatchWriter, openArchiveDatabase } from './sqlite.js';
+import type { ArchiveRecord } from './types.js';
 
 const { path } = workerData as { path: string };
 const write = createBatchWriter(openArchiveDatabase(path));

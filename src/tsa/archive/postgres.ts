@@ -1,0 +1,1071 @@
+// The issuance archive in PostgreSQL, for several TSA nodes on one database (ETSI EN 319 421
+// TIS-04): each node appends to its own hash chain with group commit, serial numbers come in
+// blocks reserved under a row lock (the UNIQUE constraint on serial proves them unique), and
+// signed checkpoints of all chain heads let verify() detect a truncated chain.
+import pg from 'pg';
+import { createVerifier } from '../../hsm/index.js';
+import { isKeyAlgorithm, sha256Fingerprint, type Signer } from '../../pki/index.js';
+import {
+  bytesEqual,
+  GENESIS,
+  nextLink,
+  silentLogger,
+  systemClock,
+  utf8,
+  verifyChainAsync,
+  type Clock,
+  type Logger,
+  type StoredEntry,
+} from '../../shared/index.js';
+import type { ClockEvent, ClockSourceReport, ClockState } from '../clock/guard.js';
+import type { FailInfo } from '../errors.js';
+import { archiveDigest, entryBody, hexOrNull, sha256 } from './entry.js';
+import type {
+  ArchiveQuery,
+  ArchiveRecord,
+  ArchiveRow,
+  ArchiveVerification,
+  ArchiveVerifyOptions,
+  ChainReport,
+  CheckpointReport,
+  ClockEventRow,
+  EntryLocator,
+  IssuanceArchive,
+  KeptResponse,
+} from './types.js';
+
+export interface PostgresArchiveOptions {
+  /** postgres://user:password@host:port/database */
+  readonly url: string;
+  /** This node's id: its chain. Required to serve; two processes may share one (they queue). */
+  readonly node?: string;
+  /** Verify, search and read only: no migration, no serials, no checkpoints, no writes. */
+  readonly readOnly?: boolean;
+  /** Signs the checkpoints (the TSA unit's timestamp key); without it none are written. */
+  readonly signer?: Signer;
+  /** How often a checkpoint is written while serving (default 60 s; 0: only at close). */
+  readonly checkpointIntervalMs?: number;
+  /** Serial numbers per reserved block (default 1024). */
+  readonly serialBlock?: number;
+  readonly logger?: Logger;
+  readonly clock?: Clock;
+  /** Connections in the pool (default 4). */
+  readonly poolSize?: number;
+  /** How long getting a connection may take before a write fails (default 5 s). */
+  readonly connectTimeoutMs?: number;
+  /** How long one statement may take before it fails (default 10 s). */
+  readonly queryTimeoutMs?: number;
+  /** While the database is unreachable, how often it is tried again (default 500 ms). */
+  readonly retryMs?: number;
+}
+
+/** The schema version this code writes; an archive of a later version is refused. */
+export const POSTGRES_SCHEMA_VERSION = 1;
+
+/**
+ * Versioned migrations, applied in order under an advisory lock at start. Byte columns are
+ * bytea, times ISO 8601 text (hashed as text: a timestamptz would not give the same bytes back).
+ */
+const MIGRATIONS: readonly (readonly string[])[] = [
+  [
+    `CREATE TABLE archive_meta (name text PRIMARY KEY, value text NOT NULL)`,
+    `CREATE TABLE serial_state (
+       id integer PRIMARY KEY CHECK (id = 1),
+       next numeric(49, 0) NOT NULL CHECK (next > 0))`,
+    `INSERT INTO serial_state (id, next) VALUES (1, 1)`,
+    `CREATE TABLE serial_blocks (
+       first numeric(49, 0) PRIMARY KEY,
+       next numeric(49, 0) NOT NULL,
+       node text NOT NULL,
+       at text NOT NULL,
+       CHECK (next > first))`,
+    `CREATE TABLE chains (
+       node text PRIMARY KEY,
+       head_seq bigint NOT NULL CHECK (head_seq >= 0),
+       head_hash bytea NOT NULL,
+       created_at text NOT NULL)`,
+    `CREATE TABLE responses (
+       node text NOT NULL REFERENCES chains (node),
+       seq bigint NOT NULL CHECK (seq > 0),
+       at text NOT NULL,
+       unit text NOT NULL,
+       key_spki_sha256 text NOT NULL,
+       serial numeric(49, 0) UNIQUE,
+       gen_time text,
+       policy text,
+       hash_algorithm text,
+       imprint bytea,
+       nonce bytea,
+       status text NOT NULL CHECK (status IN ('granted', 'rejection')),
+       fail_info text,
+       response_sha256 bytea NOT NULL,
+       response bytea,
+       prev_hash bytea NOT NULL,
+       hash bytea NOT NULL,
+       PRIMARY KEY (node, seq))`,
+    `CREATE INDEX responses_imprint ON responses (imprint)`,
+    `CREATE INDEX responses_at ON responses (at)`,
+    `CREATE TABLE clock_events (
+       seq bigserial PRIMARY KEY,
+       node text NOT NULL,
+       at text NOT NULL,
+       from_state text NOT NULL CHECK (from_state IN ('synced', 'degraded', 'unsynced')),
+       to_state text NOT NULL CHECK (to_state IN ('synced', 'degraded', 'unsynced')),
+       reason text NOT NULL,
+       sources_json text NOT NULL)`,
+    `CREATE TABLE checkpoints (
+       id bigserial PRIMARY KEY,
+       node text NOT NULL,
+       at text NOT NULL,
+       body text NOT NULL,
+       algorithm text NOT NULL,
+       spki bytea NOT NULL,
+       certificates bytea[] NOT NULL,
+       signature bytea NOT NULL)`,
+  ],
+];
+
+/** The PostgreSQL schema that holds the archive's tables. */
+const ARCHIVE_SCHEMA = 'attestamp_tsa';
+
+/** Every statement that changes the schema runs under this advisory lock (one node migrates). */
+const MIGRATION_LOCK = 0x61747374; // 'atst'
+
+/** The `type` of a checkpoint body: what its signature is over, and nothing else can be. */
+const CHECKPOINT_TYPE = 'attestamp archive checkpoint v1';
+
+/** A node id names a chain: short, printable, no spaces (it appears in logs and reports). */
+const NODE_ID = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$/;
+
+const MAX_BATCH = 256;
+/** Rows read per query while verifying or exporting a chain. */
+const PAGE = 1000;
+/** Columns of one responses row as inserted. */
+const INSERT_COLUMNS = [
+  'node',
+  'seq',
+  'at',
+  'unit',
+  'key_spki_sha256',
+  'serial',
+  'gen_time',
+  'policy',
+  'hash_algorithm',
+  'imprint',
+  'nonce',
+  'status',
+  'fail_info',
+  'response_sha256',
+  'response',
+  'prev_hash',
+  'hash',
+] as const;
+
+interface RawRow {
+  node: string;
+  seq: string;
+  at: string;
+  unit: string;
+  key_spki_sha256: string;
+  serial: string | null;
+  gen_time: string | null;
+  policy: string | null;
+  hash_algorithm: string | null;
+  imprint: Buffer | null;
+  nonce: Buffer | null;
+  status: 'granted' | 'rejection';
+  fail_info: FailInfo | null;
+  response_sha256: Buffer;
+  response: Buffer | null;
+  prev_hash: Buffer;
+  hash: Buffer;
+}
+
+interface RawCheckpoint {
+  id: string;
+  node: string;
+  at: string;
+  body: string;
+  algorithm: string;
+  spki: Buffer;
+  certificates: Buffer[];
+  signature: Buffer;
+}
+
+interface CheckpointBody {
+  readonly type: string;
+  readonly node: string;
+  readonly at: string;
+  readonly heads: readonly { node: string; seq: number; hash: string }[];
+}
+
+interface Pending {
+  readonly record: ArchiveRecord;
+  readonly done: () => void;
+  readonly fail: (e: unknown) => void;
+}
+
+interface Block {
+  readonly first: bigint;
+  readonly end: bigint;
+}
+
+const fields = (r: RawRow) => ({ ...r, seq: Number(r.seq) });
+
+function rowBody(r: RawRow): string {
+  return entryBody(fields(r), r.node);
+}
+
+function toRow(r: RawRow): ArchiveRow {
+  return {
+    node: r.node,
+    seq: Number(r.seq),
+    at: r.at,
+    unit: r.unit,
+    keySpkiSha256: r.key_spki_sha256,
+    serial: r.serial,
+    genTime: r.gen_time,
+    policy: r.policy,
+    hashAlgorithm: r.hash_algorithm,
+    imprint: hexOrNull(r.imprint),
+    nonce: hexOrNull(r.nonce),
+    status: r.status,
+    failInfo: r.fail_info,
+    responseSha256: r.response_sha256.toString('hex'),
+    responseKept: r.response !== null,
+    hash: r.hash.toString('hex'),
+  };
+}
+
+const message = (e: unknown): string => (e instanceof Error ? e.message : 'unknown error');
+
+export class PostgresArchive implements IssuanceArchive {
+  private pending: Pending[] = [];
+  private inFlight = false;
+  private scheduled = false;
+  private idle: (() => void)[] = [];
+  private batches = 0;
+  private rowCount = 0;
+  private serialNext = 0n;
+  private serialEnd = 0n;
+  private spare: Block | undefined;
+  private prefetching: Promise<void> | undefined;
+  private serialWarned = false;
+  /** Set while the database is unreachable: records are refused at once until it is back. */
+  private down: Error | undefined;
+  private retry: NodeJS.Timeout | undefined;
+  private checkpointTimer: NodeJS.Timeout | undefined;
+  /** The heads this node last signed, so that an idle node does not write the same again. */
+  private lastSigned: string | undefined;
+  private closed = false;
+  private readonly node: string;
+  private readonly block: bigint;
+  private readonly logger: Logger;
+  private readonly clock: Clock;
+
+  private constructor(
+    private readonly pool: pg.Pool,
+    private readonly options: PostgresArchiveOptions,
+  ) {
+    this.node = options.node ?? '';
+    this.block = BigInt(options.serialBlock ?? 1024);
+    this.logger = options.logger ?? silentLogger;
+    this.clock = options.clock ?? systemClock;
+  }
+
+  /**
+   * Connects, runs the migrations (serving) or checks the schema version (read-only), registers
+   * this node's chain and reserves its first block of serials.
+   */
+  static async open(options: PostgresArchiveOptions): Promise<PostgresArchive> {
+    const readOnly = options.readOnly === true;
+    if (!readOnly && (options.node === undefined || !NODE_ID.test(options.node))) {
+      throw new RangeError(
+        'a PostgreSQL archive needs a node id (letters, digits, . _ : -, at most 64)',
+      );
+    }
+    const serialBlock = options.serialBlock ?? 1024;
+    if (!Number.isSafeInteger(serialBlock) || serialBlock < 2) {
+      throw new RangeError('the serial block size must be an integer of at least 2');
+    }
+    const logger = options.logger ?? silentLogger;
+    const pool = new pg.Pool({
+      connectionString: options.url,
+      max: options.poolSize ?? 4,
+      connectionTimeoutMillis: options.connectTimeoutMs ?? 5_000,
+      query_timeout: options.queryTimeoutMs ?? 10_000,
+      keepAlive: true,
+      application_name: readOnly ? 'attestamp-archive-reader' : 'attestamp-archive',
+      // Each commit waits for the server's flush to disk whatever the server's default; a
+      // reader cannot change anything, by the server's own rule.
+      // The archive's tables live in a schema of their own, apart from the device store's
+      // (attestamp_hsm), so that the two can share a database.
+      options: `-c search_path=${ARCHIVE_SCHEMA} ${readOnly ? '-c default_transaction_read_only=on' : '-c synchronous_commit=on'}`,
+    });
+    // An idle connection that the server drops is taken out of the pool; without these
+    // listeners its error would end the process.
+    pool.on('error', (error) => {
+      logger.warn('archive database connection lost', { error: error.message });
+    });
+    pool.on('connect', (client) => {
+      client.on('error', () => {
+        // The query in progress (if any) fails with this error; the pool discards the client.
+      });
+    });
+    const archive = new PostgresArchive(pool, options);
+    try {
+      if (readOnly) await archive.checkSchema();
+      else {
+        await archive.migrate();
+        await archive.register();
+        const first = await archive.reserveBlock();
+        archive.serialNext = first.first;
+        archive.serialEnd = first.end;
+        const every = options.checkpointIntervalMs ?? 60_000;
+        if (options.signer !== undefined && every > 0) {
+          archive.checkpointTimer = setInterval(() => {
+            void archive.checkpoint().catch((error: unknown) => {
+              logger.warn('archive checkpoint not written', { error: message(error) });
+            });
+          }, every);
+          archive.checkpointTimer.unref();
+        }
+      }
+    } catch (error) {
+      await pool.end().catch(() => undefined);
+      throw error;
+    }
+    return archive;
+  }
+
+  /** This node's id (its chain). */
+  get nodeId(): string {
+    return this.node;
+  }
+
+  private async migrate(): Promise<void> {
+    const client = await this.pool.connect();
+    let broken: Error | undefined;
+    try {
+      await client.query('BEGIN');
+      await client.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK]);
+      await client.query(`CREATE SCHEMA IF NOT EXISTS ${ARCHIVE_SCHEMA}`);
+      const version = await this.schemaVersion(client);
+      if (version > POSTGRES_SCHEMA_VERSION) {
+        throw new Error(
+          `the archive database has schema version ${String(version)}, newer than this attestamp (${String(POSTGRES_SCHEMA_VERSION)})`,
+        );
+      }
+      for (let v = version + 1; v <= MIGRATIONS.length; v++) {
+        for (const statement of MIGRATIONS[v - 1]!) await client.query(statement);
+        await client.query(
+          `INSERT INTO archive_meta (name, value) VALUES ('schema_version', $1)
+           ON CONFLICT (name) DO UPDATE SET value = excluded.value`,
+          [String(v)],
+        );
+      }
+      await client.query('COMMIT');
+    } catch (error) {
+      broken = error instanceof Error ? error : new Error('migration failed');
+      throw error;
+    } finally {
+      client.release(broken);
+    }
+  }
+
+  private async schemaVersion(client: pg.ClientBase | pg.Pool): Promise<number> {
+    const exists = await client.query<{ t: string | null }>(
+      "SELECT to_regclass('archive_meta')::text AS t",
+    );
+    if (exists.rows[0]?.t == null) return 0;
+    const row = await client.query<{ value: string }>(
+      "SELECT value FROM archive_meta WHERE name = 'schema_version'",
+    );
+    return Number(row.rows[0]?.value ?? 0);
+  }
+
+  private async checkSchema(): Promise<void> {
+    const version = await this.schemaVersion(this.pool);
+    if (version === 0) throw new Error('no attestamp archive in this database');
+    if (version > POSTGRES_SCHEMA_VERSION) {
+      throw new Error(
+        `the archive database has schema version ${String(version)}, newer than this attestamp`,
+      );
+    }
+  }
+
+  private async register(): Promise<void> {
+    await this.pool.query(
+      `INSERT INTO chains (node, head_seq, head_hash, created_at) VALUES ($1, 0, $2, $3)
+       ON CONFLICT (node) DO NOTHING`,
+      [this.node, Buffer.from(GENESIS), this.clock.now().toISOString()],
+    );
+  }
+
+  // --- serials ---------------------------------------------------------------------------
+
+  /**
+   * One block of serials, reserved by one statement: the UPDATE takes serial_state's row lock
+   * for the time of that statement only, and the block is recorded with the node that took it.
+   */
+  private async reserveBlock(): Promise<Block> {
+    const r = await this.pool.query<{ first: string; next: string }>(
+      `WITH b AS (
+         UPDATE serial_state SET next = next + $1 WHERE id = 1 RETURNING next - $1 AS first, next)
+       INSERT INTO serial_blocks (first, next, node, at)
+         SELECT first, next, $2, $3 FROM b
+       RETURNING first::text AS first, next::text AS next`,
+      [this.block.toString(), this.node, this.clock.now().toISOString()],
+    );
+    const row = r.rows[0];
+    if (row === undefined) throw new Error('the serial state row is missing');
+    return { first: BigInt(row.first), end: BigInt(row.next) };
+  }
+
+  /** Reserves the next block in the background; a failure is retried on a later next(). */
+  private prefetch(): void {
+    if (this.prefetching !== undefined || this.spare !== undefined || this.closed) return;
+    this.prefetching = this.reserveBlock()
+      .then(
+        (b) => {
+          this.spare = b;
+          this.serialWarned = false;
+        },
+        (error: unknown) => {
+          // Once per episode: while the database is away every request would try again.
+          if (!this.serialWarned) {
+            this.logger.warn('serial block not reserved', { error: message(error) });
+          }
+          this.serialWarned = true;
+        },
+      )
+      .finally(() => {
+        this.prefetching = undefined;
+      });
+  }
+
+  /**
+   * The next serial, from this node's block; the next block is reserved in the background when
+   * half of this one is spent. With none at hand the request is refused (never waits).
+   */
+  next(): bigint {
+    if (this.options.readOnly === true || this.closed) throw new Error('the archive is closed');
+    if (this.serialNext >= this.serialEnd) {
+      const spare = this.spare;
+      if (spare === undefined) {
+        this.prefetch();
+        throw new Error('no serial number block is reserved (the archive database is unreachable)');
+      }
+      this.spare = undefined;
+      this.serialNext = spare.first;
+      this.serialEnd = spare.end;
+    }
+    const serial = this.serialNext++;
+    if (this.serialEnd - this.serialNext <= this.block / 2n) this.prefetch();
+    return serial;
+  }
+
+  // --- records ---------------------------------------------------------------------------
+
+  record(record: ArchiveRecord): Promise<void> {
+    if (this.options.readOnly === true)
+      return Promise.reject(new Error('the archive is read-only'));
+    if (this.closed) return Promise.reject(new Error('the archive is closed'));
+    if (this.down !== undefined) return Promise.reject(this.down);
+    return new Promise((done, fail) => {
+      this.pending.push({ record, done, fail });
+      if (!this.inFlight) this.schedule();
+    });
+  }
+
+  /** Group commit: what arrives in one turn, or while a batch is being committed, goes together. */
+  private schedule(): void {
+    if (this.scheduled) return;
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
+      this.send();
+    });
+  }
+
+  private send(): void {
+    if (this.inFlight) return;
+    if (this.pending.length === 0) {
+      this.notifyIdle();
+      return;
+    }
+    const batch = this.pending.splice(0, MAX_BATCH);
+    this.inFlight = true;
+    this.writeBatch(batch.map((p) => p.record)).then(
+      () => {
+        this.inFlight = false;
+        this.batches++;
+        this.rowCount += batch.length;
+        for (const p of batch) p.done();
+        this.send();
+      },
+      (error: unknown) => {
+        this.inFlight = false;
+        for (const p of batch) p.fail(error);
+        this.lost(error);
+        this.send();
+      },
+    );
+  }
+
+  /**
+   * One transaction: lock this node's chain row, chain the batch to its head, insert the rows
+   * and move the head. Only this node's row is locked: other nodes append at the same time.
+   */
+  private async writeBatch(records: readonly ArchiveRecord[]): Promise<void> {
+    const client = await this.pool.connect();
+    let broken: Error | undefined;
+    try {
+      await client.query('BEGIN');
+      const locked = await client.query<{ head_seq: string; head_hash: Buffer }>(
+        'SELECT head_seq::text AS head_seq, head_hash FROM chains WHERE node = $1 FOR UPDATE',
+        [this.node],
+      );
+      const current = locked.rows[0];
+      if (current === undefined)
+        throw new Error(`the chain of node ${this.node} is not registered`);
+      let head: { seq: number; hash: Uint8Array } | undefined =
+        current.head_seq === '0'
+          ? undefined
+          : { seq: Number(current.head_seq), hash: current.head_hash };
+      const values: unknown[] = [];
+      const tuples: string[] = [];
+      for (const r of records) {
+        const f = {
+          at: r.at,
+          unit: r.unit,
+          key_spki_sha256: r.keySpkiSha256,
+          serial: r.serial === null ? null : r.serial.toString(),
+          gen_time: r.genTime,
+          policy: r.policy,
+          hash_algorithm: r.hashAlgorithm,
+          imprint: r.imprint === null ? null : Buffer.from(r.imprint),
+          nonce: r.nonce === null ? null : Buffer.from(r.nonce),
+          status: r.status,
+          fail_info: r.failInfo,
+          response_sha256: Buffer.from(r.responseSha256),
+        };
+        const link = nextLink(head, (seq) => entryBody({ seq, ...f }, this.node), {
+          digest: archiveDigest,
+        });
+        const row = [
+          this.node,
+          link.seq,
+          f.at,
+          f.unit,
+          f.key_spki_sha256,
+          f.serial,
+          f.gen_time,
+          f.policy,
+          f.hash_algorithm,
+          f.imprint,
+          f.nonce,
+          f.status,
+          f.fail_info,
+          f.response_sha256,
+          r.response === undefined ? null : Buffer.from(r.response),
+          Buffer.from(link.prevHash),
+          Buffer.from(link.hash),
+        ];
+        const base = values.length;
+        tuples.push(`(${row.map((_, i) => `$${String(base + i + 1)}`).join(', ')})`);
+        values.push(...row);
+        head = link;
+      }
+      const n = values.length;
+      values.push(head?.seq ?? 0, Buffer.from(head?.hash ?? GENESIS), this.node);
+      await client.query(
+        `WITH inserted AS (
+           INSERT INTO responses (${INSERT_COLUMNS.join(', ')}) VALUES ${tuples.join(', ')}
+           RETURNING 1)
+         UPDATE chains SET head_seq = $${String(n + 1)}, head_hash = $${String(n + 2)}
+         WHERE node = $${String(n + 3)}`,
+        values,
+      );
+      await client.query('COMMIT');
+    } catch (error) {
+      // The connection is discarded, not reused: the server rolls back what it did not commit.
+      broken = error instanceof Error ? error : new Error('archive write failed');
+      throw error;
+    } finally {
+      client.release(broken);
+    }
+  }
+
+  /**
+   * A write failed: refuse what is pending and every record until the database answers again
+   * (tried every retryMs). Nothing waits on an unreachable database.
+   */
+  private lost(error: unknown): void {
+    if (this.closed) return;
+    const left = this.pending;
+    this.pending = [];
+    for (const p of left) p.fail(error);
+    if (this.down === undefined) {
+      this.down = new Error(`the archive database is unreachable: ${message(error)}`);
+      this.logger.error('archive write failed; refusing to grant until the database is back', {
+        node: this.node,
+        error: message(error),
+      });
+    }
+    this.scheduleRetry();
+  }
+
+  private scheduleRetry(): void {
+    if (this.retry !== undefined || this.closed) return;
+    this.retry = setTimeout(() => {
+      this.retry = undefined;
+      void this.recheck();
+    }, this.options.retryMs ?? 500);
+    this.retry.unref();
+  }
+
+  /** Tries the database; clears the refusal when it answers. */
+  private async recheck(): Promise<boolean> {
+    try {
+      await this.pool.query('SELECT 1');
+    } catch {
+      this.scheduleRetry();
+      return false;
+    }
+    if (this.down !== undefined) {
+      this.down = undefined;
+      this.logger.info('archive database reachable again; granting', { node: this.node });
+    }
+    if (this.serialNext >= this.serialEnd || this.serialEnd - this.serialNext <= this.block / 2n) {
+      this.prefetch();
+    }
+    return true;
+  }
+
+  private notifyIdle(): void {
+    const waiting = this.idle;
+    this.idle = [];
+    for (const w of waiting) w();
+  }
+
+  drain(): Promise<void> {
+    if (!this.inFlight && this.pending.length === 0) return Promise.resolve();
+    return new Promise((done) => {
+      this.idle.push(done);
+      if (!this.inFlight && !this.scheduled) this.send();
+    });
+  }
+
+  stats(): { batches: number; rows: number } {
+    return { batches: this.batches, rows: this.rowCount };
+  }
+
+  // --- clock events and readiness ---------------------------------------------------------
+
+  async recordClockEvent(event: ClockEvent): Promise<void> {
+    await this.pool.query(
+      `INSERT INTO clock_events (node, at, from_state, to_state, reason, sources_json)
+       VALUES ($1, $2, $3, $4, $5, $6)`,
+      [this.node, event.at, event.from, event.to, event.reason, JSON.stringify(event.sources)],
+    );
+  }
+
+  async clockEvents(): Promise<ClockEventRow[]> {
+    const r = await this.pool.query<{
+      seq: string;
+      node: string;
+      at: string;
+      from_state: ClockState;
+      to_state: ClockState;
+      reason: string;
+      sources_json: string;
+    }>('SELECT * FROM clock_events ORDER BY seq');
+    return r.rows.map((e) => ({
+      seq: Number(e.seq),
+      node: e.node,
+      at: e.at,
+      from: e.from_state,
+      to: e.to_state,
+      reason: e.reason,
+      sources: JSON.parse(e.sources_json) as ClockSourceReport[],
+    }));
+  }
+
+  /** Readiness: the database takes a write, and a serial is at hand; the number of entries. */
+  async probe(at: Date): Promise<number> {
+    if (this.closed) throw new Error('the archive is closed');
+    if (this.down !== undefined && !(await this.recheck())) throw this.down;
+    await this.pool.query(
+      `INSERT INTO archive_meta (name, value) VALUES ($1, $2)
+       ON CONFLICT (name) DO UPDATE SET value = excluded.value`,
+      [`last_probe:${this.node}`, at.toISOString()],
+    );
+    if (this.serialNext >= this.serialEnd && this.spare === undefined) {
+      this.prefetch();
+      throw new Error('no serial number block is reserved');
+    }
+    const r = await this.pool.query<{ n: string }>(
+      'SELECT coalesce(sum(head_seq), 0)::text AS n FROM chains',
+    );
+    return Number(r.rows[0]?.n ?? 0);
+  }
+
+  // --- checkpoints -------------------------------------------------------------------------
+
+  /**
+   * Signs the heads of every chain this node can see and stores the checkpoint; returns its id,
+   * or undefined when there is no signer or nothing changed since this node's last one.
+   */
+  async checkpoint(): Promise<number | undefined> {
+    const signer = this.options.signer;
+    if (signer === undefined || this.options.readOnly === true) return undefined;
+    const heads = await this.pool.query<{ node: string; seq: string; hash: Buffer }>(
+      `SELECT node, head_seq::text AS seq, head_hash AS hash FROM chains
+       WHERE head_seq > 0 ORDER BY node`,
+    );
+    const list = heads.rows.map((h) => ({
+      node: h.node,
+      seq: Number(h.seq),
+      hash: h.hash.toString('hex'),
+    }));
+    const key = JSON.stringify(list);
+    if (key === this.lastSigned) return undefined;
+    const at = this.clock.now().toISOString();
+    const body: CheckpointBody = { type: CHECKPOINT_TYPE, node: this.node, at, heads: list };
+    const text = JSON.stringify(body);
+    const signature = await signer.sign(utf8(text));
+    const r = await this.pool.query<{ id: string }>(
+      `INSERT INTO checkpoints (node, at, body, algorithm, spki, certificates, signature)
+       VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id::text AS id`,
+      [
+        this.node,
+        at,
+        text,
+        signer.algorithm,
+        Buffer.from(signer.spki),
+        signer.certificateChain.map((c) => Buffer.from(c)),
+        Buffer.from(signature),
+      ],
+    );
+    this.lastSigned = key;
+    return Number(r.rows[0]?.id);
+  }
+
+  // --- verification and searches ------------------------------------------------------------
+
+  /** One chain's rows in order, read a page at a time. */
+  private async *chainRows(node: string): AsyncGenerator<RawRow> {
+    let after = 0;
+    for (;;) {
+      const r = await this.pool.query<RawRow>(
+        `SELECT node, seq::text AS seq, at, unit, key_spki_sha256, serial::text AS serial, gen_time,
+                policy, hash_algorithm, imprint, nonce, status, fail_info, response_sha256,
+                response, prev_hash, hash
+         FROM responses WHERE node = $1 AND seq > $2 ORDER BY responses.seq LIMIT ${String(PAGE)}`,
+        [node, after],
+      );
+      for (const row of r.rows) yield row;
+      if (r.rows.length < PAGE) return;
+      after = Number(r.rows[r.rows.length - 1]!.seq);
+    }
+  }
+
+  private async nodes(checkpointed: Iterable<string>): Promise<string[]> {
+    const r = await this.pool.query<{ node: string }>(
+      'SELECT node FROM chains UNION SELECT DISTINCT node FROM responses',
+    );
+    return [...new Set([...r.rows.map((x) => x.node), ...checkpointed])].sort();
+  }
+
+  /**
+   * Checks every checkpoint (signature, key, body) and then every node's chain: sequence, links,
+   * hashes, kept responses, that each checkpointed head is in its chain with that hash, and that
+   * no chain ends before a checkpointed head or its recorded head (a truncated tail).
+   */
+  async verify(options: ArchiveVerifyOptions = {}): Promise<ArchiveVerification> {
+    const cp = await this.verifyCheckpoints(options);
+    const recorded = await this.pool.query<{ node: string; seq: string; hash: Buffer }>(
+      'SELECT node, head_seq::text AS seq, head_hash AS hash FROM chains',
+    );
+    const recordedHeads = new Map(recorded.rows.map((h) => [h.node, h]));
+    const chains: ChainReport[] = [];
+    for (const node of await this.nodes(cp.expected.keys())) {
+      const expected = cp.expected.get(node) ?? new Map<number, { hash: string; id: number }>();
+      const entries = async function* (rows: AsyncIterable<RawRow>) {
+        for await (const row of rows) {
+          yield {
+            seq: Number(row.seq),
+            body: rowBody(row),
+            prevHash: row.prev_hash,
+            hash: row.hash,
+            row,
+          } satisfies StoredEntry & { row: RawRow };
+        }
+      };
+      const v = await verifyChainAsync(entries(this.chainRows(node)), {
+        digest: archiveDigest,
+        check: (e, hash) => {
+          if (e.row.response !== null && !sha256(e.row.response).equals(e.row.response_sha256)) {
+            return 'the kept response does not match its hash';
+          }
+          const signed = expected.get(e.seq);
+          if (signed !== undefined && signed.hash !== Buffer.from(hash).toString('hex')) {
+            return `entry differs from the one checkpoint ${String(signed.id)} signed`;
+          }
+          return undefined;
+        },
+      });
+      let firstBad = v.firstBad;
+      if (firstBad === undefined) {
+        // A truncated tail: the chain ends before a head that a checkpoint signed.
+        const beyond = [...expected].filter(([seq]) => seq > v.headSeq).sort((a, b) => b[0] - a[0]);
+        const top = beyond[0];
+        const head = recordedHeads.get(node);
+        const headSeq = head === undefined ? 0 : Number(head.seq);
+        if (top !== undefined) {
+          firstBad = {
+            seq: v.headSeq + 1,
+            reason: `entry ${String(v.headSeq + 1)} is missing: the chain ends at entry ${String(v.headSeq)} but checkpoint ${String(top[1].id)} signed entry ${String(top[0])}`,
+          };
+        } else if (headSeq > v.headSeq) {
+          firstBad = {
+            seq: v.headSeq + 1,
+            reason: `entry ${String(v.headSeq + 1)} is missing: the chain ends at entry ${String(v.headSeq)} but its recorded head is entry ${String(headSeq)}`,
+          };
+        } else if (
+          head !== undefined &&
+          headSeq === v.headSeq &&
+          head.hash.toString('hex') !== v.head &&
+          headSeq > 0
+        ) {
+          firstBad = {
+            seq: headSeq,
+            reason: 'the recorded chain head does not match its last entry',
+          };
+        }
+      }
+      chains.push({
+        node,
+        ok: firstBad === undefined,
+        entries: v.entries,
+        headSeq: v.headSeq,
+        head: v.head,
+        ...(firstBad === undefined ? {} : { firstBad }),
+      });
+    }
+    const badChain = chains.find((c) => !c.ok);
+    const entries = chains.reduce((n, c) => n + c.entries, 0);
+    const head =
+      chains.length === 1
+        ? chains[0]!.head
+        : sha256(
+            utf8(chains.map((c) => `${c.node} ${String(c.headSeq)} ${c.head}\n`).join('')),
+          ).toString('hex');
+    const firstBad =
+      badChain?.firstBad !== undefined
+        ? { node: badChain.node, ...badChain.firstBad }
+        : cp.report.firstBad !== undefined
+          ? {
+              seq: 0,
+              reason: `checkpoint ${String(cp.report.firstBad.id)}: ${cp.report.firstBad.reason}`,
+            }
+          : undefined;
+    return {
+      ok: firstBad === undefined,
+      entries,
+      head,
+      ...(firstBad === undefined ? {} : { firstBad }),
+      chains,
+      checkpoints: cp.report,
+    };
+  }
+
+  private async verifyCheckpoints(options: ArchiveVerifyOptions): Promise<{
+    report: CheckpointReport;
+    expected: Map<string, Map<number, { hash: string; id: number }>>;
+  }> {
+    const r = await this.pool.query<RawCheckpoint>(
+      `SELECT id::text AS id, node, at, body, algorithm, spki, certificates, signature
+       FROM checkpoints ORDER BY checkpoints.id`,
+    );
+    const expected = new Map<string, Map<number, { hash: string; id: number }>>();
+    const keys = new Set<string>();
+    let verified = 0;
+    let firstBad: { id: number; reason: string } | undefined;
+    const pinned = options.checkpointKeys;
+    for (const c of r.rows) {
+      const id = Number(c.id);
+      const reason = checkpointProblem(c, pinned);
+      if (reason !== undefined) {
+        firstBad ??= { id, reason };
+        continue;
+      }
+      keys.add(sha256Fingerprint(c.spki));
+      verified++;
+      const body = JSON.parse(c.body) as CheckpointBody;
+      for (const h of body.heads) {
+        let m = expected.get(h.node);
+        if (m === undefined)
+          expected.set(h.node, (m = new Map<number, { hash: string; id: number }>()));
+        const seen = m.get(h.seq);
+        // Two checkpoints that disagree on one entry: the later one is checked against it too.
+        if (seen !== undefined && seen.hash !== h.hash) {
+          firstBad ??= {
+            id,
+            reason: `checkpoint ${String(seen.id)} signed another hash of ${h.node} entry ${String(h.seq)}`,
+          };
+        }
+        if (seen === undefined) m.set(h.seq, { hash: h.hash, id });
+      }
+    }
+    const last = r.rows[r.rows.length - 1];
+    return {
+      expected,
+      report: {
+        count: r.rows.length,
+        verified,
+        keys: [...keys].sort(),
+        keysPinned: pinned !== undefined,
+        ...(last === undefined
+          ? {}
+          : { latest: { id: Number(last.id), node: last.node, at: last.at } }),
+        ...(firstBad === undefined ? {} : { firstBad }),
+      },
+    };
+  }
+
+  async find(query: ArchiveQuery): Promise<ArchiveRow[]> {
+    const where: string[] = [];
+    const params: (string | Buffer)[] = [];
+    const add = (sql: string, value: string | Buffer): void => {
+      params.push(value);
+      where.push(sql.replace('?', `$${String(params.length)}`));
+    };
+    if (query.imprint !== undefined) add('imprint = ?', Buffer.from(query.imprint));
+    if (query.serial !== undefined) add('serial = ?::numeric', query.serial.toString());
+    if (query.from !== undefined) add('at >= ?', query.from);
+    if (query.to !== undefined) add('at <= ?', query.to);
+    const r = await this.pool.query<RawRow>(
+      `SELECT node, seq::text AS seq, at, unit, key_spki_sha256, serial::text AS serial, gen_time,
+              policy, hash_algorithm, imprint, nonce, status, fail_info, response_sha256,
+              response, prev_hash, hash
+       FROM responses${where.length > 0 ? ' WHERE ' + where.join(' AND ') : ''}
+       ORDER BY responses.node, responses.seq`,
+      params,
+    );
+    return r.rows.map(toRow);
+  }
+
+  async response(entry: EntryLocator): Promise<KeptResponse> {
+    if (entry.node === undefined) return undefined;
+    const r = await this.pool.query<RawRow & { before: Buffer | null; after: Buffer | null }>(
+      `SELECT r.node, r.seq::text AS seq, r.at, r.unit, r.key_spki_sha256, r.serial::text AS serial,
+              r.gen_time, r.policy, r.hash_algorithm, r.imprint, r.nonce, r.status, r.fail_info,
+              r.response_sha256, r.response, r.prev_hash, r.hash,
+              (SELECT hash FROM responses WHERE node = r.node AND seq = r.seq - 1) AS before,
+              (SELECT prev_hash FROM responses WHERE node = r.node AND seq = r.seq + 1) AS after
+       FROM responses r WHERE r.node = $1 AND r.seq = $2`,
+      [entry.node, entry.seq],
+    );
+    const row = r.rows[0];
+    if (row === undefined) return undefined;
+    if (row.response === null) return 'not-kept';
+    if (!sha256(row.response).equals(row.response_sha256)) return 'mismatch';
+    // The row must also hold its place in its chain: its own hash, and the links to the rows
+    // before and after it (editing the bytes and their hash together breaks one of these).
+    if (!bytesEqual(archiveDigest(row.prev_hash, rowBody(row)), row.hash)) return 'mismatch';
+    if (entry.seq > 1 && row.before === null) return 'mismatch';
+    if (!bytesEqual(row.before ?? GENESIS, row.prev_hash)) return 'mismatch';
+    if (row.after !== null && !row.after.equals(row.hash)) return 'mismatch';
+    return new Uint8Array(row.response);
+  }
+
+  async *export(): AsyncGenerator<ArchiveRow> {
+    for (const node of await this.nodes([])) {
+      for await (const row of this.chainRows(node)) yield toRow(row);
+    }
+  }
+
+  /**
+   * Stops taking records, commits what is pending, writes a last checkpoint (a clean shutdown
+   * leaves every head signed) and closes the pool. Bounded by the pool's timeouts.
+   */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    if (this.checkpointTimer !== undefined) clearInterval(this.checkpointTimer);
+    if (this.retry !== undefined) clearTimeout(this.retry);
+    this.retry = undefined;
+    if (this.options.readOnly !== true) {
+      await this.drain();
+      this.closed = true;
+      await this.prefetching;
+      if (this.down === undefined) {
+        try {
+          await this.checkpoint();
+        } catch (error) {
+          this.logger.warn('archive checkpoint at close not written', { error: message(error) });
+        }
+      }
+    }
+    this.closed = true;
+    const left = this.pending;
+    this.pending = [];
+    for (const p of left) p.fail(new Error('the archive is closed'));
+    await this.pool.end();
+  }
+}
+
+/** What is wrong with a stored checkpoint, or undefined when it checks out. */
+function checkpointProblem(
+  c: RawCheckpoint,
+  pinned: readonly Uint8Array[] | undefined,
+): string | undefined {
+  if (!isKeyAlgorithm(c.algorithm)) return `unknown signature algorithm ${c.algorithm}`;
+  let signed: boolean;
+  try {
+    signed = createVerifier(c.spki, c.algorithm)(utf8(c.body), c.signature);
+  } catch {
+    signed = false;
+  }
+  if (!signed) return 'the signature does not verify';
+  if (pinned !== undefined && !pinned.some((k) => bytesEqual(k, c.spki))) {
+    return 'signed by a key that is not trusted';
+  }
+  const leaf = c.certificates[0];
+  if (leaf !== undefined && !leaf.includes(c.spki)) {
+    return 'the stored certificate does not carry the signing key';
+  }
+  let body: unknown;
+  try {
+    body = JSON.parse(c.body);
+  } catch {
+    return 'the body is not JSON';
+  }
+  if (!isCheckpointBody(body)) return 'the body is not a checkpoint';
+  if (body.node !== c.node || body.at !== c.at) return 'the body does not match its row';
+  return undefined;
+}
+
+function isCheckpointBody(b: unknown): b is CheckpointBody {
+  if (typeof b !== 'object' || b === null) return false;
+  const o = b as Record<string, unknown>;
+  return (
+    o.type === CHECKPOINT_TYPE &&
+    typeof o.node === 'string' &&
+    typeof o.at === 'string' &&
+    Array.isArray(o.heads) &&
+    o.heads.every((h: unknown) => {
+      if (typeof h !== 'object' || h === null) return false;
+      const x = h as Record<string, unknown>;
+      return (
+        typeof x.node === 'string' &&
+        typeof x.seq === 'number' &&
+        Number.isSafeInteger(x.seq) &&
+        x.seq > 0 &&
+        typeof x.hash === 'string' &&
+        /^[0-9a-f]{64}$/.test(x.hash)
+      );
+    })
+  );
+}
