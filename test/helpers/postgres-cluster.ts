@@ -15,6 +15,10 @@ export const POSTGRES_URL_VARIABLE = 'ATTESTAMP_TEST_POSTGRES_URL';
 export interface PostgresCluster {
   readonly url: string;
   readonly stop: () => void;
+  /** Stops the server (fast shutdown: clients are disconnected), keeping its data. */
+  readonly pause: () => void;
+  /** Starts it again on the same port. */
+  readonly resume: () => void;
 }
 
 /** The folder of Debian's PostgreSQL binaries of the newest version, or PATH's. */
@@ -134,6 +138,12 @@ export async function startPostgresCluster(bin: string): Promise<PostgresCluster
       continue;
     }
     let stopped = false;
+    const pause = (): void => {
+      pgRun(bin, 'pg_ctl', ['-D', data, '-m', 'fast', '-w', 'stop']);
+    };
+    const resume = (): void => {
+      pgRun(bin, 'pg_ctl', ['-D', data, '-o', settings, '-l', join(dir, 'log'), '-w', 'start']);
+    };
     const stop = (): void => {
       if (stopped) return;
       stopped = true;
@@ -145,7 +155,7 @@ export async function startPostgresCluster(bin: string): Promise<PostgresCluster
     };
     // If the run ends without its teardown (an interrupted run), the cluster still stops.
     process.once('exit', stop);
-    return { url: `postgres://postgres@127.0.0.1:${port}/postgres`, stop };
+    return { url: `postgres://postgres@127.0.0.1:${port}/postgres`, stop, pause, resume };
   }
   const log = existsSync(join(dir, 'log')) ? readFileSync(join(dir, 'log'), 'utf8') : '';
   rmSync(dir, { recursive: true, force: true });

@@ -31,7 +31,12 @@ async function createDatabase(): Promise<{ url: string; name: string; sql: pg.Po
   await admin.end();
   const url = new URL(BASE_URL!);
   url.pathname = `/${name}`;
-  const sql = new pg.Pool({ connectionString: url.toString(), max: 2 });
+  // The test's own SQL names the archive's tables as the archive does: in its schema.
+  const sql = new pg.Pool({
+    connectionString: url.toString(),
+    max: 2,
+    options: '-c search_path=attestamp_tsa',
+  });
   sql.on('error', () => undefined);
   databases.push({ name, sql });
   return { url: url.toString(), name, sql };

@@ -1,7 +1,7 @@
 // Where a device store lives: a file path (SQLite, the embedded default) or a postgres:// URL
 // (PostgreSQL, for several nodes on one database). Creating and opening by location.
-import { HsmError } from '../errors.js';
 import type { DeviceStore } from './device-store.js';
+import { createPostgresStore, openPostgresStore } from './postgres/postgres-store.js';
 import { createSqliteStore, openSqliteStore } from './sqlite/sqlite-store.js';
 
 /** True for a PostgreSQL connection URL (postgres:// or postgresql://). */
@@ -9,20 +9,16 @@ export function isPostgresUrl(location: string): boolean {
   return /^postgres(ql)?:\/\//i.test(location);
 }
 
-function postgresNotAvailable(): never {
-  throw new HsmError('store-unavailable', 'PostgreSQL stores are not available in this build');
-}
-
 /** Creates an empty store at `location` (store-exists when one is there). */
 export function createStore(location: string): Promise<DeviceStore> {
-  return Promise.resolve().then(() =>
-    isPostgresUrl(location) ? postgresNotAvailable() : createSqliteStore(location),
-  );
+  return isPostgresUrl(location)
+    ? createPostgresStore(location)
+    : Promise.resolve().then(() => createSqliteStore(location));
 }
 
 /** Opens the store at `location` (store-not-found when there is none). */
 export function openStore(location: string): Promise<DeviceStore> {
-  return Promise.resolve().then(() =>
-    isPostgresUrl(location) ? postgresNotAvailable() : openSqliteStore(location),
-  );
+  return isPostgresUrl(location)
+    ? openPostgresStore(location)
+    : Promise.resolve().then(() => openSqliteStore(location));
 }
