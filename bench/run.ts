@@ -13,6 +13,7 @@ import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Worker } from 'node:worker_threads';
+import pg from 'pg';
 import { createFactory, Hsm } from '../src/hsm/index.js';
 import { der, id_sha256, id_tsaPolicyBaseline } from '../src/pki/index.js';
 import { systemClock } from '../src/shared/index.js';
@@ -131,6 +132,17 @@ function waitPort(child: ChildProcess, re: RegExp): Promise<number> {
   });
 }
 
+/** One statement on its own connection (the scratch database of the PostgreSQL figure). */
+async function pgQuery(url: string, text: string): Promise<void> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    await client.query(text);
+  } finally {
+    await client.end();
+  }
+}
+
 interface Load {
   readonly rps: number;
   readonly p50: number;
@@ -220,6 +232,7 @@ async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'attestamp-bench-'));
   const children: ChildProcess[] = [];
   let memDir: string | undefined;
+  let pgDatabase: { server: string; name: string } | undefined;
   try {
     const masterKey = randomBytes(32);
     const factory = await createFactory(join(dir, 'factory'), {
@@ -387,6 +400,44 @@ async function main(): Promise<void> {
       koa.push(await load(barePort, req, 8, HTTP_SLICE_MS));
       if (memPort !== undefined) mem.push(await load(memPort, req, 8, HTTP_SLICE_MS));
     }
+    // 2b. The archive and the device store on PostgreSQL, two nodes (each on the server core),
+    // 4 connections each, interleaved with the SQLite server: ATTESTAMP_BENCH_POSTGRES_URL names
+    // a server whose user may create a scratch database.
+    const pgServer = process.env.ATTESTAMP_BENCH_POSTGRES_URL;
+    const pgPair: number[] = [];
+    const pgSqlite: number[] = [];
+    let pgLatency: Load[] = [];
+    if (pgServer !== undefined && pgServer !== '') {
+      pgDatabase = { server: pgServer, name: `attestamp_bench_${randomBytes(6).toString('hex')}` };
+      await pgQuery(pgServer, `CREATE DATABASE ${pgDatabase.name}`);
+      const url = new URL(pgServer);
+      url.pathname = `/${pgDatabase.name}`;
+      const store = url.toString();
+      execFileSync(
+        process.execPath,
+        [BIN, 'init', '--data', join(dir, 'pg-a'), '--store', store, '--json'],
+        { env: { ...process.env, ...env }, stdio: 'ignore' },
+      );
+      const nodePorts: number[] = [];
+      for (const data of [join(dir, 'pg-a'), join(dir, 'pg-b')]) {
+        mkdirSync(data, { recursive: true });
+        const child = spawnPinned(
+          [BIN, 'serve', '--data', data, '--store', store, '--port', '0'],
+          env,
+        );
+        children.push(child);
+        nodePorts.push(await waitPort(child, /listening on http:\/\/127\.0\.0\.1:(\d+)\//));
+      }
+      const pair = async (ms: number): Promise<Load[]> =>
+        Promise.all(nodePorts.map((p) => load(p, req, 4, ms)));
+      await pair(WARMUP_MS);
+      for (let i = 0; i < ROUNDS; i++) {
+        const loads = await pair(HTTP_SLICE_MS);
+        pgLatency = [...pgLatency, ...loads];
+        pgPair.push(loads.reduce((n, l) => n + l.rps, 0));
+        pgSqlite.push((await load(tsaPort, req, 8, HTTP_SLICE_MS)).rps);
+      }
+    }
     const wide: Load[] = [];
     for (let i = 0; i < (QUICK ? 3 : 6); i++)
       wide.push(await load(tsaPort, req, 64, HTTP_SLICE_MS));
@@ -437,6 +488,19 @@ async function main(): Promise<void> {
         ? 'n/a (no /dev/shm)'
         : `${archiveCost.median.toFixed(2)} [${archiveCost.iqr.toFixed(2)}]`,
     );
+    const postgresToSqlite = pgPair.length === 0 ? undefined : ratios(pgPair, pgSqlite);
+    line(
+      'HTTP tokens, PostgreSQL store and archive, two nodes, 4+4 connections',
+      pgPair.length === 0
+        ? 'n/a (set ATTESTAMP_BENCH_POSTGRES_URL)'
+        : `${fmt(summarize(pgPair).median)} /s (p50 ${med(pgLatency, 'p50')} ms, p99 ${med(pgLatency, 'p99')} ms, non-2xx ${non2xx(pgLatency)})`,
+    );
+    line(
+      '  PostgreSQL two nodes / SQLite one node',
+      postgresToSqlite === undefined
+        ? 'n/a'
+        : `${postgresToSqlite.median.toFixed(2)} [${postgresToSqlite.iqr.toFixed(2)}]`,
+    );
     line('  post-quantum unit / raw ML-DSA-44 sign', 'n/a (no post-quantum unit yet)');
     console.log(
       JSON.stringify({
@@ -465,10 +529,18 @@ async function main(): Promise<void> {
         rssAfter1e5,
         rssAfter1e6,
         pqTokensToRawSign: null,
+        httpPostgresTwoNodesPerSec:
+          pgPair.length === 0 ? null : Math.round(summarize(pgPair).median),
+        httpPostgresP99Ms: pgPair.length === 0 ? null : med(pgLatency, 'p99'),
+        postgresToSqlite: postgresToSqlite === undefined ? null : r3(postgresToSqlite.median),
+        postgresToSqliteIqr: postgresToSqlite === undefined ? null : r3(postgresToSqlite.iqr),
       }),
     );
   } finally {
     await Promise.all(children.map(stop));
+    if (pgDatabase !== undefined) {
+      await pgQuery(pgDatabase.server, `DROP DATABASE IF EXISTS ${pgDatabase.name} WITH (FORCE)`);
+    }
     rmSync(dir, { recursive: true, force: true });
     if (memDir !== undefined) rmSync(memDir, { recursive: true, force: true });
   }
