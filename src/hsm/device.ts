@@ -8,7 +8,7 @@ import { systemClock, type Clock } from '../shared/index.js';
 import { verifyAudit } from './audit/log.js';
 import { Core } from './core.js';
 import { HsmError } from './errors.js';
-import type { Factory } from './factory.js';
+import type { Factory } from './issuing/factory.js';
 import { integrityError } from './integrity.js';
 import { generateKey, signWith } from './key-crypto.js';
 import { generatedAttributes } from './keys/attributes.js';

@@ -14,7 +14,7 @@ import {
 import { Core } from './core.js';
 import { createDevice, openDevice, type DeviceOptions } from './device.js';
 import { HsmError } from './errors.js';
-import type { Factory } from './factory.js';
+import type { Factory } from './issuing/factory.js';
 import { attestKey } from './keys/attest-key.js';
 import {
   deleteKey,

@@ -1,19 +1,13 @@
 // Partitions: creation (attestation and timestamp keys generated inside, certified by the
 // device key), listing, their security policy (changed by an officer), and their chains.
-import { randomBytes, randomUUID } from 'node:crypto';
-import {
-  buildCertificate,
-  isKeyAlgorithm,
-  partitionAttestationTemplate,
-  partitionTimestampTemplate,
-  randomSerial,
-  type KeyAlgorithm,
-} from '../pki/index.js';
+import { randomUUID } from 'node:crypto';
+import { isKeyAlgorithm, type KeyAlgorithm } from '../pki/index.js';
 import { requireOfficer, requireSameOfficer } from './auth/officers.js';
 import type { Core, Operation } from './core.js';
 import { deviceSigner } from './device.js';
 import { HsmError } from './errors.js';
 import { integrityError } from './integrity.js';
+import { issuePartitionCertificates } from './issuing/partition-certificates.js';
 import { generateKey } from './key-crypto.js';
 import { generatedAttributes } from './keys/attributes.js';
 import { insertKey } from './keys/lifecycle.js';
@@ -33,18 +27,6 @@ export interface CreatePartitionOptions {
   readonly policy?: Partial<PartitionPolicy>;
   /** Years of the timestamp key's privateKeyUsagePeriod; absent: no such extension. */
   readonly timestampKeyUsageYears?: number;
-}
-
-const CERT_YEARS = { attestation: 10, timestamp: 10 } as const;
-
-function addYears(at: Date, years: number): Date {
-  const d = new Date(at.getTime());
-  d.setUTCFullYear(d.getUTCFullYear() + years);
-  return d;
-}
-
-function earlier(a: Date, b: Date): Date {
-  return a.getTime() <= b.getTime() ? a : b;
 }
 
 async function requireFreeName(r: StoreReader, name: string): Promise<void> {
@@ -85,49 +67,19 @@ export async function createPartition(
 
     const attKey = await generateKey(attAlg);
     const tsKey = await generateKey(tsAlg);
-    const attCert = await buildCertificate(
-      partitionAttestationTemplate(
-        {
-          serialNumber: randomSerial((n) => randomBytes(n)),
-          subject: {
-            ...base,
-            organizationalUnit: `partition ${name}`,
-            commonName: `${name} partition attestation key`,
-          },
-          spki: attKey.spki,
-          notBefore: now,
-          notAfter: earlier(addYears(now, CERT_YEARS.attestation), deviceCert.notAfter),
-        },
-        issuer,
+    const { attestationCertificate: attCert, timestampCertificate: tsCert } =
+      await issuePartitionCertificates({
+        partitionName: name,
         ids,
-      ),
-      signer,
-    );
-    const tsNotAfter = earlier(addYears(now, CERT_YEARS.timestamp), deviceCert.notAfter);
-    const tsCert = await buildCertificate(
-      partitionTimestampTemplate(
-        {
-          serialNumber: randomSerial((n) => randomBytes(n)),
-          subject: {
-            ...base,
-            organizationalUnit: `partition ${name}`,
-            commonName: `${name} time-stamping unit`,
-          },
-          spki: tsKey.spki,
-          notBefore: now,
-          notAfter: tsNotAfter,
-        },
+        subjectBase: base,
         issuer,
-        ids,
-        options.timestampKeyUsageYears === undefined
-          ? undefined
-          : {
-              notBefore: now,
-              notAfter: earlier(addYears(now, options.timestampKeyUsageYears), tsNotAfter),
-            },
-      ),
-      signer,
-    );
+        issuerNotAfter: deviceCert.notAfter,
+        signer,
+        attestationSpki: attKey.spki,
+        timestampSpki: tsKey.spki,
+        now,
+        timestampKeyUsageYears: options.timestampKeyUsageYears,
+      });
 
     const attKeyId = randomUUID();
     const tsKeyId = randomUUID();

@@ -3,7 +3,7 @@
 // is unsealed, its public key derived from the private key must be the stored one, and its
 // authenticated attributes must be consistent with its history in the log.
 import { bytesEqual } from '../../shared/index.js';
-import { issueAttestationCertificate, issueEvidence } from '../attest.js';
+import { issueAttestationCertificate, issueEvidence } from '../issuing/evidence.js';
 import type { Core, Operation } from '../core.js';
 import { HsmError } from '../errors.js';
 import { integrityError } from '../integrity.js';

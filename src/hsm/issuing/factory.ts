@@ -18,10 +18,10 @@ import {
   type CrlReason,
   type DistinguishedName,
   type KeyAlgorithm,
-} from '../pki/index.js';
-import { HsmError } from './errors.js';
-import { generateKey, signWith, spkiOf, verifyWith } from './key-crypto.js';
-import { bytesEqual, type Clock } from '../shared/index.js';
+} from '../../pki/index.js';
+import { HsmError } from '../errors.js';
+import { generateKey, signWith, spkiOf, verifyWith } from '../key-crypto.js';
+import { bytesEqual, type Clock } from '../../shared/index.js';
 
 export const FACTORY_FILES = {
   key: 'root-key.pem',

@@ -26,8 +26,8 @@ import {
   type ClaimValue,
   type KeyUsageName,
   type Signer,
-} from '../pki/index.js';
-import type { KeyInfo, KeyPurpose } from './types.js';
+} from '../../pki/index.js';
+import type { KeyInfo, KeyPurpose } from '../types.js';
 
 /** What the software HSM reports about itself: never anything but protection-class software. */
 export const PLATFORM = {
