@@ -75,6 +75,8 @@ export interface ServerConfig {
   readonly expectAuditHead: AuditHead | undefined;
   /** One log line per answered request (no bodies, no credentials). */
   readonly accessLog: boolean;
+  /** The PostgreSQL store (device store and archive); undefined: the SQLite files under --data. */
+  readonly store: string | undefined;
 }
 
 type Kind = 'string' | 'int' | 'bool' | 'list' | 'enum';
@@ -467,6 +469,14 @@ export const FIELDS: readonly Field[] = [
       "refuse to start unless the audit log extends this SEQ:HASH (from 'audit head'; exit 6)",
   },
   {
+    flag: 'store',
+    env: 'ATTESTAMP_STORE',
+    kind: 'string',
+    value: 'URL',
+    description:
+      'device store and issuance archive in PostgreSQL, postgres://USER@HOST:PORT/DB, shared by several nodes (default: the SQLite files under --data)',
+  },
+  {
     flag: 'access-log',
     env: 'ATTESTAMP_ACCESS_LOG',
     kind: 'bool',
@@ -803,7 +813,11 @@ export function loadServerConfig(inv: Invocation): Readonly<ServerConfig> {
     clockCheckIntervalMs: int(field('clock-check-interval-ms')),
     expectAuditHead: auditHeadField(optionalText(field('expect-audit-head'))),
     accessLog: bool(field('access-log')),
+    store: optionalText(field('store')),
   });
+  if (config.store !== undefined && !/^postgres(ql)?:\/\//i.test(config.store)) {
+    bad('--store', 'must be a postgres:// or postgresql:// URL');
+  }
   if (config.ntpQuorum !== undefined && config.ntpQuorum > config.ntpServers.length) {
     bad('--ntp-quorum', `cannot exceed the ${config.ntpServers.length} configured server(s)`);
   }

@@ -32,9 +32,12 @@ export function storePath(inv: Invocation): string {
  * Where the device store is: a PostgreSQL URL from --store or $ATTESTAMP_STORE, else the SQLite
  * file under the data folder. The URL is never printed back (it may hold a password).
  */
-export function storeLocation(inv: Invocation): { kind: 'sqlite' | 'postgres'; location: string } {
+export function storeLocation(
+  inv: Invocation,
+  configured?: string,
+): { kind: 'sqlite' | 'postgres'; location: string } {
   const flagValue = stringOption(inv, 'store');
-  const given = flagValue ?? inv.io.env.ATTESTAMP_STORE;
+  const given = flagValue ?? inv.io.env.ATTESTAMP_STORE ?? configured;
   if (given === undefined || given === '') return { kind: 'sqlite', location: storePath(inv) };
   if (!isPostgresUrl(given)) {
     throw new UsageError(
@@ -145,8 +148,8 @@ export function officerCredential(inv: Invocation): OfficerCredential | undefine
   return undefined;
 }
 
-export async function openHsm(inv: Invocation): Promise<Hsm> {
-  const store = storeLocation(inv);
+export async function openHsm(inv: Invocation, configuredStore?: string): Promise<Hsm> {
+  const store = storeLocation(inv, configuredStore);
   if (store.kind === 'postgres') {
     return Hsm.open(store.location, masterKey(inv), { actor: localPrincipal() });
   }

@@ -128,7 +128,7 @@ export async function startServer(
   config: Readonly<ServerConfig>,
 ): Promise<RunningServer | number> {
   const logger = createJsonLogger(inv.io.stderr);
-  const hsm: Hsm = await openHsm(inv);
+  const hsm: Hsm = await openHsm(inv, config.store);
   if (config.expectAuditHead !== undefined) {
     // Rollback check: an older copy of the store put back does not extend the recorded head.
     try {
@@ -168,7 +168,7 @@ export async function startServer(
     });
   }
   // The SQLite file under --data, or a postgres:// URL shared by several nodes.
-  const store = storeLocation(inv);
+  const store = storeLocation(inv, config.store);
   const archiveTarget =
     store.kind === 'postgres' ? store.location : join(dataDir(inv), ARCHIVE_FILE);
   let archive: IssuanceArchive;

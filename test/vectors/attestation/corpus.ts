@@ -9,7 +9,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as prettier from 'prettier';
 import { parseCert } from '../../../src/attestation/index.js';
-import { evidenceElements, issueAttestationCertificate } from '../../../src/hsm/issuing/evidence.js';
+import {
+  evidenceElements,
+  issueAttestationCertificate,
+} from '../../../src/hsm/issuing/evidence.js';
 import { createFactory, Hsm } from '../../../src/hsm/index.js';
 import { generateKey, signWith } from '../../../src/hsm/key-crypto.js';
 import type { KeyInfo } from '../../../src/hsm/types.js';
