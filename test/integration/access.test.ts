@@ -360,8 +360,11 @@ describe('access control', () => {
     expect(count(401)).toBeLessThanOrEqual(30 + Math.ceil((Date.now() - started) / 2_000));
     expect(count(429)).toBeGreaterThanOrEqual(250);
     expect(count(401) + count(429)).toBe(300);
-    // A guess of another user's password is refused the same way.
-    expect((await stamp(basic('other', 'guess'))).status).toBe(429);
+    // Guesses of another user's password are refused the same way. The budget refills one check
+    // every 2 s, so on a slow run one of them may be checked (401); back to back, the next are not.
+    const others: number[] = [];
+    for (let i = 0; i < 3; i++) others.push((await stamp(basic('other', `guess-${i}`))).status);
+    expect(others.filter((s) => s === 429).length).toBeGreaterThanOrEqual(2);
     // A credential already proven (cached for a while) is not locked out by the guesses.
     expect((await stamp(basic('acrobat', password))).status).toBe(200);
   });
