@@ -6,6 +6,7 @@ import {
   deviceRowEncoding,
   integrityError,
   keyRowEncoding,
+  keyRowEncodingV1,
   macMatches,
   officerRowEncoding,
   partitionRowEncoding,
@@ -168,6 +169,33 @@ export class AuthenticatedRows {
    * partition row names `auditSeq` (the migration's own audit entry). Inside the caller's
    * transaction. Returns the number of rows authenticated.
    */
+  /**
+   * Schema 2 to 3, before the keys table is rebuilt: every key row must verify under the row
+   * encoding it was sealed with, and must not be older than its last change in the log.
+   */
+  async checkKeysBeforeV3(tx: StoreTx): Promise<void> {
+    for (const row of await tx.keys.all()) {
+      if (!macMatches(this.macKeys.key, keyRowEncodingV1(this.deviceId, row), row.mac)) {
+        throw integrityError('key', 'mac mismatch', { keyId: row.id });
+      }
+      if ((await tx.audit.latestKeyChange(row.id, KEY_ROW_CHANGES)) > row.audit_seq) {
+        throw integrityError('key', 'older than its last change in the audit log', {
+          keyId: row.id,
+        });
+      }
+    }
+  }
+
+  /** Schema 2 to 3, after the rebuild: each key row sealed under the new encoding, as it was. */
+  async resealKeys(tx: StoreTx): Promise<number> {
+    let n = 0;
+    for (const row of await tx.keys.all()) {
+      await tx.keys.setMac(row.id, row.audit_seq, this.sealKey(row).mac!);
+      n++;
+    }
+    return n;
+  }
+
   async authenticateAll(tx: StoreTx, auditSeq: number): Promise<number> {
     let n = 0;
     for (const row of await tx.keys.all()) {

@@ -10,6 +10,7 @@ import { HsmError } from '../errors.js';
 import { integrityError } from '../integrity.js';
 import { loadPkcs8, signOperation } from '../key-crypto.js';
 import type { KeyRow } from '../store/device-store.js';
+import { publicKeyOf } from '../views.js';
 import { unsealRow } from './sealing.js';
 
 /** How long a signer trusts its last reading of the key's state (milliseconds). */
@@ -49,7 +50,7 @@ export async function signerFor(
         const { pkcs8, spki } = unsealRow(core.keys.kek, core.deviceId, current);
         try {
           // The key signs only if it is the one whose public key the row (and certificate) names.
-          if (!bytesEqual(spki, current.spki)) {
+          if (!bytesEqual(spki, publicKeyOf(current))) {
             throw integrityError('key', 'the stored public key is not the sealed key', { keyId });
           }
           key = loadPkcs8(pkcs8);
@@ -82,7 +83,7 @@ export async function signerFor(
   if (row.state !== 'active') await load();
   return {
     algorithm,
-    spki: new Uint8Array(row.spki),
+    spki: new Uint8Array(publicKeyOf(row)),
     certificateChain: chain,
     async sign(tbs) {
       return signWithKey(await load(), tbs);

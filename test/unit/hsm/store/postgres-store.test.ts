@@ -326,6 +326,7 @@ describe.skipIf(requirePostgres())('the PostgreSQL store', () => {
         partition_id: null,
         label: 'doomed',
         role: 'user',
+        kind: 'asymmetric',
         algorithm: 'ecdsa-p256',
         spki: Buffer.alloc(10),
         attributes_json: '{}',
