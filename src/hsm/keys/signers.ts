@@ -33,7 +33,9 @@ export async function signerFor(
   /** Integrity failures reach the log once per signer, not once per signature. */
   const reportOnce = async (error: unknown): Promise<void> => {
     core.keyCache.delete(keyId);
-    if (reported) return;
+    // An error the log does not take (a lost database) must not use up the one report that a
+    // later tampering needs.
+    if (reported || !core.audits(error)) return;
     reported = true;
     await core.recordFailure(
       { action: 'key.use', partitionId: row.partition_id ?? undefined, keyId },

@@ -266,7 +266,8 @@ export function repositories(
     audit: {
       head: async () => first(await run<{ seq: number; hash: Buffer }>(st.auditHead)),
       async *entries(): AsyncGenerator<AuditRow> {
-        let after = 0;
+        // From the lowest possible number: a row planted with seq <= 0 is read (and fails).
+        let after = Number.MIN_SAFE_INTEGER;
         for (;;) {
           const page = (await run<AuditRow>(st.auditPage, [after, AUDIT_PAGE])).rows;
           for (const r of page) yield r;
