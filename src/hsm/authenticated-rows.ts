@@ -6,6 +6,7 @@ import {
   deviceRowEncoding,
   integrityError,
   keyRowEncoding,
+  keyRowEncodingV1,
   macMatches,
   officerRowEncoding,
   partitionRowEncoding,
@@ -59,7 +60,18 @@ export class AuthenticatedRows {
     }
     // A row whose MAC names an audit entry older than the newest change of that key in the log
     // is an older copy put back.
-    if ((await r.audit.latestKeyChange(row.id, KEY_ROW_CHANGES)) > row.audit_seq) {
+    const latest = await r.audit.latestKeyChange(row.id, KEY_ROW_CHANGES);
+    if (latest > row.audit_seq) {
+      // Outside a transaction the change may have committed between the two reads: the row
+      // read again now is at least as new as that log, and must be the change's own.
+      const fresh = await r.keys.byId(row.id);
+      if (
+        fresh !== undefined &&
+        fresh.audit_seq >= latest &&
+        macMatches(this.macKeys.key, keyRowEncoding(this.deviceId, fresh), fresh.mac)
+      ) {
+        return fresh;
+      }
       throw integrityError('key', 'older than its last change in the audit log', {
         keyId: row.id,
       });
@@ -100,7 +112,17 @@ export class AuthenticatedRows {
     if (!macMatches(this.macKeys.partition, partitionRowEncoding(this.deviceId, row), row.mac)) {
       throw integrityError('partition', 'mac mismatch', { partitionId: row.id });
     }
-    if ((await r.audit.latestPartitionChange(row.id, PARTITION_ROW_CHANGES)) > row.audit_seq) {
+    const latest = await r.audit.latestPartitionChange(row.id, PARTITION_ROW_CHANGES);
+    if (latest > row.audit_seq) {
+      // As for keys: a change committed between the two reads leaves a newer row to read.
+      const fresh = await r.partitions.byId(row.id);
+      if (
+        fresh !== undefined &&
+        fresh.audit_seq >= latest &&
+        macMatches(this.macKeys.partition, partitionRowEncoding(this.deviceId, fresh), fresh.mac)
+      ) {
+        return fresh;
+      }
       throw integrityError('partition', 'older than its last change in the audit log', {
         partitionId: row.id,
       });
@@ -168,6 +190,33 @@ export class AuthenticatedRows {
    * partition row names `auditSeq` (the migration's own audit entry). Inside the caller's
    * transaction. Returns the number of rows authenticated.
    */
+  /**
+   * Schema 2 to 3, before the keys table is rebuilt: every key row must verify under the row
+   * encoding it was sealed with, and must not be older than its last change in the log.
+   */
+  async checkKeysBeforeV3(tx: StoreTx): Promise<void> {
+    for (const row of await tx.keys.all()) {
+      if (!macMatches(this.macKeys.key, keyRowEncodingV1(this.deviceId, row), row.mac)) {
+        throw integrityError('key', 'mac mismatch', { keyId: row.id });
+      }
+      if ((await tx.audit.latestKeyChange(row.id, KEY_ROW_CHANGES)) > row.audit_seq) {
+        throw integrityError('key', 'older than its last change in the audit log', {
+          keyId: row.id,
+        });
+      }
+    }
+  }
+
+  /** Schema 2 to 3, after the rebuild: each key row sealed under the new encoding, as it was. */
+  async resealKeys(tx: StoreTx): Promise<number> {
+    let n = 0;
+    for (const row of await tx.keys.all()) {
+      await tx.keys.setMac(row.id, row.audit_seq, this.sealKey(row).mac!);
+      n++;
+    }
+    return n;
+  }
+
   async authenticateAll(tx: StoreTx, auditSeq: number): Promise<number> {
     let n = 0;
     for (const row of await tx.keys.all()) {

@@ -84,6 +84,11 @@ export class Core {
     return appendAudit(tx, this.keys.auditKey, at, { ...event, actor: event.actor ?? this.actor });
   }
 
+  /** Whether recordFailure writes this error to the log (refusals and failures do). */
+  audits(error: unknown): boolean {
+    return !(error instanceof HsmError) || AUDIT_OUTCOME[error.code] !== undefined;
+  }
+
   /** Writes the refusal or failure of an operation to the log (own transaction). */
   async recordFailure(op: Operation, error: unknown): Promise<void> {
     const code = error instanceof HsmError ? error.code : undefined;

@@ -117,6 +117,7 @@ export async function createDevice(options: CreateDeviceOptions): Promise<Core> 
           partition_id: null,
           label: 'device',
           role: 'device',
+          kind: 'asymmetric',
           algorithm: deviceAlgorithm,
           spki: Buffer.from(deviceKey.spki),
           attributes_json: JSON.stringify(generatedAttributes({ destroyable: false })),
@@ -223,16 +224,18 @@ async function loggedSchemaVersions(r: StoreReader): Promise<number[]> {
 }
 
 /**
- * Upgrades a store written by an earlier release, once, under the master key: the schema, then
- * a MAC on every row, in one transaction with its audit entry. The rows are trusted as they are
- * (the store could not be checked before); a store that was already authenticated and had its
- * version set back is refused, as its log says otherwise. The log checks run inside the
- * migration's transaction.
+ * Upgrades a store written by an earlier release, once, under the master key, in one
+ * transaction with its audit entry. From schema 1 (before row MACs) the rows are trusted as they
+ * are (they could not be checked before) and each gets its MAC; from schema 2 every key row must
+ * verify under its old encoding first, and is sealed again under the new one (with its kind). A
+ * store that was already migrated and had its version set back is refused, as its log says
+ * otherwise. The log checks run inside the migration's transaction.
  */
 async function migrateStore(core: Core, from: number, kcvFormat: 1 | 2): Promise<void> {
   await core.guard({ action: 'store.migrate' }, async () => {
-    if (kcvFormat !== 1) {
-      throw integrityError('device', 'the key-check value is newer than the schema version');
+    // Schema 1 predates row MACs and the key-check value of format 2; schema 2 has both.
+    if (kcvFormat !== (from === 1 ? 1 : 2)) {
+      throw integrityError('device', 'the key-check value does not match the schema version');
     }
     await core.store.tx(async (tx) => {
       const log = await verifyAudit(tx, core.keys.auditKey);
@@ -242,17 +245,23 @@ async function migrateStore(core: Core, from: number, kcvFormat: 1 | 2): Promise
       if ((await loggedSchemaVersions(tx)).some((v) => v > from)) {
         throw integrityError('device', 'the log records a newer schema than the store says');
       }
+      // Authenticated rows are checked under their old encoding before anything changes.
+      if (from >= 2) await core.rows.checkKeysBeforeV3(tx);
       const applied = await tx.migrate();
       const seq = await core.audit(tx, core.clock.now(), {
         action: 'store.migrate',
         outcome: 'success',
         details: { from: applied.from, to: applied.to },
       });
-      await core.rows.authenticateAll(tx, seq);
-      await tx.meta.set(
-        'kcv',
-        Buffer.from(makeKeyCheckValue(core.keys, core.deviceId, 2)).toString('hex'),
-      );
+      if (from === 1) {
+        await core.rows.authenticateAll(tx, seq);
+        await tx.meta.set(
+          'kcv',
+          Buffer.from(makeKeyCheckValue(core.keys, core.deviceId, 2)).toString('hex'),
+        );
+      } else {
+        await core.rows.resealKeys(tx);
+      }
     });
   });
 }

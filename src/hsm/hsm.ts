@@ -12,7 +12,7 @@ import {
   type AuditVerification,
 } from './audit/log.js';
 import { Core } from './core.js';
-import { createDevice, openDevice, type DeviceOptions } from './device.js';
+import { createDevice, deviceSigner, openDevice, type DeviceOptions } from './device.js';
 import { HsmError } from './errors.js';
 import type { Factory } from './issuing/factory.js';
 import { attestKey } from './keys/attest-key.js';
@@ -325,9 +325,23 @@ export class Hsm {
       if (!v.ok || v.expectedHead?.extended !== true || v.entries !== head.seq) {
         throw new HsmError('integrity-failed', 'the copied audit log does not match the source');
       }
-      await copy.device();
-      for (const p of await copy.listPartitions()) {
-        for (const k of await copy.listKeys(p.name)) await copy.publicKey(p.name, k.label);
+      try {
+        await copy.device();
+        // The device key and every partition key: row authenticated, sealed key opening to the
+        // stored public key (in memory only); every officer row authenticated.
+        await (await deviceSigner(copy.core, destination)).sign(Uint8Array.of(0));
+        for (const p of await copy.listPartitions()) {
+          for (const k of await copy.listKeys(p.name)) await copy.publicKey(p.name, k.label);
+        }
+        for (const o of await destination.officers.all()) {
+          await copy.core.rows.officer(destination, o.name);
+        }
+      } catch (cause) {
+        throw new HsmError(
+          'integrity-failed',
+          'the copy does not verify: the destination holds a complete but unverified copy; drop it',
+          { cause },
+        );
       }
       await destination.tx(async (tx) => {
         await copy.core.audit(tx, c.clock.now(), {

@@ -72,8 +72,9 @@ export interface KeyRowFields {
   readonly partition_id: string | null;
   readonly label: string;
   readonly role: string;
+  readonly kind: string;
   readonly algorithm: string;
-  readonly spki: Uint8Array;
+  readonly spki: Uint8Array | null;
   readonly attributes_json: string;
   readonly state: string;
   readonly created_at: string;
@@ -111,7 +112,32 @@ export interface OfficerRowFields {
   readonly created_at: string;
 }
 
+/** The key row encoding since schema 3: with the key's kind, and a public key that may be null. */
 export function keyRowEncoding(deviceId: string, r: KeyRowFields): Buffer {
+  return encodeFields([
+    'attestamp/row/keys/v2',
+    deviceId,
+    r.id,
+    r.partition_id,
+    r.label,
+    r.role,
+    r.kind,
+    r.algorithm,
+    r.spki,
+    r.attributes_json,
+    r.state,
+    r.created_at,
+    r.invalidated_at,
+    r.wrapped,
+    r.audit_seq,
+  ]);
+}
+
+/**
+ * The encoding of schema 2, with which key rows were MACed before: read only by the migration
+ * to schema 3, which checks each row under it before sealing it again under the new one.
+ */
+export function keyRowEncodingV1(deviceId: string, r: KeyRowFields): Buffer {
   return encodeFields([
     'attestamp/row/keys/v1',
     deviceId,

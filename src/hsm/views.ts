@@ -26,6 +26,14 @@ export function checkName(kind: string, name: string): void {
   }
 }
 
+/** The public key of a key pair's row; a row without one here is an integrity failure. */
+export function publicKeyOf(row: KeyRow): Buffer {
+  if (row.kind !== 'asymmetric' || row.spki === null) {
+    throw integrityError('key', 'the row has no public key', { keyId: row.id });
+  }
+  return row.spki;
+}
+
 export function parseAttributes(row: KeyRow): KeyAttributes {
   return JSON.parse(row.attributes_json) as KeyAttributes;
 }
@@ -68,7 +76,7 @@ export function toKeyInfo(row: KeyRow, partitionName: string): KeyInfo {
     label: row.label,
     role: row.role,
     algorithm: row.algorithm,
-    spki: new Uint8Array(row.spki),
+    spki: new Uint8Array(publicKeyOf(row)),
     attributes: parseAttributes(row),
     state: row.state,
     createdAt: new Date(row.created_at),

@@ -12,10 +12,11 @@ export const storeMigrate: Command = {
   path: ['store', 'migrate'],
   summary: 'Copy the device store into a new PostgreSQL database (or SQLite file) and verify it.',
   positionals: [],
-  details: `Copies every row as stored: keys stay sealed under the same master key, no key is
-decrypted on the way. The source's audit log must verify; the copy must verify as extending the
-source's head, and every partition, key and officer row must authenticate in it. The copy's log
-ends with a store.copy entry. The destination must be empty (a fresh database or a new file).
+  details: `Copies every row as stored: keys stay sealed under the same master key and are
+written sealed. The source's audit log must verify; the copy must verify as extending the
+source's head, every device, partition, key and officer row must authenticate in it, and every
+sealed key must open (in memory) to its stored public key. The copy's log ends with a store.copy
+entry. When a check fails, the destination holds a complete but unverified copy: drop it. The destination must be empty (a fresh database or a new file).
 The source is left as it was: stop the servers that use it before copying, and point them at
 the copy afterwards (--store URL); two live copies of one device diverge.
 Give the URL's password in $PGPASSWORD or a ~/.pgpass file rather than in the URL.`,

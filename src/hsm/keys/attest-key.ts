@@ -9,7 +9,7 @@ import { HsmError } from '../errors.js';
 import { integrityError } from '../integrity.js';
 import type { KeyRow, StoreReader } from '../store/device-store.js';
 import type { KeyInfo } from '../types.js';
-import { toKeyInfo } from '../views.js';
+import { publicKeyOf, toKeyInfo } from '../views.js';
 import { attributesConsistent } from './attributes.js';
 import { unsealRow } from './sealing.js';
 import { signerFor } from './signers.js';
@@ -24,7 +24,7 @@ async function attestableKey(
   const info = toKeyInfo(row, partitionName);
   const { pkcs8, spki } = unsealRow(core.keys.kek, core.deviceId, row);
   pkcs8.fill(0);
-  if (!bytesEqual(spki, row.spki)) {
+  if (!bytesEqual(spki, publicKeyOf(row))) {
     throw integrityError('key', 'the stored public key is not the sealed key', { keyId: row.id });
   }
   const history = {

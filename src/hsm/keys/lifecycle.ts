@@ -21,7 +21,7 @@ import type {
   PartitionPolicy,
   WrappingKey,
 } from '../types.js';
-import { checkName, parseAttributes, toKeyInfo, toPartitionInfo } from '../views.js';
+import { checkName, parseAttributes, publicKeyOf, toKeyInfo, toPartitionInfo } from '../views.js';
 import { aesKeyUnwrapPad, aesKeyWrapPad, rsaAesKeyWrap } from '../wrap.js';
 import { checkPurposes, generatedAttributes, importedAttributes } from './attributes.js';
 import { keyAad, sealPrivateKey, unsealRow } from './sealing.js';
@@ -56,6 +56,7 @@ export async function insertKey(core: Core, tx: StoreTx, k: NewKeyRow): Promise<
     partition_id: k.partitionId,
     label: k.label,
     role: k.role,
+    kind: 'asymmetric',
     algorithm: k.algorithm,
     spki: Buffer.from(k.spki),
     attributes_json: JSON.stringify(k.attributes),
@@ -284,12 +285,12 @@ export function publicKey(
     const { partition, row } = await core.locate(core.store, partitionName, label, op);
     const { pkcs8, spki } = unsealRow(core.keys.kek, core.deviceId, row);
     pkcs8.fill(0);
-    if (!bytesEqual(spki, row.spki)) {
+    if (!bytesEqual(spki, publicKeyOf(row))) {
       throw integrityError('key', 'the stored public key is not the sealed key', {
         keyId: row.id,
       });
     }
-    return { key: toKeyInfo(row, partition.name), spki: new Uint8Array(row.spki) };
+    return { key: toKeyInfo(row, partition.name), spki: new Uint8Array(publicKeyOf(row)) };
   });
 }
 

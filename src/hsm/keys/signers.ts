@@ -10,6 +10,7 @@ import { HsmError } from '../errors.js';
 import { integrityError } from '../integrity.js';
 import { loadPkcs8, signOperation } from '../key-crypto.js';
 import type { KeyRow } from '../store/device-store.js';
+import { publicKeyOf } from '../views.js';
 import { unsealRow } from './sealing.js';
 
 /** How long a signer trusts its last reading of the key's state (milliseconds). */
@@ -32,7 +33,9 @@ export async function signerFor(
   /** Integrity failures reach the log once per signer, not once per signature. */
   const reportOnce = async (error: unknown): Promise<void> => {
     core.keyCache.delete(keyId);
-    if (reported) return;
+    // An error the log does not take (a lost database) must not use up the one report that a
+    // later tampering needs.
+    if (reported || !core.audits(error)) return;
     reported = true;
     await core.recordFailure(
       { action: 'key.use', partitionId: row.partition_id ?? undefined, keyId },
@@ -49,7 +52,7 @@ export async function signerFor(
         const { pkcs8, spki } = unsealRow(core.keys.kek, core.deviceId, current);
         try {
           // The key signs only if it is the one whose public key the row (and certificate) names.
-          if (!bytesEqual(spki, current.spki)) {
+          if (!bytesEqual(spki, publicKeyOf(current))) {
             throw integrityError('key', 'the stored public key is not the sealed key', { keyId });
           }
           key = loadPkcs8(pkcs8);
@@ -82,7 +85,7 @@ export async function signerFor(
   if (row.state !== 'active') await load();
   return {
     algorithm,
-    spki: new Uint8Array(row.spki),
+    spki: new Uint8Array(publicKeyOf(row)),
     certificateChain: chain,
     async sign(tbs) {
       return signWithKey(await load(), tbs);

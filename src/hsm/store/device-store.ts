@@ -10,8 +10,10 @@ export interface KeyRow {
   partition_id: string | null;
   label: string;
   role: 'device' | 'partition-attestation' | 'partition-timestamp' | 'user';
+  /** asymmetric: a key pair (spki set); secret: a symmetric key (no public key). */
+  kind: 'asymmetric' | 'secret';
   algorithm: string;
-  spki: Buffer;
+  spki: Buffer | null;
   attributes_json: string;
   state: 'active' | 'invalidated';
   created_at: string;

@@ -289,8 +289,15 @@ export class PostgresArchive implements IssuanceArchive {
       throw new RangeError('the serial block size must be an integer of at least 2');
     }
     const logger = options.logger ?? silentLogger;
+    // Session settings given in the URL (?options=) would replace the archive's own: they are
+    // taken out and put first, so that the archive's schema and durable commits come last and
+    // win. The device store's ?schema= is not the archive's.
+    const target = new URL(options.url);
+    const userOptions = target.searchParams.get('options') ?? '';
+    target.searchParams.delete('options');
+    target.searchParams.delete('schema');
     const pool = new pg.Pool({
-      connectionString: options.url,
+      connectionString: target.toString(),
       max: options.poolSize ?? 4,
       connectionTimeoutMillis: options.connectTimeoutMs ?? 5_000,
       query_timeout: options.queryTimeoutMs ?? 10_000,
@@ -300,7 +307,8 @@ export class PostgresArchive implements IssuanceArchive {
       // reader cannot change anything, by the server's own rule.
       // The archive's tables live in a schema of their own, apart from the device store's
       // (attestamp_hsm), so that the two can share a database.
-      options: `-c search_path=${ARCHIVE_SCHEMA} ${readOnly ? '-c default_transaction_read_only=on' : '-c synchronous_commit=on'}`,
+      options:
+        `${userOptions} -c search_path=${ARCHIVE_SCHEMA} ${readOnly ? '-c default_transaction_read_only=on' : '-c synchronous_commit=on'}`.trim(),
     });
     // An idle connection that the server drops is taken out of the pool; without these
     // listeners its error would end the process.

@@ -448,3 +448,31 @@ describe('audit log', () => {
     });
   });
 });
+
+describe('audit rows outside the numbering', () => {
+  it('a row planted with a sequence number of 0 or below is read by verify, and fails it', async () => {
+    const d = await createTestDevice();
+    await d.hsm.close();
+    const db = new Database(d.storePath);
+    try {
+      const first = db.prepare('SELECT * FROM audit WHERE seq = 1').get() as Record<
+        string,
+        unknown
+      >;
+      db.prepare(
+        `INSERT INTO audit (seq, at, actor, action, partition_id, key_id, outcome, details_json, prev_hash, hash, mac)
+         VALUES (-5, @at, @actor, 'key.import', NULL, NULL, 'success', '{}', @prev_hash, @hash, @mac)`,
+      ).run(first);
+    } finally {
+      db.close();
+    }
+    const hsm = await Hsm.open(d.storePath, d.masterKey);
+    try {
+      const v = await hsm.verifyAudit();
+      expect(v.ok).toBe(false);
+      expect(v.firstBad).toEqual({ seq: -5, reason: 'entry 1 is missing' });
+    } finally {
+      await hsm.close();
+    }
+  });
+});

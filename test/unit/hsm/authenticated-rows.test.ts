@@ -9,6 +9,8 @@ import type Database from 'better-sqlite3';
 import { Hsm, type MasterKeyInput } from '../../../src/hsm/index.js';
 import { keyRowEncoding, rowMac, type KeyRowFields } from '../../../src/hsm/integrity.js';
 import { deriveMasterKeys } from '../../../src/hsm/master-key.js';
+import { MIGRATIONS } from '../../../src/hsm/store/sqlite/migrations.js';
+import { SCHEMA_VERSION } from '../../../src/hsm/store/schema-version.js';
 import { auditEntries, createTestDevice } from '../../helpers/hsm.js';
 import { tempDir } from '../../helpers/tmp.js';
 import { expectHsmRejection, MESSAGE, verifySignature, withRawDb } from './support.js';
@@ -50,7 +52,7 @@ describe('migration of a store written before row authentication', () => {
       expect(log.at(-1)).toMatchObject({
         action: 'store.migrate',
         outcome: 'success',
-        details: { from: 1, to: 2 },
+        details: { from: 1, to: SCHEMA_VERSION },
       });
       expect((await hsm.verifyAudit()).ok).toBe(true);
       const gen = await hsm.key('p', 'gen');
@@ -82,7 +84,7 @@ describe('migration of a store written before row authentication', () => {
         "UPDATE keys SET state = 'active', invalidated_at = NULL WHERE label = 'trash'",
       ).run();
     });
-    // The log records the migration to version 2: the store is refused, never re-MACed.
+    // The log records the migration to the current version: refused, never re-MACed.
     await expectHsmRejection(Hsm.open(path, MASTER), 'integrity-failed');
     const entries = withRawDb(path, (db) =>
       db.prepare("SELECT action, outcome FROM audit WHERE action = 'store.migrate'").all(),
@@ -92,7 +94,9 @@ describe('migration of a store written before row authentication', () => {
       { action: 'store.migrate', outcome: 'failure' },
     ]);
     withRawDb(path, (db) => {
-      db.prepare("UPDATE meta SET value = '2' WHERE name = 'schema_version'").run();
+      db.prepare("UPDATE meta SET value = ? WHERE name = 'schema_version'").run(
+        String(SCHEMA_VERSION),
+      );
     });
     const hsm = await Hsm.open(path, MASTER);
     try {
@@ -102,6 +106,9 @@ describe('migration of a store written before row authentication', () => {
     }
   });
 });
+
+const V1_KEY_COLUMNS =
+  'id, partition_id, label, role, algorithm, spki, attributes_json, state, created_at, invalidated_at, wrapped';
 
 describe('a migrated store rebuilt as version 1', () => {
   it('with the log cut before its migration and the old schema back, is refused by its key-check value', async () => {
@@ -114,9 +121,17 @@ describe('a migrated store rebuilt as version 1', () => {
         "DELETE FROM audit WHERE seq >= (SELECT seq FROM audit WHERE action = 'store.migrate')",
       ).run();
       db.exec('DROP INDEX audit_key; DROP INDEX audit_partition;');
-      for (const table of ['keys', 'partitions'])
-        db.exec(`ALTER TABLE ${table} DROP COLUMN audit_seq`);
-      for (const table of ['keys', 'partitions', 'device', 'officers']) {
+      // The keys table as version 1 made it, with the very text of its definition.
+      const v1Keys = /CREATE TABLE keys \([\s\S]*?\) STRICT;\s*CREATE UNIQUE INDEX[^;]*;/.exec(
+        MIGRATIONS[0]!,
+      )![0];
+      db.exec(`CREATE TABLE keys_old AS SELECT ${V1_KEY_COLUMNS} FROM keys;
+        DROP TABLE keys;
+        ${v1Keys}
+        INSERT INTO keys SELECT * FROM keys_old;
+        DROP TABLE keys_old;`);
+      db.exec('ALTER TABLE partitions DROP COLUMN audit_seq');
+      for (const table of ['partitions', 'device', 'officers']) {
         db.exec(`ALTER TABLE ${table} DROP COLUMN mac`);
       }
       db.prepare("UPDATE meta SET value = '1' WHERE name = 'schema_version'").run();

@@ -18,6 +18,7 @@ const ROW: KeyRowFields = {
   partition_id: 'p1',
   label: 'sign',
   role: 'user',
+  kind: 'asymmetric',
   algorithm: 'ecdsa-p256',
   spki: new Uint8Array([1, 2, 3]),
   attributes_json: '{"extractable":false}',

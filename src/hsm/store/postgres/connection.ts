@@ -12,6 +12,10 @@ export const DEFAULT_SCHEMA = 'attestamp_hsm';
  * with store-busy: the same 5 s as the SQLite store's busy_timeout.
  */
 export const LOCK_TIMEOUT_MS = 5000;
+/** A query without an answer for this long fails (the server or the network is gone). */
+const QUERY_TIMEOUT_MS = 15_000;
+/** The server ends a session idle inside a transaction for this long. */
+const IDLE_IN_TX_TIMEOUT_MS = 30_000;
 
 /** How long opening a connection may take before the store counts as unavailable. */
 const CONNECT_TIMEOUT_MS = 10_000;
@@ -85,10 +89,17 @@ export function postgresTarget(url: string): PostgresTarget {
       // The store's sessions resolve names in pg_catalog only (every store object is written
       // schema-qualified), so that no function, operator or table planted in another schema
       // on the search path can stand in for a built-in one.
-      options: `${userOptions} -c search_path=pg_catalog,pg_temp`.trim(),
+      // A session stuck inside a transaction (a node frozen mid-work) is ended by the server,
+      // so that it cannot hold the writers' lock for ever.
+      options:
+        `${userOptions} -c search_path=pg_catalog,pg_temp -c idle_in_transaction_session_timeout=${IDLE_IN_TX_TIMEOUT_MS}`.trim(),
       lock_timeout: LOCK_TIMEOUT_MS,
       connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
+      // A server or network that stops answering fails the query instead of hanging it (a
+      // signer's recheck, /readyz): the node then refuses, as with no database.
+      query_timeout: QUERY_TIMEOUT_MS,
       keepAlive: true,
+      keepAliveInitialDelayMillis: 10_000,
       application_name: 'attestamp',
       types: { getTypeParser },
     },

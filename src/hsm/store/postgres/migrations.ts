@@ -91,4 +91,11 @@ export const MIGRATIONS: readonly ((schema: string) => string)[] = [
   CREATE INDEX audit_key ON ${s}.audit (key_id, seq);
   CREATE INDEX audit_partition ON ${s}.audit (partition_id, seq);
   `,
+  // 3: a key kind, so that a secret (symmetric) key has a place: it has no public key.
+  (s) => `
+  ALTER TABLE ${s}.keys ADD COLUMN kind text COLLATE "C" NOT NULL DEFAULT 'asymmetric'
+    CHECK (kind IN ('asymmetric', 'secret'));
+  ALTER TABLE ${s}.keys ALTER COLUMN spki DROP NOT NULL;
+  ALTER TABLE ${s}.keys ADD CONSTRAINT keys_spki_kind CHECK ((kind = 'asymmetric') = (spki IS NOT NULL));
+  `,
 ];

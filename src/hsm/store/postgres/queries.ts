@@ -53,8 +53,8 @@ function statements(s: string) {
     keysOfPartition: `SELECT * FROM ${s}.keys WHERE partition_id = $1 ORDER BY created_at, label`,
     keysAll: `SELECT * FROM ${s}.keys ORDER BY created_at, id`,
     keyLabelTaken: `SELECT 1 FROM ${s}.keys WHERE partition_id = $1 AND label = $2`,
-    keyInsert: `INSERT INTO ${s}.keys (id, partition_id, label, role, algorithm, spki, attributes_json, state, created_at, invalidated_at, wrapped, audit_seq, mac)
-      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
+    keyInsert: `INSERT INTO ${s}.keys (id, partition_id, label, role, algorithm, spki, attributes_json, state, created_at, invalidated_at, wrapped, audit_seq, mac, kind)
+      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
     keyUpdate: `UPDATE ${s}.keys SET attributes_json = $2, state = $3, invalidated_at = $4, audit_seq = $5, mac = $6
       WHERE id = $1 AND mac = $7`,
     keyDelete: `DELETE FROM ${s}.keys WHERE id = $1 AND mac = $2`,
@@ -233,6 +233,7 @@ export function repositories(
           r.wrapped,
           r.audit_seq,
           r.mac,
+          r.kind,
         ]);
       },
       update: async (r, expectedMac) =>
@@ -265,7 +266,8 @@ export function repositories(
     audit: {
       head: async () => first(await run<{ seq: number; hash: Buffer }>(st.auditHead)),
       async *entries(): AsyncGenerator<AuditRow> {
-        let after = 0;
+        // From the lowest possible number: a row planted with seq <= 0 is read (and fails).
+        let after = Number.MIN_SAFE_INTEGER;
         for (;;) {
           const page = (await run<AuditRow>(st.auditPage, [after, AUDIT_PAGE])).rows;
           for (const r of page) yield r;

@@ -82,4 +82,31 @@ export const MIGRATIONS: readonly string[] = [
   CREATE INDEX audit_key ON audit (key_id, seq);
   CREATE INDEX audit_partition ON audit (partition_id, seq);
   `,
+  // 3: a key kind, so that a secret (symmetric) key has a place: it has no public key. SQLite
+  // cannot drop a NOT NULL: the table is rebuilt (its rows keep their MACs; the migration
+  // re-authenticates them under the new row encoding).
+  `
+  CREATE TABLE keys_v3 (
+    id              TEXT PRIMARY KEY,
+    partition_id    TEXT REFERENCES partitions(id),
+    label           TEXT NOT NULL,
+    role            TEXT NOT NULL CHECK (role IN ('device', 'partition-attestation', 'partition-timestamp', 'user')),
+    algorithm       TEXT NOT NULL,
+    spki            BLOB,
+    attributes_json TEXT NOT NULL,
+    state           TEXT NOT NULL CHECK (state IN ('active', 'invalidated')),
+    created_at      TEXT NOT NULL,
+    invalidated_at  TEXT,
+    wrapped         BLOB NOT NULL,
+    audit_seq       INTEGER NOT NULL DEFAULT 0,
+    mac             BLOB,
+    kind            TEXT NOT NULL DEFAULT 'asymmetric' CHECK (kind IN ('asymmetric', 'secret')),
+    CHECK ((kind = 'asymmetric') = (spki IS NOT NULL))
+  ) STRICT;
+  INSERT INTO keys_v3 (id, partition_id, label, role, algorithm, spki, attributes_json, state, created_at, invalidated_at, wrapped, audit_seq, mac, kind)
+    SELECT id, partition_id, label, role, algorithm, spki, attributes_json, state, created_at, invalidated_at, wrapped, audit_seq, mac, 'asymmetric' FROM keys;
+  DROP TABLE keys;
+  ALTER TABLE keys_v3 RENAME TO keys;
+  CREATE UNIQUE INDEX keys_partition_label ON keys (ifnull(partition_id, ''), label);
+  `,
 ];

@@ -38,8 +38,8 @@ export function labelTaken(db: Db, partitionId: string, label: string): boolean 
 
 export function insertKeyRow(db: Db, row: KeyRow): void {
   db.prepare(
-    `INSERT INTO keys (id, partition_id, label, role, algorithm, spki, attributes_json, state, created_at, invalidated_at, wrapped, audit_seq, mac)
-     VALUES (@id, @partition_id, @label, @role, @algorithm, @spki, @attributes_json, @state, @created_at, @invalidated_at, @wrapped, @audit_seq, @mac)`,
+    `INSERT INTO keys (id, partition_id, label, role, algorithm, spki, attributes_json, state, created_at, invalidated_at, wrapped, audit_seq, mac, kind)
+     VALUES (@id, @partition_id, @label, @role, @algorithm, @spki, @attributes_json, @state, @created_at, @invalidated_at, @wrapped, @audit_seq, @mac, @kind)`,
   ).run(row);
 }
 

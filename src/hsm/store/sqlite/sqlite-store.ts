@@ -112,7 +112,8 @@ function repositories(db: Db, gate: <T>(fn: () => T) => Promise<T>): StoreTx {
     audit: {
       head: g(rows.auditHead),
       async *entries(): AsyncGenerator<AuditRow> {
-        let after = 0;
+        // From the lowest possible number: a row planted with seq <= 0 is read (and fails).
+        let after = Number.MIN_SAFE_INTEGER;
         for (;;) {
           const page = await gate(() => rows.auditPage(db, after, AUDIT_PAGE));
           for (const r of page) yield r;

@@ -63,6 +63,7 @@ function keyRow(
     partition_id: partitionId,
     label,
     role: 'user',
+    kind: 'asymmetric',
     algorithm: 'ecdsa-p256',
     spki: bytes(91, 4),
     attributes_json: '{"extractable":false}',

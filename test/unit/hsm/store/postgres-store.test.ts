@@ -113,7 +113,9 @@ describe('postgres:// URLs', () => {
     expect(target.schema).toBe('node_b');
     expect(target.location).not.toContain(SECRET);
     // The store's session settings follow the URL's own options, which cannot replace them.
-    expect(target.config.options).toBe('-c work_mem=8MB -c search_path=pg_catalog,pg_temp');
+    expect(target.config.options).toBe(
+      '-c work_mem=8MB -c search_path=pg_catalog,pg_temp -c idle_in_transaction_session_timeout=30000',
+    );
     expect(target.config.connectionString).not.toMatch(/schema=|options=/);
   });
 });
@@ -326,6 +328,7 @@ describe.skipIf(requirePostgres())('the PostgreSQL store', () => {
         partition_id: null,
         label: 'doomed',
         role: 'user',
+        kind: 'asymmetric',
         algorithm: 'ecdsa-p256',
         spki: Buffer.alloc(10),
         attributes_json: '{}',
