@@ -87,8 +87,16 @@ export async function signerFor(
     algorithm,
     spki: new Uint8Array(publicKeyOf(row)),
     certificateChain: chain,
-    async sign(tbs) {
-      return signWithKey(await load(), tbs);
+    // The hot path (a cached key) signs without waiting a turn; failures reject, never throw.
+    sign(tbs) {
+      try {
+        const key = load();
+        return key instanceof Promise
+          ? key.then((k) => signWithKey(k, tbs))
+          : Promise.resolve(signWithKey(key, tbs));
+      } catch (error) {
+        return Promise.reject(error instanceof Error ? error : new Error('signing failed'));
+      }
     },
   };
 }
