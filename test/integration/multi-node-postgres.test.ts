@@ -2,10 +2,11 @@
 // token a client received archived (also from a node killed with SIGKILL mid-load), every chain
 // and checkpoint verifying; and a database that goes away mid-load: nothing granted without its
 // archive row, the node not ready meanwhile, and recovering by itself.
-import { mkdirSync, copyFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runCli } from '../helpers/cli.js';
+import { schemaOf, validate } from '../helpers/json-schema.js';
 import { postgresBinaries, startPostgresCluster } from '../helpers/postgres-cluster.js';
 import { freshDatabase, requirePostgres, sql, type FreshDatabase } from '../helpers/postgres.js';
 import { tempDir } from '../helpers/tmp.js';
@@ -13,6 +14,7 @@ import { post, startTsa, type RunningTsa } from '../helpers/tsa.js';
 import { parseResponse, serialOf, timeStampQuery } from '../helpers/tsp.js';
 
 const skip = requirePostgres();
+const VERIFY_SCHEMA = join(import.meta.dirname, '../../schemas/cli/archive-verify.schema.json');
 
 /** A node's folder: the same master key as the first node's, its own node id. */
 function nodeFolder(first: string): string {
@@ -134,8 +136,17 @@ describe.skipIf(skip)('several nodes on one PostgreSQL', () => {
       cwd: first,
     });
     expect(verify.code, verify.stdout + verify.stderr).toBe(0);
-    const report = JSON.parse(verify.stdout) as { ok: boolean };
+    const report = JSON.parse(verify.stdout) as {
+      ok: boolean;
+      chains: unknown[];
+      checkpoints: { count: number; verified: number };
+    };
     expect(report.ok).toBe(true);
+    expect(report.chains).toHaveLength(2);
+    expect(report.checkpoints.verified).toBe(report.checkpoints.count);
+    expect(report.checkpoints.count).toBeGreaterThan(0);
+    // The JSON contract of the command covers the PostgreSQL report too.
+    expect(validate(schemaOf(readFileSync(VERIFY_SCHEMA, 'utf8')), report)).toEqual([]);
     const audit = runCli(['audit', 'verify', '--store', db.url], { cwd: second });
     expect(audit.code, audit.stderr).toBe(0);
   }, 180_000);
