@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Hsm, type MasterKeyInput } from '../../../src/hsm/index.js';
 import { SCHEMA_VERSION } from '../../../src/hsm/store/schema-version.js';
-import { auditEntries } from '../../helpers/hsm.js';
+import { auditEntries, createTestDevice } from '../../helpers/hsm.js';
 import { tempDir } from '../../helpers/tmp.js';
 import { expectHsmRejection, MESSAGE, verifySignature, withRawDb } from './support.js';
 
@@ -75,5 +75,23 @@ describe('migration of a schema 2 store', () => {
       db.prepare("SELECT state FROM keys WHERE label = 'trash'").get(),
     );
     expect(trash).toEqual({ state: 'active' });
+  });
+});
+
+describe('the key kind of schema 3', () => {
+  it('is authenticated: a key pair relabelled a secret key (public key removed) is refused', async () => {
+    const d = await createTestDevice();
+    await d.hsm.generateKey('default', { label: 'pair', algorithm: 'ed25519' });
+    await d.hsm.close();
+    withRawDb(d.storePath, (db) => {
+      db.prepare("UPDATE keys SET kind = 'secret', spki = NULL WHERE label = 'pair'").run();
+    });
+    const hsm = await Hsm.open(d.storePath, d.masterKey);
+    try {
+      await expectHsmRejection(hsm.key('default', 'pair'), 'integrity-failed');
+      await expectHsmRejection(hsm.signer('default', 'pair'), 'integrity-failed');
+    } finally {
+      await hsm.close();
+    }
   });
 });
