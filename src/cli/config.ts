@@ -2,7 +2,7 @@
 // optional JSON config file (flags win, then environment, then file, then defaults), validated
 // once at start-up with messages that name the bad field, then frozen.
 import { readFileSync } from 'node:fs';
-import { parseAuditHead, type AuditHead } from '../hsm/index.js';
+import { isPostgresUrl, parseAuditHead, type AuditHead } from '../hsm/index.js';
 import { id_tsaPolicyBaseline, HASHES, type HashName } from '../pki/index.js';
 import { ACCESS_DEFAULTS, parseTrustedProxies, type GenTimePrecision } from '../tsa/index.js';
 import { closeNames, stringOption, type Invocation, type OptionSpec } from './command.js';
@@ -815,7 +815,7 @@ export function loadServerConfig(inv: Invocation): Readonly<ServerConfig> {
     accessLog: bool(field('access-log')),
     store: optionalText(field('store')),
   });
-  if (config.store !== undefined && !/^postgres(ql)?:\/\//i.test(config.store)) {
+  if (config.store !== undefined && !isPostgresUrl(config.store)) {
     bad('--store', 'must be a postgres:// or postgresql:// URL');
   }
   if (config.ntpQuorum !== undefined && config.ntpQuorum > config.ntpServers.length) {

@@ -1,5 +1,6 @@
 // Opens the issuance archive a server or an archive command names: the SQLite file at a path, or
 // the PostgreSQL archive at a postgres:// URL (several nodes on one database).
+import { isPostgresUrl } from '../../hsm/index.js';
 import type { Signer } from '../../pki/index.js';
 import type { Clock, Logger } from '../../shared/index.js';
 import { Archive } from './sqlite.js';
@@ -20,10 +21,8 @@ export interface OpenArchiveOptions {
   readonly clock?: Clock;
 }
 
-/** Whether an archive target is a PostgreSQL connection URL rather than a file path. */
-export function isPostgresUrl(target: string): boolean {
-  return /^postgres(ql)?:\/\//i.test(target);
-}
+/** Whether an archive target is a PostgreSQL connection URL: the device store's one rule. */
+export { isPostgresUrl };
 
 /**
  * Opens the archive at `target`. PostgreSQL is loaded only when asked for, so that commands on
