@@ -14,3 +14,10 @@ export { createVerifier, verifyWith as verifySignature } from './key-crypto.js';
 export { classifyOpenError } from './store/sqlite/database.js';
 export { isPostgresUrl } from './store/open.js';
 export type { CrlIssuer, RevocationState, RevokedCertificate } from './revocation-state.js';
+/** The PostgreSQL catalog check, shared with the TSA archive's schema. */
+export { inspectCatalog } from './store/postgres/schema-check.js';
+export type {
+  CatalogBuilder,
+  CatalogDifference,
+  Queryable as CatalogQueryable,
+} from './store/postgres/schema-check.js';
