@@ -143,7 +143,7 @@ describe.runIf(BASE_URL !== undefined)('archive on PostgreSQL', () => {
     const meta = await db.sql.query<{ value: string }>(
       "SELECT value FROM archive_meta WHERE name = 'schema_version'",
     );
-    expect(meta.rows[0]?.value).toBe('1');
+    expect(meta.rows[0]?.value).toBe('2');
     // The clean shutdown signed a checkpoint of the one chain head.
     const cps = await db.sql.query<{ node: string; body: string }>(
       'SELECT node, body FROM checkpoints',
@@ -536,5 +536,29 @@ describe.runIf(BASE_URL !== undefined)('archive on PostgreSQL', () => {
     } finally {
       await reader.close();
     }
+  });
+
+  it('a version-1 archive (no chain format) is read as it is, and a node migrates it to version 2', async () => {
+    const db = await createDatabase();
+    const a = await PostgresArchive.open({ url: db.url, node: 'node-a', checkpointIntervalMs: 0 });
+    await a.record(record(a.next()));
+    await a.close();
+    await db.sql.query('ALTER TABLE chains DROP COLUMN format');
+    await db.sql.query("UPDATE archive_meta SET value = '1' WHERE name = 'schema_version'");
+    const reader = await openArchive(db.url, { mode: 'read-only' });
+    try {
+      expect(await reader.verify()).toMatchObject({ ok: true, entries: 1 });
+      expect(await reader.response({ node: 'node-a', seq: 1 })).toBe('not-kept');
+    } finally {
+      await reader.close();
+    }
+    const again = await PostgresArchive.open({
+      url: db.url,
+      node: 'node-a',
+      checkpointIntervalMs: 0,
+    });
+    await again.close();
+    const chains = await db.sql.query('SELECT node, format FROM chains');
+    expect(chains.rows).toEqual([{ node: 'node-a', format: 'node' }]);
   });
 });

@@ -5,15 +5,15 @@ import { bytesEqual, GENESIS, type StoredEntry } from '../../shared/index.js';
 import { archiveDigest, entryBody, sha256, type EntryFields } from './entry.js';
 import type { KeptResponse } from './types.js';
 
-/** A stored row: the hashed fields, the kept response (absent in an old SQLite file), the links. */
-export interface StoredRow extends EntryFields {
+/** A stored row as checked: the hashed fields, the kept response (absent in an old SQLite file), the links. */
+export interface CheckedRow extends EntryFields {
   readonly response?: Uint8Array | null;
   readonly prev_hash: Uint8Array;
   readonly hash: Uint8Array;
 }
 
 /** A row as a hash-chain entry, its body recomputed; `node` names its chain (PostgreSQL). */
-export function storedEntry<R extends StoredRow>(
+export function storedEntry<R extends CheckedRow>(
   row: R,
   node?: string,
 ): StoredEntry & { readonly row: R } {
@@ -27,7 +27,7 @@ export function storedEntry<R extends StoredRow>(
 }
 
 /** What is wrong with an entry whose hash verified, beyond the chain: its kept response. */
-export function entryProblem(row: StoredRow): string | undefined {
+export function entryProblem(row: CheckedRow): string | undefined {
   // The kept bytes are outside the row hash; the chained response_sha256 authenticates them.
   if (row.response != null && !sha256(row.response).equals(row.response_sha256)) {
     return 'the kept response does not match its hash';
@@ -42,7 +42,7 @@ export function entryProblem(row: StoredRow): string | undefined {
  * together breaks one of these.
  */
 export function checkedResponse(
-  row: StoredRow,
+  row: CheckedRow,
   node: string | undefined,
   before: Uint8Array | undefined,
   after: Uint8Array | undefined,

@@ -1,7 +1,8 @@
 // The issuance archive in PostgreSQL, for several TSA nodes on one database (ETSI EN 319 421
 // TIS-04): each node appends to its own hash chain with group commit, serial numbers come in
 // blocks reserved under a row lock (the UNIQUE constraint on serial proves them unique), and
-// signed checkpoints of all chain heads let verify() detect a truncated chain.
+// signed checkpoints of all chain heads let verify() detect a truncated chain. A SQLite archive
+// can be imported as one closed chain, kept exactly as it was hashed there.
 //
 // The database is hostile: what an attacker can edit there is detected, never obeyed. The
 // schema's catalog is checked at open; a node keeps its own chain head in memory and refuses to
@@ -18,18 +19,28 @@ import {
 import { isKeyAlgorithm, sha256Fingerprint, type Signer } from '../../pki/index.js';
 import {
   bytesEqual,
+  ChainVerifier,
   GENESIS,
   nextLink,
   silentLogger,
   systemClock,
+  toHex,
   utf8,
   verifyChainAsync,
   type Clock,
+  type StoredEntry,
   type Logger,
 } from '../../shared/index.js';
 import type { ClockEvent, ClockSourceReport, ClockState } from '../clock/guard.js';
 import { TsaError, type FailInfo } from '../errors.js';
-import { archiveDigest, entryBody, hexOrNull, sha256 } from './entry.js';
+import {
+  archiveDigest,
+  entryBody,
+  hexOrNull,
+  importedChainName,
+  sha256,
+  type StoredRow,
+} from './entry.js';
 import { checkedResponse, entryProblem, storedEntry } from './entry-check.js';
 import type {
   ArchiveQuery,
@@ -57,6 +68,8 @@ export interface PostgresArchiveOptions {
   readonly node?: string;
   /** Verify, search and read only: no migration, no serials, no checkpoints, no writes. */
   readonly readOnly?: boolean;
+  /** Opens to import a chain (importChain): migrates, but registers no chain and takes no serials. */
+  readonly importer?: boolean;
   /** Signs the checkpoints (the TSA unit's timestamp key); without it none are written. */
   readonly signer?: Signer;
   /** How often a checkpoint is written while serving (default 60 s; 0: only at close). */
@@ -76,7 +89,7 @@ export interface PostgresArchiveOptions {
 }
 
 /** The schema version this code writes; an archive of a later version is refused. */
-export const POSTGRES_SCHEMA_VERSION = 1;
+export const POSTGRES_SCHEMA_VERSION = 2;
 
 /**
  * Versioned migrations, applied in order under an advisory lock at start. Byte columns are
@@ -140,7 +153,34 @@ const MIGRATIONS: readonly (readonly string[])[] = [
        certificates bytea[] NOT NULL,
        signature bytea NOT NULL)`,
   ],
+  // 2: how a chain's entries are hashed. 'node': with the node id (every chain written here);
+  // 'imported-sqlite': a SQLite archive's one chain, imported as stored (no node id), closed.
+  [
+    `ALTER TABLE chains ADD COLUMN format text NOT NULL DEFAULT 'node'
+       CHECK (format IN ('node', 'imported-sqlite'))`,
+  ],
 ];
+
+/** How a chain's entries are hashed (migration 2). */
+export type ChainFormat = 'node' | 'imported-sqlite';
+
+/** A SQLite archive's chain, as importChain reads it. */
+export interface ChainImportSource {
+  /** The chain's last entry: the rows must end there. */
+  readonly head: { readonly seq: number; readonly hash: Uint8Array };
+  /** Its rows exactly as stored, oldest first. */
+  readonly rows: AsyncIterable<StoredRow>;
+  /** Its clock events, oldest first (recorded under the imported chain's name). */
+  readonly clockEvents: readonly ClockEvent[];
+}
+
+export interface ImportedChain {
+  readonly node: string;
+  readonly entries: number;
+  readonly clockEvents: number;
+  /** The serial block recorded for it, [first, next), when it holds tokens. */
+  readonly serials?: { readonly first: string; readonly next: string };
+}
 
 /** The PostgreSQL schema that holds the archive's tables. */
 const ARCHIVE_SCHEMA = 'attestamp_tsa';
@@ -320,6 +360,13 @@ interface Block {
 
 const fields = (r: RawRow) => ({ ...r, seq: Number(r.seq) });
 
+/** The node id a row's body names: none for an imported SQLite chain (hashed as it was there). */
+const bodyNode = (r: RawRow, format: ChainFormat = 'node'): string | undefined =>
+  format === 'imported-sqlite' ? undefined : r.node;
+
+/** Rows per INSERT while importing a chain (17 parameters each, well under PostgreSQL's limit). */
+const IMPORT_BATCH = 200;
+
 function toRow(r: RawRow): ArchiveRow {
   return {
     node: r.node,
@@ -380,6 +427,8 @@ export class PostgresArchive implements IssuanceArchive {
   /** The heads this node last signed, so that an idle node does not write the same again. */
   private lastSigned: string | undefined;
   private closed = false;
+  /** The schema version found (read-only) or written: version 1 has no chain format. */
+  private schema = POSTGRES_SCHEMA_VERSION;
   private readonly node: string;
   private readonly block: bigint;
   private readonly logger: Logger;
@@ -401,7 +450,11 @@ export class PostgresArchive implements IssuanceArchive {
    */
   static async open(options: PostgresArchiveOptions): Promise<PostgresArchive> {
     const readOnly = options.readOnly === true;
-    if (!readOnly && (options.node === undefined || !NODE_ID.test(options.node))) {
+    if (
+      !readOnly &&
+      options.importer !== true &&
+      (options.node === undefined || !NODE_ID.test(options.node))
+    ) {
       throw new RangeError(
         'a PostgreSQL archive needs a node id (letters, digits, . _ : -, at most 64)',
       );
@@ -445,6 +498,7 @@ export class PostgresArchive implements IssuanceArchive {
     const archive = new PostgresArchive(pool, options);
     try {
       if (readOnly) await archive.checkSchema();
+      else if (options.importer === true) await archive.migrate();
       else {
         await archive.migrate();
         await archive.register();
@@ -541,6 +595,12 @@ export class PostgresArchive implements IssuanceArchive {
       }
       client.release(broken);
     }
+    this.schema = version;
+  }
+
+  /** The chains' format column, or 'node' for all in a version-1 archive read as it is. */
+  private get formatColumn(): string {
+    return this.schema >= 2 ? 'format' : "'node'::text AS format";
   }
 
   private async register(): Promise<void> {
@@ -549,6 +609,16 @@ export class PostgresArchive implements IssuanceArchive {
        ON CONFLICT (node) DO NOTHING`,
       [this.node, Buffer.from(GENESIS), this.clock.now().toISOString()],
     );
+    // An imported chain is closed: it keeps the head it was imported with.
+    const chain = await this.pool.query<{ format: ChainFormat }>(
+      'SELECT format FROM chains WHERE node = $1',
+      [this.node],
+    );
+    if (chain.rows[0]?.format !== 'node') {
+      throw new Error(
+        `the chain ${this.node} was imported from a SQLite archive and is closed: give this node another id`,
+      );
+    }
   }
 
   /**
@@ -1052,6 +1122,177 @@ export class PostgresArchive implements IssuanceArchive {
     return id;
   }
 
+  // --- import of a SQLite archive ----------------------------------------------------------
+
+  /** Whether a chain of this name is in the archive. */
+  async hasChain(node: string): Promise<boolean> {
+    const r = await this.pool.query('SELECT 1 FROM chains WHERE node = $1', [node]);
+    return r.rows.length > 0;
+  }
+
+  /**
+   * Imports a SQLite archive's chain in one transaction, every row as stored (fields, kept
+   * bytes, links, hashes: nothing re-hashed), as the closed chain importedChainName(head), with
+   * its clock events. Each row is checked as it is copied (a source that does not verify is not
+   * imported). Its serials get a block of their own, and the counter moves past them, so that
+   * no node hands one out again. Refused when the archive holds that chain already, or when a
+   * serial of it is taken here.
+   */
+  async importChain(source: ChainImportSource): Promise<ImportedChain> {
+    if (this.options.readOnly === true) throw new Error('the archive is read-only');
+    const node = importedChainName(toHex(source.head.hash));
+    const at = this.clock.now().toISOString();
+    const client = await this.pool.connect();
+    let broken: Error | undefined;
+    try {
+      await client.query('BEGIN');
+      const created = await client.query(
+        `INSERT INTO chains (node, head_seq, head_hash, created_at, format)
+         VALUES ($1, 0, $2, $3, 'imported-sqlite') ON CONFLICT (node) DO NOTHING RETURNING node`,
+        [node, Buffer.from(GENESIS), at],
+      );
+      if (created.rows.length === 0) {
+        throw new Error(`the archive holds the chain ${node} already: this archive was imported`);
+      }
+      const verifier = new ChainVerifier<StoredEntry & { row: StoredRow }>({
+        digest: archiveDigest,
+        check: (e) =>
+          e.row.response !== null && !sha256(e.row.response).equals(e.row.response_sha256)
+            ? 'the kept response does not match its hash'
+            : undefined,
+      });
+      let batch: StoredRow[] = [];
+      const flush = async (): Promise<void> => {
+        if (batch.length === 0) return;
+        const values: unknown[] = [];
+        const tuples: string[] = [];
+        for (const r of batch) {
+          const row = [
+            node,
+            r.seq,
+            r.at,
+            r.unit,
+            r.key_spki_sha256,
+            r.serial,
+            r.gen_time,
+            r.policy,
+            r.hash_algorithm,
+            r.imprint === null ? null : Buffer.from(r.imprint),
+            r.nonce === null ? null : Buffer.from(r.nonce),
+            r.status,
+            r.fail_info,
+            Buffer.from(r.response_sha256),
+            r.response === null ? null : Buffer.from(r.response),
+            Buffer.from(r.prev_hash),
+            Buffer.from(r.hash),
+          ];
+          const base = values.length;
+          tuples.push(`(${row.map((_, i) => `$${String(base + i + 1)}`).join(', ')})`);
+          values.push(...row);
+        }
+        await client.query(
+          `INSERT INTO responses (${INSERT_COLUMNS.join(', ')}) VALUES ${tuples.join(', ')}`,
+          values,
+        );
+        batch = [];
+      };
+      for await (const row of source.rows) {
+        const entry = {
+          seq: row.seq,
+          body: entryBody(row),
+          prevHash: row.prev_hash,
+          hash: row.hash,
+          row,
+        };
+        if (!verifier.push(entry)) {
+          const bad = verifier.result().firstBad;
+          throw new Error(
+            `the source archive does not verify at entry ${String(bad?.seq ?? row.seq)}: ${bad?.reason ?? ''}`,
+          );
+        }
+        batch.push(row);
+        if (batch.length >= IMPORT_BATCH) await flush();
+      }
+      await flush();
+      const copied = verifier.result();
+      if (copied.headSeq !== source.head.seq || copied.head !== toHex(source.head.hash)) {
+        throw new Error(
+          `the source rows end at entry ${String(copied.headSeq)}, not at its head (entry ${String(source.head.seq)})`,
+        );
+      }
+      await client.query('UPDATE chains SET head_seq = $1, head_hash = $2 WHERE node = $3', [
+        copied.headSeq,
+        Buffer.from(source.head.hash),
+        node,
+      ]);
+      for (const e of source.clockEvents) {
+        await client.query(
+          `INSERT INTO clock_events (node, at, from_state, to_state, reason, sources_json)
+           VALUES ($1, $2, $3, $4, $5, $6)`,
+          [node, e.at, e.from, e.to, e.reason, JSON.stringify(e.sources)],
+        );
+      }
+      const serials = await this.importSerials(client, node, at);
+      await client.query('COMMIT');
+      return {
+        node,
+        entries: copied.entries,
+        clockEvents: source.clockEvents.length,
+        ...(serials === undefined ? {} : { serials }),
+      };
+    } catch (error) {
+      broken = error instanceof Error ? error : new Error('archive import failed');
+      if ((error as { code?: unknown }).code === '23505') {
+        // The UNIQUE constraint on serial: a token of the source has a serial issued here.
+        throw new Error('a serial number of the imported archive is in this archive already', {
+          cause: error,
+        });
+      }
+      throw error;
+    } finally {
+      client.release(broken);
+    }
+  }
+
+  /**
+   * The imported chain's serials as a block of its own, [lowest, highest + 1), under
+   * serial_state's row lock (taken last: live nodes wait for it only at the end of the
+   * import); the counter moves past it. Refused when a block reserved here overlaps it.
+   */
+  private async importSerials(
+    client: pg.PoolClient,
+    node: string,
+    at: string,
+  ): Promise<{ first: string; next: string } | undefined> {
+    const range = await client.query<{ first: string | null; next: string | null }>(
+      `SELECT min(serial)::text AS first, (max(serial) + 1)::text AS next
+       FROM responses WHERE node = $1`,
+      [node],
+    );
+    const { first, next } = range.rows[0] ?? { first: null, next: null };
+    if (first === null || next === null) return undefined;
+    await client.query('SELECT next FROM serial_state WHERE id = 1 FOR UPDATE');
+    const overlap = await client.query<{ node: string; first: string }>(
+      `SELECT node, first::text AS first FROM serial_blocks
+       WHERE first < $2::numeric AND next > $1::numeric ORDER BY first LIMIT 1`,
+      [first, next],
+    );
+    const taken = overlap.rows[0];
+    if (taken !== undefined) {
+      throw new Error(
+        `the imported serials (${first} to ${(BigInt(next) - 1n).toString()}) overlap the block from ${taken.first} that ${taken.node} reserved`,
+      );
+    }
+    await client.query(
+      'INSERT INTO serial_blocks (first, next, node, at) VALUES ($1::numeric, $2::numeric, $3, $4)',
+      [first, next, node, at],
+    );
+    await client.query('UPDATE serial_state SET next = greatest(next, $1::numeric) WHERE id = 1', [
+      next,
+    ]);
+    return { first, next };
+  }
+
   // --- verification and searches ------------------------------------------------------------
 
   /** One chain's rows in order, read a page at a time. */
@@ -1087,15 +1328,19 @@ export class PostgresArchive implements IssuanceArchive {
    */
   async verify(options: ArchiveVerifyOptions = {}): Promise<ArchiveVerification> {
     const cp = await this.verifyCheckpoints(options);
-    const recorded = await this.pool.query<{ node: string; seq: string; hash: Buffer }>(
-      'SELECT node, head_seq::text AS seq, head_hash AS hash FROM chains',
-    );
+    const recorded = await this.pool.query<{
+      node: string;
+      seq: string;
+      hash: Buffer;
+      format: ChainFormat;
+    }>(`SELECT node, head_seq::text AS seq, head_hash AS hash, ${this.formatColumn} FROM chains`);
     const recordedHeads = new Map(recorded.rows.map((h) => [h.node, h]));
     const chains: ChainReport[] = [];
     for (const node of await this.nodes(cp.expected.keys())) {
       const expected = cp.expected.get(node) ?? new Map<number, { hash: string; id: number }>();
+      const format = recordedHeads.get(node)?.format ?? 'node';
       const entries = async function* (rows: AsyncIterable<RawRow>) {
-        for await (const row of rows) yield storedEntry(fields(row), row.node);
+        for await (const row of rows) yield storedEntry(fields(row), bodyNode(row, format));
       };
       const v = await verifyChainAsync(entries(this.chainRows(node)), {
         digest: archiveDigest,
@@ -1135,6 +1380,12 @@ export class PostgresArchive implements IssuanceArchive {
           firstBad = {
             seq: headSeq,
             reason: 'the recorded chain head does not match its last entry',
+          };
+        } else if (format === 'imported-sqlite' && node !== importedChainName(v.head)) {
+          // The name commits to the head it was imported with: a chain cut or rewritten since.
+          firstBad = {
+            seq: v.headSeq,
+            reason: `the imported chain ends at a head that its name does not name (${importedChainName(v.head)})`,
           };
         }
       }
@@ -1330,10 +1581,13 @@ export class PostgresArchive implements IssuanceArchive {
 
   async response(entry: EntryLocator): Promise<KeptResponse> {
     if (entry.node === undefined) return undefined;
-    const r = await this.pool.query<RawRow & { before: Buffer | null; after: Buffer | null }>(
+    const r = await this.pool.query<
+      RawRow & { format: ChainFormat | null; before: Buffer | null; after: Buffer | null }
+    >(
       `SELECT r.node, r.seq::text AS seq, r.at, r.unit, r.key_spki_sha256, r.serial::text AS serial,
               r.gen_time, r.policy, r.hash_algorithm, r.imprint, r.nonce, r.status, r.fail_info,
               r.response_sha256, r.response, r.prev_hash, r.hash,
+              (SELECT ${this.formatColumn} FROM chains WHERE node = r.node) AS format,
               (SELECT hash FROM responses WHERE node = r.node AND seq = r.seq - 1) AS before,
               (SELECT prev_hash FROM responses WHERE node = r.node AND seq = r.seq + 1) AS after
        FROM responses r WHERE r.node = $1 AND r.seq = $2`,
@@ -1341,7 +1595,12 @@ export class PostgresArchive implements IssuanceArchive {
     );
     const row = r.rows[0];
     if (row === undefined) return undefined;
-    return checkedResponse(fields(row), row.node, row.before ?? undefined, row.after ?? undefined);
+    return checkedResponse(
+      fields(row),
+      bodyNode(row, row.format ?? 'node'),
+      row.before ?? undefined,
+      row.after ?? undefined,
+    );
   }
 
   async *export(): AsyncGenerator<ArchiveRow> {

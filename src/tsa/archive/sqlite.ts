@@ -7,7 +7,7 @@ import { Worker } from 'node:worker_threads';
 import { nextLink, verifyChain } from '../../shared/index.js';
 import type { ClockEvent, ClockSourceReport, ClockState } from '../clock/guard.js';
 import type { FailInfo } from '../errors.js';
-import { archiveDigest, entryBody, hexOrNull as hex } from './entry.js';
+import { archiveDigest, entryBody, hexOrNull as hex, type StoredRow } from './entry.js';
 import { checkedResponse, entryProblem, storedEntry } from './entry-check.js';
 import type {
   ArchiveQuery,
@@ -487,6 +487,24 @@ export class Archive implements IssuanceArchive {
       .prepare('SELECT * FROM responses ORDER BY seq')
       .iterate() as Iterable<RawRow>) {
       yield toRow(r);
+    }
+  }
+
+  /**
+   * The chain's rows exactly as stored, up to entry `last`, read a page at a time (so that an
+   * archive larger than memory can be copied): for an import into another store.
+   */
+  async *storedRows(last: number): AsyncGenerator<StoredRow> {
+    const page = this.db.prepare(
+      'SELECT * FROM responses WHERE seq > ? AND seq <= ? ORDER BY seq LIMIT 1000',
+    );
+    let after = 0;
+    for (;;) {
+      const rows = page.all(after, last) as RawRow[];
+      for (const r of rows) yield { ...r, response: r.response ?? null };
+      if (rows.length < 1000) return;
+      after = rows[rows.length - 1]!.seq;
+      await Promise.resolve();
     }
   }
 
