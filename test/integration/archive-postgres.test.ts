@@ -543,7 +543,23 @@ describe.runIf(BASE_URL !== undefined)('archive on PostgreSQL', () => {
     const a = await PostgresArchive.open({ url: db.url, node: 'node-a', checkpointIntervalMs: 0 });
     await a.record(record(a.next()));
     await a.close();
-    await db.sql.query('ALTER TABLE chains DROP COLUMN format');
+    // The chains table as version 1 made it (a dropped column would stay in the catalog).
+    for (const statement of [
+      'ALTER TABLE responses DROP CONSTRAINT responses_node_fkey',
+      `CREATE TABLE chains_v1 (
+         node text PRIMARY KEY,
+         head_seq bigint NOT NULL CHECK (head_seq >= 0),
+         head_hash bytea NOT NULL,
+         created_at text NOT NULL)`,
+      'INSERT INTO chains_v1 SELECT node, head_seq, head_hash, created_at FROM chains',
+      'DROP TABLE chains',
+      'ALTER TABLE chains_v1 RENAME TO chains',
+      'ALTER INDEX chains_v1_pkey RENAME TO chains_pkey',
+      'ALTER TABLE chains RENAME CONSTRAINT chains_v1_head_seq_check TO chains_head_seq_check',
+      'ALTER TABLE responses ADD CONSTRAINT responses_node_fkey FOREIGN KEY (node) REFERENCES chains (node)',
+    ]) {
+      await db.sql.query(statement);
+    }
     await db.sql.query("UPDATE archive_meta SET value = '1' WHERE name = 'schema_version'");
     const reader = await openArchive(db.url, { mode: 'read-only' });
     try {
