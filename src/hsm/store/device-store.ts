@@ -202,7 +202,8 @@ export interface DeviceStore extends StoreReader {
    * PostgreSQL: a transaction-scoped advisory lock taken first), so that a check and the change
    * it guards, and the audit entry appended after reading the log's head, see no other writer.
    * Rolls back when `fn` throws and rethrows. `fn` must use only `tx`, never this store's
-   * readers (which wait for the transaction to end).
+   * readers (SQLite: they wait while the transaction is open, though not while it waits for
+   * another connection's write lock).
    */
   tx<T>(fn: (tx: StoreTx) => Promise<T>): Promise<T>;
   /** Checks the schema outside a transaction (at open). */
