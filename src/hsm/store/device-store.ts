@@ -206,6 +206,13 @@ export interface DeviceStore extends StoreReader {
    * another connection's write lock).
    */
   tx<T>(fn: (tx: StoreTx) => Promise<T>): Promise<T>;
+  /**
+   * Runs `fn` over one consistent state of the store, read only and without the writers' lock
+   * (SQLite: a deferred read transaction; PostgreSQL: REPEATABLE READ READ ONLY): for a read in
+   * several statements (the whole audit log) that another writer's commit must not split.
+   * `fn` must use only its reader, as a transaction's `fn` uses only `tx`.
+   */
+  snapshot<T>(fn: (r: StoreReader) => Promise<T>): Promise<T>;
   /** Checks the schema outside a transaction (at open). */
   assertSchema(versions: readonly number[]): Promise<void>;
   /**

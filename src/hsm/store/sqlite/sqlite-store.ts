@@ -196,7 +196,11 @@ class SqliteStore implements DeviceStore {
     };
   }
 
-  async tx<T>(fn: (tx: StoreTx) => Promise<T>): Promise<T> {
+  /**
+   * Runs `fn` when the store's earlier transactions, snapshots and scrubs have ended: each takes
+   * the connection in its turn.
+   */
+  private async inTurn<T>(fn: () => Promise<T>): Promise<T> {
     if (this.inTx.getStore() === true) {
       throw new Error('transactions do not nest');
     }
@@ -205,25 +209,50 @@ class SqliteStore implements DeviceStore {
     this.turn = new Promise((r) => {
       done = r;
     });
-    let end = (): void => undefined;
     try {
       await previous;
       this.requireOpen();
-      await beginImmediate(this.db, () => {
-        end = this.markOpen();
-      });
-      try {
-        const result = await this.inTx.run(true, () => fn(this.txRepos));
-        this.db.exec('COMMIT');
-        return result;
-      } catch (error) {
-        if (this.db.inTransaction) this.db.exec('ROLLBACK');
-        throw error;
-      }
+      return await fn();
     } finally {
-      end();
       done();
     }
+  }
+
+  tx<T>(fn: (tx: StoreTx) => Promise<T>): Promise<T> {
+    return this.inTurn(async () => {
+      let end = (): void => undefined;
+      try {
+        await beginImmediate(this.db, () => {
+          end = this.markOpen();
+        });
+        try {
+          const result = await this.inTx.run(true, () => fn(this.txRepos));
+          this.db.exec('COMMIT');
+          return result;
+        } catch (error) {
+          if (this.db.inTransaction) this.db.exec('ROLLBACK');
+          throw error;
+        }
+      } finally {
+        end();
+      }
+    });
+  }
+
+  /**
+   * A deferred read transaction: SQLite takes its snapshot at the first read, and no writer of
+   * another connection changes what it sees (WAL). Reads from outside go on meanwhile, on the
+   * same connection: they see the snapshot, a consistent state too.
+   */
+  snapshot<T>(fn: (r: StoreReader) => Promise<T>): Promise<T> {
+    return this.inTurn(async () => {
+      this.db.exec('BEGIN DEFERRED');
+      try {
+        return await this.inTx.run(true, () => fn(this.txRepos));
+      } finally {
+        if (this.db.inTransaction) this.db.exec('ROLLBACK');
+      }
+    });
   }
 
   assertSchema(versions: readonly number[]): Promise<void> {
@@ -233,7 +262,8 @@ class SqliteStore implements DeviceStore {
   }
 
   scrubFreed(): Promise<boolean> {
-    return this.whenFree(() => rows.checkpointTruncate(this.db));
+    // In its turn: a checkpoint cannot run on a connection that holds a read snapshot.
+    return this.inTurn(() => Promise.resolve(rows.checkpointTruncate(this.db)));
   }
 
   async close(): Promise<void> {
