@@ -10,9 +10,13 @@ import { revocationState, type CrlIssuer, type RevocationState } from './revocat
 import type { OfficerCredential } from './types.js';
 import { certificateFacts, toDeviceInfo } from './views.js';
 
-/** The revocation decisions and CRL numbers, from the verified audit log. */
+/** The revocation decisions and CRL numbers, from the verified audit log (one snapshot of it). */
 export function currentRevocationState(core: Core): Promise<RevocationState> {
-  return core.guard({ action: 'crl.state' }, () => revocationState(core.store, core.keys.auditKey));
+  return core.guard({ action: 'crl.state' }, () => snapshotState(core));
+}
+
+function snapshotState(core: Core): Promise<RevocationState> {
+  return core.store.snapshot((r) => revocationState(r, core.keys.auditKey));
 }
 
 /**
@@ -67,7 +71,7 @@ export function issueDeviceCrl(
 ): Promise<Uint8Array> {
   const op: Operation = { action: 'crl.issue', details: { issuer: 'device' } };
   return core.guard(op, async () => {
-    const before = await revocationState(core.store, core.keys.auditKey);
+    const before = await snapshotState(core);
     const device = toDeviceInfo(await core.device(core.store));
     const signer = await deviceSigner(core, core.store);
     const now = core.clock.now();
