@@ -121,14 +121,15 @@ export class Core {
     }
   }
 
-  /** The authenticated partition row of that name. */
-  async partitionRow(r: StoreReader, name: string): Promise<PartitionRow> {
+  /** The authenticated partition row of that name; fills in the operation's partition id. */
+  async partitionRow(r: StoreReader, name: string, op?: Operation): Promise<PartitionRow> {
     const row = await this.rows.partitionByName(r, name);
     if (row === undefined) {
       throw new HsmError('partition-not-found', 'no such partition', {
         details: { partition: name },
       });
     }
+    if (op !== undefined) op.partitionId = row.id;
     return row;
   }
 
