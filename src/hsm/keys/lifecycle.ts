@@ -7,6 +7,7 @@ import { isKeyAlgorithm, type KeyAlgorithm } from '../../pki/index.js';
 import { officerChange } from '../auth/officers.js';
 import type { Core, Operation } from '../core.js';
 import { HsmError } from '../errors.js';
+import { scrubAfterDelete, type ScrubOutcome } from '../scrub.js';
 import { integrityError } from '../integrity.js';
 import { detectAlgorithm, generateKey as newKeyPair, loadPkcs8, spkiOf } from '../key-crypto.js';
 import type { KeyRow, PartitionRow, StoreReader, StoreTx } from '../store/device-store.js';
@@ -355,7 +356,7 @@ export function deleteKey(
       },
     );
     core.keyCache.delete(result.id);
-    if (result.info === undefined) await core.store.scrubFreed();
+    if (result.info === undefined) await scrubAfterDelete(core, 'key.destroy');
     return result.info;
   });
 }
@@ -426,13 +427,17 @@ export function restoreKey(
   );
 }
 
-/** Destroys a key in the trash for good; needs a security officer. */
+/**
+ * Destroys a key in the trash for good; needs a security officer. Once the deletion committed
+ * the purge has happened: a scrub of the store's files that fails is reported in the outcome
+ * (and logged, audited, retried later), not as the purge's failure.
+ */
 export function purgeKey(
   core: Core,
   partitionName: string,
   label: string,
   officer: OfficerCredential | undefined,
-): Promise<void> {
+): Promise<ScrubOutcome> {
   const op: Operation = { action: 'key.purge', details: { partition: partitionName, label } };
   return core.guard(op, async () => {
     const id = await changeTrashedKey(
@@ -456,7 +461,7 @@ export function purgeKey(
     );
     core.keyCache.delete(id);
     // The freed bytes that held the sealed key must not stay in the store's files.
-    await core.store.scrubFreed();
+    return scrubAfterDelete(core, 'key.purge');
   });
 }
 

@@ -218,6 +218,7 @@ export interface DeviceStore extends StoreReader {
   /**
    * After a purge: makes the freed bytes the only copy (SQLite: WAL checkpoint with TRUNCATE,
    * after secure_delete zeroed them). False when it could not finish (a reader held it off).
+   * The HSM owes a scrub after false or a failure, and retries it (src/hsm/scrub.ts).
    */
   scrubFreed(): Promise<boolean>;
   close(): Promise<void>;
