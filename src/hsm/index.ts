@@ -6,6 +6,7 @@ export type { HsmOptions, InitOptions, CreatePartitionOptions, ImportKeyOptions 
 export { createFactory, openFactory, FACTORY_FILES } from './issuing/factory.js';
 export type { Factory, CreateFactoryOptions } from './issuing/factory.js';
 export type { MasterKeyInput } from './master-key.js';
+export type { ScrubOutcome } from './scrub.js';
 export type { AuditEntry, AuditHead, AuditVerification } from './audit/log.js';
 export { formatAuditHead, parseAuditHead } from './audit/log.js';
 /** Public-key signature verification (used by the TSA's optional self-check). */
