@@ -328,7 +328,7 @@ async function assertArchiveCatalog(client: pg.PoolClient, version: number): Pro
       { cause: error },
     );
   }
-  if (diff === undefined) return;
+  if (typeof diff === 'number') return;
   const unexpected = diff.unexpected.join(', ').slice(0, 500);
   const missing = diff.missing.join(', ').slice(0, 500);
   throw new TsaError(

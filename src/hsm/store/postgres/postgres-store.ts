@@ -16,7 +16,7 @@ import {
   type PostgresTarget,
 } from './connection.js';
 import { migrate, repositories, statementsFor, type Run } from './queries.js';
-import { assertSchema, type Queryable } from './schema-check.js';
+import { assertSchema, CatalogGuard, type Queryable } from './schema-check.js';
 
 /** The first half of the writers' advisory lock key: "ATST", the same for every store. */
 const LOCK_CLASS = 0x41545354;
@@ -73,6 +73,8 @@ class PostgresStore implements DeviceStore {
   private readonly schema: string;
   private readonly lockKey: number;
   private readonly inTx = new AsyncLocalStorage<true>();
+  /** The catalog check of this store's write transactions (a full comparison when it changed). */
+  private readonly catalog: CatalogGuard;
   private closed = false;
 
   constructor(
@@ -84,6 +86,7 @@ class PostgresStore implements DeviceStore {
     this.schema = target.schema;
     this.location = target.location;
     this.lockKey = lockKey(target.schema);
+    this.catalog = new CatalogGuard(target.schema);
     const outside = repositories(this.readerRun, this.schema, {
       assertSchema: notInReaders,
       migrate: notInReaders,
@@ -127,7 +130,7 @@ class PostgresStore implements DeviceStore {
     const result = await this.onConnection('write', (run) =>
       fn(
         repositories(run, this.schema, {
-          assertSchema: (versions) => assertSchema(asQueryable(run), this.schema, versions),
+          assertSchema: (versions) => this.catalog.assert(asQueryable(run), versions),
           migrate: async () => {
             const applied = await migrate(run, this.schema, { expectEmpty: () => this.fresh });
             state.migrated = true;
@@ -260,8 +263,9 @@ class PostgresStore implements DeviceStore {
     }
   }
 
-  assertSchema(versions: readonly number[]): Promise<void> {
-    return this.rolledBack((q) => assertSchema(q, this.schema, versions));
+  /** The full comparison, always (at open). */
+  async assertSchema(versions: readonly number[]): Promise<void> {
+    await this.rolledBack((q) => assertSchema(q, this.schema, versions));
   }
 
   /**

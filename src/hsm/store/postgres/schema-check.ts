@@ -10,6 +10,17 @@
 // Not covered: objects outside the schema that act on the whole database (event triggers, which
 // only a superuser may create, and fire on DDL only) and the catalog itself: a superuser of the
 // database is trusted, as the SQLite store trusts the SQLite library.
+//
+// What the check guards is writes: it runs in every write transaction (before its audit entry,
+// src/hsm/core.ts), so that a planted trigger, rule or changed column never takes part in a
+// change. Reads are not guarded by it: every row that carries a decision is authenticated by its
+// MAC where it is used (src/hsm/authenticated-rows.ts), so a catalog that alters what a read
+// returns (a view, a policy, a rule) yields a row that fails its MAC, or hides a row (which the
+// audit log's chain and the compare-and-set of the write that follows expose), never a forged one.
+//
+// Before each write the full comparison is skipped when the catalog is unchanged since one that
+// passed: CatalogGuard keeps a fingerprint (FINGERPRINT_SQL) of the catalog rows that decide what
+// a write does, by content, and compares in full only when it changed.
 import { randomBytes } from 'node:crypto';
 import { HsmError } from '../../errors.js';
 import { MIGRATIONS } from './migrations.js';
@@ -116,6 +127,79 @@ SELECT item FROM (
     WHERE e.extnamespace = ns.oid
 ) items ORDER BY item COLLATE "C"`;
 
+/**
+ * The fingerprint of the catalog rows that decide what a write in the schema ($1) does: its
+ * relations, their columns, defaults, constraints, indexes, triggers, rules, policies and
+ * inheritance (either way), and its functions and types; each row by content (its whole text,
+ * oid included), hashed in one string in a fixed order. Why it is enough to skip the full
+ * comparison when it is unchanged:
+ * - CATALOG_SQL's lines for these objects are functions of these rows and of objects in
+ *   pg_catalog, which only a superuser can change, and a superuser is trusted (above): rows
+ *   equal to those of a catalog that passed give the same lines.
+ * - The other object kinds CATALOG_SQL lists (operators, operator classes and families,
+ *   collations, conversions, extended statistics, text search objects, extensions) cannot take
+ *   part in a write: the store's sessions resolve names in pg_catalog only and every name the
+ *   store uses is qualified, so nothing reaches them unless a relation, column, default,
+ *   constraint, index, trigger, rule or policy names them, which changes a row above. They are
+ *   still refused by the full comparison, at open and whenever the fingerprint changes.
+ * - By content, not by xmin: a database owner may VACUUM FREEZE the catalogs, after which a
+ *   changed row and the row it replaced can both show xmin 2 (and a reused line pointer the same
+ *   ctid). VACUUM and ANALYZE rewrite pg_class statistics in place: that changes the fingerprint
+ *   and costs one full comparison, never a missed change.
+ * The relations' oids are gathered into an array first, so that the per-relation catalogs are
+ * read through their indexes.
+ */
+const FINGERPRINT_SQL = `
+WITH ns AS (SELECT oid FROM pg_catalog.pg_namespace WHERE nspname = $1),
+rels AS (SELECT pg_catalog.array_agg(c.oid) AS oids FROM pg_catalog.pg_class c
+  WHERE c.relnamespace = (SELECT oid FROM ns))
+SELECT pg_catalog.encode(pg_catalog.sha256(pg_catalog.convert_to(
+    pg_catalog.string_agg(item, E'\\n' ORDER BY item COLLATE "C"), 'UTF8')), 'hex') AS fingerprint
+FROM (
+  SELECT 'server ' || pg_catalog.current_setting('server_version_num') AS item
+  UNION ALL
+  SELECT 'pg_class ' || c::text FROM pg_catalog.pg_class c
+    WHERE c.relnamespace = (SELECT oid FROM ns)
+  UNION ALL
+  SELECT 'pg_attribute ' || a::text FROM pg_catalog.pg_attribute a
+    WHERE a.attrelid = ANY ((SELECT oids FROM rels)::pg_catalog.oid[])
+  UNION ALL
+  SELECT 'pg_attrdef ' || d::text FROM pg_catalog.pg_attrdef d
+    WHERE d.adrelid = ANY ((SELECT oids FROM rels)::pg_catalog.oid[])
+  UNION ALL
+  SELECT 'pg_constraint ' || c::text FROM pg_catalog.pg_constraint c
+    WHERE c.conrelid = ANY ((SELECT oids FROM rels)::pg_catalog.oid[])
+       OR c.connamespace = (SELECT oid FROM ns)
+  UNION ALL
+  SELECT 'pg_index ' || i::text FROM pg_catalog.pg_index i
+    WHERE i.indrelid = ANY ((SELECT oids FROM rels)::pg_catalog.oid[])
+  UNION ALL
+  SELECT 'pg_trigger ' || t::text FROM pg_catalog.pg_trigger t
+    WHERE t.tgrelid = ANY ((SELECT oids FROM rels)::pg_catalog.oid[])
+  UNION ALL
+  SELECT 'pg_rewrite ' || w::text FROM pg_catalog.pg_rewrite w
+    WHERE w.ev_class = ANY ((SELECT oids FROM rels)::pg_catalog.oid[])
+  UNION ALL
+  SELECT 'pg_policy ' || p::text FROM pg_catalog.pg_policy p
+    WHERE p.polrelid = ANY ((SELECT oids FROM rels)::pg_catalog.oid[])
+  UNION ALL
+  SELECT 'pg_inherits ' || h::text FROM pg_catalog.pg_inherits h
+    WHERE h.inhrelid = ANY ((SELECT oids FROM rels)::pg_catalog.oid[])
+       OR h.inhparent = ANY ((SELECT oids FROM rels)::pg_catalog.oid[])
+  UNION ALL
+  SELECT 'pg_proc ' || p::text FROM pg_catalog.pg_proc p
+    WHERE p.pronamespace = (SELECT oid FROM ns)
+  UNION ALL
+  SELECT 'pg_type ' || t::text FROM pg_catalog.pg_type t
+    WHERE t.typnamespace = (SELECT oid FROM ns)
+) items`;
+
+/** The fingerprint of the schema's catalog (FINGERPRINT_SQL), hex. */
+export async function catalogFingerprint(q: Queryable, schema: string): Promise<string> {
+  const { rows } = await q.query<{ fingerprint: string | null }>(FINGERPRINT_SQL, [schema]);
+  return rows[0]?.fingerprint ?? '';
+}
+
 /** The catalog of `schema` as lines, with the schema's own name taken out of them. */
 async function catalog(q: Queryable, schema: string): Promise<string[]> {
   const { rows } = await q.query<{ item: string }>(CATALOG_SQL, [schema]);
@@ -197,8 +281,8 @@ function objectName(line: string): string {
 }
 
 /**
- * Compares the catalog of `schema` with the ones `builder` makes for each of `versions`:
- * undefined when it is exactly one of them, else what differs from the last one tried. `q`
+ * Compares the catalog of `schema` with the ones `builder` makes for each of `versions`: the
+ * version when it is exactly one of them, else what differs from the last one tried. `q`
  * must be inside a transaction (the scratch schema lives under a savepoint) whose search path
  * is the same while both catalogs are read.
  */
@@ -207,13 +291,13 @@ export async function inspectCatalog(
   schema: string,
   versions: readonly number[],
   builder: CatalogBuilder,
-): Promise<CatalogDifference | undefined> {
+): Promise<CatalogDifference | number> {
   const actual = await catalog(q, schema);
   const text = JSON.stringify(actual);
   let want: string[] = [];
   for (const v of versions) {
     want = await expectedCatalog(q, v, builder);
-    if (JSON.stringify(want) === text) return undefined;
+    if (JSON.stringify(want) === text) return v;
   }
   const wanted = new Set(want);
   const have = new Set(actual);
@@ -232,17 +316,18 @@ const STORE_CATALOG: CatalogBuilder = {
 };
 
 /**
- * Refuses a store whose catalog is not exactly one the migrations make for one of `versions`;
- * `q` must be inside a transaction (the scratch schema lives under a savepoint).
+ * Refuses a store whose catalog is not exactly one the migrations make for one of `versions`,
+ * and returns that version; `q` must be inside a transaction (the scratch schema lives under a
+ * savepoint).
  */
 export async function assertSchema(
   q: Queryable,
   schema: string,
   versions: readonly number[],
-): Promise<void> {
+): Promise<number> {
   const known = versions.filter((v) => v >= 0 && v <= MIGRATIONS.length);
   const diff = await inspectCatalog(q, schema, known, STORE_CATALOG);
-  if (diff === undefined) return;
+  if (typeof diff === 'number') return diff;
   throw new HsmError(
     'integrity-failed',
     "the store's SQL schema is not the one its version defines (a trigger, view, table, index, rule, policy or function was added, removed or changed)",
@@ -256,4 +341,25 @@ export async function assertSchema(
       },
     },
   );
+}
+
+/**
+ * The catalog check of one store's write transactions: the full comparison (assertSchema) when
+ * the catalog's fingerprint is not the one of the last catalog that passed, else only the
+ * fingerprint's one query. Both run in the write transaction, after the writers' lock, as the
+ * full comparison did alone. Forgets the pass whenever a check fails or starts over.
+ */
+export class CatalogGuard {
+  private passed: { readonly fingerprint: string; readonly version: number } | undefined;
+
+  constructor(private readonly schema: string) {}
+
+  async assert(q: Queryable, versions: readonly number[]): Promise<void> {
+    const fingerprint = await catalogFingerprint(q, this.schema);
+    const last = this.passed;
+    if (last?.fingerprint === fingerprint && versions.includes(last.version)) return;
+    this.passed = undefined;
+    const version = await assertSchema(q, this.schema, versions);
+    this.passed = { fingerprint, version };
+  }
 }

@@ -1,7 +1,9 @@
 // The store's SQL schema is part of what the HSM trusts: whoever can write the file could plant
 // a trigger (run inside the HSM's own transactions: drop audit rows, copy sealed blobs, undo a
 // delete), a view in place of a table, or drop a unique index. The schema must be exactly what
-// the migrations make for the store's version; anything else is an integrity failure.
+// the migrations make for the store's version; anything else is an integrity failure. The
+// check guards writes (it runs in every write transaction); reads rely on the row MACs instead
+// (see store/postgres/schema-check.ts for the reasoning, the same for both stores).
 import Database from 'better-sqlite3';
 import { HsmError } from '../../errors.js';
 import type { Db } from './database.js';

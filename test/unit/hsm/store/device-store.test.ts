@@ -547,6 +547,7 @@ for (const kind of STORES) {
         it(`a planted or dropped object: ${change}`, async () => {
           const store = await migrated();
           await store.assertSchema([SCHEMA_VERSION]);
+          await store.tx((tx) => tx.assertSchema([SCHEMA_VERSION]));
           await slot.plant(change);
           const error = await expectHsmRejection(
             store.assertSchema([SCHEMA_VERSION]),

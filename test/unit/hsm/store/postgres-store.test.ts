@@ -4,7 +4,7 @@
 // device-store.test.ts.
 import { createServer } from 'node:net';
 import pg from 'pg';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { HsmError } from '../../../../src/hsm/index.js';
 import type { AuditRow, DeviceStore, StoreTx } from '../../../../src/hsm/store/device-store.js';
 import {
@@ -227,13 +227,87 @@ describe.skipIf(requirePostgres())('the PostgreSQL store', () => {
       'a column default changed': `ALTER TABLE ${S}.keys ALTER COLUMN audit_seq SET DEFAULT 7`,
       'a CHECK dropped': `ALTER TABLE ${S}.audit DROP CONSTRAINT audit_outcome_check`,
       'a domain type in the schema': `CREATE DOMAIN ${S}.evil AS text`,
+      'a trigger on the log': `CREATE FUNCTION public.evil() RETURNS trigger LANGUAGE plpgsql
+        AS $$BEGIN RETURN NULL; END$$;
+        CREATE TRIGGER evil BEFORE INSERT ON ${S}.audit FOR EACH ROW EXECUTE FUNCTION public.evil()`,
+      'a column added': `ALTER TABLE ${S}.keys ADD COLUMN evil text`,
+      'a column dropped and added back': `ALTER TABLE ${S}.meta DROP COLUMN value;
+        ALTER TABLE ${S}.meta ADD COLUMN value text NOT NULL DEFAULT ''`,
+      'a NOT NULL dropped': `ALTER TABLE ${S}.keys ALTER COLUMN wrapped DROP NOT NULL`,
     };
     for (const [name, change] of Object.entries(changes)) {
       it(name, async () => {
         const store = await migrated();
+        // A write that passed the check first: the next write must not trust what it saw.
+        await store.tx((tx) => tx.assertSchema([SCHEMA_VERSION]));
         await sql(db.url, change);
+        await expectHsmRejection(
+          store.tx((tx) => tx.assertSchema([SCHEMA_VERSION])),
+          'integrity-failed',
+        );
         await expectHsmRejection(store.assertSchema([SCHEMA_VERSION]), 'integrity-failed');
       });
+    }
+  });
+
+  it('an object no write can reach (an operator) is left to the full comparison at open', async () => {
+    const store = await migrated();
+    await store.tx((tx) => tx.assertSchema([SCHEMA_VERSION]));
+    await sql(
+      db.url,
+      `CREATE FUNCTION public.evil_eq(text, text) RETURNS boolean LANGUAGE sql AS 'SELECT true';
+       CREATE OPERATOR ${S}.= (LEFTARG = text, RIGHTARG = text, FUNCTION = public.evil_eq)`,
+    );
+    // The store's statements resolve operators in pg_catalog only: this one takes no part in a
+    // write, and the fingerprint leaves it out.
+    await store.tx((tx) => tx.assertSchema([SCHEMA_VERSION]));
+    const error = await expectHsmRejection(
+      store.assertSchema([SCHEMA_VERSION]),
+      'integrity-failed',
+    );
+    expect(error.details?.unexpected).toMatch(/operator/);
+  });
+
+  it('before each write, compares the whole catalog only when its fingerprint changed', async () => {
+    const store = await migrated();
+    const queries = vi.spyOn(pg.Client.prototype, 'query');
+    /** Reads of the store's whole catalog (the comparison's expensive query). */
+    const fullReads = (): number =>
+      queries.mock.calls.filter(
+        ([text, values]) =>
+          typeof text === 'string' &&
+          text.includes('pg_get_indexdef') &&
+          Array.isArray(values) &&
+          values[0] === S,
+      ).length;
+    try {
+      for (let i = 0; i < 5; i++) {
+        await store.tx(async (tx) => {
+          await tx.assertSchema([SCHEMA_VERSION]);
+          await tx.audit.insert(auditRow(i + 1, Buffer.alloc(32), 'w'));
+        });
+      }
+      expect(fullReads()).toBe(1);
+      // Another node's writes, VACUUM and ANALYZE (statistics in pg_class) are no catalog change
+      // the comparison would see, but the fingerprint may count them: at most one more read.
+      await sql(db.url, `VACUUM ANALYZE ${S}.audit`);
+      await store.tx((tx) => tx.assertSchema([SCHEMA_VERSION]));
+      await store.tx((tx) => tx.assertSchema([SCHEMA_VERSION]));
+      expect(fullReads()).toBeLessThanOrEqual(2);
+      const before = fullReads();
+      await sql(db.url, `ALTER TABLE ${S}.meta ADD COLUMN evil text`);
+      await expectHsmRejection(
+        store.tx((tx) => tx.assertSchema([SCHEMA_VERSION])),
+        'integrity-failed',
+      );
+      expect(fullReads()).toBe(before + 1);
+      // Refused again at the next write, not remembered as checked.
+      await expectHsmRejection(
+        store.tx((tx) => tx.assertSchema([SCHEMA_VERSION])),
+        'integrity-failed',
+      );
+    } finally {
+      queries.mockRestore();
     }
   });
 
