@@ -1,9 +1,9 @@
-// Approver keys: the public keys officers sign approvals with, and the check of such a signature.
+// Approver keys' cryptography: the public keys officers sign approvals with, and the check of such a signature.
 // The schemes are the ones plain OpenSSL produces over a file of bytes, so that an approver
 // needs no special client: `openssl dgst -sha256 -sign` (ECDSA P-256, RSA-PSS with SHA-256) and
 // `openssl pkeyutl -sign -rawin` (Ed25519).
 import { constants, createHash, createPublicKey, verify, type KeyObject } from 'node:crypto';
-import { PkiError } from './errors.js';
+import { PkiError } from '../../pki/index.js';
 
 export type ApproverAlgorithm = 'ecdsa-p256-sha256' | 'ed25519' | 'rsa-pss-sha256';
 
