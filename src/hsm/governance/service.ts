@@ -496,6 +496,7 @@ export class Governance {
         details: { field: 'decision' },
       });
     }
+    const decision: ApprovalDecision = decisionName;
     const op: Operation = {
       action: `approval.${decision}`,
       details: { request: id.slice(0, 64), key: key.slice(0, 64) },
