@@ -227,9 +227,11 @@ async function loggedSchemaVersions(r: StoreReader): Promise<number[]> {
  * Upgrades a store written by an earlier release, once, under the master key, in one
  * transaction with its audit entry. From schema 1 (before row MACs) the rows are trusted as they
  * are (they could not be checked before) and each gets its MAC; from schema 2 every key row must
- * verify under its old encoding first, and is sealed again under the new one (with its kind). A
- * store that was already migrated and had its version set back is refused, as its log says
- * otherwise. The log checks run inside the migration's transaction.
+ * verify under its old encoding first, and is sealed again under the new one (with its kind);
+ * from schema 3 no row changes (schema 4 adds the governance table, empty, and the audit
+ * entries' object, none in older entries), so none is sealed again: rows are checked where they
+ * are used, as before. A store that was already migrated and had its version set back is
+ * refused, as its log says otherwise. The log checks run inside the migration's transaction.
  */
 async function migrateStore(core: Core, from: number, kcvFormat: 1 | 2): Promise<void> {
   await core.guard({ action: 'store.migrate' }, async () => {
@@ -246,7 +248,7 @@ async function migrateStore(core: Core, from: number, kcvFormat: 1 | 2): Promise
         throw integrityError('device', 'the log records a newer schema than the store says');
       }
       // Authenticated rows are checked under their old encoding before anything changes.
-      if (from >= 2) await core.rows.checkKeysBeforeV3(tx);
+      if (from === 2) await core.rows.checkKeysBeforeV3(tx);
       const applied = await tx.migrate();
       const seq = await core.audit(tx, core.clock.now(), {
         action: 'store.migrate',
@@ -259,7 +261,7 @@ async function migrateStore(core: Core, from: number, kcvFormat: 1 | 2): Promise
           'kcv',
           Buffer.from(makeKeyCheckValue(core.keys, core.deviceId, 2)).toString('hex'),
         );
-      } else {
+      } else if (from === 2) {
         await core.rows.resealKeys(tx);
       }
     });

@@ -35,7 +35,13 @@ describe('store migrate', () => {
         expect(r.code, r.stderr).toBe(0);
         const report = JSON.parse(r.stdout) as Record<string, unknown>;
         expect(validate(schemaOf(readFileSync(SCHEMA, 'utf8')), report)).toEqual([]);
-        expect(report).toMatchObject({ to: 'postgres', partitions: 1, keys: 4, sourceHead: head });
+        expect(report).toMatchObject({
+          to: 'postgres',
+          partitions: 1,
+          keys: 4,
+          governance: 0,
+          sourceHead: head,
+        });
         // The same keys, read through the authenticated rows of the copy.
         expect(keyList(cwd, ['--store', db.url])).toBe(keyList(cwd, []));
         const verify = runCli(['audit', 'verify', '--store', db.url, '--expect-head', head], {
@@ -66,7 +72,9 @@ describe('store migrate', () => {
     expect(runCli(['init'], { cwd }).code).toBe(0);
     const r = runCli(['store', 'migrate', '--to', 'copy.sqlite'], { cwd });
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stdout).toMatch(/copied 1 partitions, 3 keys, 1 officers, \d+ audit entries/);
+    expect(r.stdout).toMatch(
+      /copied 1 partitions, 3 keys, 1 officers, 0 governance objects, \d+ audit entries/,
+    );
     expect(runCli(['store', 'migrate', '--to', 'copy.sqlite'], { cwd }).code).toBe(5);
     const none = runCli(['store', 'migrate'], { cwd });
     expect(none.code).toBe(64);

@@ -109,6 +109,14 @@ function repositories(db: Db, gate: <T>(fn: () => T) => Promise<T>): StoreTx {
       insert: g(rows.insertOfficerRow),
       setMac: g(rows.setOfficerMac),
     },
+    governance: {
+      get: g(rows.selectGovernance),
+      list: g(rows.selectGovernanceOfKind),
+      all: g(rows.selectAllGovernance),
+      insert: g(rows.insertGovernanceRow),
+      update: g(rows.updateGovernanceRow),
+      delete: g(rows.deleteGovernanceRow),
+    },
     audit: {
       head: g(rows.auditHead),
       async *entries(): AsyncGenerator<AuditRow> {
@@ -123,6 +131,7 @@ function repositories(db: Db, gate: <T>(fn: () => T) => Promise<T>): StoreTx {
       },
       latestKeyChange: g(rows.latestKeyChange),
       latestPartitionChange: g(rows.latestPartitionChange),
+      latestObjectChange: g(rows.latestObjectChange),
       everExported: g(rows.everExported),
       creationAction: g(rows.creationAction),
       schemaEntries: g(rows.schemaEntries),
@@ -140,6 +149,7 @@ class SqliteStore implements DeviceStore {
   readonly partitions: StoreReader['partitions'];
   readonly keys: StoreReader['keys'];
   readonly officers: StoreReader['officers'];
+  readonly governance: StoreReader['governance'];
   readonly audit: StoreReader['audit'];
   private readonly inTx = new AsyncLocalStorage<true>();
   /** Resolves when the transaction holding the connection (if any) has ended. */
@@ -158,6 +168,7 @@ class SqliteStore implements DeviceStore {
     this.partitions = outside.partitions;
     this.keys = outside.keys;
     this.officers = outside.officers;
+    this.governance = outside.governance;
     this.audit = outside.audit;
     this.txRepos = repositories(db, (fn) => Promise.resolve().then(fn));
   }
