@@ -6,6 +6,7 @@ import type { Clock } from '../shared/index.js';
 import { appendAudit, type AuditEvent, type AuditOutcome } from './audit/log.js';
 import { AuthenticatedRows } from './authenticated-rows.js';
 import { HsmError, type HsmErrorCode } from './errors.js';
+import { GovernanceCore } from './governance/authorize.js';
 import type { MasterKeys } from './master-key.js';
 import type {
   DeviceRow,
@@ -58,6 +59,8 @@ export interface CachedKey {
 export class Core {
   readonly keyCache = new Map<string, CachedKey>();
   readonly rows: AuthenticatedRows;
+  /** Roles, rules and approval requests: what authorises a governed operation. */
+  readonly governance: GovernanceCore;
   closed = false;
 
   constructor(
@@ -68,6 +71,7 @@ export class Core {
     readonly actor: string,
   ) {
     this.rows = new AuthenticatedRows(keys.rows, deviceId);
+    this.governance = new GovernanceCore(this);
   }
 
   /**

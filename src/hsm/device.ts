@@ -24,7 +24,7 @@ import {
   type ScryptParams,
 } from './master-key.js';
 import { hashCredential } from './roles.js';
-import type { DeviceStore, StoreReader } from './store/device-store.js';
+import type { DeviceStore, StoreReader, StoreTx } from './store/device-store.js';
 import { createStore } from './store/open.js';
 import { SCHEMA_VERSION } from './store/schema-version.js';
 import type { OfficerCredential } from './types.js';
@@ -158,6 +158,7 @@ export async function createDevice(options: CreateDeviceOptions): Promise<Core> 
         outcome: 'success',
         details: { officer: officer.name },
       });
+      await seedOfficers(core, tx, now);
     });
   } catch (cause) {
     await store.close();
@@ -264,8 +265,20 @@ async function migrateStore(core: Core, from: number, kcvFormat: 1 | 2): Promise
       } else if (from === 2) {
         await core.rows.resealKeys(tx);
       }
+      // Before schema 4 every officer was the device's security officer.
+      if (from < 4) await seedOfficers(core, tx, core.clock.now());
     });
   });
+}
+
+/** Each officer without a principal becomes one, holding the device SO role. */
+async function seedOfficers(core: Core, tx: StoreTx, at: Date): Promise<void> {
+  const roles = core.governance.roles;
+  for (const o of await tx.officers.all()) {
+    if ((await roles.principal(tx, o.name)) !== undefined) continue;
+    await roles.addPrincipal(tx, at, o.name, 'officer');
+    await roles.grant(tx, at, o.name, 'device-so', 'device');
+  }
 }
 
 /** The device key's signer, with the device certificate and the root as its chain. */

@@ -14,6 +14,7 @@ import {
 import { Core } from './core.js';
 import { createDevice, deviceSigner, openDevice, type DeviceOptions } from './device.js';
 import { HsmError } from './errors.js';
+import { Governance, type RequestView } from './governance/service.js';
 import type { Factory } from './issuing/factory.js';
 import { attestKey } from './keys/attest-key.js';
 import {
@@ -77,7 +78,25 @@ export interface InitOptions extends HsmOptions {
 }
 
 export class Hsm {
-  private constructor(private readonly core: Core) {}
+  /** Officers, roles, approver keys, quorum rules, SO exclusion and approval requests. */
+  readonly governance: Governance;
+
+  private constructor(private readonly core: Core) {
+    this.governance = new Governance(core, async ({ partitionId }) => {
+      if (partitionId === undefined) {
+        const signer = await deviceSigner(core, core.store);
+        return { kind: 'device', sign: (b) => signer.sign(b) };
+      }
+      const row = await core.rows.partitionById(core.store, partitionId);
+      if (row === undefined) {
+        throw new HsmError('partition-not-found', 'no such partition', {
+          details: { partitionId },
+        });
+      }
+      const signer = await this.attestationSigner(row.name);
+      return { kind: 'partition-attestation', sign: (b) => signer.sign(b) };
+    });
+  }
 
   // ---------------------------------------------------------------- lifecycle
 
@@ -261,6 +280,81 @@ export class Hsm {
   /** The partition's attestation key, with its chain (attestation, device, root). */
   attestationSigner(partitionName: string): Promise<Signer> {
     return this.signer(partitionName, 'partition-attestation');
+  }
+
+  // ---------------------------------------------------------------- approvals
+
+  /**
+   * Executes an approved request: the operation its statement names, with exactly its
+   * parameters, once, in the transaction of the effect. Refused (with the reason) when its
+   * rules are not met now.
+   */
+  async executeRequest(id: string): Promise<RequestView> {
+    const view = await this.governance.showRequest(id);
+    const s = view.body.statement;
+    const p = s.params as Record<string, unknown>;
+    const auth = { request: id };
+    const text = (v: unknown): string => (typeof v === 'string' ? v : '');
+    const partitionName = async (scope: unknown): Promise<string | undefined> => {
+      const sc = text(scope);
+      if (!sc.startsWith('partition:')) return undefined;
+      const row = await this.core.rows.partitionById(this.core.store, sc.slice(10));
+      if (row === undefined) {
+        throw new HsmError('partition-not-found', 'the partition of the request is gone', {
+          details: { request: id },
+        });
+      }
+      return row.name;
+    };
+    switch (s.operation) {
+      case 'quorum.set':
+      case 'quorum.set.partition':
+        await this.governance.setRule(
+          await partitionName(p['scope']),
+          text(p['operation']),
+          p['rule'] ?? null,
+          auth,
+        );
+        break;
+      case 'role.grant':
+      case 'role.grant.partition':
+        await this.governance.grantRole(
+          text(p['principal']),
+          text(p['role']),
+          await partitionName(p['scope']),
+          auth,
+        );
+        break;
+      case 'role.revoke':
+      case 'role.revoke.partition':
+        await this.governance.revokeRole(
+          text(p['principal']),
+          text(p['role']),
+          await partitionName(p['scope']),
+          auth,
+        );
+        break;
+      case 'approver.revoke':
+        await this.governance.revokeApprover(text(p['key']), auth);
+        break;
+      case 'partition.exclude-so':
+      case 'partition.include-so': {
+        const name = await partitionName(`partition:${text(p['partition'])}`);
+        await this.governance.setSoExclusion(
+          name ?? '',
+          s.operation === 'partition.exclude-so',
+          auth,
+        );
+        break;
+      }
+      default:
+        throw new HsmError(
+          'invalid-argument',
+          'this operation cannot be executed from an approval request yet',
+          { details: { request: id, operation: s.operation } },
+        );
+    }
+    return this.governance.showRequest(id);
   }
 
   // ---------------------------------------------------------------- audit

@@ -12,6 +12,7 @@ import { ApproverKeys } from './approvers.js';
 import { GovernanceObjects } from './objects.js';
 import { QuorumRules, type RuleInForce } from './quorum.js';
 import { ApprovalRequests, type RequestBody } from './requests.js';
+import { requestBytes } from './statement.js';
 import { GOVERNED, partitionScope, Roles, type Governed, type OperationClass } from './roles.js';
 import type { GovernanceObject } from './objects.js';
 import type { JsonObject as Body } from '../../shared/index.js';
@@ -47,7 +48,16 @@ export interface GovernedCall {
   readonly alsoClasses?: readonly OperationClass[];
 }
 
+/** How a request's statement is signed: the device key, or a partition's attestation key. */
+export type StatementSigner = (scope: { partitionId?: string | undefined }) => Promise<{
+  kind: RequestBody['signer'];
+  sign: (bytes: Uint8Array) => Promise<Uint8Array>;
+}>;
+
 export class GovernanceCore {
+  /** Set by the facade: signs the statements of new requests. */
+  signer: StatementSigner | undefined;
+
   readonly objects: GovernanceObjects;
   readonly roles: Roles;
   readonly approvers: ApproverKeys;
@@ -128,9 +138,35 @@ export class GovernanceCore {
     }
   }
 
-  /** Refuses a direct call when a quorum rule guards it. */
-  private async requireNoRule(r: StoreReader, call: GovernedCall): Promise<void> {
-    for (const rule of await this.rulesFor(r, call)) {
+  /**
+   * A guarded call does not run: it becomes an approval request, made here (signed, logged),
+   * and the call is refused with approval-required naming the request.
+   */
+  private async requireNoRule(
+    r: StoreReader,
+    call: GovernedCall,
+    requester?: string,
+  ): Promise<void> {
+    const rules = await this.rulesFor(r, call);
+    const inForce = rules.flatMap((x) => (x.rule === null ? [] : [{ ref: x.ref, rule: x.rule }]));
+    const first = inForce[0];
+    if (first === undefined) return;
+    if (requester !== undefined) {
+      const req = await this.createRequest(call, requester);
+      throw new HsmError(
+        'approval-required',
+        `${call.action} is guarded by the quorum rule ${first.ref.scope}/${first.ref.operation} (version ${first.ref.version}): approval request ${req.id} was made`,
+        {
+          details: {
+            operation: call.action,
+            rule: `${first.ref.scope}/${first.ref.operation}`,
+            version: first.ref.version,
+            request: req.id,
+          },
+        },
+      );
+    }
+    for (const rule of rules) {
       if (rule.rule !== null) {
         throw new HsmError(
           'approval-required',
@@ -161,7 +197,7 @@ export class GovernanceCore {
     }
     const proven = await requireOfficer(this.core, authority, op);
     await this.requireRole(this.core.store, proven.name, call);
-    await this.requireNoRule(this.core.store, call);
+    await this.requireNoRule(this.core.store, call, proven.name);
     return {
       principal: proven.name,
       check: async (tx) => {
@@ -195,12 +231,41 @@ export class GovernanceCore {
     if (authority !== undefined && isRequestAuthority(authority)) {
       return this.requestGrant(authority.request, op, call);
     }
-    await this.requireNoRule(this.core.store, call);
+    await this.requireNoRule(this.core.store, call, this.core.actor);
     return {
       principal: this.core.actor,
       check: (tx) => this.requireNoRule(tx, call),
       done: () => Promise.resolve(),
     };
+  }
+
+  /** Makes the approval request of a guarded call, signed, in its own transaction. */
+  async createRequest(
+    call: GovernedCall,
+    requester: string,
+  ): Promise<GovernanceObject<RequestBody>> {
+    if (this.signer === undefined) throw new Error('no statement signer');
+    const g = this.governed(call.action);
+    const signer = await this.signer({ partitionId: call.partitionId });
+    const at = this.core.clock.now();
+    const rules = await this.rulesFor(this.core.store, call);
+    const inForce = rules.flatMap((r) => (r.rule === null ? [] : [{ ref: r.ref, rule: r.rule }]));
+    const statement = await this.requests.prepare(
+      this.core.store,
+      at,
+      {
+        operation: call.action,
+        params: call.params,
+        scope: this.scopeOf(g, call.partitionId),
+        target: call.partitionId === undefined ? null : `partition:${call.partitionId}`,
+        rules: inForce,
+      },
+      requester,
+    );
+    const signature = await signer.sign(requestBytes(statement));
+    return this.core.store.tx((tx) =>
+      this.requests.store(tx, at, statement, { kind: signer.kind, signature }, call.partitionId),
+    );
   }
 
   private async requestGrant(id: string, op: Operation, call: GovernedCall): Promise<Grant> {

@@ -21,7 +21,6 @@ import {
 } from './rules.js';
 import {
   approvalBytes,
-  requestBytes,
   type ApprovalDecision,
   type RequestStatement,
   type RuleRef,
@@ -113,32 +112,29 @@ export class ApprovalRequests {
       .then((all) => all.filter((a) => a.body.request === request));
   }
 
-  /** Creates the request inside `tx`, signed with `sign`; returns it. */
-  async create(
-    tx: StoreTx,
+  /** The statement of a new request (read outside the transaction: it is signed next). */
+  async prepare(
+    r: StoreReader,
     at: Date,
     spec: RequestSpec,
     requester: string,
-    signer: { kind: RequestBody['signer']; sign: (bytes: Uint8Array) => Promise<Uint8Array> },
-    partitionId: string | undefined,
-  ): Promise<GovernanceObject<RequestBody>> {
-    const head = await tx.audit.head();
-    const timeout = Math.min(...spec.rules.map((r) => r.rule.timeoutSeconds));
+  ): Promise<RequestStatement> {
+    const head = await r.audit.head();
+    const timeout = Math.min(...spec.rules.map((x) => x.rule.timeoutSeconds));
     const lock = Math.max(
-      ...spec.rules.map((r) => Math.min(...r.rule.alternatives.map((a) => a.timeLockSeconds))),
+      ...spec.rules.map((x) => Math.min(...x.rule.alternatives.map((a) => a.timeLockSeconds))),
     );
-    const id = randomUUID();
-    const statement: RequestStatement = {
+    return {
       type: 'attestamp.approval-request',
       version: 1,
-      id,
+      id: randomUUID(),
       device: this.core.deviceId,
       scope: spec.scope,
       operation: spec.operation,
       params: spec.params,
       target: spec.target,
       requester,
-      rules: spec.rules.map((r) => r.ref),
+      rules: spec.rules.map((x) => x.ref),
       createdAt: at.toISOString(),
       notBefore: new Date(at.getTime() + lock * 1000).toISOString(),
       expiresAt: new Date(at.getTime() + timeout * 1000).toISOString(),
@@ -148,17 +144,37 @@ export class ApprovalRequests {
         hash: head === undefined ? '00'.repeat(32) : Buffer.from(head.hash).toString('hex'),
       },
     };
-    const signature = await signer.sign(requestBytes(statement));
+  }
+
+  /**
+   * Stores the signed request inside `tx`: the rules it names must still be the ones in force
+   * (a rule changed between the statement and the store: refused, make it again).
+   */
+  async store(
+    tx: StoreTx,
+    at: Date,
+    statement: RequestStatement,
+    signed: { kind: RequestBody['signer']; signature: Uint8Array },
+    partitionId: string | undefined,
+  ): Promise<GovernanceObject<RequestBody>> {
+    for (const ref of statement.rules) {
+      const now = await this.quorum.get(tx, ref.scope, ref.operation as never);
+      if (now.ref.version !== ref.version || now.ref.digest !== ref.digest) {
+        throw new HsmError('request-rule-changed', 'a rule changed while the request was made', {
+          details: { rule: `${ref.scope}/${ref.operation}` },
+        });
+      }
+    }
     return this.objects.put<RequestBody>(
       tx,
       at,
       'request',
-      id,
-      spec.scope,
+      statement.id,
+      statement.scope,
       {
         statement,
-        signature: Buffer.from(signature).toString('hex'),
-        signer: signer.kind,
+        signature: Buffer.from(signed.signature).toString('hex'),
+        signer: signed.kind,
         state: 'pending',
         closedAt: null,
         closedBy: null,
@@ -166,14 +182,12 @@ export class ApprovalRequests {
       },
       {
         action: 'approval.request',
-        actor: requester,
+        actor: statement.requester,
         partitionId,
         details: {
-          request: id,
-          operation: spec.operation,
-          rules: spec.rules
-            .map((r) => `${r.ref.scope}/${r.ref.operation}@${r.ref.version}`)
-            .join(' '),
+          request: statement.id,
+          operation: statement.operation,
+          rules: statement.rules.map((x) => `${x.scope}/${x.operation}@${x.version}`).join(' '),
         },
       },
     );

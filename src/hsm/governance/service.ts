@@ -9,7 +9,8 @@ import type { StoreReader } from '../store/device-store.js';
 import type { OfficerCredential } from '../types.js';
 import { enrollmentChallenge, type ApproverKeyBody } from './approvers.js';
 import {
-  GovernanceCore,
+  type GovernanceCore,
+  type StatementSigner,
   type Authority,
   type GovernedCall,
   type PartitionGovernanceBody,
@@ -26,12 +27,6 @@ import {
 } from './roles.js';
 import { parseRule, satisfiable, type QuorumRule } from './rules.js';
 import type { ApprovalDecision } from './statement.js';
-
-/** How a caller signs a request's statement: the device key, or a partition's attestation key. */
-export type StatementSigner = (scope: { partitionId?: string | undefined }) => Promise<{
-  kind: RequestBody['signer'];
-  sign: (bytes: Uint8Array) => Promise<Uint8Array>;
-}>;
 
 export interface RequestView {
   readonly id: string;
@@ -58,9 +53,10 @@ export class Governance {
 
   constructor(
     private readonly core: Core,
-    private readonly signer: StatementSigner,
+    signer: StatementSigner,
   ) {
-    this.gov = new GovernanceCore(core);
+    this.gov = core.governance;
+    this.gov.signer = signer;
   }
 
   private partitionIdOf = async (
@@ -406,63 +402,6 @@ export class Governance {
   }
 
   // ------------------------------------------------------------- approval requests
-
-  /**
-   * Makes an approval request for a guarded call; the requester is the officer (proven) or,
-   * without a credential, the local operator. The statement is signed by the partition's
-   * attestation key (device key for the device scope).
-   */
-  async request(
-    call: GovernedCall,
-    requester: OfficerCredential | undefined,
-  ): Promise<RequestView> {
-    const op: Operation = {
-      action: 'approval.request',
-      partitionId: call.partitionId,
-      details: { operation: call.action },
-    };
-    return this.core.guard(op, async () => {
-      let name = this.core.actor;
-      if (requester !== undefined) {
-        const grant = await this.gov.authorizeSelf(requester, op);
-        name = grant.principal;
-        await this.gov.requireRole(this.core.store, name, call);
-      }
-      const g = this.gov.governed(call.action);
-      const signer = await this.signer({ partitionId: call.partitionId });
-      const at = this.core.clock.now();
-      const req = await this.core.store.tx(async (tx) => {
-        const rules = await this.gov.rulesFor(tx, call);
-        const inForce = rules.flatMap((r) =>
-          r.rule === null ? [] : [{ ref: r.ref, rule: r.rule }],
-        );
-        if (inForce.length === 0) {
-          throw new HsmError(
-            'invalid-argument',
-            `${call.action} is not guarded by a quorum rule: run it directly`,
-            {
-              details: { operation: call.action },
-            },
-          );
-        }
-        return this.gov.requests.create(
-          tx,
-          at,
-          {
-            operation: call.action,
-            params: call.params,
-            scope: this.gov.scopeOf(g, call.partitionId),
-            target: call.partitionId === undefined ? null : `partition:${call.partitionId}`,
-            rules: inForce,
-          },
-          name,
-          signer,
-          call.partitionId,
-        );
-      });
-      return this.view(this.core.store, req);
-    });
-  }
 
   private async view(r: StoreReader, req: GovernanceObject<RequestBody>): Promise<RequestView> {
     return {
