@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Hsm, type MasterKeyInput } from '../../../src/hsm/index.js';
 import { SCHEMA_VERSION } from '../../../src/hsm/store/schema-version.js';
-import { auditEntries } from '../../helpers/hsm.js';
+import { auditEntries, createTestDevice } from '../../helpers/hsm.js';
 import { tempDir } from '../../helpers/tmp.js';
 import { expectHsmRejection, MESSAGE, verifySignature, withRawDb } from './support.js';
 
@@ -126,5 +126,15 @@ describe('migration of a schema 3 store', () => {
         { seq: 8, action: 'store.migrate', outcome: 'failure' },
       ]);
     });
+  });
+
+  it('refuses a store of schema 4 whose version was set back to 3: its log records 4', async () => {
+    const d = await createTestDevice();
+    await d.hsm.close();
+    withRawDb(d.storePath, (db) => {
+      db.prepare("UPDATE meta SET value = '3' WHERE name = 'schema_version'").run();
+    });
+    await expectHsmRejection(Hsm.open(d.storePath, d.masterKey), 'integrity-failed');
+    expect(version(d.storePath)).toEqual({ value: '3' });
   });
 });
