@@ -3,8 +3,10 @@
 import { createHash, createHmac, generateKeyPairSync, randomBytes } from 'node:crypto';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { appendAudit } from '../../../src/hsm/audit/log.js';
 import { Hsm, type AuditEntry } from '../../../src/hsm/index.js';
 import { deriveMasterKeys } from '../../../src/hsm/master-key.js';
+import { openSqliteStore } from '../../../src/hsm/store/sqlite/sqlite-store.js';
 import { fixedClock } from '../../../src/shared/index.js';
 import { auditEntries, createTestDevice, OFFICER, type TestDevice } from '../../helpers/hsm.js';
 import { expectHsmRejection, MESSAGE } from './support.js';
@@ -474,5 +476,64 @@ describe('audit rows outside the numbering', () => {
     } finally {
       await hsm.close();
     }
+  });
+});
+
+describe('audit entries that name a governance object', () => {
+  it('carry the object under their hash: it is exported, and taking it off or adding one breaks the entry', async () => {
+    const d = await createTestDevice();
+    if (d.masterKey.kind !== 'key') throw new Error('the test device uses a raw master key');
+    const key = deriveMasterKeys(d.masterKey.key, (await d.hsm.device()).id).auditKey;
+    await d.hsm.close();
+    const store = openSqliteStore(d.storePath);
+    let seq = 0;
+    try {
+      seq = await store.tx((tx) =>
+        appendAudit(tx, key, new Date(), {
+          actor: 'operator',
+          action: 'governance.rule.create',
+          object: 'rule:r-1 ✓',
+          outcome: 'success',
+          details: { version: 1 },
+        }),
+      );
+      expect(await store.audit.latestObjectChange('rule:r-1 ✓')).toBe(seq);
+    } finally {
+      await store.close();
+    }
+    const check = async (): Promise<Awaited<ReturnType<Hsm['verifyAudit']>>> => {
+      const hsm = await Hsm.open(d.storePath, d.masterKey);
+      try {
+        return await hsm.verifyAudit();
+      } finally {
+        await hsm.close();
+      }
+    };
+    const hsm = await Hsm.open(d.storePath, d.masterKey);
+    try {
+      expect((await hsm.verifyAudit()).ok).toBe(true);
+      const log = await auditEntries(hsm);
+      expect(log.find((e) => e.seq === seq)).toMatchObject({
+        action: 'governance.rule.create',
+        object: 'rule:r-1 ✓',
+      });
+      expect(log.filter((e) => e.seq !== seq && e.object !== null)).toEqual([]);
+    } finally {
+      await hsm.close();
+    }
+    const edit = (sql: string, ...values: unknown[]): void => {
+      const db = new Database(d.storePath);
+      try {
+        db.prepare(sql).run(...values);
+      } finally {
+        db.close();
+      }
+    };
+    edit('UPDATE audit SET object = NULL WHERE seq = ?', seq);
+    expect((await check()).firstBad?.seq).toBe(seq);
+    edit('UPDATE audit SET object = ? WHERE seq = ?', 'rule:r-1 ✓', seq);
+    expect((await check()).ok).toBe(true);
+    edit("UPDATE audit SET object = 'role:admin' WHERE seq = 1");
+    expect((await check()).firstBad?.seq).toBe(1);
   });
 });

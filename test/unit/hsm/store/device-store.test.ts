@@ -13,6 +13,7 @@ import {
   type PartitionRow,
   type StoreTx,
 } from '../../../../src/hsm/store/device-store.js';
+import { copyStore } from '../../../../src/hsm/store/copy.js';
 import { SCHEMA_VERSION } from '../../../../src/hsm/store/schema-version.js';
 import { MIGRATIONS } from '../../../../src/hsm/store/sqlite/migrations.js';
 import {
@@ -155,8 +156,11 @@ async function appendAfterHead(tx: StoreTx, actor: string): Promise<number> {
   return seq;
 }
 
+const skipped = (kind: StoreKind): boolean =>
+  kind.dialect === 'postgres' ? requirePostgres() : kind.unavailable;
+
 for (const kind of STORES) {
-  const skip = kind.dialect === 'postgres' ? requirePostgres() : kind.unavailable;
+  const skip = skipped(kind);
 
   describe.skipIf(skip)(`DeviceStore on ${kind.dialect}`, () => {
     let slot: StoreSlot;
@@ -729,6 +733,47 @@ for (const kind of STORES) {
       expect((await slot.storedBytes()).includes(marker)).toBe(false);
       expect(await store.keys.byId('k-2')).toBeDefined();
     });
+
+    for (const target of STORES) {
+      it.skipIf(skipped(target))(
+        `copies every row as stored, governance objects included, into an empty ${target.dialect} store`,
+        async () => {
+          const store = await migrated();
+          const governance = [
+            governanceRow('role', 'admins', { scope: 'partition:p-a' }),
+            governanceRow('rule', 'r-1'),
+          ];
+          const audit = [auditRow(1), auditRow(2, { object: 'rule:r-1' })];
+          await store.tx(async (tx) => {
+            await tx.meta.set('device_id', 'device-1');
+            await tx.device.insert(DEVICE);
+            await tx.partitions.insert(partitionRow('p-a', 'alpha'));
+            await tx.keys.insert(keyRow('k-1', 'p-a', 'signing'));
+            await tx.officers.insert(OFFICER);
+            for (const g of governance) await tx.governance.insert(g);
+            for (const a of audit) await tx.audit.insert(a);
+          });
+          const other = await target.slot();
+          const copy = await other.create();
+          try {
+            expect(await copyStore(store, copy)).toEqual({
+              partitions: 1,
+              keys: 1,
+              officers: 1,
+              governance: 2,
+              auditEntries: 2,
+            });
+            expect(await copy.governance.all()).toStrictEqual(await store.governance.all());
+            expect(await collect(copy.audit.entries())).toStrictEqual(audit);
+            expect(await copy.keys.all()).toStrictEqual(await store.keys.all());
+            expect(await copy.meta.all()).toStrictEqual(await store.meta.all());
+          } finally {
+            await copy.close();
+            await other.cleanup();
+          }
+        },
+      );
+    }
 
     it('a closed store refuses further use', async () => {
       const store = await migrated();
