@@ -12,9 +12,9 @@ export const NODE_ID_FILE = 'tsa-node-id';
 const NODE_ID = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$/;
 
 /**
- * The node id kept in DATA/tsa-node-id, created on first use. Processes sharing a data folder
- * (--workers) share the id and so one chain, which they append to in turn under its row lock;
- * a restarted node continues its chain.
+ * The node id kept in DATA/tsa-node-id, created on first use; a restarted node continues its
+ * chain. Processes sharing a data folder (--workers) each take a chain of their own
+ * (workerNodeId): a chain has one writer, which keeps its head in memory.
  */
 export function archiveNodeId(dataDir: string, given?: string): string {
   if (given !== undefined) {
@@ -42,4 +42,19 @@ export function archiveNodeId(dataDir: string, given?: string): string {
     if ((error as NodeJS.ErrnoException).code === 'EEXIST') return archiveNodeId(dataDir);
     throw error;
   }
+}
+
+/**
+ * The chain of worker `worker` (1, 2, ... as node:cluster numbers them) of the node `node`:
+ * `NODE.wN`. Undefined `worker`: the node's own process, its own id.
+ */
+export function workerNodeId(node: string, worker: number | undefined): string {
+  if (worker === undefined) return node;
+  const id = `${node}.w${String(worker)}`;
+  if (!NODE_ID.test(id)) {
+    throw new InputError(
+      `the node id '${node}' is too long to name the chains of its workers (at most 64 with .wN)`,
+    );
+  }
+  return id;
 }

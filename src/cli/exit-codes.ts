@@ -1,6 +1,7 @@
 // Exit codes of the operator CLI (sysexits-style where one fits), and the mapping from errors.
 import { HsmError, type HsmErrorCode } from '../hsm/index.js';
 import { PkiError } from '../pki/index.js';
+import { TsaError, type TsaErrorCode } from '../tsa/index.js';
 
 export const EXIT = {
   ok: 0,
@@ -92,6 +93,26 @@ const HSM_EXIT: Readonly<Record<HsmErrorCode, ExitCode>> = {
   'invalid-argument': EXIT.usage,
 };
 
+/**
+ * TSA errors that reach a command (a refusal to serve or to open the archive); a request's own
+ * faults become RFC 3161 rejections and never get here.
+ */
+const TSA_EXIT: Readonly<Record<TsaErrorCode, ExitCode>> = {
+  'request-malformed': EXIT.dataError,
+  'request-version': EXIT.dataError,
+  'request-too-large': EXIT.dataError,
+  'hash-unsupported': EXIT.dataError,
+  'hash-length': EXIT.dataError,
+  'nonce-too-long': EXIT.dataError,
+  'policy-unaccepted': EXIT.refused,
+  'extension-unaccepted': EXIT.refused,
+  'clock-untrusted': EXIT.refused,
+  'key-not-usable': EXIT.failure,
+  'certificate-not-valid': EXIT.refused,
+  'archive-integrity': EXIT.integrity,
+  internal: EXIT.failure,
+};
+
 /** Raised by the CLI itself for a bad command line; names the offending argument. */
 export class UsageError extends Error {
   constructor(message: string) {
@@ -126,5 +147,6 @@ export function exitCodeFor(error: unknown): ExitCode {
   if (error instanceof InputError) return EXIT.dataError;
   if (error instanceof HsmError) return HSM_EXIT[error.code];
   if (error instanceof PkiError) return EXIT.dataError;
+  if (error instanceof TsaError) return TSA_EXIT[error.code];
   return EXIT.failure;
 }

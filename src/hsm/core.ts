@@ -2,7 +2,7 @@
 // clock and principal, the authenticated row access, the key cache; and the audit discipline
 // (each change appends its entry in its own transaction; each refusal or failure is logged).
 import type { KeyObject } from 'node:crypto';
-import type { Clock } from '../shared/index.js';
+import { silentLogger, type Clock, type Logger } from '../shared/index.js';
 import { appendAudit, type AuditEvent, type AuditOutcome } from './audit/log.js';
 import { AuthenticatedRows } from './authenticated-rows.js';
 import { HsmError, type HsmErrorCode } from './errors.js';
@@ -69,6 +69,8 @@ export class Core {
     readonly deviceId: string,
     readonly clock: Clock,
     readonly actor: string,
+    /** Warnings for the operator (a scrub left pending); identifiers and codes only. */
+    readonly logger: Logger = silentLogger,
   ) {
     this.rows = new AuthenticatedRows(keys.rows, deviceId);
     this.governance = new GovernanceCore(this);
@@ -125,14 +127,15 @@ export class Core {
     }
   }
 
-  /** The authenticated partition row of that name. */
-  async partitionRow(r: StoreReader, name: string): Promise<PartitionRow> {
+  /** The authenticated partition row of that name; fills in the operation's partition id. */
+  async partitionRow(r: StoreReader, name: string, op?: Operation): Promise<PartitionRow> {
     const row = await this.rows.partitionByName(r, name);
     if (row === undefined) {
       throw new HsmError('partition-not-found', 'no such partition', {
         details: { partition: name },
       });
     }
+    if (op !== undefined) op.partitionId = row.id;
     return row;
   }
 

@@ -4,7 +4,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { buildCsr, encodeName, type DistinguishedName, type KeyAlgorithm } from '../pki/index.js';
 import type { Signer } from '../pki/index.js';
-import { systemClock, type Clock } from '../shared/index.js';
+import { systemClock, type Clock, type Logger } from '../shared/index.js';
 import { verifyAudit } from './audit/log.js';
 import { Core } from './core.js';
 import { HsmError } from './errors.js';
@@ -24,6 +24,7 @@ import {
   type ScryptParams,
 } from './master-key.js';
 import { hashCredential } from './roles.js';
+import { retryPendingScrub } from './scrub.js';
 import type { DeviceStore, StoreReader, StoreTx } from './store/device-store.js';
 import { createStore } from './store/open.js';
 import { SCHEMA_VERSION } from './store/schema-version.js';
@@ -39,6 +40,8 @@ export interface DeviceOptions {
    * `cli:<os user>`, the server `tsa`); an officer who proves a credential is logged by name.
    */
   readonly actor?: string;
+  /** Where the HSM's warnings go (a scrub left pending after a purge); silent by default. */
+  readonly logger?: Logger;
 }
 
 export interface CreateDeviceOptions extends DeviceOptions {
@@ -88,7 +91,7 @@ export async function createDevice(options: CreateDeviceOptions): Promise<Core> 
   const officer = hashCredential(options.officer.name, options.officer.passphrase);
 
   const store = await createStore(options.location);
-  const core = new Core(store, keys, deviceId, clock, actor);
+  const core = new Core(store, keys, deviceId, clock, actor, options.logger);
   const rows = core.rows;
   const now = clock.now();
   const deviceKeyId = randomUUID();
@@ -202,8 +205,10 @@ export async function openDevice(
       deviceId,
       options.clock ?? systemClock,
       options.actor ?? 'operator',
+      options.logger,
     );
     if (version < SCHEMA_VERSION) await migrateStore(core, version, kcvFormat);
+    await retryPendingScrub(core);
     // Rows are checked where they are used, not here: a store with a tampered row still opens
     // for 'audit verify' and 'audit export', and refuses every use of that row.
     return core;

@@ -48,6 +48,7 @@ import {
   recordRootCrl,
   revokePartition,
 } from './revocation.js';
+import type { ScrubOutcome } from './scrub.js';
 import { copyStore, type StoreCopyCounts } from './store/copy.js';
 import { createStore, openStore } from './store/open.js';
 import type {
@@ -244,12 +245,15 @@ export class Hsm {
     return restoreKey(this.core, partitionName, label, officer);
   }
 
-  /** Destroys a key in the trash for good; needs a security officer. */
+  /**
+   * Destroys a key in the trash for good; needs a security officer. `scrubbed: false` (with a
+   * warning) when the store's files could not be scrubbed yet: the key is gone all the same.
+   */
   purgeKey(
     partitionName: string,
     label: string,
     officer: OfficerCredential | undefined,
-  ): Promise<void> {
+  ): Promise<ScrubOutcome> {
     return purgeKey(this.core, partitionName, label, officer);
   }
 
@@ -414,7 +418,7 @@ export class Hsm {
     try {
       const counts = await copyStore(this.core.store, destination);
       const c = this.core;
-      const copy = new Hsm(new Core(destination, c.keys, c.deviceId, c.clock, c.actor));
+      const copy = new Hsm(new Core(destination, c.keys, c.deviceId, c.clock, c.actor, c.logger));
       const v = await copy.verifyAudit(head);
       if (!v.ok || v.expectedHead?.extended !== true || v.entries !== head.seq) {
         throw new HsmError('integrity-failed', 'the copied audit log does not match the source');

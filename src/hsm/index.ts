@@ -6,6 +6,7 @@ export type { HsmOptions, InitOptions, CreatePartitionOptions, ImportKeyOptions 
 export { createFactory, openFactory, FACTORY_FILES } from './issuing/factory.js';
 export type { Factory, CreateFactoryOptions } from './issuing/factory.js';
 export type { MasterKeyInput } from './master-key.js';
+export type { ScrubOutcome } from './scrub.js';
 export type { AuditEntry, AuditHead, AuditVerification } from './audit/log.js';
 export { formatAuditHead, parseAuditHead } from './audit/log.js';
 /** Public-key signature verification (used by the TSA's optional self-check). */
@@ -14,3 +15,10 @@ export { createVerifier, verifyWith as verifySignature } from './key-crypto.js';
 export { classifyOpenError } from './store/sqlite/database.js';
 export { isPostgresUrl } from './store/open.js';
 export type { CrlIssuer, RevocationState, RevokedCertificate } from './revocation-state.js';
+/** The PostgreSQL catalog check, shared with the TSA archive's schema. */
+export { inspectCatalog } from './store/postgres/schema-check.js';
+export type {
+  CatalogBuilder,
+  CatalogDifference,
+  Queryable as CatalogQueryable,
+} from './store/postgres/schema-check.js';

@@ -2,7 +2,7 @@
 // device key), listing, their security policy (changed by an officer), and their chains.
 import { randomUUID } from 'node:crypto';
 import { isKeyAlgorithm, type KeyAlgorithm } from '../pki/index.js';
-import { requireOfficer, requireSameOfficer } from './auth/officers.js';
+import { officerChange } from './auth/officers.js';
 import type { Core, Operation } from './core.js';
 import { deviceSigner } from './device.js';
 import { HsmError } from './errors.js';
@@ -150,36 +150,35 @@ export function setPartitionPolicy(
   officer: OfficerCredential | undefined,
 ): Promise<PartitionInfo> {
   const op: Operation = { action: 'partition.policy', details: { partition: name } };
-  return core.guard(op, async () => {
-    op.partitionId = (await core.partitionRow(core.store, name)).id;
-    const proven = await requireOfficer(core, officer, op);
-    const now = core.clock.now();
-    return core.store.tx(async (tx) => {
-      // The decision is re-read inside the transaction that makes the change.
-      await requireSameOfficer(core, tx, proven);
-      const row = await core.partitionRow(tx, name);
-      op.partitionId = row.id;
-      const policy: PartitionPolicy = { ...toPartitionInfo(row).policy, ...changes };
-      const seq = await core.audit(tx, now, {
-        actor: op.actor,
-        action: 'partition.policy',
-        partitionId: row.id,
-        outcome: 'success',
-        details: { partition: name, ...policy },
-      });
-      const next = core.rows.sealPartition({
-        ...row,
-        policy_json: JSON.stringify(policy),
-        audit_seq: seq,
-      });
-      if (!(await tx.partitions.updatePolicy(next, row.mac!))) {
-        throw integrityError('partition', 'the row changed under its transaction', {
+  return core.guard(op, () =>
+    officerChange(
+      core,
+      op,
+      officer,
+      (r) => core.partitionRow(r, name, op),
+      async (tx, row, now) => {
+        const policy: PartitionPolicy = { ...toPartitionInfo(row).policy, ...changes };
+        const seq = await core.audit(tx, now, {
+          actor: op.actor,
+          action: 'partition.policy',
           partitionId: row.id,
+          outcome: 'success',
+          details: { partition: name, ...policy },
         });
-      }
-      return toPartitionInfo(next);
-    });
-  });
+        const next = core.rows.sealPartition({
+          ...row,
+          policy_json: JSON.stringify(policy),
+          audit_seq: seq,
+        });
+        if (!(await tx.partitions.updatePolicy(next, row.mac!))) {
+          throw integrityError('partition', 'the row changed under its transaction', {
+            partitionId: row.id,
+          });
+        }
+        return toPartitionInfo(next);
+      },
+    ),
+  );
 }
 
 export function partitionChain(core: Core, name: string): Promise<PartitionChain> {

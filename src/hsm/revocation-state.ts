@@ -2,7 +2,7 @@
 // only after its hash chain and every entry's MAC verify: the log is the authenticated record
 // of 'partition.revoke' and 'crl.issue', so an edited, removed or reordered entry is an
 // integrity failure, never a changed revocation list or a reused CRL number.
-import { exportAudit, verifyAudit } from './audit/log.js';
+import { verifiedAuditEntries } from './audit/log.js';
 import { HsmError } from './errors.js';
 import type { StoreReader } from './store/device-store.js';
 
@@ -25,21 +25,21 @@ export interface RevocationState {
   readonly entries: number;
 }
 
-/** From `store` (a transaction's view when the caller is about to change the state). */
+/**
+ * From `store`, in one pass over the log in which each entry is used only once verified. Give it
+ * a snapshot's reader (DeviceStore.snapshot) or, when about to change the state, the
+ * transaction's: two reads of the store outside either could see two states of the log.
+ */
 export async function revocationState(
   store: StoreReader,
   auditKey: Uint8Array,
 ): Promise<RevocationState> {
-  const v = await verifyAudit(store, auditKey);
-  if (!v.ok) {
-    throw new HsmError('integrity-failed', 'the audit log does not verify', {
-      details: { table: 'audit', seq: v.firstBad?.seq ?? 0 },
-    });
-  }
   const revoked: RevokedCertificate[] = [];
   const lastCrlNumber: Record<CrlIssuer, number> = { device: 0, root: 0 };
   const latestCrl: Partial<Record<CrlIssuer, Uint8Array>> = {};
-  for await (const e of exportAudit(store)) {
+  let entries = 0;
+  for await (const e of verifiedAuditEntries(store, auditKey)) {
+    entries++;
     if (e.outcome !== 'success') continue;
     const d = e.details;
     if (e.action === 'partition.revoke' && e.partitionId !== null) {
@@ -67,5 +67,5 @@ export async function revocationState(
       }
     }
   }
-  return { revoked, lastCrlNumber, latestCrl, entries: v.entries };
+  return { revoked, lastCrlNumber, latestCrl, entries };
 }

@@ -2,7 +2,7 @@
 // authenticate them), CRL numbers come from the verified log, and each check runs in the
 // transaction that records the change.
 import { buildCrl, type CrlReason } from '../pki/index.js';
-import { requireOfficer, requireSameOfficer } from './auth/officers.js';
+import { officerChange } from './auth/officers.js';
 import type { Core, Operation } from './core.js';
 import { deviceSigner } from './device.js';
 import { HsmError } from './errors.js';
@@ -10,9 +10,13 @@ import { revocationState, type CrlIssuer, type RevocationState } from './revocat
 import type { OfficerCredential } from './types.js';
 import { certificateFacts, toDeviceInfo } from './views.js';
 
-/** The revocation decisions and CRL numbers, from the verified audit log. */
+/** The revocation decisions and CRL numbers, from the verified audit log (one snapshot of it). */
 export function currentRevocationState(core: Core): Promise<RevocationState> {
-  return core.guard({ action: 'crl.state' }, () => revocationState(core.store, core.keys.auditKey));
+  return core.guard({ action: 'crl.state' }, () => snapshotState(core));
+}
+
+function snapshotState(core: Core): Promise<RevocationState> {
+  return core.store.snapshot((r) => revocationState(r, core.keys.auditKey));
 }
 
 /**
@@ -27,32 +31,33 @@ export function revokePartition(
   officer: OfficerCredential | undefined,
 ): Promise<RevocationState> {
   const op: Operation = { action: 'partition.revoke', details: { partition: name, reason } };
-  return core.guard(op, async () => {
-    op.partitionId = (await core.partitionRow(core.store, name)).id;
-    const proven = await requireOfficer(core, officer, op);
-    const now = core.clock.now();
-    return core.store.tx(async (tx) => {
-      await requireSameOfficer(core, tx, proven);
-      const row = await core.partitionRow(tx, name);
-      const state = await revocationState(tx, core.keys.auditKey);
-      if (state.revoked.some((r) => r.partitionId === row.id)) {
-        throw new HsmError('partition-revoked', 'the partition is revoked already', {
-          details: { partition: name },
+  return core.guard(op, () =>
+    officerChange(
+      core,
+      op,
+      officer,
+      (r) => core.partitionRow(r, name, op),
+      async (tx, row, now) => {
+        const state = await revocationState(tx, core.keys.auditKey);
+        if (state.revoked.some((r) => r.partitionId === row.id)) {
+          throw new HsmError('partition-revoked', 'the partition is revoked already', {
+            details: { partition: name },
+          });
+        }
+        const serials = [row.attestation_certificate, row.timestamp_certificate].map(
+          (c) => certificateFacts(new Uint8Array(c)).serialHex,
+        );
+        await core.audit(tx, now, {
+          actor: op.actor,
+          action: 'partition.revoke',
+          partitionId: row.id,
+          outcome: 'success',
+          details: { partition: name, reason, serials: serials.join(',') },
         });
-      }
-      const serials = [row.attestation_certificate, row.timestamp_certificate].map(
-        (c) => certificateFacts(new Uint8Array(c)).serialHex,
-      );
-      await core.audit(tx, now, {
-        actor: op.actor,
-        action: 'partition.revoke',
-        partitionId: row.id,
-        outcome: 'success',
-        details: { partition: name, reason, serials: serials.join(',') },
-      });
-      return revocationState(tx, core.keys.auditKey);
-    });
-  });
+        return revocationState(tx, core.keys.auditKey);
+      },
+    ),
+  );
 }
 
 /**
@@ -67,7 +72,7 @@ export function issueDeviceCrl(
 ): Promise<Uint8Array> {
   const op: Operation = { action: 'crl.issue', details: { issuer: 'device' } };
   return core.guard(op, async () => {
-    const before = await revocationState(core.store, core.keys.auditKey);
+    const before = await snapshotState(core);
     const device = toDeviceInfo(await core.device(core.store));
     const signer = await deviceSigner(core, core.store);
     const now = core.clock.now();

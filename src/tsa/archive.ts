@@ -4,3 +4,9 @@ export * from './archive/types.js';
 export { Archive, type ArchiveOptions } from './archive/sqlite.js';
 export { openArchive, isPostgresUrl, type OpenArchiveOptions } from './archive/open.js';
 export type { PostgresArchiveOptions } from './archive/postgres.js';
+export {
+  importSqliteArchive,
+  planArchiveImport,
+  type ArchiveImportPlan,
+  type ArchiveImportResult,
+} from './archive/import.js';

@@ -31,6 +31,7 @@ export type TsaErrorCode =
   | 'clock-untrusted'
   | 'key-not-usable'
   | 'certificate-not-valid'
+  | 'archive-integrity'
   | 'internal';
 
 /** The one table from error code to failInfo bit (RFC 3161 2.4.2, checklist RSP-03). */
@@ -46,6 +47,8 @@ export const FAIL_INFO_FOR: Readonly<Record<TsaErrorCode, FailInfo>> = {
   'clock-untrusted': 'timeNotAvailable',
   'key-not-usable': 'systemFailure',
   'certificate-not-valid': 'systemFailure',
+  /** The archive database was edited under the TSA: nothing is granted until it is looked at. */
+  'archive-integrity': 'systemFailure',
   internal: 'systemFailure',
 };
 

@@ -3,6 +3,7 @@
 import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import { assertStrictDer, decodePemAll, parseCertificateFields } from '../../pki/index.js';
 import { fromHex } from '../../shared/index.js';
 import {
   isPostgresUrl,
@@ -12,9 +13,10 @@ import {
   type IssuanceArchive,
 } from '../../tsa/index.js';
 import { flag, stringOption, type Command, type Invocation } from '../command.js';
-import { dataDir, storeLocation } from '../context.js';
-import { CliError, EXIT, UsageError } from '../exit-codes.js';
+import { dataDir, masterKey, openHsm, readInputFile, storeLocation } from '../context.js';
+import { CliError, EXIT, InputError, UsageError } from '../exit-codes.js';
 import { jsonText } from '../output.js';
+import { MASTER_OPTIONS } from './partition.js';
 import { ARCHIVE_FILE } from './serve.js';
 
 /** Where the archive is: the SQLite file under --data, or a postgres:// URL. */
@@ -39,8 +41,68 @@ async function openArchive(inv: Invocation): Promise<IssuanceArchive> {
   return openIssuanceArchive(path, { mode: 'read-only' });
 }
 
+/** The keys trusted to sign checkpoints, and where they came from (for the text report). */
+interface CheckpointPins {
+  readonly keys: readonly Uint8Array[];
+  readonly source: string;
+}
+
+/** The SubjectPublicKeyInfos in a PEM file of certificates and public keys. */
+function keysInFile(path: string): Uint8Array[] {
+  const text = readInputFile(path, '--checkpoint-key').toString('utf8');
+  const keys: Uint8Array[] = [];
+  for (const block of decodePemAll(text)) {
+    try {
+      if (block.label === 'CERTIFICATE') keys.push(parseCertificateFields(block.der).spki);
+      else if (block.label === 'PUBLIC KEY') {
+        assertStrictDer(block.der);
+        keys.push(block.der);
+      }
+    } catch {
+      throw new InputError(`--checkpoint-key: a ${block.label} in '${path}' is malformed`);
+    }
+  }
+  if (keys.length === 0) {
+    throw new InputError(`--checkpoint-key: '${path}' holds no PEM certificate or public key`);
+  }
+  return keys;
+}
+
+/**
+ * The checkpoint keys to pin: those of --checkpoint-key, else the timestamp keys of the
+ * device's partitions (its TSA units) when the device store opens with the master key; else
+ * none (each checkpoint is checked against the key it names, and the report says so).
+ */
+async function checkpointPins(inv: Invocation): Promise<CheckpointPins | undefined> {
+  const given = inv.options['checkpoint-key'];
+  const files = Array.isArray(given) ? given : typeof given === 'string' ? [given] : [];
+  if (files.length > 0) {
+    return { keys: files.flatMap(keysInFile), source: '--checkpoint-key' };
+  }
+  try {
+    masterKey(inv);
+  } catch {
+    return undefined;
+  }
+  try {
+    const hsm = await openHsm(inv);
+    try {
+      const partitions = await hsm.listPartitions();
+      const keys = partitions.map((p) => parseCertificateFields(p.timestampCertificate).spki);
+      return keys.length === 0 ? undefined : { keys, source: "the device's TSA unit keys" };
+    } finally {
+      await hsm.close();
+    }
+  } catch (error) {
+    inv.io.stderr(
+      `checkpoint keys not pinned: the device store did not open (${error instanceof Error ? error.message : 'unknown error'}); give --checkpoint-key FILE\n`,
+    );
+    return undefined;
+  }
+}
+
 /** The verdict in one line, and one per chain and for the checkpoints when there are several. */
-function verificationText(v: ArchiveVerification): string {
+function verificationText(v: ArchiveVerification, pins?: CheckpointPins): string {
   const bad = v.firstBad;
   let text = v.ok
     ? `archive verified: ${v.entries} responses, head ${v.head}\n`
@@ -52,16 +114,30 @@ function verificationText(v: ArchiveVerification): string {
   }
   const cp = v.checkpoints;
   if (cp !== undefined) {
-    text += `  checkpoints: ${cp.verified} of ${cp.count} verified${cp.latest === undefined ? '' : `, latest ${cp.latest.id} by ${cp.latest.node} at ${cp.latest.at}`}${cp.keys.length === 0 ? '' : `; signed by key sha256 ${cp.keys.join(', ')}${cp.keysPinned ? '' : ' (compare with the TSA certificate)'}`}\n`;
+    const pinned = cp.keysPinned
+      ? ` (pinned to ${pins?.source ?? 'the trusted keys'})`
+      : ' (not pinned: compare with the TSA certificate, or give --checkpoint-key)';
+    text += `  checkpoints: ${cp.verified} of ${cp.count} verified${cp.latest === undefined ? '' : `, latest ${cp.latest.id} by ${cp.latest.node} at ${cp.latest.at}`}${cp.keys.length === 0 ? '' : `; signed by key sha256 ${cp.keys.join(', ')}`}${pinned}\n`;
+  }
+  const serials = v.serials;
+  if (serials !== undefined) {
+    text += `  serials: ${serials.checked} checked${serials.ok ? ", unique and inside their nodes' blocks" : ' BROKEN'}\n`;
   }
   return text;
 }
 
 async function verifyArchive(inv: Invocation): Promise<number> {
+  const postgres = isPostgresUrl(archiveTarget(inv));
+  if (!postgres && inv.options['checkpoint-key'] !== undefined) {
+    throw new UsageError(
+      '--checkpoint-key applies to the PostgreSQL archive (--store URL) only: a SQLite archive has no checkpoints',
+    );
+  }
+  const pins = postgres ? await checkpointPins(inv) : undefined;
   const archive = await openArchive(inv);
   try {
-    const v = await archive.verify();
-    inv.io.stdout(flag(inv, 'json') ? jsonText(v) : verificationText(v));
+    const v = await archive.verify(pins === undefined ? {} : { checkpointKeys: pins.keys });
+    inv.io.stdout(flag(inv, 'json') ? jsonText(v) : verificationText(v, pins));
     return v.ok ? EXIT.ok : EXIT.integrity;
   } finally {
     await archive.close();
@@ -198,7 +274,21 @@ export const archiveVerify: Command = {
   path: ['tsa', 'archive', 'verify'],
   summary: "Recompute the issuance archive's hash chain; name the first bad entry.",
   positionals: [],
-  options: {},
+  details: `On a PostgreSQL archive (--store URL) it also checks every node's chain against the
+signed checkpoints of the chain heads (each node's checkpoints chained to one another), and that
+every serial is unique and inside a block reserved by its node. Checkpoints must be signed by a
+pinned key: those given with --checkpoint-key (repeatable), else the timestamp keys of the
+device's partitions when the device store opens with the master key; with neither, each
+checkpoint is checked against the key it names and the report says the keys are not pinned.`,
+  options: {
+    'checkpoint-key': {
+      type: 'string',
+      multiple: true,
+      value: 'FILE',
+      description: 'PEM certificate or public key trusted to sign checkpoints (repeatable)',
+    },
+    ...MASTER_OPTIONS,
+  },
   run: (inv) => verifyArchive(inv),
 };
 

@@ -256,6 +256,8 @@ $ATTESTAMP_MASTER_PASSPHRASE or --master-key-file; otherwise DATA/master.key is 
 
 interface StatusReport {
   readonly data: string;
+  /** Which store holds the device, and where: a file path, or a URL without its password. */
+  readonly store: { readonly dialect: 'sqlite' | 'postgres'; readonly location: string };
   readonly device: {
     readonly id: string;
     readonly factory: string;
@@ -284,6 +286,7 @@ async function statusReport(inv: Invocation): Promise<StatusReport> {
     }
     return {
       data: dataDir(inv),
+      store: hsm.storeInfo(),
       device: {
         id: device.id,
         factory: device.factoryLabel,
@@ -311,6 +314,9 @@ async function statusReport(inv: Invocation): Promise<StatusReport> {
 function printStatus(inv: Invocation, s: StatusReport): void {
   const out = inv.io.stdout;
   out(`data folder:  ${s.data}\n`);
+  out(
+    `store:        ${s.store.dialect === 'postgres' ? 'PostgreSQL' : 'SQLite'} ${s.store.location}\n`,
+  );
   out(`device:       ${s.device.id} (software HSM, not a certified module)\n`);
   out(
     `factory:      ${s.device.factory}${s.device.development ? ' (development, not for production)' : ''}\n`,

@@ -20,6 +20,7 @@ import {
   isPostgresUrl,
   openArchive,
   parsePasswordFile,
+  TsaError,
   type AccessCheck,
   type IssuanceArchive,
   type AccessOptions,
@@ -30,7 +31,7 @@ import { flag, type Command, type Invocation } from '../command.js';
 import { loadServerConfig, SERVER_OPTIONS, type ServerConfig } from '../config.js';
 import { dataDir, openHsm, readInputFile, storeLocation } from '../context.js';
 import { CliError, EXIT, InputError } from '../exit-codes.js';
-import { archiveNodeId } from '../archive-node.js';
+import { archiveNodeId, workerNodeId } from '../archive-node.js';
 import type { JSONWebKeySet } from 'jose';
 import { createJsonLogger } from '../logger.js';
 import { MASTER_OPTIONS, rsaPssWarning } from './partition.js';
@@ -175,7 +176,8 @@ export async function startServer(
   try {
     archive = isPostgresUrl(archiveTarget)
       ? await openArchive(archiveTarget, {
-          node: archiveNodeId(dataDir(inv)),
+          // One chain per process: each worker of --workers N appends to its own.
+          node: workerNodeId(archiveNodeId(dataDir(inv)), cluster.worker?.id),
           // Checkpoints of all chain heads are signed with the first unit's timestamp key.
           signer: units[0]!.signer,
           logger,
@@ -183,6 +185,14 @@ export async function startServer(
       : await openArchive(archiveTarget, { writer: 'thread' });
   } catch (cause) {
     await hsm.close();
+    // The archive database was edited (its schema, a chain head, the serial counter): exit 4.
+    if (cause instanceof TsaError && cause.code === 'archive-integrity') {
+      throw new CliError(
+        'archive-integrity',
+        EXIT.integrity,
+        `the time-stamp archive database was edited; refusing to serve: ${cause.message}`,
+      );
+    }
     if (isPostgresUrl(archiveTarget)) {
       // The URL may carry a password: the message names the failure, not the URL.
       throw new CliError(
@@ -558,7 +568,8 @@ function announce(inv: Invocation, config: Readonly<ServerConfig>, ports: Ports)
  * --workers N: N server processes (node:cluster) share the listening sockets. Each opens the
  * HSM and the archive file itself: serial blocks are reserved in the archive's own transactions
  * and each batch is chained to the last row committed by any process, so serials stay unique and
- * the chain stays whole. The primary only starts, announces and stops them: on SIGINT/SIGTERM
+ * the chain stays whole; on PostgreSQL each worker appends to a chain of its own (NODE.wN). The
+ * primary only starts, announces and stops them: on SIGINT/SIGTERM
  * each worker finishes its in-flight work; if one stops on its own, the others are stopped too.
  */
 async function serveWorkers(inv: Invocation, config: Readonly<ServerConfig>): Promise<number> {

@@ -3,11 +3,13 @@
 import { createHash, createHmac } from 'node:crypto';
 import {
   canonicalBody,
+  ChainVerifier,
   nextLink,
   verifyChainAsync,
   type ChainDigest,
   type StoredEntry,
 } from '../../shared/index.js';
+import { HsmError } from '../errors.js';
 import type { AuditOutcome, AuditRow, StoreReader, StoreTx } from '../store/device-store.js';
 
 export type { AuditOutcome };
@@ -84,6 +86,23 @@ function entryMac(key: Uint8Array, hash: Uint8Array): Buffer {
   return createHmac('sha256', key).update(hash).digest();
 }
 
+function storedEntry(row: AuditRow): StoredEntry {
+  return {
+    seq: row.seq,
+    body: entryBody(row),
+    prevHash: row.prev_hash,
+    hash: row.hash,
+    mac: row.mac,
+  };
+}
+
+function chainOptions(macKey: Uint8Array): {
+  digest: ChainDigest;
+  mac: (hash: Uint8Array) => Buffer;
+} {
+  return { digest: nodeDigest, mac: (hash) => entryMac(macKey, hash) };
+}
+
 /** Appends one entry; call inside the transaction that makes the change. */
 export async function appendAudit(
   tx: StoreTx,
@@ -153,19 +172,10 @@ export async function verifyAudit(
   expect?: AuditHead,
 ): Promise<AuditVerification> {
   async function* entries(): AsyncGenerator<StoredEntry> {
-    for await (const row of store.audit.entries()) {
-      yield {
-        seq: row.seq,
-        body: entryBody(row),
-        prevHash: row.prev_hash,
-        hash: row.hash,
-        mac: row.mac,
-      };
-    }
+    for await (const row of store.audit.entries()) yield storedEntry(row);
   }
   const v = await verifyChainAsync(entries(), {
-    digest: nodeDigest,
-    mac: (hash) => entryMac(macKey, hash),
+    ...chainOptions(macKey),
     ...(expect === undefined ? {} : { expect }),
   });
   return {
@@ -175,6 +185,27 @@ export async function verifyAudit(
     ...(v.firstBad === undefined ? {} : { firstBad: v.firstBad }),
     ...(v.expectedHead === undefined ? {} : { expectedHead: v.expectedHead }),
   };
+}
+
+/**
+ * The log's entries in one pass, each yielded only once its link and MAC verified; the first
+ * that does not is an integrity failure. One pass, so that what is used is what was verified:
+ * verifying first and reading again would use entries appended in between unverified. Read it
+ * through a snapshot or a transaction (DeviceStore.snapshot, tx) for one state of the log.
+ */
+export async function* verifiedAuditEntries(
+  store: StoreReader,
+  macKey: Uint8Array,
+): AsyncGenerator<AuditEntry> {
+  const chain = new ChainVerifier(chainOptions(macKey));
+  for await (const row of store.audit.entries()) {
+    if (!chain.push(storedEntry(row))) {
+      throw new HsmError('integrity-failed', 'the audit log does not verify', {
+        details: { table: 'audit', seq: chain.result().firstBad?.seq ?? row.seq },
+      });
+    }
+    yield toEntry(row);
+  }
 }
 
 export async function* exportAudit(store: StoreReader): AsyncGenerator<AuditEntry> {

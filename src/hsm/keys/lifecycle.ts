@@ -4,12 +4,13 @@
 import { randomUUID, type KeyObject } from 'node:crypto';
 import { bytesEqual } from '../../shared/index.js';
 import { isKeyAlgorithm, type KeyAlgorithm } from '../../pki/index.js';
-import { requireOfficer, requireSameOfficer } from '../auth/officers.js';
+import { officerChange } from '../auth/officers.js';
 import type { Core, Operation } from '../core.js';
 import { HsmError } from '../errors.js';
+import { scrubAfterDelete, type ScrubOutcome } from '../scrub.js';
 import { integrityError } from '../integrity.js';
 import { detectAlgorithm, generateKey as newKeyPair, loadPkcs8, spkiOf } from '../key-crypto.js';
-import type { KeyRow, StoreReader, StoreTx } from '../store/device-store.js';
+import type { KeyRow, PartitionRow, StoreReader, StoreTx } from '../store/device-store.js';
 import type {
   GenerateKeyOptions,
   KeyAttributes,
@@ -355,9 +356,38 @@ export function deleteKey(
       },
     );
     core.keyCache.delete(result.id);
-    if (result.info === undefined) await core.store.scrubFreed();
+    if (result.info === undefined) await scrubAfterDelete(core, 'key.destroy');
     return result.info;
   });
+}
+
+/**
+ * Restore and purge: an officer's change of a key in the trash of a writable partition, checked
+ * in the transaction that makes it.
+ */
+function changeTrashedKey<T>(
+  core: Core,
+  op: Operation,
+  partitionName: string,
+  label: string,
+  officer: OfficerCredential | undefined,
+  change: (tx: StoreTx, found: { partition: PartitionRow; row: KeyRow }, now: Date) => Promise<T>,
+): Promise<T> {
+  return officerChange(
+    core,
+    op,
+    officer,
+    (r) => core.locate(r, partitionName, label, op),
+    async (tx, found, now) => {
+      requireWritable(toPartitionInfo(found.partition).policy);
+      if (found.row.state !== 'invalidated') {
+        throw new HsmError('key-not-invalidated', 'the key is not in the trash', {
+          details: { label },
+        });
+      }
+      return change(tx, found, now);
+    },
+  );
 }
 
 /** Takes a key out of the trash; needs a security officer. */
@@ -368,74 +398,70 @@ export function restoreKey(
   officer: OfficerCredential | undefined,
 ): Promise<KeyInfo> {
   const op: Operation = { action: 'key.restore', details: { partition: partitionName, label } };
-  return core.guard(op, async () => {
-    await core.locate(core.store, partitionName, label, op);
-    const proven = await requireOfficer(core, officer, op);
-    const now = core.clock.now();
-    return core.store.tx(async (tx) => {
-      await requireSameOfficer(core, tx, proven);
-      const { partition, row } = await core.locate(tx, partitionName, label, op);
-      requireWritable(toPartitionInfo(partition).policy);
-      if (row.state !== 'invalidated') {
-        throw new HsmError('key-not-invalidated', 'the key is not in the trash', {
+  return core.guard(op, () =>
+    changeTrashedKey(
+      core,
+      op,
+      partitionName,
+      label,
+      officer,
+      async (tx, { partition, row }, now) => {
+        const seq = await core.audit(tx, now, {
+          actor: op.actor,
+          action: 'key.restore',
+          partitionId: partition.id,
+          keyId: row.id,
+          outcome: 'success',
           details: { label },
         });
-      }
-      const seq = await core.audit(tx, now, {
-        actor: op.actor,
-        action: 'key.restore',
-        partitionId: partition.id,
-        keyId: row.id,
-        outcome: 'success',
-        details: { label },
-      });
-      const next = core.rows.sealKey({
-        ...row,
-        state: 'active',
-        invalidated_at: null,
-        audit_seq: seq,
-      });
-      await compareAndSetKey(tx, next, row);
-      return toKeyInfo(next, partition.name);
-    });
-  });
+        const next = core.rows.sealKey({
+          ...row,
+          state: 'active',
+          invalidated_at: null,
+          audit_seq: seq,
+        });
+        await compareAndSetKey(tx, next, row);
+        return toKeyInfo(next, partition.name);
+      },
+    ),
+  );
 }
 
-/** Destroys a key in the trash for good; needs a security officer. */
+/**
+ * Destroys a key in the trash for good; needs a security officer. Once the deletion committed
+ * the purge has happened: a scrub of the store's files that fails is reported in the outcome
+ * (and logged, audited, retried later), not as the purge's failure.
+ */
 export function purgeKey(
   core: Core,
   partitionName: string,
   label: string,
   officer: OfficerCredential | undefined,
-): Promise<void> {
+): Promise<ScrubOutcome> {
   const op: Operation = { action: 'key.purge', details: { partition: partitionName, label } };
   return core.guard(op, async () => {
-    await core.locate(core.store, partitionName, label, op);
-    const proven = await requireOfficer(core, officer, op);
-    const now = core.clock.now();
-    const id = await core.store.tx(async (tx) => {
-      await requireSameOfficer(core, tx, proven);
-      const { partition, row } = await core.locate(tx, partitionName, label, op);
-      requireWritable(toPartitionInfo(partition).policy);
-      if (row.state !== 'invalidated') {
-        throw new HsmError('key-not-invalidated', 'only a key in the trash can be purged', {
+    const id = await changeTrashedKey(
+      core,
+      op,
+      partitionName,
+      label,
+      officer,
+      async (tx, { partition, row }, now) => {
+        await core.audit(tx, now, {
+          actor: op.actor,
+          action: 'key.purge',
+          partitionId: partition.id,
+          keyId: row.id,
+          outcome: 'success',
           details: { label },
         });
-      }
-      await core.audit(tx, now, {
-        actor: op.actor,
-        action: 'key.purge',
-        partitionId: partition.id,
-        keyId: row.id,
-        outcome: 'success',
-        details: { label },
-      });
-      await compareAndDeleteKey(tx, row);
-      return row.id;
-    });
+        await compareAndDeleteKey(tx, row);
+        return row.id;
+      },
+    );
     core.keyCache.delete(id);
     // The freed bytes that held the sealed key must not stay in the store's files.
-    await core.store.scrubFreed();
+    return scrubAfterDelete(core, 'key.purge');
   });
 }
 

@@ -252,14 +252,23 @@ export interface DeviceStore extends StoreReader {
    * PostgreSQL: a transaction-scoped advisory lock taken first), so that a check and the change
    * it guards, and the audit entry appended after reading the log's head, see no other writer.
    * Rolls back when `fn` throws and rethrows. `fn` must use only `tx`, never this store's
-   * readers (which wait for the transaction to end).
+   * readers (SQLite: they wait while the transaction is open, though not while it waits for
+   * another connection's write lock).
    */
   tx<T>(fn: (tx: StoreTx) => Promise<T>): Promise<T>;
+  /**
+   * Runs `fn` over one consistent state of the store, read only and without the writers' lock
+   * (SQLite: a deferred read transaction; PostgreSQL: REPEATABLE READ READ ONLY): for a read in
+   * several statements (the whole audit log) that another writer's commit must not split.
+   * `fn` must use only its reader, as a transaction's `fn` uses only `tx`.
+   */
+  snapshot<T>(fn: (r: StoreReader) => Promise<T>): Promise<T>;
   /** Checks the schema outside a transaction (at open). */
   assertSchema(versions: readonly number[]): Promise<void>;
   /**
    * After a purge: makes the freed bytes the only copy (SQLite: WAL checkpoint with TRUNCATE,
    * after secure_delete zeroed them). False when it could not finish (a reader held it off).
+   * The HSM owes a scrub after false or a failure, and retries it (src/hsm/scrub.ts).
    */
   scrubFreed(): Promise<boolean>;
   close(): Promise<void>;

@@ -20,6 +20,13 @@ export interface EntryFields {
   readonly response_sha256: Uint8Array;
 }
 
+/** An entry exactly as a store keeps it: the hashed fields, the kept bytes and the links. */
+export interface StoredRow extends EntryFields {
+  readonly response: Uint8Array | null;
+  readonly prev_hash: Uint8Array;
+  readonly hash: Uint8Array;
+}
+
 export const hexOrNull = (b: Uint8Array | null): string | null =>
   b === null ? null : Buffer.from(b).toString('hex');
 
@@ -44,6 +51,15 @@ export function entryBody(r: EntryFields, node?: string): string {
     hexOrNull(r.response_sha256),
   ];
   return canonicalBody(node === undefined ? fields : [node, ...fields]);
+}
+
+/**
+ * The name of a SQLite archive's chain imported into PostgreSQL: its head's first 12 hex
+ * digits, so that the name commits to the head (verify checks it) and one archive imported
+ * twice is refused. A valid node id, which no node may take (the chain is closed).
+ */
+export function importedChainName(headHex: string): string {
+  return `imported-${headHex.slice(0, 12)}`;
 }
 
 /** SHA-256(prev || body) with node:crypto: the same bytes as the shared default, faster. */

@@ -4,10 +4,11 @@
 // across restarts and processes; the UNIQUE index on serial proves it.
 import Database from 'better-sqlite3';
 import { Worker } from 'node:worker_threads';
-import { GENESIS, nextLink, verifyChain, type StoredEntry } from '../../shared/index.js';
+import { nextLink, verifyChain } from '../../shared/index.js';
 import type { ClockEvent, ClockSourceReport, ClockState } from '../clock/guard.js';
 import type { FailInfo } from '../errors.js';
-import { archiveDigest, entryBody, hexOrNull as hex, sha256 } from './entry.js';
+import { archiveDigest, entryBody, hexOrNull as hex, type StoredRow } from './entry.js';
+import { checkedResponse, entryProblem, storedEntry } from './entry-check.js';
 import type {
   ArchiveQuery,
   ArchiveRecord,
@@ -101,11 +102,6 @@ interface RawRow {
   response?: Buffer | null;
   prev_hash: Buffer;
   hash: Buffer;
-}
-
-/** The hash of a stored row recomputed from its fields, chained to `prev`. */
-function rowHash(prev: Uint8Array, r: Omit<RawRow, 'prev_hash' | 'hash' | 'response'>): Buffer {
-  return Buffer.from(archiveDigest(prev, entryBody(r)));
 }
 
 /** Serial numbers are reserved in blocks of this size per process. */
@@ -424,10 +420,7 @@ export class Archive implements IssuanceArchive {
       .iterate() as Iterable<RawRow>;
     const v = verifyChain(storedEntries(rows), {
       digest: archiveDigest,
-      check: (e) =>
-        e.row.response != null && !sha256(e.row.response).equals(e.row.response_sha256)
-          ? 'the kept response does not match its hash'
-          : undefined,
+      check: (e) => entryProblem(e.row),
     });
     return {
       ok: v.ok,
@@ -477,20 +470,11 @@ export class Archive implements IssuanceArchive {
       RawRow | undefined;
     if (r === undefined) return undefined;
     if (r.response == null) return 'not-kept';
-    if (!sha256(r.response).equals(Buffer.from(r.response_sha256))) return 'mismatch';
-    // The row must also hold its place in the chain: its own hash, and the links to the rows
-    // before and after it (editing the bytes and their hash together breaks one of these).
-    if (!rowHash(Buffer.from(r.prev_hash), r).equals(Buffer.from(r.hash))) return 'mismatch';
     const before = this.db.prepare('SELECT hash FROM responses WHERE seq = ?').get(seq - 1) as
       { hash: Buffer } | undefined;
-    const prevExpected = Buffer.from(before === undefined ? GENESIS : before.hash);
-    if (seq > 1 && before === undefined) return 'mismatch';
-    if (!prevExpected.equals(Buffer.from(r.prev_hash))) return 'mismatch';
     const after = this.db.prepare('SELECT prev_hash FROM responses WHERE seq = ?').get(seq + 1) as
       { prev_hash: Buffer } | undefined;
-    if (after !== undefined && !Buffer.from(after.prev_hash).equals(Buffer.from(r.hash)))
-      return 'mismatch';
-    return new Uint8Array(r.response);
+    return checkedResponse(r, undefined, before?.hash, after?.prev_hash);
   }
 
   async *export(): AsyncGenerator<ArchiveRow> {
@@ -503,6 +487,24 @@ export class Archive implements IssuanceArchive {
       .prepare('SELECT * FROM responses ORDER BY seq')
       .iterate() as Iterable<RawRow>) {
       yield toRow(r);
+    }
+  }
+
+  /**
+   * The chain's rows exactly as stored, up to entry `last`, read a page at a time (so that an
+   * archive larger than memory can be copied): for an import into another store.
+   */
+  async *storedRows(last: number): AsyncGenerator<StoredRow> {
+    const page = this.db.prepare(
+      'SELECT * FROM responses WHERE seq > ? AND seq <= ? ORDER BY seq LIMIT 1000',
+    );
+    let after = 0;
+    for (;;) {
+      const rows = page.all(after, last) as RawRow[];
+      for (const r of rows) yield { ...r, response: r.response ?? null };
+      if (rows.length < 1000) return;
+      after = rows[rows.length - 1]!.seq;
+      await Promise.resolve();
     }
   }
 
@@ -546,10 +548,8 @@ function ownBytes(r: ArchiveRecord): ArchiveRecord {
 }
 
 /** Stored rows as hash-chain entries (the body recomputed from the row's own fields). */
-function* storedEntries(rows: Iterable<RawRow>): Generator<StoredEntry & { row: RawRow }> {
-  for (const row of rows) {
-    yield { seq: row.seq, body: entryBody(row), prevHash: row.prev_hash, hash: row.hash, row };
-  }
+function* storedEntries(rows: Iterable<RawRow>): Generator<ReturnType<typeof storedEntry<RawRow>>> {
+  for (const row of rows) yield storedEntry(row);
 }
 
 function toRow(r: RawRow): ArchiveRow {

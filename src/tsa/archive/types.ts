@@ -75,7 +75,8 @@ export interface ArchiveVerifyOptions {
   /**
    * DER SubjectPublicKeyInfos trusted to sign checkpoints (the TSA units' keys). When given, a
    * checkpoint signed by another key fails; without it, each checkpoint's signature is checked
-   * against the key it names, and the report lists those keys for the auditor to compare.
+   * against the key it names, and the report lists those keys for the auditor to compare
+   * (keysPinned false).
    */
   readonly checkpointKeys?: readonly Uint8Array[];
 }
@@ -103,6 +104,19 @@ export interface CheckpointReport {
   readonly firstBad?: { readonly id: number; readonly reason: string };
 }
 
+/** PostgreSQL: every serial unique across the chains and inside a block its node reserved. */
+export interface SerialReport {
+  readonly ok: boolean;
+  /** Entries that carry a serial. */
+  readonly checked: number;
+  readonly firstBad?: {
+    readonly node: string;
+    readonly seq: number;
+    readonly serial: string;
+    readonly reason: string;
+  };
+}
+
 export interface ArchiveVerification {
   readonly ok: boolean;
   readonly entries: number;
@@ -120,6 +134,8 @@ export interface ArchiveVerification {
   readonly chains?: readonly ChainReport[];
   /** PostgreSQL: the signed checkpoints of all chain heads. */
   readonly checkpoints?: CheckpointReport;
+  /** PostgreSQL: the serials across all chains. */
+  readonly serials?: SerialReport;
 }
 
 /** What the kept bytes of one entry are, checked against its place in the chain. */

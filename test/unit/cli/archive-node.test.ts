@@ -2,7 +2,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { archiveNodeId, NODE_ID_FILE } from '../../../src/cli/archive-node.js';
+import { archiveNodeId, NODE_ID_FILE, workerNodeId } from '../../../src/cli/archive-node.js';
 import { tempDir } from '../../helpers/tmp.js';
 
 describe('archive node id', () => {
@@ -22,5 +22,12 @@ describe('archive node id', () => {
     expect(() => archiveNodeId(dir, 'x'.repeat(65))).toThrow(/node id/);
     writeFileSync(join(dir, NODE_ID_FILE), 'not valid!\n');
     expect(() => archiveNodeId(dir)).toThrow(/does not hold a valid node id/);
+  });
+
+  it('gives each worker of a node a chain of its own, and the node process its own id', () => {
+    expect(workerNodeId('tsa-1', undefined)).toBe('tsa-1');
+    expect(workerNodeId('tsa-1', 1)).toBe('tsa-1.w1');
+    expect(workerNodeId('tsa-1', 12)).toBe('tsa-1.w12');
+    expect(() => workerNodeId('x'.repeat(62), 1)).toThrow(/too long/);
   });
 });

@@ -880,7 +880,7 @@ describe('Response (RFC 3161 2.4.2)', () => {
 
   it('RSP-03 every TsaError code maps to one of the RFC 3161 failInfo bits', () => {
     const codes = Object.keys(FAIL_INFO_FOR) as TsaErrorCode[];
-    expect(codes.length).toBe(12);
+    expect(codes.length).toBe(13);
     for (const code of codes) {
       const error = new TsaError(code, 'x');
       expect(Object.keys(FAIL_INFO_BITS)).toContain(error.failInfo);

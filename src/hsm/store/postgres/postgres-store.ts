@@ -125,6 +125,39 @@ class PostgresStore implements DeviceStore {
   }
 
   async tx<T>(fn: (tx: StoreTx) => Promise<T>): Promise<T> {
+    const state = { migrated: false };
+    const result = await this.onConnection('write', (run) =>
+      fn(
+        repositories(run, this.schema, {
+          assertSchema: (versions) => assertSchema(asQueryable(run), this.schema, versions),
+          migrate: async () => {
+            const applied = await migrate(run, this.schema, { expectEmpty: () => this.fresh });
+            state.migrated = true;
+            return applied;
+          },
+        }),
+      ),
+    );
+    if (state.migrated) this.fresh = false;
+    return result;
+  }
+
+  /** REPEATABLE READ READ ONLY: one snapshot for every statement, no writers' lock. */
+  snapshot<T>(fn: (r: StoreReader) => Promise<T>): Promise<T> {
+    return this.onConnection('snapshot', (run) =>
+      fn(repositories(run, this.schema, { assertSchema: notInReaders, migrate: notInReaders })),
+    );
+  }
+
+  /**
+   * Runs `fn` in a transaction on one pooled connection: a writer's (READ COMMITTED, the writers'
+   * lock taken first) or a snapshot's (REPEATABLE READ, read only). Committed when `fn` returns
+   * and every statement succeeded, rolled back otherwise.
+   */
+  private async onConnection<T>(
+    kind: 'write' | 'snapshot',
+    fn: (run: Run) => Promise<T>,
+  ): Promise<T> {
     if (this.inTx.getStore() === true) {
       throw new Error('transactions do not nest');
     }
@@ -133,7 +166,6 @@ class PostgresStore implements DeviceStore {
     /** The first statement that failed: PostgreSQL aborts the transaction there. */
     let failure: unknown;
     let ended = false;
-    const state = { migrated: false };
     // A checked-out client reports a lost connection as an event: without a listener it would
     // end the process.
     const onError = (error: Error): void => {
@@ -150,25 +182,20 @@ class PostgresStore implements DeviceStore {
         throw classifyPostgresError(error) ?? error;
       }
     };
-    const repos = repositories(run, this.schema, {
-      assertSchema: (versions) => assertSchema(asQueryable(run), this.schema, versions),
-      migrate: async () => {
-        const applied = await migrate(run, this.schema, { expectEmpty: () => this.fresh });
-        state.migrated = true;
-        return applied;
-      },
-    });
     let destroy: Error | undefined;
     try {
-      // READ COMMITTED whatever the server's default: each statement after the lock sees every
-      // writer that committed before it (a snapshot taken at the lock would not).
-      await run('BEGIN ISOLATION LEVEL READ COMMITTED READ WRITE');
-      await run(LOCK_SQL, [LOCK_CLASS, this.lockKey]);
-      const result = await this.inTx.run(true, () => fn(repos));
+      if (kind === 'write') {
+        // READ COMMITTED whatever the server's default: each statement after the lock sees
+        // every writer that committed before it (a snapshot taken at the lock would not).
+        await run('BEGIN ISOLATION LEVEL READ COMMITTED READ WRITE');
+        await run(LOCK_SQL, [LOCK_CLASS, this.lockKey]);
+      } else {
+        await run('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+      }
+      const result = await this.inTx.run(true, () => fn(run));
       // A statement failed and fn went on: PostgreSQL would answer COMMIT with a rollback.
       if (failure !== undefined) throw classifyPostgresError(failure) ?? asError(failure);
       await this.commit(client);
-      if (state.migrated) this.fresh = false;
       return result;
     } catch (error) {
       try {

@@ -4,7 +4,8 @@
 // view or a child table (rows from elsewhere read as the store's), a function or operator, or
 // drop or invalidate a unique index. The catalog must be exactly what the migrations make for
 // the store's version; anything else is an integrity failure. The expected catalog is built
-// by the migrations themselves in a scratch schema, rolled back, on the same server.
+// by the migrations themselves in a scratch schema, rolled back, on the same server. The TSA's
+// issuance archive checks its own schema (attestamp_tsa) with the same comparison.
 //
 // Not covered: objects outside the schema that act on the whole database (event triggers, which
 // only a superuser may create, and fire on DDL only) and the catalog itself: a superuser of the
@@ -124,21 +125,43 @@ async function catalog(q: Queryable, schema: string): Promise<string[]> {
   return rows.map((r) => r.item.replace(qualifier, ''));
 }
 
-/** Expected catalogs by server version and schema version (the same for every store). */
+/**
+ * How the catalog of one schema version is made: `build(q, scratch, version)` runs the
+ * migrations up to `version` inside the empty schema `scratch`. `name` keeps the memoised
+ * catalogs of two kinds of schema (the device store's, the TSA archive's) apart.
+ */
+export interface CatalogBuilder {
+  readonly name: string;
+  build(q: Queryable, scratch: string, version: number): Promise<void>;
+}
+
+/** How a schema's catalog differs from the expected one: object names, for an error's details. */
+export interface CatalogDifference {
+  /** Objects present that the migrations do not make (a trigger, a view, a policy...). */
+  readonly unexpected: readonly string[];
+  /** Objects the migrations make that are absent or changed (a dropped UNIQUE...). */
+  readonly missing: readonly string[];
+}
+
+/** Expected catalogs by kind, server version and schema version. */
 const expected = new Map<string, Promise<string[]>>();
 
 /**
  * The catalog the migrations make for `version` on this server, built in a scratch schema
  * under a savepoint that is rolled back (needs the right to create a schema). Memoised.
  */
-async function expectedCatalog(q: Queryable, version: number): Promise<string[]> {
+async function expectedCatalog(
+  q: Queryable,
+  version: number,
+  builder: CatalogBuilder,
+): Promise<string[]> {
   const { rows } = await q.query<{ v: string }>(
     "SELECT pg_catalog.current_setting('server_version_num') AS v",
   );
-  const key = `${rows[0]?.v ?? ''}:${version}`;
+  const key = `${builder.name}:${rows[0]?.v ?? ''}:${version}`;
   let text = expected.get(key);
   if (text === undefined) {
-    text = buildExpected(q, version);
+    text = buildExpected(q, version, builder);
     expected.set(key, text);
     // A failure (no CREATE right, a lost connection) is not remembered.
     text.catch(() => expected.delete(key));
@@ -146,12 +169,16 @@ async function expectedCatalog(q: Queryable, version: number): Promise<string[]>
   return text;
 }
 
-async function buildExpected(q: Queryable, version: number): Promise<string[]> {
+async function buildExpected(
+  q: Queryable,
+  version: number,
+  builder: CatalogBuilder,
+): Promise<string[]> {
   const scratch = `attestamp_scratch_${randomBytes(8).toString('hex')}`;
   await q.query('SAVEPOINT attestamp_expected_schema');
   try {
     await q.query(`CREATE SCHEMA ${scratch}`);
-    for (let v = 0; v < version; v++) await q.query(MIGRATIONS[v]!(scratch));
+    await builder.build(q, scratch, version);
     return await catalog(q, scratch);
   } finally {
     await q.query('ROLLBACK TO SAVEPOINT attestamp_expected_schema');
@@ -170,6 +197,41 @@ function objectName(line: string): string {
 }
 
 /**
+ * Compares the catalog of `schema` with the ones `builder` makes for each of `versions`:
+ * undefined when it is exactly one of them, else what differs from the last one tried. `q`
+ * must be inside a transaction (the scratch schema lives under a savepoint) whose search path
+ * is the same while both catalogs are read.
+ */
+export async function inspectCatalog(
+  q: Queryable,
+  schema: string,
+  versions: readonly number[],
+  builder: CatalogBuilder,
+): Promise<CatalogDifference | undefined> {
+  const actual = await catalog(q, schema);
+  const text = JSON.stringify(actual);
+  let want: string[] = [];
+  for (const v of versions) {
+    want = await expectedCatalog(q, v, builder);
+    if (JSON.stringify(want) === text) return undefined;
+  }
+  const wanted = new Set(want);
+  const have = new Set(actual);
+  return {
+    unexpected: [...new Set(actual.filter((l) => !wanted.has(l)).map(objectName))],
+    missing: [...new Set(want.filter((l) => !have.has(l)).map(objectName))],
+  };
+}
+
+/** The device store's migrations, each in one statement naming the scratch schema. */
+const STORE_CATALOG: CatalogBuilder = {
+  name: 'hsm',
+  build: async (q, scratch, version) => {
+    for (let v = 0; v < version; v++) await q.query(MIGRATIONS[v]!(scratch));
+  },
+};
+
+/**
  * Refuses a store whose catalog is not exactly one the migrations make for one of `versions`;
  * `q` must be inside a transaction (the scratch schema lives under a savepoint).
  */
@@ -178,26 +240,19 @@ export async function assertSchema(
   schema: string,
   versions: readonly number[],
 ): Promise<void> {
-  const actual = await catalog(q, schema);
-  const text = JSON.stringify(actual);
-  let want: string[] = [];
-  for (const v of versions) {
-    if (v < 0 || v > MIGRATIONS.length) continue;
-    want = await expectedCatalog(q, v);
-    if (JSON.stringify(want) === text) return;
-  }
-  const wanted = new Set(want);
-  const have = new Set(actual);
-  const extra = [...new Set(actual.filter((l) => !wanted.has(l)).map(objectName))];
-  const missing = [...new Set(want.filter((l) => !have.has(l)).map(objectName))];
+  const known = versions.filter((v) => v >= 0 && v <= MIGRATIONS.length);
+  const diff = await inspectCatalog(q, schema, known, STORE_CATALOG);
+  if (diff === undefined) return;
   throw new HsmError(
     'integrity-failed',
     "the store's SQL schema is not the one its version defines (a trigger, view, table, index, rule, policy or function was added, removed or changed)",
     {
       details: {
         table: 'schema',
-        ...(extra.length > 0 ? { unexpected: extra.join(', ').slice(0, 500) } : {}),
-        ...(missing.length > 0 ? { missing: missing.join(', ').slice(0, 500) } : {}),
+        ...(diff.unexpected.length > 0
+          ? { unexpected: diff.unexpected.join(', ').slice(0, 500) }
+          : {}),
+        ...(diff.missing.length > 0 ? { missing: diff.missing.join(', ').slice(0, 500) } : {}),
       },
     },
   );

@@ -1,12 +1,14 @@
 // The embedded device store: DeviceStore over one SQLite file (better-sqlite3, WAL,
 // synchronous=FULL). better-sqlite3 is synchronous; the seam is async so that PostgreSQL fits
-// behind it. One connection per store: a transaction holds the connection from BEGIN IMMEDIATE
-// to COMMIT across its awaits, so every other use of the store waits for it.
+// behind it. One connection per store: the store's transactions take turns, and an open one holds
+// the connection from BEGIN IMMEDIATE to COMMIT across its awaits, so reads from outside wait for
+// it; a transaction still waiting for the file's write lock holds nothing, and reads go on.
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { HsmError } from '../../errors.js';
 import type { AuditRow, DeviceStore, StoreReader, StoreTx } from '../device-store.js';
 import {
   allMeta,
+  BUSY_TIMEOUT_MS,
   createDatabase,
   getMeta,
   migrate,
@@ -38,30 +40,31 @@ function isBusy(error: unknown): boolean {
  * BEGIN IMMEDIATE without blocking the event loop: SQLite's busy handler would sleep in this
  * thread while another connection (another process, or another store in this one) holds the
  * write lock, and that holder may need this thread to finish. So the lock is tried without a
- * busy timeout and retried on a timer, up to WRITE_LOCK_WAIT_MS.
+ * busy timeout and retried on a timer, up to WRITE_LOCK_WAIT_MS. Between tries the connection
+ * holds no transaction and keeps its usual busy timeout: reads from outside run meanwhile.
+ * `begun` is called in the same turn as the BEGIN that succeeded, before any other code runs.
  */
-async function beginImmediate(db: Db): Promise<void> {
+async function beginImmediate(db: Db, begun: () => void): Promise<void> {
   const deadline = performance.now() + WRITE_LOCK_WAIT_MS;
   let pause = 1;
-  db.pragma('busy_timeout = 0');
-  try {
-    for (;;) {
-      try {
-        db.exec('BEGIN IMMEDIATE');
-        return;
-      } catch (error) {
-        if (!isBusy(error)) throw error;
-        if (performance.now() >= deadline) {
-          throw new HsmError('store-busy', 'the device store is locked by another writer', {
-            cause: error,
-          });
-        }
+  for (;;) {
+    db.pragma('busy_timeout = 0');
+    try {
+      db.exec('BEGIN IMMEDIATE');
+      begun();
+      return;
+    } catch (error) {
+      if (!isBusy(error)) throw error;
+      if (performance.now() >= deadline) {
+        throw new HsmError('store-busy', 'the device store is locked by another writer', {
+          cause: error,
+        });
       }
-      await new Promise((r) => setTimeout(r, pause));
-      pause = Math.min(pause * 2, 50);
+    } finally {
+      db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
     }
-  } finally {
-    db.pragma('busy_timeout = 5000');
+    await new Promise((r) => setTimeout(r, pause));
+    pause = Math.min(pause * 2, 50);
   }
 }
 
@@ -152,9 +155,12 @@ class SqliteStore implements DeviceStore {
   readonly governance: StoreReader['governance'];
   readonly audit: StoreReader['audit'];
   private readonly inTx = new AsyncLocalStorage<true>();
-  /** Resolves when the transaction holding the connection (if any) has ended. */
-  private busy: Promise<void> = Promise.resolve();
-  private active = false;
+  /** Resolves when the store's last queued transaction has ended: the next one's turn. */
+  private turn: Promise<void> = Promise.resolve();
+  /** True while a transaction is open on the connection (from its BEGIN to its end). */
+  private open = false;
+  /** Resolves when the open transaction (if any) has ended. */
+  private ended: Promise<void> = Promise.resolve();
   private closed = false;
   private readonly txRepos: StoreTx;
 
@@ -173,13 +179,13 @@ class SqliteStore implements DeviceStore {
     this.txRepos = repositories(db, (fn) => Promise.resolve().then(fn));
   }
 
-  /** Runs a read outside any transaction: at once when the connection is free. */
+  /** Runs a read outside any transaction: at once unless a transaction is open. */
   private async whenFree<T>(fn: () => T): Promise<T> {
     if (this.inTx.getStore() === true) {
       // A deadlock otherwise: the transaction would wait for a read that waits for it.
       throw new Error("a store reader was used inside a transaction (use the transaction's)");
     }
-    while (this.active) await this.busy;
+    while (this.open) await this.ended;
     this.requireOpen();
     return fn();
   }
@@ -188,31 +194,76 @@ class SqliteStore implements DeviceStore {
     if (this.closed) throw new HsmError('store-unavailable', 'the device store is closed');
   }
 
-  async tx<T>(fn: (tx: StoreTx) => Promise<T>): Promise<T> {
+  /** Marks a transaction open on the connection until the returned function is called. */
+  private markOpen(): () => void {
+    let end = (): void => undefined;
+    this.ended = new Promise((r) => {
+      end = r;
+    });
+    this.open = true;
+    return () => {
+      this.open = false;
+      end();
+    };
+  }
+
+  /**
+   * Runs `fn` when the store's earlier transactions, snapshots and scrubs have ended: each takes
+   * the connection in its turn.
+   */
+  private async inTurn<T>(fn: () => Promise<T>): Promise<T> {
     if (this.inTx.getStore() === true) {
       throw new Error('transactions do not nest');
     }
-    while (this.active) await this.busy;
-    this.requireOpen();
-    this.active = true;
-    let release = (): void => undefined;
-    this.busy = new Promise((r) => {
-      release = r;
+    const previous = this.turn;
+    let done = (): void => undefined;
+    this.turn = new Promise((r) => {
+      done = r;
     });
     try {
-      await beginImmediate(this.db);
-      try {
-        const result = await this.inTx.run(true, () => fn(this.txRepos));
-        this.db.exec('COMMIT');
-        return result;
-      } catch (error) {
-        if (this.db.inTransaction) this.db.exec('ROLLBACK');
-        throw error;
-      }
+      await previous;
+      this.requireOpen();
+      return await fn();
     } finally {
-      this.active = false;
-      release();
+      done();
     }
+  }
+
+  tx<T>(fn: (tx: StoreTx) => Promise<T>): Promise<T> {
+    return this.inTurn(async () => {
+      let end = (): void => undefined;
+      try {
+        await beginImmediate(this.db, () => {
+          end = this.markOpen();
+        });
+        try {
+          const result = await this.inTx.run(true, () => fn(this.txRepos));
+          this.db.exec('COMMIT');
+          return result;
+        } catch (error) {
+          if (this.db.inTransaction) this.db.exec('ROLLBACK');
+          throw error;
+        }
+      } finally {
+        end();
+      }
+    });
+  }
+
+  /**
+   * A deferred read transaction: SQLite takes its snapshot at the first read, and no writer of
+   * another connection changes what it sees (WAL). Reads from outside go on meanwhile, on the
+   * same connection: they see the snapshot, a consistent state too.
+   */
+  snapshot<T>(fn: (r: StoreReader) => Promise<T>): Promise<T> {
+    return this.inTurn(async () => {
+      this.db.exec('BEGIN DEFERRED');
+      try {
+        return await this.inTx.run(true, () => fn(this.txRepos));
+      } finally {
+        if (this.db.inTransaction) this.db.exec('ROLLBACK');
+      }
+    });
   }
 
   assertSchema(versions: readonly number[]): Promise<void> {
@@ -222,11 +273,16 @@ class SqliteStore implements DeviceStore {
   }
 
   scrubFreed(): Promise<boolean> {
-    return this.whenFree(() => rows.checkpointTruncate(this.db));
+    // In its turn: a checkpoint cannot run on a connection that holds a read snapshot.
+    return this.inTurn(() => Promise.resolve(rows.checkpointTruncate(this.db)));
   }
 
   async close(): Promise<void> {
-    while (this.active) await this.busy;
+    // After every transaction queued so far (each may queue none after it ends).
+    for (let last = this.turn; ; last = this.turn) {
+      await last;
+      if (last === this.turn) break;
+    }
     if (this.closed) return;
     this.closed = true;
     this.db.close();

@@ -670,6 +670,32 @@ for (const kind of STORES) {
       expect(rows[1]?.prev_hash).toStrictEqual(rows[0]?.hash);
     });
 
+    it('a snapshot reads one state: what another instance commits during it shows after it', async () => {
+      const store = await migrated();
+      const other = await open();
+      await store.tx((tx) => tx.audit.insert(auditRow(1)));
+      const seen = await store.snapshot(async (r) => {
+        const before = await collect(r.audit.entries());
+        await other.tx((tx) => tx.audit.insert(auditRow(2)));
+        expect((await other.audit.head())?.seq).toBe(2);
+        const after = await collect(r.audit.entries());
+        return {
+          before: before.map((e) => e.seq),
+          after: after.map((e) => e.seq),
+          head: (await r.audit.head())?.seq,
+        };
+      });
+      expect(seen).toEqual({ before: [1], after: [1], head: 1 });
+      expect((await collect(store.audit.entries())).map((e) => e.seq)).toEqual([1, 2]);
+      // The store's own readers inside its snapshot are refused, as inside a transaction.
+      await expect(store.snapshot(() => store.keys.all())).rejects.toThrow(
+        /store reader was used inside a transaction/,
+      );
+      await expect(store.tx(() => store.snapshot(() => Promise.resolve(1)))).rejects.toThrow(
+        'transactions do not nest',
+      );
+    });
+
     it('pages through a long log in order (entries), outside and inside a transaction', async () => {
       const store = await migrated();
       const total = 2500;
