@@ -92,12 +92,14 @@ describe('audit log', () => {
     return auditEntries(hsm);
   }
 
-  it('records device.init, officer.enrol and partition.create at init', async () => {
+  it('records device.init, officer.enrol, the officer as device SO and partition.create at init', async () => {
     const log = await entries();
     expect(log.map((e) => [e.seq, e.action, e.outcome, e.actor])).toEqual([
       [1, 'device.init', 'success', 'operator'],
       [2, 'officer.enrol', 'success', 'operator'],
-      [3, 'partition.create', 'success', 'operator'],
+      [3, 'principal.add', 'success', 'operator'],
+      [4, 'role.grant', 'success', 'operator'],
+      [5, 'partition.create', 'success', 'operator'],
     ]);
     const device = await hsm.device();
     expect(log[0]!.details).toMatchObject({
@@ -108,9 +110,18 @@ describe('audit log', () => {
     });
     expect(log[0]!.keyId).toMatch(/^[0-9a-f-]{36}$/);
     expect(log[1]!.details).toEqual({ officer: OFFICER.name });
+    expect(log[2]).toMatchObject({
+      object: `principal:${OFFICER.name}`,
+      details: { principal: OFFICER.name, type: 'officer' },
+    });
+    expect(log[3]).toMatchObject({
+      object: `role:${OFFICER.name}/device-so/device`,
+      partitionId: null,
+      details: { principal: OFFICER.name, role: 'device-so', scope: 'device' },
+    });
     const p = await hsm.partition('default');
-    expect(log[2]!.partitionId).toBe(p.id);
-    expect(log[2]!.details).toMatchObject({
+    expect(log[4]!.partitionId).toBe(p.id);
+    expect(log[4]!.details).toMatchObject({
       partition: 'default',
       timestampAlgorithm: 'ecdsa-p256',
       attestationAlgorithm: 'ecdsa-p384',
@@ -517,7 +528,15 @@ describe('audit entries that name a governance object', () => {
         action: 'governance.rule.create',
         object: 'rule:r-1 ✓',
       });
-      expect(log.filter((e) => e.seq !== seq && e.object !== null)).toEqual([]);
+      // Besides it, only the officer's principal and device SO role made at init name objects.
+      expect(
+        log
+          .filter((e) => e.seq !== seq && e.object !== null)
+          .map((e) => [e.action, e.object, e.actor]),
+      ).toEqual([
+        ['principal.add', 'principal:so', 'operator'],
+        ['role.grant', 'role:so/device-so/device', 'operator'],
+      ]);
     } finally {
       await hsm.close();
     }

@@ -48,8 +48,15 @@ describe('migration of a store written before row authentication', () => {
         expect(t.missing, t.table).toBe(0);
       }
       const log = await auditEntries(hsm);
-      expect(log).toHaveLength(before.n + 1);
-      expect(log.at(-1)).toMatchObject({
+      // The migration's entry, then (schema 4) the store's one officer made a principal
+      // holding the device SO role.
+      expect(log).toHaveLength(before.n + 3);
+      expect(log.slice(before.n).map((e) => [e.action, e.object])).toEqual([
+        ['store.migrate', null],
+        ['principal.add', 'principal:so'],
+        ['role.grant', 'role:so/device-so/device'],
+      ]);
+      expect(log[before.n]).toMatchObject({
         action: 'store.migrate',
         outcome: 'success',
         details: { from: 1, to: SCHEMA_VERSION },

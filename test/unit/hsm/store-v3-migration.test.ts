@@ -1,7 +1,8 @@
 // A store of schema version 3 (key kinds, no governance objects) is migrated to the current
-// version once: the governance table and the audit entries' object are added, no row is sealed
-// again (an edited row stays refused), its log keeps verifying and its old entries name no
-// object; a migration refused for a log that does not verify is itself logged.
+// version once: the governance table and the audit entries' object are added, its officer
+// becomes a principal holding the device SO role, no row is sealed again (an edited row stays
+// refused), its log keeps verifying and its old entries name no object; a migration refused for
+// a log that does not verify is itself logged.
 import { copyFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -38,7 +39,7 @@ const sealed = (path: string): unknown =>
   }));
 
 describe('migration of a schema 3 store', () => {
-  it('adds governance and the audit object, logs it once, changes no row, and keeps every row working', async () => {
+  it('adds governance and the audit object, seeds the officer, logs it once, changes no row, and keeps every row working', async () => {
     const path = copyOfV3Store();
     const before = sealed(path);
     const hsm = await Hsm.open(path, MASTER);
@@ -50,14 +51,19 @@ describe('migration of a schema 3 store', () => {
       expect(v.ok).toBe(true);
       expect(v.expectedHead?.extended).toBe(true);
       const log = await auditEntries(hsm);
-      expect(log).toHaveLength(HEAD.seq + 1);
-      expect(log.at(-1)).toMatchObject({
+      // The migration's entry, then the officer made a principal with the device SO role:
+      // the only entries that name an object.
+      expect(log).toHaveLength(HEAD.seq + 3);
+      expect(log[HEAD.seq]).toMatchObject({
         action: 'store.migrate',
         outcome: 'success',
         details: { from: 3, to: SCHEMA_VERSION },
         object: null,
       });
-      expect(log.filter((e) => e.object !== null)).toEqual([]);
+      expect(log.filter((e) => e.object !== null).map((e) => [e.seq, e.action, e.object])).toEqual([
+        [HEAD.seq + 2, 'principal.add', 'principal:so'],
+        [HEAD.seq + 3, 'role.grant', 'role:so/device-so/device'],
+      ]);
       // Every row read through its MAC: the device, the partition (policy changed at seq 4),
       // the keys, and the officer, whose credential then changes the policy again.
       expect((await hsm.device()).id).toMatch(/^SWHSM-/);
@@ -76,9 +82,18 @@ describe('migration of a schema 3 store', () => {
       await hsm.close();
     }
     withRawDb(path, (db) => {
-      expect(db.prepare('SELECT count(*) AS n FROM governance').get()).toEqual({ n: 0 });
-      const objects = db.prepare('SELECT DISTINCT object FROM audit').all();
-      expect(objects).toEqual([{ object: null }]);
+      // The seeded principal and role rows; the two policy and restore changes above (officer
+      // operations on the partition, no rule in force) add none.
+      expect(db.prepare('SELECT kind, id FROM governance ORDER BY kind, id').all()).toEqual([
+        { kind: 'principal', id: 'so' },
+        { kind: 'role', id: 'so/device-so/device' },
+      ]);
+      const objects = db.prepare('SELECT DISTINCT object FROM audit ORDER BY object').all();
+      expect(objects).toEqual([
+        { object: null },
+        { object: 'principal:so' },
+        { object: 'role:so/device-so/device' },
+      ]);
     });
     const again = await Hsm.open(path, MASTER);
     try {
