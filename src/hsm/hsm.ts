@@ -14,6 +14,7 @@ import {
 import { Core } from './core.js';
 import { createDevice, deviceSigner, openDevice, type DeviceOptions } from './device.js';
 import { HsmError } from './errors.js';
+import type { Authority } from './governance/authorize.js';
 import { Governance, type RequestView } from './governance/service.js';
 import type { Factory } from './issuing/factory.js';
 import { attestKey } from './keys/attest-key.js';
@@ -51,20 +52,32 @@ import {
 import type { ScrubOutcome } from './scrub.js';
 import { copyStore, type StoreCopyCounts } from './store/copy.js';
 import { createStore, openStore } from './store/open.js';
-import type {
-  DeviceInfo,
-  GenerateKeyOptions,
-  KeyInfo,
-  KeyState,
-  OfficerCredential,
-  PartitionChain,
-  PartitionInfo,
-  PartitionPolicy,
-  WrappingKey,
+import {
+  DEFAULT_PARTITION_POLICY,
+  type DeviceInfo,
+  type GenerateKeyOptions,
+  type KeyInfo,
+  type KeyState,
+  type OfficerCredential,
+  type PartitionChain,
+  type PartitionInfo,
+  type PartitionPolicy,
+  type WrappingKey,
 } from './types.js';
 import { toDeviceInfo } from './views.js';
 
 export type HsmOptions = DeviceOptions;
+
+/** The policy changes a request's statement names: each a known field with a boolean. */
+function policyChanges(value: unknown): Partial<PartitionPolicy> {
+  const out: Record<string, boolean> = {};
+  if (typeof value === 'object' && value !== null) {
+    for (const [k, v] of Object.entries(value)) {
+      if (k in DEFAULT_PARTITION_POLICY && typeof v === 'boolean') out[k] = v;
+    }
+  }
+  return out;
+}
 export type { CreatePartitionOptions, ImportKeyOptions };
 
 export interface InitOptions extends HsmOptions {
@@ -156,11 +169,11 @@ export class Hsm {
     return showPartition(this.core, name);
   }
 
-  /** Changes a partition's security policy; needs a security officer. */
+  /** Changes a partition's security policy; needs a security officer (or an approved request). */
   setPartitionPolicy(
     name: string,
     changes: Partial<PartitionPolicy>,
-    officer: OfficerCredential | undefined,
+    officer: Authority | undefined,
   ): Promise<PartitionInfo> {
     return setPartitionPolicy(this.core, name, changes, officer);
   }
@@ -176,11 +189,14 @@ export class Hsm {
     return currentRevocationState(this.core);
   }
 
-  /** Revokes a partition's certificates for the device's next CRL; needs a security officer. */
+  /**
+   * Revokes a partition's certificates for the device's next CRL; needs a security officer (or
+   * an approved request).
+   */
   revokePartition(
     name: string,
     reason: CrlReason,
-    officer: OfficerCredential | undefined,
+    officer: Authority | undefined,
   ): Promise<RevocationState> {
     return revokePartition(this.core, name, reason, officer);
   }
@@ -236,30 +252,40 @@ export class Hsm {
     return deleteKey(this.core, partitionName, label);
   }
 
-  /** Takes a key out of the trash; needs a security officer. */
+  /** Takes a key out of the trash; needs a security officer (or an approved request). */
   restoreKey(
     partitionName: string,
     label: string,
-    officer: OfficerCredential | undefined,
+    officer: Authority | undefined,
   ): Promise<KeyInfo> {
     return restoreKey(this.core, partitionName, label, officer);
   }
 
   /**
-   * Destroys a key in the trash for good; needs a security officer. `scrubbed: false` (with a
-   * warning) when the store's files could not be scrubbed yet: the key is gone all the same.
+   * Destroys a key in the trash for good; needs a security officer (or an approved request).
+   * `scrubbed: false` (with a warning) when the store's files could not be scrubbed yet: the
+   * key is gone all the same.
    */
   purgeKey(
     partitionName: string,
     label: string,
-    officer: OfficerCredential | undefined,
+    officer: Authority | undefined,
   ): Promise<ScrubOutcome> {
     return purgeKey(this.core, partitionName, label, officer);
   }
 
-  /** Exports an extractable key wrapped under the caller's key, when the partition allows it. */
-  exportKey(partitionName: string, label: string, wrapping: WrappingKey): Promise<Uint8Array> {
-    return exportKey(this.core, partitionName, label, wrapping);
+  /**
+   * Exports an extractable key wrapped under the caller's key, when the partition allows it.
+   * Under a key.export quorum rule the export becomes an approval request (wrapped under an RSA
+   * public key only), and the executed request holds the wrapped key.
+   */
+  exportKey(
+    partitionName: string,
+    label: string,
+    wrapping: WrappingKey,
+    authority?: { readonly request: string },
+  ): Promise<Uint8Array> {
+    return exportKey(this.core, partitionName, label, wrapping, authority);
   }
 
   /** Evidence or a key attestation certificate, signed by the partition attestation key. */
@@ -310,6 +336,9 @@ export class Hsm {
       }
       return row.name;
     };
+    /** The partition the statement's parameters name (the request's own scope). */
+    const requestPartition = async (): Promise<string> =>
+      (await partitionName(`partition:${text(p['partition'])}`)) ?? '';
     switch (s.operation) {
       case 'quorum.set':
       case 'quorum.set.partition':
@@ -351,6 +380,33 @@ export class Hsm {
         );
         break;
       }
+      case 'partition.policy':
+        await this.setPartitionPolicy(await requestPartition(), policyChanges(p['policy']), auth);
+        break;
+      case 'partition.revoke':
+        await this.revokePartition(await requestPartition(), text(p['reason']) as CrlReason, auth);
+        break;
+      case 'key.restore':
+        await this.restoreKey(await requestPartition(), text(p['label']), auth);
+        break;
+      case 'key.purge':
+        await this.purgeKey(await requestPartition(), text(p['label']), auth);
+        break;
+      case 'key.export':
+        if (p['wrapping'] !== 'rsa-aes-kwp' || typeof p['spki'] !== 'string') {
+          throw new HsmError(
+            'invalid-argument',
+            'an approved export names the RSA public key it is wrapped under',
+            { details: { request: id, operation: s.operation } },
+          );
+        }
+        await this.exportKey(
+          await requestPartition(),
+          text(p['label']),
+          { kind: 'rsa-aes-kwp', spki: new Uint8Array(Buffer.from(p['spki'], 'hex')) },
+          auth,
+        );
+        break;
       default:
         throw new HsmError(
           'invalid-argument',
