@@ -51,6 +51,7 @@ import {
 } from './revocation.js';
 import type { ScrubOutcome } from './scrub.js';
 import { copyStore, type StoreCopyCounts } from './store/copy.js';
+import { GOVERNANCE_KINDS } from './store/device-store.js';
 import { createStore, openStore } from './store/open.js';
 import {
   DEFAULT_PARTITION_POLICY,
@@ -320,6 +321,7 @@ export class Hsm {
    * rules are not met now.
    */
   async executeRequest(id: string): Promise<RequestView> {
+    await this.core.governance.requireOpenRequest({ request: id });
     const view = await this.governance.showRequest(id);
     const s = view.body.statement;
     const p = s.params as Record<string, unknown>;
@@ -465,7 +467,8 @@ export class Hsm {
    * Copies this device store into a new, empty one at `location` (a postgres:// URL or a file
    * path): every row as stored, keys still sealed under the same master key. The source's log
    * must verify; the copy must then verify as extending the source's head, and every device,
-   * partition, key and officer row must authenticate in it, every sealed key open. The copy's
+   * partition, key, officer and governance row must authenticate in it (a governance row also
+   * against its last change in the copied log), every sealed key open. The copy's
    * log ends with a store.copy entry naming where it came from. The source is left unchanged.
    */
   async copyTo(location: string): Promise<{ counts: StoreCopyCounts; head: AuditHead }> {
@@ -489,6 +492,14 @@ export class Hsm {
         }
         for (const o of await destination.officers.all()) {
           await copy.core.rows.officer(destination, o.name);
+        }
+        // Every governance row: its MAC, and its last change as the copied log records it.
+        let governance = 0;
+        for (const kind of GOVERNANCE_KINDS) {
+          governance += (await copy.core.governance.objects.list(destination, kind)).length;
+        }
+        if (governance !== (await destination.governance.all()).length) {
+          throw new HsmError('integrity-failed', 'a governance row of an unknown kind');
         }
       } catch (cause) {
         throw new HsmError(

@@ -70,7 +70,13 @@ export async function officerChange<L, T>(
   change: (tx: StoreTx, located: L, now: Date) => Promise<T>,
   result: (value: T) => JsonValue = () => null,
 ): Promise<T> {
-  const governed = call(await locate(core.store));
+  const governed = call(
+    await locate(core.store).catch(async (cause: unknown) => {
+      // What a request is about may be gone because it ran already: say that first.
+      await core.governance.requireOpenRequest(authority);
+      throw cause;
+    }),
+  );
   const grant = await core.governance.authorize(authority, op, governed);
   const now = core.clock.now();
   return core.store.tx(async (tx) => {

@@ -209,6 +209,20 @@ export class GovernanceCore {
     };
   }
 
+  /**
+   * For a request's execution: refused with request-closed when it is closed already (a
+   * concurrent execution won), so that this is what the loser of a race is told.
+   */
+  async requireOpenRequest(authority: Authority | undefined): Promise<void> {
+    if (authority === undefined || !isRequestAuthority(authority)) return;
+    const req = await this.requests.require(this.core.store, authority.request);
+    if (req.body.state !== 'pending') {
+      throw new HsmError('request-closed', `the request is ${req.body.state}`, {
+        details: { request: authority.request, state: req.body.state },
+      });
+    }
+  }
+
   /** A principal acting on itself (its own approver keys): its session, no role or rule. */
   async authorizeSelf(credential: OfficerCredential, op: Operation): Promise<Grant> {
     const proven = await requireOfficer(this.core, credential, op);
