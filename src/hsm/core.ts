@@ -38,6 +38,20 @@ const AUDIT_OUTCOME: Partial<Readonly<Record<HsmErrorCode, AuditOutcome>>> = {
   'unwrap-failed': 'failure',
   'partition-revoked': 'refused',
   'store-corrupt': 'failure',
+  // Governance: a principal without the role, an excluded device SO, an approval or an
+  // execution refused (the approval request a guarded call becomes is logged as made).
+  'role-required': 'refused',
+  'so-excluded': 'refused',
+  'approval-signature-invalid': 'refused',
+  'approval-not-member': 'refused',
+  'approval-requester': 'refused',
+  'approver-key-revoked': 'refused',
+  'request-closed': 'refused',
+  'request-expired': 'refused',
+  'request-rejected': 'refused',
+  'request-time-locked': 'refused',
+  'request-not-approved': 'refused',
+  'request-rule-changed': 'refused',
 };
 
 /** What the audit entry of an operation names; filled in as the operation learns it. */

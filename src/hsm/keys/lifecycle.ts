@@ -23,7 +23,7 @@ import type {
   WrappingKey,
 } from '../types.js';
 import { checkName, parseAttributes, publicKeyOf, toKeyInfo, toPartitionInfo } from '../views.js';
-import { aesKeyUnwrapPad, aesKeyWrapPad, rsaAesKeyWrap } from '../wrap.js';
+import { aesKeyUnwrapPad, aesKeyWrapPad, rsaAesKeyWrap, rsaWrappingKey } from '../wrap.js';
 import { checkPurposes, generatedAttributes, importedAttributes } from './attributes.js';
 import { keyAad, sealPrivateKey, unsealRow } from './sealing.js';
 
@@ -538,6 +538,8 @@ export function exportKey(
     const before = await core.locate(core.store, partitionName, label, op);
     requireExportable(before.partition, before.row, parseAttributes(before.row), partitionName);
     const call = exportCall(before, wrapping);
+    // A request is made only for a key it could be wrapped under.
+    if (wrapping.kind === 'rsa-aes-kwp') rsaWrappingKey(wrapping.spki);
     if (wrapping.kind === 'aes-kwp') {
       const rules = await core.governance.rulesFor(core.store, call);
       if (authority !== undefined || rules.some((r) => r.rule !== null)) {
