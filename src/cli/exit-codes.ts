@@ -17,6 +17,8 @@ export const EXIT = {
   exists: 5,
   /** The audit log does not extend the head given with --expect-head (a rollback or a fork). */
   rollback: 6,
+  /** The operation is guarded by a quorum rule: an approval request was created, or is waiting. */
+  pending: 7,
   /** A remote service (a TSA) could not be reached or answered outside its protocol. */
   unavailable: 69,
   /** The store cannot be written: permission denied or a read-only file system (EX_CANTCREAT). */
@@ -68,6 +70,26 @@ const HSM_EXIT: Readonly<Record<HsmErrorCode, ExitCode>> = {
   'partition-revoked': EXIT.refused,
   'integrity-failed': EXIT.integrity,
   'audit-head-mismatch': EXIT.rollback,
+  'quorum-rule-invalid': EXIT.dataError,
+  'quorum-lockout': EXIT.refused,
+  'role-required': EXIT.refused,
+  'approval-required': EXIT.pending,
+  'approval-signature-invalid': EXIT.refused,
+  'approval-not-member': EXIT.refused,
+  'approval-duplicate': EXIT.exists,
+  'approval-requester': EXIT.refused,
+  'approver-key-unknown': EXIT.notFound,
+  'approver-key-revoked': EXIT.refused,
+  'approver-key-unsupported': EXIT.dataError,
+  'approver-proof-invalid': EXIT.refused,
+  'request-not-found': EXIT.notFound,
+  'request-closed': EXIT.refused,
+  'request-expired': EXIT.refused,
+  'request-rejected': EXIT.refused,
+  'request-time-locked': EXIT.pending,
+  'request-not-approved': EXIT.pending,
+  'request-rule-changed': EXIT.refused,
+  'so-excluded': EXIT.refused,
   'invalid-argument': EXIT.usage,
 };
 

@@ -6,6 +6,7 @@ import { silentLogger, type Clock, type Logger } from '../shared/index.js';
 import { appendAudit, type AuditEvent, type AuditOutcome } from './audit/log.js';
 import { AuthenticatedRows } from './authenticated-rows.js';
 import { HsmError, type HsmErrorCode } from './errors.js';
+import { GovernanceCore } from './governance/authorize.js';
 import type { MasterKeys } from './master-key.js';
 import type {
   DeviceRow,
@@ -37,6 +38,20 @@ const AUDIT_OUTCOME: Partial<Readonly<Record<HsmErrorCode, AuditOutcome>>> = {
   'unwrap-failed': 'failure',
   'partition-revoked': 'refused',
   'store-corrupt': 'failure',
+  // Governance: a principal without the role, an excluded device SO, an approval or an
+  // execution refused (the approval request a guarded call becomes is logged as made).
+  'role-required': 'refused',
+  'so-excluded': 'refused',
+  'approval-signature-invalid': 'refused',
+  'approval-not-member': 'refused',
+  'approval-requester': 'refused',
+  'approver-key-revoked': 'refused',
+  'request-closed': 'refused',
+  'request-expired': 'refused',
+  'request-rejected': 'refused',
+  'request-time-locked': 'refused',
+  'request-not-approved': 'refused',
+  'request-rule-changed': 'refused',
 };
 
 /** What the audit entry of an operation names; filled in as the operation learns it. */
@@ -58,6 +73,8 @@ export interface CachedKey {
 export class Core {
   readonly keyCache = new Map<string, CachedKey>();
   readonly rows: AuthenticatedRows;
+  /** Roles, rules and approval requests: what authorises a governed operation. */
+  readonly governance: GovernanceCore;
   closed = false;
 
   constructor(
@@ -70,6 +87,7 @@ export class Core {
     readonly logger: Logger = silentLogger,
   ) {
     this.rows = new AuthenticatedRows(keys.rows, deviceId);
+    this.governance = new GovernanceCore(this);
   }
 
   /**

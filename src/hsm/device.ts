@@ -25,7 +25,7 @@ import {
 } from './master-key.js';
 import { hashCredential } from './roles.js';
 import { retryPendingScrub } from './scrub.js';
-import type { DeviceStore, StoreReader } from './store/device-store.js';
+import type { DeviceStore, StoreReader, StoreTx } from './store/device-store.js';
 import { createStore } from './store/open.js';
 import { SCHEMA_VERSION } from './store/schema-version.js';
 import type { OfficerCredential } from './types.js';
@@ -161,6 +161,7 @@ export async function createDevice(options: CreateDeviceOptions): Promise<Core> 
         outcome: 'success',
         details: { officer: officer.name },
       });
+      await seedOfficers(core, tx, now);
     });
   } catch (cause) {
     await store.close();
@@ -232,9 +233,11 @@ async function loggedSchemaVersions(r: StoreReader): Promise<number[]> {
  * Upgrades a store written by an earlier release, once, under the master key, in one
  * transaction with its audit entry. From schema 1 (before row MACs) the rows are trusted as they
  * are (they could not be checked before) and each gets its MAC; from schema 2 every key row must
- * verify under its old encoding first, and is sealed again under the new one (with its kind). A
- * store that was already migrated and had its version set back is refused, as its log says
- * otherwise. The log checks run inside the migration's transaction.
+ * verify under its old encoding first, and is sealed again under the new one (with its kind);
+ * from schema 3 no row changes (schema 4 adds the governance table, empty, and the audit
+ * entries' object, none in older entries), so none is sealed again: rows are checked where they
+ * are used, as before. A store that was already migrated and had its version set back is
+ * refused, as its log says otherwise. The log checks run inside the migration's transaction.
  */
 async function migrateStore(core: Core, from: number, kcvFormat: 1 | 2): Promise<void> {
   await core.guard({ action: 'store.migrate' }, async () => {
@@ -251,7 +254,7 @@ async function migrateStore(core: Core, from: number, kcvFormat: 1 | 2): Promise
         throw integrityError('device', 'the log records a newer schema than the store says');
       }
       // Authenticated rows are checked under their old encoding before anything changes.
-      if (from >= 2) await core.rows.checkKeysBeforeV3(tx);
+      if (from === 2) await core.rows.checkKeysBeforeV3(tx);
       const applied = await tx.migrate();
       const seq = await core.audit(tx, core.clock.now(), {
         action: 'store.migrate',
@@ -264,11 +267,23 @@ async function migrateStore(core: Core, from: number, kcvFormat: 1 | 2): Promise
           'kcv',
           Buffer.from(makeKeyCheckValue(core.keys, core.deviceId, 2)).toString('hex'),
         );
-      } else {
+      } else if (from === 2) {
         await core.rows.resealKeys(tx);
       }
+      // Before schema 4 every officer was the device's security officer.
+      if (from < 4) await seedOfficers(core, tx, core.clock.now());
     });
   });
+}
+
+/** Each officer without a principal becomes one, holding the device SO role. */
+async function seedOfficers(core: Core, tx: StoreTx, at: Date): Promise<void> {
+  const roles = core.governance.roles;
+  for (const o of await tx.officers.all()) {
+    if ((await roles.principal(tx, o.name)) !== undefined) continue;
+    await roles.addPrincipal(tx, at, o.name, 'officer');
+    await roles.grant(tx, at, o.name, 'device-so', 'device');
+  }
 }
 
 /** The device key's signer, with the device certificate and the root as its chain. */

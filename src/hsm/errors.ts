@@ -38,6 +38,31 @@ export type HsmErrorCode =
   | 'integrity-failed'
   /** The audit log does not extend the head the operator recorded. */
   | 'audit-head-mismatch'
+  /** A quorum rule is malformed (the field is named). */
+  | 'quorum-rule-invalid'
+  /** A rule change would leave no one able to meet the rule. */
+  | 'quorum-lockout'
+  /** The principal lacks the role (or scope) the operation needs. */
+  | 'role-required'
+  /** The operation is guarded by a quorum rule: it runs only through an approval request. */
+  | 'approval-required'
+  | 'approval-signature-invalid'
+  | 'approval-not-member'
+  | 'approval-duplicate'
+  | 'approval-requester'
+  | 'approver-key-unknown'
+  | 'approver-key-revoked'
+  | 'approver-key-unsupported'
+  | 'approver-proof-invalid'
+  | 'request-not-found'
+  | 'request-closed'
+  | 'request-expired'
+  | 'request-rejected'
+  | 'request-time-locked'
+  | 'request-not-approved'
+  | 'request-rule-changed'
+  /** The partition's security officers excluded the device officer from it. */
+  | 'so-excluded'
   | 'invalid-argument';
 
 export class HsmError extends AttestampError<HsmErrorCode> {}

@@ -14,6 +14,8 @@ import {
 import { Core } from './core.js';
 import { createDevice, deviceSigner, openDevice, type DeviceOptions } from './device.js';
 import { HsmError } from './errors.js';
+import type { Authority } from './governance/authorize.js';
+import { Governance, type RequestView } from './governance/service.js';
 import type { Factory } from './issuing/factory.js';
 import { attestKey } from './keys/attest-key.js';
 import {
@@ -49,21 +51,34 @@ import {
 } from './revocation.js';
 import type { ScrubOutcome } from './scrub.js';
 import { copyStore, type StoreCopyCounts } from './store/copy.js';
+import { GOVERNANCE_KINDS } from './store/device-store.js';
 import { createStore, openStore } from './store/open.js';
-import type {
-  DeviceInfo,
-  GenerateKeyOptions,
-  KeyInfo,
-  KeyState,
-  OfficerCredential,
-  PartitionChain,
-  PartitionInfo,
-  PartitionPolicy,
-  WrappingKey,
+import {
+  DEFAULT_PARTITION_POLICY,
+  type DeviceInfo,
+  type GenerateKeyOptions,
+  type KeyInfo,
+  type KeyState,
+  type OfficerCredential,
+  type PartitionChain,
+  type PartitionInfo,
+  type PartitionPolicy,
+  type WrappingKey,
 } from './types.js';
 import { toDeviceInfo } from './views.js';
 
 export type HsmOptions = DeviceOptions;
+
+/** The policy changes a request's statement names: each a known field with a boolean. */
+function policyChanges(value: unknown): Partial<PartitionPolicy> {
+  const out: Record<string, boolean> = {};
+  if (typeof value === 'object' && value !== null) {
+    for (const [k, v] of Object.entries(value)) {
+      if (k in DEFAULT_PARTITION_POLICY && typeof v === 'boolean') out[k] = v;
+    }
+  }
+  return out;
+}
 export type { CreatePartitionOptions, ImportKeyOptions };
 
 export interface InitOptions extends HsmOptions {
@@ -78,7 +93,25 @@ export interface InitOptions extends HsmOptions {
 }
 
 export class Hsm {
-  private constructor(private readonly core: Core) {}
+  /** Officers, roles, approver keys, quorum rules, SO exclusion and approval requests. */
+  readonly governance: Governance;
+
+  private constructor(private readonly core: Core) {
+    this.governance = new Governance(core, async ({ partitionId }) => {
+      if (partitionId === undefined) {
+        const signer = await deviceSigner(core, core.store);
+        return { kind: 'device', sign: (b) => signer.sign(b) };
+      }
+      const row = await core.rows.partitionById(core.store, partitionId);
+      if (row === undefined) {
+        throw new HsmError('partition-not-found', 'no such partition', {
+          details: { partitionId },
+        });
+      }
+      const signer = await this.attestationSigner(row.name);
+      return { kind: 'partition-attestation', sign: (b) => signer.sign(b) };
+    });
+  }
 
   // ---------------------------------------------------------------- lifecycle
 
@@ -137,11 +170,11 @@ export class Hsm {
     return showPartition(this.core, name);
   }
 
-  /** Changes a partition's security policy; needs a security officer. */
+  /** Changes a partition's security policy; needs a security officer (or an approved request). */
   setPartitionPolicy(
     name: string,
     changes: Partial<PartitionPolicy>,
-    officer: OfficerCredential | undefined,
+    officer: Authority | undefined,
   ): Promise<PartitionInfo> {
     return setPartitionPolicy(this.core, name, changes, officer);
   }
@@ -157,11 +190,14 @@ export class Hsm {
     return currentRevocationState(this.core);
   }
 
-  /** Revokes a partition's certificates for the device's next CRL; needs a security officer. */
+  /**
+   * Revokes a partition's certificates for the device's next CRL; needs a security officer (or
+   * an approved request).
+   */
   revokePartition(
     name: string,
     reason: CrlReason,
-    officer: OfficerCredential | undefined,
+    officer: Authority | undefined,
   ): Promise<RevocationState> {
     return revokePartition(this.core, name, reason, officer);
   }
@@ -217,30 +253,40 @@ export class Hsm {
     return deleteKey(this.core, partitionName, label);
   }
 
-  /** Takes a key out of the trash; needs a security officer. */
+  /** Takes a key out of the trash; needs a security officer (or an approved request). */
   restoreKey(
     partitionName: string,
     label: string,
-    officer: OfficerCredential | undefined,
+    officer: Authority | undefined,
   ): Promise<KeyInfo> {
     return restoreKey(this.core, partitionName, label, officer);
   }
 
   /**
-   * Destroys a key in the trash for good; needs a security officer. `scrubbed: false` (with a
-   * warning) when the store's files could not be scrubbed yet: the key is gone all the same.
+   * Destroys a key in the trash for good; needs a security officer (or an approved request).
+   * `scrubbed: false` (with a warning) when the store's files could not be scrubbed yet: the
+   * key is gone all the same.
    */
   purgeKey(
     partitionName: string,
     label: string,
-    officer: OfficerCredential | undefined,
+    officer: Authority | undefined,
   ): Promise<ScrubOutcome> {
     return purgeKey(this.core, partitionName, label, officer);
   }
 
-  /** Exports an extractable key wrapped under the caller's key, when the partition allows it. */
-  exportKey(partitionName: string, label: string, wrapping: WrappingKey): Promise<Uint8Array> {
-    return exportKey(this.core, partitionName, label, wrapping);
+  /**
+   * Exports an extractable key wrapped under the caller's key, when the partition allows it.
+   * Under a key.export quorum rule the export becomes an approval request (wrapped under an RSA
+   * public key only), and the executed request holds the wrapped key.
+   */
+  exportKey(
+    partitionName: string,
+    label: string,
+    wrapping: WrappingKey,
+    authority?: { readonly request: string },
+  ): Promise<Uint8Array> {
+    return exportKey(this.core, partitionName, label, wrapping, authority);
   }
 
   /** Evidence or a key attestation certificate, signed by the partition attestation key. */
@@ -265,6 +311,112 @@ export class Hsm {
   /** The partition's attestation key, with its chain (attestation, device, root). */
   attestationSigner(partitionName: string): Promise<Signer> {
     return this.signer(partitionName, 'partition-attestation');
+  }
+
+  // ---------------------------------------------------------------- approvals
+
+  /**
+   * Executes an approved request: the operation its statement names, with exactly its
+   * parameters, once, in the transaction of the effect. Refused (with the reason) when its
+   * rules are not met now.
+   */
+  async executeRequest(id: string): Promise<RequestView> {
+    await this.core.governance.requireOpenRequest({ request: id });
+    const view = await this.governance.showRequest(id);
+    const s = view.body.statement;
+    const p = s.params as Record<string, unknown>;
+    const auth = { request: id };
+    const text = (v: unknown): string => (typeof v === 'string' ? v : '');
+    const partitionName = async (scope: unknown): Promise<string | undefined> => {
+      const sc = text(scope);
+      if (!sc.startsWith('partition:')) return undefined;
+      const row = await this.core.rows.partitionById(this.core.store, sc.slice(10));
+      if (row === undefined) {
+        throw new HsmError('partition-not-found', 'the partition of the request is gone', {
+          details: { request: id },
+        });
+      }
+      return row.name;
+    };
+    /** The partition the statement's parameters name (the request's own scope). */
+    const requestPartition = async (): Promise<string> =>
+      (await partitionName(`partition:${text(p['partition'])}`)) ?? '';
+    switch (s.operation) {
+      case 'quorum.set':
+      case 'quorum.set.partition':
+        await this.governance.setRule(
+          await partitionName(p['scope']),
+          text(p['operation']),
+          p['rule'] ?? null,
+          auth,
+        );
+        break;
+      case 'role.grant':
+      case 'role.grant.partition':
+        await this.governance.grantRole(
+          text(p['principal']),
+          text(p['role']),
+          await partitionName(p['scope']),
+          auth,
+        );
+        break;
+      case 'role.revoke':
+      case 'role.revoke.partition':
+        await this.governance.revokeRole(
+          text(p['principal']),
+          text(p['role']),
+          await partitionName(p['scope']),
+          auth,
+        );
+        break;
+      case 'approver.revoke':
+        await this.governance.revokeApprover(text(p['key']), auth);
+        break;
+      case 'partition.exclude-so':
+      case 'partition.include-so': {
+        const name = await partitionName(`partition:${text(p['partition'])}`);
+        await this.governance.setSoExclusion(
+          name ?? '',
+          s.operation === 'partition.exclude-so',
+          auth,
+        );
+        break;
+      }
+      case 'partition.policy':
+        await this.setPartitionPolicy(await requestPartition(), policyChanges(p['policy']), auth);
+        break;
+      case 'partition.revoke':
+        await this.revokePartition(await requestPartition(), text(p['reason']) as CrlReason, auth);
+        break;
+      case 'key.restore':
+        await this.restoreKey(await requestPartition(), text(p['label']), auth);
+        break;
+      case 'key.purge':
+        await this.purgeKey(await requestPartition(), text(p['label']), auth);
+        break;
+      case 'key.export':
+        if (p['wrapping'] !== 'rsa-aes-kwp' || typeof p['spki'] !== 'string') {
+          throw new HsmError(
+            'invalid-argument',
+            'an approved export names the RSA public key it is wrapped under',
+            { details: { request: id, operation: s.operation } },
+          );
+        }
+        await this.exportKey(
+          await requestPartition(),
+          text(p['label']),
+          { kind: 'rsa-aes-kwp', spki: new Uint8Array(Buffer.from(p['spki'], 'hex')) },
+          auth,
+        );
+        break;
+      default:
+        throw new HsmError(
+          'invalid-argument',
+          'this operation cannot be executed from an approval request yet',
+          { details: { request: id, operation: s.operation } },
+        );
+    }
+    return this.governance.showRequest(id);
   }
 
   // ---------------------------------------------------------------- audit
@@ -315,7 +467,8 @@ export class Hsm {
    * Copies this device store into a new, empty one at `location` (a postgres:// URL or a file
    * path): every row as stored, keys still sealed under the same master key. The source's log
    * must verify; the copy must then verify as extending the source's head, and every device,
-   * partition, key and officer row must authenticate in it, every sealed key open. The copy's
+   * partition, key, officer and governance row must authenticate in it (a governance row also
+   * against its last change in the copied log), every sealed key open. The copy's
    * log ends with a store.copy entry naming where it came from. The source is left unchanged.
    */
   async copyTo(location: string): Promise<{ counts: StoreCopyCounts; head: AuditHead }> {
@@ -339,6 +492,14 @@ export class Hsm {
         }
         for (const o of await destination.officers.all()) {
           await copy.core.rows.officer(destination, o.name);
+        }
+        // Every governance row: its MAC, and its last change as the copied log records it.
+        let governance = 0;
+        for (const kind of GOVERNANCE_KINDS) {
+          governance += (await copy.core.governance.objects.list(destination, kind)).length;
+        }
+        if (governance !== (await destination.governance.all()).length) {
+          throw new HsmError('integrity-failed', 'a governance row of an unknown kind');
         }
       } catch (cause) {
         throw new HsmError(

@@ -3,6 +3,7 @@ export * from './errors.js';
 export * from './types.js';
 export { Hsm } from './hsm.js';
 export type { HsmOptions, InitOptions, CreatePartitionOptions, ImportKeyOptions } from './hsm.js';
+export type { Authority } from './governance/authorize.js';
 export { createFactory, openFactory, FACTORY_FILES } from './issuing/factory.js';
 export type { Factory, CreateFactoryOptions } from './issuing/factory.js';
 export type { MasterKeyInput } from './master-key.js';

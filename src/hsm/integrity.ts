@@ -11,6 +11,7 @@ export const ROW_MAC_LABELS = {
   partition: 'attestamp row-mac partitions v1',
   device: 'attestamp row-mac device v1',
   officer: 'attestamp row-mac officers v1',
+  governance: 'attestamp row-mac governance v1',
 } as const;
 
 export type RowTable = keyof typeof ROW_MAC_LABELS;
@@ -23,6 +24,7 @@ export function deriveRowMacKeys(secret: Uint8Array, deviceId: string): RowMacKe
     partition: deriveSubkey(secret, deviceId, ROW_MAC_LABELS.partition),
     device: deriveSubkey(secret, deviceId, ROW_MAC_LABELS.device),
     officer: deriveSubkey(secret, deviceId, ROW_MAC_LABELS.officer),
+    governance: deriveSubkey(secret, deviceId, ROW_MAC_LABELS.governance),
   };
 }
 
@@ -194,6 +196,27 @@ export function officerRowEncoding(deviceId: string, r: OfficerRowFields): Buffe
     r.params_json,
     r.hash,
     r.created_at,
+  ]);
+}
+
+/** The columns of a governance row, in MAC order. */
+export interface GovernanceRowFields {
+  readonly kind: string;
+  readonly id: string;
+  readonly scope: string;
+  readonly body_json: string;
+  readonly audit_seq: number;
+}
+
+export function governanceRowEncoding(deviceId: string, r: GovernanceRowFields): Buffer {
+  return encodeFields([
+    'attestamp/row/governance/v1',
+    deviceId,
+    r.kind,
+    r.id,
+    r.scope,
+    r.body_json,
+    r.audit_seq,
   ]);
 }
 

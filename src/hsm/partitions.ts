@@ -2,10 +2,12 @@
 // device key), listing, their security policy (changed by an officer), and their chains.
 import { randomUUID } from 'node:crypto';
 import { isKeyAlgorithm, type KeyAlgorithm } from '../pki/index.js';
+import type { JsonObject } from '../shared/index.js';
 import { officerChange } from './auth/officers.js';
 import type { Core, Operation } from './core.js';
 import { deviceSigner } from './device.js';
 import { HsmError } from './errors.js';
+import type { Authority } from './governance/authorize.js';
 import { integrityError } from './integrity.js';
 import { issuePartitionCertificates } from './issuing/partition-certificates.js';
 import { generateKey } from './key-crypto.js';
@@ -14,7 +16,6 @@ import { insertKey } from './keys/lifecycle.js';
 import type { StoreReader } from './store/device-store.js';
 import {
   DEFAULT_PARTITION_POLICY,
-  type OfficerCredential,
   type PartitionChain,
   type PartitionInfo,
   type PartitionPolicy,
@@ -142,20 +143,34 @@ export function showPartition(core: Core, name: string): Promise<PartitionInfo> 
   );
 }
 
-/** Changes a partition's security policy; needs a security officer. */
+/**
+ * Changes a partition's security policy; needs a security officer (or an approved request that
+ * names the partition and exactly these changes).
+ */
 export function setPartitionPolicy(
   core: Core,
   name: string,
   changes: Partial<PartitionPolicy>,
-  officer: OfficerCredential | undefined,
+  authority: Authority | undefined,
 ): Promise<PartitionInfo> {
   const op: Operation = { action: 'partition.policy', details: { partition: name } };
+  // The changes as a request names them: an absent field (or one set to undefined) is none.
+  const policy: JsonObject = Object.fromEntries(
+    Object.entries(changes as Record<string, boolean | undefined>).filter(
+      (e): e is [string, boolean] => e[1] !== undefined,
+    ),
+  );
   return core.guard(op, () =>
     officerChange(
       core,
       op,
-      officer,
+      authority,
       (r) => core.partitionRow(r, name, op),
+      (row) => ({
+        action: 'partition.policy',
+        partitionId: row.id,
+        params: { partition: row.id, policy },
+      }),
       async (tx, row, now) => {
         const policy: PartitionPolicy = { ...toPartitionInfo(row).policy, ...changes };
         const seq = await core.audit(tx, now, {
@@ -177,6 +192,7 @@ export function setPartitionPolicy(
         }
         return toPartitionInfo(next);
       },
+      (info) => ({ partition: info.id, policy: { ...info.policy } }),
     ),
   );
 }

@@ -7,7 +7,7 @@ import type { Core, Operation } from './core.js';
 import { deviceSigner } from './device.js';
 import { HsmError } from './errors.js';
 import { revocationState, type CrlIssuer, type RevocationState } from './revocation-state.js';
-import type { OfficerCredential } from './types.js';
+import type { Authority } from './governance/authorize.js';
 import { certificateFacts, toDeviceInfo } from './views.js';
 
 /** The revocation decisions and CRL numbers, from the verified audit log (one snapshot of it). */
@@ -21,22 +21,27 @@ function snapshotState(core: Core): Promise<RevocationState> {
 
 /**
  * Revokes a partition's certificates (attestation and timestamp keys), for the device's next
- * CRL; needs a security officer. Written in the transaction that checks that the partition is
+ * CRL; needs a security officer (or an approved request). Written in the transaction that checks that the partition is
  * not revoked already.
  */
 export function revokePartition(
   core: Core,
   name: string,
   reason: CrlReason,
-  officer: OfficerCredential | undefined,
+  authority: Authority | undefined,
 ): Promise<RevocationState> {
   const op: Operation = { action: 'partition.revoke', details: { partition: name, reason } };
   return core.guard(op, () =>
     officerChange(
       core,
       op,
-      officer,
+      authority,
       (r) => core.partitionRow(r, name, op),
+      (row) => ({
+        action: 'partition.revoke',
+        partitionId: row.id,
+        params: { partition: row.id, reason },
+      }),
       async (tx, row, now) => {
         const state = await revocationState(tx, core.keys.auditKey);
         if (state.revoked.some((r) => r.partitionId === row.id)) {
@@ -56,6 +61,7 @@ export function revokePartition(
         });
         return revocationState(tx, core.keys.auditKey);
       },
+      () => ({ partition: name, reason }),
     ),
   );
 }

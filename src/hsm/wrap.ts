@@ -72,8 +72,8 @@ export function aesKeyUnwrapPad(kek: Uint8Array, wrapped: Uint8Array): Uint8Arra
 /** Minimum RSA modulus accepted as a wrapping key. */
 const MIN_RSA_WRAP_BITS = 3072;
 
-/** RSA-OAEP(SHA-256) of a fresh AES-256 key, followed by AES-KWP of the plaintext. */
-export function rsaAesKeyWrap(spki: Uint8Array, plaintext: Uint8Array): Uint8Array {
+/** The RSA public key an export is wrapped under: refused unless RSA of 3072 bits or more. */
+export function rsaWrappingKey(spki: Uint8Array): KeyObject {
   let key: KeyObject;
   try {
     key = createPublicKey({ key: Buffer.from(spki), format: 'der', type: 'spki' });
@@ -84,6 +84,12 @@ export function rsaAesKeyWrap(spki: Uint8Array, plaintext: Uint8Array): Uint8Arr
   if (key.asymmetricKeyType !== 'rsa' || bits < MIN_RSA_WRAP_BITS) {
     throw new HsmError('invalid-argument', 'rsa wrapping key must be rsa with at least 3072 bits');
   }
+  return key;
+}
+
+/** RSA-OAEP(SHA-256) of a fresh AES-256 key, followed by AES-KWP of the plaintext. */
+export function rsaAesKeyWrap(spki: Uint8Array, plaintext: Uint8Array): Uint8Array {
+  const key = rsaWrappingKey(spki);
   const ephemeral = randomBytes(32);
   try {
     const head = publicEncrypt(

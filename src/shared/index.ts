@@ -4,3 +4,4 @@ export * from './bytes.js';
 export * from './clock.js';
 export * from './logger.js';
 export * from './hash-chain.js';
+export * from './canonical-json.js';

@@ -16,7 +16,7 @@ import {
 import { freshDatabase, postgresUrl, sql } from './postgres.js';
 
 /** A change an attacker with write access to the store could make to its schema. */
-export type HostileChange = 'trigger' | 'view' | 'table' | 'drop-index';
+export type HostileChange = 'trigger' | 'governance-trigger' | 'view' | 'table' | 'drop-index';
 
 /** One empty place for a store (a file, a database), removed by `cleanup`. */
 export interface StoreSlot {
@@ -51,6 +51,9 @@ export interface SqliteFactories {
 
 const SQLITE_PLANTS: Readonly<Record<HostileChange, string>> = {
   trigger: 'CREATE TRIGGER evil BEFORE INSERT ON audit BEGIN SELECT RAISE(IGNORE); END',
+  // Would undo every compare-and-set delete of a governance object.
+  'governance-trigger':
+    'CREATE TRIGGER evil BEFORE DELETE ON governance BEGIN SELECT RAISE(IGNORE); END',
   view: 'CREATE VIEW evil AS SELECT 1 AS one',
   table: 'CREATE TABLE evil (a INTEGER)',
   'drop-index': 'DROP INDEX audit_key',
@@ -110,6 +113,8 @@ const S = DEFAULT_SCHEMA;
 const PG_PLANTS: Readonly<Record<HostileChange, string>> = {
   trigger: `CREATE FUNCTION public.evil() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN RETURN NULL; END$$;
     CREATE TRIGGER evil BEFORE INSERT ON ${S}.audit FOR EACH ROW EXECUTE FUNCTION public.evil()`,
+  'governance-trigger': `CREATE FUNCTION public.evil() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN RETURN NULL; END$$;
+    CREATE TRIGGER evil BEFORE DELETE ON ${S}.governance FOR EACH ROW EXECUTE FUNCTION public.evil()`,
   view: `CREATE VIEW ${S}.evil AS SELECT 1 AS one`,
   table: `CREATE TABLE ${S}.evil (a integer)`,
   'drop-index': `DROP INDEX ${S}.audit_key`,

@@ -23,6 +23,7 @@ function hookedReader(r: StoreReader, hooks: StoreHooks): StoreReader {
     partitions: r.partitions,
     keys: r.keys,
     officers: r.officers,
+    governance: r.governance,
     audit: {
       ...r.audit,
       async *entries(): AsyncGenerator<AuditRow> {

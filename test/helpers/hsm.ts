@@ -22,13 +22,16 @@ export interface TestDevice {
   readonly hsm: Hsm;
 }
 
-export async function createTestDevice(options: { clock?: Clock } = {}): Promise<TestDevice> {
+/** A device in a SQLite file of a temp folder, or at `location` (a postgres:// URL). */
+export async function createTestDevice(
+  options: { clock?: Clock; location?: string } = {},
+): Promise<TestDevice> {
   const clock = options.clock ?? systemClock;
   const dir = tempDir();
   const factoryDir = join(dir, 'factory');
   const factory = await createFactory(factoryDir, { development: true, clock });
   const masterKey: MasterKeyInput = { kind: 'key', key: randomBytes(32) };
-  const storePath = join(dir, 'device.sqlite');
+  const storePath = options.location ?? join(dir, 'device.sqlite');
   const hsm = await Hsm.init({ path: storePath, masterKey, factory, officer: OFFICER, clock });
   return { dir, storePath, factoryDir, factory, masterKey, hsm };
 }

@@ -109,6 +109,7 @@ describe('store migrate', () => {
           to: 'postgres',
           partitions: 1,
           keys: 4,
+          governance: 2,
           sourceHead: head,
           archive: { copied: false, reason: 'not-present' },
         });
@@ -142,7 +143,9 @@ describe('store migrate', () => {
     expect(runCli(['init'], { cwd }).code).toBe(0);
     const r = runCli(['store', 'migrate', '--to', 'copy.sqlite'], { cwd });
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stdout).toMatch(/copied 1 partitions, 3 keys, 1 officers, \d+ audit entries/);
+    expect(r.stdout).toMatch(
+      /copied 1 partitions, 3 keys, 1 officers, 2 governance objects, \d+ audit entries/,
+    );
     expect(r.stdout).toContain('archive: not present (no tsa-archive.sqlite in the data folder)');
     expect(runCli(['store', 'migrate', '--to', 'copy.sqlite'], { cwd }).code).toBe(5);
     const none = runCli(['store', 'migrate'], { cwd });

@@ -187,7 +187,7 @@ Give the URL's password in $PGPASSWORD or a ~/.pgpass file rather than in the UR
     if (flag(inv, 'json')) inv.io.stdout(jsonText(report));
     else {
       inv.io.stdout(
-        `copied ${report.partitions} partitions, ${report.keys} keys, ${report.officers} officers, ${report.auditEntries} audit entries; the copy verifies and extends ${report.sourceHead}\n` +
+        `copied ${report.partitions} partitions, ${report.keys} keys, ${report.officers} officers, ${report.governance} governance objects, ${report.auditEntries} audit entries; the copy verifies and extends ${report.sourceHead}\n` +
           archiveText(archive),
       );
     }

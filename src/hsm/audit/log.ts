@@ -19,6 +19,8 @@ export interface AuditEvent {
   readonly action: string;
   readonly partitionId?: string | undefined;
   readonly keyId?: string | undefined;
+  /** The governance object the entry changes ('kind:id'). */
+  readonly object?: string | undefined;
   readonly outcome: AuditOutcome;
   /** Identifiers and non-secret facts only. */
   readonly details?: Readonly<Record<string, string | number | boolean>>;
@@ -31,6 +33,7 @@ export interface AuditEntry {
   readonly action: string;
   readonly partitionId: string | null;
   readonly keyId: string | null;
+  readonly object: string | null;
   readonly outcome: AuditOutcome;
   readonly details: Readonly<Record<string, string | number | boolean>>;
   readonly prevHash: string;
@@ -45,12 +48,24 @@ function canonicalDetails(details: Readonly<Record<string, unknown>>): string {
 
 type AuditFields = Pick<
   AuditRow,
-  'seq' | 'at' | 'actor' | 'action' | 'partition_id' | 'key_id' | 'outcome' | 'details_json'
+  | 'seq'
+  | 'at'
+  | 'actor'
+  | 'action'
+  | 'partition_id'
+  | 'key_id'
+  | 'outcome'
+  | 'details_json'
+  | 'object'
 >;
 
-/** The entry's canonical body, as the shared hash chain (src/shared/hash-chain.ts) links it. */
+/**
+ * The entry's canonical body, as the shared hash chain (src/shared/hash-chain.ts) links it. An
+ * entry about a governance object has a ninth field, the object: entries written before it
+ * existed keep their hashes, and an object removed from an entry breaks its hash.
+ */
 function entryBody(row: AuditFields): string {
-  return canonicalBody([
+  const fields = [
     row.seq,
     row.at,
     row.actor,
@@ -59,7 +74,8 @@ function entryBody(row: AuditFields): string {
     row.key_id,
     row.outcome,
     row.details_json,
-  ]);
+  ];
+  return canonicalBody(row.object === null ? fields : [...fields, row.object]);
 }
 
 /** node:crypto's SHA-256 for the chain: the same bytes as the default, faster on a server. */
@@ -103,6 +119,7 @@ export async function appendAudit(
     partition_id: event.partitionId ?? null,
     key_id: event.keyId ?? null,
     outcome: event.outcome,
+    object: event.object ?? null,
     details_json: canonicalDetails(event.details ?? {}),
   });
   const link = nextLink(last, (seq) => entryBody(fields(seq)), { digest: nodeDigest });
@@ -205,6 +222,7 @@ function toEntry(row: AuditRow): AuditEntry {
     action: row.action,
     partitionId: row.partition_id,
     keyId: row.key_id,
+    object: row.object,
     outcome: row.outcome,
     details: JSON.parse(row.details_json) as Record<string, string | number | boolean>,
     prevHash: Buffer.from(row.prev_hash).toString('hex'),

@@ -1,9 +1,10 @@
 // Security officers: proving a credential against the authenticated officer row (scrypt, before
 // any transaction), re-checking inside the transaction that the proven row is unchanged, and
-// the one shape every officer's change has.
-import { constantTimeEqual } from '../../shared/index.js';
+// the one shape every governed officer's change has (authorised by a session or a request).
+import { canonicalJson, constantTimeEqual, type JsonValue } from '../../shared/index.js';
 import type { Core, Operation } from '../core.js';
 import { HsmError } from '../errors.js';
+import type { Authority, GovernedCall } from '../governance/authorize.js';
 import type { ScryptParams } from '../master-key.js';
 import { checkCredential, type StoredCredential } from '../roles.js';
 import type { StoreReader, StoreTx } from '../store/device-store.js';
@@ -51,23 +52,47 @@ export async function requireSameOfficer(
 }
 
 /**
- * An officer's change: `locate` finds what it is about (filling in the operation's identifiers,
- * so that a refusal is logged against it) and the credential is proven, outside a transaction
- * (scrypt is slow); then in one transaction the officer's row is checked unchanged, `locate`
- * runs again and `change` checks and writes, so that every check guards the change it allows.
+ * An officer's change, or an approved request's: `locate` finds what it is about (filling in
+ * the operation's identifiers, so that a refusal is logged against it), `call` names the
+ * governed operation with its exact parameters, and the authority is authorised outside a
+ * transaction (scrypt is slow; a call guarded by a quorum rule becomes an approval request
+ * here). Then in one transaction the grant is checked again, `locate` runs again and must name
+ * the same parameters, `change` checks and writes, and the grant is closed (a request as
+ * executed, with `result` of what the change returned), so that every check guards the change
+ * it allows.
  */
 export async function officerChange<L, T>(
   core: Core,
   op: Operation,
-  officer: OfficerCredential | undefined,
+  authority: Authority | undefined,
   locate: (r: StoreReader) => Promise<L>,
+  call: (located: L) => GovernedCall,
   change: (tx: StoreTx, located: L, now: Date) => Promise<T>,
+  result: (value: T) => JsonValue = () => null,
 ): Promise<T> {
-  await locate(core.store);
-  const proven = await requireOfficer(core, officer, op);
+  const governed = call(
+    await locate(core.store).catch(async (cause: unknown) => {
+      // What a request is about may be gone because it ran already: say that first.
+      await core.governance.requireOpenRequest(authority);
+      throw cause;
+    }),
+  );
+  const grant = await core.governance.authorize(authority, op, governed);
   const now = core.clock.now();
   return core.store.tx(async (tx) => {
-    await requireSameOfficer(core, tx, proven);
-    return change(tx, await locate(tx), now);
+    await grant.check(tx, now);
+    const located = await locate(tx);
+    const again = call(located);
+    if (
+      again.action !== governed.action ||
+      canonicalJson(again.params) !== canonicalJson(governed.params)
+    ) {
+      throw new HsmError('store-busy', 'what the change is about changed meanwhile; try again', {
+        details: { operation: governed.action },
+      });
+    }
+    const value = await change(tx, located, now);
+    await grant.done(tx, now, result(value));
+    return value;
   });
 }

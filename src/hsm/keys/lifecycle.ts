@@ -2,10 +2,11 @@
 // (or destroyed), restored or purged by an officer, exported wrapped when the key and the
 // partition both allow it. Every check reads its rows inside the transaction that changes them.
 import { randomUUID, type KeyObject } from 'node:crypto';
-import { bytesEqual } from '../../shared/index.js';
+import { bytesEqual, canonicalJson, type JsonValue } from '../../shared/index.js';
 import { isKeyAlgorithm, type KeyAlgorithm } from '../../pki/index.js';
 import { officerChange } from '../auth/officers.js';
 import type { Core, Operation } from '../core.js';
+import type { Authority } from '../governance/authorize.js';
 import { HsmError } from '../errors.js';
 import { scrubAfterDelete, type ScrubOutcome } from '../scrub.js';
 import { integrityError } from '../integrity.js';
@@ -18,12 +19,11 @@ import type {
   KeyPurpose,
   KeyRole,
   KeyState,
-  OfficerCredential,
   PartitionPolicy,
   WrappingKey,
 } from '../types.js';
 import { checkName, parseAttributes, publicKeyOf, toKeyInfo, toPartitionInfo } from '../views.js';
-import { aesKeyUnwrapPad, aesKeyWrapPad, rsaAesKeyWrap } from '../wrap.js';
+import { aesKeyUnwrapPad, aesKeyWrapPad, rsaAesKeyWrap, rsaWrappingKey } from '../wrap.js';
 import { checkPurposes, generatedAttributes, importedAttributes } from './attributes.js';
 import { keyAad, sealPrivateKey, unsealRow } from './sealing.js';
 
@@ -361,23 +361,32 @@ export function deleteKey(
   });
 }
 
+/** The exact parameters of a governed change of one key: its partition, id and label. */
+const keyParams = (found: { partition: PartitionRow; row: KeyRow }) => ({
+  partition: found.partition.id,
+  key: found.row.id,
+  label: found.row.label,
+});
+
 /**
- * Restore and purge: an officer's change of a key in the trash of a writable partition, checked
- * in the transaction that makes it.
+ * Restore and purge: an officer's (or an approved request's) change of a key in the trash of a
+ * writable partition, checked in the transaction that makes it.
  */
 function changeTrashedKey<T>(
   core: Core,
   op: Operation,
   partitionName: string,
   label: string,
-  officer: OfficerCredential | undefined,
+  authority: Authority | undefined,
   change: (tx: StoreTx, found: { partition: PartitionRow; row: KeyRow }, now: Date) => Promise<T>,
+  result?: (value: T) => JsonValue,
 ): Promise<T> {
   return officerChange(
     core,
     op,
-    officer,
+    authority,
     (r) => core.locate(r, partitionName, label, op),
+    (found) => ({ action: op.action, partitionId: found.partition.id, params: keyParams(found) }),
     async (tx, found, now) => {
       requireWritable(toPartitionInfo(found.partition).policy);
       if (found.row.state !== 'invalidated') {
@@ -387,15 +396,16 @@ function changeTrashedKey<T>(
       }
       return change(tx, found, now);
     },
+    result,
   );
 }
 
-/** Takes a key out of the trash; needs a security officer. */
+/** Takes a key out of the trash; needs a security officer (or an approved request). */
 export function restoreKey(
   core: Core,
   partitionName: string,
   label: string,
-  officer: OfficerCredential | undefined,
+  authority: Authority | undefined,
 ): Promise<KeyInfo> {
   const op: Operation = { action: 'key.restore', details: { partition: partitionName, label } };
   return core.guard(op, () =>
@@ -404,7 +414,7 @@ export function restoreKey(
       op,
       partitionName,
       label,
-      officer,
+      authority,
       async (tx, { partition, row }, now) => {
         const seq = await core.audit(tx, now, {
           actor: op.actor,
@@ -423,20 +433,21 @@ export function restoreKey(
         await compareAndSetKey(tx, next, row);
         return toKeyInfo(next, partition.name);
       },
+      (info) => ({ key: info.id, state: info.state }),
     ),
   );
 }
 
 /**
- * Destroys a key in the trash for good; needs a security officer. Once the deletion committed
- * the purge has happened: a scrub of the store's files that fails is reported in the outcome
- * (and logged, audited, retried later), not as the purge's failure.
+ * Destroys a key in the trash for good; needs a security officer (or an approved request).
+ * Once the deletion committed the purge has happened: a scrub of the store's files that fails
+ * is reported in the outcome (and logged, audited, retried later), not as the purge's failure.
  */
 export function purgeKey(
   core: Core,
   partitionName: string,
   label: string,
-  officer: OfficerCredential | undefined,
+  authority: Authority | undefined,
 ): Promise<ScrubOutcome> {
   const op: Operation = { action: 'key.purge', details: { partition: partitionName, label } };
   return core.guard(op, async () => {
@@ -445,7 +456,7 @@ export function purgeKey(
       op,
       partitionName,
       label,
-      officer,
+      authority,
       async (tx, { partition, row }, now) => {
         await core.audit(tx, now, {
           actor: op.actor,
@@ -458,6 +469,7 @@ export function purgeKey(
         await compareAndDeleteKey(tx, row);
         return row.id;
       },
+      (key) => ({ key, purged: true }),
     );
     core.keyCache.delete(id);
     // The freed bytes that held the sealed key must not stay in the store's files.
@@ -465,42 +477,100 @@ export function purgeKey(
   });
 }
 
+/** Export needs an extractable, active key in a partition whose policy allows export. */
+function requireExportable(
+  partition: PartitionRow,
+  row: KeyRow,
+  attributes: KeyAttributes,
+  partitionName: string,
+): void {
+  if (!attributes.extractable) {
+    throw new HsmError('key-not-extractable', 'the key is not extractable', {
+      details: { label: row.label },
+    });
+  }
+  if (!toPartitionInfo(partition).policy.exportAllowed) {
+    throw new HsmError('policy-export-denied', 'the partition policy does not allow export', {
+      details: { partition: partitionName },
+    });
+  }
+  if (row.state !== 'active') {
+    throw new HsmError('key-invalidated', 'the key is invalidated', {
+      details: { label: row.label },
+    });
+  }
+}
+
+/**
+ * The governed call of an export: the key, and the public key it is wrapped under. An AES
+ * wrapping key is a secret and has no place in a statement, so it is named only by its kind.
+ */
+function exportCall(found: { partition: PartitionRow; row: KeyRow }, wrapping: WrappingKey) {
+  return {
+    action: 'key.export',
+    partitionId: found.partition.id,
+    params: {
+      ...keyParams(found),
+      wrapping: wrapping.kind,
+      ...(wrapping.kind === 'rsa-aes-kwp'
+        ? { spki: Buffer.from(wrapping.spki).toString('hex') }
+        : {}),
+    },
+  };
+}
+
 /**
  * Exports a key wrapped under the caller's key, only when the key is extractable AND the
  * partition allows export. Never in plaintext. The key is marked as exported for good:
- * never-extractable can never be claimed for it again.
+ * never-extractable can never be claimed for it again. A quorum rule on key.export applies to
+ * the local operator too: the export becomes an approval request, and the approved request
+ * exports under the RSA public key its statement names (the wrapped key is its result).
  */
 export function exportKey(
   core: Core,
   partitionName: string,
   label: string,
   wrapping: WrappingKey,
+  authority?: { readonly request: string },
 ): Promise<Uint8Array> {
   const op: Operation = { action: 'key.export', details: { partition: partitionName, label } };
-  return core.guard(op, () =>
-    core.store.tx(async (tx) => {
-      const { partition, row } = await core.locate(tx, partitionName, label, op);
-      const attributes = parseAttributes(row);
-      if (!attributes.extractable) {
-        throw new HsmError('key-not-extractable', 'the key is not extractable', {
+  return core.guard(op, async () => {
+    const before = await core.locate(core.store, partitionName, label, op);
+    requireExportable(before.partition, before.row, parseAttributes(before.row), partitionName);
+    const call = exportCall(before, wrapping);
+    // A request is made only for a key it could be wrapped under.
+    if (wrapping.kind === 'rsa-aes-kwp') rsaWrappingKey(wrapping.spki);
+    if (wrapping.kind === 'aes-kwp') {
+      const rules = await core.governance.rulesFor(core.store, call);
+      if (authority !== undefined || rules.some((r) => r.rule !== null)) {
+        throw new HsmError(
+          'invalid-argument',
+          'an export under a quorum rule is wrapped under an RSA public key (rsa-aes-kwp): an AES wrapping key is a secret and cannot be named in an approval request',
+          { details: { field: 'wrapping', partition: partitionName, label } },
+        );
+      }
+    }
+    const grant = await core.governance.authorizeOperator(authority, op, call);
+    const now = core.clock.now();
+    return core.store.tx(async (tx) => {
+      await grant.check(tx, now);
+      const found = await core.locate(tx, partitionName, label, op);
+      const { partition, row } = found;
+      if (canonicalJson(exportCall(found, wrapping).params) !== canonicalJson(call.params)) {
+        throw new HsmError('store-busy', 'the key changed meanwhile; try again', {
           details: { label },
         });
       }
-      if (!toPartitionInfo(partition).policy.exportAllowed) {
-        throw new HsmError('policy-export-denied', 'the partition policy does not allow export', {
-          details: { partition: partitionName },
-        });
-      }
-      if (row.state !== 'active') {
-        throw new HsmError('key-invalidated', 'the key is invalidated', { details: { label } });
-      }
+      const attributes = parseAttributes(row);
+      requireExportable(partition, row, attributes, partitionName);
       const pkcs8 = unsealRow(core.keys.kek, core.deviceId, row).pkcs8;
       try {
         const wrapped =
           wrapping.kind === 'aes-kwp'
             ? aesKeyWrapPad(wrapping.key, pkcs8)
             : rsaAesKeyWrap(wrapping.spki, pkcs8);
-        const seq = await core.audit(tx, core.clock.now(), {
+        const seq = await core.audit(tx, now, {
+          actor: op.actor,
           action: 'key.export',
           partitionId: partition.id,
           keyId: row.id,
@@ -513,10 +583,11 @@ export function exportKey(
           audit_seq: seq,
         });
         await compareAndSetKey(tx, next, row);
+        await grant.done(tx, now, { key: row.id, wrapped: Buffer.from(wrapped).toString('hex') });
         return wrapped;
       } finally {
         pkcs8.fill(0);
       }
-    }),
-  );
+    });
+  });
 }

@@ -9,6 +9,7 @@ export interface StoreCopyCounts {
   readonly partitions: number;
   readonly keys: number;
   readonly officers: number;
+  readonly governance: number;
   readonly auditEntries: number;
 }
 
@@ -28,6 +29,7 @@ export async function copyStore(from: DeviceStore, to: DeviceStore): Promise<Sto
   const partitions = await from.partitions.all();
   const keys = await from.keys.all();
   const officers = await from.officers.all();
+  const governance = await from.governance.all();
   return to.tx(async (tx) => {
     if ((await tx.meta.schemaVersion()) !== 0) {
       throw new HsmError('store-exists', 'the destination holds a device store already');
@@ -40,6 +42,14 @@ export async function copyStore(from: DeviceStore, to: DeviceStore): Promise<Sto
     for (const p of partitions) await tx.partitions.insert(p);
     for (const k of keys) await tx.keys.insert(k);
     for (const o of officers) await tx.officers.insert(o);
+    for (const g of governance) {
+      // The destination is empty and (kind, id) the source's key: a refusal is a broken store.
+      if (!(await tx.governance.insert(g))) {
+        throw new HsmError('store-corrupt', 'the source holds a governance object twice', {
+          details: { object: `${g.kind}:${g.id}` },
+        });
+      }
+    }
     let auditEntries = 0;
     for await (const a of from.audit.entries()) {
       await tx.audit.insert(a);
@@ -49,6 +59,7 @@ export async function copyStore(from: DeviceStore, to: DeviceStore): Promise<Sto
       partitions: partitions.length,
       keys: keys.length,
       officers: officers.length,
+      governance: governance.length,
       auditEntries,
     };
   });

@@ -55,6 +55,33 @@ export interface OfficerRow {
   mac: Buffer | null;
 }
 
+/**
+ * The kinds of governance object (roles, approver keys, quorum rules, approval requests and
+ * their approvals, partition governance), all in one table: one MAC and rollback discipline.
+ */
+export const GOVERNANCE_KINDS = [
+  'principal',
+  'role',
+  'approver-key',
+  'rule',
+  'request',
+  'approval',
+  'partition-governance',
+] as const;
+export type GovernanceKind = (typeof GOVERNANCE_KINDS)[number];
+
+/** A governance object as stored: its body is canonical JSON, authenticated by the row MAC. */
+export interface GovernanceRow {
+  kind: GovernanceKind;
+  id: string;
+  /** 'device', or 'partition:' and the partition id. */
+  scope: string;
+  body_json: string;
+  /** The audit entry of the row's last change (an older copy put back is detected). */
+  audit_seq: number;
+  mac: Buffer;
+}
+
 export type AuditOutcome = 'success' | 'refused' | 'failure';
 
 /** An audit row as stored. */
@@ -67,6 +94,8 @@ export interface AuditRow {
   key_id: string | null;
   outcome: AuditOutcome;
   details_json: string;
+  /** The governance object the entry changes ('kind:id'), covered by the entry's hash. */
+  object: string | null;
   prev_hash: Buffer;
   hash: Buffer;
   mac: Buffer;
@@ -143,6 +172,23 @@ export interface OfficerWriter extends OfficerRepository {
   setMac(name: string, mac: Buffer): Promise<void>;
 }
 
+export interface GovernanceRepository {
+  get(kind: GovernanceKind, id: string): Promise<GovernanceRow | undefined>;
+  /** Every object of the kind (in one scope when given), ordered by id. */
+  list(kind: GovernanceKind, scope?: string): Promise<GovernanceRow[]>;
+  /** Every row, ordered by kind, then id. */
+  all(): Promise<GovernanceRow[]>;
+}
+
+export interface GovernanceWriter extends GovernanceRepository {
+  /** Inserts a new object; false when one of that kind and id exists. */
+  insert(row: GovernanceRow): Promise<boolean>;
+  /** Replaces scope, body_json, audit_seq and mac if the row still holds `expectedMac`. */
+  update(row: GovernanceRow, expectedMac: Buffer): Promise<boolean>;
+  /** Deletes the row if it still holds `expectedMac`; true when done. */
+  delete(kind: GovernanceKind, id: string, expectedMac: Buffer): Promise<boolean>;
+}
+
 export interface AuditRepository {
   /** The newest entry's sequence number and hash (undefined: empty log). */
   head(): Promise<{ seq: number; hash: Buffer } | undefined>;
@@ -152,6 +198,8 @@ export interface AuditRepository {
   latestKeyChange(keyId: string, actions: readonly string[]): Promise<number>;
   /** The same for a partition row (entries with no key id). */
   latestPartitionChange(partitionId: string, actions: readonly string[]): Promise<number>;
+  /** Sequence number of the newest successful entry naming the governance object (0: none). */
+  latestObjectChange(object: string): Promise<number>;
   /** True when the log records a successful export of the key. */
   everExported(keyId: string): Promise<boolean>;
   /** The first successful key.generate or key.import of the key (undefined: neither). */
@@ -172,6 +220,7 @@ export interface StoreReader {
   readonly partitions: PartitionRepository;
   readonly keys: KeyRepository;
   readonly officers: OfficerRepository;
+  readonly governance: GovernanceRepository;
   readonly audit: AuditRepository;
 }
 
@@ -182,6 +231,7 @@ export interface StoreTx {
   readonly partitions: PartitionWriter;
   readonly keys: KeyWriter;
   readonly officers: OfficerWriter;
+  readonly governance: GovernanceWriter;
   readonly audit: AuditWriter;
   /**
    * Checks that the schema is exactly what the migrations make for one of `versions` (no

@@ -3,8 +3,10 @@
 import { createHash, createHmac, generateKeyPairSync, randomBytes } from 'node:crypto';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { appendAudit } from '../../../src/hsm/audit/log.js';
 import { Hsm, type AuditEntry } from '../../../src/hsm/index.js';
 import { deriveMasterKeys } from '../../../src/hsm/master-key.js';
+import { openSqliteStore } from '../../../src/hsm/store/sqlite/sqlite-store.js';
 import { fixedClock } from '../../../src/shared/index.js';
 import { auditEntries, createTestDevice, OFFICER, type TestDevice } from '../../helpers/hsm.js';
 import { expectHsmRejection, MESSAGE } from './support.js';
@@ -90,12 +92,14 @@ describe('audit log', () => {
     return auditEntries(hsm);
   }
 
-  it('records device.init, officer.enrol and partition.create at init', async () => {
+  it('records device.init, officer.enrol, the officer as device SO and partition.create at init', async () => {
     const log = await entries();
     expect(log.map((e) => [e.seq, e.action, e.outcome, e.actor])).toEqual([
       [1, 'device.init', 'success', 'operator'],
       [2, 'officer.enrol', 'success', 'operator'],
-      [3, 'partition.create', 'success', 'operator'],
+      [3, 'principal.add', 'success', 'operator'],
+      [4, 'role.grant', 'success', 'operator'],
+      [5, 'partition.create', 'success', 'operator'],
     ]);
     const device = await hsm.device();
     expect(log[0]!.details).toMatchObject({
@@ -106,9 +110,18 @@ describe('audit log', () => {
     });
     expect(log[0]!.keyId).toMatch(/^[0-9a-f-]{36}$/);
     expect(log[1]!.details).toEqual({ officer: OFFICER.name });
+    expect(log[2]).toMatchObject({
+      object: `principal:${OFFICER.name}`,
+      details: { principal: OFFICER.name, type: 'officer' },
+    });
+    expect(log[3]).toMatchObject({
+      object: `role:${OFFICER.name}/device-so/device`,
+      partitionId: null,
+      details: { principal: OFFICER.name, role: 'device-so', scope: 'device' },
+    });
     const p = await hsm.partition('default');
-    expect(log[2]!.partitionId).toBe(p.id);
-    expect(log[2]!.details).toMatchObject({
+    expect(log[4]!.partitionId).toBe(p.id);
+    expect(log[4]!.details).toMatchObject({
       partition: 'default',
       timestampAlgorithm: 'ecdsa-p256',
       attestationAlgorithm: 'ecdsa-p384',
@@ -474,5 +487,72 @@ describe('audit rows outside the numbering', () => {
     } finally {
       await hsm.close();
     }
+  });
+});
+
+describe('audit entries that name a governance object', () => {
+  it('carry the object under their hash: it is exported, and taking it off or adding one breaks the entry', async () => {
+    const d = await createTestDevice();
+    if (d.masterKey.kind !== 'key') throw new Error('the test device uses a raw master key');
+    const key = deriveMasterKeys(d.masterKey.key, (await d.hsm.device()).id).auditKey;
+    await d.hsm.close();
+    const store = openSqliteStore(d.storePath);
+    let seq = 0;
+    try {
+      seq = await store.tx((tx) =>
+        appendAudit(tx, key, new Date(), {
+          actor: 'operator',
+          action: 'governance.rule.create',
+          object: 'rule:r-1 ✓',
+          outcome: 'success',
+          details: { version: 1 },
+        }),
+      );
+      expect(await store.audit.latestObjectChange('rule:r-1 ✓')).toBe(seq);
+    } finally {
+      await store.close();
+    }
+    const check = async (): Promise<Awaited<ReturnType<Hsm['verifyAudit']>>> => {
+      const hsm = await Hsm.open(d.storePath, d.masterKey);
+      try {
+        return await hsm.verifyAudit();
+      } finally {
+        await hsm.close();
+      }
+    };
+    const hsm = await Hsm.open(d.storePath, d.masterKey);
+    try {
+      expect((await hsm.verifyAudit()).ok).toBe(true);
+      const log = await auditEntries(hsm);
+      expect(log.find((e) => e.seq === seq)).toMatchObject({
+        action: 'governance.rule.create',
+        object: 'rule:r-1 ✓',
+      });
+      // Besides it, only the officer's principal and device SO role made at init name objects.
+      expect(
+        log
+          .filter((e) => e.seq !== seq && e.object !== null)
+          .map((e) => [e.action, e.object, e.actor]),
+      ).toEqual([
+        ['principal.add', 'principal:so', 'operator'],
+        ['role.grant', 'role:so/device-so/device', 'operator'],
+      ]);
+    } finally {
+      await hsm.close();
+    }
+    const edit = (sql: string, ...values: unknown[]): void => {
+      const db = new Database(d.storePath);
+      try {
+        db.prepare(sql).run(...values);
+      } finally {
+        db.close();
+      }
+    };
+    edit('UPDATE audit SET object = NULL WHERE seq = ?', seq);
+    expect((await check()).firstBad?.seq).toBe(seq);
+    edit('UPDATE audit SET object = ? WHERE seq = ?', 'rule:r-1 ✓', seq);
+    expect((await check()).ok).toBe(true);
+    edit("UPDATE audit SET object = 'role:admin' WHERE seq = 1");
+    expect((await check()).firstBad?.seq).toBe(1);
   });
 });

@@ -48,8 +48,15 @@ describe('migration of a store written before row authentication', () => {
         expect(t.missing, t.table).toBe(0);
       }
       const log = await auditEntries(hsm);
-      expect(log).toHaveLength(before.n + 1);
-      expect(log.at(-1)).toMatchObject({
+      // The migration's entry, then (schema 4) the store's one officer made a principal
+      // holding the device SO role.
+      expect(log).toHaveLength(before.n + 3);
+      expect(log.slice(before.n).map((e) => [e.action, e.object])).toEqual([
+        ['store.migrate', null],
+        ['principal.add', 'principal:so'],
+        ['role.grant', 'role:so/device-so/device'],
+      ]);
+      expect(log[before.n]).toMatchObject({
         action: 'store.migrate',
         outcome: 'success',
         details: { from: 1, to: SCHEMA_VERSION },
@@ -115,12 +122,16 @@ describe('a migrated store rebuilt as version 1', () => {
     const path = copyOfV1Store();
     await (await Hsm.open(path, MASTER)).close();
     withRawDb(path, (db) => {
-      // Everything a downgrade needs: the log's tail cut (a valid shorter chain), the columns
-      // and indexes of version 2 dropped, the version set back, and then the edit.
+      // Everything a downgrade needs: the log's tail cut (a valid shorter chain), the tables,
+      // columns and indexes of versions 2 to 4 dropped, the version set back, and then the edit.
       db.prepare(
         "DELETE FROM audit WHERE seq >= (SELECT seq FROM audit WHERE action = 'store.migrate')",
       ).run();
       db.exec('DROP INDEX audit_key; DROP INDEX audit_partition;');
+      // What version 4 added: the governance table and the audit entries' object.
+      db.exec(
+        'DROP TABLE governance; DROP INDEX audit_object; ALTER TABLE audit DROP COLUMN object;',
+      );
       // The keys table as version 1 made it, with the very text of its definition.
       const v1Keys = /CREATE TABLE keys \([\s\S]*?\) STRICT;\s*CREATE UNIQUE INDEX[^;]*;/.exec(
         MIGRATIONS[0]!,

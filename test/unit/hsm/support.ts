@@ -102,7 +102,15 @@ export function withRawDb<T>(path: string, fn: (db: Database.Database) => T): T 
   }
 }
 
-export const STORE_TABLES = ['meta', 'device', 'partitions', 'keys', 'officers', 'audit'] as const;
+export const STORE_TABLES = [
+  'meta',
+  'device',
+  'partitions',
+  'keys',
+  'officers',
+  'governance',
+  'audit',
+] as const;
 
 export function rowCounts(db: Database.Database): Record<string, number> {
   const counts: Record<string, number> = {};

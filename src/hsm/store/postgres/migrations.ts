@@ -98,4 +98,19 @@ export const MIGRATIONS: readonly ((schema: string) => string)[] = [
   ALTER TABLE ${s}.keys ALTER COLUMN spki DROP NOT NULL;
   ALTER TABLE ${s}.keys ADD CONSTRAINT keys_spki_kind CHECK ((kind = 'asymmetric') = (spki IS NOT NULL));
   `,
+  // 4: governance objects in one authenticated table, and the object an audit entry changes.
+  (s) => `
+  CREATE TABLE ${s}.governance (
+    kind      text COLLATE "C" NOT NULL CHECK (kind IN ('principal', 'role', 'approver-key', 'rule', 'request', 'approval', 'partition-governance')),
+    id        text COLLATE "C" NOT NULL,
+    scope     text COLLATE "C" NOT NULL,
+    body_json text COLLATE "C" NOT NULL,
+    audit_seq bigint NOT NULL,
+    mac       bytea NOT NULL,
+    PRIMARY KEY (kind, id)
+  );
+  CREATE INDEX governance_scope ON ${s}.governance (kind, scope, id);
+  ALTER TABLE ${s}.audit ADD COLUMN object text COLLATE "C";
+  CREATE INDEX audit_object ON ${s}.audit (object, seq);
+  `,
 ];

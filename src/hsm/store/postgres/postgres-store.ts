@@ -69,6 +69,7 @@ class PostgresStore implements DeviceStore {
   readonly partitions: StoreReader['partitions'];
   readonly keys: StoreReader['keys'];
   readonly officers: StoreReader['officers'];
+  readonly governance: StoreReader['governance'];
   readonly audit: StoreReader['audit'];
   private readonly schema: string;
   private readonly lockKey: number;
@@ -96,6 +97,7 @@ class PostgresStore implements DeviceStore {
     this.partitions = outside.partitions;
     this.keys = outside.keys;
     this.officers = outside.officers;
+    this.governance = outside.governance;
     this.audit = outside.audit;
   }
 

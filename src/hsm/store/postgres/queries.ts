@@ -5,6 +5,7 @@ import { HsmError } from '../../errors.js';
 import type {
   AuditRow,
   DeviceRow,
+  GovernanceRow,
   KeyRow,
   OfficerRow,
   PartitionRow,
@@ -65,20 +66,37 @@ function statements(s: string) {
     officerInsert: `INSERT INTO ${s}.officers (name, params_json, hash, created_at, mac) VALUES ($1, $2, $3, $4, $5)`,
     officerSetMac: `UPDATE ${s}.officers SET mac = $2 WHERE name = $1`,
 
+    governanceGet: `SELECT * FROM ${s}.governance WHERE kind = $1 AND id = $2`,
+    governanceOfKind: `SELECT * FROM ${s}.governance WHERE kind = $1 ORDER BY id`,
+    governanceOfKindInScope: `SELECT * FROM ${s}.governance WHERE kind = $1 AND scope = $2 ORDER BY id`,
+    governanceAll: `SELECT * FROM ${s}.governance ORDER BY kind, id`,
+    // ON CONFLICT DO NOTHING: an existing object is an answer, not an error that would abort
+    // the transaction; any other constraint (the kind's CHECK) still fails.
+    governanceInsert: `INSERT INTO ${s}.governance (kind, id, scope, body_json, audit_seq, mac)
+      VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (kind, id) DO NOTHING`,
+    governanceUpdate: `UPDATE ${s}.governance SET scope = $3, body_json = $4, audit_seq = $5, mac = $6
+      WHERE kind = $1 AND id = $2 AND mac = $7`,
+    governanceDelete: `DELETE FROM ${s}.governance WHERE kind = $1 AND id = $2 AND mac = $3`,
+
     auditHead: `SELECT seq, hash FROM ${s}.audit ORDER BY seq DESC LIMIT 1`,
     auditPage: `SELECT * FROM ${s}.audit WHERE seq > $1 ORDER BY seq LIMIT $2`,
     auditLatestKey: `SELECT max(seq) AS seq FROM ${s}.audit
       WHERE key_id = $1 AND outcome = 'success' AND action = ANY ($2::text[])`,
     auditLatestPartition: `SELECT max(seq) AS seq FROM ${s}.audit
       WHERE partition_id = $1 AND key_id IS NULL AND outcome = 'success' AND action = ANY ($2::text[])`,
+    auditLatestObject: `SELECT max(seq) AS seq FROM ${s}.audit
+      WHERE object = $1 AND outcome = 'success'`,
     auditEverExported: `SELECT 1 FROM ${s}.audit
       WHERE key_id = $1 AND action = 'key.export' AND outcome = 'success' LIMIT 1`,
     auditCreationAction: `SELECT action FROM ${s}.audit
       WHERE key_id = $1 AND outcome = 'success' AND action IN ('key.generate', 'key.import') ORDER BY seq LIMIT 1`,
     auditSchemaEntries: `SELECT action, details_json FROM ${s}.audit
       WHERE action IN ('device.init', 'store.migrate') ORDER BY seq`,
+    // An entry that names no object leaves the column out (see auditInsertRow).
     auditInsert: `INSERT INTO ${s}.audit (seq, at, actor, action, partition_id, key_id, outcome, details_json, prev_hash, hash, mac)
       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+    auditInsertObject: `INSERT INTO ${s}.audit (seq, at, actor, action, partition_id, key_id, outcome, details_json, prev_hash, hash, mac, object)
+      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
   } as const;
 }
 
@@ -263,13 +281,46 @@ export function repositories(
         await run(st.officerSetMac, [name, mac]);
       },
     },
+    governance: {
+      get: async (kind, id) => first(await run<GovernanceRow>(st.governanceGet, [kind, id])),
+      list: async (kind, scope) =>
+        (scope === undefined
+          ? await run<GovernanceRow>(st.governanceOfKind, [kind])
+          : await run<GovernanceRow>(st.governanceOfKindInScope, [kind, scope])
+        ).rows,
+      all: async () => (await run<GovernanceRow>(st.governanceAll)).rows,
+      insert: async (r) =>
+        changedOne(
+          await run(st.governanceInsert, [r.kind, r.id, r.scope, r.body_json, r.audit_seq, r.mac]),
+        ),
+      update: async (r, expectedMac) =>
+        changedOne(
+          await run(st.governanceUpdate, [
+            r.kind,
+            r.id,
+            r.scope,
+            r.body_json,
+            r.audit_seq,
+            r.mac,
+            expectedMac,
+          ]),
+        ),
+      delete: async (kind, id, expectedMac) =>
+        changedOne(await run(st.governanceDelete, [kind, id, expectedMac])),
+    },
     audit: {
       head: async () => first(await run<{ seq: number; hash: Buffer }>(st.auditHead)),
       async *entries(): AsyncGenerator<AuditRow> {
         // From the lowest possible number: a row planted with seq <= 0 is read (and fails).
         let after = Number.MIN_SAFE_INTEGER;
         for (;;) {
-          const page = (await run<AuditRow>(st.auditPage, [after, AUDIT_PAGE])).rows;
+          // A store not migrated yet (before schema 4) has no object column: no entry names one.
+          const page = (
+            await run<Omit<AuditRow, 'object'> & { object?: string | null }>(st.auditPage, [
+              after,
+              AUDIT_PAGE,
+            ])
+          ).rows.map((r): AuditRow => ({ ...r, object: r.object ?? null }));
           for (const r of page) yield r;
           if (page.length < AUDIT_PAGE) return;
           after = page[page.length - 1]!.seq;
@@ -282,13 +333,17 @@ export function repositories(
         first(
           await run<{ seq: number | null }>(st.auditLatestPartition, [partitionId, [...actions]]),
         )?.seq ?? 0,
+      latestObjectChange: async (object) =>
+        first(await run<{ seq: number | null }>(st.auditLatestObject, [object]))?.seq ?? 0,
       everExported: async (keyId) => (await run(st.auditEverExported, [keyId])).rows.length > 0,
       creationAction: async (keyId) =>
         first(await run<{ action: string }>(st.auditCreationAction, [keyId]))?.action,
       schemaEntries: async () =>
         (await run<{ action: string; details_json: string }>(st.auditSchemaEntries)).rows,
       insert: async (r) => {
-        await run(st.auditInsert, [
+        // Without an object, the column is left out: the refusal of a migration is still
+        // written to a store of an older schema.
+        const values = [
           r.seq,
           r.at,
           r.actor,
@@ -300,7 +355,9 @@ export function repositories(
           r.prev_hash,
           r.hash,
           r.mac,
-        ]);
+        ];
+        if (r.object === null) await run(st.auditInsert, values);
+        else await run(st.auditInsertObject, [...values, r.object]);
       },
     },
     assertSchema: tx.assertSchema,

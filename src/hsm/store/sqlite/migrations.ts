@@ -109,4 +109,22 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE keys_v3 RENAME TO keys;
   CREATE UNIQUE INDEX keys_partition_label ON keys (ifnull(partition_id, ''), label);
   `,
+  // 4: governance objects (roles, approver keys, quorum rules, approval requests and their
+  // approvals, partition governance), one authenticated table keyed by kind and id; an audit
+  // entry may name the object it changes. The kinds are spelled out: a migration never changes
+  // (GOVERNANCE_KINDS in store/device-store.ts is this list).
+  `
+  CREATE TABLE governance (
+    kind      TEXT NOT NULL CHECK (kind IN ('principal', 'role', 'approver-key', 'rule', 'request', 'approval', 'partition-governance')),
+    id        TEXT NOT NULL,
+    scope     TEXT NOT NULL,
+    body_json TEXT NOT NULL,
+    audit_seq INTEGER NOT NULL,
+    mac       BLOB NOT NULL,
+    PRIMARY KEY (kind, id)
+  ) STRICT;
+  CREATE INDEX governance_scope ON governance (kind, scope, id);
+  ALTER TABLE audit ADD COLUMN object TEXT;
+  CREATE INDEX audit_object ON audit (object, seq);
+  `,
 ];

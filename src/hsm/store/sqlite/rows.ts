@@ -1,7 +1,15 @@
-// Row access for the tables that carry security decisions (keys, partitions, device, officers):
-// typed reads, inserts with their MACs, and compare-and-set updates and deletes that change a
-// row only if it still holds the MAC the caller checked.
-import type { AuditRow, DeviceRow, KeyRow, OfficerRow, PartitionRow } from '../device-store.js';
+// Row access for the tables that carry security decisions (keys, partitions, device, officers,
+// governance): typed reads, inserts with their MACs, and compare-and-set updates and deletes
+// that change a row only if it still holds the MAC the caller checked.
+import type {
+  AuditRow,
+  DeviceRow,
+  GovernanceKind,
+  GovernanceRow,
+  KeyRow,
+  OfficerRow,
+  PartitionRow,
+} from '../device-store.js';
 import type { Db } from './database.js';
 
 export type { DeviceRow, KeyRow, OfficerRow, PartitionRow } from '../device-store.js';
@@ -154,6 +162,81 @@ export function setOfficerMac(db: Db, name: string, mac: Buffer): void {
   db.prepare('UPDATE officers SET mac = ? WHERE name = ?').run(mac, name);
 }
 
+// ------------------------------------------------------------------ governance
+
+export function selectGovernance(
+  db: Db,
+  kind: GovernanceKind,
+  id: string,
+): GovernanceRow | undefined {
+  return db.prepare('SELECT * FROM governance WHERE kind = ? AND id = ?').get(kind, id) as
+    GovernanceRow | undefined;
+}
+
+export function selectGovernanceOfKind(
+  db: Db,
+  kind: GovernanceKind,
+  scope?: string,
+): GovernanceRow[] {
+  return (
+    scope === undefined
+      ? db.prepare('SELECT * FROM governance WHERE kind = ? ORDER BY id').all(kind)
+      : db
+          .prepare('SELECT * FROM governance WHERE kind = ? AND scope = ? ORDER BY id')
+          .all(kind, scope)
+  ) as GovernanceRow[];
+}
+
+export function selectAllGovernance(db: Db): GovernanceRow[] {
+  return db.prepare('SELECT * FROM governance ORDER BY kind, id').all() as GovernanceRow[];
+}
+
+/** Inserts a governance row; false (and nothing changed) when one of that kind and id exists. */
+export function insertGovernanceRow(db: Db, row: GovernanceRow): boolean {
+  // ON CONFLICT names the key: any other constraint (the kind's CHECK) still fails.
+  const r = db
+    .prepare(
+      `INSERT INTO governance (kind, id, scope, body_json, audit_seq, mac)
+       VALUES (@kind, @id, @scope, @body_json, @audit_seq, @mac)
+       ON CONFLICT (kind, id) DO NOTHING`,
+    )
+    .run(row);
+  return r.changes === 1;
+}
+
+/** Replaces a governance row's content if it still holds `expectedMac`; true when done. */
+export function updateGovernanceRow(db: Db, row: GovernanceRow, expectedMac: Buffer): boolean {
+  const r = db
+    .prepare(
+      `UPDATE governance SET scope = @scope, body_json = @body_json, audit_seq = @audit_seq, mac = @mac
+       WHERE kind = @kind AND id = @id AND mac = @expected`,
+    )
+    .run({
+      kind: row.kind,
+      id: row.id,
+      scope: row.scope,
+      body_json: row.body_json,
+      audit_seq: row.audit_seq,
+      mac: row.mac,
+      expected: expectedMac,
+    });
+  return r.changes === 1;
+}
+
+/** Deletes a governance row if it still holds `expectedMac`; true when done. */
+export function deleteGovernanceRow(
+  db: Db,
+  kind: GovernanceKind,
+  id: string,
+  expectedMac: Buffer,
+): boolean {
+  return (
+    db
+      .prepare('DELETE FROM governance WHERE kind = ? AND id = ? AND mac = ?')
+      .run(kind, id, expectedMac).changes === 1
+  );
+}
+
 // ------------------------------------------------------------------ the log, as rows refer to it
 
 /** Sequence number of the newest successful audit entry of `actions` about the key (0: none). */
@@ -179,6 +262,14 @@ export function latestPartitionChange(
       `SELECT max(seq) AS seq FROM audit WHERE partition_id = ? AND key_id IS NULL AND outcome = 'success' AND action IN (${marks})`,
     )
     .get(partitionId, ...actions) as { seq: number | null };
+  return row.seq ?? 0;
+}
+
+/** Sequence number of the newest successful audit entry naming the governance object (0: none). */
+export function latestObjectChange(db: Db, object: string): number {
+  const row = db
+    .prepare("SELECT max(seq) AS seq FROM audit WHERE object = ? AND outcome = 'success'")
+    .get(object) as { seq: number | null };
   return row.seq ?? 0;
 }
 
@@ -224,17 +315,33 @@ export function auditHead(db: Db): { seq: number; hash: Buffer } | undefined {
     { seq: number; hash: Buffer } | undefined;
 }
 
-/** Up to `limit` audit rows after `afterSeq`, in order. */
+/**
+ * Up to `limit` audit rows after `afterSeq`, in order. A store not migrated yet (before schema
+ * 4) has no object column: its entries name no object.
+ */
 export function auditPage(db: Db, afterSeq: number, limit: number): AuditRow[] {
-  return db
+  const page = db
     .prepare('SELECT * FROM audit WHERE seq > ? ORDER BY seq LIMIT ?')
-    .all(afterSeq, limit) as AuditRow[];
+    .all(afterSeq, limit) as (Omit<AuditRow, 'object'> & { object?: string | null })[];
+  return page.map((r) => ({ ...r, object: r.object ?? null }));
 }
 
+/**
+ * Inserts an audit row. An entry that names no object leaves the column out, so that the
+ * refusal of a migration is still written to a store of an older schema.
+ */
 export function insertAuditRow(db: Db, row: AuditRow): void {
+  const { object, ...rest } = row;
+  if (object === null) {
+    db.prepare(
+      `INSERT INTO audit (seq, at, actor, action, partition_id, key_id, outcome, details_json, prev_hash, hash, mac)
+       VALUES (@seq, @at, @actor, @action, @partition_id, @key_id, @outcome, @details_json, @prev_hash, @hash, @mac)`,
+    ).run(rest);
+    return;
+  }
   db.prepare(
-    `INSERT INTO audit (seq, at, actor, action, partition_id, key_id, outcome, details_json, prev_hash, hash, mac)
-     VALUES (@seq, @at, @actor, @action, @partition_id, @key_id, @outcome, @details_json, @prev_hash, @hash, @mac)`,
+    `INSERT INTO audit (seq, at, actor, action, partition_id, key_id, outcome, details_json, object, prev_hash, hash, mac)
+     VALUES (@seq, @at, @actor, @action, @partition_id, @key_id, @outcome, @details_json, @object, @prev_hash, @hash, @mac)`,
   ).run(row);
 }
 

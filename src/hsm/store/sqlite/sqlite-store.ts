@@ -112,6 +112,14 @@ function repositories(db: Db, gate: <T>(fn: () => T) => Promise<T>): StoreTx {
       insert: g(rows.insertOfficerRow),
       setMac: g(rows.setOfficerMac),
     },
+    governance: {
+      get: g(rows.selectGovernance),
+      list: g(rows.selectGovernanceOfKind),
+      all: g(rows.selectAllGovernance),
+      insert: g(rows.insertGovernanceRow),
+      update: g(rows.updateGovernanceRow),
+      delete: g(rows.deleteGovernanceRow),
+    },
     audit: {
       head: g(rows.auditHead),
       async *entries(): AsyncGenerator<AuditRow> {
@@ -126,6 +134,7 @@ function repositories(db: Db, gate: <T>(fn: () => T) => Promise<T>): StoreTx {
       },
       latestKeyChange: g(rows.latestKeyChange),
       latestPartitionChange: g(rows.latestPartitionChange),
+      latestObjectChange: g(rows.latestObjectChange),
       everExported: g(rows.everExported),
       creationAction: g(rows.creationAction),
       schemaEntries: g(rows.schemaEntries),
@@ -143,6 +152,7 @@ class SqliteStore implements DeviceStore {
   readonly partitions: StoreReader['partitions'];
   readonly keys: StoreReader['keys'];
   readonly officers: StoreReader['officers'];
+  readonly governance: StoreReader['governance'];
   readonly audit: StoreReader['audit'];
   private readonly inTx = new AsyncLocalStorage<true>();
   /** Resolves when the store's last queued transaction has ended: the next one's turn. */
@@ -164,6 +174,7 @@ class SqliteStore implements DeviceStore {
     this.partitions = outside.partitions;
     this.keys = outside.keys;
     this.officers = outside.officers;
+    this.governance = outside.governance;
     this.audit = outside.audit;
     this.txRepos = repositories(db, (fn) => Promise.resolve().then(fn));
   }

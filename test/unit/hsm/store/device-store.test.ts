@@ -1,15 +1,19 @@
 // One suite for every DeviceStore implementation (SQLite file, PostgreSQL server): the same
 // cases, the same expected rows and errors, so that the HSM cannot tell the stores apart.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type {
-  AuditRow,
-  DeviceRow,
-  DeviceStore,
-  KeyRow,
-  OfficerRow,
-  PartitionRow,
-  StoreTx,
+import {
+  GOVERNANCE_KINDS,
+  type AuditRow,
+  type DeviceRow,
+  type DeviceStore,
+  type GovernanceKind,
+  type GovernanceRow,
+  type KeyRow,
+  type OfficerRow,
+  type PartitionRow,
+  type StoreTx,
 } from '../../../../src/hsm/store/device-store.js';
+import { copyStore } from '../../../../src/hsm/store/copy.js';
 import { SCHEMA_VERSION } from '../../../../src/hsm/store/schema-version.js';
 import { MIGRATIONS } from '../../../../src/hsm/store/sqlite/migrations.js';
 import {
@@ -98,6 +102,25 @@ const OFFICER: OfficerRow = {
   mac: bytes(32, 9),
 };
 
+function governanceRow(
+  kind: GovernanceKind,
+  id: string,
+  over: Partial<GovernanceRow> = {},
+): GovernanceRow {
+  return {
+    kind,
+    id,
+    scope: 'device',
+    body_json: `{"id":"${id}","note":"é ✓ 🔑"}`,
+    audit_seq: 2 ** 40 + 5,
+    mac: bytes(32, 13),
+    ...over,
+  };
+}
+
+/** Byte order of text, as both stores sort it. */
+const byBytes = (x: string, y: string): number => Buffer.compare(Buffer.from(x), Buffer.from(y));
+
 function auditRow(seq: number, over: Partial<AuditRow> = {}): AuditRow {
   return {
     seq,
@@ -108,6 +131,7 @@ function auditRow(seq: number, over: Partial<AuditRow> = {}): AuditRow {
     key_id: null,
     outcome: 'success',
     details_json: `{"n":${seq}}`,
+    object: null,
     prev_hash: bytes(32, seq),
     hash: bytes(32, seq + 1),
     mac: bytes(32, seq + 2),
@@ -132,8 +156,11 @@ async function appendAfterHead(tx: StoreTx, actor: string): Promise<number> {
   return seq;
 }
 
+const skipped = (kind: StoreKind): boolean =>
+  kind.dialect === 'postgres' ? requirePostgres() : kind.unavailable;
+
 for (const kind of STORES) {
-  const skip = kind.dialect === 'postgres' ? requirePostgres() : kind.unavailable;
+  const skip = skipped(kind);
 
   describe.skipIf(skip)(`DeviceStore on ${kind.dialect}`, () => {
     let slot: StoreSlot;
@@ -190,6 +217,23 @@ for (const kind of STORES) {
       await store.assertSchema([SCHEMA_VERSION]);
     });
 
+    it('reads and writes the audit rows of a store not migrated yet (no object column): they name no object', async () => {
+      await slot.writeVersion1();
+      const store = await open();
+      const a1 = auditRow(1, { key_id: 'k-1' });
+      await store.tx((tx) => tx.audit.insert(a1));
+      expect(await collect(store.audit.entries())).toStrictEqual([a1]);
+      // An entry naming an object has no place before the migration.
+      await expect(
+        store.tx((tx) => tx.audit.insert(auditRow(2, { object: 'rule:r-1' }))),
+      ).rejects.toThrow();
+      expect(await store.tx((tx) => tx.migrate())).toEqual({ from: 1, to: SCHEMA_VERSION });
+      const a2 = auditRow(2, { object: 'rule:r-1' });
+      await store.tx((tx) => tx.audit.insert(a2));
+      expect(await collect(store.audit.entries())).toStrictEqual([a1, a2]);
+      expect(await store.audit.latestObjectChange('rule:r-1')).toBe(2);
+    });
+
     it('store-exists on a second create, store-not-found on opening nothing', async () => {
       await expectHsmRejection(slot.open(), 'store-not-found');
       await migrated();
@@ -215,7 +259,12 @@ for (const kind of STORES) {
         created_at: '2025-03-05T00:00:00.000Z',
       });
       const k2 = keyRow('k-2', 'p-a', 'attest', { role: 'partition-attestation' });
-      const a1 = auditRow(1, { partition_id: 'p-a', key_id: 'k-1', outcome: 'refused' });
+      const a1 = auditRow(1, {
+        partition_id: 'p-a',
+        key_id: 'k-1',
+        outcome: 'refused',
+        object: 'approval:req-1/ü ✓',
+      });
       const a2 = auditRow(2, { outcome: 'failure', details_json: '{}' });
       await store.tx(async (tx) => {
         await tx.meta.set('device_id', 'device-1');
@@ -269,8 +318,100 @@ for (const kind of STORES) {
           await tx.partitions.insert(partitionRow(`p-${i}`, name));
         }
       });
-      const byBytes = [...names].sort((x, y) => Buffer.compare(Buffer.from(x), Buffer.from(y)));
-      expect((await store.partitions.all()).map((p) => p.name)).toEqual(byBytes);
+      expect((await store.partitions.all()).map((p) => p.name)).toEqual([...names].sort(byBytes));
+    });
+
+    it('keeps governance objects of every kind as written, listed by kind, scope and id bytes', async () => {
+      const store = await migrated();
+      const one = GOVERNANCE_KINDS.map((kind, i) =>
+        governanceRow(kind, `${kind}-1`, { audit_seq: i + 1, mac: bytes(32, 30 + i) }),
+      );
+      const ids = ['b', 'B', 'a', '_x', 'É', 'e', 'Z', 'a b', 'ab'];
+      const roles = ids.map((id, i) =>
+        governanceRow('role', id, { scope: i % 2 === 0 ? 'partition:p-a' : 'partition:p-b' }),
+      );
+      await store.tx(async (tx) => {
+        for (const row of [...one, ...roles]) expect(await tx.governance.insert(row)).toBe(true);
+      });
+      const all = [...one, ...roles].sort((x, y) => byBytes(x.kind, y.kind) || byBytes(x.id, y.id));
+      for (const r of [store, await open()]) {
+        for (const row of one) expect(await r.governance.get(row.kind, row.id)).toStrictEqual(row);
+        expect(await r.governance.get('role', 'É')).toStrictEqual(roles[4]);
+        expect(await r.governance.get('rule', 'role-1')).toBeUndefined();
+        expect(await r.governance.get('role', 'absent')).toBeUndefined();
+        expect(await r.governance.list('role')).toStrictEqual(all.filter((g) => g.kind === 'role'));
+        expect(await r.governance.list('role', 'partition:p-a')).toStrictEqual(
+          all.filter((g) => g.kind === 'role' && g.scope === 'partition:p-a'),
+        );
+        expect(await r.governance.list('approval', 'device')).toStrictEqual([one[5]]);
+        expect(await r.governance.list('approval', 'partition:p-a')).toStrictEqual([]);
+        expect(await r.governance.all()).toStrictEqual(all);
+      }
+      const row = await store.governance.get('rule', 'rule-1');
+      expect(Buffer.isBuffer(row?.mac)).toBe(true);
+      expect(typeof row?.audit_seq).toBe('number');
+    });
+
+    it('a governance insert of an existing kind and id answers false, changes nothing, and its transaction still commits', async () => {
+      const store = await migrated();
+      const first = governanceRow('rule', 'r-1');
+      await store.tx(async (tx) => {
+        expect(await tx.governance.insert(first)).toBe(true);
+      });
+      const result = await store.tx(async (tx) => {
+        const again = await tx.governance.insert(
+          governanceRow('rule', 'r-1', { body_json: '{"other":true}', mac: bytes(32, 40) }),
+        );
+        // The transaction goes on: later statements run and the whole of it commits.
+        const sameIdOtherKind = await tx.governance.insert(governanceRow('role', 'r-1'));
+        const other = await tx.governance.insert(governanceRow('rule', 'r-2'));
+        await tx.audit.insert(auditRow(1, { object: 'rule:r-2' }));
+        return { again, sameIdOtherKind, other };
+      });
+      expect(result).toEqual({ again: false, sameIdOtherKind: true, other: true });
+      expect(await store.governance.get('rule', 'r-1')).toStrictEqual(first);
+      expect((await store.governance.all()).map((g) => `${g.kind}:${g.id}`)).toEqual([
+        'role:r-1',
+        'rule:r-1',
+        'rule:r-2',
+      ]);
+      expect(await store.audit.head()).toMatchObject({ seq: 1 });
+    });
+
+    it('governance compare-and-set: a stale MAC changes nothing, the current one changes the row', async () => {
+      const store = await migrated();
+      const g = governanceRow('request', 'q-1', { scope: 'partition:p-a', audit_seq: 3 });
+      await store.tx((tx) => tx.governance.insert(g));
+      const stale = bytes(32, 99);
+      const changed: GovernanceRow = {
+        ...g,
+        scope: 'device',
+        body_json: '{"state":"approved"}',
+        audit_seq: 9,
+        mac: bytes(32, 41),
+      };
+      expect(await store.tx((tx) => tx.governance.update(changed, stale))).toBe(false);
+      expect(await store.governance.get('request', 'q-1')).toStrictEqual(g);
+      // The same id of another kind is another row.
+      expect(
+        await store.tx((tx) => tx.governance.update({ ...changed, kind: 'rule' }, g.mac)),
+      ).toBe(false);
+      expect(await store.tx((tx) => tx.governance.update(changed, g.mac))).toBe(true);
+      expect(await store.governance.get('request', 'q-1')).toStrictEqual(changed);
+      expect(await store.tx((tx) => tx.governance.update(changed, g.mac))).toBe(false);
+
+      expect(await store.tx((tx) => tx.governance.delete('request', 'q-1', g.mac))).toBe(false);
+      expect(await store.tx((tx) => tx.governance.delete('rule', 'q-1', changed.mac))).toBe(false);
+      expect(await store.governance.get('request', 'q-1')).toBeDefined();
+      expect(await store.tx((tx) => tx.governance.delete('request', 'q-1', changed.mac))).toBe(
+        true,
+      );
+      expect(await store.governance.get('request', 'q-1')).toBeUndefined();
+      expect(await store.tx((tx) => tx.governance.delete('request', 'q-1', changed.mac))).toBe(
+        false,
+      );
+      // Gone, its kind and id are free again.
+      expect(await store.tx((tx) => tx.governance.insert(g))).toBe(true);
     });
 
     it('answers the log queries the HSM asks', async () => {
@@ -305,6 +446,31 @@ for (const kind of STORES) {
         { action: 'device.init', details_json: '{"schemaVersion":1}' },
         { action: 'store.migrate', details_json: '{"from":1,"to":2}' },
       ]);
+    });
+
+    it('names the newest successful entry of a governance object (latestObjectChange)', async () => {
+      const store = await migrated();
+      await store.tx(async (tx) => {
+        const rows: Partial<AuditRow>[] = [
+          { action: 'governance.rule.create', object: 'rule:r-1' },
+          { action: 'governance.rule.create', object: 'rule:r-2' },
+          { action: 'governance.rule.update', object: 'rule:r-1' },
+          { action: 'governance.rule.update', object: 'rule:r-1', outcome: 'refused' },
+          { action: 'governance.rule.update', object: 'rule:r-1', outcome: 'failure' },
+          { action: 'governance.request.create', object: 'request:q-1', outcome: 'refused' },
+          { action: 'key.generate', key_id: 'rule:r-1' },
+        ];
+        for (const [i, r] of rows.entries()) await tx.audit.insert(auditRow(i + 1, r));
+      });
+      for (const r of [store, await open()]) {
+        expect(await r.audit.latestObjectChange('rule:r-1')).toBe(3);
+        expect(await r.audit.latestObjectChange('rule:r-2')).toBe(2);
+        // Only refused: no change.
+        expect(await r.audit.latestObjectChange('request:q-1')).toBe(0);
+        expect(await r.audit.latestObjectChange('role:r-1')).toBe(0);
+        expect(await r.audit.latestObjectChange('rule:r')).toBe(0);
+      }
+      expect(await store.tx((tx) => tx.audit.latestObjectChange('rule:r-1'))).toBe(3);
     });
 
     it('compare-and-set: a stale MAC changes nothing, the current one changes the row', async () => {
@@ -441,6 +607,12 @@ for (const kind of STORES) {
         await refused(store, (tx) =>
           tx.audit.insert(auditRow(1, { outcome: 'maybe' as AuditRow['outcome'] })),
         );
+        // An unknown kind is an error, not the false of an existing object.
+        await refused(store, async (tx) => {
+          await tx.governance.insert(governanceRow('rule', 'fine'));
+          await tx.governance.insert(governanceRow('admin' as GovernanceKind, 'x'));
+        });
+        expect(await store.governance.all()).toEqual([]);
         expect(await store.keys.all()).toEqual([]);
         expect(await store.audit.head()).toBeUndefined();
       });
@@ -542,7 +714,13 @@ for (const kind of STORES) {
     });
 
     describe('refuses a schema changed behind its back', () => {
-      const changes: readonly HostileChange[] = ['trigger', 'view', 'table', 'drop-index'];
+      const changes: readonly HostileChange[] = [
+        'trigger',
+        'governance-trigger',
+        'view',
+        'table',
+        'drop-index',
+      ];
       for (const change of changes) {
         it(`a planted or dropped object: ${change}`, async () => {
           const store = await migrated();
@@ -582,6 +760,47 @@ for (const kind of STORES) {
       expect((await slot.storedBytes()).includes(marker)).toBe(false);
       expect(await store.keys.byId('k-2')).toBeDefined();
     });
+
+    for (const target of STORES) {
+      it.skipIf(skipped(target))(
+        `copies every row as stored, governance objects included, into an empty ${target.dialect} store`,
+        async () => {
+          const store = await migrated();
+          const governance = [
+            governanceRow('role', 'admins', { scope: 'partition:p-a' }),
+            governanceRow('rule', 'r-1'),
+          ];
+          const audit = [auditRow(1), auditRow(2, { object: 'rule:r-1' })];
+          await store.tx(async (tx) => {
+            await tx.meta.set('device_id', 'device-1');
+            await tx.device.insert(DEVICE);
+            await tx.partitions.insert(partitionRow('p-a', 'alpha'));
+            await tx.keys.insert(keyRow('k-1', 'p-a', 'signing'));
+            await tx.officers.insert(OFFICER);
+            for (const g of governance) await tx.governance.insert(g);
+            for (const a of audit) await tx.audit.insert(a);
+          });
+          const other = await target.slot();
+          const copy = await other.create();
+          try {
+            expect(await copyStore(store, copy)).toEqual({
+              partitions: 1,
+              keys: 1,
+              officers: 1,
+              governance: 2,
+              auditEntries: 2,
+            });
+            expect(await copy.governance.all()).toStrictEqual(await store.governance.all());
+            expect(await collect(copy.audit.entries())).toStrictEqual(audit);
+            expect(await copy.keys.all()).toStrictEqual(await store.keys.all());
+            expect(await copy.meta.all()).toStrictEqual(await store.meta.all());
+          } finally {
+            await copy.close();
+            await other.cleanup();
+          }
+        },
+      );
+    }
 
     it('a closed store refuses further use', async () => {
       const store = await migrated();

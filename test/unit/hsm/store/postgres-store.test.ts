@@ -55,6 +55,7 @@ function auditRow(seq: number, prev: Buffer, actor: string): AuditRow {
     key_id: null,
     outcome: 'success',
     details_json: '{}',
+    object: null,
     prev_hash: prev,
     hash: Buffer.from(`${actor}-${seq}`.padEnd(32, '.')),
     mac: Buffer.alloc(32, 1),

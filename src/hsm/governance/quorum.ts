@@ -1,0 +1,102 @@
+// Quorum rules as stored: one per scope (the device, or a partition) and operation class,
+// versioned (every change bumps the version, a cleared rule keeps its row with rule null), with
+// the digest of its canonical JSON that request statements name.
+import { createHash } from 'node:crypto';
+import { canonicalJson, type JsonObject, type JsonValue } from '../../shared/index.js';
+import type { StoreReader, StoreTx } from '../store/device-store.js';
+import type { GovernanceObject, GovernanceObjects } from './objects.js';
+import type { OperationClass } from './roles.js';
+import type { QuorumRule } from './rules.js';
+import type { RuleRef } from './statement.js';
+
+export interface RuleBody extends JsonObject {
+  readonly scope: string;
+  readonly operation: OperationClass;
+  readonly version: number;
+  /** The rule; null when cleared (the class then needs one authorised officer only). */
+  readonly rule: JsonValue;
+  readonly digest: string;
+  readonly setAt: string;
+}
+
+export const ruleId = (scope: string, operation: OperationClass): string => `${scope}/${operation}`;
+
+export function ruleDigest(rule: QuorumRule | null): string {
+  return rule === null
+    ? 'none'
+    : createHash('sha256')
+        .update(canonicalJson(rule as unknown as JsonObject))
+        .digest('hex');
+}
+
+/** A rule in force: its reference (for statements) and content. */
+export interface RuleInForce {
+  readonly ref: RuleRef;
+  readonly rule: QuorumRule | null;
+  readonly stored: GovernanceObject<RuleBody> | undefined;
+}
+
+export class QuorumRules {
+  constructor(private readonly objects: GovernanceObjects) {}
+
+  /** The rule for the class in the scope (version 0, no rule, when never set). */
+  async get(r: StoreReader, scope: string, operation: OperationClass): Promise<RuleInForce> {
+    const stored = await this.objects.get<RuleBody>(r, 'rule', ruleId(scope, operation));
+    const rule = (stored?.body.rule ?? null) as QuorumRule | null;
+    return {
+      ref: {
+        scope,
+        operation,
+        version: stored?.body.version ?? 0,
+        digest: stored?.body.digest ?? 'none',
+      },
+      rule,
+      stored,
+    };
+  }
+
+  /** Every rule set in the scope (or everywhere). */
+  async list(r: StoreReader, scope?: string): Promise<GovernanceObject<RuleBody>[]> {
+    return this.objects.list<RuleBody>(r, 'rule', scope);
+  }
+
+  /** Replaces the rule (inside `tx`), one version up. */
+  async set(
+    tx: StoreTx,
+    at: Date,
+    current: RuleInForce,
+    rule: QuorumRule | null,
+    actor: string | undefined,
+    partitionId: string | undefined,
+  ): Promise<RuleBody> {
+    const body: RuleBody = {
+      scope: current.ref.scope,
+      operation: current.ref.operation as OperationClass,
+      version: current.ref.version + 1,
+      rule: rule as unknown as JsonValue,
+      digest: ruleDigest(rule),
+      setAt: at.toISOString(),
+    };
+    await this.objects.put<RuleBody>(
+      tx,
+      at,
+      'rule',
+      ruleId(current.ref.scope, current.ref.operation as OperationClass),
+      current.ref.scope,
+      body,
+      {
+        action: 'quorum.set',
+        actor,
+        partitionId,
+        details: {
+          scope: body.scope,
+          operation: body.operation,
+          version: body.version,
+          digest: body.digest,
+        },
+      },
+      current.stored,
+    );
+    return body;
+  }
+}

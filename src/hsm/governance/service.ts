@@ -1,0 +1,504 @@
+// Governance operations: officers and roles, approver keys, quorum rules, partition SO
+// exclusion, and approval requests (make, decide, cancel, show). Each change is authorised
+// (authorize.ts), re-checked and made in one transaction with its audit entry.
+import type { JsonValue } from '../../shared/index.js';
+import type { Core, Operation } from '../core.js';
+import { HsmError } from '../errors.js';
+import { hashCredential } from '../roles.js';
+import type { StoreReader } from '../store/device-store.js';
+import type { OfficerCredential } from '../types.js';
+import { enrollmentChallenge, type ApproverKeyBody } from './approvers.js';
+import {
+  type GovernanceCore,
+  type StatementSigner,
+  type Authority,
+  type GovernedCall,
+  type PartitionGovernanceBody,
+} from './authorize.js';
+import type { GovernanceObject } from './objects.js';
+import type { RuleBody } from './quorum.js';
+import type { RequestBody, RequestEvaluation, ApprovalBody } from './requests.js';
+import {
+  checkRole,
+  OPERATION_CLASSES,
+  partitionScope,
+  type OperationClass,
+  type Role,
+} from './roles.js';
+import { parseRule, satisfiable, type QuorumRule } from './rules.js';
+import type { ApprovalDecision } from './statement.js';
+
+export interface RequestView {
+  readonly id: string;
+  readonly body: RequestBody;
+  readonly approvals: readonly ApprovalBody[];
+  readonly evaluation: RequestEvaluation;
+}
+
+export function checkOperationClass(name: string): OperationClass {
+  if (!(OPERATION_CLASSES as readonly string[]).includes(name)) {
+    throw new HsmError(
+      'invalid-argument',
+      `unknown operation class; classes are ${OPERATION_CLASSES.join(', ')}`,
+      {
+        details: { field: 'operation' },
+      },
+    );
+  }
+  return name as OperationClass;
+}
+
+export class Governance {
+  readonly gov: GovernanceCore;
+
+  constructor(
+    private readonly core: Core,
+    signer: StatementSigner,
+  ) {
+    this.gov = core.governance;
+    this.gov.signer = signer;
+  }
+
+  private partitionIdOf = async (
+    r: StoreReader,
+    name: string | undefined,
+  ): Promise<string | undefined> =>
+    name === undefined ? undefined : (await this.core.partitionRow(r, name)).id;
+
+  /** Runs a governed change: authorise, then check, effect and close in one transaction. */
+  private async run<T extends JsonValue | undefined>(
+    op: Operation,
+    authority: Authority | undefined,
+    call: GovernedCall,
+    effect: (
+      tx: Parameters<Parameters<Core['store']['tx']>[0]>[0],
+      at: Date,
+      principal: string,
+    ) => Promise<T>,
+    self?: string,
+  ): Promise<T> {
+    return this.core.guard(op, async () => {
+      const grant =
+        self !== undefined &&
+        authority !== undefined &&
+        !('request' in authority) &&
+        authority.name === self
+          ? await this.gov.authorizeSelf(authority, op)
+          : await this.gov.authorize(authority, op, call);
+      const at = this.core.clock.now();
+      return this.core.store.tx(async (tx) => {
+        await grant.check(tx, at);
+        const result = await effect(tx, at, grant.principal);
+        await grant.done(tx, at, result ?? null);
+        return result;
+      });
+    });
+  }
+
+  // ------------------------------------------------------------- officers and roles
+
+  /** Enrols an officer (a person with a session passphrase) with roles. */
+  async addOfficer(
+    officer: OfficerCredential,
+    roles: readonly { role: string; partition?: string | undefined }[],
+    authority: Authority | undefined,
+  ): Promise<void> {
+    if (officer.passphrase.length < 8) {
+      throw new HsmError('invalid-argument', 'officer passphrase must have at least 8 characters', {
+        details: { field: 'passphrase' },
+      });
+    }
+    const stored = hashCredential(officer.name, officer.passphrase);
+    const grants: { role: Role; partition: string | undefined }[] = [];
+    for (const g of roles) {
+      const pid = await this.partitionIdOf(this.core.store, g.partition);
+      grants.push({
+        role: checkRole(g.role, pid === undefined ? 'device' : partitionScope(pid)),
+        partition: pid,
+      });
+    }
+    const op: Operation = { action: 'officer.add', details: { officer: officer.name } };
+    await this.run(
+      op,
+      authority,
+      {
+        action: 'officer.add',
+        params: {
+          officer: officer.name,
+          roles: grants.map((g) => ({ role: g.role, partition: g.partition ?? null })),
+        },
+      },
+      async (tx, at, principal) => {
+        if ((await tx.officers.byName(officer.name)) !== undefined) {
+          throw new HsmError('invalid-argument', 'an officer of that name exists', {
+            details: { field: 'officer' },
+          });
+        }
+        await this.gov.roles.addPrincipal(tx, at, officer.name, 'officer', principal);
+        await this.core.audit(tx, at, {
+          actor: principal,
+          action: 'officer.enrol',
+          outcome: 'success',
+          details: { officer: officer.name },
+        });
+        await tx.officers.insert(
+          this.core.rows.sealOfficer({
+            name: stored.name,
+            params_json: JSON.stringify(stored.params),
+            hash: Buffer.from(stored.hash),
+            created_at: at.toISOString(),
+          }),
+        );
+        for (const g of grants) {
+          await this.gov.roles.grant(
+            tx,
+            at,
+            officer.name,
+            g.role,
+            g.partition === undefined ? 'device' : partitionScope(g.partition),
+            principal,
+          );
+        }
+        return undefined;
+      },
+    );
+  }
+
+  /** Grants a role (device scope, or a partition's). */
+  async grantRole(
+    principal: string,
+    role: string,
+    partition: string | undefined,
+    authority: Authority | undefined,
+  ): Promise<void> {
+    const pid = await this.partitionIdOf(this.core.store, partition);
+    const scope = pid === undefined ? 'device' : partitionScope(pid);
+    const r = checkRole(role, scope);
+    const action = pid === undefined ? 'role.grant' : 'role.grant.partition';
+    const op: Operation = {
+      action: 'role.grant',
+      partitionId: pid,
+      details: { principal, role: r, scope },
+    };
+    await this.run(
+      op,
+      authority,
+      { action, partitionId: pid, params: { principal, role: r, scope } },
+      async (tx, at, by) => {
+        await this.gov.roles.grant(tx, at, principal, r, scope, by);
+        return undefined;
+      },
+    );
+  }
+
+  /** Revokes a role; refused when it would leave a rule no one can meet. */
+  async revokeRole(
+    principal: string,
+    role: string,
+    partition: string | undefined,
+    authority: Authority | undefined,
+  ): Promise<void> {
+    const pid = await this.partitionIdOf(this.core.store, partition);
+    const scope = pid === undefined ? 'device' : partitionScope(pid);
+    const r = checkRole(role, scope);
+    const action = pid === undefined ? 'role.revoke' : 'role.revoke.partition';
+    const op: Operation = {
+      action: 'role.revoke',
+      partitionId: pid,
+      details: { principal, role: r, scope },
+    };
+    await this.run(
+      op,
+      authority,
+      { action, partitionId: pid, params: { principal, role: r, scope } },
+      async (tx, at, by) => {
+        await this.gov.roles.revoke(tx, at, principal, r, scope, by);
+        return undefined;
+      },
+    );
+  }
+
+  // ------------------------------------------------------------- approver keys
+
+  /** The bytes to sign (with the key to enrol) as proof of possession. */
+  enrollmentChallenge(principal: string, spki: Uint8Array): Uint8Array {
+    return enrollmentChallenge(this.core, principal, spki);
+  }
+
+  /** Enrols an approver key: by the principal's own session, or by a device SO. */
+  async enrollApprover(
+    principal: string,
+    spki: Uint8Array,
+    proof: Uint8Array,
+    authority: Authority | undefined,
+  ): Promise<string> {
+    const op: Operation = { action: 'approver.enroll', details: { principal } };
+    const key = await this.run(
+      op,
+      authority,
+      {
+        action: 'approver.enroll',
+        params: {
+          principal,
+          spki: Buffer.from(spki).toString('hex'),
+          proof: Buffer.from(proof).toString('hex'),
+        },
+      },
+      async (tx, at, by) => {
+        if ((await this.gov.roles.principal(tx, principal))?.body.state !== 'active') {
+          throw new HsmError('invalid-argument', 'no active principal of that name', {
+            details: { field: 'principal' },
+          });
+        }
+        return (await this.gov.approvers.enroll(tx, at, principal, spki, proof, by)).id;
+      },
+      principal,
+    );
+    return key;
+  }
+
+  /** Revokes an approver key; refused when a rule would then be unreachable. */
+  async revokeApprover(fingerprint: string, authority: Authority | undefined): Promise<void> {
+    const existing = await this.gov.approvers.get(this.core.store, fingerprint);
+    const op: Operation = { action: 'approver.revoke', details: { key: fingerprint.slice(0, 64) } };
+    await this.run(
+      op,
+      authority,
+      { action: 'approver.revoke', params: { key: fingerprint } },
+      async (tx, at, by) => {
+        await this.gov.approvers.revoke(tx, at, fingerprint, by);
+        await this.requireNoLockout(tx);
+        return undefined;
+      },
+      existing?.body.principal,
+    );
+  }
+
+  async approverKeys(principal?: string): Promise<GovernanceObject<ApproverKeyBody>[]> {
+    const all = await this.gov.objects.list<ApproverKeyBody>(this.core.store, 'approver-key');
+    return principal === undefined ? all : all.filter((k) => k.body.principal === principal);
+  }
+
+  /** Every rule set must stay reachable by principals with a usable approver key. */
+  private async requireNoLockout(r: StoreReader): Promise<void> {
+    const able = await this.gov.approvers.able(r);
+    for (const stored of await this.gov.quorum.list(r)) {
+      const rule = stored.body.rule as QuorumRule | null;
+      if (rule !== null && !satisfiable(rule, able)) {
+        throw new HsmError(
+          'quorum-lockout',
+          `the rule ${stored.id} could no longer be met by anyone: refused`,
+          {
+            details: { rule: stored.id, version: stored.body.version },
+          },
+        );
+      }
+    }
+  }
+
+  // ------------------------------------------------------------- quorum rules
+
+  async rule(
+    partition: string | undefined,
+    operation: string,
+  ): Promise<{ version: number; rule: QuorumRule | null; digest: string }> {
+    const pid = await this.partitionIdOf(this.core.store, partition);
+    const r = await this.gov.quorum.get(
+      this.core.store,
+      pid === undefined ? 'device' : partitionScope(pid),
+      checkOperationClass(operation),
+    );
+    return { version: r.ref.version, rule: r.rule, digest: r.ref.digest };
+  }
+
+  async rules(partition?: string): Promise<RuleBody[]> {
+    const pid = await this.partitionIdOf(this.core.store, partition);
+    return (
+      await this.gov.quorum.list(
+        this.core.store,
+        pid === undefined ? undefined : partitionScope(pid),
+      )
+    ).map((o) => o.body);
+  }
+
+  /**
+   * Sets (or with null clears) the rule of a class in a scope. Guarded by the quorum.change
+   * rule and by the rule it changes: a change is never easier to approve than the rule itself.
+   * Refused when no principal with an approver key could meet the new rule.
+   */
+  async setRule(
+    partition: string | undefined,
+    operation: string,
+    input: unknown,
+    authority: Authority | undefined,
+  ): Promise<RuleBody> {
+    const cls = checkOperationClass(operation);
+    const rule = input === null ? null : parseRule(input);
+    const pid = await this.partitionIdOf(this.core.store, partition);
+    const scope = pid === undefined ? 'device' : partitionScope(pid);
+    const op: Operation = {
+      action: 'quorum.set',
+      partitionId: pid,
+      details: { scope, operation: cls },
+    };
+    const call: GovernedCall = {
+      action: pid === undefined ? 'quorum.set' : 'quorum.set.partition',
+      partitionId: pid,
+      params: { scope, operation: cls, rule: (rule ?? null) as unknown as JsonValue },
+      alsoClasses: cls === 'quorum.change' ? [] : [cls],
+    };
+    const body = await this.run(op, authority, call, async (tx, at, by) => {
+      if (rule !== null && !satisfiable(rule, await this.gov.approvers.able(tx))) {
+        throw new HsmError(
+          'quorum-lockout',
+          'no principal with an approver key could meet this rule: refused',
+          {
+            details: { scope, operation: cls },
+          },
+        );
+      }
+      const current = await this.gov.quorum.get(tx, scope, cls);
+      return await this.gov.quorum.set(tx, at, current, rule, by, pid);
+    });
+    return body;
+  }
+
+  // ------------------------------------------------------------- SO exclusion
+
+  /** A PSO quorum excludes (or re-includes) the device SO from the partition. */
+  async setSoExclusion(
+    partition: string,
+    excluded: boolean,
+    authority: Authority | undefined,
+  ): Promise<void> {
+    const pid = (await this.core.partitionRow(this.core.store, partition)).id;
+    const action = excluded ? 'partition.exclude-so' : 'partition.include-so';
+    const op: Operation = { action, partitionId: pid, details: { partition } };
+    await this.run(
+      op,
+      authority,
+      { action, partitionId: pid, params: { partition: pid } },
+      async (tx, at, by) => {
+        const previous = await this.gov.partitionGovernance(tx, pid);
+        if ((previous?.body.soExcluded ?? false) === excluded) return undefined;
+        await this.gov.objects.put<PartitionGovernanceBody>(
+          tx,
+          at,
+          'partition-governance',
+          pid,
+          partitionScope(pid),
+          { partition: pid, soExcluded: excluded, at: at.toISOString() },
+          { action, actor: by, partitionId: pid, details: { partition } },
+          previous,
+        );
+        return undefined;
+      },
+    );
+  }
+
+  async soExcluded(partition: string): Promise<boolean> {
+    const pid = (await this.core.partitionRow(this.core.store, partition)).id;
+    return this.gov.soExcluded(this.core.store, pid);
+  }
+
+  // ------------------------------------------------------------- approval requests
+
+  private async view(r: StoreReader, req: GovernanceObject<RequestBody>): Promise<RequestView> {
+    return {
+      id: req.id,
+      body: req.body,
+      approvals: (await this.gov.requests.approvals(r, req.id)).map((a) => a.body),
+      evaluation: await this.gov.requests.evaluate(r, req, this.core.clock.now()),
+    };
+  }
+
+  async showRequest(id: string): Promise<RequestView> {
+    return this.view(this.core.store, await this.gov.requests.require(this.core.store, id));
+  }
+
+  async listRequests(): Promise<RequestView[]> {
+    const out: RequestView[] = [];
+    for (const req of await this.gov.requests.list(this.core.store))
+      out.push(await this.view(this.core.store, req));
+    return out;
+  }
+
+  /** Records an approver's signed decision: the signature is the authority, no session. */
+  async decide(
+    id: string,
+    decisionName: string,
+    key: string,
+    signature: Uint8Array,
+  ): Promise<RequestView> {
+    if (decisionName !== 'approve' && decisionName !== 'reject') {
+      throw new HsmError('invalid-argument', 'the decision is approve or reject', {
+        details: { field: 'decision' },
+      });
+    }
+    const decision: ApprovalDecision = decisionName;
+    const op: Operation = {
+      action: `approval.${decision}`,
+      details: { request: id.slice(0, 64), key: key.slice(0, 64) },
+    };
+    return this.core.guard(op, async () => {
+      const at = this.core.clock.now();
+      const req = await this.core.store.tx(async (tx) => {
+        const current = await this.gov.requests.require(tx, id);
+        const pid = current.scope.startsWith('partition:') ? current.scope.slice(10) : undefined;
+        await this.gov.requests.decide(
+          tx,
+          at,
+          id,
+          decision,
+          key,
+          signature,
+          async (principal) =>
+            pid !== undefined &&
+            (await this.gov.soExcluded(tx, pid)) &&
+            (await this.gov.roles.holds(tx, principal, ['pso'], current.scope)) === undefined &&
+            (await this.gov.roles.holds(tx, principal, ['device-so'], 'device')) !== undefined,
+        );
+        return this.gov.requests.require(tx, id);
+      });
+      return this.view(this.core.store, req);
+    });
+  }
+
+  /** Cancels a pending request: its requester, or an officer of its scope. */
+  async cancel(id: string, authority: OfficerCredential | undefined): Promise<void> {
+    const op: Operation = { action: 'approval.cancel', details: { request: id.slice(0, 64) } };
+    await this.core.guard(op, async () => {
+      const req = await this.gov.requests.require(this.core.store, id);
+      let by = this.core.actor;
+      if (authority !== undefined) {
+        const proven = await this.gov.authorizeSelf(authority, op);
+        by = proven.principal;
+      }
+      if (by !== req.body.statement.requester) {
+        const pid = req.scope.startsWith('partition:') ? req.scope.slice(10) : undefined;
+        const role = await this.gov.roles.holds(
+          this.core.store,
+          by,
+          ['device-so', 'pso'],
+          req.scope,
+        );
+        if (role === undefined) {
+          throw new HsmError(
+            'role-required',
+            'only the requester or an officer of its scope cancels a request',
+            {
+              details: {
+                request: id,
+                needs: 'requester|device-so|pso',
+                scope: req.scope,
+                principal: by,
+                ...(pid === undefined ? {} : { partitionId: pid }),
+              },
+            },
+          );
+        }
+      }
+      await this.core.store.tx((tx) => this.gov.requests.cancel(tx, this.core.clock.now(), id, by));
+    });
+  }
+}
