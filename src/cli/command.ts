@@ -29,6 +29,8 @@ export interface Command {
   readonly positionals: readonly string[];
   /** The last positional may be repeated (`FILE...`). */
   readonly variadic?: boolean;
+  /** Positionals that may follow the required ones, in order (shown as `[NAME]`). */
+  readonly optionalPositionals?: readonly string[];
   readonly options: Readonly<Record<string, OptionSpec>>;
   /** Extra paragraphs for --help. */
   readonly details?: string;
@@ -58,7 +60,9 @@ export const GLOBAL_OPTIONS: Readonly<Record<string, OptionSpec>> = {
 };
 
 export function usageLine(command: Command): string {
-  const pos = command.positionals.join(' ') + (command.variadic === true ? '...' : '');
+  const optional = (command.optionalPositionals ?? []).map((p) => `[${p}]`);
+  const pos =
+    [...command.positionals, ...optional].join(' ') + (command.variadic === true ? '...' : '');
   return `attestamp ${command.path.join(' ')}${pos ? ' ' + pos : ''} [options]`;
 }
 
@@ -127,10 +131,15 @@ export function parseInvocation(
     const missing = command.positionals[parsed.positionals.length] ?? 'argument';
     throw new UsageError(`missing ${missing} ${see}`);
   }
-  if (parsed.positionals.length > expected && command.variadic !== true) {
-    const takes = expected === 0 ? 'takes no arguments' : `takes ${command.positionals.join(' ')}`;
+  const most = expected + (command.optionalPositionals?.length ?? 0);
+  if (parsed.positionals.length > most && command.variadic !== true) {
+    const names = [
+      ...command.positionals,
+      ...(command.optionalPositionals ?? []).map((p) => `[${p}]`),
+    ];
+    const takes = most === 0 ? 'takes no arguments' : `takes ${names.join(' ')}`;
     throw new UsageError(
-      `unexpected argument number ${String(expected + 1)}: this command ${takes} ${see}`,
+      `unexpected argument number ${String(most + 1)}: this command ${takes} ${see}`,
     );
   }
   return { io, positionals: parsed.positionals, options: parsed.values };

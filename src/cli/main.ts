@@ -38,6 +38,28 @@ import {
   partitionPolicy,
   partitionShow,
 } from './commands/partition.js';
+import {
+  approvalHint,
+  approvalsCancel,
+  approvalsExecute,
+  approvalsList,
+  approvalsShow,
+  approvalsSign,
+  approvalsSubmit,
+} from './commands/approvals.js';
+import {
+  officerAdd,
+  officerEnrollKey,
+  officerGrant,
+  officerKeyChallenge,
+  officerKeys,
+  officerRevoke,
+  officerRevokeKey,
+  partitionExcludeSo,
+  partitionIncludeSo,
+  quorumSet,
+  quorumShow,
+} from './commands/officer.js';
 import { CliError, EXIT, exitCodeFor, InputError, UsageError } from './exit-codes.js';
 import { jsonText, type Io } from './output.js';
 
@@ -52,6 +74,23 @@ export const COMMANDS: readonly Command[] = [
   partitionShow,
   partitionPolicy,
   partitionRevoke,
+  partitionExcludeSo,
+  partitionIncludeSo,
+  officerAdd,
+  officerGrant,
+  officerRevoke,
+  officerKeyChallenge,
+  officerEnrollKey,
+  officerRevokeKey,
+  officerKeys,
+  quorumShow,
+  quorumSet,
+  approvalsList,
+  approvalsShow,
+  approvalsSign,
+  approvalsSubmit,
+  approvalsCancel,
+  approvalsExecute,
   keyGenerate,
   keyList,
   keyShow,
@@ -92,7 +131,8 @@ function topHelp(): string {
     'Global options (anywhere on the line): --data DIR, --json, --help, --version.',
     '',
     'Exit codes: 0 ok, 1 failure, 2 refused by policy, 3 not found, 4 integrity failure,',
-    '5 already exists, 6 audit log does not extend the recorded head, 64 usage error,',
+    '5 already exists, 6 audit log does not extend the recorded head, 7 approval request',
+    'made or waiting (guarded by a quorum rule), 64 usage error,',
     '65 bad input data, 69 service unavailable, 73 store not writable (permission),',
     '74 no space left, 75 store locked (try again), 77 authentication failed.',
   );
@@ -207,6 +247,8 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
   } catch (error) {
     const code = exitCodeFor(error);
     io.stderr(`attestamp ${command.path.join(' ')}: ${describe(error)}\n`);
+    const hint = approvalHint(error);
+    if (hint !== undefined) io.stderr(hint);
     if (wantsJson) io.stdout(jsonText(errorDocument(error, code)));
     return code;
   }

@@ -48,7 +48,16 @@ describe('operator CLI conventions', () => {
       for (let n = 1; n < c.path.length; n++) groups.add(c.path.slice(0, n).join(' '));
     }
     expect([...groups].sort()).toEqual(
-      expect.arrayContaining(['audit', 'key', 'partition', 'tsa', 'tsa archive']),
+      expect.arrayContaining([
+        'approvals',
+        'audit',
+        'key',
+        'officer',
+        'partition',
+        'quorum',
+        'tsa',
+        'tsa archive',
+      ]),
     );
     for (const g of groups) {
       const r = cli([...g.split(' '), '--help']);
@@ -58,7 +67,7 @@ describe('operator CLI conventions', () => {
         expect(r.stdout, g).toContain(c.path.join(' '));
       }
     }
-  });
+  }, 300_000); // one subprocess per command and group
 
   it('a group without its subcommand lists them and exits 64', () => {
     const r = cli(['tsa', 'archive']);
