@@ -23,3 +23,12 @@ export type {
   CatalogDifference,
   Queryable as CatalogQueryable,
 } from './store/postgres/schema-check.js';
+/** Governance: the bytes of approval requests and approvals, roles and operation classes. */
+export {
+  approvalBytes,
+  enrollmentBytes,
+  requestBytes,
+  type ApprovalDecision,
+  type RequestStatement,
+} from './governance/statement.js';
+export { OPERATION_CLASSES, ROLES, type OperationClass, type Role } from './governance/roles.js';

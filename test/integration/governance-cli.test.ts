@@ -6,18 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import {
-  approvalBytes as cliApprovalBytes,
-  OPERATION_CLASSES as CLI_CLASSES,
-  requestBytes as cliRequestBytes,
-  ROLES as CLI_ROLES,
-} from '../../src/cli/governance-bytes.js';
-import { OPERATION_CLASSES, ROLES } from '../../src/hsm/governance/roles.js';
-import {
-  approvalBytes,
-  requestBytes,
-  type RequestStatement,
-} from '../../src/hsm/governance/statement.js';
+import { OPERATION_CLASSES } from '../../src/hsm/index.js';
 import { runCli, type CliResult } from '../helpers/cli.js';
 import { schemaOf, validate } from '../helpers/json-schema.js';
 import { tempDir } from '../helpers/tmp.js';
@@ -127,42 +116,6 @@ const RULE_2_OF_3 = {
   ],
   timeoutSeconds: 86400,
 };
-
-describe('the CLI copies of the governance names and bytes', () => {
-  it('are the HSM originals', () => {
-    expect([...CLI_CLASSES]).toEqual([...OPERATION_CLASSES]);
-    expect([...CLI_ROLES]).toEqual([...ROLES]);
-    const statement: RequestStatement = {
-      type: 'attestamp.approval-request',
-      version: 1,
-      id: 'r1',
-      device: 'd1',
-      scope: 'device',
-      operation: 'role.grant',
-      params: { principal: 'alice', role: 'auditor', scope: 'device', note: 'caf\u00e9' },
-      target: null,
-      requester: 'so',
-      rules: [
-        { scope: 'device', operation: 'officers.change', version: 1, digest: 'ab'.repeat(32) },
-      ],
-      createdAt: '2026-01-01T00:00:00.000Z',
-      notBefore: '2026-01-01T00:00:00.000Z',
-      expiresAt: '2026-01-02T00:00:00.000Z',
-      nonce: '00'.repeat(16),
-      auditHead: { seq: 3, hash: 'cd'.repeat(32) },
-    };
-    const approver = { principal: 'bob', key: 'ef'.repeat(32) };
-    for (const d of ['approve', 'reject'] as const) {
-      expect(Buffer.from(cliApprovalBytes(statement, d, approver))).toEqual(
-        Buffer.from(approvalBytes(statement, d, approver)),
-      );
-    }
-    expect(Buffer.from(cliRequestBytes(statement))).toEqual(Buffer.from(requestBytes(statement)));
-    expect(Buffer.from(cliApprovalBytes(statement, 'approve', approver))).not.toEqual(
-      Buffer.from(approvalBytes(statement, 'reject', approver)),
-    );
-  });
-});
 
 describe.skipIf(skip)('governance through the CLI, approvers signing with openssl', () => {
   beforeAll(() => {
