@@ -54,6 +54,33 @@ const { checkIntegerContent, expectTag, readBoolean, readOid } = derReader;
  */
 const MAX_REQUEST_LENGTH_OCTETS = 3;
 
+/**
+ * The dotted text of the last OIDs read: the imprint's hash algorithm and the policy repeat from
+ * request to request, and decoding one builds a string arc by arc. Only OIDs that decoded (and so
+ * passed the DER checks) are kept, by their exact octets.
+ */
+const OID_CACHE_SIZE = 8;
+const oidCache: { readonly octets: Uint8Array; readonly text: string }[] = [];
+let oidCacheNext = 0;
+
+function readOidCached(b: Uint8Array, t: Tlv): string {
+  if (t.tag === 0x06) {
+    const length = t.end - t.valueStart;
+    for (const entry of oidCache) {
+      const o = entry.octets;
+      if (o.length !== length) continue;
+      let i = 0;
+      while (i < length && o[i] === b[t.valueStart + i]) i++;
+      if (i === length) return entry.text;
+    }
+  }
+  const text = readOid(b, t);
+  // A copy: Buffer.prototype.slice would share the request body.
+  oidCache[oidCacheNext] = { octets: new Uint8Array(b.subarray(t.valueStart, t.end)), text };
+  oidCacheNext = (oidCacheNext + 1) % OID_CACHE_SIZE;
+  return text;
+}
+
 /** One TLV with a single-octet tag and a minimal definite length inside [pos, limit). */
 function readTlv(b: Uint8Array, pos: number, limit: number): Tlv {
   return derReader.readTlv(b, pos, limit, MAX_REQUEST_LENGTH_OCTETS);
@@ -97,7 +124,7 @@ function readTimeStampReq(bytes: Uint8Array, limits: RequestLimits): TimeStampRe
   const alg = readTlv(bytes, mi.valueStart, mi.end);
   expectTag(alg, 0x30, 'hash algorithm identifier');
   const algOid = readTlv(bytes, alg.valueStart, alg.end);
-  const hashAlgorithm = readOid(bytes, algOid);
+  const hashAlgorithm = readOidCached(bytes, algOid);
   let hashParametersNull = false;
   if (algOid.end < alg.end) {
     const params = readTlv(bytes, algOid.end, alg.end);
@@ -121,7 +148,7 @@ function readTimeStampReq(bytes: Uint8Array, limits: RequestLimits): TimeStampRe
   while (pos < end) {
     const t = readTlv(bytes, pos, end);
     if (t.tag === 0x06 && stage < 1) {
-      reqPolicy = readOid(bytes, t);
+      reqPolicy = readOidCached(bytes, t);
       stage = 1;
     } else if (t.tag === 0x02 && stage < 2) {
       checkIntegerContent(bytes, t);

@@ -238,7 +238,7 @@ export class TimeStampService {
       genTime,
       nonce: req.nonce,
       certReq: req.certReq,
-      ...(accuracy === undefined ? {} : { accuracy }),
+      accuracy,
     });
     if (unit.verify !== undefined) {
       this.selfCheck(unit, unit.verify, built.tstInfo, built.signedAttributes, built.signature);
