@@ -219,7 +219,19 @@ export class TokenTemplate {
     return out;
   }
 
-  async build(f: TokenFields): Promise<BuiltToken> {
+  /** Writes and signs a token; a failure to sign rejects. */
+  build(f: TokenFields): Promise<BuiltToken> {
+    let layout: Layout;
+    try {
+      layout = this.write(f);
+    } catch (error) {
+      return Promise.reject(error instanceof Error ? error : new Error('token writing failed'));
+    }
+    return this.signer.sign(layout.toSign).then((signature) => this.finish(layout, signature));
+  }
+
+  /** The token up to its signed attributes, digest included, laid out for `signatureRoom`. */
+  private write(f: TokenFields): Layout {
     // Lengths that do not depend on the signature.
     const tstContent = this.tstInfoContentLength(f);
     const tstSize = tlvSize(tstContent);
@@ -257,12 +269,25 @@ export class TokenTemplate {
     const digest = oneShotHash(this.digestName, buf.subarray(tstStart, tstEnd), 'binary');
     const digestAt = attrsStart + this.digestOffset;
     for (let i = 0; i < digest.length; i++) buf[digestAt + i] = digest.charCodeAt(i);
-    const toSign = buf.subarray(attrsStart, attrsEnd);
-    // RFC 5652 5.4: signed as a SET (0x31), carried as [0] IMPLICIT.
-    const signedAttributes = allocate(toSign.length);
-    signedAttributes.set(toSign);
-    const signature = await this.signer.sign(toSign);
+    return {
+      buf,
+      room,
+      roomPrefix,
+      signedDataHead,
+      tstStart,
+      tstEnd,
+      signerInfosAt,
+      headStart,
+      attrsStart,
+      attrsEnd,
+      // RFC 5652 5.4: signed as a SET (0x31), carried as [0] IMPLICIT (set once signed).
+      toSign: buf.subarray(attrsStart, attrsEnd),
+    };
+  }
 
+  /** Writes the signature and the lengths that depend on it; moves the token if need be. */
+  private finish(layout: Layout, signature: Uint8Array): BuiltToken {
+    const { buf, room, roomPrefix, signedDataHead, signerInfosAt, headStart, attrsStart } = layout;
     let out = buf;
     let base = roomPrefix; // where the SignedData content starts in `out`
     if (signature.length > room) {
@@ -278,8 +303,8 @@ export class TokenTemplate {
     let w = base + (signerInfosAt - roomPrefix);
     w = writeHeader(out, w, 0x31, tlvSize(signerInfoContent));
     w = writeHeader(out, w, 0x30, signerInfoContent);
-    if (out !== buf) out.set(buf.subarray(headStart, attrsEnd), w);
-    else if (w !== headStart) out.copyWithin(w, headStart, attrsEnd);
+    if (out !== buf) out.set(buf.subarray(headStart, layout.attrsEnd), w);
+    else if (w !== headStart) out.copyWithin(w, headStart, layout.attrsEnd);
     const attrsAt = w + (attrsStart - headStart);
     out[attrsAt] = 0xa0;
     w = put(out, attrsAt + this.attrsTemplate.length, this.signatureAlgorithm);
@@ -297,12 +322,12 @@ export class TokenTemplate {
     put(out, p, STATUS_GRANTED);
     p = writeHeaderBefore(out, p, 0x30, end - p);
     const shift = base - roomPrefix;
-    return {
-      response: out.subarray(p, end),
-      tstInfo: out.subarray(tstStart + shift, tstEnd + shift),
-      signedAttributes,
+    return new Token(
+      out.subarray(p, end),
+      out.subarray(layout.tstStart + shift, layout.tstEnd + shift),
+      out.subarray(attrsAt, attrsAt + this.attrsTemplate.length),
       signature,
-    };
+    );
   }
 
   private tstInfoContentLength(f: TokenFields): number {
@@ -334,6 +359,43 @@ export class TokenTemplate {
     // ordering DEFAULT FALSE is omitted (TST-07).
     if (f.nonce !== undefined) o = put(out, writeHeader(out, o, 0x02, f.nonce.length), f.nonce);
     return put(out, o, this.tstTail);
+  }
+}
+
+/** Where build() wrote the parts of a token that the signature does not change. */
+interface Layout {
+  readonly buf: Uint8Array;
+  /** The signature length laid out for. */
+  readonly room: number;
+  /** Where the SignedData content starts: room for the headers before it. */
+  readonly roomPrefix: number;
+  /** SignedData content before SignerInfos. */
+  readonly signedDataHead: number;
+  readonly tstStart: number;
+  readonly tstEnd: number;
+  readonly signerInfosAt: number;
+  /** Where the SignerInfo content starts (version, sid, digestAlgorithm). */
+  readonly headStart: number;
+  readonly attrsStart: number;
+  readonly attrsEnd: number;
+  readonly toSign: Uint8Array;
+}
+
+/** A built token: views into its response. */
+class Token implements BuiltToken {
+  constructor(
+    readonly response: Uint8Array,
+    readonly tstInfo: Uint8Array,
+    /** The signed attributes as carried: [0] IMPLICIT. */
+    private readonly carriedAttributes: Uint8Array,
+    readonly signature: Uint8Array,
+  ) {}
+
+  /** The SET OF form that was signed (RFC 5652 5.4), copied when asked for (self-checks). */
+  get signedAttributes(): Uint8Array {
+    const out = this.carriedAttributes.slice();
+    out[0] = 0x31;
+    return out;
   }
 }
 
