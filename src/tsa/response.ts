@@ -219,15 +219,17 @@ export class TokenTemplate {
     return out;
   }
 
-  /** Writes and signs a token; a failure to sign rejects. */
+  /** Writes and signs a token; every failure rejects. */
   build(f: TokenFields): Promise<BuiltToken> {
     let layout: Layout;
+    let signing: Promise<Uint8Array>;
     try {
       layout = this.write(f);
+      signing = this.signer.sign(layout.toSign);
     } catch (error) {
       return Promise.reject(error instanceof Error ? error : new Error('token writing failed'));
     }
-    return this.signer.sign(layout.toSign).then((signature) => this.finish(layout, signature));
+    return signing.then((signature) => this.finish(layout, signature));
   }
 
   /** The token up to its signed attributes, digest included, laid out for `signatureRoom`. */
