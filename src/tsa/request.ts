@@ -95,6 +95,26 @@ function readTlv(b: Uint8Array, pos: number, limit: number): Tlv {
 }
 
 /**
+ * The TLVs of the request walk, read into these instead of new objects: reading is synchronous
+ * and keeps none of them (a request used to allocate a dozen).
+ */
+const cursor = (): derReader.MutableTlv => ({ tag: 0, start: 0, valueStart: 0, end: 0 });
+const OUTER = cursor();
+const VERSION = cursor();
+const IMPRINT = cursor();
+const HASH_ALGORITHM = cursor();
+const HASH_OID = cursor();
+const HASH_PARAMS = cursor();
+const DIGEST = cursor();
+const FIELD = cursor();
+
+const NO_EXTENSIONS: TimeStampReq['extensions'] = Object.freeze([]);
+
+function readInto(out: derReader.MutableTlv, b: Uint8Array, pos: number, limit: number): Tlv {
+  return derReader.readTlvInto(out, b, pos, limit, MAX_REQUEST_LENGTH_OCTETS);
+}
+
+/**
  * Reads a TimeStampReq with the strict DER reader. A DER or schema violation the reader finds
  * becomes request-malformed with the reader's reason (the statusString the client sees).
  */
@@ -115,27 +135,27 @@ export function parseTimeStampReq(
 }
 
 function readTimeStampReq(bytes: Uint8Array, limits: RequestLimits): TimeStampReq {
-  const outer = readTlv(bytes, 0, bytes.length);
+  const outer = readInto(OUTER, bytes, 0, bytes.length);
   expectTag(outer, 0x30, 'TimeStampReq sequence');
   if (outer.end !== bytes.length) malformed('trailing bytes after the request', outer.end);
   const end = outer.end;
 
   // version INTEGER { v1(1) }
-  const vt = readTlv(bytes, outer.valueStart, end);
+  const vt = readInto(VERSION, bytes, outer.valueStart, end);
   expectTag(vt, 0x02, 'version integer');
   checkIntegerContent(bytes, vt);
   const version = vt.end - vt.valueStart === 1 ? bytes[vt.valueStart]! : -1;
 
   // messageImprint
-  const mi = readTlv(bytes, vt.end, end);
+  const mi = readInto(IMPRINT, bytes, vt.end, end);
   expectTag(mi, 0x30, 'messageImprint sequence');
-  const alg = readTlv(bytes, mi.valueStart, mi.end);
+  const alg = readInto(HASH_ALGORITHM, bytes, mi.valueStart, mi.end);
   expectTag(alg, 0x30, 'hash algorithm identifier');
-  const algOid = readTlv(bytes, alg.valueStart, alg.end);
+  const algOid = readInto(HASH_OID, bytes, alg.valueStart, alg.end);
   const hashAlgorithm = readOidCached(bytes, algOid);
   let hashParametersNull = false;
   if (algOid.end < alg.end) {
-    const params = readTlv(bytes, algOid.end, alg.end);
+    const params = readInto(HASH_PARAMS, bytes, algOid.end, alg.end);
     // SHA-2 and SHA-3 identifiers take absent or NULL parameters (RFC 5754 2, RFC 8702).
     if (params.tag !== 0x05 || params.end !== params.valueStart) {
       malformed('hash algorithm parameters must be absent or NULL', params.start);
@@ -143,7 +163,7 @@ function readTimeStampReq(bytes: Uint8Array, limits: RequestLimits): TimeStampRe
     if (params.end !== alg.end) malformed('trailing data in hash algorithm identifier', params.end);
     hashParametersNull = true;
   }
-  const hm = readTlv(bytes, alg.end, mi.end);
+  const hm = readInto(DIGEST, bytes, alg.end, mi.end);
   expectTag(hm, 0x04, 'hashedMessage octet string');
   if (hm.end !== mi.end) malformed('trailing data in messageImprint', hm.end);
 
@@ -151,10 +171,10 @@ function readTimeStampReq(bytes: Uint8Array, limits: RequestLimits): TimeStampRe
   let reqPolicy: string | undefined;
   let nonce: Uint8Array | undefined;
   let certReq = false;
-  const extensions: { oid: string; critical: boolean }[] = [];
+  let extensions: { oid: string; critical: boolean }[] | undefined;
   let stage = 0; // fields must come in order, each at most once
   while (pos < end) {
-    const t = readTlv(bytes, pos, end);
+    const t = readInto(FIELD, bytes, pos, end);
     if (t.tag === 0x06 && stage < 1) {
       reqPolicy = readOidCached(bytes, t);
       stage = 1;
@@ -172,6 +192,7 @@ function readTimeStampReq(bytes: Uint8Array, limits: RequestLimits): TimeStampRe
       certReq = readBoolean(bytes, t);
       stage = 3;
     } else if (t.tag === 0xa0 && stage < 4) {
+      extensions = [];
       readExtensions(bytes, t, extensions, limits);
       stage = 4;
     } else {
@@ -188,7 +209,7 @@ function readTimeStampReq(bytes: Uint8Array, limits: RequestLimits): TimeStampRe
     reqPolicy,
     nonce,
     certReq,
-    extensions,
+    extensions: extensions ?? NO_EXTENSIONS,
   };
 }
 
