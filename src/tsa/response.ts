@@ -326,8 +326,11 @@ export class TokenTemplate {
     const shift = base - roomPrefix;
     return new Token(
       out.subarray(p, end),
-      out.subarray(layout.tstStart + shift, layout.tstEnd + shift),
-      out.subarray(attrsAt, attrsAt + this.attrsTemplate.length),
+      out,
+      layout.tstStart + shift,
+      layout.tstEnd + shift,
+      attrsAt,
+      attrsAt + this.attrsTemplate.length,
       signature,
     );
   }
@@ -383,19 +386,27 @@ interface Layout {
   readonly toSign: Uint8Array;
 }
 
-/** A built token: views into its response. */
+/** A built token: its response, and its other parts as views into it made when asked for. */
 class Token implements BuiltToken {
   constructor(
     readonly response: Uint8Array,
-    readonly tstInfo: Uint8Array,
+    /** The buffer the response is a view of, and where its parts lie in it. */
+    private readonly buf: Uint8Array,
+    private readonly tstStart: number,
+    private readonly tstEnd: number,
     /** The signed attributes as carried: [0] IMPLICIT. */
-    private readonly carriedAttributes: Uint8Array,
+    private readonly attrsStart: number,
+    private readonly attrsEnd: number,
     readonly signature: Uint8Array,
   ) {}
 
-  /** The SET OF form that was signed (RFC 5652 5.4), copied when asked for (self-checks). */
+  get tstInfo(): Uint8Array {
+    return this.buf.subarray(this.tstStart, this.tstEnd);
+  }
+
+  /** The SET OF form that was signed (RFC 5652 5.4), a copy. */
   get signedAttributes(): Uint8Array {
-    const out = this.carriedAttributes.slice();
+    const out = this.buf.slice(this.attrsStart, this.attrsEnd);
     out[0] = 0x31;
     return out;
   }
