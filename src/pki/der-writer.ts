@@ -66,23 +66,34 @@ export function unsignedInteger(magnitude: Uint8Array): Uint8Array {
   return (body[0]! & 0x80) !== 0 ? tlv(0x02, Uint8Array.of(0), body) : tlv(0x02, body);
 }
 
+const MAX_SAFE_BIGINT = BigInt(Number.MAX_SAFE_INTEGER);
+
 /** INTEGER from a non-negative safe integer or bigint. */
 export function integer(value: number | bigint): Uint8Array {
-  if (typeof value === 'bigint' && value >= 0n && value <= BigInt(Number.MAX_SAFE_INTEGER)) {
+  if (typeof value === 'bigint' && value >= 0n && value <= MAX_SAFE_BIGINT) {
     value = Number(value);
   }
   if (typeof value === 'number') {
     if (!Number.isSafeInteger(value) || value < 0)
       throw new RangeError('not a non-negative integer');
-    // Fast path (serial numbers, versions): at most 7 octets, no BigInt arithmetic.
-    const bytes = new Uint8Array(8);
-    let i = 8;
+    // Fast path (serial numbers, versions): at most 7 octets, no BigInt arithmetic, written in
+    // place with a leading zero when the top bit is set.
+    let octets = 1;
+    let top = value;
+    while (top >= 0x100) {
+      top = Math.floor(top / 0x100);
+      octets++;
+    }
+    const pad = top >= 0x80 ? 1 : 0;
+    const out = new Uint8Array(2 + pad + octets);
+    out[0] = 0x02;
+    out[1] = pad + octets;
     let v = value;
-    do {
-      bytes[--i] = v % 256;
-      v = Math.floor(v / 256);
-    } while (v > 0);
-    return unsignedInteger(bytes.subarray(i));
+    for (let i = out.length - 1; i >= 2 + pad; i--) {
+      out[i] = v % 0x100;
+      v = Math.floor(v / 0x100);
+    }
+    return out;
   }
   let v = value;
   if (v < 0n) throw new RangeError('negative integers are not used here');
@@ -170,4 +181,38 @@ export function encodeNode(root: DerNode): Uint8Array {
   const out = new Uint8Array(measure(root));
   write(root, out, 0);
   return out;
+}
+
+/**
+ * In-place writing for builders that lay a whole structure out in one preallocated buffer: the
+ * size of a TLV from its content length, and its tag and length octets written at an offset or
+ * ending at one.
+ */
+export function tlvSize(contentLength: number): number {
+  return 1 + lengthSize(contentLength) + contentLength;
+}
+
+/** Writes tag and length octets at `offset`; returns the offset of the content. */
+export function writeHeader(out: Uint8Array, offset: number, tag: number, length: number): number {
+  out[offset++] = tag;
+  if (length < 0x80) {
+    out[offset++] = length;
+    return offset;
+  }
+  const size = lengthSize(length) - 1;
+  out[offset++] = 0x80 | size;
+  for (let i = size - 1; i >= 0; i--) out[offset++] = (length >>> (8 * i)) & 0xff;
+  return offset;
+}
+
+/** Writes tag and length octets ending just before `end`; returns where they start. */
+export function writeHeaderBefore(
+  out: Uint8Array,
+  end: number,
+  tag: number,
+  length: number,
+): number {
+  const start = end - 1 - lengthSize(length);
+  writeHeader(out, start, tag, length);
+  return start;
 }

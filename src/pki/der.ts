@@ -83,11 +83,36 @@ export function readTlv(
   limit: number = b.length,
   maxLengthOctets: number = MAX_LENGTH_OCTETS,
 ): Tlv {
+  return readTlvInto({ tag: 0, start: 0, valueStart: 0, end: 0 }, b, pos, limit, maxLengthOctets);
+}
+
+/** A Tlv that readTlvInto overwrites. */
+export interface MutableTlv {
+  tag: number;
+  start: number;
+  valueStart: number;
+  end: number;
+}
+
+/**
+ * readTlv into `out` rather than a new object, for a reader on a hot path that walks values
+ * without keeping them (the TSA request reader).
+ */
+export function readTlvInto(
+  out: MutableTlv,
+  b: Uint8Array,
+  pos: number,
+  limit: number = b.length,
+  maxLengthOctets: number = MAX_LENGTH_OCTETS,
+): MutableTlv {
   if (pos + 2 > limit) invalid('truncated', pos);
   const tag = b[pos]!;
   if ((tag & 0x1f) === 0x1f) schema('unexpected high tag number', pos);
-  const end = valueEnd(b, pos, pos + 1, limit, maxLengthOctets);
-  return { tag, start: pos, valueStart: valueOffset(b, pos + 1), end };
+  out.end = valueEnd(b, pos, pos + 1, limit, maxLengthOctets);
+  out.tag = tag;
+  out.start = pos;
+  out.valueStart = valueOffset(b, pos + 1);
+  return out;
 }
 
 /** The TLVs inside a constructed value. */

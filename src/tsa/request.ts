@@ -54,9 +54,64 @@ const { checkIntegerContent, expectTag, readBoolean, readOid } = derReader;
  */
 const MAX_REQUEST_LENGTH_OCTETS = 3;
 
+/**
+ * The dotted text of the last OIDs read: the imprint's hash algorithm and the policy repeat from
+ * request to request, and decoding one builds a string arc by arc. Only OIDs that decoded (and so
+ * passed the DER checks) are kept, by their exact octets.
+ */
+const OID_CACHE_SIZE = 8;
+const oidCache: { readonly octets: Uint8Array; readonly text: string }[] = [];
+let oidCacheNext = 0;
+
+function readOidCached(b: Uint8Array, t: Tlv): string {
+  if (t.tag === 0x06) {
+    const length = t.end - t.valueStart;
+    for (const entry of oidCache) {
+      const o = entry.octets;
+      if (o.length !== length) continue;
+      let i = 0;
+      while (i < length && o[i] === b[t.valueStart + i]) i++;
+      if (i === length) return entry.text;
+    }
+  }
+  const text = readOid(b, t);
+  // A copy: Buffer.prototype.slice would share the request body.
+  oidCache[oidCacheNext] = { octets: new Uint8Array(b.subarray(t.valueStart, t.end)), text };
+  oidCacheNext = (oidCacheNext + 1) % OID_CACHE_SIZE;
+  return text;
+}
+
+/**
+ * A plain Uint8Array view of part of the request: subarray() of a Buffer body makes a Buffer,
+ * which costs several times as much.
+ */
+function view(b: Uint8Array, start: number, end: number): Uint8Array {
+  return new Uint8Array(b.buffer, b.byteOffset + start, end - start);
+}
+
 /** One TLV with a single-octet tag and a minimal definite length inside [pos, limit). */
 function readTlv(b: Uint8Array, pos: number, limit: number): Tlv {
   return derReader.readTlv(b, pos, limit, MAX_REQUEST_LENGTH_OCTETS);
+}
+
+/**
+ * The TLVs of the request walk, read into these instead of new objects: reading is synchronous
+ * and keeps none of them (a request used to allocate a dozen).
+ */
+const cursor = (): derReader.MutableTlv => ({ tag: 0, start: 0, valueStart: 0, end: 0 });
+const OUTER = cursor();
+const VERSION = cursor();
+const IMPRINT = cursor();
+const HASH_ALGORITHM = cursor();
+const HASH_OID = cursor();
+const HASH_PARAMS = cursor();
+const DIGEST = cursor();
+const FIELD = cursor();
+
+const NO_EXTENSIONS: TimeStampReq['extensions'] = Object.freeze([]);
+
+function readInto(out: derReader.MutableTlv, b: Uint8Array, pos: number, limit: number): Tlv {
+  return derReader.readTlvInto(out, b, pos, limit, MAX_REQUEST_LENGTH_OCTETS);
 }
 
 /**
@@ -80,27 +135,27 @@ export function parseTimeStampReq(
 }
 
 function readTimeStampReq(bytes: Uint8Array, limits: RequestLimits): TimeStampReq {
-  const outer = readTlv(bytes, 0, bytes.length);
+  const outer = readInto(OUTER, bytes, 0, bytes.length);
   expectTag(outer, 0x30, 'TimeStampReq sequence');
   if (outer.end !== bytes.length) malformed('trailing bytes after the request', outer.end);
   const end = outer.end;
 
   // version INTEGER { v1(1) }
-  const vt = readTlv(bytes, outer.valueStart, end);
+  const vt = readInto(VERSION, bytes, outer.valueStart, end);
   expectTag(vt, 0x02, 'version integer');
   checkIntegerContent(bytes, vt);
   const version = vt.end - vt.valueStart === 1 ? bytes[vt.valueStart]! : -1;
 
   // messageImprint
-  const mi = readTlv(bytes, vt.end, end);
+  const mi = readInto(IMPRINT, bytes, vt.end, end);
   expectTag(mi, 0x30, 'messageImprint sequence');
-  const alg = readTlv(bytes, mi.valueStart, mi.end);
+  const alg = readInto(HASH_ALGORITHM, bytes, mi.valueStart, mi.end);
   expectTag(alg, 0x30, 'hash algorithm identifier');
-  const algOid = readTlv(bytes, alg.valueStart, alg.end);
-  const hashAlgorithm = readOid(bytes, algOid);
+  const algOid = readInto(HASH_OID, bytes, alg.valueStart, alg.end);
+  const hashAlgorithm = readOidCached(bytes, algOid);
   let hashParametersNull = false;
   if (algOid.end < alg.end) {
-    const params = readTlv(bytes, algOid.end, alg.end);
+    const params = readInto(HASH_PARAMS, bytes, algOid.end, alg.end);
     // SHA-2 and SHA-3 identifiers take absent or NULL parameters (RFC 5754 2, RFC 8702).
     if (params.tag !== 0x05 || params.end !== params.valueStart) {
       malformed('hash algorithm parameters must be absent or NULL', params.start);
@@ -108,7 +163,7 @@ function readTimeStampReq(bytes: Uint8Array, limits: RequestLimits): TimeStampRe
     if (params.end !== alg.end) malformed('trailing data in hash algorithm identifier', params.end);
     hashParametersNull = true;
   }
-  const hm = readTlv(bytes, alg.end, mi.end);
+  const hm = readInto(DIGEST, bytes, alg.end, mi.end);
   expectTag(hm, 0x04, 'hashedMessage octet string');
   if (hm.end !== mi.end) malformed('trailing data in messageImprint', hm.end);
 
@@ -116,12 +171,12 @@ function readTimeStampReq(bytes: Uint8Array, limits: RequestLimits): TimeStampRe
   let reqPolicy: string | undefined;
   let nonce: Uint8Array | undefined;
   let certReq = false;
-  const extensions: { oid: string; critical: boolean }[] = [];
+  let extensions: { oid: string; critical: boolean }[] | undefined;
   let stage = 0; // fields must come in order, each at most once
   while (pos < end) {
-    const t = readTlv(bytes, pos, end);
+    const t = readInto(FIELD, bytes, pos, end);
     if (t.tag === 0x06 && stage < 1) {
-      reqPolicy = readOid(bytes, t);
+      reqPolicy = readOidCached(bytes, t);
       stage = 1;
     } else if (t.tag === 0x02 && stage < 2) {
       checkIntegerContent(bytes, t);
@@ -130,13 +185,14 @@ function readTimeStampReq(bytes: Uint8Array, limits: RequestLimits): TimeStampRe
           details: { octets: t.end - t.valueStart, limit: limits.maxNonceOctets },
         });
       }
-      nonce = bytes.subarray(t.valueStart, t.end);
+      nonce = view(bytes, t.valueStart, t.end);
       stage = 2;
     } else if (t.tag === 0x01 && stage < 3) {
       // DER omits a DEFAULT value; an explicit FALSE is tolerated because some clients send it.
       certReq = readBoolean(bytes, t);
       stage = 3;
     } else if (t.tag === 0xa0 && stage < 4) {
+      extensions = [];
       readExtensions(bytes, t, extensions, limits);
       stage = 4;
     } else {
@@ -146,14 +202,14 @@ function readTimeStampReq(bytes: Uint8Array, limits: RequestLimits): TimeStampRe
   }
   return {
     version,
-    messageImprint: bytes.subarray(mi.start, mi.end),
+    messageImprint: view(bytes, mi.start, mi.end),
     hashAlgorithm,
     hashParametersNull,
-    hashedMessage: bytes.subarray(hm.valueStart, hm.end),
+    hashedMessage: view(bytes, hm.valueStart, hm.end),
     reqPolicy,
     nonce,
     certReq,
-    extensions,
+    extensions: extensions ?? NO_EXTENSIONS,
   };
 }
 

@@ -22,6 +22,7 @@ import {
   encodeAccuracy,
   TokenTemplate,
   type Accuracy,
+  type BuiltToken,
 } from './response.js';
 import {
   DEFAULT_REQUEST_LIMITS,
@@ -81,6 +82,16 @@ interface Unit {
   readonly spkiSha256: string;
   /** Unexpected failures of this unit, logged once per episode and then counted. */
   readonly failures: FailureLog;
+}
+
+/** What a granted token was issued with, for its archive record. */
+interface Issued {
+  readonly unit: Unit;
+  readonly req: TimeStampReq;
+  readonly atMs: number;
+  readonly serial: bigint;
+  readonly genTime: string;
+  readonly policy: string;
 }
 
 const SHA1_INFO = { oid: id_sha1, length: 20 };
@@ -143,27 +154,36 @@ export class TimeStampService {
   }
 
   /** Answers one DER TimeStampReq addressed to the named unit. Never throws for client faults. */
-  async respond(unitName: string, body: Uint8Array): Promise<ServiceResult> {
+  respond(unitName: string, body: Uint8Array): Promise<ServiceResult> {
     const addressed = this.units.get(unitName);
-    if (addressed === undefined) throw new RangeError(`no unit ${unitName}`);
+    if (addressed === undefined) return Promise.reject(new RangeError(`no unit ${unitName}`));
     let unit = addressed;
     let request: TimeStampReq | undefined;
     try {
       request = parseTimeStampReq(body, this.limits);
       unit = this.check(addressed, request);
-      return await this.grant(unit, request);
+      return this.grant(unit, request);
     } catch (error) {
-      const tsaError =
-        error instanceof TsaError
-          ? error
-          : new TsaError('internal', 'internal error', { cause: error });
-      if (tsaError.code === 'internal') {
-        // Unexpected: the whole error (message, stack, cause) goes to the log, never to the
-        // client; once per failure state, then counted (requests_total with systemFailure too).
-        unit.failures.failed(error, { unit: unit.name });
-      }
-      return this.reject(unit, request, tsaError);
+      return this.refuse(unit, request, error);
     }
+  }
+
+  /** The rejection answering any error of a request: a TsaError's failInfo, else systemFailure. */
+  private refuse(
+    unit: Unit,
+    request: TimeStampReq | undefined,
+    error: unknown,
+  ): Promise<ServiceResult> {
+    const tsaError =
+      error instanceof TsaError
+        ? error
+        : new TsaError('internal', 'internal error', { cause: error });
+    if (tsaError.code === 'internal') {
+      // Unexpected: the whole error (message, stack, cause) goes to the log, never to the
+      // client; once per failure state, then counted (requests_total with systemFailure too).
+      unit.failures.failed(error, { unit: unit.name });
+    }
+    return this.reject(unit, request, tsaError);
   }
 
   private check(addressed: Unit, req: TimeStampReq): Unit {
@@ -208,7 +228,12 @@ export class TimeStampService {
     return unit;
   }
 
-  private async grant(unit: Unit, req: TimeStampReq): Promise<ServiceResult> {
+  /**
+   * Reads the time, assigns a serial and builds the token; a refusal before that throws. The token
+   * path chains promises rather than nesting async functions: each async function and await is one
+   * promise more, and with async hooks enabled (AsyncLocalStorage) each promise costs a hook call.
+   */
+  private grant(unit: Unit, req: TimeStampReq): Promise<ServiceResult> {
     // RSP-07 / TIS-01: never a token with a doubtful time.
     const reading = this.options.timeSource.read();
     if (!reading.trusted) {
@@ -230,33 +255,59 @@ export class TimeStampService {
     const policy = req.reqPolicy ?? unit.policies[0]!;
     const serial = this.options.serials.next();
     const genTime = formatGenTime(reading.epochMs, this.options.precision);
-    const accuracy = this.measuredAccuracy();
-    const built = await unit.template.build({
-      policy: unit.policyDer.get(policy)!,
-      messageImprint: req.messageImprint,
-      serialNumber: der.integer(serial),
-      genTime,
-      nonce: req.nonce,
-      certReq: req.certReq,
-      ...(accuracy === undefined ? {} : { accuracy }),
-    });
-    if (unit.verify !== undefined) {
-      this.selfCheck(unit, unit.verify, built.tstInfo, built.signedAttributes, built.signature);
-    }
-    if (this.options.archive !== undefined) {
-      await this.archive(unit, {
-        atMs: reading.epochMs,
-        serial,
+    const issued: Issued = { unit, req, atMs: reading.epochMs, serial, genTime, policy };
+    return unit.template
+      .build({
+        policy: unit.policyDer.get(policy)!,
+        messageImprint: req.messageImprint,
+        serialNumber: der.integer(serial),
         genTime,
-        policy,
+        nonce: req.nonce,
+        certReq: req.certReq,
+        accuracy: this.measuredAccuracy(),
+      })
+      .then(
+        (built) => this.release(issued, built),
+        (error: unknown) => this.refuse(unit, req, error),
+      );
+  }
+
+  /** Self-checks and archives a built token before it is released. */
+  private release(issued: Issued, built: BuiltToken): ServiceResult | Promise<ServiceResult> {
+    const { unit, req } = issued;
+    try {
+      if (unit.verify !== undefined) {
+        this.selfCheck(unit, unit.verify, built.tstInfo, built.signedAttributes, built.signature);
+      }
+      const result: ServiceResult = {
+        response: built.response,
+        status: 'granted',
+        serial: issued.serial,
+        unit: unit.name,
+      };
+      if (this.options.archive === undefined) {
+        unit.failures.succeeded({ unit: unit.name });
+        return result;
+      }
+      return this.archive(unit, {
+        atMs: issued.atMs,
+        serial: issued.serial,
+        genTime: issued.genTime,
+        policy: issued.policy,
         req,
         status: 'granted',
         failInfo: null,
         response: built.response,
-      });
+      }).then(
+        () => {
+          unit.failures.succeeded({ unit: unit.name });
+          return result;
+        },
+        (error: unknown) => this.refuse(unit, req, error),
+      );
+    } catch (error) {
+      return this.refuse(unit, req, error);
     }
-    unit.failures.succeeded({ unit: unit.name });
-    return { response: built.response, status: 'granted', serial, unit: unit.name };
   }
 
   private accuracyCache: { micros: number; der: Uint8Array | undefined } | undefined;

@@ -28,6 +28,8 @@ export function createSystemTimeSource(options: { maxJumpMs?: number } = {}): Ti
   const maxJump = options.maxJumpMs ?? 1000;
   const wallAtStart = Date.now();
   const monoAtStart = performance.now();
+  // Read once: the getter calls into the runtime each time.
+  const origin = performance.timeOrigin;
   return {
     read() {
       const mono = performance.now();
@@ -41,7 +43,7 @@ export function createSystemTimeSource(options: { maxJumpMs?: number } = {}): Ti
         };
       }
       // performance.timeOrigin + now() carries microseconds; anchored to the checked wall clock.
-      return { epochMs: performance.timeOrigin + mono, trusted: true };
+      return { epochMs: origin + mono, trusted: true };
     },
   };
 }
@@ -63,18 +65,36 @@ export function formatGenTime(epochMs: number, precision: GenTimePrecision): str
   // Whole microseconds, rounded: near the current epoch a double in milliseconds resolves only
   // about 0.24 us, so truncating its fraction would turn 0.000021 s into 0.00002 s.
   const epochMicros = Math.round(epochMs * 1000);
-  const wholeMs = Math.floor(epochMicros / 1000);
-  const d = new Date(wholeMs);
+  const second = Math.floor(epochMicros / 1_000_000);
+  const base = genTimeSeconds(second);
+  if (precision === 0) return base + 'Z';
+  // The first `precision` digits of the six, without trailing zeros.
+  let digits: number = precision;
+  let fraction = Math.floor((epochMicros - second * 1_000_000) / FRACTION_DIVISORS[precision]);
+  while (digits > 0 && fraction % 10 === 0) {
+    fraction /= 10;
+    digits--;
+  }
+  return digits === 0 ? base + 'Z' : `${base}.${String(fraction).padStart(digits, '0')}Z`;
+}
+
+const FRACTION_DIVISORS = [1_000_000, 100_000, 10_000, 1000, 100, 10, 1] as const;
+
+/** YYYYMMDDHHMMSS of a whole second since the epoch, kept for the last second asked. */
+let lastSecond = Number.NaN;
+let lastSecondText = '';
+
+function genTimeSeconds(second: number): string {
+  if (second === lastSecond) return lastSecondText;
+  const d = new Date(second * 1000);
   const p2 = (n: number): string => (n < 10 ? '0' + String(n) : String(n));
-  const base =
+  lastSecondText =
     String(d.getUTCFullYear()).padStart(4, '0') +
     p2(d.getUTCMonth() + 1) +
     p2(d.getUTCDate()) +
     p2(d.getUTCHours()) +
     p2(d.getUTCMinutes()) +
     p2(d.getUTCSeconds());
-  if (precision === 0) return base + 'Z';
-  const micros = epochMicros - Math.floor(epochMicros / 1_000_000) * 1_000_000;
-  const digits = String(micros).padStart(6, '0').slice(0, precision).replace(/0+$/, '');
-  return digits.length === 0 ? base + 'Z' : `${base}.${digits}Z`;
+  lastSecond = second;
+  return lastSecondText;
 }
