@@ -89,7 +89,7 @@ describe('approvals', () => {
     for (const n of ['ann', 'bob', 'cat']) {
       await hsm.governance.addOfficer(pass(n), [{ role: 'device-so' }], OFFICER);
       people[n] = p256(n);
-      await enroll(people[n]!);
+      await enroll(people[n]);
     }
   }, 60_000);
 
