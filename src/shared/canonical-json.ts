@@ -1,8 +1,7 @@
-// Canonical JSON (RFC 8785, JCS) for the bytes people sign: the `canonicalize` library (the
-// reference implementation by one of the RFC's authors) over a value checked first to be plain
-// JSON of a bounded size: objects, arrays, strings, booleans, null and safe integers only, so
-// that every party, in any language, computes the same bytes.
-import canonicalize from 'canonicalize';
+// Plain JSON values for the bytes people sign (RFC 8785 canonical JSON, made in
+// src/hsm/governance/canonical-json.ts): objects, arrays, strings, booleans, null and safe
+// integers only, of a bounded size, so that every party, in any language, computes the same
+// bytes. Browser-safe and without dependencies (the light verifier package includes it).
 import { AttestampError } from './errors.js';
 
 export type JsonValue =
@@ -51,26 +50,4 @@ export function assertJson(value: unknown, path = '$', depth = 0): asserts value
     return;
   }
   throw invalid('not a JSON value', path);
-}
-
-/** The RFC 8785 canonical text of a plain JSON value. */
-export function canonicalJson(value: JsonValue): string {
-  assertJson(value);
-  const text = canonicalize(value);
-  if (text === undefined) throw invalid('not a JSON value', '$');
-  if (text.length > CANONICAL_LIMITS.bytes) throw invalid('too long', '$');
-  return text;
-}
-
-/** Parses JSON text of bounded length and checks it is plain canonicalisable JSON. */
-export function parseCanonicalInput(text: string): JsonValue {
-  if (text.length > CANONICAL_LIMITS.bytes) throw invalid('too long', '$');
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch {
-    throw invalid('not JSON', '$');
-  }
-  assertJson(value);
-  return value;
 }

@@ -1,7 +1,8 @@
 // Security officers: proving a credential against the authenticated officer row (scrypt, before
 // any transaction), re-checking inside the transaction that the proven row is unchanged, and
 // the one shape every governed officer's change has (authorised by a session or a request).
-import { canonicalJson, constantTimeEqual, type JsonValue } from '../../shared/index.js';
+import { constantTimeEqual, type JsonValue } from '../../shared/index.js';
+import { canonicalJson } from '../governance/canonical-json.js';
 import type { Core, Operation } from '../core.js';
 import { HsmError } from '../errors.js';
 import type { Authority, GovernedCall } from '../governance/authorize.js';

@@ -4,7 +4,8 @@
 // log knows of; a row the log knows of that is missing is a deletion by someone other than the
 // HSM (governance objects are never deleted, they change state). Every change is one audit
 // entry naming the object, in the transaction that makes it.
-import { canonicalJson, type JsonObject } from '../../shared/index.js';
+import type { JsonObject } from '../../shared/index.js';
+import { canonicalJson } from './canonical-json.js';
 import type { Core, Operation } from '../core.js';
 import { HsmError } from '../errors.js';
 import { governanceRowEncoding, macMatches, rowMac } from '../integrity.js';

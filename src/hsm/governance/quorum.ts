@@ -2,7 +2,8 @@
 // versioned (every change bumps the version, a cleared rule keeps its row with rule null), with
 // the digest of its canonical JSON that request statements name.
 import { createHash } from 'node:crypto';
-import { canonicalJson, type JsonObject, type JsonValue } from '../../shared/index.js';
+import type { JsonObject, JsonValue } from '../../shared/index.js';
+import { canonicalJson } from './canonical-json.js';
 import type { StoreReader, StoreTx } from '../store/device-store.js';
 import type { GovernanceObject, GovernanceObjects } from './objects.js';
 import type { OperationClass } from './roles.js';

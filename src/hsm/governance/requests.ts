@@ -3,7 +3,7 @@
 // and the one execution, inside the transaction of the effect.
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { JsonObject, JsonValue } from '../../shared/index.js';
-import { canonicalJson } from '../../shared/index.js';
+import { canonicalJson } from './canonical-json.js';
 import type { Core } from '../core.js';
 import { HsmError } from '../errors.js';
 import type { StoreReader, StoreTx } from '../store/device-store.js';

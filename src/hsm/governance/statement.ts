@@ -2,7 +2,8 @@
 // happen, signed by the partition attestation key or the device key), the bytes an approver
 // signs (a domain-separation prefix, then the RFC 8785 canonical JSON of decision, approver and
 // statement), and the proof of possession an approver key is enrolled with.
-import { canonicalJson, type JsonObject } from '../../shared/index.js';
+import type { JsonObject } from '../../shared/index.js';
+import { canonicalJson } from './canonical-json.js';
 
 /** Prefixes that keep each kind of signed bytes apart from every other (and from a token). */
 export const REQUEST_PREFIX = 'attestamp approval request v1\0';

@@ -2,7 +2,8 @@
 // (or destroyed), restored or purged by an officer, exported wrapped when the key and the
 // partition both allow it. Every check reads its rows inside the transaction that changes them.
 import { randomUUID, type KeyObject } from 'node:crypto';
-import { bytesEqual, canonicalJson, type JsonValue } from '../../shared/index.js';
+import { bytesEqual, type JsonValue } from '../../shared/index.js';
+import { canonicalJson } from '../governance/canonical-json.js';
 import { isKeyAlgorithm, type KeyAlgorithm } from '../../pki/index.js';
 import { officerChange } from '../auth/officers.js';
 import type { Core, Operation } from '../core.js';
