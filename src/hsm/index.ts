@@ -32,3 +32,4 @@ export {
   type RequestStatement,
 } from './governance/statement.js';
 export { OPERATION_CLASSES, ROLES, type OperationClass, type Role } from './governance/roles.js';
+export { opensslSignCommand, signWithApproverKey } from './mechanisms/approver.js';

@@ -10,7 +10,7 @@ import {
   enrollmentBytes,
   type RequestStatement,
 } from '../../src/hsm/governance/statement.js';
-import { approverKey, verifyApproverSignature } from '../../src/hsm/governance/approver-crypto.js';
+import { approverKey, verifyApproverSignature } from '../../src/hsm/mechanisms/approver.js';
 import { decodePem } from '../../src/pki/index.js';
 import { tempDir } from '../helpers/tmp.js';
 import { requireTool } from '../helpers/tools.js';

@@ -1,9 +1,15 @@
 // Approval request commands: list, show (with the bytes an approver signs), sign with a private
 // key file, submit a signature made elsewhere (openssl), cancel, and execute once approved.
-import { constants, createHash, createPublicKey, sign, X509Certificate } from 'node:crypto';
+import { createHash, createPublicKey, X509Certificate } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { HsmError, verifySignature, type Hsm } from '../../hsm/index.js';
+import {
+  HsmError,
+  opensslSignCommand,
+  signWithApproverKey,
+  verifySignature,
+  type Hsm,
+} from '../../hsm/index.js';
 import { KEY_ALGORITHMS } from '../../pki/index.js';
 import { flag, requiredOption, stringOption, type Command, type Invocation } from '../command.js';
 import { officerCredential, readInputFile, withHsm, withOfficerHint } from '../context.js';
@@ -20,16 +26,7 @@ import { AUTHORITY_OPTIONS, describeRule } from './officer.js';
 import { MASTER_OPTIONS } from './partition.js';
 
 /** How to sign the bytes with openssl, for each approver key algorithm. */
-export function opensslCommand(algorithm: string, file: string, sig: string): string {
-  switch (algorithm) {
-    case 'ed25519':
-      return `openssl pkeyutl -sign -rawin -inkey key.pem -in ${file} -out ${sig}`;
-    case 'rsa-pss-sha256':
-      return `openssl dgst -sha256 -sigopt rsa_padding_mode:pss -sign key.pem -out ${sig} ${file}`;
-    default:
-      return `openssl dgst -sha256 -sign key.pem -out ${sig} ${file}`;
-  }
-}
+export const opensslCommand = opensslSignCommand;
 
 /** The next steps after a guarded command made a request (printed under its error line). */
 export function approvalHint(error: unknown): string | undefined {
@@ -341,24 +338,6 @@ signature for reject, nor for another request.`,
   },
 };
 
-/** Signs the approval bytes with an unencrypted PEM private key. */
-function signWithKeyFile(pem: string, algorithm: string, data: Uint8Array): Uint8Array {
-  switch (algorithm) {
-    case 'ed25519':
-      return new Uint8Array(sign(null, data, pem));
-    case 'rsa-pss-sha256':
-      return new Uint8Array(
-        sign('sha256', data, {
-          key: pem,
-          padding: constants.RSA_PKCS1_PSS_PADDING,
-          saltLength: constants.RSA_PSS_SALTLEN_DIGEST,
-        }),
-      );
-    default:
-      return new Uint8Array(sign('sha256', data, { key: pem, dsaEncoding: 'der' }));
-  }
-}
-
 /** The fingerprint of the public half of a PEM private key. */
 function fingerprintOfKeyFile(pem: string, path: string): string {
   try {
@@ -397,7 +376,7 @@ Read the request ('attestamp approvals show ID') before approving it.`,
         principal: k.body.principal,
         key: k.id,
       });
-      const signature = signWithKeyFile(keyFile, k.body.algorithm, bytes);
+      const signature = signWithApproverKey(keyFile, k.body.algorithm, bytes);
       return gather(hsm, await hsm.governance.decide(id, decision, k.id, signature));
     });
     output(inv, shown, `${decision} recorded for request ${id}`);

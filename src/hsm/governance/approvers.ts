@@ -1,7 +1,11 @@
 // Approver keys: a principal's public keys that approvals are signed with, enrolled only with
 // a proof of possession (a signature over bytes binding the device, the principal and the key),
 // revoked for good. One principal may hold several keys; an approval counts the principal once.
-import { approverKey, verifyApproverSignature, type ApproverAlgorithm } from './approver-crypto.js';
+import {
+  approverKey,
+  verifyApproverSignature,
+  type ApproverAlgorithm,
+} from '../mechanisms/approver.js';
 import type { JsonObject } from '../../shared/index.js';
 import type { Core } from '../core.js';
 import { HsmError } from '../errors.js';

@@ -7,7 +7,7 @@ import { canonicalJson } from './canonical-json.js';
 import type { Core } from '../core.js';
 import { HsmError } from '../errors.js';
 import type { StoreReader, StoreTx } from '../store/device-store.js';
-import { verifyApproverSignature } from './approver-crypto.js';
+import { verifyApproverSignature } from '../mechanisms/approver.js';
 import type { ApproverKeys } from './approvers.js';
 import type { GovernanceObject, GovernanceObjects } from './objects.js';
 import type { QuorumRules } from './quorum.js';

@@ -243,6 +243,7 @@ describe('hash chain: the HSM audit log expressed with it', () => {
     key_id: string | null;
     outcome: string;
     details_json: string;
+    object: string | null;
     prev_hash: Buffer;
     hash: Buffer;
     mac: Buffer;
@@ -252,6 +253,7 @@ describe('hash chain: the HSM audit log expressed with it', () => {
   const auditEntries = (rows: readonly AuditRow[]): (StoredEntry & { row: AuditRow })[] =>
     rows.map((row) => ({
       seq: row.seq,
+      // An entry about a governance object has the object as a ninth field.
       body: canonicalBody([
         row.seq,
         row.at,
@@ -261,6 +263,7 @@ describe('hash chain: the HSM audit log expressed with it', () => {
         row.key_id,
         row.outcome,
         row.details_json,
+        ...(row.object === null ? [] : [row.object]),
       ]),
       prevHash: row.prev_hash,
       hash: row.hash,

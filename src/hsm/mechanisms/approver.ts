@@ -2,7 +2,7 @@
 // The schemes are the ones plain OpenSSL produces over a file of bytes, so that an approver
 // needs no special client: `openssl dgst -sha256 -sign` (ECDSA P-256, RSA-PSS with SHA-256) and
 // `openssl pkeyutl -sign -rawin` (Ed25519).
-import { constants, createHash, createPublicKey, verify, type KeyObject } from 'node:crypto';
+import { constants, createHash, createPublicKey, sign, verify, type KeyObject } from 'node:crypto';
 import { PkiError } from '../../pki/index.js';
 
 export type ApproverAlgorithm = 'ecdsa-p256-sha256' | 'ed25519' | 'rsa-pss-sha256';
@@ -108,5 +108,38 @@ export function verifyApproverSignature(
     }
   } catch {
     return false;
+  }
+}
+
+/** How to sign a file of approval bytes with plain openssl, for the approver key's scheme. */
+export function opensslSignCommand(algorithm: string, file: string, sig: string): string {
+  switch (algorithm) {
+    case 'ed25519':
+      return `openssl pkeyutl -sign -rawin -inkey key.pem -in ${file} -out ${sig}`;
+    case 'rsa-pss-sha256':
+      return `openssl dgst -sha256 -sigopt rsa_padding_mode:pss -sign key.pem -out ${sig} ${file}`;
+    default:
+      return `openssl dgst -sha256 -sign key.pem -out ${sig} ${file}`;
+  }
+}
+
+/**
+ * Signs approval bytes with an approver's own PEM private key (an approver's machine, not the
+ * HSM: the key is the approver's, never stored here), in the key's scheme.
+ */
+export function signWithApproverKey(pem: string, algorithm: string, data: Uint8Array): Uint8Array {
+  switch (algorithm) {
+    case 'ed25519':
+      return new Uint8Array(sign(null, data, pem));
+    case 'rsa-pss-sha256':
+      return new Uint8Array(
+        sign('sha256', data, {
+          key: pem,
+          padding: constants.RSA_PKCS1_PSS_PADDING,
+          saltLength: constants.RSA_PSS_SALTLEN_DIGEST,
+        }),
+      );
+    default:
+      return new Uint8Array(sign('sha256', data, { key: pem, dsaEncoding: 'der' }));
   }
 }
