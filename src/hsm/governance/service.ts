@@ -165,34 +165,27 @@ export class Governance {
   }
 
   /** Grants a role (device scope, or a partition's). */
-  async grantRole(
+  grantRole(
     principal: string,
     role: string,
     partition: string | undefined,
     authority: Authority | undefined,
   ): Promise<void> {
-    const pid = await this.partitionIdOf(this.core.store, partition);
-    const scope = pid === undefined ? 'device' : partitionScope(pid);
-    const r = checkRole(role, scope);
-    const action = pid === undefined ? 'role.grant' : 'role.grant.partition';
-    const op: Operation = {
-      action: 'role.grant',
-      partitionId: pid,
-      details: { principal, role: r, scope },
-    };
-    await this.run(
-      op,
-      authority,
-      { action, partitionId: pid, params: { principal, role: r, scope } },
-      async (tx, at, by) => {
-        await this.gov.roles.grant(tx, at, principal, r, scope, by);
-        return undefined;
-      },
-    );
+    return this.changeRole('grant', principal, role, partition, authority);
   }
 
-  /** Revokes a role; refused when it would leave a rule no one can meet. */
-  async revokeRole(
+  /** Revokes a role (approver keys, not roles, decide whether a rule can still be met). */
+  revokeRole(
+    principal: string,
+    role: string,
+    partition: string | undefined,
+    authority: Authority | undefined,
+  ): Promise<void> {
+    return this.changeRole('revoke', principal, role, partition, authority);
+  }
+
+  private async changeRole(
+    change: 'grant' | 'revoke',
     principal: string,
     role: string,
     partition: string | undefined,
@@ -201,9 +194,9 @@ export class Governance {
     const pid = await this.partitionIdOf(this.core.store, partition);
     const scope = pid === undefined ? 'device' : partitionScope(pid);
     const r = checkRole(role, scope);
-    const action = pid === undefined ? 'role.revoke' : 'role.revoke.partition';
+    const action = pid === undefined ? `role.${change}` : `role.${change}.partition`;
     const op: Operation = {
-      action: 'role.revoke',
+      action: `role.${change}`,
       partitionId: pid,
       details: { principal, role: r, scope },
     };
@@ -212,7 +205,7 @@ export class Governance {
       authority,
       { action, partitionId: pid, params: { principal, role: r, scope } },
       async (tx, at, by) => {
-        await this.gov.roles.revoke(tx, at, principal, r, scope, by);
+        await this.gov.roles[change](tx, at, principal, r, scope, by);
         return undefined;
       },
     );
