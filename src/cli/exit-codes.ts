@@ -19,6 +19,8 @@ export const EXIT = {
   rollback: 6,
   /** The operation is guarded by a quorum rule: an approval request was created, or is waiting. */
   pending: 7,
+  /** key verify: the signature does not verify. */
+  badSignature: 8,
   /** A remote service (a TSA) could not be reached or answered outside its protocol. */
   unavailable: 69,
   /** The store cannot be written: permission denied or a read-only file system (EX_CANTCREAT). */
@@ -60,6 +62,11 @@ const HSM_EXIT: Readonly<Record<HsmErrorCode, ExitCode>> = {
   'key-not-invalidated': EXIT.refused,
   'key-not-destroyable': EXIT.refused,
   'key-not-extractable': EXIT.refused,
+  'key-blocked': EXIT.refused,
+  'key-not-blocked': EXIT.refused,
+  'key-not-modifiable': EXIT.refused,
+  'key-purpose-denied': EXIT.refused,
+  'policy-key-rule-required': EXIT.refused,
   'system-key': EXIT.refused,
   'policy-read-only': EXIT.refused,
   'policy-export-denied': EXIT.refused,

@@ -32,6 +32,7 @@ import {
   keyRestore,
   keyShow,
 } from './commands/key.js';
+import { keyBlock, keyPolicy, keySign, keyUnblock, keyVerify } from './commands/key-use.js';
 import {
   partitionCreate,
   partitionList,
@@ -101,6 +102,11 @@ export const COMMANDS: readonly Command[] = [
   keyPurge,
   keyExport,
   keyImport,
+  keySign,
+  keyVerify,
+  keyBlock,
+  keyUnblock,
+  keyPolicy,
   chain,
   crlIssue,
   stamp,

@@ -25,6 +25,15 @@ export type HsmErrorCode =
   | 'key-not-invalidated'
   | 'key-not-destroyable'
   | 'key-not-extractable'
+  /** The key is blocked by its policy's block rule (unblock it first). */
+  | 'key-blocked'
+  | 'key-not-blocked'
+  /** The key's attributes (and so its policy) are fixed: it was made not modifiable. */
+  | 'key-not-modifiable'
+  /** The key's purposes do not include the operation (sign, verify...). */
+  | 'key-purpose-denied'
+  /** The partition requires every new key to carry a use rule in its own policy. */
+  | 'policy-key-rule-required'
   | 'system-key'
   | 'policy-read-only'
   | 'policy-export-denied'

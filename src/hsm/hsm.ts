@@ -31,7 +31,9 @@ import {
   showKey,
   type ImportKeyOptions,
 } from './keys/lifecycle.js';
+import { setKeyBlocked, setKeyPolicy } from './keys/policy.js';
 import { partitionKeySigner } from './keys/signers.js';
+import { signWithKey, verifyWithKey, type SignInput, type SignResult } from './keys/use.js';
 import type { MasterKeyInput } from './master-key.js';
 import {
   createPartition,
@@ -58,6 +60,7 @@ import {
   type DeviceInfo,
   type GenerateKeyOptions,
   type KeyInfo,
+  type KeyPolicyInput,
   type KeyState,
   type OfficerCredential,
   type PartitionChain,
@@ -79,7 +82,7 @@ function policyChanges(value: unknown): Partial<PartitionPolicy> {
   }
   return out;
 }
-export type { CreatePartitionOptions, ImportKeyOptions };
+export type { CreatePartitionOptions, ImportKeyOptions, SignInput, SignResult };
 
 export interface InitOptions extends HsmOptions {
   /** Where the store is made: a file path (SQLite, the default) or a postgres:// URL. */
@@ -298,6 +301,62 @@ export class Hsm {
     return attestKey(this.core, partitionName, label, options);
   }
 
+  /**
+   * Signs data, or a digest under the key algorithm's hash, with a user key. Under the key's
+   * use rule this makes an approval request (HsmError approval-required names it); once
+   * approved, executeRequest signs exactly what its statement holds and the request's result
+   * holds the signature.
+   */
+  sign(
+    partitionName: string,
+    label: string,
+    input: SignInput,
+    authority?: { readonly request: string },
+  ): Promise<SignResult> {
+    return signWithKey(this.core, partitionName, label, input, authority);
+  }
+
+  /** Verifies a signature with a user key's public key (data, or a digest under its hash). */
+  verify(
+    partitionName: string,
+    label: string,
+    input: SignInput,
+    signature: Uint8Array,
+  ): Promise<boolean> {
+    return verifyWithKey(this.core, partitionName, label, input, signature);
+  }
+
+  /** Blocks a key (under its block rule when it has one): kept, unusable until unblocked. */
+  blockKey(
+    partitionName: string,
+    label: string,
+    authority?: { readonly request: string },
+  ): Promise<KeyInfo> {
+    return setKeyBlocked(this.core, partitionName, label, true, authority);
+  }
+
+  /** Unblocks a key (under its unblock rule when it has one). */
+  unblockKey(
+    partitionName: string,
+    label: string,
+    authority?: { readonly request: string },
+  ): Promise<KeyInfo> {
+    return setKeyBlocked(this.core, partitionName, label, false, authority);
+  }
+
+  /**
+   * Replaces a modifiable key's approval policy (null: no rules), under its modify rule, or
+   * its use rule when it has no modify rule.
+   */
+  setKeyPolicy(
+    partitionName: string,
+    label: string,
+    policy: KeyPolicyInput | null,
+    authority?: { readonly request: string },
+  ): Promise<KeyInfo> {
+    return setKeyPolicy(this.core, partitionName, label, policy, authority);
+  }
+
   /** A signer for an active key of the partition. */
   signer(partitionName: string, label: string): Promise<Signer> {
     return partitionKeySigner(this.core, partitionName, label);
@@ -406,6 +465,27 @@ export class Hsm {
           await requestPartition(),
           text(p['label']),
           { kind: 'rsa-aes-kwp', spki: new Uint8Array(Buffer.from(p['spki'], 'hex')) },
+          auth,
+        );
+        break;
+      case 'key.sign': {
+        const hex = (v: unknown): Uint8Array => new Uint8Array(Buffer.from(text(v), 'hex'));
+        const input: SignInput =
+          typeof p['digest'] === 'string' ? { digest: hex(p['digest']) } : { data: hex(p['data']) };
+        await this.sign(await requestPartition(), text(p['label']), input, auth);
+        break;
+      }
+      case 'key.block':
+        await this.blockKey(await requestPartition(), text(p['label']), auth);
+        break;
+      case 'key.unblock':
+        await this.unblockKey(await requestPartition(), text(p['label']), auth);
+        break;
+      case 'key.policy':
+        await this.setKeyPolicy(
+          await requestPartition(),
+          text(p['label']),
+          p['policy'] ?? null,
           auth,
         );
         break;

@@ -2,7 +2,15 @@
 export * from './errors.js';
 export * from './types.js';
 export { Hsm } from './hsm.js';
-export type { HsmOptions, InitOptions, CreatePartitionOptions, ImportKeyOptions } from './hsm.js';
+export type {
+  HsmOptions,
+  InitOptions,
+  CreatePartitionOptions,
+  ImportKeyOptions,
+  SignInput,
+  SignResult,
+} from './hsm.js';
+export { SIGN_DATA_LIMIT, STATEMENT_DATA_LIMIT } from './keys/use.js';
 export type { Authority } from './governance/authorize.js';
 export { createFactory, openFactory, FACTORY_FILES } from './issuing/factory.js';
 export type { Factory, CreateFactoryOptions } from './issuing/factory.js';

@@ -1,5 +1,6 @@
 // Public data types of the HSM core: partitions, policies, key attributes and key descriptions.
 import { CAPABILITIES, type Capability, type KeyAlgorithm } from '../pki/index.js';
+import type { QuorumRule } from './governance/rules.js';
 
 /** Key capabilities (standards/attestation.md ARC.4.2), as the evidence names them. */
 export const KEY_PURPOSES = CAPABILITIES;
@@ -8,7 +9,25 @@ export type KeyPurpose = Capability;
 export const KEY_ORIGINS = ['generated', 'imported', 'unwrapped', 'derived'] as const;
 export type KeyOrigin = (typeof KEY_ORIGINS)[number];
 
-export type KeyState = 'active' | 'invalidated';
+/** In use; in the trash (restorable); blocked by its policy's block rule (until unblocked). */
+export type KeyState = 'active' | 'invalidated' | 'blocked';
+
+/** The operations a key's own approval policy can guard (Smart Key Attributes). */
+export const KEY_POLICY_OPERATIONS = ['use', 'block', 'unblock', 'modify'] as const;
+export type KeyPolicyOperation = (typeof KEY_POLICY_OPERATIONS)[number];
+
+/**
+ * A key's own approval rules, in the quorum rule language (governance/rules.ts): `use` guards
+ * signing (and the other uses), `block` and `unblock` its state, `modify` a change of this
+ * policy. A rule absent: that operation needs no approvals. `version` goes up on each change.
+ */
+export interface KeyPolicy {
+  readonly version: number;
+  readonly use?: QuorumRule;
+  readonly block?: QuorumRule;
+  readonly unblock?: QuorumRule;
+  readonly modify?: QuorumRule;
+}
 
 /** What a key is for inside the device: a user key or one of the partition's own keys. */
 export type KeyRole = 'device' | 'partition-attestation' | 'partition-timestamp' | 'user';
@@ -25,6 +44,10 @@ export interface KeyAttributes {
   readonly destroyable: boolean;
   readonly purposes: readonly KeyPurpose[];
   readonly origin: KeyOrigin;
+  /** The key's own approval policy; absent: none (the partition's rules alone apply). */
+  readonly policy?: KeyPolicy;
+  /** Blocked under its policy: kept, but unusable until unblocked (reported as state blocked). */
+  readonly blocked?: boolean;
 }
 
 export interface KeyInfo {
@@ -51,6 +74,8 @@ export interface PartitionPolicy {
   readonly invalidation: boolean;
   /** Nothing is created, deleted or changed while set (only an officer may lift it). */
   readonly readOnly: boolean;
+  /** Every new user key must carry a use rule in its own approval policy. */
+  readonly keyUseRuleRequired: boolean;
 }
 
 export const DEFAULT_PARTITION_POLICY: PartitionPolicy = Object.freeze({
@@ -58,6 +83,7 @@ export const DEFAULT_PARTITION_POLICY: PartitionPolicy = Object.freeze({
   importAllowed: false,
   invalidation: true,
   readOnly: false,
+  keyUseRuleRequired: false,
 });
 
 export interface PartitionInfo {
@@ -97,7 +123,12 @@ export interface GenerateKeyOptions {
   readonly modifiable?: boolean;
   readonly destroyable?: boolean;
   readonly purposes?: readonly KeyPurpose[];
+  /** The key's own approval policy (its version is set by the HSM). */
+  readonly policy?: KeyPolicyInput;
 }
+
+/** A key policy as a caller gives it: rules as JSON, checked by the rule parser. */
+export type KeyPolicyInput = Partial<Record<KeyPolicyOperation, unknown>>;
 
 /** Caller-supplied key that an exported key is wrapped under. */
 export type WrappingKey =

@@ -9,6 +9,7 @@ import {
   type DeviceInfo,
   type KeyAttributes,
   type KeyInfo,
+  type KeyState,
   type PartitionInfo,
   type PartitionPolicy,
 } from './types.js';
@@ -36,6 +37,11 @@ export function publicKeyOf(row: KeyRow): Buffer {
 
 export function parseAttributes(row: KeyRow): KeyAttributes {
   return JSON.parse(row.attributes_json) as KeyAttributes;
+}
+
+/** A key's state as callers see it: the row's, or blocked (an authenticated attribute). */
+export function keyState(row: KeyRow): KeyState {
+  return row.state === 'active' && parseAttributes(row).blocked === true ? 'blocked' : row.state;
 }
 
 export function toDeviceInfo(row: DeviceRow): DeviceInfo {
@@ -78,7 +84,7 @@ export function toKeyInfo(row: KeyRow, partitionName: string): KeyInfo {
     algorithm: row.algorithm,
     spki: new Uint8Array(publicKeyOf(row)),
     attributes: parseAttributes(row),
-    state: row.state,
+    state: keyState(row),
     createdAt: new Date(row.created_at),
     invalidatedAt: row.invalidated_at === null ? undefined : new Date(row.invalidated_at),
   };

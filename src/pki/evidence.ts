@@ -81,6 +81,8 @@ export const KEY_CLAIMS = {
   keyPolicyDigest: claim(`${ARC}.5.7`, 'octets'),
   origin: claim(`${ARC}.5.8`, 'enum'),
   keyState: claim(`${ARC}.5.11`, 'enum'),
+  /** The key's own approval rules (use, block, unblock, modify) as RFC 8785 canonical JSON. */
+  approvalPolicy: claim(`${ARC}.5.12`, 'utf8'),
 } as const;
 
 /** ARC.4.2.x key capabilities, in the order of their last arc. */
@@ -100,7 +102,7 @@ export const capabilityOid = (c: Capability): string => `${ARC}.4.2.${CAPABILITI
 
 export const ORIGINS = ['generated', 'imported', 'unwrapped', 'derived'] as const;
 export const PROTECTION_CLASSES = ['software', 'software-sealed', 'hardware'] as const;
-export const KEY_STATES = ['active', 'invalidated'] as const;
+export const KEY_STATES = ['active', 'invalidated', 'blocked'] as const;
 
 export type ClaimValue =
   | { readonly type: 'octets' | 'spki'; readonly value: Uint8Array }

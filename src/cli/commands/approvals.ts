@@ -448,9 +448,12 @@ export const approvalsExecute: Command = {
   details: `Runs the operation the statement names with exactly its parameters, in one transaction with
 the check that its rules are met now (by keys not revoked since, under the same rule versions).
 Refused while pending or time-locked (exit 7), and when rejected, expired, cancelled or executed
-(exit 2). Executable today: quorum rule changes, role grants and revocations, approver key
-revocation, and the SO exclusion; other guarded operations make requests that cannot be
-executed from the CLI yet.`,
+(exit 2). Executable: quorum rule changes, role grants and revocations, approver key
+revocation, the SO exclusion, partition policy and revocation, trash restore and purge, key
+export (under an RSA public key), and a key's own guarded operations (sign, block, unblock,
+policy change: for a signature, attestamp key sign --request ID --out FILE writes it).
+Adding an officer and enrolling an approver for someone else cannot be requested (a statement
+holds no passphrase).`,
   options: { ...MASTER_OPTIONS },
   async run(inv) {
     const id = inv.positionals[0]!;

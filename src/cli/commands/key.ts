@@ -15,6 +15,7 @@ import { flag, requiredOption, stringOption, type Command, type Invocation } fro
 import { officerCredential, readInputFile, withHsm, withOfficerHint } from '../context.js';
 import { EXIT, InputError, UsageError } from '../exit-codes.js';
 import { jsonText } from '../output.js';
+import { readPolicyFile } from './key-use.js';
 import { MASTER_OPTIONS, OFFICER_OPTIONS } from './partition.js';
 
 export function keyJson(k: KeyInfo): Record<string, unknown> {
@@ -48,6 +49,18 @@ function printKey(inv: Invocation, k: KeyInfo): void {
   o(`  sensitive:          ${a.sensitive} (always: ${a.alwaysSensitive})\n`);
   o(`  destroyable:        ${a.destroyable}\n`);
   o(`  purposes:           ${a.purposes.join(', ')}\n`);
+  o(`  modifiable:         ${a.modifiable}\n`);
+  const rules = (['use', 'block', 'unblock', 'modify'] as const).flatMap((r) => {
+    const rule = a.policy?.[r];
+    if (rule === undefined) return [];
+    const alts = rule.alternatives
+      .map((alt) => alt.groups.map((g) => `${g.threshold} of ${g.members.join(',')}`).join(' and '))
+      .join(' or ');
+    return [`${r}: ${alts} within ${rule.timeoutSeconds}s`];
+  });
+  o(
+    `  approval policy:    ${rules.length === 0 ? 'none' : `version ${a.policy?.version ?? 0}; ${rules.join('; ')}`}\n`,
+  );
   o(`  public key SHA-256: ${sha256Fingerprint(k.spki)}\n`);
 }
 
@@ -91,6 +104,15 @@ export const keyGenerate: Command = {
       value: 'LIST',
       description: `comma-separated (default sign,verify; known: ${KEY_PURPOSES.join(', ')})`,
     },
+    policy: {
+      type: 'string',
+      value: 'FILE',
+      description: "the key's own approval policy: JSON with use/block/unblock/modify rules",
+    },
+    modifiable: {
+      type: 'boolean',
+      description: 'let the key policy change later (under its modify rule); default: fixed',
+    },
     ...MASTER_OPTIONS,
   },
   async run(inv) {
@@ -100,12 +122,15 @@ export const keyGenerate: Command = {
       throw new UsageError(`--algorithm must be one of ${KEY_ALGORITHMS.join(', ')}`);
     }
     const p = purposes(inv);
+    const policy = inv.options['policy'] === undefined ? undefined : readPolicyFile(inv, 'policy');
     const key = await withHsm(inv, (hsm) =>
       hsm.generateKey(inv.positionals[0]!, {
         label,
         algorithm: alg,
         extractable: flag(inv, 'extractable'),
+        modifiable: flag(inv, 'modifiable'),
         ...(p === undefined ? {} : { purposes: p }),
+        ...(policy === undefined ? {} : { policy }),
       }),
     );
     if (flag(inv, 'json')) inv.io.stdout(jsonText(keyJson(key)));
@@ -122,14 +147,19 @@ export const keyList: Command = {
     state: {
       type: 'string',
       value: 'STATE',
-      description: 'only keys in this state: active or invalidated',
+      description: 'only keys in this state: active, blocked or invalidated',
     },
     ...MASTER_OPTIONS,
   },
   async run(inv) {
     const state = stringOption(inv, 'state');
-    if (state !== undefined && state !== 'active' && state !== 'invalidated') {
-      throw new UsageError('--state must be active or invalidated');
+    if (
+      state !== undefined &&
+      state !== 'active' &&
+      state !== 'invalidated' &&
+      state !== 'blocked'
+    ) {
+      throw new UsageError('--state must be active, blocked or invalidated');
     }
     const keys = await withHsm(inv, (hsm) =>
       hsm.listKeys(inv.positionals[0]!, state === undefined ? {} : { state }),

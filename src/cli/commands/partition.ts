@@ -69,6 +69,7 @@ function printPartition(inv: Invocation, p: PartitionInfo): void {
     `  invalidation:       ${p.policy.invalidation ? 'on (delete moves keys to the trash)' : 'off (delete destroys)'}\n`,
   );
   o(`  read-only:          ${p.policy.readOnly ? 'yes' : 'no'}\n`);
+  o(`  key use rule:       ${p.policy.keyUseRuleRequired ? 'required' : 'optional'}\n`);
   o(`  attestation cert:   SHA-256 ${sha256Fingerprint(p.attestationCertificate)}\n`);
   o(`  timestamp cert:     SHA-256 ${sha256Fingerprint(p.timestampCertificate)}\n`);
 }
@@ -79,6 +80,8 @@ function policyChanges(inv: Invocation): Partial<PartitionPolicy> {
   const imp = onOff(inv, 'import');
   const inval = onOff(inv, 'invalidation');
   const ro = onOff(inv, 'read-only');
+  const rule = onOff(inv, 'key-use-rule');
+  if (rule !== undefined) changes.keyUseRuleRequired = rule;
   if (exp !== undefined) changes.exportAllowed = exp;
   if (imp !== undefined) changes.importAllowed = imp;
   if (inval !== undefined) changes.invalidation = inval;
@@ -102,6 +105,11 @@ const POLICY_OPTIONS = {
     type: 'string',
     value: 'on|off',
     description: 'refuse every change (default off)',
+  },
+  'key-use-rule': {
+    type: 'string',
+    value: 'on|off',
+    description: 'every new key must carry a use rule in its own policy (default off)',
   },
 } as const;
 

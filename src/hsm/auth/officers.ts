@@ -5,7 +5,7 @@ import { constantTimeEqual, type JsonValue } from '../../shared/index.js';
 import { canonicalJson } from '../governance/canonical-json.js';
 import type { Core, Operation } from '../core.js';
 import { HsmError } from '../errors.js';
-import type { Authority, GovernedCall } from '../governance/authorize.js';
+import type { Authority, GovernedCall, Grant } from '../governance/authorize.js';
 import type { ScryptParams } from '../master-key.js';
 import { checkCredential, type StoredCredential } from '../roles.js';
 import type { StoreReader, StoreTx } from '../store/device-store.js';
@@ -62,10 +62,35 @@ export async function requireSameOfficer(
  * executed, with `result` of what the change returned), so that every check guards the change
  * it allows.
  */
-export async function officerChange<L, T>(
+export function officerChange<L, T>(
   core: Core,
   op: Operation,
   authority: Authority | undefined,
+  locate: (r: StoreReader) => Promise<L>,
+  call: (located: L) => GovernedCall,
+  change: (tx: StoreTx, located: L, now: Date) => Promise<T>,
+  result: (value: T) => JsonValue = () => null,
+): Promise<T> {
+  return governedChange(
+    core,
+    authority,
+    (governed) => core.governance.authorize(authority, op, governed),
+    locate,
+    call,
+    change,
+    result,
+  );
+}
+
+/**
+ * The shape of officerChange with the authorisation given: an officer's session
+ * (officerChange), or the local operator's (GovernanceCore.authorizeOperator), each also an
+ * approved request.
+ */
+export async function governedChange<L, T>(
+  core: Core,
+  authority: Authority | undefined,
+  authorize: (call: GovernedCall) => Promise<Grant>,
   locate: (r: StoreReader) => Promise<L>,
   call: (located: L) => GovernedCall,
   change: (tx: StoreTx, located: L, now: Date) => Promise<T>,
@@ -78,7 +103,7 @@ export async function officerChange<L, T>(
       throw cause;
     }),
   );
-  const grant = await core.governance.authorize(authority, op, governed);
+  const grant = await authorize(governed);
   const now = core.clock.now();
   return core.store.tx(async (tx) => {
     await grant.check(tx, now);

@@ -10,7 +10,8 @@ import type { StoreReader, StoreTx } from '../store/device-store.js';
 import type { OfficerCredential } from '../types.js';
 import { ApproverKeys } from './approvers.js';
 import { GovernanceObjects } from './objects.js';
-import { QuorumRules, type RuleInForce } from './quorum.js';
+import { keyScope, QuorumRules, type KeyRuleClass, type RuleInForce } from './quorum.js';
+import { parseAttributes } from '../views.js';
 import { ApprovalRequests, type RequestBody } from './requests.js';
 import { requestBytes } from './statement.js';
 import { GOVERNED, partitionScope, Roles, type Governed, type OperationClass } from './roles.js';
@@ -46,6 +47,8 @@ export interface GovernedCall {
   readonly params: JsonObject;
   /** Further classes whose rules must be met too (a rule change: the rule it changes). */
   readonly alsoClasses?: readonly OperationClass[];
+  /** A key's own rules that must be met too (its approval policy), read from its row. */
+  readonly keyRules?: { readonly keyId: string; readonly classes: readonly KeyRuleClass[] };
 }
 
 /** How a request's statement is signed: the device key, or a partition's attestation key. */
@@ -68,7 +71,10 @@ export class GovernanceCore {
     this.objects = new GovernanceObjects(core);
     this.roles = new Roles(this.objects);
     this.approvers = new ApproverKeys(core, this.objects);
-    this.quorum = new QuorumRules(this.objects);
+    this.quorum = new QuorumRules(this.objects, async (r, keyId) => {
+      const row = await core.rows.keyById(r, keyId);
+      return row === undefined ? undefined : { policy: parseAttributes(row).policy };
+    });
     this.requests = new ApprovalRequests(
       core,
       this.objects,
@@ -105,8 +111,14 @@ export class GovernanceCore {
   async rulesFor(r: StoreReader, call: GovernedCall): Promise<RuleInForce[]> {
     const g = this.governed(call.action);
     const scope = this.scopeOf(g, call.partitionId);
-    const classes = [g.class, ...(call.alsoClasses ?? [])];
-    return Promise.all(classes.map((c) => this.quorum.get(r, scope, c)));
+    const classes = [...(g.class === undefined ? [] : [g.class]), ...(call.alsoClasses ?? [])];
+    const own = call.keyRules;
+    return Promise.all([
+      ...classes.map((c) => this.quorum.get(r, scope, c)),
+      ...(own === undefined
+        ? []
+        : own.classes.map((c) => this.quorum.get(r, keyScope(own.keyId), c))),
+    ]);
   }
 
   /** The principal's role check in the call's scope, with the exclusion rule. */

@@ -9,6 +9,7 @@ import type { GovernanceObject, GovernanceObjects } from './objects.js';
 import type { OperationClass } from './roles.js';
 import type { QuorumRule } from './rules.js';
 import type { RuleRef } from './statement.js';
+import type { KeyPolicy, KeyPolicyOperation } from '../types.js';
 
 export interface RuleBody extends JsonObject {
   readonly scope: string;
@@ -37,12 +38,64 @@ export interface RuleInForce {
   readonly stored: GovernanceObject<RuleBody> | undefined;
 }
 
+/** The classes of a key's own rules, as rule references name them (scope `key:<id>`). */
+export const KEY_RULE_CLASSES = {
+  use: 'key.use',
+  block: 'key.block',
+  unblock: 'key.unblock',
+  modify: 'key.modify',
+} as const satisfies Record<KeyPolicyOperation, string>;
+export type KeyRuleClass = (typeof KEY_RULE_CLASSES)[KeyPolicyOperation];
+
+export const keyScope = (keyId: string): string => `key:${keyId}`;
+
+/** Reads a key's policy from its authenticated row; undefined when the key is gone. */
+export type KeyPolicyReader = (
+  r: StoreReader,
+  keyId: string,
+) => Promise<{ policy: KeyPolicy | undefined } | undefined>;
+
 export class QuorumRules {
-  constructor(private readonly objects: GovernanceObjects) {}
+  constructor(
+    private readonly objects: GovernanceObjects,
+    private readonly keyPolicy: KeyPolicyReader,
+  ) {}
+
+  /**
+   * A key's own rule (scope `key:<id>`): from the policy in its authenticated attributes, at the
+   * policy's version. A key that is gone has version -1: a request naming its rule can never
+   * execute.
+   */
+  private async keyRule(r: StoreReader, scope: string, operation: string): Promise<RuleInForce> {
+    const found = await this.keyPolicy(r, scope.slice(4));
+    const which = (Object.keys(KEY_RULE_CLASSES) as KeyPolicyOperation[]).find(
+      (k) => KEY_RULE_CLASSES[k] === operation,
+    );
+    const rule = (which === undefined ? undefined : found?.policy?.[which]) ?? null;
+    return {
+      ref: {
+        scope,
+        operation,
+        version: found === undefined ? -1 : (found.policy?.version ?? 0),
+        digest: ruleDigest(rule),
+      },
+      rule,
+      stored: undefined,
+    };
+  }
 
   /** The rule for the class in the scope (version 0, no rule, when never set). */
-  async get(r: StoreReader, scope: string, operation: OperationClass): Promise<RuleInForce> {
-    const stored = await this.objects.get<RuleBody>(r, 'rule', ruleId(scope, operation));
+  async get(
+    r: StoreReader,
+    scope: string,
+    operation: OperationClass | KeyRuleClass,
+  ): Promise<RuleInForce> {
+    if (scope.startsWith('key:')) return this.keyRule(r, scope, operation);
+    const stored = await this.objects.get<RuleBody>(
+      r,
+      'rule',
+      ruleId(scope, operation as OperationClass),
+    );
     const rule = (stored?.body.rule ?? null) as QuorumRule | null;
     return {
       ref: {

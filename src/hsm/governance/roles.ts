@@ -52,7 +52,8 @@ export const OPERATION_CLASSES = [
 export type OperationClass = (typeof OPERATION_CLASSES)[number];
 
 export interface Governed {
-  readonly class: OperationClass;
+  /** The quorum class whose rule guards it; none for key uses (their key's policy does). */
+  readonly class: OperationClass | undefined;
   /** Any of these roles, in the operation's scope (device-so: on the device). */
   readonly roles: readonly Role[];
   readonly scope: 'device' | 'partition';
@@ -100,6 +101,15 @@ export const GOVERNED: Readonly<Record<string, Governed>> = {
   },
   'partition.exclude-so': { class: 'so.exclusion', roles: ['pso'], scope: 'partition' },
   'partition.include-so': { class: 'so.exclusion', roles: ['pso'], scope: 'partition' },
+  // A key's own uses and state: guarded by the rules of the key's approval policy.
+  'key.sign': {
+    class: undefined,
+    roles: ['crypto-user', 'crypto-officer'],
+    scope: 'partition',
+  },
+  'key.block': { class: undefined, roles: ['crypto-officer', 'pso'], scope: 'partition' },
+  'key.unblock': { class: undefined, roles: ['crypto-officer', 'pso'], scope: 'partition' },
+  'key.policy': { class: undefined, roles: ['crypto-officer', 'pso'], scope: 'partition' },
   'audit.export': {
     class: 'audit.export',
     roles: ['auditor', 'device-so', 'pso'],

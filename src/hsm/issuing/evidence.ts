@@ -27,6 +27,8 @@ import {
   type KeyUsageName,
   type Signer,
 } from '../../pki/index.js';
+import { canonicalJson } from '../governance/canonical-json.js';
+import { keyPolicyJson } from '../keys/policy.js';
 import type { KeyInfo, KeyPurpose } from '../types.js';
 
 /** What the software HSM reports about itself: never anything but protection-class software. */
@@ -47,9 +49,19 @@ export interface AttestationInput {
 
 type Claims = { oid: string; value?: ClaimValue }[];
 
-/** SHA-256 over the key's usage policy (algorithm, purposes and attributes), canonical JSON. */
+/** The key's approval rules as RFC 8785 JSON; undefined when it has none. */
+export function approvalPolicyJson(key: KeyInfo): string | undefined {
+  const rules = keyPolicyJson(key.attributes.policy);
+  return Object.keys(rules).length === 0 ? undefined : canonicalJson(rules);
+}
+
+/**
+ * SHA-256 over the key's usage policy (algorithm, purposes, attributes and, when it has one,
+ * its approval rules), canonical JSON.
+ */
 export function keyPolicyDigest(key: KeyInfo): Uint8Array {
   const a = key.attributes;
+  const approvals = approvalPolicyJson(key);
   const canonical = JSON.stringify([
     key.algorithm,
     [...a.purposes].sort(),
@@ -58,6 +70,7 @@ export function keyPolicyDigest(key: KeyInfo): Uint8Array {
     a.modifiable,
     a.copyable,
     a.destroyable,
+    ...(approvals === undefined ? [] : [approvals]),
   ]);
   return createHash('sha256').update(canonical).digest();
 }
@@ -114,6 +127,13 @@ export function evidenceElements(input: AttestationInput): { type: string; claim
     { oid: KEY_CLAIMS.origin.oid, value: enumValue(ORIGINS, a.origin) },
     { oid: KEY_CLAIMS.keyState.oid, value: enumValue(KEY_STATES, key.state) },
   ];
+  const approvals = approvalPolicyJson(key);
+  if (approvals !== undefined) {
+    keyClaims.push({
+      oid: KEY_CLAIMS.approvalPolicy.oid,
+      value: { type: 'utf8', value: approvals },
+    });
+  }
   return [
     { type: id_element.transaction, claims: transaction },
     { type: id_element.platform, claims: platform },

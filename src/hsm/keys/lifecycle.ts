@@ -17,15 +17,25 @@ import type {
   GenerateKeyOptions,
   KeyAttributes,
   KeyInfo,
+  KeyPolicy,
+  KeyPolicyInput,
   KeyPurpose,
   KeyRole,
   KeyState,
   PartitionPolicy,
   WrappingKey,
 } from '../types.js';
-import { checkName, parseAttributes, publicKeyOf, toKeyInfo, toPartitionInfo } from '../views.js';
+import {
+  checkName,
+  keyState,
+  parseAttributes,
+  publicKeyOf,
+  toKeyInfo,
+  toPartitionInfo,
+} from '../views.js';
 import { aesKeyUnwrapPad, aesKeyWrapPad, rsaAesKeyWrap, rsaWrappingKey } from '../wrap.js';
 import { checkPurposes, generatedAttributes, importedAttributes } from './attributes.js';
+import { checkKeyPolicy, keyPolicyJson, parseKeyPolicy } from './policy.js';
 import { keyAad, sealPrivateKey, unsealRow } from './sealing.js';
 
 export interface ImportKeyOptions {
@@ -36,6 +46,18 @@ export interface ImportKeyOptions {
   readonly pss?: boolean;
   readonly extractable?: boolean;
   readonly purposes?: readonly KeyPurpose[];
+  /** The key's own approval policy. */
+  readonly policy?: KeyPolicyInput;
+}
+
+/** The attributes with the key's policy, when it has one. */
+function withPolicy(attributes: KeyAttributes, policy: KeyPolicy | undefined): KeyAttributes {
+  return policy === undefined ? attributes : { ...attributes, policy };
+}
+
+/** What the audit log says of a new key's policy: which rules it has. */
+function policyDetails(policy: KeyPolicy | undefined): { policy?: string } {
+  return policy === undefined ? {} : { policy: Object.keys(keyPolicyJson(policy)).join(' ') };
 }
 
 export interface NewKeyRow {
@@ -125,10 +147,11 @@ export async function generateKey(
     op.partitionId = partition.id;
     requireWritable(toPartitionInfo(partition).policy);
     await requireFreeLabel(core.store, partition.id, options.label);
+    const policy = parseKeyPolicy(options.policy, 1);
     const key = await newKeyPair(options.algorithm);
     const id = randomUUID();
     const now = core.clock.now();
-    const attributes = generatedAttributes(options);
+    const attributes = withPolicy(generatedAttributes(options), policy);
     return core.store.tx(async (tx) => {
       // Re-checked inside the transaction: another process may have changed the policy or
       // taken the label meanwhile.
@@ -138,6 +161,7 @@ export async function generateKey(
       }
       requireWritable(toPartitionInfo(current).policy);
       await requireFreeLabel(tx, partition.id, options.label);
+      await checkKeyPolicy(core, tx, toPartitionInfo(current).policy, policy, options.label);
       const seq = await core.audit(tx, now, {
         action: 'key.generate',
         partitionId: partition.id,
@@ -147,6 +171,7 @@ export async function generateKey(
           label: options.label,
           algorithm: options.algorithm,
           extractable: attributes.extractable,
+          ...policyDetails(policy),
         },
       });
       const row = await insertKey(core, tx, {
@@ -176,26 +201,28 @@ async function importKeyIn(
   const privateKey = loadPkcs8(options.pkcs8);
   const algorithm = detectAlgorithm(privateKey, options.pss ?? false);
   const spki = spkiOf(privateKey);
-  const attributes = importedAttributes(options);
+  const policy = parseKeyPolicy(options.policy, 1);
+  const attributes = withPolicy(importedAttributes(options), policy);
   const id = randomUUID();
   const now = core.clock.now();
   return core.store.tx(async (tx) => {
     const partition = await core.partitionRow(tx, partitionName);
     op.partitionId = partition.id;
-    const policy = toPartitionInfo(partition).policy;
-    requireWritable(policy);
-    if (!policy.importAllowed) {
+    const partitionPolicy = toPartitionInfo(partition).policy;
+    requireWritable(partitionPolicy);
+    if (!partitionPolicy.importAllowed) {
       throw new HsmError('policy-import-denied', 'the partition policy does not allow key import', {
         details: { partition: partitionName },
       });
     }
     await requireFreeLabel(tx, partition.id, options.label);
+    await checkKeyPolicy(core, tx, partitionPolicy, policy, options.label);
     const seq = await core.audit(tx, now, {
       action: 'key.import',
       partitionId: partition.id,
       keyId: id,
       outcome: 'success',
-      details: { label: options.label, algorithm },
+      details: { label: options.label, algorithm, ...policyDetails(policy) },
     });
     const row = await insertKey(core, tx, {
       id,
@@ -259,7 +286,7 @@ export function listKeys(
     const partition = await core.partitionRow(core.store, partitionName);
     op.partitionId = partition.id;
     return (await core.rows.keysOfPartition(core.store, partition.id))
-      .filter((r) => filter.state === undefined || r.state === filter.state)
+      .filter((r) => filter.state === undefined || keyState(r) === filter.state)
       .map((r) => toKeyInfo(r, partition.name));
   });
 }
@@ -325,6 +352,12 @@ export function deleteKey(
         }
         if (row.state === 'invalidated') {
           throw new HsmError('key-invalidated', 'the key is already in the trash', {
+            details: { label },
+          });
+        }
+        // A blocked key restored from the trash would be active again without its unblock rule.
+        if (keyState(row) === 'blocked') {
+          throw new HsmError('key-blocked', 'the key is blocked: unblock it before deleting it', {
             details: { label },
           });
         }
@@ -499,6 +532,9 @@ function requireExportable(
     throw new HsmError('key-invalidated', 'the key is invalidated', {
       details: { label: row.label },
     });
+  }
+  if (keyState(row) === 'blocked') {
+    throw new HsmError('key-blocked', 'the key is blocked', { details: { label: row.label } });
   }
 }
 

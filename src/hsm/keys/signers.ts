@@ -10,7 +10,7 @@ import { HsmError } from '../errors.js';
 import { integrityError } from '../integrity.js';
 import { loadPkcs8, signOperation } from '../key-crypto.js';
 import type { KeyRow } from '../store/device-store.js';
-import { publicKeyOf } from '../views.js';
+import { keyState, publicKeyOf } from '../views.js';
 import { unsealRow } from './sealing.js';
 
 /** How long a signer trusts its last reading of the key's state (milliseconds). */
@@ -48,7 +48,7 @@ export async function signerFor(
     let key = cached?.key;
     try {
       current = await core.rows.keyById(core.store, keyId);
-      if (current?.state === 'active' && key === undefined) {
+      if (current?.state === 'active' && keyState(current) === 'active' && key === undefined) {
         const { pkcs8, spki } = unsealRow(core.keys.kek, core.deviceId, current);
         try {
           // The key signs only if it is the one whose public key the row (and certificate) names.
@@ -69,6 +69,10 @@ export async function signerFor(
       throw new HsmError('key-invalidated', 'the key is invalidated or gone', {
         details: { label: row.label },
       });
+    }
+    if (keyState(current) === 'blocked') {
+      core.keyCache.delete(keyId);
+      throw new HsmError('key-blocked', 'the key is blocked', { details: { label: row.label } });
     }
     core.keyCache.set(keyId, { key, checkedAt: performance.now() });
     return key;

@@ -39,6 +39,7 @@ describe('partitions', () => {
       importAllowed: false,
       invalidation: true,
       readOnly: false,
+      keyUseRuleRequired: false,
     });
     expect(await d.hsm.partition('tenant-1')).toEqual(p);
     expect((await d.hsm.listPartitions()).map((x) => x.name)).toEqual([

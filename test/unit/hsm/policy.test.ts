@@ -169,6 +169,7 @@ describe('read-only partitions', () => {
       importAllowed: true,
       invalidation: true,
       readOnly: true,
+      keyUseRuleRequired: false,
     });
   });
 
