@@ -1,6 +1,6 @@
-// EMSA-PSS encoding and verification of a message digest (RFC 8017 9.1.1 from step 4, 9.1.2 from
-// step 4) with MGF1 (RFC 8017 B.2.1), written out because node:crypto signs PSS only over whole
-// messages: it hashes itself and takes no digest, and raw RSA is the only way around that.
+// EMSA-PSS encoding and verification of a message digest (RFC 8017 9.1.1 and 9.1.2 from step 3,
+// the caller having hashed) with MGF1 (RFC 8017 B.2.1), written out because node:crypto signs PSS
+// only over whole messages: it hashes itself and takes no digest, and raw RSA is the only way.
 import { createHash, randomBytes } from 'node:crypto';
 import { HASHES, type HashName } from '../../pki/index.js';
 
