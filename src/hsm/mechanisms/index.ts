@@ -87,3 +87,39 @@ export function verifyOperation(
   }
   return verifier(publicKey);
 }
+
+function noDigestMode(algorithm: KeyAlgorithm): HsmError {
+  return new HsmError(
+    'invalid-argument',
+    'the key algorithm signs whole messages only, not a digest',
+    {
+      details: { algorithm, field: 'digest' },
+    },
+  );
+}
+
+/**
+ * The operation that signs a digest the caller computed with the key algorithm's hash (its
+ * length checked), resolved once; HsmError invalid-argument for a scheme without a digest mode
+ * (pure EdDSA signs whole messages only).
+ */
+export function signDigestOperation(
+  algorithm: KeyAlgorithm,
+): (key: KeyObject, digest: Uint8Array) => Uint8Array {
+  const signDigest = mechanismFor(algorithm).signDigest;
+  if (signDigest === undefined) throw noDigestMode(algorithm);
+  return signDigest;
+}
+
+/**
+ * A verifier of signatures over a digest, bound to one public key of the key algorithm; HsmError
+ * invalid-argument for a scheme without a digest mode or a key of another algorithm.
+ */
+export function digestVerifyOperation(
+  algorithm: KeyAlgorithm,
+  publicKey: KeyObject,
+): (digest: Uint8Array, signature: Uint8Array) => boolean {
+  const digestVerifier = mechanismFor(algorithm).digestVerifier;
+  if (digestVerifier === undefined) throw noDigestMode(algorithm);
+  return digestVerifier(publicKey);
+}

@@ -27,7 +27,10 @@ export function keyPair(pair: { privateKey: KeyObject; publicKey: KeyObject }): 
 }
 
 /** The operations a family implements itself; the rest of a node-backed Mechanism follows. */
-export type NodeMechanismParts = Pick<Mechanism, 'generate' | 'fits' | 'sign' | 'verifier'>;
+export type NodeMechanismParts = Pick<
+  Mechanism,
+  'generate' | 'fits' | 'sign' | 'verifier' | 'signDigest' | 'digestVerifier'
+>;
 
 export function nodeMechanism(info: KeyAlgorithmInfo, parts: NodeMechanismParts): Mechanism {
   return {

@@ -47,6 +47,19 @@ export interface Mechanism {
   readonly verifier?: (
     publicKey: KeyObject,
   ) => (data: Uint8Array, signature: Uint8Array) => boolean;
+  /**
+   * Signs a digest the caller computed with `info.hash` (its length checked), in the same
+   * encoding as `sign`; absent when the scheme signs only whole messages (pure EdDSA).
+   */
+  readonly signDigest?: (key: PrivateKeyHandle, digest: Uint8Array) => Uint8Array;
+  /**
+   * A verifier of signatures over a digest, bound to one public key. The bound function
+   * returns false for any bad or malformed signature; a digest of the wrong length is
+   * HsmError invalid-argument, as for `signDigest`.
+   */
+  readonly digestVerifier?: (
+    publicKey: KeyObject,
+  ) => (digest: Uint8Array, signature: Uint8Array) => boolean;
 }
 
 /** One family's file: its mechanism for each of its key algorithms. */
