@@ -34,15 +34,6 @@ export interface Mechanism {
    * `info.signatureAlgorithm` (ECDSA: DER ECDSA-Sig-Value).
    */
   readonly sign?: (key: PrivateKeyHandle, data: Uint8Array) => Uint8Array;
-  /**
-   * Signs a digest the caller computed with `info.hash` (its length checked), in the same
-   * encoding as `sign`; absent when the scheme signs only whole messages (pure EdDSA).
-   */
-  readonly signDigest?: (key: PrivateKeyHandle, digest: Uint8Array) => Uint8Array;
-  /** A verifier of signatures over a digest, bound to one public key. */
-  readonly digestVerifier?: (
-    publicKey: KeyObject,
-  ) => (digest: Uint8Array, signature: Uint8Array) => boolean;
   /** A verifier bound to one public key (proof of possession, self-checks). */
   readonly verifier?: (
     publicKey: KeyObject,
