@@ -11,6 +11,7 @@ import { runCli, type CliResult } from '../helpers/cli.js';
 import { schemaOf, validate } from '../helpers/json-schema.js';
 import { tempDir } from '../helpers/tmp.js';
 import { requireTool } from '../helpers/tools.js';
+import { runVerify } from '../helpers/verify.js';
 
 const SCHEMAS = resolve(import.meta.dirname, '../../schemas/cli');
 const skip = requireTool('openssl');
@@ -404,6 +405,95 @@ describe.skipIf(skip)('governance through the CLI, approvers signing with openss
       partition: 'default',
       soExcluded: false,
     });
+  });
+
+  it('a key under its own use rule signs only through a request approved with openssl', () => {
+    writeFileSync(join(cwd, 'key-policy.json'), JSON.stringify({ use: RULE_2_OF_3 }));
+    writeFileSync(join(cwd, 'release.txt'), 'release 1.0\n');
+    const key = json<{ attributes: { policy: { version: number; use: unknown } } }>(
+      [
+        'key',
+        'generate',
+        'default',
+        '--label',
+        'release',
+        '--algorithm',
+        'ecdsa-p256',
+        '--policy',
+        'key-policy.json',
+      ],
+      0,
+      'key-show',
+    );
+    expect(key.attributes.policy.version).toBe(1);
+    expect(cli(['key', 'show', 'default', 'release']).stdout).toContain(
+      'approval policy:    version 1; use: 2 of alice,bob,carol within 86400s',
+    );
+    const made = json<ErrorDoc>(
+      ['key', 'sign', 'default', 'release', '--in', 'release.txt', '--out', 'release.sig'],
+      7,
+      'error',
+    );
+    expect(made.error.code).toBe('approval-required');
+    const id = String(made.error.details?.request);
+    const shown = json<RequestDoc>(['approvals', 'show', id], 0, 'approval-request');
+    expect(shown.statement.operation).toBe('key.sign');
+    expect(shown.statement.params['data']).toBe(Buffer.from('release 1.0\n').toString('hex'));
+    // Not approved yet: still waiting, nothing written.
+    expect(cli(['key', 'sign', 'default', 'release', '--request', id, '--out', 'r.sig']).code).toBe(
+      7,
+    );
+    approveWithOpenssl(id, 'alice');
+    approveWithOpenssl(id, 'carol');
+    const done = json<{ request: string; bytes: number }>(
+      ['key', 'sign', 'default', 'release', '--request', id, '--out', 'release.sig'],
+      0,
+      'key-sign',
+    );
+    expect(done.request).toBe(id);
+    expect(cli(['key', 'public', 'default', 'release', '--out', 'release.pub.pem']).code).toBe(0);
+    openssl([
+      'dgst',
+      '-sha256',
+      '-verify',
+      'release.pub.pem',
+      '-signature',
+      'release.sig',
+      'release.txt',
+    ]);
+    const verified = json<{ valid: boolean }>(
+      ['key', 'verify', 'default', 'release', '--in', 'release.txt', '--signature', 'release.sig'],
+      0,
+      'key-verify',
+    );
+    expect(verified.valid).toBe(true);
+    // Exactly once.
+    const again = json<ErrorDoc>(
+      ['key', 'sign', 'default', 'release', '--request', id, '--out', 'again.sig'],
+      2,
+      'error',
+    );
+    expect(again.error.code).toBe('request-closed');
+    // The policy is in the key's evidence, as the standalone verifier reports it.
+    expect(cli(['key', 'attest', 'default', 'release', '--out', 'release.evidence']).code).toBe(0);
+    expect(cli(['chain', 'default', '--out', 'policy-chain']).code).toBe(0);
+    const report = runVerify(
+      [
+        'evidence',
+        'release.evidence',
+        '--anchor',
+        'policy-chain/root.pem',
+        '--allow-software',
+        '--json',
+      ],
+      { cwd },
+    );
+    expect(report.code, report.stderr).toBe(0);
+    const doc = JSON.parse(report.stdout) as { claims: { keys: { approvalPolicy?: string }[] } };
+    const policy = JSON.parse(doc.claims.keys[0]?.approvalPolicy ?? 'null') as {
+      use: { alternatives: { groups: { threshold: number }[] }[] };
+    };
+    expect(policy.use.alternatives[0]?.groups[0]?.threshold).toBe(2);
   });
 
   it('revokes an approver key', () => {

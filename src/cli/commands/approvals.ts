@@ -97,13 +97,9 @@ async function gather(hsm: Hsm, view: RequestView): Promise<Shown> {
   const names = await partitionNames(hsm);
   const rules: { key: string; rule: unknown }[] = [];
   for (const ref of view.body.statement.rules) {
-    const pid = ref.scope.startsWith('partition:') ? ref.scope.slice(10) : undefined;
-    const name = pid === undefined ? undefined : names.get(pid);
     let rule: unknown = undefined;
-    if (pid === undefined || name !== undefined) {
-      const current = await hsm.governance.rule(name, ref.operation);
-      if (current.version === ref.version && current.digest === ref.digest) rule = current.rule;
-    }
+    const current = await hsm.governance.ruleAt(ref.scope, ref.operation);
+    if (current.version === ref.version && current.digest === ref.digest) rule = current.rule;
     rules.push({ key: `${ref.scope}/${ref.operation}@${String(ref.version)}`, rule });
   }
   return { view, verified: await statementVerified(hsm, view, names), names, rules };

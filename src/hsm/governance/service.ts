@@ -16,7 +16,7 @@ import {
   type PartitionGovernanceBody,
 } from './authorize.js';
 import type { GovernanceObject } from './objects.js';
-import type { RuleBody } from './quorum.js';
+import { KEY_RULE_CLASSES, type KeyRuleClass, type RuleBody } from './quorum.js';
 import type { RequestBody, RequestEvaluation, ApprovalBody } from './requests.js';
 import {
   checkRole,
@@ -301,6 +301,29 @@ export class Governance {
       pid === undefined ? 'device' : partitionScope(pid),
       checkOperationClass(operation),
     );
+    return { version: r.ref.version, rule: r.rule, digest: r.ref.digest };
+  }
+
+  /**
+   * The rule a request's reference names, as it is now: a scope (device, partition:<id> or a
+   * key's key:<id>) and an operation class (a quorum class, or key.use and the other key rules).
+   */
+  async ruleAt(
+    scope: string,
+    operation: string,
+  ): Promise<{ version: number; rule: QuorumRule | null; digest: string }> {
+    const keyClasses = Object.values(KEY_RULE_CLASSES) as string[];
+    const cls = scope.startsWith('key:')
+      ? keyClasses.includes(operation)
+        ? (operation as KeyRuleClass)
+        : undefined
+      : checkOperationClass(operation);
+    if (cls === undefined) {
+      throw new HsmError('invalid-argument', 'unknown key rule', {
+        details: { field: 'operation' },
+      });
+    }
+    const r = await this.gov.quorum.get(this.core.store, scope, cls);
     return { version: r.ref.version, rule: r.rule, digest: r.ref.digest };
   }
 

@@ -2,7 +2,15 @@
 // under a use rule signs only through a request whose statement holds the data, exactly once;
 // block, unblock and modify under their rules; the policy in the key's attestation evidence;
 // the partition's requirement of a use rule; an edited policy in the store file refused.
-import { createPublicKey, generateKeyPairSync, sign, verify, type KeyObject } from 'node:crypto';
+import {
+  constants,
+  createHash,
+  createPublicKey,
+  generateKeyPairSync,
+  sign,
+  verify,
+  type KeyObject,
+} from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { inspectEvidence } from '../../../src/attestation/index.js';
 import { approvalBytes } from '../../../src/hsm/governance/statement.js';
@@ -146,6 +154,36 @@ describe('per-key approval policies', () => {
     );
     expect(signs).toHaveLength(1);
     expect((await hsm.verifyAudit()).ok).toBe(true);
+  });
+
+  it('signs a digest through a request that holds the digest (RSA-PSS), verified over the data', async () => {
+    const key = await hsm.generateKey('default', {
+      label: 'pss',
+      algorithm: 'rsa-pss-3072',
+      policy: { use: TWO_OF_THREE },
+    });
+    const digest = new Uint8Array(createHash('sha256').update(DATA).digest());
+    const id = await requestOf(hsm.sign('default', 'pss', { digest }));
+    const view = await hsm.governance.showRequest(id);
+    expect(view.body.statement.params).toMatchObject({
+      digest: Buffer.from(digest).toString('hex'),
+    });
+    expect(view.body.statement.params).not.toHaveProperty('data');
+    await approve(hsm, id, people.cid!);
+    await approve(hsm, id, people.ann!);
+    const done = await hsm.executeRequest(id);
+    const signature = Buffer.from((done.body.result as { signature: string }).signature, 'hex');
+    const pub = createPublicKey({ key: Buffer.from(key.spki), format: 'der', type: 'spki' });
+    expect(
+      verify(
+        'sha256',
+        DATA,
+        { key: pub, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: 32 },
+        signature,
+      ),
+    ).toBe(true);
+    expect(await hsm.verify('default', 'pss', { digest }, signature)).toBe(true);
+    expect(await hsm.verify('default', 'pss', { data: DATA }, signature)).toBe(true);
   });
 
   it('refuses a request whose key policy changed meanwhile (the rule version it names)', async () => {
