@@ -2,7 +2,7 @@
 // their attestation and timestamp keys, user keys, security policies, officers and the audit
 // log. Each operation lives in the file of its concept (device, partitions, revocation, keys/,
 // auth/, audit/); this class opens the store and hands each call to it.
-import type { CrlReason, KeyAlgorithm, Signer } from '../pki/index.js';
+import { isKeyAlgorithm, type CrlReason, type KeyAlgorithm, type Signer } from '../pki/index.js';
 import {
   exportAudit,
   formatAuditHead,
@@ -11,7 +11,7 @@ import {
   type AuditHead,
   type AuditVerification,
 } from './audit/log.js';
-import { Core } from './core.js';
+import { Core, type Operation } from './core.js';
 import { createDevice, deviceSigner, openDevice, type DeviceOptions } from './device.js';
 import { HsmError } from './errors.js';
 import type { Authority } from './governance/authorize.js';
@@ -83,6 +83,11 @@ function policyChanges(value: unknown): Partial<PartitionPolicy> {
   return out;
 }
 export type { CreatePartitionOptions, ImportKeyOptions, SignInput, SignResult };
+
+/** `{ [name]: value }`, or nothing when the value is undefined (exact optional properties). */
+function optional<K extends string, V>(name: K, value: V | undefined): { [P in K]?: V } {
+  return (value === undefined ? {} : { [name]: value }) as { [P in K]?: V };
+}
 
 export interface InitOptions extends HsmOptions {
   /** Where the store is made: a file path (SQLite, the default) or a postgres:// URL. */
@@ -161,8 +166,13 @@ export class Hsm {
 
   // ---------------------------------------------------------------- partitions
 
-  createPartition(name: string, options: CreatePartitionOptions = {}): Promise<PartitionInfo> {
-    return createPartition(this.core, name, options);
+  /** Creates a partition; under a partition.create quorum rule, an approval request. */
+  createPartition(
+    name: string,
+    options: CreatePartitionOptions = {},
+    authority?: { readonly request: string },
+  ): Promise<PartitionInfo> {
+    return createPartition(this.core, name, options, authority);
   }
 
   listPartitions(): Promise<PartitionInfo[]> {
@@ -468,6 +478,22 @@ export class Hsm {
           auth,
         );
         break;
+      case 'partition.create': {
+        const alg = (v: unknown): KeyAlgorithm | undefined =>
+          typeof v === 'string' && isKeyAlgorithm(v) ? v : undefined;
+        const years = p['timestampKeyUsageYears'];
+        await this.createPartition(
+          text(p['name']),
+          {
+            policy: policyChanges(p['policy']),
+            ...optional('attestationAlgorithm', alg(p['attestationAlgorithm'])),
+            ...optional('timestampAlgorithm', alg(p['timestampAlgorithm'])),
+            ...optional('timestampKeyUsageYears', typeof years === 'number' ? years : undefined),
+          },
+          auth,
+        );
+        break;
+      }
       case 'key.sign': {
         const hex = (v: unknown): Uint8Array => new Uint8Array(Buffer.from(text(v), 'hex'));
         const input: SignInput =
@@ -489,6 +515,12 @@ export class Hsm {
           auth,
         );
         break;
+      case 'audit.export':
+        throw new HsmError(
+          'invalid-argument',
+          'an approved audit export is carried out by exporting with it (attestamp audit export --request ID)',
+          { details: { request: id, operation: s.operation } },
+        );
       default:
         throw new HsmError(
           'invalid-argument',
@@ -537,8 +569,28 @@ export class Hsm {
     }
   }
 
-  exportAudit(): AsyncGenerator<AuditEntry> {
-    return exportAudit(this.core.store);
+  async *exportAudit(authority?: { readonly request: string }): AsyncGenerator<AuditEntry> {
+    const op: Operation = { action: 'audit.export' };
+    const core = this.core;
+    await core.guard(op, async () => {
+      await core.governance.requireOpenRequest(authority);
+      const call = { action: 'audit.export', params: { log: 'device' } };
+      const grant = await core.governance.authorizeOperator(authority, op, call);
+      // Without a rule nothing is written: reading the log does not grow it.
+      if (authority === undefined) return;
+      const now = core.clock.now();
+      await core.store.tx(async (tx) => {
+        await grant.check(tx, now);
+        await core.audit(tx, now, {
+          actor: op.actor,
+          action: 'audit.export',
+          outcome: 'success',
+          details: { request: authority.request },
+        });
+        await grant.done(tx, now, { exported: true });
+      });
+    });
+    yield* exportAudit(core.store);
   }
 
   // ---------------------------------------------------------------- migration

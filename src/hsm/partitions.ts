@@ -38,10 +38,16 @@ async function requireFreeName(r: StoreReader, name: string): Promise<void> {
   }
 }
 
+/**
+ * Creates a partition: its attestation and timestamp keys generated inside, certified by the
+ * device key. Under a partition.create quorum rule the call becomes an approval request (for
+ * the local operator too), and the approved request creates exactly the partition it names.
+ */
 export async function createPartition(
   core: Core,
   name: string,
   options: CreatePartitionOptions = {},
+  authority?: { readonly request: string },
 ): Promise<PartitionInfo> {
   checkName('partition', name);
   const policy: PartitionPolicy = { ...DEFAULT_PARTITION_POLICY, ...options.policy };
@@ -55,8 +61,20 @@ export async function createPartition(
     }
   }
   const op: Operation = { action: 'partition.create', details: { partition: name } };
+  const call = {
+    action: 'partition.create',
+    params: {
+      name,
+      policy: { ...policy },
+      attestationAlgorithm: attAlg,
+      timestampAlgorithm: tsAlg,
+      timestampKeyUsageYears: options.timestampKeyUsageYears ?? null,
+    },
+  };
   return core.guard(op, async () => {
+    await core.governance.requireOpenRequest(authority);
     await requireFreeName(core.store, name);
+    const grant = await core.governance.authorizeOperator(authority, op, call);
     const device = toDeviceInfo(await core.device(core.store));
     const deviceCert = certificateFacts(device.certificate);
     const signer = await deviceSigner(core, core.store);
@@ -85,8 +103,10 @@ export async function createPartition(
     const attKeyId = randomUUID();
     const tsKeyId = randomUUID();
     return core.store.tx(async (tx) => {
+      await grant.check(tx, now);
       await requireFreeName(tx, name);
       const seq = await core.audit(tx, now, {
+        actor: op.actor,
         action: 'partition.create',
         partitionId,
         outcome: 'success',
@@ -126,6 +146,7 @@ export async function createPartition(
           auditSeq: seq,
         });
       }
+      await grant.done(tx, now, { partition: partitionId, name });
       return toPartitionInfo(row);
     });
   });

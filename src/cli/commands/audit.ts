@@ -75,19 +75,32 @@ export const auditExport: Command = {
   path: ['audit', 'export'],
   summary: 'Write the audit log as JSON lines (to stdout, or to --out).',
   positionals: [],
+  details: `Under an audit.export quorum rule the export is an approval request (exit 7, its id
+printed); once approved, export with --request ID (once).`,
   options: {
     out: { type: 'string', value: 'FILE', description: 'file to write (default stdout)' },
+    request: {
+      type: 'string',
+      value: 'ID',
+      description: 'the approved audit.export request this export carries out',
+    },
     ...MASTER_OPTIONS,
   },
   async run(inv) {
     const outPath = stringOption(inv, 'out');
+    const request = stringOption(inv, 'request');
+    const authority = request === undefined ? undefined : { request };
     await withHsm(inv, async (hsm) => {
       if (outPath === undefined) {
-        for await (const e of hsm.exportAudit()) inv.io.stdout(JSON.stringify(e) + '\n');
+        for await (const e of hsm.exportAudit(authority)) inv.io.stdout(JSON.stringify(e) + '\n');
         return;
       }
+      const entries = hsm.exportAudit(authority);
+      // The first entry (or a refusal under an audit.export rule) before the file exists.
+      const first = await entries.next();
       const stream = createWriteStream(resolve(inv.io.cwd, outPath), { flags: 'wx' });
-      for await (const e of hsm.exportAudit()) stream.write(JSON.stringify(e) + '\n');
+      if (first.done !== true) stream.write(JSON.stringify(first.value) + '\n');
+      for await (const e of entries) stream.write(JSON.stringify(e) + '\n');
       await new Promise<void>((ok, fail) => {
         stream.on('error', fail);
         stream.end(ok);

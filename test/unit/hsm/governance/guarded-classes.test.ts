@@ -1,0 +1,126 @@
+// Quorum rules on partition.create and audit.export, with a real store and real signatures: the
+// call becomes an approval request (for the local operator too), the approved request creates
+// exactly the partition it names, or lets one export of the log run, once.
+import { generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { approvalBytes } from '../../../../src/hsm/governance/statement.js';
+import type { AuditEntry, Hsm } from '../../../../src/hsm/index.js';
+import { createTestDevice, OFFICER, type TestDevice } from '../../../helpers/hsm.js';
+import { expectHsmRejection } from '../support.js';
+
+interface Approver {
+  readonly name: string;
+  readonly key: KeyObject;
+  fingerprint: string;
+}
+
+const pass = (name: string) => ({ name, passphrase: `passphrase of ${name}` });
+
+async function deviceOfficers(hsm: Hsm): Promise<Approver[]> {
+  const out: Approver[] = [];
+  for (const n of ['ann', 'bob']) {
+    await hsm.governance.addOfficer(pass(n), [{ role: 'device-so' }], OFFICER);
+    const { privateKey, publicKey } = generateKeyPairSync('ed25519');
+    const spki = publicKey.export({ format: 'der', type: 'spki' });
+    const proof = sign(null, hsm.governance.enrollmentChallenge(n, spki), privateKey);
+    out.push({
+      name: n,
+      key: privateKey,
+      fingerprint: await hsm.governance.enrollApprover(n, spki, proof, pass(n)),
+    });
+  }
+  return out;
+}
+
+async function approveAll(hsm: Hsm, id: string, people: readonly Approver[]): Promise<void> {
+  for (const a of people) {
+    const view = await hsm.governance.showRequest(id);
+    const bytes = approvalBytes(view.body.statement, 'approve', {
+      principal: a.name,
+      key: a.fingerprint,
+    });
+    await hsm.governance.decide(id, 'approve', a.fingerprint, sign(null, bytes, a.key));
+  }
+}
+
+const BOTH = {
+  timeoutSeconds: 600,
+  alternatives: [{ groups: [{ members: ['ann', 'bob'], threshold: 2 }] }],
+};
+
+async function requestOf(p: Promise<unknown>): Promise<string> {
+  const e = await expectHsmRejection(p, 'approval-required');
+  return e.details?.request as string;
+}
+
+async function drain(entries: AsyncGenerator<AuditEntry>): Promise<AuditEntry[]> {
+  const out: AuditEntry[] = [];
+  for await (const e of entries) out.push(e);
+  return out;
+}
+
+describe('partition.create and audit.export under quorum rules', () => {
+  let d: TestDevice;
+  let hsm: Hsm;
+  let people: Approver[];
+
+  beforeEach(async () => {
+    d = await createTestDevice();
+    hsm = d.hsm;
+    people = await deviceOfficers(hsm);
+  }, 60_000);
+
+  afterEach(async () => {
+    await hsm.close();
+  });
+
+  it('creates exactly the partition the approved request names, once', async () => {
+    await hsm.governance.setRule(undefined, 'partition.create', BOTH, OFFICER);
+    const id = await requestOf(
+      hsm.createPartition('tenant', {
+        policy: { exportAllowed: true },
+        timestampAlgorithm: 'ed25519',
+      }),
+    );
+    expect((await hsm.listPartitions()).map((p) => p.name)).not.toContain('tenant');
+    const view = await hsm.governance.showRequest(id);
+    expect(view.body.statement.params).toMatchObject({
+      name: 'tenant',
+      policy: { exportAllowed: true },
+      timestampAlgorithm: 'ed25519',
+    });
+    expect(view.body.signer).toBe('device');
+    await expectHsmRejection(hsm.executeRequest(id), 'request-not-approved');
+    await approveAll(hsm, id, people);
+    // The request creates what it names, not another partition.
+    await expectHsmRejection(
+      hsm.createPartition('other', {}, { request: id }),
+      'request-not-approved',
+    );
+    const done = await hsm.executeRequest(id);
+    expect(done.body.state).toBe('executed');
+    const p = await hsm.partition('tenant');
+    expect(p.policy.exportAllowed).toBe(true);
+    expect((done.body.result as { partition: string }).partition).toBe(p.id);
+    expect((await hsm.timestampSigner('tenant')).algorithm).toBe('ed25519');
+    await expectHsmRejection(hsm.executeRequest(id), 'request-closed');
+    expect((await hsm.verifyAudit()).ok).toBe(true);
+  });
+
+  it('lets one export of the log run per approved request', async () => {
+    await hsm.governance.setRule(undefined, 'audit.export', BOTH, OFFICER);
+    const id = await requestOf(hsm.exportAudit().next());
+    await expectHsmRejection(hsm.exportAudit({ request: id }).next(), 'request-not-approved');
+    await approveAll(hsm, id, people);
+    await expectHsmRejection(hsm.executeRequest(id), 'invalid-argument');
+    const entries = await drain(hsm.exportAudit({ request: id }));
+    expect(entries.some((e) => e.action === 'approval.execute')).toBe(true);
+    expect(entries.at(-1)?.action).toBe('approval.execute');
+    await expectHsmRejection(hsm.exportAudit({ request: id }).next(), 'request-closed');
+    // Lifting the rule needs the approvals it asks for: a rule change is guarded by itself.
+    await expectHsmRejection(
+      hsm.governance.setRule(undefined, 'audit.export', null, OFFICER),
+      'approval-required',
+    );
+  });
+});
