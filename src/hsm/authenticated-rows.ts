@@ -33,6 +33,9 @@ export const KEY_ROW_CHANGES = [
   'key.invalidate',
   'key.restore',
   'key.export',
+  'key.block',
+  'key.unblock',
+  'key.policy',
   'key.destroy',
   'key.purge',
 ] as const;

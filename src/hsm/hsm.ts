@@ -438,6 +438,17 @@ export class Hsm {
           auth,
         );
         break;
+      case 'officer.add':
+        await this.governance.addOfficerFromRequest(id);
+        break;
+      case 'approver.enroll':
+        await this.governance.enrollApprover(
+          text(p['principal']),
+          new Uint8Array(Buffer.from(text(p['spki']), 'hex')),
+          new Uint8Array(Buffer.from(text(p['proof']), 'hex')),
+          auth,
+        );
+        break;
       case 'approver.revoke':
         await this.governance.revokeApprover(text(p['key']), auth);
         break;

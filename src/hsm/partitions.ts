@@ -50,6 +50,17 @@ export async function createPartition(
   authority?: { readonly request: string },
 ): Promise<PartitionInfo> {
   checkName('partition', name);
+  for (const [k, v] of Object.entries(options.policy ?? {})) {
+    if (!(k in DEFAULT_PARTITION_POLICY) || typeof v !== 'boolean') {
+      throw new HsmError(
+        'invalid-argument',
+        'a partition policy names known flags, each true or false',
+        {
+          details: { field: `policy.${k.slice(0, 64)}` },
+        },
+      );
+    }
+  }
   const policy: PartitionPolicy = { ...DEFAULT_PARTITION_POLICY, ...options.policy };
   const attAlg = options.attestationAlgorithm ?? 'ecdsa-p384';
   const tsAlg = options.timestampAlgorithm ?? 'ecdsa-p256';

@@ -3,7 +3,7 @@
 // rule set, a guarded change made into a request (exit 7), approvals signed over the bytes
 // `approvals show --bytes` wrote (P-256, Ed25519, RSA-PSS 3072), execution, and the refusals.
 import { spawnSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { OPERATION_CLASSES } from '../../src/hsm/index.js';
@@ -443,6 +443,7 @@ describe.skipIf(skip)('governance through the CLI, approvers signing with openss
     expect(cli(['key', 'sign', 'default', 'release', '--request', id, '--out', 'r.sig']).code).toBe(
       7,
     );
+    expect(existsSync(join(cwd, 'r.sig'))).toBe(false);
     approveWithOpenssl(id, 'alice');
     approveWithOpenssl(id, 'carol');
     const done = json<{ request: string; bytes: number }>(

@@ -448,8 +448,7 @@ Refused while pending or time-locked (exit 7), and when rejected, expired, cance
 revocation, the SO exclusion, partition policy and revocation, trash restore and purge, key
 export (under an RSA public key), and a key's own guarded operations (sign, block, unblock,
 policy change: for a signature, attestamp key sign --request ID --out FILE writes it).
-Adding an officer and enrolling an approver for someone else cannot be requested (a statement
-holds no passphrase).`,
+An approved audit export is carried out by attestamp audit export --request ID.`,
   options: { ...MASTER_OPTIONS },
   async run(inv) {
     const id = inv.positionals[0]!;

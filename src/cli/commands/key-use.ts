@@ -1,6 +1,6 @@
 // Key use and key policy commands: sign and verify (data or a digest), block and unblock, and
 // a key's own approval policy (Smart Key Attributes).
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, statSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Hsm, KeyPolicyInput, SignInput } from '../../hsm/index.js';
 import { SIGN_DATA_LIMIT } from '../../hsm/index.js';
@@ -12,6 +12,9 @@ import { keyJson } from './key.js';
 import { MASTER_OPTIONS } from './partition.js';
 
 const PARTITION_LABEL = ['PARTITION', 'LABEL'] as const;
+
+/** Larger than any signature of a supported algorithm (RSA 4096: 512 bytes). */
+const SIGNATURE_FILE_LIMIT = 64 * 1024;
 
 /** --in FILE or --digest HEX: exactly one. */
 function signInput(inv: Invocation): SignInput {
@@ -26,13 +29,13 @@ function signInput(inv: Invocation): SignInput {
     }
     return { digest: new Uint8Array(Buffer.from(hex, 'hex')) };
   }
-  const data = readInputFile(resolve(inv.io.cwd, file!), 'the --in file');
-  if (data.length > SIGN_DATA_LIMIT) {
+  const path = resolve(inv.io.cwd, file!);
+  if (existsSync(path) && statSync(path).size > SIGN_DATA_LIMIT) {
     throw new InputError(
       `the --in file is larger than ${SIGN_DATA_LIMIT} bytes: sign its digest with --digest`,
     );
   }
-  return { data: new Uint8Array(data) };
+  return { data: new Uint8Array(readInputFile(path, 'the --in file')) };
 }
 
 /** A policy file: JSON with any of use, block, unblock and modify, each a quorum rule. */
@@ -91,7 +94,8 @@ signature.`,
       const view = await hsm.governance.showRequest(request);
       const s = view.body.statement;
       const params = s.params as Record<string, unknown>;
-      if (s.operation !== 'key.sign' || params['label'] !== label) {
+      const pid = (await hsm.partition(partition)).id;
+      if (s.operation !== 'key.sign' || params['label'] !== label || params['partition'] !== pid) {
         throw new UsageError(`--request: ${request} is not a request to sign with ${label}`);
       }
       const done = await hsm.executeRequest(request);
@@ -140,7 +144,10 @@ export const keyVerify: Command = {
     const [partition, label] = inv.positionals as [string, string];
     const input = signInput(inv);
     const sigPath = resolve(inv.io.cwd, requiredOption(inv, 'signature'));
-    const signature = new Uint8Array(readFileSync(sigPath));
+    if (existsSync(sigPath) && statSync(sigPath).size > SIGNATURE_FILE_LIMIT) {
+      throw new InputError(`the --signature file is larger than ${SIGNATURE_FILE_LIMIT} bytes`);
+    }
+    const signature = new Uint8Array(readInputFile(sigPath, 'the --signature file'));
     const valid = await withHsm(inv, (hsm) => hsm.verify(partition, label, input, signature));
     if (flag(inv, 'json')) inv.io.stdout(jsonText({ partition, label, valid }));
     else inv.io.stdout(valid ? 'signature verified\n' : 'signature does NOT verify\n');

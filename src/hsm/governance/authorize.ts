@@ -47,6 +47,11 @@ export interface GovernedCall {
   readonly params: JsonObject;
   /** Further classes whose rules must be met too (a rule change: the rule it changes). */
   readonly alsoClasses?: readonly OperationClass[];
+  /**
+   * Kept with a request made for the call, outside its statement (which names its SHA-256 in
+   * the parameters): what the execution needs but approvers must not read.
+   */
+  readonly escrow?: JsonObject;
   /** A key's own rules that must be met too (its approval policy), read from its row. */
   readonly keyRules?: { readonly keyId: string; readonly classes: readonly KeyRuleClass[] };
 }
@@ -290,7 +295,14 @@ export class GovernanceCore {
     );
     const signature = await signer.sign(requestBytes(statement));
     return this.core.store.tx((tx) =>
-      this.requests.store(tx, at, statement, { kind: signer.kind, signature }, call.partitionId),
+      this.requests.store(
+        tx,
+        at,
+        statement,
+        { kind: signer.kind, signature },
+        call.partitionId,
+        call.escrow,
+      ),
     );
   }
 

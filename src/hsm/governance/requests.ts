@@ -1,7 +1,7 @@
 // Approval requests: the statement of a guarded operation, signed by the HSM; approvers'
 // signed decisions; the evaluation of every rule the statement names against current state;
 // and the one execution, inside the transaction of the effect.
-import { randomBytes, randomUUID } from 'node:crypto';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import type { JsonObject, JsonValue } from '../../shared/index.js';
 import { canonicalJson } from './canonical-json.js';
 import type { Core } from '../core.js';
@@ -37,6 +37,28 @@ export interface RequestBody extends JsonObject {
   readonly closedBy: string | null;
   /** What the execution returned (a signature, a key id), or null. */
   readonly result: JsonValue;
+}
+
+/**
+ * A request's escrow (the body's `escrow` field, when it has one): what the execution needs
+ * that the statement only commits to by its SHA-256 (a new officer's credential verifier).
+ * Authenticated with the request, never shown, dropped when the request closes.
+ */
+export function escrowOf(body: RequestBody): JsonObject | undefined {
+  const e = (body as JsonObject)['escrow'];
+  return typeof e === 'object' && e !== null && !Array.isArray(e) ? (e as JsonObject) : undefined;
+}
+
+/** The commitment a statement holds to a request's escrow: SHA-256 of its canonical JSON. */
+export function escrowDigest(escrow: JsonObject): string {
+  return createHash('sha256').update(canonicalJson(escrow)).digest('hex');
+}
+
+/** The body without its escrow (what a closed request keeps, and what views show). */
+export function withoutEscrow(body: RequestBody): RequestBody {
+  const copy: Record<string, JsonValue | undefined> = { ...body };
+  delete copy['escrow'];
+  return copy as RequestBody;
 }
 
 export interface ApprovalBody extends JsonObject {
@@ -156,6 +178,7 @@ export class ApprovalRequests {
     statement: RequestStatement,
     signed: { kind: RequestBody['signer']; signature: Uint8Array },
     partitionId: string | undefined,
+    escrow?: JsonObject,
   ): Promise<GovernanceObject<RequestBody>> {
     for (const ref of statement.rules) {
       const now = await this.quorum.get(tx, ref.scope, ref.operation as never);
@@ -179,6 +202,7 @@ export class ApprovalRequests {
         closedAt: null,
         closedBy: null,
         result: null,
+        ...(escrow === undefined ? {} : { escrow }),
       },
       {
         action: 'approval.request',
@@ -367,6 +391,8 @@ export class ApprovalRequests {
   ): Promise<GovernanceObject<RequestBody>> {
     const req = await this.require(tx, id);
     const s = req.body.statement;
+    // Its state first: a request void because its rule changed says so, whatever it names.
+    refuseUnlessApproved(id, await this.evaluate(tx, req, at));
     if (
       s.operation !== expect.operation ||
       canonicalJson(s.params) !== canonicalJson(expect.params)
@@ -377,7 +403,6 @@ export class ApprovalRequests {
         { details: { request: id, operation: s.operation } },
       );
     }
-    refuseUnlessApproved(id, await this.evaluate(tx, req, at));
     return req;
   }
 
@@ -399,7 +424,7 @@ export class ApprovalRequests {
       req.id,
       req.scope,
       {
-        ...req.body,
+        ...withoutEscrow(req.body),
         state: 'executed',
         closedAt: at.toISOString(),
         closedBy: actor ?? null,
@@ -429,7 +454,7 @@ export class ApprovalRequests {
       'request',
       id,
       req.scope,
-      { ...req.body, state: 'cancelled', closedAt: at.toISOString(), closedBy: by },
+      { ...withoutEscrow(req.body), state: 'cancelled', closedAt: at.toISOString(), closedBy: by },
       {
         action: 'approval.cancel',
         actor: by,

@@ -1,10 +1,11 @@
 // Governance operations: officers and roles, approver keys, quorum rules, partition SO
 // exclusion, and approval requests (make, decide, cancel, show). Each change is authorised
 // (authorize.ts), re-checked and made in one transaction with its audit entry.
-import type { JsonValue } from '../../shared/index.js';
+import type { JsonObject, JsonValue } from '../../shared/index.js';
 import type { Core, Operation } from '../core.js';
 import { HsmError } from '../errors.js';
-import { hashCredential } from '../roles.js';
+import type { ScryptParams } from '../master-key.js';
+import { hashCredential, type StoredCredential } from '../roles.js';
 import type { StoreReader } from '../store/device-store.js';
 import type { OfficerCredential } from '../types.js';
 import { enrollmentChallenge, type ApproverKeyBody } from './approvers.js';
@@ -17,8 +18,16 @@ import {
 } from './authorize.js';
 import type { GovernanceObject } from './objects.js';
 import { KEY_RULE_CLASSES, type KeyRuleClass, type RuleBody } from './quorum.js';
-import type { RequestBody, RequestEvaluation, ApprovalBody } from './requests.js';
 import {
+  escrowDigest,
+  escrowOf,
+  withoutEscrow,
+  type ApprovalBody,
+  type RequestBody,
+  type RequestEvaluation,
+} from './requests.js';
+import {
+  checkPrincipalName,
   checkRole,
   OPERATION_CLASSES,
   partitionScope,
@@ -97,7 +106,13 @@ export class Governance {
 
   // ------------------------------------------------------------- officers and roles
 
-  /** Enrols an officer (a person with a session passphrase) with roles. */
+  /**
+   * Enrols an officer (a person with a session passphrase) with roles. Under an
+   * officers.change rule this makes a request whose statement names the officer, the roles and
+   * the SHA-256 of the credential verifier (scrypt parameters and hash), the verifier itself
+   * kept with the request where approvers do not see it; approved, the request enrols exactly
+   * that officer.
+   */
   async addOfficer(
     officer: OfficerCredential,
     roles: readonly { role: string; partition?: string | undefined }[],
@@ -108,6 +123,7 @@ export class Governance {
         details: { field: 'passphrase' },
       });
     }
+    checkPrincipalName(officer.name);
     const stored = hashCredential(officer.name, officer.passphrase);
     const grants: { role: Role; partition: string | undefined }[] = [];
     for (const g of roles) {
@@ -117,29 +133,78 @@ export class Governance {
         partition: pid,
       });
     }
-    const op: Operation = { action: 'officer.add', details: { officer: officer.name } };
+    await this.enrolOfficer(stored, grants, authority);
+  }
+
+  /** Carries out an approved officer.add request with the verifier kept in its escrow. */
+  async addOfficerFromRequest(id: string): Promise<void> {
+    const req = await this.gov.requests.require(this.core.store, id);
+    const p = req.body.statement.params as Record<string, unknown>;
+    const e = escrowOf(req.body);
+    const bad = () =>
+      new HsmError(
+        'request-not-approved',
+        'the request does not hold the officer credential it names',
+        {
+          details: { request: id },
+        },
+      );
+    if (e === undefined || escrowDigest(e) !== p['credential']) throw bad();
+    const params = e['params'] as unknown as ScryptParams;
+    const name = e['name'];
+    const hash = e['hash'];
+    if (typeof name !== 'string' || typeof hash !== 'string' || name !== p['officer']) throw bad();
+    const roles = Array.isArray(p['roles']) ? (p['roles'] as unknown[]) : [];
+    const grants = roles.map((g) => {
+      const r = g as { role?: unknown; partition?: unknown };
+      const pid = typeof r.partition === 'string' ? r.partition : undefined;
+      return {
+        role: checkRole(String(r.role), pid === undefined ? 'device' : partitionScope(pid)),
+        partition: pid,
+      };
+    });
+    await this.enrolOfficer(
+      { name, params, hash: new Uint8Array(Buffer.from(hash, 'hex')) },
+      grants,
+      { request: id },
+    );
+  }
+
+  private async enrolOfficer(
+    stored: StoredCredential,
+    grants: readonly { role: Role; partition: string | undefined }[],
+    authority: Authority | undefined,
+  ): Promise<void> {
+    const escrow = {
+      name: stored.name,
+      params: stored.params as unknown as JsonObject,
+      hash: Buffer.from(stored.hash).toString('hex'),
+    };
+    const op: Operation = { action: 'officer.add', details: { officer: stored.name } };
     await this.run(
       op,
       authority,
       {
         action: 'officer.add',
         params: {
-          officer: officer.name,
+          officer: stored.name,
           roles: grants.map((g) => ({ role: g.role, partition: g.partition ?? null })),
+          credential: escrowDigest(escrow),
         },
+        escrow,
       },
       async (tx, at, principal) => {
-        if ((await tx.officers.byName(officer.name)) !== undefined) {
+        if ((await tx.officers.byName(stored.name)) !== undefined) {
           throw new HsmError('invalid-argument', 'an officer of that name exists', {
             details: { field: 'officer' },
           });
         }
-        await this.gov.roles.addPrincipal(tx, at, officer.name, 'officer', principal);
+        await this.gov.roles.addPrincipal(tx, at, stored.name, 'officer', principal);
         await this.core.audit(tx, at, {
           actor: principal,
           action: 'officer.enrol',
           outcome: 'success',
-          details: { officer: officer.name },
+          details: { officer: stored.name },
         });
         await tx.officers.insert(
           this.core.rows.sealOfficer({
@@ -153,7 +218,7 @@ export class Governance {
           await this.gov.roles.grant(
             tx,
             at,
-            officer.name,
+            stored.name,
             g.role,
             g.partition === undefined ? 'device' : partitionScope(g.partition),
             principal,
@@ -422,7 +487,7 @@ export class Governance {
   private async view(r: StoreReader, req: GovernanceObject<RequestBody>): Promise<RequestView> {
     return {
       id: req.id,
-      body: req.body,
+      body: withoutEscrow(req.body),
       approvals: (await this.gov.requests.approvals(r, req.id)).map((a) => a.body),
       evaluation: await this.gov.requests.evaluate(r, req, this.core.clock.now()),
     };

@@ -35,7 +35,8 @@ import {
 } from '../views.js';
 import { aesKeyUnwrapPad, aesKeyWrapPad, rsaAesKeyWrap, rsaWrappingKey } from '../wrap.js';
 import { checkPurposes, generatedAttributes, importedAttributes } from './attributes.js';
-import { checkKeyPolicy, keyPolicyJson, parseKeyPolicy } from './policy.js';
+import { KEY_RULE_CLASSES } from '../governance/quorum.js';
+import { checkKeyPolicy, keyPolicyJson, keyRules, parseKeyPolicy } from './policy.js';
 import { keyAad, sealPrivateKey, unsealRow } from './sealing.js';
 
 export interface ImportKeyOptions {
@@ -553,6 +554,8 @@ function exportCall(found: { partition: PartitionRow; row: KeyRow }, wrapping: W
         ? { spki: Buffer.from(wrapping.spki).toString('hex') }
         : {}),
     },
+    // A key under its own use rule leaves the device only as its use would: with approvals.
+    keyRules: keyRules(found.row, [KEY_RULE_CLASSES.use]),
   };
 }
 

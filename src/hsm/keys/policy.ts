@@ -132,13 +132,18 @@ async function compareAndSet(tx: StoreTx, next: KeyRow, current: KeyRow): Promis
 
 type Located = { partition: PartitionRow; row: KeyRow };
 
-/** One governed change of a key under its own rule: operator or approved request. */
+/**
+ * One governed change of a key under its own rule: operator or approved request. `precheck`
+ * runs on the key found before a request is made for the change (no approvals are spent on a
+ * change that would be refused), and again inside the transaction of the change.
+ */
 function keyChange<T>(
   core: Core,
   op: Operation,
   partitionName: string,
   label: string,
   authority: Authority | undefined,
+  precheck: (r: StoreReader, found: Located) => Promise<void> | void,
   call: (found: Located) => GovernedCall,
   change: (tx: StoreTx, found: Located, now: Date) => Promise<T>,
   result: (value: T) => JsonValue,
@@ -147,18 +152,38 @@ function keyChange<T>(
     core,
     authority,
     (governed) => core.governance.authorizeOperator(authority, op, governed),
-    (r) => core.locate(r, partitionName, label, op),
+    async (r) => {
+      const found = await core.locate(r, partitionName, label, op);
+      await precheck(r, found);
+      return found;
+    },
     call,
     change,
     result,
   );
 }
 
-const keyParams = (found: Located): JsonObject => ({
+/**
+ * The exact parameters of a change of one key: its partition, id, label, and the version of
+ * its policy (a change made meanwhile makes the call, or its request, void).
+ */
+export const keyParams = (found: Located): JsonObject => ({
   partition: found.partition.id,
   key: found.row.id,
   label: found.row.label,
+  policyVersion: parseAttributes(found.row).policy?.version ?? 0,
 });
+
+/**
+ * The rules that guard a change of the policy: its modify rule; without one, every rule it
+ * has (use, block and unblock), so that no rule is lifted with fewer approvals than it asks.
+ */
+function modifyClasses(policy: KeyPolicy | undefined): KeyRuleClass[] {
+  if (policy?.modify !== undefined) return [KEY_RULE_CLASSES.modify];
+  return (['use', 'block', 'unblock'] as const)
+    .filter((k) => policy?.[k] !== undefined)
+    .map((k) => KEY_RULE_CLASSES[k]);
+}
 
 /** A user key that can be blocked (is active) or unblocked (is blocked). */
 function checkBlockChange(row: KeyRow, partition: PartitionRow, blocked: boolean): void {
@@ -196,9 +221,10 @@ export function setKeyBlocked(
       partitionName,
       label,
       authority,
-      (found) => {
-        // Checked before a request is made for it, and again in the transaction.
+      (_r, found) => {
         checkBlockChange(found.row, found.partition, blocked);
+      },
+      (found) => {
         return {
           action,
           partitionId: found.partition.id,
@@ -209,7 +235,6 @@ export function setKeyBlocked(
         };
       },
       async (tx, { partition, row }, now) => {
-        checkBlockChange(row, partition, blocked);
         const seq = await core.audit(tx, now, {
           actor: op.actor,
           action,
@@ -247,25 +272,16 @@ export function setKeyPolicy(
   const op: Operation = { action: 'key.policy', details: { partition: partitionName, label } };
   // Parsed once for the statement; the version is set inside the transaction.
   const requested = parseKeyPolicy(input, 0);
-  return core.guard(op, () =>
-    keyChange(
+  let version = 0;
+  let policy: KeyPolicy | undefined;
+  return core.guard(op, async () => {
+    const info = await keyChange(
       core,
       op,
       partitionName,
       label,
       authority,
-      (found) => {
-        const current = parseAttributes(found.row).policy;
-        return {
-          action: 'key.policy',
-          partitionId: found.partition.id,
-          params: { ...keyParams(found), policy: keyPolicyJson(requested) },
-          keyRules: keyRules(found.row, [
-            current?.modify !== undefined ? KEY_RULE_CLASSES.modify : KEY_RULE_CLASSES.use,
-          ]),
-        };
-      },
-      async (tx, { partition, row }, now) => {
+      async (r, { partition, row }) => {
         requireUserKey(row, partition);
         const attributes = parseAttributes(row);
         if (!attributes.modifiable) {
@@ -275,9 +291,27 @@ export function setKeyPolicy(
             { details: { label } },
           );
         }
-        const version = (attributes.policy?.version ?? 0) + 1;
-        const policy = parseKeyPolicy(input, version);
-        await checkKeyPolicy(core, tx, toPartitionInfo(partition).policy, policy, label);
+        if (attributes.blocked === true) {
+          throw new HsmError(
+            'key-blocked',
+            'the key is blocked: unblock it before changing its policy',
+            {
+              details: { label },
+            },
+          );
+        }
+        version = (attributes.policy?.version ?? 0) + 1;
+        policy = parseKeyPolicy(input, version);
+        await checkKeyPolicy(core, r, toPartitionInfo(partition).policy, policy, label);
+      },
+      (found) => ({
+        action: 'key.policy',
+        partitionId: found.partition.id,
+        params: { ...keyParams(found), policy: keyPolicyJson(requested) },
+        keyRules: keyRules(found.row, modifyClasses(parseAttributes(found.row).policy)),
+      }),
+      async (tx, { partition, row }, now) => {
+        const attributes = parseAttributes(row);
         const seq = await core.audit(tx, now, {
           actor: op.actor,
           action: 'key.policy',
@@ -297,6 +331,9 @@ export function setKeyPolicy(
         return toKeyInfo(next, partition.name);
       },
       (info) => ({ key: info.id, policyVersion: info.attributes.policy?.version ?? 0 }),
-    ),
-  );
+    );
+    // A signer made before must see the new policy at once in this process.
+    core.keyCache.delete(info.id);
+    return info;
+  });
 }

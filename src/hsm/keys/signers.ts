@@ -10,11 +10,35 @@ import { HsmError } from '../errors.js';
 import { integrityError } from '../integrity.js';
 import { loadPkcs8, signOperation } from '../key-crypto.js';
 import type { KeyRow } from '../store/device-store.js';
-import { keyState, publicKeyOf } from '../views.js';
+import { keyState, parseAttributes, publicKeyOf } from '../views.js';
 import { unsealRow } from './sealing.js';
 
 /** How long a signer trusts its last reading of the key's state (milliseconds). */
 const STATE_RECHECK_MS = 250;
+
+/**
+ * A signer hands out unguarded signatures: never for a user key whose own policy has a use
+ * rule (it signs only through an approval request, Hsm.sign), nor for one without the sign
+ * purpose.
+ */
+function requireFreeUse(row: KeyRow): void {
+  if (row.role !== 'user') return;
+  const a = parseAttributes(row);
+  if (!a.purposes.includes('sign')) {
+    throw new HsmError('key-purpose-denied', "the key's purposes do not include sign", {
+      details: { label: row.label, purpose: 'sign' },
+    });
+  }
+  if (a.policy?.use !== undefined) {
+    throw new HsmError(
+      'approval-required',
+      'the key signs only through an approval request under its own use rule (sign, not signer)',
+      {
+        details: { label: row.label, rule: `key:${row.id}/key.use`, version: a.policy.version },
+      },
+    );
+  }
+}
 
 /** A signer for the key of `row`, with `chain` (leaf first) as its certificates. */
 export async function signerFor(
@@ -25,6 +49,7 @@ export async function signerFor(
   if (!isKeyAlgorithm(row.algorithm)) {
     throw integrityError('key', 'the row names an unknown algorithm', { keyId: row.id });
   }
+  requireFreeUse(row);
   const algorithm = row.algorithm;
   // Resolved once per signer: the hot path is one call per token.
   const signWithKey = signOperation(algorithm);
@@ -74,6 +99,8 @@ export async function signerFor(
       core.keyCache.delete(keyId);
       throw new HsmError('key-blocked', 'the key is blocked', { details: { label: row.label } });
     }
+    // A use rule may have been given to the key since the signer was made.
+    requireFreeUse(current);
     core.keyCache.set(keyId, { key, checkedAt: performance.now() });
     return key;
   };

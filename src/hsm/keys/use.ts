@@ -13,7 +13,7 @@ import { loadPkcs8, mechanismFor } from '../key-crypto.js';
 import type { KeyRow, PartitionRow } from '../store/device-store.js';
 import type { KeyPurpose } from '../types.js';
 import { keyState, parseAttributes, publicKeyOf } from '../views.js';
-import { keyRules } from './policy.js';
+import { keyParams, keyRules } from './policy.js';
 import { unsealRow } from './sealing.js';
 
 /** What is signed: the data itself, or its digest under the key algorithm's hash. */
@@ -117,7 +117,7 @@ function privateKeyOf(core: Core, row: KeyRow): KeyObject {
 
 /** The exact parameters a request to sign names: the key, and the data or digest in hex. */
 function signParams(found: { partition: PartitionRow; row: KeyRow }, input: SignInput): JsonObject {
-  const base = { partition: found.partition.id, key: found.row.id, label: found.row.label };
+  const base = keyParams(found);
   return 'data' in input
     ? { ...base, data: Buffer.from(input.data).toString('hex') }
     : { ...base, digest: Buffer.from(input.digest).toString('hex') };

@@ -208,21 +208,94 @@ describe('per-key approval policies', () => {
     await expectHsmRejection(hsm.executeRequest(signing), 'request-rule-changed');
   });
 
-  it('a key made not modifiable keeps its policy for good', async () => {
+  it('a key made not modifiable keeps its policy for good, and no request is made for it', async () => {
     await hsm.generateKey('default', {
       label: 'fixed',
       algorithm: 'ecdsa-p256',
       policy: { use: TWO_OF_THREE },
     });
-    await expectHsmRejection(hsm.setKeyPolicy('default', 'fixed', null), 'approval-required');
-    // Once approved, the change is still refused: the attribute says no.
-    const id = (await hsm.governance.listRequests()).find(
-      (r) => r.body.statement.operation === 'key.policy',
-    )!.id;
+    await expectHsmRejection(hsm.setKeyPolicy('default', 'fixed', null), 'key-not-modifiable');
+    expect(await hsm.governance.listRequests()).toEqual([]);
+    expect((await hsm.key('default', 'fixed')).attributes.policy?.use).toBeDefined();
+  });
+
+  it('without a modify rule, a policy change needs every rule the policy has', async () => {
+    await hsm.generateKey('default', {
+      label: 'u',
+      algorithm: 'ecdsa-p256',
+      modifiable: true,
+      policy: { unblock: TWO_OF_THREE },
+    });
+    const id = await requestOf(hsm.setKeyPolicy('default', 'u', null));
+    const view = await hsm.governance.showRequest(id);
+    expect(view.body.statement.rules.map((r) => r.operation)).toEqual(['key.unblock']);
+    // A blocked key's policy does not change at all: unblock it first.
+    await hsm.blockKey('default', 'u');
+    await expectHsmRejection(hsm.setKeyPolicy('default', 'u', null), 'key-blocked');
+    // The request made before the block names the policy version of then: still valid, but
+    // refused at execution while the key is blocked.
     await approve(hsm, id, people.ann!);
     await approve(hsm, id, people.bob!);
-    await expectHsmRejection(hsm.executeRequest(id), 'key-not-modifiable');
-    expect((await hsm.key('default', 'fixed')).attributes.policy?.use).toBeDefined();
+    await expectHsmRejection(hsm.executeRequest(id), 'key-blocked');
+  });
+
+  it('hands out no signer for a key under a use rule, nor for one that cannot sign', async () => {
+    await hsm.generateKey('default', {
+      label: 'ca',
+      algorithm: 'ecdsa-p256',
+      policy: { use: TWO_OF_THREE },
+    });
+    await expectHsmRejection(hsm.signer('default', 'ca'), 'approval-required');
+    await hsm.generateKey('default', { label: 'v', algorithm: 'ecdsa-p256', purposes: ['verify'] });
+    await expectHsmRejection(hsm.signer('default', 'v'), 'key-purpose-denied');
+    // A use rule given later stops a signer made before.
+    await hsm.generateKey('default', { label: 'm', algorithm: 'ecdsa-p256', modifiable: true });
+    const signer = await hsm.signer('default', 'm');
+    expect((await signer.sign(DATA)).length).toBeGreaterThan(60);
+    await hsm.setKeyPolicy('default', 'm', { use: TWO_OF_THREE });
+    await expectHsmRejection(signer.sign(DATA), 'approval-required');
+  });
+
+  it('exports a key under a use rule only through a request (wrapped under an RSA key)', async () => {
+    await hsm.createPartition('exp', { policy: { exportAllowed: true } });
+    await hsm.generateKey('exp', {
+      label: 'x',
+      algorithm: 'ecdsa-p256',
+      extractable: true,
+      policy: { use: TWO_OF_THREE },
+    });
+    const aes = await expectHsmRejection(
+      hsm.exportKey('exp', 'x', { kind: 'aes-kwp', key: new Uint8Array(32) }),
+      'invalid-argument',
+    );
+    expect(aes.details?.field).toBe('wrapping');
+    const { publicKey } = generateKeyPairSync('rsa', { modulusLength: 3072 });
+    const spki = new Uint8Array(publicKey.export({ format: 'der', type: 'spki' }));
+    const id = await requestOf(hsm.exportKey('exp', 'x', { kind: 'rsa-aes-kwp', spki }));
+    const view = await hsm.governance.showRequest(id);
+    expect(view.body.statement.rules.map((r) => `${r.scope}/${r.operation}`)).toEqual([
+      `key:${(await hsm.key('exp', 'x')).id}/key.use`,
+    ]);
+  });
+
+  it('refuses a key row put back as it was before a block or a policy change', async () => {
+    await hsm.generateKey('default', {
+      label: 'r',
+      algorithm: 'ecdsa-p256',
+      modifiable: true,
+    });
+    const saved = withRawDb(d.storePath, (db) =>
+      db.prepare("SELECT * FROM keys WHERE label = 'r'").get(),
+    ) as Record<string, unknown>;
+    await hsm.setKeyPolicy('default', 'r', { use: TWO_OF_THREE });
+    await hsm.close();
+    withRawDb(d.storePath, (db) => {
+      db.prepare(
+        "UPDATE keys SET attributes_json = ?, state = ?, audit_seq = ?, mac = ? WHERE label = 'r'",
+      ).run(saved['attributes_json'], saved['state'], saved['audit_seq'], saved['mac']);
+    });
+    hsm = await Hsm.open(d.storePath, d.masterKey, { clock: new TestClock() });
+    await expectHsmRejection(hsm.sign('default', 'r', { data: DATA }), 'integrity-failed');
   });
 
   it('blocks and unblocks under the rules of the key policy', async () => {
@@ -246,7 +319,7 @@ describe('per-key approval policies', () => {
     expect((await hsm.key('default', 'b')).state).toBe('active');
     await expectHsmRejection(hsm.unblockKey('default', 'b'), 'key-not-blocked');
     const { signature } = await hsm.sign('default', 'b', { data: DATA });
-    expect(signature.length).toBeGreaterThan(60);
+    expect(verifiesWith((await hsm.key('default', 'b')).spki, DATA, signature)).toBe(true);
   });
 
   it('a reject vetoes a signing request', async () => {

@@ -6,7 +6,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { approvalBytes } from '../../../../src/hsm/governance/statement.js';
 import type { AuditEntry, Hsm } from '../../../../src/hsm/index.js';
 import { createTestDevice, OFFICER, type TestDevice } from '../../../helpers/hsm.js';
-import { expectHsmRejection } from '../support.js';
+import { expectHsmRejection, withRawDb } from '../support.js';
 
 interface Approver {
   readonly name: string;
@@ -105,6 +105,64 @@ describe('partition.create and audit.export under quorum rules', () => {
     expect((await hsm.timestampSigner('tenant')).algorithm).toBe('ed25519');
     await expectHsmRejection(hsm.executeRequest(id), 'request-closed');
     expect((await hsm.verifyAudit()).ok).toBe(true);
+  });
+
+  it("enrols an officer, and someone else's approver key, through approved requests", async () => {
+    await hsm.governance.setRule(undefined, 'officers.change', BOTH, OFFICER);
+    const id = await requestOf(
+      hsm.governance.addOfficer(pass('cid'), [{ role: 'auditor' }], OFFICER),
+    );
+    const view = await hsm.governance.showRequest(id);
+    expect(view.body.statement.params).toMatchObject({
+      officer: 'cid',
+      roles: [{ role: 'auditor', partition: null }],
+      credential: expect.stringMatching(/^[0-9a-f]{64}$/) as unknown,
+    });
+    // The credential verifier is kept with the request, never shown.
+    const stored = () =>
+      withRawDb(
+        d.storePath,
+        (db) =>
+          (
+            db
+              .prepare("SELECT body_json FROM governance WHERE kind = 'request' AND id = ?")
+              .get(id) as { body_json: string }
+          ).body_json,
+      );
+    expect(stored()).toContain('"escrow"');
+    expect(JSON.stringify(view)).not.toContain('escrow');
+    expect(JSON.stringify(view)).not.toContain('salt');
+    await approveAll(hsm, id, people);
+    await hsm.executeRequest(id);
+    expect(stored()).not.toContain('"escrow"');
+    // cid's passphrase is the one enrolled: his own session enrols his approver key.
+    const { privateKey, publicKey } = generateKeyPairSync('ed25519');
+    const spki = publicKey.export({ format: 'der', type: 'spki' });
+    const proof = sign(null, hsm.governance.enrollmentChallenge('cid', spki), privateKey);
+    await expectHsmRejection(
+      hsm.governance.enrollApprover('cid', spki, proof, {
+        name: 'cid',
+        passphrase: 'not the passphrase',
+      }),
+      'officer-auth-failed',
+    );
+    await hsm.governance.enrollApprover('cid', spki, proof, pass('cid'));
+    // A device SO enrolling a key on someone else's behalf: a request that executes.
+    const other = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    const otherSpki = other.publicKey.export({ format: 'der', type: 'spki' });
+    const otherProof = sign(
+      'sha256',
+      hsm.governance.enrollmentChallenge('cid', otherSpki),
+      other.privateKey,
+    );
+    const enrol = await requestOf(
+      hsm.governance.enrollApprover('cid', otherSpki, otherProof, OFFICER),
+    );
+    await approveAll(hsm, enrol, people);
+    await hsm.executeRequest(enrol);
+    expect(
+      (await hsm.governance.approverKeys('cid')).filter((k) => k.body.revokedAt === null),
+    ).toHaveLength(2);
   });
 
   it('lets one export of the log run per approved request', async () => {
