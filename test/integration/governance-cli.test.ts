@@ -439,6 +439,7 @@ describe.skipIf(skip)('governance through the CLI, approvers signing with openss
     const shown = json<RequestDoc>(['approvals', 'show', id], 0, 'approval-request');
     expect(shown.statement.operation).toBe('key.sign');
     expect(shown.statement.params['data']).toBe(Buffer.from('release 1.0\n').toString('hex'));
+    expect(cli(['approvals', 'show', id]).stdout).toContain('data as text: "release 1.0\\n"');
     // Not approved yet: still waiting, nothing written.
     expect(cli(['key', 'sign', 'default', 'release', '--request', id, '--out', 'r.sig']).code).toBe(
       7,

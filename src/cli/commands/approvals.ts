@@ -161,6 +161,13 @@ function printRequest(inv: Invocation, shown: Shown): void {
   o(`  operation:   ${s.operation}\n`);
   o(`  parameters:\n`);
   for (const [k, v] of Object.entries(s.params)) o(`    ${k}: ${JSON.stringify(v)}\n`);
+  if (s.operation === 'key.sign' && 'digest' in s.params) {
+    o('    (a digest only: check what it is the digest of before approving)\n');
+  } else if (s.operation === 'key.sign' && typeof s.params['data'] === 'string') {
+    const text = Buffer.from(s.params['data'], 'hex').toString('utf8');
+    // Printable text is shown as text too (control characters escaped by JSON).
+    if (!text.includes('\uFFFD')) o(`    data as text: ${JSON.stringify(text)}\n`);
+  }
   o(`  scope:       ${scopeName(s.scope, shown.names)}\n`);
   o(`  target:      ${s.target === null ? 'none' : scopeName(s.target, shown.names)}\n`);
   o(`  requester:   ${s.requester}\n`);
