@@ -176,6 +176,11 @@ export function createApiApp(options: ApiAppOptions): Koa {
           details: { field: 'body' },
         });
       }
+      if (raw.length === 0) {
+        throw new ApiError('api-invalid-request', 'this operation needs a JSON body', {
+          details: { field: 'body' },
+        });
+      }
       if (!/^application\/json\s*(;|$)/i.test(contentType)) {
         throw new ApiError('api-unsupported-media-type', 'the body must be application/json', {
           details: { expected: 'application/json' },
