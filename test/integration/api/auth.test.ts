@@ -3,7 +3,7 @@
 // client certificates (none, another CA's, expired, pinned by fingerprint, mapped by subject),
 // the client address allow-list, the per-principal rate limit and the failed-authentication
 // budget, each refusal a problem document.
-/* eslint-disable @typescript-eslint/no-unsafe-member-access, @typescript-eslint/no-unsafe-argument, @typescript-eslint/no-unsafe-assignment -- every answer is checked against the OpenAPI document by the client before a test reads its fields as plain JSON */
+/* eslint-disable @typescript-eslint/no-unsafe-member-access -- every answer is checked against the OpenAPI document by the client before a test reads its fields as plain JSON */
 import { createHash } from 'node:crypto';
 import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

@@ -3,7 +3,7 @@
 // JSON: each a 4xx problem, never a 5xx, and the server answering after each. Idempotency-Key
 // replays and conflicts; and an unexpected failure answered 500 with a fixed text while the
 // real error goes to the log only.
-/* eslint-disable @typescript-eslint/no-unsafe-member-access, @typescript-eslint/no-unsafe-assignment -- every answer is checked against the OpenAPI document by the client before a test reads its fields as plain JSON */
+/* eslint-disable @typescript-eslint/no-unsafe-member-access -- every answer is checked against the OpenAPI document by the client before a test reads its fields as plain JSON */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LogFields } from '../../../src/shared/index.js';
 import { startApiFixture, type ApiFixture } from '../../helpers/api.js';
