@@ -4,7 +4,7 @@
 // bytes the API gave, the request executed, and the wrapped key unwrapped by `openssl pkeyutl`
 // (RSA-OAEP-SHA256) and `openssl enc -id-aes256-wrap-pad` to the key whose public key the API
 // showed.
-/* eslint-disable @typescript-eslint/no-unsafe-member-access, @typescript-eslint/no-unsafe-assignment, @typescript-eslint/no-unsafe-argument -- every answer is checked against the OpenAPI document by the client before a test reads its fields as plain JSON */
+/* eslint-disable @typescript-eslint/no-unsafe-member-access, @typescript-eslint/no-unsafe-argument -- every answer is checked against the OpenAPI document by the client before a test reads its fields as plain JSON */
 import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
