@@ -5,6 +5,8 @@
 // budget, each refusal a problem document.
 /* eslint-disable @typescript-eslint/no-unsafe-member-access -- every answer is checked against the OpenAPI document by the client before a test reads its fields as plain JSON */
 import { createHash } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { auditEntries } from '../../helpers/hsm.js';
@@ -103,6 +105,59 @@ describe('JWT bearer tokens', () => {
     const r = await f.request('GET', '/v1/partitions/default/keys', { token: t });
     expect([r.status, r.json.code]).toEqual([403, 'role-required']);
     expect(r.json.details).toMatchObject({ scope: 'partition:default', principal: 'app' });
+  });
+});
+
+describe('keys from a JWKS URL on loopback', () => {
+  let f: ApiFixture;
+  let keys: Server;
+  let fetched = 0;
+  beforeAll(async () => {
+    f = await startApiFixture({
+      auth: async ({ issuer }) => {
+        keys = createServer((_req, res) => {
+          fetched++;
+          res.setHeader('content-type', 'application/json');
+          res.end(JSON.stringify(issuer.jwks));
+        });
+        await new Promise<void>((resolve) => keys.listen(0, '127.0.0.1', resolve));
+        const port = (keys.address() as AddressInfo).port;
+        return {
+          jwt: {
+            issuer: issuer.issuer,
+            audience: issuer.audience,
+            jwks: new URL(`http://127.0.0.1:${port}/jwks.json`),
+          },
+        };
+      },
+    });
+  }, 60_000);
+  afterAll(async () => {
+    await f.close();
+    await new Promise((resolve) => keys.close(resolve));
+  });
+
+  it('verifies tokens with the keys it fetched', async () => {
+    const t = await f.token('app', ['crypto-user']);
+    expect((await f.request('GET', '/v1/device', { token: t })).status).toBe(200);
+    expect(fetched).toBeGreaterThanOrEqual(1);
+  });
+
+  it('refuses a JWKS URL off this machine, and HS or none algorithms, at start-up', async () => {
+    const { checkJwtSettings } = await import('../../../src/api/index.js');
+    const base = { issuer: 'i', audience: 'a', jwks: { keys: [] } };
+    expect(() => {
+      checkJwtSettings({ ...base, jwks: new URL('https://keys.example/jwks.json') });
+    }).toThrow(/loopback/);
+    expect(() => {
+      checkJwtSettings({ ...base, algorithms: ['HS256'] });
+    }).toThrow(/not allowed/);
+    expect(() => {
+      checkJwtSettings({ ...base, algorithms: ['none'] });
+    }).toThrow(/not allowed/);
+    expect(() => {
+      checkJwtSettings({ ...base, jwks: new URL('http://[::1]:9/jwks') });
+    }).not.toThrow();
   });
 });
 
