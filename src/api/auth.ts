@@ -1,21 +1,16 @@
-// Authentication of API callers, in one place: a JWT bearer token (jose: issuer, audience,
-// exp/nbf with a small leeway, an asymmetric algorithm allow-list, keys from a JWKS file or a
-// JWKS URL on loopback), or a TLS client certificate mapped to a principal (by SHA-256
-// fingerprint, or by issuer and subject under the configured client CA). The result is the
-// principal with the roles and partitions its credential grants; tokens are never logged.
+// Authentication of API callers: a JWT bearer token (verified as the TSA's are, by
+// src/tsa/http/jwt.ts: issuer, audience, exp/nbf with a small leeway, an asymmetric algorithm
+// allow-list; keys from a JWKS file or a JWKS URL on loopback), or a TLS client certificate
+// mapped to a principal (by SHA-256 fingerprint, or by issuer and subject under the configured
+// client CA). The result is the principal with the roles and partitions its credential grants;
+// tokens are never logged.
 import { X509Certificate, createHash } from 'node:crypto';
 import { isIP } from 'node:net';
 import type { TLSSocket } from 'node:tls';
-import {
-  createLocalJWKSet,
-  createRemoteJWKSet,
-  errors as joseErrors,
-  jwtVerify,
-  type JSONWebKeySet,
-  type JWTPayload,
-} from 'jose';
+import { createLocalJWKSet, createRemoteJWKSet, type JSONWebKeySet, type JWTPayload } from 'jose';
 import { ROLES, type PresentedPrincipal, type Role } from '../hsm/index.js';
 import type { Clock } from '../shared/index.js';
+import { JWT_ALGORITHMS, JwtRefusal, verifyBearerJwt } from '../tsa/index.js';
 import { ApiError } from './errors.js';
 
 /** The claims a token's roles and scope are read from (documented in the README). */
@@ -25,18 +20,7 @@ export const CLAIMS = {
 } as const;
 
 /** Asymmetric JWS algorithms (RFC 7518, RFC 8037); never none, never an HMAC (RFC 8725 3.1). */
-export const ASYMMETRIC_ALGORITHMS = [
-  'RS256',
-  'RS384',
-  'RS512',
-  'PS256',
-  'PS384',
-  'PS512',
-  'ES256',
-  'ES384',
-  'ES512',
-  'EdDSA',
-] as const;
+export const ASYMMETRIC_ALGORITHMS = JWT_ALGORITHMS;
 
 export interface JwtSettings {
   readonly issuer: string;
@@ -142,38 +126,36 @@ function createJwtVerifier(
   const maxLifetime = s.maxLifetimeSeconds ?? 86_400;
   const algorithms = [...(s.algorithms ?? ASYMMETRIC_ALGORITHMS)];
   return async (token) => {
-    const now = clock.now();
     let payload: JWTPayload;
     try {
-      ({ payload } = await jwtVerify(token, keys, {
+      payload = await verifyBearerJwt(token, keys, {
         issuer: s.issuer,
         audience: s.audience,
-        // RFC 9068 2.2: exp is required; sub names the principal.
-        requiredClaims: ['exp', 'sub'],
         algorithms,
-        clockTolerance: leeway,
-        currentDate: now,
-      }));
+        clockSkewSeconds: leeway,
+        maxLifetimeSeconds: maxLifetime,
+        // sub names the principal.
+        requiredClaims: ['sub'],
+        at: clock.now(),
+      });
     } catch (error) {
-      if (error instanceof joseErrors.JWTClaimValidationFailed && error.claim === 'aud') {
-        throw new ApiError('api-forbidden', 'the token is not for this service', {
-          details: { reason: 'audience' },
-        });
+      const reason = error instanceof JwtRefusal ? error.reason : 'invalid';
+      switch (reason) {
+        case 'audience':
+          throw new ApiError('api-forbidden', 'the token is not for this service', {
+            details: { reason: 'audience' },
+          });
+        case 'expired':
+          throw unauthenticated('the token has expired', 'expired');
+        case 'algorithm':
+          throw unauthenticated('the token is signed with an algorithm not accepted', 'algorithm');
+        case 'issued-in-future':
+          throw unauthenticated('the token is issued in the future', 'iat');
+        case 'lifetime':
+          throw unauthenticated('the token lifetime is too long', 'lifetime');
+        case 'invalid':
+          throw unauthenticated('the token does not verify', 'invalid');
       }
-      if (error instanceof joseErrors.JWTExpired) {
-        throw unauthenticated('the token has expired', 'expired');
-      }
-      if (error instanceof joseErrors.JOSEAlgNotAllowed) {
-        throw unauthenticated('the token is signed with an algorithm not accepted', 'algorithm');
-      }
-      throw unauthenticated('the token does not verify', 'invalid');
-    }
-    const seconds = now.getTime() / 1000;
-    if (payload.iat !== undefined && payload.iat > seconds + leeway) {
-      throw unauthenticated('the token is issued in the future', 'iat');
-    }
-    if (payload.exp! - (payload.iat ?? seconds) > maxLifetime) {
-      throw unauthenticated('the token lifetime is too long', 'lifetime');
     }
     const sub = payload.sub!;
     if (!PRINCIPAL_RE.test(sub)) {
