@@ -433,6 +433,77 @@ describe('governance', () => {
   });
 });
 
+describe('refusals of the read endpoints', () => {
+  it('refuses reads outside the credential scope and unknown keys', async () => {
+    for (const path of [
+      '/v1/partitions/default/policy',
+      '/v1/partitions/default/chain',
+      '/v1/partitions/default/keys/k1',
+      '/v1/partitions/default/keys/k1/certificate',
+    ]) {
+      const r = await f.request('GET', path, { token: other });
+      expect([r.status, r.json.code], path).toEqual([403, 'role-required']);
+    }
+    const nf = await f.request('GET', '/v1/partitions/default/keys/none/certificate', {
+      token: user,
+    });
+    expect([nf.status, nf.json.code]).toEqual([404, 'key-not-found']);
+    const ev = await f.request('POST', '/v1/partitions/default/keys/none/evidence', {
+      token: user,
+    });
+    expect([ev.status, ev.json.code]).toEqual([404, 'key-not-found']);
+    const chain = await f.request('GET', '/v1/device/chain');
+    expect(chain.status).toBe(401);
+  });
+
+  it('lists only the approval requests a principal may read', async () => {
+    const mine = await f.request('GET', '/v1/approvals', { token: user });
+    expect(mine.json.approvals).toEqual([]);
+    const theirs = await f.request('GET', '/v1/approvals', { token: officer });
+    expect(theirs.json.approvals.length).toBeGreaterThan(0);
+  });
+
+  it('refuses a challenge for a key that is not a PEM public key', async () => {
+    const r = await f.request('POST', '/v1/approver-keys/challenge', {
+      token: user,
+      json: {
+        principal: 'ann',
+        publicKey: '-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n',
+      },
+    });
+    expect([r.status, r.json.code]).toEqual([400, 'api-invalid-request']);
+  });
+
+  it('revokes an approver key no rule needs (device-so), refusing others', async () => {
+    await f.hsm.governance.addOfficer(
+      { name: 'bob', passphrase: 'passphrase of bob' },
+      [{ role: 'auditor' }],
+      { name: 'so', passphrase: 'correct horse battery staple' },
+    );
+    const k = generateKeyPairSync('ed25519');
+    const pem = k.publicKey.export({ format: 'pem', type: 'spki' }).toString();
+    const ch = await f.request('POST', '/v1/approver-keys/challenge', {
+      token: so,
+      json: { principal: 'bob', publicKey: pem },
+    });
+    const proof = sign(null, Buffer.from(ch.json.bytes, 'base64'), k.privateKey);
+    const enrolled = await f.request('POST', '/v1/approver-keys', {
+      token: so,
+      json: { principal: 'bob', publicKey: pem, proof: proof.toString('base64') },
+    });
+    expect(enrolled.status).toBe(201);
+    const fp = enrolled.json.fingerprint as string;
+    const refused = await f.request('DELETE', `/v1/approver-keys/${fp}`, { token: officer });
+    expect([refused.status, refused.json.code]).toEqual([403, 'role-required']);
+    const r = await f.request('DELETE', `/v1/approver-keys/${fp}`, { token: so });
+    expect(r.json).toEqual({ revoked: true });
+    const list = await f.request('GET', '/v1/approver-keys?principal=bob', { token: so });
+    expect(list.json.keys).toEqual([
+      expect.objectContaining({ fingerprint: fp, state: 'revoked' }),
+    ]);
+  });
+});
+
 describe('audit', () => {
   it('pages the log for an auditor and refuses others', async () => {
     const refused = await f.request('GET', '/v1/audit', { token: user });
