@@ -6,7 +6,13 @@ import { BlockList, isIP } from 'node:net';
 import Koa from 'koa';
 import { HsmError, type Hsm, type PresentedPrincipal } from '../hsm/index.js';
 import { silentLogger, systemClock, type Clock, type Logger } from '../shared/index.js';
-import { createRateLimiter, parseTrustedProxies, type RateLimiter } from '../tsa/index.js';
+import {
+  addressKey,
+  createClientAddress,
+  createRateLimiter,
+  parseTrustedProxies,
+  type RateLimiter,
+} from '../tsa/index.js';
 import { createAuthenticator, type AuthSettings } from './auth.js';
 import { findOperation, loadDocument, type ApiDocument, type OperationSpec } from './document.js';
 import { ApiError } from './errors.js';
@@ -47,11 +53,8 @@ export interface ApiAppOptions {
   readonly monotonic?: () => number;
 }
 
-const normalise = (address: string | undefined): string => {
-  const a = address ?? 'unknown';
-  const m = /^::ffff:(\d{1,3}(?:\.\d{1,3}){3})$/i.exec(a);
-  return m === null ? a : m[1]!;
-};
+/** The peer address as the TSA names it ('::ffff:192.0.2.1' as '192.0.2.1'); no proxies. */
+const peerAddress = createClientAddress([]);
 
 function allowed(list: BlockList | undefined, address: string): boolean {
   if (list === undefined) return true;
@@ -120,7 +123,9 @@ export function createApiApp(options: ApiAppOptions): Koa {
 
   /** Authenticates with the failed-authentication budget of the client address. */
   const principalFor = async (ctx: Koa.Context, address: string): Promise<PresentedPrincipal> => {
-    const wait = failures.take(address);
+    // Per address, an IPv6 client by its /64 (one host is routinely given a whole /64).
+    const key = addressKey(address);
+    const wait = failures.take(key);
     if (wait > 0) {
       throw new ApiError('api-rate-limited', 'too many failed authentications', {
         details: { retryAfter: wait },
@@ -131,13 +136,12 @@ export function createApiApp(options: ApiAppOptions): Koa {
         authorization: ctx.get('authorization'),
         socket: ctx.req.socket,
       });
-      failures.refund(address);
+      failures.refund(key);
       return p;
     } catch (error) {
       // A missing credential is not a guess; a verified token for another audience neither.
-      if (error instanceof ApiError && error.details?.reason === 'missing')
-        failures.refund(address);
-      if (error instanceof ApiError && error.code === 'api-forbidden') failures.refund(address);
+      if (error instanceof ApiError && error.details?.reason === 'missing') failures.refund(key);
+      if (error instanceof ApiError && error.code === 'api-forbidden') failures.refund(key);
       throw error;
     }
   };
@@ -251,7 +255,7 @@ export function createApiApp(options: ApiAppOptions): Koa {
     const outcome: Outcome = { status: 500 };
     let route = 'unknown';
     let operationId = 'unknown';
-    const address = normalise(ctx.req.socket.remoteAddress);
+    const address = peerAddress(ctx.req.socket.remoteAddress, '');
     let answer: StoredAnswer;
     try {
       if (!allowed(allowList, address)) {
