@@ -1,6 +1,6 @@
 // The config file's JSON Schema (draft 2020-12) and the README's settings table, both derived
 // from the one settings table in config.ts so that neither can drift from what the loader reads.
-import { configKey, FIELDS, valueHint, type Field } from './config.js';
+import { ALL_FIELDS, configKey, valueHint, type Field } from './config.js';
 
 type JsonSchema = Readonly<Record<string, unknown>>;
 
@@ -43,7 +43,7 @@ export function configJsonSchema(): JsonSchema {
   const properties: Record<string, JsonSchema> = {
     $schema: { type: 'string', description: 'where editors find this schema' },
   };
-  for (const f of FIELDS) {
+  for (const f of ALL_FIELDS) {
     const value = valueSchema(f);
     const withNull = f.default === undefined ? { anyOf: [value, { type: 'null' }] } : value;
     properties[configKey(f.flag)] = {
@@ -52,7 +52,7 @@ export function configJsonSchema(): JsonSchema {
       ...(f.default === undefined ? {} : { default: f.default }),
     };
   }
-  for (const f of FIELDS) {
+  for (const f of ALL_FIELDS) {
     if (f.deprecatedKey === undefined) continue;
     properties[f.deprecatedKey] = {
       description: `deprecated: the former name of ${configKey(f.flag)}, read for one release with a warning`,
@@ -63,9 +63,9 @@ export function configJsonSchema(): JsonSchema {
   return {
     $schema: 'https://json-schema.org/draft/2020-12/schema',
     $id: 'https://attestamp.example/schemas/config.schema.json',
-    title: 'attestamp serve configuration file',
+    title: 'attestamp serve and api configuration file',
     description:
-      'Keys are the camelCase of the serve flags. Flags win over environment variables, which win over this file, which wins over the defaults.',
+      'Keys are the camelCase of the serve and api flags. Flags win over environment variables, which win over this file, which wins over the defaults.',
     type: 'object',
     properties,
     additionalProperties: false,
@@ -94,7 +94,7 @@ function range(f: Field): string {
 /** The README's settings table (Markdown, before formatting). */
 export function configReferenceTable(): string {
   const escape = (s: string): string => s.replace(/\|/g, '\\|');
-  const rows = FIELDS.map((f) => {
+  const rows = ALL_FIELDS.map((f) => {
     const repeat = f.kind === 'list' ? ' (repeatable)' : '';
     return [
       `\`--${f.flag} ${escape(valueHint(f))}\`${repeat}${range(f)}`,

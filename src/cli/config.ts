@@ -4,6 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { isPostgresUrl, parseAuditHead, type AuditHead } from '../hsm/index.js';
 import { id_tsaPolicyBaseline, HASHES, type HashName } from '../pki/index.js';
+import { ASYMMETRIC_ALGORITHMS } from '../api/index.js';
 import { ACCESS_DEFAULTS, parseTrustedProxies, type GenTimePrecision } from '../tsa/index.js';
 import { closeNames, stringOption, type Invocation, type OptionSpec } from './command.js';
 import { InputError, UsageError } from './exit-codes.js';
@@ -495,6 +496,146 @@ export function valueHint(f: Field): string {
   return 'VALUE';
 }
 
+/**
+ * The settings of the REST API's own listener (`attestamp api`): in the same config file as the
+ * TSA's, with their own flags and variables, so that neither listener takes the other's TLS.
+ */
+export const API_FIELDS: readonly Field[] = [
+  {
+    flag: 'api-host',
+    env: 'ATTESTAMP_API_HOST',
+    kind: 'string',
+    value: 'ADDRESS',
+    default: '127.0.0.1',
+    description: 'REST API listen address (default 127.0.0.1)',
+  },
+  {
+    flag: 'api-port',
+    env: 'ATTESTAMP_API_PORT',
+    kind: 'int',
+    min: 0,
+    max: 65535,
+    default: 8443,
+    description: 'REST API HTTPS port (default 8443; 0 picks a free port and prints it)',
+  },
+  {
+    flag: 'api-tls-cert',
+    env: 'ATTESTAMP_API_TLS_CERT',
+    kind: 'string',
+    value: 'FILE',
+    description: 'PEM certificate chain of the REST API listener (required)',
+  },
+  {
+    flag: 'api-tls-key',
+    env: 'ATTESTAMP_API_TLS_KEY',
+    kind: 'string',
+    value: 'FILE',
+    description: 'PEM private key of the REST API listener (required)',
+  },
+  {
+    flag: 'api-client-ca',
+    env: 'ATTESTAMP_API_CLIENT_CA',
+    kind: 'string',
+    value: 'FILE',
+    description: 'PEM CA certificates that API client certificates are checked against',
+  },
+  {
+    flag: 'api-client-map',
+    env: 'ATTESTAMP_API_CLIENT_MAP',
+    kind: 'string',
+    value: 'FILE',
+    description:
+      'JSON list mapping client certificates (fingerprint, or subject and issuer) to a principal, roles and partitions',
+  },
+  {
+    flag: 'api-jwks',
+    env: 'ATTESTAMP_API_JWKS',
+    kind: 'string',
+    value: 'FILE',
+    description: 'JWKS file with the keys API bearer tokens are verified with',
+  },
+  {
+    flag: 'api-jwks-url',
+    env: 'ATTESTAMP_API_JWKS_URL',
+    kind: 'string',
+    value: 'URL',
+    description: 'JWKS URL on a loopback address (instead of --api-jwks)',
+  },
+  {
+    flag: 'api-jwt-issuer',
+    env: 'ATTESTAMP_API_JWT_ISSUER',
+    kind: 'string',
+    value: 'ISSUER',
+    description: 'required iss of API bearer tokens',
+  },
+  {
+    flag: 'api-jwt-audience',
+    env: 'ATTESTAMP_API_JWT_AUDIENCE',
+    kind: 'string',
+    value: 'AUDIENCE',
+    description: 'required aud of API bearer tokens',
+  },
+  {
+    flag: 'api-jwt-algorithm',
+    env: 'ATTESTAMP_API_JWT_ALGORITHMS',
+    kind: 'list',
+    value: 'ALG',
+    values: ASYMMETRIC_ALGORITHMS,
+    default: [],
+    defaultText: 'every asymmetric algorithm',
+    description:
+      'JWS algorithm accepted for API bearer tokens (asymmetric only; default all of them)',
+  },
+  {
+    flag: 'api-jwt-leeway-s',
+    env: 'ATTESTAMP_API_JWT_LEEWAY_S',
+    kind: 'int',
+    min: 0,
+    max: 300,
+    default: 30,
+    description: 'tolerated clock difference for exp and nbf of API tokens, seconds (default 30)',
+  },
+  {
+    flag: 'api-allow',
+    env: 'ATTESTAMP_API_ALLOW',
+    kind: 'list',
+    value: 'CIDR',
+    default: [],
+    defaultText: 'any address',
+    description: 'client ADDRESS[/PREFIX] allowed to call the REST API (default: any)',
+  },
+  {
+    flag: 'api-rate-limit',
+    env: 'ATTESTAMP_API_RATE_LIMIT',
+    kind: 'int',
+    min: 1,
+    max: 100_000,
+    default: 50,
+    description: 'API requests per second per principal, burst twice that (default 50)',
+  },
+  {
+    flag: 'api-auth-failure-limit',
+    env: 'ATTESTAMP_API_AUTH_FAILURE_LIMIT',
+    kind: 'int',
+    min: 1,
+    max: 10_000,
+    default: 10,
+    description: 'failed API authentications per minute per client address (default 10)',
+  },
+  {
+    flag: 'api-body-limit',
+    env: 'ATTESTAMP_API_BODY_LIMIT',
+    kind: 'int',
+    min: 1024,
+    max: 16 * 1024 * 1024,
+    default: 1024 * 1024,
+    description: 'largest API request body in bytes (default 1048576)',
+  },
+];
+
+/** Every setting of the config file: the TSA's and the REST API's. */
+export const ALL_FIELDS: readonly Field[] = [...FIELDS, ...API_FIELDS];
+
 export const SERVER_OPTIONS: Readonly<Record<string, OptionSpec>> = Object.fromEntries([
   ...FIELDS.map((f): [string, OptionSpec] => [
     f.flag,
@@ -558,9 +699,9 @@ function normalizeConfigFile(
   file: Record<string, unknown>,
   warn: (text: string) => void,
 ): Record<string, unknown> {
-  const keys = FIELDS.map((f) => configKey(f.flag));
+  const keys = ALL_FIELDS.map((f) => configKey(f.flag));
   const renamed = new Map(
-    FIELDS.filter((f) => f.deprecatedKey !== undefined).map((f) => [
+    ALL_FIELDS.filter((f) => f.deprecatedKey !== undefined).map((f) => [
       f.deprecatedKey!,
       configKey(f.flag),
     ]),
@@ -602,7 +743,11 @@ function fieldOf(flagName: string): Field {
   return f;
 }
 
-export function loadServerConfig(inv: Invocation): Readonly<ServerConfig> {
+/**
+ * The readers of settings for one invocation: flags, then environment, then the config file
+ * (keys of every table), then defaults; each names the flag, variable or key it blames.
+ */
+export function settingsReader(inv: Invocation) {
   const configPath = stringOption(inv, 'config') ?? inv.io.env.ATTESTAMP_CONFIG;
   const file =
     configPath === undefined
@@ -675,17 +820,6 @@ export function loadServerConfig(inv: Invocation): Readonly<ServerConfig> {
     }
     return { items, source: r.source };
   };
-  const field = fieldOf;
-  const trustedProxies = (): readonly string[] => {
-    const l = list(field('trusted-proxy'));
-    if (l === undefined) return Object.freeze([]);
-    try {
-      parseTrustedProxies(l.items);
-    } catch (error) {
-      bad(l.source, error instanceof Error ? error.message : 'not a CIDR range');
-    }
-    return Object.freeze(l.items);
-  };
   const optionalInt = (f: Field): number | undefined =>
     raw(f) === undefined ? undefined : int(f, 0);
   const optionalText = (f: Field): string | undefined => {
@@ -702,6 +836,22 @@ export function loadServerConfig(inv: Invocation): Readonly<ServerConfig> {
     return value;
   };
 
+  return { raw, int, bool, oneOf, list, optionalInt, optionalText, address };
+}
+
+export function loadServerConfig(inv: Invocation): Readonly<ServerConfig> {
+  const { raw, int, bool, oneOf, list, optionalInt, optionalText, address } = settingsReader(inv);
+  const field = fieldOf;
+  const trustedProxies = (): readonly string[] => {
+    const l = list(field('trusted-proxy'));
+    if (l === undefined) return Object.freeze([]);
+    try {
+      parseTrustedProxies(l.items);
+    } catch (error) {
+      bad(l.source, error instanceof Error ? error.message : 'not a CIDR range');
+    }
+    return Object.freeze(l.items);
+  };
   const host = address(field('host'));
 
   const hashList = list(field('hash'));

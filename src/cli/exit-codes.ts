@@ -1,5 +1,5 @@
 // Exit codes of the operator CLI (sysexits-style where one fits), and the mapping from errors.
-import { HsmError, type HsmErrorCode } from '../hsm/index.js';
+import { HsmError, hsmErrorClass, type HsmErrorClass } from '../hsm/index.js';
 import { PkiError } from '../pki/index.js';
 import { TsaError, type TsaErrorCode } from '../tsa/index.js';
 
@@ -38,66 +38,25 @@ export const EXIT = {
 } as const;
 export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
 
-const HSM_EXIT: Readonly<Record<HsmErrorCode, ExitCode>> = {
-  'store-not-found': EXIT.notFound,
-  'store-exists': EXIT.exists,
-  'store-corrupt': EXIT.integrity,
-  'store-no-space': EXIT.noSpace,
-  'store-permission': EXIT.cantWrite,
-  'store-busy': EXIT.busy,
-  'store-unavailable': EXIT.failure,
-  'schema-too-new': EXIT.failure,
-  'master-key-missing': EXIT.auth,
-  'master-key-wrong': EXIT.auth,
-  'factory-not-found': EXIT.notFound,
-  'factory-invalid': EXIT.dataError,
-  'factory-passphrase-wrong': EXIT.auth,
-  'factory-passphrase-missing': EXIT.auth,
-  'csr-rejected': EXIT.failure,
-  'partition-not-found': EXIT.notFound,
-  'partition-exists': EXIT.exists,
-  'key-not-found': EXIT.notFound,
-  'key-exists': EXIT.exists,
-  'key-invalidated': EXIT.refused,
-  'key-not-invalidated': EXIT.refused,
-  'key-not-destroyable': EXIT.refused,
-  'key-not-extractable': EXIT.refused,
-  'key-blocked': EXIT.refused,
-  'key-not-blocked': EXIT.refused,
-  'key-not-modifiable': EXIT.refused,
-  'key-purpose-denied': EXIT.refused,
-  'policy-key-rule-required': EXIT.refused,
-  'system-key': EXIT.refused,
-  'policy-read-only': EXIT.refused,
-  'policy-export-denied': EXIT.refused,
-  'policy-import-denied': EXIT.refused,
-  'officer-required': EXIT.auth,
-  'officer-auth-failed': EXIT.auth,
-  'unwrap-failed': EXIT.dataError,
-  'partition-revoked': EXIT.refused,
-  'integrity-failed': EXIT.integrity,
-  'audit-head-mismatch': EXIT.rollback,
-  'quorum-rule-invalid': EXIT.dataError,
-  'quorum-lockout': EXIT.refused,
-  'role-required': EXIT.refused,
+/** Each HsmError class (src/hsm/error-classes.ts, the one classification of its codes). */
+const HSM_CLASS_EXIT: Readonly<Record<HsmErrorClass, ExitCode>> = {
+  'not-found': EXIT.notFound,
+  exists: EXIT.exists,
+  refused: EXIT.refused,
+  conflict: EXIT.refused,
   'approval-required': EXIT.pending,
-  'approval-signature-invalid': EXIT.refused,
-  'approval-not-member': EXIT.refused,
-  'approval-duplicate': EXIT.exists,
-  'approval-requester': EXIT.refused,
-  'approver-key-unknown': EXIT.notFound,
-  'approver-key-revoked': EXIT.refused,
-  'approver-key-unsupported': EXIT.dataError,
-  'approver-proof-invalid': EXIT.refused,
-  'request-not-found': EXIT.notFound,
-  'request-closed': EXIT.refused,
-  'request-expired': EXIT.refused,
-  'request-rejected': EXIT.refused,
-  'request-time-locked': EXIT.pending,
-  'request-not-approved': EXIT.pending,
-  'request-rule-changed': EXIT.refused,
-  'so-excluded': EXIT.refused,
-  'invalid-argument': EXIT.usage,
+  pending: EXIT.pending,
+  'bad-data': EXIT.dataError,
+  'bad-argument': EXIT.usage,
+  credential: EXIT.auth,
+  'operator-secret': EXIT.auth,
+  integrity: EXIT.integrity,
+  rollback: EXIT.rollback,
+  'no-space': EXIT.noSpace,
+  'cant-write': EXIT.cantWrite,
+  busy: EXIT.busy,
+  unavailable: EXIT.failure,
+  internal: EXIT.failure,
 };
 
 /**
@@ -152,7 +111,7 @@ export function exitCodeFor(error: unknown): ExitCode {
   if (error instanceof CliError) return error.exit;
   if (error instanceof UsageError) return EXIT.usage;
   if (error instanceof InputError) return EXIT.dataError;
-  if (error instanceof HsmError) return HSM_EXIT[error.code];
+  if (error instanceof HsmError) return HSM_CLASS_EXIT[hsmErrorClass(error.code)];
   if (error instanceof PkiError) return EXIT.dataError;
   if (error instanceof TsaError) return TSA_EXIT[error.code];
   return EXIT.failure;

@@ -16,6 +16,7 @@ import { archiveExport, archiveFind, archiveGet, archiveVerify } from './command
 import { chain } from './commands/chain.js';
 import { crlIssue, partitionRevoke } from './commands/crl.js';
 import { serve } from './commands/serve.js';
+import { api } from './commands/api.js';
 import { stamp } from './commands/stamp.js';
 import { storeMigrate } from './commands/store.js';
 import { tsaPasswd } from './commands/passwd.js';
@@ -67,6 +68,7 @@ import { jsonText, type Io } from './output.js';
 export const COMMANDS: readonly Command[] = [
   start,
   serve,
+  api,
   init,
   status,
   factoryInit,

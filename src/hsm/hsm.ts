@@ -14,7 +14,9 @@ import {
 import { Core, type Operation } from './core.js';
 import { createDevice, deviceSigner, openDevice, type DeviceOptions } from './device.js';
 import { HsmError } from './errors.js';
-import type { Authority } from './governance/authorize.js';
+import type { Authority, RequestAuthority } from './governance/authorize.js';
+import type { PresentedAuthority, PresentedPrincipal } from './governance/presented.js';
+import { recordAccess, type AccessEvent } from './audit/access.js';
 import { Governance, type RequestView } from './governance/service.js';
 import type { Factory } from './issuing/factory.js';
 import { attestKey } from './keys/attest-key.js';
@@ -297,7 +299,7 @@ export class Hsm {
     partitionName: string,
     label: string,
     wrapping: WrappingKey,
-    authority?: { readonly request: string },
+    authority?: RequestAuthority | PresentedAuthority,
   ): Promise<Uint8Array> {
     return exportKey(this.core, partitionName, label, wrapping, authority);
   }
@@ -387,14 +389,16 @@ export class Hsm {
   /**
    * Executes an approved request: the operation its statement names, with exactly its
    * parameters, once, in the transaction of the effect. Refused (with the reason) when its
-   * rules are not met now.
+   * rules are not met now. `presented`: the executing caller's verified credential (REST API),
+   * used for the requester's roles when the caller is the requester.
    */
-  async executeRequest(id: string): Promise<RequestView> {
+  async executeRequest(id: string, presented?: PresentedPrincipal): Promise<RequestView> {
     await this.core.governance.requireOpenRequest({ request: id });
     const view = await this.governance.showRequest(id);
     const s = view.body.statement;
     const p = s.params as Record<string, unknown>;
-    const auth = { request: id };
+    const auth: RequestAuthority =
+      presented === undefined ? { request: id } : { request: id, presented };
     const text = (v: unknown): string => (typeof v === 'string' ? v : '');
     const partitionName = async (scope: unknown): Promise<string | undefined> => {
       const sc = text(scope);
@@ -602,6 +606,11 @@ export class Hsm {
       });
     });
     yield* exportAudit(core.store);
+  }
+
+  /** Appends the audit entry of a request served by the REST API (no token, no key bytes). */
+  recordAccess(event: AccessEvent): Promise<void> {
+    return recordAccess(this.core, event);
   }
 
   // ---------------------------------------------------------------- migration

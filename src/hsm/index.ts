@@ -1,5 +1,6 @@
 // Public surface of the HSM core. Outside code gets handles, public data and Signers, never keys.
 export * from './errors.js';
+export { HSM_ERROR_CLASS, hsmErrorClass, type HsmErrorClass } from './error-classes.js';
 export * from './types.js';
 export { Hsm } from './hsm.js';
 export type {
@@ -11,7 +12,12 @@ export type {
   SignResult,
 } from './hsm.js';
 export { SIGN_DATA_LIMIT, STATEMENT_DATA_LIMIT } from './keys/use.js';
-export type { Authority } from './governance/authorize.js';
+export type { Authority, RequestAuthority } from './governance/authorize.js';
+export { presentedRole } from './governance/presented.js';
+export type { PresentedAuthority, PresentedPrincipal } from './governance/presented.js';
+export { GOVERNED } from './governance/roles.js';
+export type { AccessEvent } from './audit/access.js';
+export type { RequestView } from './governance/service.js';
 export { createFactory, openFactory, FACTORY_FILES } from './issuing/factory.js';
 export type { Factory, CreateFactoryOptions } from './issuing/factory.js';
 export type { MasterKeyInput } from './master-key.js';

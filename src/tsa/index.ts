@@ -31,8 +31,10 @@ export {
   verifyPassword,
 } from './http/password.js';
 export type { BasicUser, PasswordHash } from './http/password.js';
-export { createClientAddress, parseTrustedProxies } from './http/client-address.js';
+export { addressKey, createClientAddress, parseTrustedProxies } from './http/client-address.js';
 export type { ClientAddress } from './http/client-address.js';
 export { createRateLimiter, MAX_CLIENTS } from './http/rate-limit.js';
 export type { RateLimiter, RateLimiterOptions } from './http/rate-limit.js';
 export { LruMap } from './http/lru.js';
+export { JWT_ALGORITHMS, JwtRefusal, verifyBearerJwt } from './http/jwt.js';
+export type { BearerJwtOptions, JwtRefusalReason } from './http/jwt.js';

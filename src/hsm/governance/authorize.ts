@@ -1,7 +1,8 @@
 // Authorisation of governed operations: an officer's session (passphrase) in a role, in scope,
 // not excluded, where no quorum rule guards the operation; or an approval request whose rules
 // are met, executed once in the transaction of the effect. Every refusal names the rule that
-// failed: the role and scope needed, the exclusion, or the quorum rule and its version.
+// failed: the role and scope needed, the exclusion, or the quorum rule and its version. A
+// principal authenticated outside the HSM (presented.ts) is checked against the same table.
 import type { JsonObject, JsonValue } from '../../shared/index.js';
 import { requireOfficer, requireSameOfficer } from '../auth/officers.js';
 import type { Core, Operation } from '../core.js';
@@ -12,17 +13,39 @@ import { ApproverKeys } from './approvers.js';
 import { GovernanceObjects } from './objects.js';
 import { keyScope, QuorumRules, type KeyRuleClass, type RuleInForce } from './quorum.js';
 import { parseAttributes } from '../views.js';
+import { presentedRole, type PresentedAuthority, type PresentedPrincipal } from './presented.js';
 import { ApprovalRequests, type RequestBody } from './requests.js';
 import { requestBytes } from './statement.js';
-import { GOVERNED, partitionScope, Roles, type Governed, type OperationClass } from './roles.js';
+import {
+  GOVERNED,
+  partitionScope,
+  Roles,
+  type Governed,
+  type OperationClass,
+  type Role,
+} from './roles.js';
 import type { GovernanceObject } from './objects.js';
 import type { JsonObject as Body } from '../../shared/index.js';
 
-/** Who asks: an officer with a session credential, or an approved request. */
-export type Authority = OfficerCredential | { readonly request: string };
+/**
+ * An approved request; `presented` is the executing caller's verified credential when the
+ * caller is the request's requester (whose roles are then re-checked from it, not the table).
+ */
+export interface RequestAuthority {
+  readonly request: string;
+  readonly presented?: PresentedPrincipal | undefined;
+}
 
-export const isRequestAuthority = (a: Authority): a is { readonly request: string } =>
-  'request' in a;
+/**
+ * Who asks: an officer with a session credential, an approved request, or a principal whose
+ * credential the REST API verified (roles and scope from that credential).
+ */
+export type Authority = OfficerCredential | RequestAuthority | PresentedAuthority;
+
+export const isRequestAuthority = (a: Authority): a is RequestAuthority => 'request' in a;
+
+export const isPresentedAuthority = (a: Authority): a is PresentedAuthority =>
+  'presented' in a && !('request' in a);
 
 /** What an authorised operation does inside its transaction: check first, close after. */
 export interface Grant {
@@ -126,11 +149,39 @@ export class GovernanceCore {
     ]);
   }
 
-  /** The principal's role check in the call's scope, with the exclusion rule. */
-  async requireRole(r: StoreReader, principal: string, call: GovernedCall): Promise<void> {
+  /** The name of the partition a presented principal's scope is checked by (device: none). */
+  private async presentedPartition(
+    r: StoreReader,
+    g: Governed,
+    partitionId: string | undefined,
+  ): Promise<string | undefined> {
+    if (g.scope === 'device' || partitionId === undefined) return undefined;
+    const row = await this.core.rows.partitionById(r, partitionId);
+    if (row === undefined) {
+      throw new HsmError('partition-not-found', 'no such partition', { details: { partitionId } });
+    }
+    return row.name;
+  }
+
+  /**
+   * The principal's role check in the call's scope, with the exclusion rule: from the role
+   * table, or from the presented credential when there is one.
+   */
+  async requireRole(
+    r: StoreReader,
+    principal: string,
+    call: GovernedCall,
+    presented?: PresentedPrincipal,
+  ): Promise<void> {
     const g = this.governed(call.action);
     const scope = this.scopeOf(g, call.partitionId);
-    const role = await this.roles.holds(r, principal, g.roles, scope);
+    const partition =
+      presented === undefined ? undefined : await this.presentedPartition(r, g, call.partitionId);
+    const holds = async (roles: readonly Role[]): Promise<Role | undefined> =>
+      presented === undefined
+        ? this.roles.holds(r, principal, roles, scope)
+        : presentedRole(presented, roles, partition);
+    const role = await holds(g.roles);
     if (role === undefined) {
       throw new HsmError(
         'role-required',
@@ -145,7 +196,7 @@ export class GovernanceCore {
       call.partitionId !== undefined &&
       g.excludedSo !== true &&
       (await this.soExcluded(r, call.partitionId)) &&
-      (await this.roles.holds(r, principal, ['pso'], scope)) === undefined
+      (await holds(['pso'])) === undefined
     ) {
       throw new HsmError(
         'so-excluded',
@@ -210,7 +261,10 @@ export class GovernanceCore {
     call: GovernedCall,
   ): Promise<Grant> {
     if (authority !== undefined && isRequestAuthority(authority)) {
-      return this.requestGrant(authority.request, op, call);
+      return this.requestGrant(authority, op, call);
+    }
+    if (authority !== undefined && isPresentedAuthority(authority)) {
+      return this.presentedGrant(authority.presented, op, call);
     }
     const proven = await requireOfficer(this.core, authority, op);
     await this.requireRole(this.core.store, proven.name, call);
@@ -240,6 +294,30 @@ export class GovernanceCore {
     }
   }
 
+  /**
+   * A presented principal: its role from its credential, in scope, not excluded; a guarded call
+   * becomes an approval request it is the requester of. Re-checked in the transaction.
+   */
+  private async presentedGrant(
+    presented: PresentedPrincipal,
+    op: Operation,
+    call: GovernedCall,
+  ): Promise<Grant> {
+    const name = presented.principal;
+    op.actor = name;
+    op.details = { ...op.details, via: presented.via };
+    await this.requireRole(this.core.store, name, call, presented);
+    await this.requireNoRule(this.core.store, call, name);
+    return {
+      principal: name,
+      check: async (tx) => {
+        await this.requireRole(tx, name, call, presented);
+        await this.requireNoRule(tx, call);
+      },
+      done: () => Promise.resolve(),
+    };
+  }
+
   /** A principal acting on itself (its own approver keys): its session, no role or rule. */
   async authorizeSelf(credential: OfficerCredential, op: Operation): Promise<Grant> {
     const proven = await requireOfficer(this.core, credential, op);
@@ -260,7 +338,11 @@ export class GovernanceCore {
     call: GovernedCall,
   ): Promise<Grant> {
     if (authority !== undefined && isRequestAuthority(authority)) {
-      return this.requestGrant(authority.request, op, call);
+      return this.requestGrant(authority, op, call);
+    }
+    // A presented principal is not the local operator: it needs its role.
+    if (authority !== undefined && isPresentedAuthority(authority)) {
+      return this.presentedGrant(authority.presented, op, call);
     }
     await this.requireNoRule(this.core.store, call, this.core.actor);
     return {
@@ -306,9 +388,17 @@ export class GovernanceCore {
     );
   }
 
-  private async requestGrant(id: string, op: Operation, call: GovernedCall): Promise<Grant> {
+  private async requestGrant(
+    authority: RequestAuthority,
+    op: Operation,
+    call: GovernedCall,
+  ): Promise<Grant> {
+    const id = authority.request;
     const req = await this.requests.require(this.core.store, id);
     const requester = req.body.statement.requester;
+    // The requester's roles come from its own credential when it executes the request itself.
+    const presented =
+      authority.presented?.principal === requester ? authority.presented : undefined;
     op.actor = requester;
     op.details = { ...op.details, request: id };
     let approved: GovernanceObject<RequestBody> | undefined;
@@ -319,7 +409,9 @@ export class GovernanceCore {
           operation: call.action,
           params: call.params,
         });
-        if (requester !== this.core.actor) await this.requireRole(tx, requester, call);
+        if (requester !== this.core.actor || presented !== undefined) {
+          await this.requireRole(tx, requester, call, presented);
+        }
       },
       done: async (tx, at, result) => {
         if (approved === undefined) throw new Error('done() before check()');

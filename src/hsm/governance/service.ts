@@ -18,6 +18,7 @@ import {
 } from './authorize.js';
 import type { GovernanceObject } from './objects.js';
 import { KEY_RULE_CLASSES, type KeyRuleClass, type RuleBody } from './quorum.js';
+import { presentedRole, type PresentedAuthority } from './presented.js';
 import {
   escrowDigest,
   escrowOf,
@@ -90,7 +91,7 @@ export class Governance {
       const grant =
         self !== undefined &&
         authority !== undefined &&
-        !('request' in authority) &&
+        'passphrase' in authority &&
         authority.name === self
           ? await this.gov.authorizeSelf(authority, op)
           : await this.gov.authorize(authority, op, call);
@@ -545,24 +546,40 @@ export class Governance {
     });
   }
 
-  /** Cancels a pending request: its requester, or an officer of its scope. */
-  async cancel(id: string, authority: OfficerCredential | undefined): Promise<void> {
+  /**
+   * Cancels a pending request: its requester, or an officer of its scope (from the role table,
+   * or from a presented principal's credential).
+   */
+  async cancel(
+    id: string,
+    authority: OfficerCredential | PresentedAuthority | undefined,
+  ): Promise<void> {
     const op: Operation = { action: 'approval.cancel', details: { request: id.slice(0, 64) } };
     await this.core.guard(op, async () => {
       const req = await this.gov.requests.require(this.core.store, id);
       let by = this.core.actor;
-      if (authority !== undefined) {
+      const presented = authority !== undefined && 'presented' in authority ? authority : undefined;
+      if (presented !== undefined) {
+        by = presented.presented.principal;
+        op.actor = by;
+      } else if (authority !== undefined && 'passphrase' in authority) {
         const proven = await this.gov.authorizeSelf(authority, op);
         by = proven.principal;
       }
       if (by !== req.body.statement.requester) {
         const pid = req.scope.startsWith('partition:') ? req.scope.slice(10) : undefined;
-        const role = await this.gov.roles.holds(
-          this.core.store,
-          by,
-          ['device-so', 'pso'],
-          req.scope,
-        );
+        const partition =
+          pid === undefined
+            ? undefined
+            : (await this.core.rows.partitionById(this.core.store, pid))?.name;
+        const role =
+          presented === undefined
+            ? await this.gov.roles.holds(this.core.store, by, ['device-so', 'pso'], req.scope)
+            : presentedRole(
+                presented.presented,
+                ['device-so', 'pso'],
+                pid === undefined ? undefined : (partition ?? `#${pid}`),
+              );
         if (role === undefined) {
           throw new HsmError(
             'role-required',

@@ -7,7 +7,8 @@ import { canonicalJson } from '../governance/canonical-json.js';
 import { isKeyAlgorithm, type KeyAlgorithm } from '../../pki/index.js';
 import { officerChange } from '../auth/officers.js';
 import type { Core, Operation } from '../core.js';
-import type { Authority } from '../governance/authorize.js';
+import type { Authority, RequestAuthority } from '../governance/authorize.js';
+import type { PresentedAuthority } from '../governance/presented.js';
 import { HsmError } from '../errors.js';
 import { scrubAfterDelete, type ScrubOutcome } from '../scrub.js';
 import { integrityError } from '../integrity.js';
@@ -571,7 +572,7 @@ export function exportKey(
   partitionName: string,
   label: string,
   wrapping: WrappingKey,
-  authority?: { readonly request: string },
+  authority?: RequestAuthority | PresentedAuthority,
 ): Promise<Uint8Array> {
   const op: Operation = { action: 'key.export', details: { partition: partitionName, label } };
   return core.guard(op, async () => {
@@ -582,7 +583,10 @@ export function exportKey(
     if (wrapping.kind === 'rsa-aes-kwp') rsaWrappingKey(wrapping.spki);
     if (wrapping.kind === 'aes-kwp') {
       const rules = await core.governance.rulesFor(core.store, call);
-      if (authority !== undefined || rules.some((r) => r.rule !== null)) {
+      if (
+        (authority !== undefined && 'request' in authority) ||
+        rules.some((r) => r.rule !== null)
+      ) {
         throw new HsmError(
           'invalid-argument',
           'an export under a quorum rule is wrapped under an RSA public key (rsa-aes-kwp): an AES wrapping key is a secret and cannot be named in an approval request',

@@ -5,15 +5,10 @@
 // client address. Secrets are compared in constant time and never logged.
 import { createHmac, randomBytes } from 'node:crypto';
 import type { TLSSocket } from 'node:tls';
-import {
-  createLocalJWKSet,
-  errors as joseErrors,
-  jwtVerify,
-  type JSONWebKeySet,
-  type JWTPayload,
-} from 'jose';
+import { createLocalJWKSet, type JSONWebKeySet, type JWTPayload } from 'jose';
 import type Koa from 'koa';
 import { addressKey } from './client-address.js';
+import { JwtRefusal, verifyBearerJwt } from './jwt.js';
 import { LruMap } from './lru.js';
 import { DEFAULT_SCRYPT, verifyPassword, type BasicUser, type PasswordHash } from './password.js';
 import { createRateLimiter, type RateLimiter } from './rate-limit.js';
@@ -155,20 +150,6 @@ function createBasicCheck(
   };
 }
 
-/** The signature algorithms a bearer token may use (RFC 7518 / RFC 8037). */
-const JWT_ALGORITHMS = [
-  'RS256',
-  'RS384',
-  'RS512',
-  'PS256',
-  'PS384',
-  'PS512',
-  'ES256',
-  'ES384',
-  'ES512',
-  'EdDSA',
-];
-
 /** JWT bearer tokens (RFC 9068 2.2: exp is required), with bounded lifetime and skew. */
 function createJwtCheck(
   options: JwtOptions,
@@ -178,37 +159,28 @@ function createJwtCheck(
   const maxLifetime = options.maxLifetimeSeconds ?? ACCESS_DEFAULTS.jwtMaxLifetimeSeconds;
   const skew = options.clockSkewSeconds ?? ACCESS_DEFAULTS.jwtClockSkewSeconds;
   return async (token, address) => {
-    const at = now();
     let payload: JWTPayload;
     try {
-      ({ payload } = await jwtVerify(token, jwks, {
+      payload = await verifyBearerJwt(token, jwks, {
         issuer: options.issuer,
         audience: options.audience,
-        // RFC 9068 2.2: exp is REQUIRED; without it a leaked token would never expire.
-        requiredClaims: ['exp'],
-        // Asymmetric signatures only: never none, never an HMAC (RFC 8725 3.1).
-        algorithms: JWT_ALGORITHMS,
-        // exp and nbf are checked by jose within this tolerance.
-        clockTolerance: skew,
-        currentDate: new Date(at),
-      }));
+        clockSkewSeconds: skew,
+        maxLifetimeSeconds: maxLifetime,
+        at: new Date(now()),
+      });
     } catch (error) {
-      // RFC 6750 3.1: a valid token for another audience is forbidden; anything else unauthorized.
-      if (error instanceof joseErrors.JWTClaimValidationFailed && error.claim === 'aud') {
-        return refusal(403, 'the token is not for this service');
+      const reason = error instanceof JwtRefusal ? error.reason : 'invalid';
+      switch (reason) {
+        // RFC 6750 3.1: a valid token for another audience is forbidden; anything else unauthorized.
+        case 'audience':
+          return refusal(403, 'the token is not for this service');
+        case 'issued-in-future':
+          return refusal(401, 'the token is issued in the future');
+        case 'lifetime':
+          return refusal(401, 'the token lifetime is too long');
+        default:
+          return refusal(401, 'invalid or expired token');
       }
-      return refusal(401, 'invalid or expired token');
-    }
-    const nowSeconds = at / 1000;
-    // A token issued in the future (beyond the skew) comes from a wrong clock or was minted to
-    // outlive its apparent lifetime.
-    if (payload.iat !== undefined && payload.iat > nowSeconds + skew) {
-      return refusal(401, 'the token is issued in the future');
-    }
-    // Bounded lifetime: a token valid for years is as good as one that never expires.
-    const exp = payload.exp!;
-    if (exp - (payload.iat ?? nowSeconds) > maxLifetime) {
-      return refusal(401, 'the token lifetime is too long');
     }
     return {
       ok: true,

@@ -1,0 +1,78 @@
+// The API's own HTTPS listener (TLS settings separate from the TSA's): server certificate and
+// key, and when client certificates are mapped, a request for one checked against the client
+// CA. An unacceptable certificate still completes the handshake so that the client reads a
+// 401 problem that says why, instead of a bare TLS alert.
+import { createServer, type Server } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { createApiApp, type ApiAppOptions } from './app.js';
+
+export interface ApiTls {
+  /** PEM server certificate chain and private key. */
+  readonly cert: string | Buffer;
+  readonly key: string | Buffer;
+  /** PEM CA certificates that client certificates are checked against. */
+  readonly clientCa?: string | Buffer;
+}
+
+export interface ApiServerOptions extends ApiAppOptions {
+  readonly tls: ApiTls;
+  readonly host?: string;
+  /** 0 picks a free port. */
+  readonly port: number;
+  /** Time a TLS client has to finish its handshake (default 10 s). */
+  readonly handshakeTimeoutMs?: number;
+  readonly requestTimeoutMs?: number;
+}
+
+export interface ApiServer {
+  readonly server: Server;
+  readonly port: number;
+  readonly url: string;
+  close(): Promise<void>;
+}
+
+export async function startApiServer(options: ApiServerOptions): Promise<ApiServer> {
+  const app = createApiApp(options);
+  const mtls = options.tls.clientCa !== undefined || (options.auth.certificates?.length ?? 0) > 0;
+  const server = createServer(
+    {
+      cert: options.tls.cert,
+      key: options.tls.key,
+      minVersion: 'TLSv1.2',
+      ...(mtls
+        ? {
+            requestCert: true,
+            rejectUnauthorized: false,
+            ...(options.tls.clientCa === undefined ? {} : { ca: options.tls.clientCa }),
+          }
+        : {}),
+      handshakeTimeout: options.handshakeTimeoutMs ?? 10_000,
+      requestTimeout: options.requestTimeoutMs ?? 30_000,
+    },
+    // Koa's callback handles its own promise (every error is answered by the app).
+    // eslint-disable-next-line @typescript-eslint/no-misused-promises
+    app.callback(),
+  );
+  const host = options.host ?? '127.0.0.1';
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const port = (server.address() as AddressInfo).port;
+  const shown = host.includes(':') ? `[${host}]` : host;
+  return {
+    server,
+    port,
+    url: `https://${shown}:${port}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => {
+          resolve();
+        });
+        server.closeAllConnections();
+      }),
+  };
+}

@@ -1,0 +1,319 @@
+// The REST API under test: a real HSM on a SQLite file, the API's HTTPS listener on port 0, a
+// test PKI (server certificate, client CAs, client certificates with chosen dates), JWTs signed
+// by a test issuer, and a client that checks EVERY answer against the OpenAPI document
+// (documented status, content type, body schema).
+import 'reflect-metadata';
+import { webcrypto } from 'node:crypto';
+
+type CryptoKey = webcrypto.CryptoKey;
+type CryptoKeyPair = webcrypto.CryptoKeyPair;
+import { request as httpsRequest } from 'node:https';
+import * as x509 from '@peculiar/x509';
+import { exportJWK, generateKeyPair, SignJWT, type JWK } from 'jose';
+import { expect } from 'vitest';
+import {
+  documentValidators,
+  findOperation,
+  PROBLEM_TYPE,
+  responseFor,
+  startApiServer,
+  type ApiServer,
+  type ApiServerOptions,
+  type AuthSettings,
+} from '../../src/api/index.js';
+import type { Hsm } from '../../src/hsm/index.js';
+import { createTestDevice, type TestDevice } from './hsm.js';
+
+x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
+
+const EC = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const;
+const DAY = 86_400_000;
+
+export interface TestCert {
+  readonly cert: string;
+  readonly key: string;
+  readonly der: Uint8Array;
+}
+
+export interface TestCaKeys {
+  readonly name: string;
+  readonly pem: string;
+  readonly cert: x509.X509Certificate;
+  readonly keys: CryptoKeyPair;
+}
+
+async function keyPem(key: CryptoKey): Promise<string> {
+  const der = await webcrypto.subtle.exportKey('pkcs8', key);
+  const b = Buffer.from(der)
+    .toString('base64')
+    .replace(/(.{64})/g, '$1\n');
+  return `-----BEGIN PRIVATE KEY-----\n${b}\n-----END PRIVATE KEY-----\n`;
+}
+
+let serial = 1;
+
+export async function makeCa(name: string): Promise<TestCaKeys> {
+  const keys = await webcrypto.subtle.generateKey(EC, true, ['sign', 'verify']);
+  const cert = await x509.X509CertificateGenerator.createSelfSigned({
+    serialNumber: (serial++).toString(16).padStart(2, '0'),
+    name: `CN=${name}`,
+    notBefore: new Date(Date.now() - DAY),
+    notAfter: new Date(Date.now() + 30 * DAY),
+    keys,
+    signingAlgorithm: EC,
+    extensions: [
+      new x509.BasicConstraintsExtension(true, undefined, true),
+      new x509.KeyUsagesExtension(
+        x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign,
+        true,
+      ),
+    ],
+  });
+  return { name, pem: cert.toString('pem'), cert, keys };
+}
+
+/** A leaf under `ca`: a TLS server for 127.0.0.1, or a client, valid from/to the given days. */
+export async function makeLeaf(
+  ca: TestCaKeys,
+  subject: string,
+  options: { server?: boolean; fromDays?: number; toDays?: number } = {},
+): Promise<TestCert> {
+  const keys = await webcrypto.subtle.generateKey(EC, true, ['sign', 'verify']);
+  const cert = await x509.X509CertificateGenerator.create({
+    serialNumber: (serial++).toString(16).padStart(2, '0'),
+    subject,
+    issuer: ca.cert.subject,
+    notBefore: new Date(Date.now() + (options.fromDays ?? -1) * DAY),
+    notAfter: new Date(Date.now() + (options.toDays ?? 30) * DAY),
+    publicKey: keys.publicKey,
+    signingKey: ca.keys.privateKey,
+    signingAlgorithm: EC,
+    extensions: [
+      new x509.BasicConstraintsExtension(false, undefined, true),
+      new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
+      new x509.ExtendedKeyUsageExtension([
+        options.server === true
+          ? x509.ExtendedKeyUsage.serverAuth
+          : x509.ExtendedKeyUsage.clientAuth,
+      ]),
+      ...(options.server === true
+        ? [new x509.SubjectAlternativeNameExtension([{ type: 'ip', value: '127.0.0.1' }])]
+        : []),
+    ],
+  });
+  return {
+    cert: cert.toString('pem'),
+    key: await keyPem(keys.privateKey),
+    der: new Uint8Array(cert.rawData),
+  };
+}
+
+/** A JWT issuer: an ES256 key in a JWKS, and tokens with chosen claims. */
+export interface TestIssuer {
+  readonly issuer: string;
+  readonly audience: string;
+  readonly jwks: { keys: JWK[] };
+  readonly publicJwk: JWK;
+  token(
+    claims: Record<string, unknown>,
+    options?: { expiresIn?: string | number; audience?: string },
+  ): Promise<string>;
+}
+
+export async function makeIssuer(): Promise<TestIssuer> {
+  const { privateKey, publicKey } = await generateKeyPair('ES256', { extractable: true });
+  const publicJwk = { ...(await exportJWK(publicKey)), kid: 'k1', alg: 'ES256', use: 'sig' };
+  const issuer = 'https://issuer.test';
+  const audience = 'attestamp-api';
+  return {
+    issuer,
+    audience,
+    jwks: { keys: [publicJwk] },
+    publicJwk,
+    token: (claims, options = {}) =>
+      new SignJWT(claims)
+        .setProtectedHeader({ alg: 'ES256', kid: 'k1' })
+        .setIssuer(issuer)
+        .setAudience(options.audience ?? audience)
+        .setIssuedAt()
+        .setExpirationTime(options.expiresIn ?? '10m')
+        .sign(privateKey),
+  };
+}
+
+export interface ApiFixture {
+  readonly device: TestDevice;
+  readonly hsm: Hsm;
+  readonly api: ApiServer;
+  readonly serverCa: TestCaKeys;
+  readonly clientCa: TestCaKeys;
+  readonly issuer: TestIssuer;
+  /** A token for `sub` with roles and partitions. */
+  token(sub: string, roles: readonly string[], partitions?: readonly string[]): Promise<string>;
+  request(method: string, path: string, options?: RequestOptions): Promise<ApiResponse>;
+  close(): Promise<void>;
+}
+
+export interface RequestOptions {
+  readonly token?: string;
+  readonly json?: unknown;
+  readonly raw?: string | Buffer;
+  readonly headers?: Record<string, string>;
+  readonly cert?: TestCert;
+  /** Skip the document check (only for answers that are not the API's, e.g. a reset). */
+  readonly unchecked?: boolean;
+}
+
+export interface ApiResponse {
+  readonly status: number;
+  readonly headers: Record<string, string | string[] | undefined>;
+  readonly type: string;
+  readonly text: string;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  readonly json: any;
+}
+
+const { doc, validators } = documentValidators();
+
+/**
+ * Checks an answer against the document: the status is documented for the operation (or,
+ * for a path the document does not have, a problem), the content type is one documented for
+ * it, and the body matches that schema.
+ */
+export function expectDocumented(method: string, path: string, r: ApiResponse): void {
+  let found: ReturnType<typeof findOperation>;
+  try {
+    found = findOperation(doc, method, path.split('?')[0]!);
+  } catch {
+    found = 'no-path'; // a path that does not decode: answered as a problem
+  }
+  const where = `${method} ${path} -> ${r.status}`;
+  if (typeof found === 'string') {
+    expect(r.type, where).toBe(PROBLEM_TYPE);
+    expect(
+      validators.check({ $ref: '#/components/schemas/Problem' }, r.json),
+      where,
+    ).toBeUndefined();
+    return;
+  }
+  const spec = responseFor(found.op, r.status);
+  expect(spec, `${where}: status not documented`).toBeDefined();
+  const schema = spec!.content[r.type];
+  expect(schema, `${where}: content type ${r.type} not documented`).toBeDefined();
+  expect(
+    validators.check(schema!, r.json),
+    `${where}: body ${r.text.slice(0, 300)}`,
+  ).toBeUndefined();
+  for (const h of spec!.headers) {
+    expect(r.headers[h.toLowerCase()], `${where}: header ${h}`).toBeDefined();
+  }
+}
+
+export function call(
+  url: string,
+  ca: string,
+  method: string,
+  path: string,
+  options: RequestOptions = {},
+): Promise<ApiResponse> {
+  const body =
+    options.raw !== undefined
+      ? Buffer.from(options.raw)
+      : options.json !== undefined
+        ? Buffer.from(JSON.stringify(options.json))
+        : undefined;
+  const headers: Record<string, string> = {
+    ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+    ...(options.token === undefined ? {} : { authorization: `Bearer ${options.token}` }),
+    ...options.headers,
+  };
+  return new Promise((resolve, reject) => {
+    const req = httpsRequest(
+      `${url}${path}`,
+      {
+        method,
+        headers,
+        ca,
+        ...(options.cert === undefined ? {} : { cert: options.cert.cert, key: options.cert.key }),
+        agent: false,
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          const text = Buffer.concat(chunks).toString('utf8');
+          const type = (res.headers['content-type'] ?? '').split(';')[0]!.trim();
+          let json: unknown;
+          try {
+            json = JSON.parse(text);
+          } catch {
+            json = undefined;
+          }
+          const r: ApiResponse = {
+            status: res.statusCode ?? 0,
+            headers: res.headers,
+            type,
+            text,
+            json,
+          };
+          try {
+            if (options.unchecked !== true) expectDocumented(method, path, r);
+            resolve(r);
+          } catch (error) {
+            reject(error instanceof Error ? error : new Error(String(error)));
+          }
+        });
+      },
+    );
+    req.on('error', reject);
+    if (body !== undefined) req.write(body);
+    req.end();
+  });
+}
+
+/** A device, the API on port 0 over HTTPS, JWT and (optionally) client-certificate auth. */
+export async function startApiFixture(
+  options: {
+    auth?: (f: {
+      issuer: TestIssuer;
+      clientCa: TestCaKeys;
+    }) => Promise<Partial<AuthSettings>> | Partial<AuthSettings>;
+    allow?: readonly string[];
+    limits?: ApiServerOptions['limits'];
+    logger?: ApiServerOptions['logger'];
+  } = {},
+): Promise<ApiFixture> {
+  const device = await createTestDevice();
+  const serverCa = await makeCa('api test server ca');
+  const clientCa = await makeCa('api test client ca');
+  const tls = await makeLeaf(serverCa, 'CN=127.0.0.1', { server: true });
+  const issuer = await makeIssuer();
+  const extra = options.auth === undefined ? {} : await options.auth({ issuer, clientCa });
+  const api = await startApiServer({
+    hsm: device.hsm,
+    auth: {
+      jwt: { issuer: issuer.issuer, audience: issuer.audience, jwks: issuer.jwks },
+      ...extra,
+    },
+    tls: { cert: tls.cert, key: tls.key, clientCa: clientCa.pem },
+    port: 0,
+    ...(options.allow === undefined ? {} : { allow: options.allow }),
+    ...(options.limits === undefined ? {} : { limits: options.limits }),
+    ...(options.logger === undefined ? {} : { logger: options.logger }),
+  });
+  return {
+    device,
+    hsm: device.hsm,
+    api,
+    serverCa,
+    clientCa,
+    issuer,
+    token: (sub, roles, partitions = ['default']) =>
+      issuer.token({ sub, attestamp_roles: roles, attestamp_partitions: partitions }),
+    request: (method, path, o) => call(api.url, serverCa.pem, method, path, o),
+    close: async () => {
+      await api.close();
+      await device.hsm.close();
+    },
+  };
+}
