@@ -631,7 +631,7 @@ describe('describePublicKey and describeSignatureAlgorithm', () => {
 });
 
 describe('one adapter holds the @noble/curves options', () => {
-  it('only the ECDSA and EdDSA families of src/pki/algorithms import @noble/curves, and the ECDSA one names each option once', () => {
+  it('only the ECDSA and EdDSA families of src/pki/algorithms and the HSM digest adapter import @noble/curves, each naming its options once', () => {
     const walk = (d: string): string[] =>
       readdirSync(d).flatMap((n) => {
         const p = join(d, n);
@@ -640,10 +640,17 @@ describe('one adapter holds the @noble/curves options', () => {
     const importers = walk(SRC)
       .filter((f) => readFileSync(f, 'utf8').includes('@noble/curves'))
       .map((f) => relative(SRC, f));
+    // The verifier's two families, and the HSM's one adapter for signing a digest (private
+    // scalars stay in src/hsm).
     expect(importers.sort()).toEqual([
+      join('hsm', 'mechanisms', 'noble-ecdsa.ts'),
       join('pki', 'algorithms', 'ecdsa.ts'),
       join('pki', 'algorithms', 'eddsa.ts'),
     ]);
+    const hsmSide = readFileSync(join(SRC, 'hsm', 'mechanisms', 'noble-ecdsa.ts'), 'utf8');
+    expect(hsmSide.match(/CURVES\[curve\]\.verify\(/g)).toHaveLength(1);
+    expect(hsmSide.match(/CURVES\[curve\]\.sign\(/g)).toHaveLength(1);
+    expect(hsmSide).toMatch(/prehash: false,\s*lowS: false,\s*format: 'der'/);
     const source = readFileSync(join(SRC, 'pki', 'algorithms', 'ecdsa.ts'), 'utf8');
     // One ECDSA verify call, and it carries the three options together.
     expect(source.match(/\b(p256|p384|curve)\.verify\(/g)).toHaveLength(1);
