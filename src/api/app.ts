@@ -342,17 +342,29 @@ export function createApiApp(options: ApiAppOptions): Koa {
     ctx.body = answer.body;
     if (answer.location !== undefined) ctx.set('Location', answer.location);
     ctx.set('Cache-Control', 'no-store');
-    // Every request in the HSM's audit log: the principal, never its credential.
+    // Every authenticated request in the HSM's audit log: the principal, never its
+    // credential. A request without one (refused address, no or a bad credential, the public
+    // document) goes to the operator's log only: an anonymous caller must not be able to grow
+    // the audit log or hold the store's write lock.
+    if (outcome.principal === undefined) {
+      logger.info('api request without a principal', {
+        method: ctx.method,
+        route,
+        status: outcome.status,
+        address,
+      });
+      return;
+    }
     try {
       await options.hsm.recordAccess({
-        actor: outcome.principal?.principal ?? 'anonymous',
+        actor: outcome.principal.principal,
         outcome: outcome.status < 400 ? 'success' : outcome.status < 500 ? 'refused' : 'failure',
         details: {
           method: ctx.method,
           route,
           operation: operationId,
           status: outcome.status,
-          ...(outcome.principal === undefined ? {} : { via: outcome.principal.via }),
+          via: outcome.principal.via,
         },
       });
     } catch (error) {

@@ -43,7 +43,9 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
         ? {
             requestCert: true,
             rejectUnauthorized: false,
-            ...(options.tls.clientCa === undefined ? {} : { ca: options.tls.clientCa }),
+            // Without a client CA, none: Node's public roots must never vouch for a client
+            // (certificates are then accepted only when pinned by fingerprint).
+            ca: options.tls.clientCa ?? [],
           }
         : {}),
       handshakeTimeout: options.handshakeTimeoutMs ?? 10_000,

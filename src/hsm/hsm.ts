@@ -172,7 +172,7 @@ export class Hsm {
   createPartition(
     name: string,
     options: CreatePartitionOptions = {},
-    authority?: { readonly request: string },
+    authority?: RequestAuthority | PresentedAuthority,
   ): Promise<PartitionInfo> {
     return createPartition(this.core, name, options, authority);
   }
@@ -584,7 +584,9 @@ export class Hsm {
     }
   }
 
-  async *exportAudit(authority?: { readonly request: string }): AsyncGenerator<AuditEntry> {
+  async *exportAudit(
+    authority?: RequestAuthority | PresentedAuthority,
+  ): AsyncGenerator<AuditEntry> {
     const op: Operation = { action: 'audit.export' };
     const core = this.core;
     await core.guard(op, async () => {
@@ -592,7 +594,7 @@ export class Hsm {
       const call = { action: 'audit.export', params: { log: 'device' } };
       const grant = await core.governance.authorizeOperator(authority, op, call);
       // Without a rule nothing is written: reading the log does not grow it.
-      if (authority === undefined) return;
+      if (authority === undefined || !('request' in authority)) return;
       const now = core.clock.now();
       await core.store.tx(async (tx) => {
         await grant.check(tx, now);

@@ -7,7 +7,8 @@ import { officerChange } from './auth/officers.js';
 import type { Core, Operation } from './core.js';
 import { deviceSigner } from './device.js';
 import { HsmError } from './errors.js';
-import type { Authority } from './governance/authorize.js';
+import type { Authority, RequestAuthority } from './governance/authorize.js';
+import type { PresentedAuthority } from './governance/presented.js';
 import { integrityError } from './integrity.js';
 import { issuePartitionCertificates } from './issuing/partition-certificates.js';
 import { generateKey } from './key-crypto.js';
@@ -47,7 +48,7 @@ export async function createPartition(
   core: Core,
   name: string,
   options: CreatePartitionOptions = {},
-  authority?: { readonly request: string },
+  authority?: RequestAuthority | PresentedAuthority,
 ): Promise<PartitionInfo> {
   checkName('partition', name);
   for (const [k, v] of Object.entries(options.policy ?? {})) {

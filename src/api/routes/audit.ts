@@ -12,7 +12,7 @@ export function auditRoutes({ hsm }: RouteContext): Record<string, Handler> {
       const entries: AuditEntry[] = [];
       let more = false;
       // The log is read in sequence order; a page stops at `limit` and says whether more follow.
-      for await (const e of hsm.exportAudit()) {
+      for await (const e of hsm.exportAudit({ presented: principalOf(call) })) {
         if (e.seq <= after) continue;
         if (entries.length === limit) {
           more = true;

@@ -54,15 +54,19 @@ export function partitionRoutes({ hsm, document }: RouteContext): Record<string,
         undefined,
         'partition.create',
       );
-      const created = await hsm.createPartition(body.name, {
-        ...(body.policy === undefined ? {} : { policy: body.policy }),
-        ...(body.attestationAlgorithm === undefined
-          ? {}
-          : { attestationAlgorithm: body.attestationAlgorithm }),
-        ...(body.timestampAlgorithm === undefined
-          ? {}
-          : { timestampAlgorithm: body.timestampAlgorithm }),
-      });
+      const created = await hsm.createPartition(
+        body.name,
+        {
+          ...(body.policy === undefined ? {} : { policy: body.policy }),
+          ...(body.attestationAlgorithm === undefined
+            ? {}
+            : { attestationAlgorithm: body.attestationAlgorithm }),
+          ...(body.timestampAlgorithm === undefined
+            ? {}
+            : { timestampAlgorithm: body.timestampAlgorithm }),
+        },
+        { presented: principalOf(call) },
+      );
       return ok(partitionView(created), 201, `/v1/partitions/${encodeURIComponent(created.name)}`);
     },
 

@@ -191,6 +191,13 @@ export function authSettings(config: Readonly<ApiConfig>): AuthSettings {
     config.clientMap === undefined
       ? undefined
       : parseClientMap(readJson(config.clientMap, 'client map'), config.clientMap);
+  // A subject is only as good as the CA that vouches for it: never one of the public roots.
+  if (config.clientCa === undefined && certificates?.some((c) => c.subject !== undefined)) {
+    bad(
+      '--api-client-ca',
+      'a client map entry by subject needs --api-client-ca (the CA whose certificates it names); pin others by fingerprint',
+    );
+  }
   return {
     ...(jwt === undefined ? {} : { jwt }),
     ...(certificates === undefined ? {} : { certificates }),

@@ -5,9 +5,10 @@
 import { ROLE_SCOPES, type Role } from './roles.js';
 
 /**
- * A principal whose credential the caller (the REST API) verified. `roles` hold in the device
- * scope where the role exists there (device-so, auditor), and in each partition named by
- * `partitions` where it exists there; '*' names every partition.
+ * A principal whose credential the caller (the REST API) verified. `roles` hold in each
+ * partition named by `partitions` where the role exists there ('*' names every partition), and
+ * in the device scope for device-so, and for an auditor only with '*' (a credential limited to
+ * some partitions never reads the whole device).
  */
 export interface PresentedPrincipal {
   readonly principal: string;
@@ -35,7 +36,9 @@ export function presentedRole(
     if (!p.roles.includes(role)) continue;
     if (role === 'device-so') return role;
     if (partition === undefined) {
-      if (ROLE_SCOPES[role].includes('device')) return role;
+      // A device-scope role other than device-so (an auditor) holds on the device only for a
+      // credential not limited to some partitions: a partition's auditor reads that partition.
+      if (ROLE_SCOPES[role].includes('device') && p.partitions.includes('*')) return role;
     } else if (
       ROLE_SCOPES[role].includes('partition') &&
       (p.partitions.includes('*') || p.partitions.includes(partition))

@@ -189,7 +189,7 @@ describe('client certificates', () => {
               fingerprint: createHash('sha256').update(pinned.der).digest('hex'),
               principal: 'pinned',
               roles: ['auditor'],
-              partitions: [],
+              partitions: ['*'],
             },
           ],
         };
@@ -229,7 +229,10 @@ describe('client certificates', () => {
   it('accepts a certificate pinned by its SHA-256 fingerprint, with its own roles', async () => {
     const r = await f.request('GET', '/v1/audit?limit=1', { cert: pinned });
     expect(r.status).toBe(200);
-    const keys = await f.request('GET', '/v1/partitions/default/keys', { cert: pinned });
+    const keys = await f.request('POST', '/v1/partitions/default/keys', {
+      cert: pinned,
+      json: { label: 'by-auditor', algorithm: 'ecdsa-p256' },
+    });
     expect([keys.status, keys.json.code]).toEqual([403, 'role-required']);
   });
 });

@@ -74,6 +74,13 @@ describe('attestamp api', () => {
       'not-an-address',
     ]);
     expect(allow.code).toBe(64);
+    // A mapping by subject with no client CA would let Node's public roots vouch for it.
+    writeFileSync(
+      join(cwd, 'subject-map.json'),
+      JSON.stringify([{ subject: 'CN=x', principal: 'x', roles: ['auditor'], partitions: [] }]),
+    );
+    const noCa = cli([...base, '--api-client-map', 'subject-map.json']);
+    expect([noCa.code, noCa.stderr]).toEqual([64, expect.stringContaining('--api-client-ca')]);
   });
 
   describe('running', () => {
@@ -102,7 +109,7 @@ describe('attestamp api', () => {
       writeFileSync(
         join(cwd, 'clients.json'),
         JSON.stringify([
-          { subject: 'CN=pipeline', principal: 'pipeline', roles: ['auditor'], partitions: [] },
+          { subject: 'CN=pipeline', principal: 'pipeline', roles: ['auditor'], partitions: ['*'] },
         ]),
       );
       const env: Record<string, string> = {};

@@ -25,7 +25,7 @@ beforeAll(async () => {
   so = await f.token('api-so', ['device-so'], []);
   officer = await f.token('app-officer', ['crypto-officer', 'pso'], ['default']);
   user = await f.token('app-user', ['crypto-user'], ['default']);
-  auditor = await f.token('app-auditor', ['auditor'], []);
+  auditor = await f.token('app-auditor', ['auditor'], ['*']);
   other = await f.token('app-other', ['crypto-officer', 'pso'], ['elsewhere']);
 }, 120_000);
 
@@ -356,8 +356,14 @@ describe('governance', () => {
     });
     expect(set.status).toBe(200);
     expect(set.json).toMatchObject({ operation: 'trash.purge', version: 1 });
-    const list = await f.request('GET', '/v1/quorum-rules?partition=default', { token: auditor });
+    // An auditor of another partition reads neither this partition's rules nor the device's.
+    const elsewhere = await f.token('other-auditor', ['auditor'], ['other']);
+    const list = await f.request('GET', '/v1/quorum-rules?partition=default', {
+      token: elsewhere,
+    });
     expect(list.status).toBe(403);
+    const device = await f.request('GET', '/v1/audit?limit=1', { token: elsewhere });
+    expect([device.status, device.json.code]).toEqual([403, 'role-required']);
     const listed = await f.request('GET', '/v1/quorum-rules?partition=default', { token: officer });
     expect(listed.json.rules).toHaveLength(1);
     const unknownClass = await f.request('GET', '/v1/quorum-rules/nothing', { token: so });
@@ -528,9 +534,13 @@ describe('audit', () => {
         details: expect.objectContaining({ operation: 'generateKey', status: 201, via: 'jwt' }),
       }),
     );
-    expect(entries).toContainEqual(
-      expect.objectContaining({ actor: 'anonymous', outcome: 'refused' }),
-    );
+    // A request without a credential never grows the audit log (the operator's log has it).
+    const before = entries.length;
+    const anonymous = await f.request('GET', '/v1/partitions');
+    expect(anonymous.status).toBe(401);
+    const after = (await auditEntries(f.hsm)).filter((e) => e.action === 'api.request');
+    expect(after.length).toBe(before);
+    expect(after.some((e) => e.actor === 'anonymous')).toBe(false);
     const all = JSON.stringify(await auditEntries(f.hsm));
     for (const t of [so, officer, user, auditor]) {
       expect(all).not.toContain(t.split('.')[2]);

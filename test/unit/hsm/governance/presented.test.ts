@@ -33,7 +33,10 @@ describe('presentedRole', () => {
     expect(presentedRole(p, ['pso'], 'a')).toBe('pso');
     expect(presentedRole(p, ['pso'], 'b')).toBeUndefined();
     expect(presentedRole(p, ['pso'], undefined)).toBeUndefined();
-    expect(presentedRole(p, ['auditor'], undefined)).toBe('auditor');
+    // A partition's auditor reads that partition, never the whole device.
+    expect(presentedRole(p, ['auditor'], 'a')).toBe('auditor');
+    expect(presentedRole(p, ['auditor'], undefined)).toBeUndefined();
+    expect(presentedRole({ ...p, partitions: ['*'] }, ['auditor'], undefined)).toBe('auditor');
     expect(presentedRole(p, ['device-so'], undefined)).toBeUndefined();
   });
   it("holds device-so everywhere and '*' names every partition", () => {
