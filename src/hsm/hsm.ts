@@ -317,13 +317,14 @@ export class Hsm {
    * Signs data, or a digest under the key algorithm's hash, with a user key. Under the key's
    * use rule this makes an approval request (HsmError approval-required names it); once
    * approved, executeRequest signs exactly what its statement holds and the request's result
-   * holds the signature.
+   * holds the signature. A presented principal (REST API) needs crypto-user or crypto-officer
+   * in the partition and is the requester of the request the call becomes.
    */
   sign(
     partitionName: string,
     label: string,
     input: SignInput,
-    authority?: { readonly request: string },
+    authority?: RequestAuthority | PresentedAuthority,
   ): Promise<SignResult> {
     return signWithKey(this.core, partitionName, label, input, authority);
   }
@@ -342,7 +343,7 @@ export class Hsm {
   blockKey(
     partitionName: string,
     label: string,
-    authority?: { readonly request: string },
+    authority?: RequestAuthority | PresentedAuthority,
   ): Promise<KeyInfo> {
     return setKeyBlocked(this.core, partitionName, label, true, authority);
   }
@@ -351,7 +352,7 @@ export class Hsm {
   unblockKey(
     partitionName: string,
     label: string,
-    authority?: { readonly request: string },
+    authority?: RequestAuthority | PresentedAuthority,
   ): Promise<KeyInfo> {
     return setKeyBlocked(this.core, partitionName, label, false, authority);
   }
@@ -364,7 +365,7 @@ export class Hsm {
     partitionName: string,
     label: string,
     policy: KeyPolicyInput | null,
-    authority?: { readonly request: string },
+    authority?: RequestAuthority | PresentedAuthority,
   ): Promise<KeyInfo> {
     return setKeyPolicy(this.core, partitionName, label, policy, authority);
   }

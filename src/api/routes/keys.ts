@@ -2,7 +2,7 @@
 // trash, restore, purge, export wrapped under an RSA public key, fresh attestation evidence
 // with a nonce, and the key attestation certificate; the same Hsm calls as `attestamp key`.
 import { X509Certificate } from 'node:crypto';
-import type { KeyPurpose, KeyState } from '../../hsm/index.js';
+import type { KeyPolicyInput, KeyPurpose, KeyState } from '../../hsm/index.js';
 import { decodePem, type KeyAlgorithm } from '../../pki/index.js';
 import { ApiError } from '../errors.js';
 import {
@@ -26,6 +26,7 @@ interface GenerateBody {
   readonly modifiable?: boolean;
   readonly destroyable?: boolean;
   readonly purposes?: readonly KeyPurpose[];
+  readonly policy?: KeyPolicyInput;
 }
 
 interface ImportBody {
@@ -77,6 +78,7 @@ export function keyRoutes({ hsm }: RouteContext): Record<string, Handler> {
         ...(b.modifiable === undefined ? {} : { modifiable: b.modifiable }),
         ...(b.destroyable === undefined ? {} : { destroyable: b.destroyable }),
         ...(b.purposes === undefined ? {} : { purposes: b.purposes }),
+        ...(b.policy === undefined ? {} : { policy: b.policy }),
       });
       return ok(keyView(key), 201, keyLocation(partition, key.label));
     },
