@@ -1,7 +1,7 @@
 // The operator CLI with --api URL against the real REST API over HTTPS on port 0: key generate,
-// list and show and approvals list, show and sign, with the same --json documents (checked
-// against schemas/cli) as the local commands; a refused token, a missing token file and an
-// untrusted server as the CLI's errors with their exit codes, and the token never printed.
+// list and show and approvals list, show (with --bytes), sign and submit, with the same --json
+// documents (checked against schemas/cli) as the local commands; a refused token, a missing
+// token file and an untrusted server as the CLI's errors with their exit codes, the token never printed.
 /* eslint-disable @typescript-eslint/no-unsafe-member-access, @typescript-eslint/no-unsafe-assignment, @typescript-eslint/no-unsafe-argument, @typescript-eslint/no-explicit-any -- JSON documents are checked against their schemas before a test reads their fields */
 import { generateKeyPairSync, sign } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -224,6 +224,7 @@ describe('approvals with --api', () => {
   const approver = generateKeyPairSync('ec', { namedCurve: 'P-256' });
   let fingerprint: string;
   let id: string;
+  let second: string;
 
   beforeAll(async () => {
     const so = await f.token('cli-so', ['device-so'], []);
@@ -260,6 +261,16 @@ describe('approvals with --api', () => {
     });
     expect(purge.status).toBe(202);
     id = purge.json.id;
+    await f.request('POST', '/v1/partitions/default/keys', {
+      token: officerToken,
+      json: { label: 'remote-k2', algorithm: 'ed25519' },
+    });
+    await f.request('DELETE', '/v1/partitions/default/keys/remote-k2', { token: officerToken });
+    const again = await f.request('POST', '/v1/partitions/default/keys/remote-k2/purge', {
+      token: officerToken,
+    });
+    expect(again.status).toBe(202);
+    second = again.json.id;
     writeFileSync(
       join(cwd, 'ann.pem'),
       approver.privateKey.export({ format: 'pem', type: 'pkcs8' }).toString(),
@@ -309,5 +320,59 @@ describe('approvals with --api', () => {
     ]);
     const view = await f.hsm.governance.showRequest(id);
     expect(view.evaluation.state).toBe('approved');
+  });
+
+  it('writes the bytes to sign (show --bytes) and submits a signature made elsewhere', async () => {
+    const bytes = await cli([
+      'approvals',
+      'show',
+      second,
+      '--bytes',
+      'reject',
+      '--approver-key',
+      fingerprint,
+      '--out',
+      'req.bin',
+      ...remote,
+      '--json',
+    ]);
+    expect([bytes.code, bytes.stderr]).toEqual([0, '']);
+    expect(documentOf(bytes, 'approvals-bytes')).toMatchObject({
+      request: second,
+      principal: 'ann',
+      algorithm: 'ecdsa-p256-sha256',
+    });
+    const sig = sign('sha256', readFileSync(join(cwd, 'req.bin')), approver.privateKey);
+    writeFileSync(join(cwd, 'req.sig'), sig);
+    const r = await cli([
+      'approvals',
+      'submit',
+      second,
+      '--decision',
+      'reject',
+      '--approver-key',
+      fingerprint,
+      '--signature',
+      'req.sig',
+      ...remote,
+      '--json',
+    ]);
+    expect([r.code, r.stderr]).toEqual([0, '']);
+    expect(documentOf(r, 'approval-request').state).toBe('rejected');
+    const forged = await cli([
+      'approvals',
+      'submit',
+      id,
+      '--decision',
+      'reject',
+      '--approver-key',
+      fingerprint,
+      '--signature',
+      'req.sig',
+      ...remote,
+      '--json',
+    ]);
+    expect(forged.code).toBe(2);
+    expect(documentOf(forged, 'error').error.code).toBe('approval-signature-invalid');
   });
 });
