@@ -165,6 +165,21 @@ describe('credentials and transport with --api', () => {
     expect(r.stdout + r.stderr).not.toContain(officerToken);
   });
 
+  it('takes no token on the command line: --api-token is unknown and its value never echoed', async () => {
+    const r = await cli([
+      'key',
+      'list',
+      'default',
+      '--api',
+      f.api.url,
+      '--api-token',
+      officerToken,
+    ]);
+    expect(r.code).toBe(64);
+    expect(r.stderr).toContain("unknown option '--api-token'");
+    expect(r.stdout + r.stderr).not.toContain(officerToken);
+  });
+
   it('a missing token file is a usage error naming the option (exit 64)', async () => {
     const r = await cli([
       'key',
