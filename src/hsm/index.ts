@@ -46,4 +46,4 @@ export {
   type RequestStatement,
 } from './governance/statement.js';
 export { OPERATION_CLASSES, ROLES, type OperationClass, type Role } from './governance/roles.js';
-export { opensslSignCommand, signWithApproverKey } from './mechanisms/approver.js';
+export { approverKey, opensslSignCommand, signWithApproverKey } from './mechanisms/approver.js';

@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 
 const SRC = resolve(import.meta.dirname, '../../src');
 
-type Module = 'shared' | 'pki' | 'hsm' | 'tsa' | 'api' | 'attestation' | 'cli' | 'page';
+type Module = 'shared' | 'pki' | 'hsm' | 'tsa' | 'api' | 'client' | 'attestation' | 'cli' | 'page';
 
 /** Which modules each module may import (ARCHITECTURE.md, "Modules and who may import whom"). */
 const ALLOWED: Readonly<Record<Module, readonly Module[]>> = {
@@ -18,7 +18,9 @@ const ALLOWED: Readonly<Record<Module, readonly Module[]>> = {
   attestation: ['pki', 'shared'],
   /** The REST API: the HSM, the TSA's shared HTTP pieces (rate limits, addresses), pki. */
   api: ['hsm', 'tsa', 'pki', 'shared'],
-  cli: ['api', 'tsa', 'hsm', 'pki', 'attestation', 'shared'],
+  /** The REST API's client (attestamp/client): over HTTPS only, never the HSM or the server. */
+  client: ['shared'],
+  cli: ['api', 'client', 'tsa', 'hsm', 'pki', 'attestation', 'shared'],
   /** The static verification page: the verifier's library in a browser. */
   page: ['attestation', 'pki', 'shared'],
 };
@@ -377,6 +379,22 @@ describe('architecture', () => {
       .map(([file]) => relative(SRC, file))
       .filter((f) => !f.startsWith(join('tsa', 'http')) && !f.startsWith(`api${sep}`));
     expect(violations).toEqual([]);
+  });
+
+  it('the API client (attestamp/client) reaches only itself and shared, and no server package', () => {
+    const roots = files.filter((f) => moduleOf(f) === 'client');
+    expect(roots.map((f) => relative(SRC, f))).toContain(join('client', 'index.ts'));
+    const bad: string[] = [];
+    for (const file of closure(roots)) {
+      const m = moduleOf(file);
+      if (m !== 'client' && m !== 'shared') bad.push(relative(SRC, file));
+      for (const spec of graph.get(file) ?? []) {
+        if (SERVER_PACKAGES.some((p) => spec === p || spec.startsWith(p))) {
+          bad.push(`${relative(SRC, file)} imports ${spec}`);
+        }
+      }
+    }
+    expect(bad).toEqual([]);
   });
 
   it('private-key operations of node:crypto appear only in src/hsm', () => {

@@ -4,6 +4,7 @@ import { createHash, createPublicKey, X509Certificate } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import {
+  approverKey,
   HsmError,
   opensslSignCommand,
   signWithApproverKey,
@@ -22,6 +23,8 @@ import {
   type RequestView,
 } from '../governance-bytes.js';
 import { jsonText } from '../output.js';
+import { REMOTE_OPTIONS, requestViewOf, withTarget } from '../remote.js';
+import type { ApiClient, OperationClass } from '../../client/index.js';
 import { AUTHORITY_OPTIONS, describeRule } from './officer.js';
 import { MASTER_OPTIONS } from './partition.js';
 
@@ -44,8 +47,46 @@ export function approvalHint(error: unknown): string | undefined {
   ].join('\n');
 }
 
-async function partitionNames(hsm: Hsm): Promise<Map<string, string>> {
-  return new Map((await hsm.listPartitions()).map((p) => [p.id, p.name]));
+/** Where the request's context comes from: the local HSM, or the REST API. */
+interface Context {
+  partitionNames(): Promise<Map<string, string>>;
+  /** The certificate of the key that signed the statement (device or partition attestation). */
+  signerCertificate(view: RequestView, partitionName: string | undefined): Promise<Uint8Array>;
+  /** The rule in force; undefined when this context cannot read it (a key's rule remotely). */
+  ruleAt(
+    scope: string,
+    operation: string,
+    partitionName: string | undefined,
+  ): Promise<{ version: number; digest: string; rule: unknown } | undefined>;
+}
+
+function localContext(hsm: Hsm): Context {
+  return {
+    partitionNames: async () => new Map((await hsm.listPartitions()).map((p) => [p.id, p.name])),
+    signerCertificate: async (view, name) =>
+      view.body.signer === 'device' || name === undefined
+        ? (await hsm.device()).certificate
+        : (await hsm.chain(name)).partitionAttestation,
+    ruleAt: async (scope, operation) => hsm.governance.ruleAt(scope, operation),
+  };
+}
+
+const pemDer = (pem: string): Uint8Array => new Uint8Array(new X509Certificate(pem).raw);
+
+function remoteContext(api: ApiClient): Context {
+  return {
+    partitionNames: async () => new Map((await api.partitions()).map((p) => [p.id, p.name])),
+    signerCertificate: async (view, name) =>
+      pemDer(
+        view.body.signer === 'device' || name === undefined
+          ? (await api.device()).certificate
+          : (await api.partitionChain(name)).partitionAttestation,
+      ),
+    ruleAt: async (scope, operation, name) =>
+      scope.startsWith('key:')
+        ? undefined
+        : api.quorumRule(operation as OperationClass, scope === 'device' ? undefined : name),
+  };
 }
 
 function scopeName(scope: string, names: ReadonlyMap<string, string>): string {
@@ -59,18 +100,14 @@ function scopeName(scope: string, names: ReadonlyMap<string, string>): string {
  * device certificate's key, or the partition attestation certificate's.
  */
 async function statementVerified(
-  hsm: Hsm,
+  ctx: Context,
   view: RequestView,
   names: ReadonlyMap<string, string>,
 ): Promise<boolean> {
   const scope = view.body.statement.scope;
-  let cert: Uint8Array;
-  if (view.body.signer === 'device') cert = (await hsm.device()).certificate;
-  else {
-    const name = names.get(scope.slice(10));
-    if (name === undefined) return false;
-    cert = (await hsm.chain(name)).partitionAttestation;
-  }
+  const name = names.get(scope.slice(10));
+  if (view.body.signer !== 'device' && name === undefined) return false;
+  const cert = await ctx.signerCertificate(view, name);
   const spki = new Uint8Array(
     new X509Certificate(Buffer.from(cert)).publicKey.export({ format: 'der', type: 'spki' }),
   );
@@ -85,6 +122,9 @@ async function statementVerified(
   });
 }
 
+/** A rule the context cannot read: a key's own rule over the API (key show prints it). */
+const NOT_READ = Symbol('not read');
+
 interface Shown {
   readonly view: RequestView;
   readonly verified: boolean;
@@ -93,17 +133,23 @@ interface Shown {
 }
 
 /** The view with what a person needs beside it: the rules' content and the statement check. */
-async function gather(hsm: Hsm, view: RequestView): Promise<Shown> {
-  const names = await partitionNames(hsm);
+async function gatherWith(ctx: Context, view: RequestView): Promise<Shown> {
+  const names = await ctx.partitionNames();
   const rules: { key: string; rule: unknown }[] = [];
   for (const ref of view.body.statement.rules) {
     let rule: unknown = undefined;
-    const current = await hsm.governance.ruleAt(ref.scope, ref.operation);
-    if (current.version === ref.version && current.digest === ref.digest) rule = current.rule;
+    const name = names.get(ref.scope.slice(10));
+    const current = await ctx.ruleAt(ref.scope, ref.operation, name);
+    if (current === undefined) rule = NOT_READ;
+    else if (current.version === ref.version && current.digest === ref.digest) rule = current.rule;
     rules.push({ key: `${ref.scope}/${ref.operation}@${String(ref.version)}`, rule });
   }
-  return { view, verified: await statementVerified(hsm, view, names), names, rules };
+  return { view, verified: await statementVerified(ctx, view, names), names, rules };
 }
+
+const gather = (hsm: Hsm, view: RequestView): Promise<Shown> => gatherWith(localContext(hsm), view);
+const gatherRemote = (api: ApiClient, view: RequestView): Promise<Shown> =>
+  gatherWith(remoteContext(api), view);
 
 export function requestJson(shown: Shown): Record<string, unknown> {
   const { view } = shown;
@@ -177,7 +223,8 @@ function printRequest(inv: Invocation, shown: Shown): void {
       `    ${ref.scope}/${ref.operation} version ${String(ref.version)} (digest ${ref.digest.slice(0, 16)}...)\n`,
     );
     const rule = shown.rules[i]?.rule;
-    if (rule === undefined)
+    if (rule === NOT_READ) o("      (the key's own rule: attestamp key show prints it)\n");
+    else if (rule === undefined)
       o('      (changed or cleared since: the request can no longer execute)\n');
     else for (const line of describeRule(rule, '      ')) o(`${line}\n`);
   });
@@ -203,6 +250,51 @@ async function approverKeyOf(hsm: Hsm, fingerprint: string): Promise<ApproverKey
     });
   }
   return key;
+}
+
+/** An approver key as the commands use it: its fingerprint, principal and algorithm. */
+interface Approver {
+  readonly id: string;
+  readonly principal: string;
+  readonly algorithm: ApproverKey['body']['algorithm'];
+}
+
+const localApprover = async (hsm: Hsm, fingerprint: string): Promise<Approver> => {
+  const k = await approverKeyOf(hsm, fingerprint);
+  return { id: k.id, principal: k.body.principal, algorithm: k.body.algorithm };
+};
+
+/**
+ * An approver key over the API: the principal from the request's bytes-to-sign view (which any
+ * caller may read), the scheme from the key file's public half when there is one, else from
+ * the approver-key list (or the openssl command the server suggests).
+ */
+async function remoteApprover(
+  api: ApiClient,
+  id: string,
+  decision: Decision,
+  fingerprint: string,
+  spki?: Uint8Array,
+): Promise<Approver> {
+  const toSign = (await api.getApproval(id, { decision, approverKey: fingerprint })).toSign;
+  if (toSign === undefined) {
+    throw new HsmError('approver-key-unknown', 'no approver key with that fingerprint', {
+      details: { key: fingerprint.slice(0, 64) },
+    });
+  }
+  const listed = (await api.approverKeys()).find((k) => k.fingerprint === fingerprint)?.algorithm;
+  const suggested = toSign.openssl.includes('pkeyutl')
+    ? 'ed25519'
+    : toSign.openssl.includes('pss')
+      ? 'rsa-pss-sha256'
+      : 'ecdsa-p256-sha256';
+  const algorithm = spki !== undefined ? approverKey(spki).algorithm : (listed ?? suggested);
+  // The document's algorithm is the HSM's approver key algorithm as text.
+  return {
+    id: fingerprint,
+    principal: toSign.principal,
+    algorithm: algorithm as Approver['algorithm'],
+  };
 }
 
 function decisionOption(inv: Invocation, name: string): Decision {
@@ -233,12 +325,16 @@ export const approvalsList: Command = {
       description: 'only requests in this state (pending, approved, executed, ...)',
     },
     ...MASTER_OPTIONS,
+    ...REMOTE_OPTIONS,
   },
   async run(inv) {
     const only = stringOption(inv, 'state');
-    const views = (await withHsm(inv, (hsm) => hsm.governance.listRequests())).filter(
-      (v) => only === undefined || v.evaluation.state === only,
+    const all = await withTarget<readonly RequestView[]>(
+      inv,
+      (hsm) => hsm.governance.listRequests(),
+      async (api) => (await api.listApprovals()).map(requestViewOf),
     );
+    const views = all.filter((v) => only === undefined || v.evaluation.state === only);
     const rows = views.map((v) => ({
       id: v.id,
       operation: v.body.statement.operation,
@@ -285,6 +381,7 @@ signature for reject, nor for another request.`,
     },
     out: { type: 'string', value: 'FILE', description: 'with --bytes: where to write them' },
     ...MASTER_OPTIONS,
+    ...REMOTE_OPTIONS,
   },
   async run(inv) {
     const id = inv.positionals[0]!;
@@ -295,8 +392,10 @@ signature for reject, nor for another request.`,
       ) {
         throw new UsageError('--approver-key and --out go with --bytes approve|reject');
       }
-      const shown = await withHsm(inv, async (hsm) =>
-        gather(hsm, await hsm.governance.showRequest(id)),
+      const shown = await withTarget(
+        inv,
+        async (hsm) => gather(hsm, await hsm.governance.showRequest(id)),
+        async (api) => gatherRemote(api, requestViewOf(await api.getApproval(id))),
       );
       if (flag(inv, 'json')) inv.io.stdout(jsonText(requestJson(shown)));
       else printRequest(inv, shown);
@@ -305,17 +404,20 @@ signature for reject, nor for another request.`,
     const decision = decisionOption(inv, 'bytes');
     const fingerprint = requiredOption(inv, 'approver-key');
     const out = resolve(inv.io.cwd, requiredOption(inv, 'out'));
-    const { bytes, key } = await withHsm(inv, async (hsm) => {
-      const view = await hsm.governance.showRequest(id);
-      const k = await approverKeyOf(hsm, fingerprint);
-      return {
-        key: k,
-        bytes: approvalBytes(view.body.statement, decision, {
-          principal: k.body.principal,
-          key: k.id,
-        }),
-      };
+    const toSign = (view: RequestView, k: Approver) => ({
+      key: k,
+      bytes: approvalBytes(view.body.statement, decision, { principal: k.principal, key: k.id }),
     });
+    const { bytes, key } = await withTarget(
+      inv,
+      async (hsm) =>
+        toSign(await hsm.governance.showRequest(id), await localApprover(hsm, fingerprint)),
+      async (api) =>
+        toSign(
+          requestViewOf(await api.getApproval(id)),
+          await remoteApprover(api, id, decision, fingerprint),
+        ),
+    );
     writeFileSync(out, bytes);
     if (flag(inv, 'json')) {
       inv.io.stdout(
@@ -323,8 +425,8 @@ signature for reject, nor for another request.`,
           request: id,
           decision,
           approverKey: key.id,
-          principal: key.body.principal,
-          algorithm: key.body.algorithm,
+          principal: key.principal,
+          algorithm: key.algorithm,
           out,
           length: bytes.length,
           sha256: createHash('sha256').update(bytes).digest('hex'),
@@ -332,14 +434,20 @@ signature for reject, nor for another request.`,
       );
     } else {
       inv.io.stdout(
-        `the bytes ${key.body.principal} signs to ${decision} request ${id} were written to ${out}\n` +
-          `sign them: ${opensslCommand(key.body.algorithm, out, 'sig.der')}\n` +
+        `the bytes ${key.principal} signs to ${decision} request ${id} were written to ${out}\n` +
+          `sign them: ${opensslCommand(key.algorithm, out, 'sig.der')}\n` +
           `then: attestamp approvals submit ${id} --decision ${decision} --approver-key ${key.id} --signature sig.der\n`,
       );
     }
     return EXIT.ok;
   },
 };
+
+/** The public half (DER SPKI) of a PEM private key file that fingerprintOfKeyFile read. */
+const spkiOfKeyFile = (pem: string): Uint8Array =>
+  new Uint8Array(
+    createPublicKey({ key: pem, format: 'pem' }).export({ format: 'der', type: 'spki' }),
+  );
 
 /** The fingerprint of the public half of a PEM private key. */
 function fingerprintOfKeyFile(pem: string, path: string): string {
@@ -365,6 +473,7 @@ Read the request ('attestamp approvals show ID') before approving it.`,
     decision: { type: 'string', value: 'approve|reject', description: 'the decision (required)' },
     key: { type: 'string', value: 'KEY.pem', description: 'the private key file (required)' },
     ...MASTER_OPTIONS,
+    ...REMOTE_OPTIONS,
   },
   async run(inv) {
     const id = inv.positionals[0]!;
@@ -372,16 +481,31 @@ Read the request ('attestamp approvals show ID') before approving it.`,
     const path = resolve(inv.io.cwd, requiredOption(inv, 'key'));
     const keyFile = readInputFile(path, 'private key').toString('utf8');
     const fingerprint = fingerprintOfKeyFile(keyFile, path);
-    const shown = await withHsm(inv, async (hsm) => {
-      const view = await hsm.governance.showRequest(id);
-      const k = await approverKeyOf(hsm, fingerprint);
-      const bytes = approvalBytes(view.body.statement, decision, {
-        principal: k.body.principal,
-        key: k.id,
-      });
-      const signature = signWithApproverKey(keyFile, k.body.algorithm, bytes);
-      return gather(hsm, await hsm.governance.decide(id, decision, k.id, signature));
-    });
+    // The bytes are made here from the statement the HSM signed, never taken from the server.
+    const sign = (view: RequestView, k: Approver) =>
+      signWithApproverKey(
+        keyFile,
+        k.algorithm,
+        approvalBytes(view.body.statement, decision, { principal: k.principal, key: k.id }),
+      );
+    const shown = await withTarget(
+      inv,
+      async (hsm) => {
+        const signature = sign(
+          await hsm.governance.showRequest(id),
+          await localApprover(hsm, fingerprint),
+        );
+        return gather(hsm, await hsm.governance.decide(id, decision, fingerprint, signature));
+      },
+      async (api) => {
+        const signature = sign(
+          requestViewOf(await api.getApproval(id)),
+          await remoteApprover(api, id, decision, fingerprint, spkiOfKeyFile(keyFile)),
+        );
+        const after = await api.submitDecision(id, decision, fingerprint, signature);
+        return gatherRemote(api, requestViewOf(after));
+      },
+    );
     output(inv, shown, `${decision} recorded for request ${id}`);
     return EXIT.ok;
   },
@@ -403,6 +527,7 @@ authority: no session is needed. A bad signature is refused (exit 2, approval-si
     },
     signature: { type: 'string', value: 'SIG.der', description: 'the signature file (required)' },
     ...MASTER_OPTIONS,
+    ...REMOTE_OPTIONS,
   },
   async run(inv) {
     const id = inv.positionals[0]!;
@@ -412,11 +537,12 @@ authority: no session is needed. A bad signature is refused (exit 2, approval-si
       resolve(inv.io.cwd, requiredOption(inv, 'signature')),
       'signature',
     );
-    const shown = await withHsm(inv, async (hsm) =>
-      gather(
-        hsm,
-        await hsm.governance.decide(id, decision, fingerprint, new Uint8Array(signature)),
-      ),
+    const sig = new Uint8Array(signature);
+    const shown = await withTarget(
+      inv,
+      async (hsm) => gather(hsm, await hsm.governance.decide(id, decision, fingerprint, sig)),
+      async (api) =>
+        gatherRemote(api, requestViewOf(await api.submitDecision(id, decision, fingerprint, sig))),
     );
     output(inv, shown, `${decision} recorded for request ${id}`);
     return EXIT.ok;

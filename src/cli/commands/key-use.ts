@@ -8,6 +8,7 @@ import { flag, requiredOption, stringOption, type Command, type Invocation } fro
 import { readInputFile, withHsm } from '../context.js';
 import { EXIT, InputError, UsageError } from '../exit-codes.js';
 import { jsonText } from '../output.js';
+import { approvalRequired, REMOTE_OPTIONS, withTarget } from '../remote.js';
 import { keyJson } from './key.js';
 import { MASTER_OPTIONS } from './partition.js';
 
@@ -49,6 +50,21 @@ export function readPolicyFile(inv: Invocation, option: string): KeyPolicyInput 
   }
 }
 
+/** The signature an executed signing request holds (hex, as the HSM records it). */
+function signedResult(result: unknown): {
+  signature: Uint8Array;
+  algorithm: string;
+  keyId: string;
+} {
+  const r = (result ?? {}) as { signature?: unknown; algorithm?: unknown; key?: unknown };
+  if (typeof r.signature !== 'string') throw new Error('the executed request has no signature');
+  return {
+    signature: new Uint8Array(Buffer.from(r.signature, 'hex')),
+    algorithm: String(r.algorithm),
+    keyId: String(r.key),
+  };
+}
+
 const INPUT_OPTIONS = {
   in: { type: 'string', value: 'FILE', description: 'the data (at most 1 MiB)' },
   digest: {
@@ -81,32 +97,57 @@ signature.`,
       description: 'carry out this approved signing request instead (no --in or --digest)',
     },
     ...MASTER_OPTIONS,
+    ...REMOTE_OPTIONS,
   },
   async run(inv) {
     const [partition, label] = inv.positionals as [string, string];
     const out = resolve(inv.io.cwd, requiredOption(inv, 'out'));
     const request = stringOption(inv, 'request');
-    const result = await withHsm(inv, async (hsm: Hsm) => {
-      if (request === undefined) return hsm.sign(partition, label, signInput(inv));
+    const noInput = () => {
       if (inv.options['in'] !== undefined || inv.options['digest'] !== undefined) {
         throw new UsageError('--request signs what its statement holds: no --in or --digest');
       }
-      const view = await hsm.governance.showRequest(request);
-      const s = view.body.statement;
-      const params = s.params as Record<string, unknown>;
-      const pid = (await hsm.partition(partition)).id;
-      if (s.operation !== 'key.sign' || params['label'] !== label || params['partition'] !== pid) {
-        throw new UsageError(`--request: ${request} is not a request to sign with ${label}`);
-      }
-      const done = await hsm.executeRequest(request);
-      const r = done.body.result as { signature?: unknown; algorithm?: unknown; key?: unknown };
-      if (typeof r.signature !== 'string') throw new Error('the executed request has no signature');
-      return {
-        signature: new Uint8Array(Buffer.from(r.signature, 'hex')),
-        algorithm: String(r.algorithm),
-        keyId: String(r.key),
-      };
-    });
+    };
+    const notThis = () =>
+      new UsageError(`--request: ${request ?? ''} is not a request to sign with ${label}`);
+    const result = await withTarget(
+      inv,
+      async (hsm: Hsm) => {
+        if (request === undefined) return hsm.sign(partition, label, signInput(inv));
+        noInput();
+        const view = await hsm.governance.showRequest(request);
+        const s = view.body.statement;
+        const params = s.params as Record<string, unknown>;
+        const pid = (await hsm.partition(partition)).id;
+        if (
+          s.operation !== 'key.sign' ||
+          params['label'] !== label ||
+          params['partition'] !== pid
+        ) {
+          throw notThis();
+        }
+        return signedResult((await hsm.executeRequest(request)).body.result);
+      },
+      async (api) => {
+        if (request === undefined) {
+          const r = await api.sign(partition, label, signInput(inv));
+          if (r.kind === 'approval') throw approvalRequired(r.approval);
+          return { signature: r.signature, algorithm: r.algorithm, keyId: r.key };
+        }
+        noInput();
+        const view = await api.getApproval(request);
+        const params = (view.statement as { params?: Record<string, unknown> }).params ?? {};
+        const pid = (await api.partitions()).find((p) => p.name === partition)?.id;
+        if (
+          view.operation !== 'key.sign' ||
+          params['label'] !== label ||
+          params['partition'] !== pid
+        ) {
+          throw notThis();
+        }
+        return signedResult((await api.executeApproval(request)).result);
+      },
+    );
     writeFileSync(out, result.signature);
     if (flag(inv, 'json')) {
       inv.io.stdout(
@@ -139,6 +180,7 @@ export const keyVerify: Command = {
       description: 'file holding the signature (required)',
     },
     ...MASTER_OPTIONS,
+    ...REMOTE_OPTIONS,
   },
   async run(inv) {
     const [partition, label] = inv.positionals as [string, string];
@@ -148,7 +190,11 @@ export const keyVerify: Command = {
       throw new InputError(`the --signature file is larger than ${SIGNATURE_FILE_LIMIT} bytes`);
     }
     const signature = new Uint8Array(readInputFile(sigPath, 'the --signature file'));
-    const valid = await withHsm(inv, (hsm) => hsm.verify(partition, label, input, signature));
+    const valid = await withTarget(
+      inv,
+      (hsm) => hsm.verify(partition, label, input, signature),
+      (api) => api.verify(partition, label, input, signature),
+    );
     if (flag(inv, 'json')) inv.io.stdout(jsonText({ partition, label, valid }));
     else inv.io.stdout(valid ? 'signature verified\n' : 'signature does NOT verify\n');
     return valid ? EXIT.ok : EXIT.badSignature;

@@ -2,7 +2,7 @@
 import { createHash, createPublicKey, type JsonWebKey } from 'node:crypto';
 import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { KEY_PURPOSES, type KeyInfo, type KeyPurpose, type WrappingKey } from '../../hsm/index.js';
+import { KEY_PURPOSES, type KeyPurpose, type WrappingKey } from '../../hsm/index.js';
 import {
   decodePemAll,
   encodePem,
@@ -15,10 +15,11 @@ import { flag, requiredOption, stringOption, type Command, type Invocation } fro
 import { officerCredential, readInputFile, withHsm, withOfficerHint } from '../context.js';
 import { EXIT, InputError, UsageError } from '../exit-codes.js';
 import { jsonText } from '../output.js';
+import { keyViewOf, REMOTE_OPTIONS, withTarget, type KeyView } from '../remote.js';
 import { readPolicyFile } from './key-use.js';
 import { MASTER_OPTIONS, OFFICER_OPTIONS } from './partition.js';
 
-export function keyJson(k: KeyInfo): Record<string, unknown> {
+export function keyJson(k: KeyView): Record<string, unknown> {
   return {
     partition: k.partitionName,
     label: k.label,
@@ -33,7 +34,7 @@ export function keyJson(k: KeyInfo): Record<string, unknown> {
   };
 }
 
-function printKey(inv: Invocation, k: KeyInfo): void {
+function printKey(inv: Invocation, k: KeyView): void {
   const o = inv.io.stdout;
   const a = k.attributes;
   o(`key ${k.label} in partition ${k.partitionName} (${k.id})\n`);
@@ -114,6 +115,7 @@ export const keyGenerate: Command = {
       description: 'let the key policy change later (under its modify rule); default: fixed',
     },
     ...MASTER_OPTIONS,
+    ...REMOTE_OPTIONS,
   },
   async run(inv) {
     const label = requiredOption(inv, 'label');
@@ -123,15 +125,26 @@ export const keyGenerate: Command = {
     }
     const p = purposes(inv);
     const policy = inv.options['policy'] === undefined ? undefined : readPolicyFile(inv, 'policy');
-    const key = await withHsm(inv, (hsm) =>
-      hsm.generateKey(inv.positionals[0]!, {
-        label,
-        algorithm: alg,
-        extractable: flag(inv, 'extractable'),
-        modifiable: flag(inv, 'modifiable'),
-        ...(p === undefined ? {} : { purposes: p }),
-        ...(policy === undefined ? {} : { policy }),
-      }),
+    const common = {
+      label,
+      algorithm: alg,
+      extractable: flag(inv, 'extractable'),
+      modifiable: flag(inv, 'modifiable'),
+      ...(p === undefined ? {} : { purposes: p }),
+    };
+    const key = await withTarget<KeyView>(
+      inv,
+      (hsm) =>
+        hsm.generateKey(inv.positionals[0]!, {
+          ...common,
+          ...(policy === undefined ? {} : { policy }),
+        }),
+      async (api) => {
+        if (policy !== undefined) {
+          throw new UsageError('--policy is not available with --api: set it with key policy');
+        }
+        return keyViewOf(await api.generateKey(inv.positionals[0]!, common));
+      },
     );
     if (flag(inv, 'json')) inv.io.stdout(jsonText(keyJson(key)));
     else printKey(inv, key);
@@ -150,6 +163,7 @@ export const keyList: Command = {
       description: 'only keys in this state: active, blocked or invalidated',
     },
     ...MASTER_OPTIONS,
+    ...REMOTE_OPTIONS,
   },
   async run(inv) {
     const state = stringOption(inv, 'state');
@@ -161,8 +175,10 @@ export const keyList: Command = {
     ) {
       throw new UsageError('--state must be active, blocked or invalidated');
     }
-    const keys = await withHsm(inv, (hsm) =>
-      hsm.listKeys(inv.positionals[0]!, state === undefined ? {} : { state }),
+    const keys = await withTarget<KeyView[]>(
+      inv,
+      (hsm) => hsm.listKeys(inv.positionals[0]!, state === undefined ? {} : { state }),
+      async (api) => (await api.listKeys(inv.positionals[0]!, state)).map(keyViewOf),
     );
     if (flag(inv, 'json')) inv.io.stdout(jsonText(keys.map(keyJson)));
     else for (const k of keys) inv.io.stdout(`${k.label}\t${k.algorithm}\t${k.state}\t${k.role}\n`);
@@ -174,10 +190,14 @@ export const keyShow: Command = {
   path: ['key', 'show'],
   summary: "Show a key's attributes and public key fingerprint.",
   positionals: [...PARTITION_LABEL],
-  options: { ...MASTER_OPTIONS },
+  options: { ...MASTER_OPTIONS, ...REMOTE_OPTIONS },
   async run(inv) {
     const [partition, label] = inv.positionals as [string, string];
-    const key = await withHsm(inv, (hsm) => hsm.key(partition, label));
+    const key = await withTarget<KeyView>(
+      inv,
+      (hsm) => hsm.key(partition, label),
+      async (api) => keyViewOf(await api.getKey(partition, label)),
+    );
     if (flag(inv, 'json')) inv.io.stdout(jsonText(keyJson(key)));
     else printKey(inv, key);
     return EXIT.ok;

@@ -1,0 +1,283 @@
+// The typed REST API client: openapi-fetch over the types generated from the OpenAPI document,
+// on undici's fetch with its own dispatcher (the server's CA, a client certificate for mutual
+// TLS), a bearer token, and every refusal raised as an ApiClientError with the server's code.
+import createClient, { type Client } from 'openapi-fetch';
+import { Agent, fetch as undiciFetch, Request as UndiciRequest } from 'undici';
+import { ApiClientError, problemError, transportError, type Problem } from './errors.js';
+import type { components, paths } from './schema.js';
+
+type Schemas = components['schemas'];
+export type Device = Schemas['Device'];
+export type Partition = Schemas['Partition'];
+export type Chain = Schemas['Chain'];
+export type PartitionChain =
+  paths['/v1/partitions/{partition}/chain']['get']['responses']['200']['content']['application/json'];
+export type Key = Schemas['Key'];
+export type Approval = Schemas['Approval'];
+export type ApproverKey = Schemas['ApproverKey'];
+export type RuleInForce = Schemas['RuleInForce'];
+export type OperationClass = Schemas['OperationClass'];
+export type Algorithm = Schemas['Algorithm'];
+export type KeyState = Key['state'];
+export type Decision = 'approve' | 'reject';
+export type GenerateKeyBody =
+  paths['/v1/partitions/{partition}/keys']['post']['requestBody']['content']['application/json'];
+
+/** What to sign or verify: the data, or a digest under the key algorithm's hash. */
+export type SignInput = { readonly data: Uint8Array } | { readonly digest: Uint8Array };
+
+/** A signature made at once, or the approval request a key's use rule made instead. */
+export type SignResult =
+  | {
+      readonly kind: 'signature';
+      readonly signature: Uint8Array;
+      readonly algorithm: string;
+      readonly key: string;
+    }
+  | { readonly kind: 'approval'; readonly approval: Approval };
+
+export interface ApiClientOptions {
+  /** The API's origin, e.g. https://hsm.example:8443 (a path prefix is kept). */
+  readonly url: string;
+  /** A JWT sent as `Authorization: Bearer`. */
+  readonly token?: string;
+  /** PEM client certificate and its key, for mutual TLS. */
+  readonly cert?: string | Uint8Array;
+  readonly key?: string | Uint8Array;
+  /** PEM CA certificates to trust for the server instead of the system's. */
+  readonly ca?: string | Uint8Array;
+  /** Connect and answer time limit (default 30 s). */
+  readonly timeoutMs?: number;
+}
+
+export interface ApiClient {
+  /** The openapi-fetch client for every operation of the document, typed from it. */
+  readonly raw: Client<paths>;
+  device(): Promise<Device>;
+  partitions(): Promise<Partition[]>;
+  partitionChain(partition: string): Promise<PartitionChain>;
+  listKeys(partition: string, state?: KeyState): Promise<Key[]>;
+  getKey(partition: string, label: string): Promise<Key>;
+  generateKey(partition: string, body: GenerateKeyBody, idempotencyKey?: string): Promise<Key>;
+  sign(partition: string, label: string, input: SignInput): Promise<SignResult>;
+  verify(
+    partition: string,
+    label: string,
+    input: SignInput,
+    signature: Uint8Array,
+  ): Promise<boolean>;
+  listApprovals(): Promise<Approval[]>;
+  getApproval(
+    id: string,
+    toSign?: { readonly decision: Decision; readonly approverKey: string },
+  ): Promise<Approval>;
+  submitDecision(
+    id: string,
+    decision: Decision,
+    approverKey: string,
+    signature: Uint8Array,
+  ): Promise<Approval>;
+  executeApproval(id: string): Promise<Approval>;
+  approverKeys(principal?: string): Promise<ApproverKey[]>;
+  quorumRule(operation: OperationClass, partition?: string): Promise<RuleInForce>;
+  /** Closes the connections (the client is unusable after). */
+  close(): Promise<void>;
+}
+
+const b64 = (bytes: Uint8Array): string => Buffer.from(bytes).toString('base64');
+
+function isProblem(value: unknown): value is Problem {
+  if (typeof value !== 'object' || value === null) return false;
+  const v = value as Record<string, unknown>;
+  return typeof v.code === 'string' && typeof v.status === 'number' && typeof v.detail === 'string';
+}
+
+/** The error of a non-2xx answer: its problem document, or a bad-response error. */
+function answerError(error: unknown, response: Response): ApiClientError {
+  if (isProblem(error)) return problemError(error);
+  return new ApiClientError(
+    'client-bad-response',
+    `the server answered ${String(response.status)} without a problem document`,
+    response.status,
+  );
+}
+
+/** The data of an openapi-fetch result, or its error raised. */
+function unwrap<T>(r: { data?: T; error?: unknown; response: Response }): T {
+  if (r.response.ok && r.data !== undefined) return r.data;
+  if (r.response.ok) {
+    throw new ApiClientError(
+      'client-bad-response',
+      `the server answered ${String(r.response.status)} without a body`,
+      r.response.status,
+    );
+  }
+  throw answerError(r.error, r.response);
+}
+
+export function createApiClient(options: ApiClientOptions): ApiClient {
+  const base = options.url.replace(/\/+$/, '');
+  const url = new URL(base);
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
+    throw new ApiClientError(
+      'client-connection-failed',
+      `the API URL must be https:// (got ${url.protocol})`,
+      0,
+    );
+  }
+  const timeout = options.timeoutMs ?? 30_000;
+  const agent = new Agent({
+    connect: {
+      ...(options.ca === undefined ? {} : { ca: Buffer.from(options.ca) }),
+      ...(options.cert === undefined ? {} : { cert: Buffer.from(options.cert) }),
+      ...(options.key === undefined ? {} : { key: Buffer.from(options.key) }),
+      timeout,
+    },
+    headersTimeout: timeout,
+    bodyTimeout: timeout,
+  });
+  const authorization =
+    options.token === undefined ? {} : { authorization: `Bearer ${options.token}` };
+
+  // undici's fetch, Request and Response are the WHATWG ones Node's global types describe (from
+  // undici's own declarations); the casts and the rule exceptions bridge the two declarations.
+  const send = async (request: Request): Promise<Response> => {
+    try {
+      // eslint-disable-next-line @typescript-eslint/no-unsafe-class-instance-assignment -- see above
+      return await undiciFetch(request as unknown as UndiciRequest, {
+        dispatcher: agent,
+      });
+    } catch (error) {
+      throw transportError(error, base);
+    }
+  };
+  const raw = createClient<paths>({
+    baseUrl: base,
+    headers: authorization,
+    fetch: send,
+    Request: UndiciRequest as unknown as typeof Request,
+  });
+
+  /** An operation the generated types do not have yet (hand-written against its shape). */
+  async function post(path: string, body: unknown): Promise<{ status: number; json: unknown }> {
+    const response = await send(
+      // eslint-disable-next-line @typescript-eslint/no-unsafe-class-instance-assignment -- see send
+      new UndiciRequest(`${base}${path}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...authorization },
+        body: JSON.stringify(body),
+      }),
+    );
+    let json: unknown;
+    try {
+      json = await response.json();
+    } catch {
+      json = undefined;
+    }
+    if (!response.ok) throw answerError(json, response);
+    if (typeof json !== 'object' || json === null) {
+      throw new ApiClientError(
+        'client-bad-response',
+        `the server answered ${String(response.status)} without a JSON body`,
+        response.status,
+      );
+    }
+    return { status: response.status, json };
+  }
+
+  const keyPath = (partition: string, label: string, op: string) =>
+    `/v1/partitions/${encodeURIComponent(partition)}/keys/${encodeURIComponent(label)}/${op}`;
+  const inputBody = (input: SignInput) =>
+    'data' in input ? { data: b64(input.data) } : { digest: b64(input.digest) };
+
+  return {
+    raw,
+    device: async () => unwrap(await raw.GET('/v1/device')),
+    partitions: async () => unwrap(await raw.GET('/v1/partitions')).partitions,
+    partitionChain: async (partition) =>
+      unwrap(
+        await raw.GET('/v1/partitions/{partition}/chain', { params: { path: { partition } } }),
+      ),
+    listKeys: async (partition, state) =>
+      unwrap(
+        await raw.GET('/v1/partitions/{partition}/keys', {
+          params: { path: { partition }, query: state === undefined ? {} : { state } },
+        }),
+      ).keys,
+    getKey: async (partition, label) =>
+      unwrap(
+        await raw.GET('/v1/partitions/{partition}/keys/{label}', {
+          params: { path: { partition, label } },
+        }),
+      ),
+    generateKey: async (partition, body, idempotencyKey) =>
+      unwrap(
+        await raw.POST('/v1/partitions/{partition}/keys', {
+          params: {
+            path: { partition },
+            ...(idempotencyKey === undefined
+              ? {}
+              : { header: { 'Idempotency-Key': idempotencyKey } }),
+          },
+          body,
+        }),
+      ),
+    async sign(partition, label, input) {
+      const r = await post(keyPath(partition, label, 'sign'), inputBody(input));
+      if (r.status === 202) return { kind: 'approval', approval: r.json as Approval };
+      const s = r.json as { signature?: unknown; algorithm?: unknown; key?: unknown };
+      if (typeof s.signature !== 'string') {
+        throw new ApiClientError('client-bad-response', 'the answer has no signature', r.status);
+      }
+      return {
+        kind: 'signature',
+        signature: new Uint8Array(Buffer.from(s.signature, 'base64')),
+        algorithm: String(s.algorithm),
+        key: String(s.key),
+      };
+    },
+    async verify(partition, label, input, signature) {
+      const r = await post(keyPath(partition, label, 'verify'), {
+        ...inputBody(input),
+        signature: b64(signature),
+      });
+      const v = (r.json as { valid?: unknown }).valid;
+      if (typeof v !== 'boolean') {
+        throw new ApiClientError('client-bad-response', 'the answer has no validity', r.status);
+      }
+      return v;
+    },
+    listApprovals: async () => unwrap(await raw.GET('/v1/approvals')).approvals,
+    getApproval: async (id, toSign) =>
+      unwrap(
+        await raw.GET('/v1/approvals/{id}', {
+          params: { path: { id }, query: toSign === undefined ? {} : { ...toSign } },
+        }),
+      ),
+    submitDecision: async (id, decision, approverKey, signature) =>
+      unwrap(
+        await raw.POST('/v1/approvals/{id}/decisions', {
+          params: { path: { id } },
+          body: { decision, approverKey, signature: b64(signature) },
+        }),
+      ),
+    executeApproval: async (id) =>
+      unwrap(await raw.POST('/v1/approvals/{id}/execute', { params: { path: { id } } })),
+    approverKeys: async (principal) =>
+      unwrap(
+        await raw.GET('/v1/approver-keys', {
+          params: { query: principal === undefined ? {} : { principal } },
+        }),
+      ).keys,
+    quorumRule: async (operation, partition) =>
+      unwrap(
+        await raw.GET('/v1/quorum-rules/{operation}', {
+          params: {
+            path: { operation },
+            query: partition === undefined ? {} : { partition },
+          },
+        }),
+      ),
+    close: () => agent.close(),
+  };
+}

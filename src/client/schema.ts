@@ -1,0 +1,1718 @@
+// The REST API's types, generated from api/openapi.yaml by `npm run generate:client`
+// (openapi-typescript): do not edit by hand; a unit test fails when this file is stale.
+export interface paths {
+  '/v1/openapi.json': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** This document, as JSON. */
+    get: operations['getOpenApi'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/device': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** The device identity. */
+    get: operations['getDevice'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/device/chain': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** The device certificate and the factory root, PEM. */
+    get: operations['getDeviceChain'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/partitions': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** The partitions the caller's credential is scoped to. */
+    get: operations['listPartitions'];
+    put?: never;
+    /** Creates a partition with its attestation and timestamp keys (device-so). */
+    post: operations['createPartition'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/partitions/{partition}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        partition: components['parameters']['Partition'];
+      };
+      cookie?: never;
+    };
+    /** One partition. */
+    get: operations['getPartition'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/partitions/{partition}/policy': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        partition: components['parameters']['Partition'];
+      };
+      cookie?: never;
+    };
+    /** The partition's security policy. */
+    get: operations['getPartitionPolicy'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    /** Changes policy fields (device-so or pso; quorum class policy.change). */
+    patch: operations['setPartitionPolicy'];
+    trace?: never;
+  };
+  '/v1/partitions/{partition}/chain': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        partition: components['parameters']['Partition'];
+      };
+      cookie?: never;
+    };
+    /** Partition attestation and timestamp certificates, device, root (PEM). */
+    get: operations['getPartitionChain'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/partitions/{partition}/keys': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        partition: components['parameters']['Partition'];
+      };
+      cookie?: never;
+    };
+    /** The partition's keys (active, or in the trash). */
+    get: operations['listKeys'];
+    put?: never;
+    /** Generates a key pair inside the HSM (crypto-officer, pso or device-so). */
+    post: operations['generateKey'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/partitions/{partition}/keys/import': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        partition: components['parameters']['Partition'];
+      };
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Imports a PKCS#8 private key, when the partition policy allows import. */
+    post: operations['importKey'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/partitions/{partition}/keys/{label}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        partition: components['parameters']['Partition'];
+        label: components['parameters']['Label'];
+      };
+      cookie?: never;
+    };
+    /** One key, with its public key as PEM and JWK. */
+    get: operations['getKey'];
+    put?: never;
+    post?: never;
+    /** Deletes a key (to the trash when the partition's policy has invalidation on). */
+    delete: operations['deleteKey'];
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/partitions/{partition}/keys/{label}/restore': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        partition: components['parameters']['Partition'];
+        label: components['parameters']['Label'];
+      };
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Takes a key out of the trash (device-so or pso; quorum class trash.restore). */
+    post: operations['restoreKey'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/partitions/{partition}/keys/{label}/purge': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        partition: components['parameters']['Partition'];
+        label: components['parameters']['Label'];
+      };
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Destroys a key in the trash (device-so or pso; quorum class trash.purge). */
+    post: operations['purgeKey'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/partitions/{partition}/keys/{label}/export': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        partition: components['parameters']['Partition'];
+        label: components['parameters']['Label'];
+      };
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Exports an extractable key wrapped under an RSA public key (RSA-OAEP + AES-KWP). */
+    post: operations['exportKey'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/partitions/{partition}/keys/{label}/evidence': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        partition: components['parameters']['Partition'];
+        label: components['parameters']['Label'];
+      };
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Fresh key attestation evidence over a caller nonce, signed by the partition attestation key. */
+    post: operations['getKeyEvidence'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/partitions/{partition}/keys/{label}/certificate': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        partition: components['parameters']['Partition'];
+        label: components['parameters']['Label'];
+      };
+      cookie?: never;
+    };
+    /** A key attestation certificate issued by the partition attestation key. */
+    get: operations['getKeyCertificate'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/approvals': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** Approval requests the caller made or may decide on in its scope. */
+    get: operations['listApprovals'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/approvals/{id}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        id: components['parameters']['RequestId'];
+      };
+      cookie?: never;
+    };
+    /** One request, with its statement and, given decision and approverKey, the exact bytes to sign. */
+    get: operations['getApproval'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/approvals/{id}/decisions': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        id: components['parameters']['RequestId'];
+      };
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Records an approver's signed decision (the signature is the authority). */
+    post: operations['submitDecision'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/approvals/{id}/cancel': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        id: components['parameters']['RequestId'];
+      };
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Cancels a pending request (its requester, or device-so / pso of its scope). */
+    post: operations['cancelApproval'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/approvals/{id}/execute': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        id: components['parameters']['RequestId'];
+      };
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Executes an approved request once; its result is on the request. */
+    post: operations['executeApproval'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/quorum-rules': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** The quorum rules set on the device, or on a partition. */
+    get: operations['listQuorumRules'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/quorum-rules/{operation}': {
+    parameters: {
+      query?: {
+        /** @description A partition's rules; absent for the device's. */
+        partition?: components['parameters']['PartitionQuery'];
+      };
+      header?: never;
+      path: {
+        /** @description The operation class the rule guards. */
+        operation: components['schemas']['OperationClass'];
+      };
+      cookie?: never;
+    };
+    /** The rule of an operation class (null when none is set). */
+    get: operations['getQuorumRule'];
+    /** Sets or clears (null) a rule (quorum.change and the rule it changes apply). */
+    put: operations['setQuorumRule'];
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/approver-keys': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** Enrolled approver keys. */
+    get: operations['listApproverKeys'];
+    put?: never;
+    /** Enrols an approver key with its proof of possession (device-so). */
+    post: operations['enrollApproverKey'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/approver-keys/challenge': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** The bytes a key to enrol signs as its proof of possession. */
+    post: operations['approverKeyChallenge'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/approver-keys/{fingerprint}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        fingerprint: components['schemas']['Fingerprint'];
+      };
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    post?: never;
+    /** Revokes an approver key (refused when a rule could no longer be met). */
+    delete: operations['revokeApproverKey'];
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/audit': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** The audit log, in sequence order, a page at a time (auditor, device-so or pso). */
+    get: operations['exportAudit'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+}
+export type webhooks = Record<string, never>;
+export interface components {
+  schemas: {
+    Problem: {
+      type: string;
+      title: string;
+      status: number;
+      detail: string;
+      code: string;
+      details?: {
+        [key: string]: string | number | boolean;
+      };
+      instance?: string;
+    };
+    Name: string;
+    Principal: string;
+    /** @enum {string} */
+    Algorithm:
+      | 'ecdsa-p256'
+      | 'ecdsa-p384'
+      | 'ed25519'
+      | 'rsa-3072'
+      | 'rsa-4096'
+      | 'rsa-pss-3072'
+      | 'rsa-pss-4096';
+    Purposes: (
+      | 'encrypt'
+      | 'decrypt'
+      | 'wrap'
+      | 'unwrap'
+      | 'sign'
+      | 'sign-recover'
+      | 'verify'
+      | 'verify-recover'
+      | 'derive'
+    )[];
+    Base64: string;
+    Pem: string;
+    Fingerprint: string;
+    /** Format: date-time */
+    DateTime: string;
+    /** @enum {string} */
+    OperationClass:
+      | 'partition.create'
+      | 'partition.suspend'
+      | 'policy.change'
+      | 'officers.change'
+      | 'quorum.change'
+      | 'trash.restore'
+      | 'trash.purge'
+      | 'key.export'
+      | 'so.exclusion'
+      | 'audit.export';
+    Device: {
+      id: string;
+      factoryLabel: string;
+      development: boolean;
+      createdAt: components['schemas']['DateTime'];
+      organization: string;
+      country: string;
+      certificate: components['schemas']['Pem'];
+    };
+    Chain: {
+      certificates: components['schemas']['Pem'][];
+    };
+    Policy: {
+      exportAllowed: boolean;
+      importAllowed: boolean;
+      invalidation: boolean;
+      readOnly: boolean;
+      /** @description every new key must carry a use rule in its own approval policy */
+      keyUseRuleRequired: boolean;
+    };
+    PolicyChange: {
+      exportAllowed?: boolean;
+      importAllowed?: boolean;
+      invalidation?: boolean;
+      readOnly?: boolean;
+      keyUseRuleRequired?: boolean;
+    };
+    Partition: {
+      id: string;
+      name: components['schemas']['Name'];
+      policy: components['schemas']['Policy'];
+      createdAt: components['schemas']['DateTime'];
+    };
+    Key: {
+      id: string;
+      partition: components['schemas']['Name'];
+      label: components['schemas']['Name'];
+      /** @enum {string} */
+      role: 'device' | 'partition-attestation' | 'partition-timestamp' | 'user';
+      algorithm: components['schemas']['Algorithm'];
+      /**
+       * @description blocked keys are kept but unusable until unblocked (their policy's unblock rule)
+       * @enum {string}
+       */
+      state: 'active' | 'invalidated' | 'blocked';
+      createdAt: components['schemas']['DateTime'];
+      invalidatedAt: components['schemas']['DateTime'] | null;
+      attributes: {
+        extractable: boolean;
+        sensitive: boolean;
+        alwaysSensitive: boolean;
+        neverExtractable: boolean;
+        local: boolean;
+        modifiable: boolean;
+        copyable: boolean;
+        destroyable: boolean;
+        purposes: components['schemas']['Purposes'];
+        /** @enum {string} */
+        origin: 'generated' | 'imported' | 'unwrapped' | 'derived';
+        blocked?: boolean;
+        /** @description the key's own approval policy: rules for use, block, unblock and modify in the quorum rule language, with the policy's version */
+        policy?: {
+          version: number;
+          use?: Record<string, never>;
+          block?: Record<string, never>;
+          unblock?: Record<string, never>;
+          modify?: Record<string, never>;
+        };
+      };
+      publicKey: {
+        pem: components['schemas']['Pem'];
+        jwk: {
+          /** @enum {string} */
+          kty: 'EC' | 'OKP' | 'RSA';
+        };
+      };
+    };
+    Attestation: {
+      /** @enum {string} */
+      format: 'evidence' | 'certificate';
+      der: components['schemas']['Base64'];
+      pem?: components['schemas']['Pem'];
+      /** @description Partition attestation certificate, device certificate, root (PEM). */
+      chain: components['schemas']['Pem'][];
+    };
+    RuleRef: {
+      scope: string;
+      operation: string;
+      version: number;
+      digest: string;
+    };
+    Approval: {
+      id: string;
+      /** @enum {string} */
+      state:
+        | 'pending'
+        | 'approved'
+        | 'time-locked'
+        | 'rejected'
+        | 'expired'
+        | 'rule-changed'
+        | 'executed'
+        | 'cancelled';
+      requester: string;
+      operation: string;
+      /** @description The request's statement, as the HSM signed it. */
+      statement: Record<string, never>;
+      /** @description The exact bytes the HSM signed (prefix and RFC 8785 canonical JSON), base64. */
+      statementBytes: components['schemas']['Base64'];
+      /** @enum {string} */
+      signer: 'device' | 'partition-attestation';
+      signature: string;
+      closedAt: components['schemas']['DateTime'] | null;
+      closedBy: string | null;
+      /** @description What the execution returned (for an export, the wrapped key, hex), or null. */
+      result: unknown;
+      notBefore?: components['schemas']['DateTime'];
+      rules: {
+        ref: components['schemas']['RuleRef'];
+        evaluation: Record<string, never>;
+      }[];
+      approvals: {
+        principal: string;
+        key: components['schemas']['Fingerprint'];
+        /** @enum {string} */
+        decision: 'approve' | 'reject';
+        at: components['schemas']['DateTime'];
+      }[];
+      /** @description With ?decision and ?approverKey, the exact bytes that approver signs. */
+      toSign?: {
+        /** @enum {string} */
+        decision: 'approve' | 'reject';
+        principal: string;
+        approverKey: components['schemas']['Fingerprint'];
+        bytes: components['schemas']['Base64'];
+        /** @description How to sign the bytes with openssl. */
+        openssl: string;
+      };
+    };
+    StoredRule: {
+      scope: string;
+      operation: components['schemas']['OperationClass'];
+      version: number;
+      rule: Record<string, never> | null;
+    };
+    RuleInForce: {
+      operation: components['schemas']['OperationClass'];
+      version: number;
+      rule: Record<string, never> | null;
+      digest: string;
+    };
+    ApproverKey: {
+      fingerprint: components['schemas']['Fingerprint'];
+      principal: string;
+      algorithm: string;
+      state: string;
+      publicKey?: components['schemas']['Pem'];
+    };
+    AuditEntry: {
+      seq: number;
+      at: string;
+      actor: string;
+      action: string;
+      partitionId: string | null;
+      keyId: string | null;
+      object: string | null;
+      /** @enum {string} */
+      outcome: 'success' | 'refused' | 'failure';
+      details: {
+        [key: string]: string | number | boolean;
+      };
+      prevHash: string;
+      hash: string;
+    };
+  };
+  responses: {
+    /** @description An RFC 9457 problem document. */
+    Problem: {
+      headers: {
+        [name: string]: unknown;
+      };
+      content: {
+        'application/problem+json': components['schemas']['Problem'];
+      };
+    };
+    /** @description The call is guarded by a quorum rule; it became this approval request. */
+    ApprovalPending: {
+      headers: {
+        Location: components['headers']['Location'];
+        [name: string]: unknown;
+      };
+      content: {
+        'application/json': components['schemas']['Approval'];
+      };
+    };
+  };
+  parameters: {
+    Partition: components['schemas']['Name'];
+    Label: components['schemas']['Name'];
+    RequestId: string;
+    /** @description A partition's rules; absent for the device's. */
+    PartitionQuery: components['schemas']['Name'];
+    /**
+     * @description Repeating a POST with the same key (same principal, same body) returns the first answer
+     *     instead of acting twice; a different body with the key is refused with 422. Keys are
+     *     kept in the server's memory for 24 hours (at most 10000, the oldest forgotten first).
+     */
+    IdempotencyKey: string;
+  };
+  requestBodies: never;
+  headers: {
+    /** @description Where the created resource (or the approval request) is. */
+    Location: string;
+  };
+  pathItems: never;
+}
+export type $defs = Record<string, never>;
+export interface operations {
+  getOpenApi: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The OpenAPI document. */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': Record<string, never>;
+        };
+      };
+      default: components['responses']['Problem'];
+    };
+  };
+  getDevice: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The device. */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Device'];
+        };
+      };
+      default: components['responses']['Problem'];
+    };
+  };
+  getDeviceChain: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Device certificate first, then the root. */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Chain'];
+        };
+      };
+      default: components['responses']['Problem'];
+    };
+  };
+  listPartitions: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Partitions. */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            partitions: components['schemas']['Partition'][];
+          };
+        };
+      };
+      default: components['responses']['Problem'];
+    };
+  };
+  createPartition: {
+    parameters: {
+      query?: never;
+      header?: {
+        /**
+         * @description Repeating a POST with the same key (same principal, same body) returns the first answer
+         *     instead of acting twice; a different body with the key is refused with 422. Keys are
+         *     kept in the server's memory for 24 hours (at most 10000, the oldest forgotten first).
+         */
+        'Idempotency-Key'?: components['parameters']['IdempotencyKey'];
+      };
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': {
+          name: components['schemas']['Name'];
+          policy?: components['schemas']['PolicyChange'];
+          attestationAlgorithm?: components['schemas']['Algorithm'];
+          timestampAlgorithm?: components['schemas']['Algorithm'];
+        };
+      };
+    };
+    responses: {
+      /** @description The new partition. */
+      201: {
+        headers: {
+          Location: components['headers']['Location'];
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Partition'];
+        };
+      };
+      default: components['responses']['Problem'];
+    };
+  };
+  getPartition: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        partition: components['parameters']['Partition'];
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The partition. */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Partition'];
+        };
+      };
+      default: components['responses']['Problem'];
+    };
+  };
+  getPartitionPolicy: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        partition: components['parameters']['Partition'];
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The policy. */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Policy'];
+        };
+      };
+      default: components['responses']['Problem'];
+    };
+  };
+  setPartitionPolicy: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        partition: components['parameters']['Partition'];
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': components['schemas']['PolicyChange'];
+      };
+    };
+    responses: {
+      /** @description The policy now. */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Policy'];
+        };
+      };
+      202: components['responses']['ApprovalPending'];
+      default: components['responses']['Problem'];
+    };
+  };
+  getPartitionChain: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        partition: components['parameters']['Partition'];
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The chain. */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            partitionAttestation: components['schemas']['Pem'];
+            partitionTimestamp: components['schemas']['Pem'];
+            device: components['schemas']['Pem'];
+            root: components['schemas']['Pem'];
+          };
+        };
+      };
+      default: components['responses']['Problem'];
+    };
+  };
+  listKeys: {
+    parameters: {
+      query?: {
+        state?: 'active' | 'invalidated' | 'blocked';
+      };
+      header?: never;
+      path: {
+        partition: components['parameters']['Partition'];
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Keys. */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            keys: components['schemas']['Key'][];
+          };
+        };
+      };
+      default: components['responses']['Problem'];
+    };
+  };
+  generateKey: {
+    parameters: {
+      query?: never;
+      header?: {
+        /**
+         * @description Repeating a POST with the same key (same principal, same body) returns the first answer
+         *     instead of acting twice; a different body with the key is refused with 422. Keys are
+         *     kept in the server's memory for 24 hours (at most 10000, the oldest forgotten first).
+         */
+        'Idempotency-Key'?: components['parameters']['IdempotencyKey'];
+      };
+      path: {
+        partition: components['parameters']['Partition'];
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': {
+          label: components['schemas']['Name'];
+          algorithm: components['schemas']['Algorithm'];
+          extractable?: boolean;
+          modifiable?: boolean;
+          destroyable?: boolean;
+          purposes?: components['schemas']['Purposes'];
+        };
+      };
+    };
+    responses: {
+      /** @description The new key. */
+      201: {
+        headers: {
+          Location: components['headers']['Location'];
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Key'];
+        };
+      };
+      default: components['responses']['Problem'];
+    };
+  };
+  importKey: {
+    parameters: {
+      query?: never;
+      header?: {
+        /**
+         * @description Repeating a POST with the same key (same principal, same body) returns the first answer
+         *     instead of acting twice; a different body with the key is refused with 422. Keys are
+         *     kept in the server's memory for 24 hours (at most 10000, the oldest forgotten first).
+         */
+        'Idempotency-Key'?: components['parameters']['IdempotencyKey'];
+      };
+      path: {
+        partition: components['parameters']['Partition'];
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': {
+          label: components['schemas']['Name'];
+          /** @description The PKCS#8 DER of the private key, base64. */
+          pkcs8: components['schemas']['Base64'];
+          /** @description RSA keys: sign with PSS. */
+          pss?: boolean;
+          extractable?: boolean;
+          purposes?: components['schemas']['Purposes'];
+        };
+      };
+    };
+    responses: {
+      /** @description The imported key. */
+      201: {
+        headers: {
+          Location: components['headers']['Location'];
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Key'];
+        };
+      };
+      default: components['responses']['Problem'];
+    };
+  };
+  getKey: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        partition: components['parameters']['Partition'];
+        label: components['parameters']['Label'];
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The key. */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Key'];
+        };
+      };
+      default: components['responses']['Problem'];
+    };
+  };
+  deleteKey: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        partition: components['parameters']['Partition'];
+        label: components['parameters']['Label'];
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The key in the trash, or destroyed (key null). */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            destroyed: boolean;
+            key: components['schemas']['Key'] | null;
+          };
+        };
+      };
+      default: components['responses']['Problem'];
+    };
+  };
+  restoreKey: {
+    parameters: {
+      query?: never;
+      header?: {
+        /**
+         * @description Repeating a POST with the same key (same principal, same body) returns the first answer
+         *     instead of acting twice; a different body with the key is refused with 422. Keys are
+         *     kept in the server's memory for 24 hours (at most 10000, the oldest forgotten first).
+         */
+        'Idempotency-Key'?: components['parameters']['IdempotencyKey'];
+      };
+      path: {
+        partition: components['parameters']['Partition'];
+        label: components['parameters']['Label'];
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The restored key. */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Key'];
+        };
+      };
+      202: components['responses']['ApprovalPending'];
+      default: components['responses']['Problem'];
+    };
+  };
+  purgeKey: {
+    parameters: {
+      query?: never;
+      header?: {
+        /**
+         * @description Repeating a POST with the same key (same principal, same body) returns the first answer
+         *     instead of acting twice; a different body with the key is refused with 422. Keys are
+         *     kept in the server's memory for 24 hours (at most 10000, the oldest forgotten first).
+         */
+        'Idempotency-Key'?: components['parameters']['IdempotencyKey'];
+      };
+      path: {
+        partition: components['parameters']['Partition'];
+        label: components['parameters']['Label'];
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The key is gone; scrubbed false when the store's files are still to be scrubbed. */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** @constant */
+            purged: true;
+            scrubbed: boolean;
+          };
+        };
+      };
+      202: components['responses']['ApprovalPending'];
+      default: components['responses']['Problem'];
+    };
+  };
+  exportKey: {
+    parameters: {
+      query?: never;
+      header?: {
+        /**
+         * @description Repeating a POST with the same key (same principal, same body) returns the first answer
+         *     instead of acting twice; a different body with the key is refused with 422. Keys are
+         *     kept in the server's memory for 24 hours (at most 10000, the oldest forgotten first).
+         */
+        'Idempotency-Key'?: components['parameters']['IdempotencyKey'];
+      };
+      path: {
+        partition: components['parameters']['Partition'];
+        label: components['parameters']['Label'];
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': {
+          /** @description The RSA (3072 bits or more) public key, PEM SubjectPublicKeyInfo. */
+          wrappingKey: components['schemas']['Pem'];
+        };
+      };
+    };
+    responses: {
+      /** @description The wrapped key. */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** @constant */
+            wrapping: 'rsa-aes-kwp';
+            wrapped: components['schemas']['Base64'];
+          };
+        };
+      };
+      202: components['responses']['ApprovalPending'];
+      default: components['responses']['Problem'];
+    };
+  };
+  getKeyEvidence: {
+    parameters: {
+      query?: never;
+      header?: {
+        /**
+         * @description Repeating a POST with the same key (same principal, same body) returns the first answer
+         *     instead of acting twice; a different body with the key is refused with 422. Keys are
+         *     kept in the server's memory for 24 hours (at most 10000, the oldest forgotten first).
+         */
+        'Idempotency-Key'?: components['parameters']['IdempotencyKey'];
+      };
+      path: {
+        partition: components['parameters']['Partition'];
+        label: components['parameters']['Label'];
+      };
+      cookie?: never;
+    };
+    requestBody?: {
+      content: {
+        'application/json': {
+          /** @description 1 to 64 bytes, base64. */
+          nonce?: components['schemas']['Base64'];
+        };
+      };
+    };
+    responses: {
+      /** @description The evidence (DER, base64) and the chain to verify it with. */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Attestation'];
+        };
+      };
+      default: components['responses']['Problem'];
+    };
+  };
+  getKeyCertificate: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        partition: components['parameters']['Partition'];
+        label: components['parameters']['Label'];
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The certificate (DER base64 and PEM) and its chain. */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Attestation'];
+        };
+      };
+      default: components['responses']['Problem'];
+    };
+  };
+  listApprovals: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Requests. */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            approvals: components['schemas']['Approval'][];
+          };
+        };
+      };
+      default: components['responses']['Problem'];
+    };
+  };
+  getApproval: {
+    parameters: {
+      query?: {
+        decision?: 'approve' | 'reject';
+        /** @description The fingerprint of the approver key that will sign. */
+        approverKey?: components['schemas']['Fingerprint'];
+      };
+      header?: never;
+      path: {
+        id: components['parameters']['RequestId'];
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The request. */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Approval'];
+        };
+      };
+      default: components['responses']['Problem'];
+    };
+  };
+  submitDecision: {
+    parameters: {
+      query?: never;
+      header?: {
+        /**
+         * @description Repeating a POST with the same key (same principal, same body) returns the first answer
+         *     instead of acting twice; a different body with the key is refused with 422. Keys are
+         *     kept in the server's memory for 24 hours (at most 10000, the oldest forgotten first).
+         */
+        'Idempotency-Key'?: components['parameters']['IdempotencyKey'];
+      };
+      path: {
+        id: components['parameters']['RequestId'];
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': {
+          /** @enum {string} */
+          decision: 'approve' | 'reject';
+          approverKey: components['schemas']['Fingerprint'];
+          /** @description The approver's signature over the bytes to sign, base64. */
+          signature: components['schemas']['Base64'];
+        };
+      };
+    };
+    responses: {
+      /** @description The request with the decision. */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Approval'];
+        };
+      };
+      default: components['responses']['Problem'];
+    };
+  };
+  cancelApproval: {
+    parameters: {
+      query?: never;
+      header?: {
+        /**
+         * @description Repeating a POST with the same key (same principal, same body) returns the first answer
+         *     instead of acting twice; a different body with the key is refused with 422. Keys are
+         *     kept in the server's memory for 24 hours (at most 10000, the oldest forgotten first).
+         */
+        'Idempotency-Key'?: components['parameters']['IdempotencyKey'];
+      };
+      path: {
+        id: components['parameters']['RequestId'];
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The cancelled request. */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Approval'];
+        };
+      };
+      default: components['responses']['Problem'];
+    };
+  };
+  executeApproval: {
+    parameters: {
+      query?: never;
+      header?: {
+        /**
+         * @description Repeating a POST with the same key (same principal, same body) returns the first answer
+         *     instead of acting twice; a different body with the key is refused with 422. Keys are
+         *     kept in the server's memory for 24 hours (at most 10000, the oldest forgotten first).
+         */
+        'Idempotency-Key'?: components['parameters']['IdempotencyKey'];
+      };
+      path: {
+        id: components['parameters']['RequestId'];
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The executed request. */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Approval'];
+        };
+      };
+      default: components['responses']['Problem'];
+    };
+  };
+  listQuorumRules: {
+    parameters: {
+      query?: {
+        /** @description A partition's rules; absent for the device's. */
+        partition?: components['parameters']['PartitionQuery'];
+      };
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Rules. */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            rules: components['schemas']['StoredRule'][];
+          };
+        };
+      };
+      default: components['responses']['Problem'];
+    };
+  };
+  getQuorumRule: {
+    parameters: {
+      query?: {
+        /** @description A partition's rules; absent for the device's. */
+        partition?: components['parameters']['PartitionQuery'];
+      };
+      header?: never;
+      path: {
+        /** @description The operation class the rule guards. */
+        operation: components['schemas']['OperationClass'];
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The rule in force. */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['RuleInForce'];
+        };
+      };
+      default: components['responses']['Problem'];
+    };
+  };
+  setQuorumRule: {
+    parameters: {
+      query?: {
+        /** @description A partition's rules; absent for the device's. */
+        partition?: components['parameters']['PartitionQuery'];
+      };
+      header?: never;
+      path: {
+        /** @description The operation class the rule guards. */
+        operation: components['schemas']['OperationClass'];
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': {
+          /** @description The rule (see the README's quorum rules), or null to clear it. */
+          rule: Record<string, never> | null;
+        };
+      };
+    };
+    responses: {
+      /** @description The rule now. */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['StoredRule'];
+        };
+      };
+      202: components['responses']['ApprovalPending'];
+      default: components['responses']['Problem'];
+    };
+  };
+  listApproverKeys: {
+    parameters: {
+      query?: {
+        principal?: components['schemas']['Principal'];
+      };
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Approver keys. */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            keys: components['schemas']['ApproverKey'][];
+          };
+        };
+      };
+      default: components['responses']['Problem'];
+    };
+  };
+  enrollApproverKey: {
+    parameters: {
+      query?: never;
+      header?: {
+        /**
+         * @description Repeating a POST with the same key (same principal, same body) returns the first answer
+         *     instead of acting twice; a different body with the key is refused with 422. Keys are
+         *     kept in the server's memory for 24 hours (at most 10000, the oldest forgotten first).
+         */
+        'Idempotency-Key'?: components['parameters']['IdempotencyKey'];
+      };
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': {
+          principal: components['schemas']['Principal'];
+          publicKey: components['schemas']['Pem'];
+          /** @description The key's signature over the enrolment challenge, base64. */
+          proof: components['schemas']['Base64'];
+        };
+      };
+    };
+    responses: {
+      /** @description The enrolled key. */
+      201: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            fingerprint: components['schemas']['Fingerprint'];
+          };
+        };
+      };
+      202: components['responses']['ApprovalPending'];
+      default: components['responses']['Problem'];
+    };
+  };
+  approverKeyChallenge: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': {
+          principal: components['schemas']['Principal'];
+          publicKey: components['schemas']['Pem'];
+        };
+      };
+    };
+    responses: {
+      /** @description The challenge. */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            bytes: components['schemas']['Base64'];
+          };
+        };
+      };
+      default: components['responses']['Problem'];
+    };
+  };
+  revokeApproverKey: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        fingerprint: components['schemas']['Fingerprint'];
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Revoked. */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** @constant */
+            revoked: true;
+          };
+        };
+      };
+      202: components['responses']['ApprovalPending'];
+      default: components['responses']['Problem'];
+    };
+  };
+  exportAudit: {
+    parameters: {
+      query?: {
+        /** @description The last sequence number of the previous page (0 for the first). */
+        after?: number;
+        limit?: number;
+      };
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Entries with seq > after; next is the after of the next page, or null at the end. */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            entries: components['schemas']['AuditEntry'][];
+            next: number | null;
+          };
+        };
+      };
+      default: components['responses']['Problem'];
+    };
+  };
+}
