@@ -288,6 +288,124 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  '/v1/partitions/{partition}/keys/{label}/sign': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        partition: components['parameters']['Partition'];
+        label: components['parameters']['Label'];
+      };
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Signs data, or a digest under the key algorithm's hash (crypto-user or crypto-officer).
+     * @description Exactly one of `data` and `digest`. `data` is signed as a whole message (Ed25519 signs
+     *     data only); `digest` is the key algorithm's hash of the message (SHA-256 for P-256,
+     *     RSA-3072 and RSA-PSS-3072, SHA-384 for P-384, SHA-512 for the 4096-bit RSA keys), of
+     *     exactly that length. The body is at most 1 MiB (`--api-body-limit`), so `data` is at most
+     *     about 760 KiB once base64-decoded (the HSM itself takes up to 1 MiB); sign a digest of
+     *     larger data. Under the key's own use rule the call answers 202 with the approval request
+     *     (whose statement holds the data, at most 16 KiB, or the digest, in hex); once approved,
+     *     executing the request signs and its `result` holds `{key, algorithm, signature}` (hex).
+     */
+    post: operations['signKey'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/partitions/{partition}/keys/{label}/verify': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        partition: components['parameters']['Partition'];
+        label: components['parameters']['Label'];
+      };
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Verifies a signature with the key's public key (any role in the partition).
+     * @description Exactly one of `data` and `digest`, as for signing, and the signature. A signature that
+     *     does not verify is `valid: false`, not an error.
+     */
+    post: operations['verifyKey'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/partitions/{partition}/keys/{label}/block': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        partition: components['parameters']['Partition'];
+        label: components['parameters']['Label'];
+      };
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Blocks a key, kept but unusable until unblocked (crypto-officer or pso; its block rule). */
+    post: operations['blockKey'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/partitions/{partition}/keys/{label}/unblock': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        partition: components['parameters']['Partition'];
+        label: components['parameters']['Label'];
+      };
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Unblocks a blocked key (crypto-officer or pso; its unblock rule). */
+    post: operations['unblockKey'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/partitions/{partition}/keys/{label}/policy': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        partition: components['parameters']['Partition'];
+        label: components['parameters']['Label'];
+      };
+      cookie?: never;
+    };
+    get?: never;
+    /**
+     * Replaces a modifiable key's approval policy (crypto-officer or pso).
+     * @description `policy: null` (or an object without rules) clears it. Guarded by the key's modify rule;
+     *     without one, by every rule the current policy has (use, block, unblock).
+     */
+    put: operations['setKeyPolicy'];
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   '/v1/approvals': {
     parameters: {
       query?: never;
@@ -624,6 +742,19 @@ export interface components {
         };
       };
     };
+    /** @description A key's own approval policy as given: any of use, block, unblock and modify, each a quorum rule (null or absent: none), checked by the HSM's rule parser */
+    KeyPolicyInput: {
+      use?: Record<string, never> | null;
+      block?: Record<string, never> | null;
+      unblock?: Record<string, never> | null;
+      modify?: Record<string, never> | null;
+    };
+    Signature: {
+      signature: components['schemas']['Base64'];
+      algorithm: components['schemas']['Algorithm'];
+      /** @description The id of the key that signed. */
+      key: string;
+    };
     Attestation: {
       /** @enum {string} */
       format: 'evidence' | 'certificate';
@@ -661,7 +792,7 @@ export interface components {
       signature: string;
       closedAt: components['schemas']['DateTime'] | null;
       closedBy: string | null;
-      /** @description What the execution returned (for an export, the wrapped key, hex), or null. */
+      /** @description What the execution returned, or null: for an export `{key, wrapped}` (hex); for a key signature `{key, algorithm, signature}` (signature hex); for a block or unblock `{key, state}`; for a key policy change `{key, policyVersion}` */
       result: unknown;
       notBefore?: components['schemas']['DateTime'];
       rules: {
@@ -1040,9 +1171,11 @@ export interface operations {
           label: components['schemas']['Name'];
           algorithm: components['schemas']['Algorithm'];
           extractable?: boolean;
+          /** @description false fixes the key's approval policy for good */
           modifiable?: boolean;
           destroyable?: boolean;
           purposes?: components['schemas']['Purposes'];
+          policy?: components['schemas']['KeyPolicyInput'];
         };
       };
     };
@@ -1324,6 +1457,186 @@ export interface operations {
           'application/json': components['schemas']['Attestation'];
         };
       };
+      default: components['responses']['Problem'];
+    };
+  };
+  signKey: {
+    parameters: {
+      query?: never;
+      header?: {
+        /**
+         * @description Repeating a POST with the same key (same principal, same body) returns the first answer
+         *     instead of acting twice; a different body with the key is refused with 422. Keys are
+         *     kept in the server's memory for 24 hours (at most 10000, the oldest forgotten first).
+         */
+        'Idempotency-Key'?: components['parameters']['IdempotencyKey'];
+      };
+      path: {
+        partition: components['parameters']['Partition'];
+        label: components['parameters']['Label'];
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': {
+          /** @description The message to sign, base64. */
+          data?: components['schemas']['Base64'];
+          /** @description The message's digest under the key algorithm's hash, base64. */
+          digest?: components['schemas']['Base64'];
+        };
+      };
+    };
+    responses: {
+      /** @description The signature (DER for ECDSA, raw for Ed25519 and RSA), base64. */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Signature'];
+        };
+      };
+      202: components['responses']['ApprovalPending'];
+      default: components['responses']['Problem'];
+    };
+  };
+  verifyKey: {
+    parameters: {
+      query?: never;
+      header?: {
+        /**
+         * @description Repeating a POST with the same key (same principal, same body) returns the first answer
+         *     instead of acting twice; a different body with the key is refused with 422. Keys are
+         *     kept in the server's memory for 24 hours (at most 10000, the oldest forgotten first).
+         */
+        'Idempotency-Key'?: components['parameters']['IdempotencyKey'];
+      };
+      path: {
+        partition: components['parameters']['Partition'];
+        label: components['parameters']['Label'];
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': {
+          /** @description The signed message, base64. */
+          data?: components['schemas']['Base64'];
+          /** @description The message's digest under the key algorithm's hash, base64. */
+          digest?: components['schemas']['Base64'];
+          /** @description The signature, base64. */
+          signature: components['schemas']['Base64'];
+        };
+      };
+    };
+    responses: {
+      /** @description Whether the signature verifies. */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            valid: boolean;
+          };
+        };
+      };
+      default: components['responses']['Problem'];
+    };
+  };
+  blockKey: {
+    parameters: {
+      query?: never;
+      header?: {
+        /**
+         * @description Repeating a POST with the same key (same principal, same body) returns the first answer
+         *     instead of acting twice; a different body with the key is refused with 422. Keys are
+         *     kept in the server's memory for 24 hours (at most 10000, the oldest forgotten first).
+         */
+        'Idempotency-Key'?: components['parameters']['IdempotencyKey'];
+      };
+      path: {
+        partition: components['parameters']['Partition'];
+        label: components['parameters']['Label'];
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The blocked key. */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Key'];
+        };
+      };
+      202: components['responses']['ApprovalPending'];
+      default: components['responses']['Problem'];
+    };
+  };
+  unblockKey: {
+    parameters: {
+      query?: never;
+      header?: {
+        /**
+         * @description Repeating a POST with the same key (same principal, same body) returns the first answer
+         *     instead of acting twice; a different body with the key is refused with 422. Keys are
+         *     kept in the server's memory for 24 hours (at most 10000, the oldest forgotten first).
+         */
+        'Idempotency-Key'?: components['parameters']['IdempotencyKey'];
+      };
+      path: {
+        partition: components['parameters']['Partition'];
+        label: components['parameters']['Label'];
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The key, active again. */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Key'];
+        };
+      };
+      202: components['responses']['ApprovalPending'];
+      default: components['responses']['Problem'];
+    };
+  };
+  setKeyPolicy: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        partition: components['parameters']['Partition'];
+        label: components['parameters']['Label'];
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': {
+          policy: components['schemas']['KeyPolicyInput'] | null;
+        };
+      };
+    };
+    responses: {
+      /** @description The key with its new policy. */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Key'];
+        };
+      };
+      202: components['responses']['ApprovalPending'];
       default: components['responses']['Problem'];
     };
   };
