@@ -636,26 +636,29 @@ export const API_FIELDS: readonly Field[] = [
 /** Every setting of the config file: the TSA's and the REST API's. */
 export const ALL_FIELDS: readonly Field[] = [...FIELDS, ...API_FIELDS];
 
-export const SERVER_OPTIONS: Readonly<Record<string, OptionSpec>> = Object.fromEntries([
-  ...FIELDS.map((f): [string, OptionSpec] => [
-    f.flag,
-    {
-      type: 'string' as const,
-      value: valueHint(f),
-      description: f.description + (f.kind === 'list' ? ' (comma-separated or repeated)' : ''),
-      ...(f.kind === 'list' ? { multiple: true } : {}),
-    },
-  ]),
-  [
-    'config',
-    {
-      type: 'string',
-      value: 'FILE',
-      description:
-        'JSON config file; its keys are the camelCase of these flags (schemas/config.schema.json)',
-    },
-  ],
-]);
+/** The command-line options of a table of settings, and --config with its description. */
+export function optionsOf(
+  fields: readonly Field[],
+  configDescription: string,
+): Readonly<Record<string, OptionSpec>> {
+  return Object.fromEntries([
+    ...fields.map((f): [string, OptionSpec] => [
+      f.flag,
+      {
+        type: 'string' as const,
+        value: valueHint(f),
+        description: f.description + (f.kind === 'list' ? ' (comma-separated or repeated)' : ''),
+        ...(f.kind === 'list' ? { multiple: true } : {}),
+      },
+    ]),
+    ['config', { type: 'string', value: 'FILE', description: configDescription }],
+  ]);
+}
+
+export const SERVER_OPTIONS = optionsOf(
+  FIELDS,
+  'JSON config file; its keys are the camelCase of these flags (schemas/config.schema.json)',
+);
 
 export const DEFAULTS = {
   host: '127.0.0.1',

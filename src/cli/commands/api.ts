@@ -12,8 +12,8 @@ import {
 } from '../../api/index.js';
 import { ROLES, type Role } from '../../hsm/index.js';
 import { parseTrustedProxies } from '../../tsa/index.js';
-import { flag, type Command, type Invocation, type OptionSpec } from '../command.js';
-import { API_FIELDS, settingsReader, valueHint, type Field } from '../config.js';
+import { flag, type Command, type Invocation } from '../command.js';
+import { API_FIELDS, optionsOf, settingsReader, type Field } from '../config.js';
 import { openHsm, readInputFile } from '../context.js';
 import { EXIT, InputError, UsageError } from '../exit-codes.js';
 import { createJsonLogger } from '../logger.js';
@@ -204,25 +204,10 @@ export function authSettings(config: Readonly<ApiConfig>): AuthSettings {
   };
 }
 
-export const API_OPTIONS: Readonly<Record<string, OptionSpec>> = Object.fromEntries([
-  ...API_FIELDS.map((f): [string, OptionSpec] => [
-    f.flag,
-    {
-      type: 'string' as const,
-      value: valueHint(f),
-      description: f.description + (f.kind === 'list' ? ' (comma-separated or repeated)' : ''),
-      ...(f.kind === 'list' ? { multiple: true } : {}),
-    },
-  ]),
-  [
-    'config',
-    {
-      type: 'string',
-      value: 'FILE',
-      description: 'JSON config file shared with serve; keys are the camelCase of the flags',
-    },
-  ],
-]);
+export const API_OPTIONS = optionsOf(
+  API_FIELDS,
+  'JSON config file shared with serve; keys are the camelCase of the flags',
+);
 
 export const api: Command = {
   path: ['api'],
