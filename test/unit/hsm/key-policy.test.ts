@@ -2,76 +2,36 @@
 // under a use rule signs only through a request whose statement holds the data, exactly once;
 // block, unblock and modify under their rules; the policy in the key's attestation evidence;
 // the partition's requirement of a use rule; an edited policy in the store file refused.
-import {
-  constants,
-  createHash,
-  createPublicKey,
-  generateKeyPairSync,
-  sign,
-  verify,
-  type KeyObject,
-} from 'node:crypto';
+import { constants, createHash, createPublicKey, generateKeyPairSync, verify } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { inspectEvidence } from '../../../src/attestation/index.js';
-import { approvalBytes } from '../../../src/hsm/governance/statement.js';
 import { Hsm } from '../../../src/hsm/index.js';
 import { KEY_CLAIMS, parseEvidence } from '../../../src/pki/index.js';
-import type { Clock } from '../../../src/shared/index.js';
+import {
+  decideAs,
+  officerWithKey,
+  requestOf,
+  TestClock,
+  type Approver,
+} from '../../helpers/governance.js';
 import { auditEntries, createTestDevice, OFFICER, type TestDevice } from '../../helpers/hsm.js';
 import { expectHsmRejection, withRawDb } from './support.js';
-
-class TestClock implements Clock {
-  constructor(public ms = Date.parse('2026-12-01T10:00:00Z')) {}
-  now(): Date {
-    return new Date(this.ms);
-  }
-}
-
-interface Approver {
-  readonly name: string;
-  readonly key: KeyObject;
-  fingerprint: string;
-}
-
-const pass = (name: string) => ({ name, passphrase: `passphrase of ${name}` });
 
 /** ann, bob and cid: supervisors with approver keys (crypto officers of the partition). */
 async function supervisors(hsm: Hsm): Promise<Record<string, Approver>> {
   const out: Record<string, Approver> = {};
   for (const n of ['ann', 'bob', 'cid']) {
-    await hsm.governance.addOfficer(
-      pass(n),
+    out[n] = await officerWithKey(
+      hsm,
+      n,
       [{ role: 'crypto-officer', partition: 'default' }],
       OFFICER,
     );
-    const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-    const spki = publicKey.export({ format: 'der', type: 'spki' });
-    const proof = sign('sha256', hsm.governance.enrollmentChallenge(n, spki), privateKey);
-    const fingerprint = await hsm.governance.enrollApprover(n, spki, proof, pass(n));
-    out[n] = { name: n, key: privateKey, fingerprint };
   }
   return out;
 }
 
-async function approve(
-  hsm: Hsm,
-  id: string,
-  a: Approver,
-  decision: 'approve' | 'reject' = 'approve',
-) {
-  const view = await hsm.governance.showRequest(id);
-  const bytes = approvalBytes(view.body.statement, decision, {
-    principal: a.name,
-    key: a.fingerprint,
-  });
-  return hsm.governance.decide(id, decision, a.fingerprint, sign('sha256', bytes, a.key));
-}
-
-async function requestOf(p: Promise<unknown>): Promise<string> {
-  const e = await expectHsmRejection(p, 'approval-required');
-  expect(typeof e.details?.request).toBe('string');
-  return e.details?.request as string;
-}
+const approve = decideAs;
 
 /** Two of the three supervisors within an hour. */
 const TWO_OF_THREE = {

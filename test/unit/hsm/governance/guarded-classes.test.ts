@@ -1,57 +1,34 @@
 // Quorum rules on partition.create and audit.export, with a real store and real signatures: the
 // call becomes an approval request (for the local operator too), the approved request creates
 // exactly the partition it names, or lets one export of the log run, once.
-import { generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
+import { generateKeyPairSync, sign } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { approvalBytes } from '../../../../src/hsm/governance/statement.js';
+import {
+  decideAs,
+  officerWithKey,
+  pass,
+  requestOf,
+  type Approver,
+} from '../../../helpers/governance.js';
 import type { AuditEntry, Hsm } from '../../../../src/hsm/index.js';
 import { createTestDevice, OFFICER, type TestDevice } from '../../../helpers/hsm.js';
 import { expectHsmRejection, withRawDb } from '../support.js';
 
-interface Approver {
-  readonly name: string;
-  readonly key: KeyObject;
-  fingerprint: string;
-}
-
-const pass = (name: string) => ({ name, passphrase: `passphrase of ${name}` });
-
 async function deviceOfficers(hsm: Hsm): Promise<Approver[]> {
-  const out: Approver[] = [];
-  for (const n of ['ann', 'bob']) {
-    await hsm.governance.addOfficer(pass(n), [{ role: 'device-so' }], OFFICER);
-    const { privateKey, publicKey } = generateKeyPairSync('ed25519');
-    const spki = publicKey.export({ format: 'der', type: 'spki' });
-    const proof = sign(null, hsm.governance.enrollmentChallenge(n, spki), privateKey);
-    out.push({
-      name: n,
-      key: privateKey,
-      fingerprint: await hsm.governance.enrollApprover(n, spki, proof, pass(n)),
-    });
-  }
-  return out;
+  return [
+    await officerWithKey(hsm, 'ann', [{ role: 'device-so' }], OFFICER, 'ed25519'),
+    await officerWithKey(hsm, 'bob', [{ role: 'device-so' }], OFFICER, 'ed25519'),
+  ];
 }
 
 async function approveAll(hsm: Hsm, id: string, people: readonly Approver[]): Promise<void> {
-  for (const a of people) {
-    const view = await hsm.governance.showRequest(id);
-    const bytes = approvalBytes(view.body.statement, 'approve', {
-      principal: a.name,
-      key: a.fingerprint,
-    });
-    await hsm.governance.decide(id, 'approve', a.fingerprint, sign(null, bytes, a.key));
-  }
+  for (const a of people) await decideAs(hsm, id, a);
 }
 
 const BOTH = {
   timeoutSeconds: 600,
   alternatives: [{ groups: [{ members: ['ann', 'bob'], threshold: 2 }] }],
 };
-
-async function requestOf(p: Promise<unknown>): Promise<string> {
-  const e = await expectHsmRejection(p, 'approval-required');
-  return e.details?.request as string;
-}
 
 async function drain(entries: AsyncGenerator<AuditEntry>): Promise<AuditEntry[]> {
   const out: AuditEntry[] = [];
