@@ -1,7 +1,5 @@
-// Exit codes of the operator CLI (sysexits-style where one fits), and the mapping from errors.
-import { HsmError, hsmErrorClass, type HsmErrorClass } from '../hsm/index.js';
-import { PkiError } from '../pki/index.js';
-import { TsaError, type TsaErrorCode } from '../tsa/index.js';
+// Exit codes of the operator CLI (sysexits-style where one fits) and the CLI's own errors. The
+// mapping from the modules' errors is in error-exit.ts, loaded only when a command fails.
 
 export const EXIT = {
   ok: 0,
@@ -38,47 +36,6 @@ export const EXIT = {
 } as const;
 export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
 
-/** Each HsmError class (src/hsm/error-classes.ts, the one classification of its codes). */
-const HSM_CLASS_EXIT: Readonly<Record<HsmErrorClass, ExitCode>> = {
-  'not-found': EXIT.notFound,
-  exists: EXIT.exists,
-  refused: EXIT.refused,
-  conflict: EXIT.refused,
-  'approval-required': EXIT.pending,
-  pending: EXIT.pending,
-  'bad-data': EXIT.dataError,
-  'bad-argument': EXIT.usage,
-  credential: EXIT.auth,
-  'operator-secret': EXIT.auth,
-  integrity: EXIT.integrity,
-  rollback: EXIT.rollback,
-  'no-space': EXIT.noSpace,
-  'cant-write': EXIT.cantWrite,
-  busy: EXIT.busy,
-  unavailable: EXIT.failure,
-  internal: EXIT.failure,
-};
-
-/**
- * TSA errors that reach a command (a refusal to serve or to open the archive); a request's own
- * faults become RFC 3161 rejections and never get here.
- */
-const TSA_EXIT: Readonly<Record<TsaErrorCode, ExitCode>> = {
-  'request-malformed': EXIT.dataError,
-  'request-version': EXIT.dataError,
-  'request-too-large': EXIT.dataError,
-  'hash-unsupported': EXIT.dataError,
-  'hash-length': EXIT.dataError,
-  'nonce-too-long': EXIT.dataError,
-  'policy-unaccepted': EXIT.refused,
-  'extension-unaccepted': EXIT.refused,
-  'clock-untrusted': EXIT.refused,
-  'key-not-usable': EXIT.failure,
-  'certificate-not-valid': EXIT.refused,
-  'archive-integrity': EXIT.integrity,
-  internal: EXIT.failure,
-};
-
 /** Raised by the CLI itself for a bad command line; names the offending argument. */
 export class UsageError extends Error {
   constructor(message: string) {
@@ -105,14 +62,4 @@ export class CliError extends Error {
     super(message);
     this.name = 'CliError';
   }
-}
-
-export function exitCodeFor(error: unknown): ExitCode {
-  if (error instanceof CliError) return error.exit;
-  if (error instanceof UsageError) return EXIT.usage;
-  if (error instanceof InputError) return EXIT.dataError;
-  if (error instanceof HsmError) return HSM_CLASS_EXIT[hsmErrorClass(error.code)];
-  if (error instanceof PkiError) return EXIT.dataError;
-  if (error instanceof TsaError) return TSA_EXIT[error.code];
-  return EXIT.failure;
 }

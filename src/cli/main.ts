@@ -11,119 +11,17 @@ import {
 } from './command.js';
 import { completionScript } from './completion.js';
 import { packageVersion } from './version.js';
-import { auditExport, auditHead, auditVerify } from './commands/audit.js';
-import { archiveExport, archiveFind, archiveGet, archiveVerify } from './commands/archive.js';
-import { chain } from './commands/chain.js';
-import { crlIssue, partitionRevoke } from './commands/crl.js';
-import { serve } from './commands/serve.js';
-import { api } from './commands/api.js';
-import { stamp } from './commands/stamp.js';
-import { storeMigrate } from './commands/store.js';
-import { tsaPasswd } from './commands/passwd.js';
-import { factoryInit, init, start, status } from './commands/device.js';
-import {
-  keyAttest,
-  keyDelete,
-  keyExport,
-  keyGenerate,
-  keyImport,
-  keyList,
-  keyPublic,
-  keyPurge,
-  keyRestore,
-  keyShow,
-} from './commands/key.js';
-import { keyBlock, keyPolicy, keySign, keyUnblock, keyVerify } from './commands/key-use.js';
-import {
-  partitionCreate,
-  partitionList,
-  partitionPolicy,
-  partitionShow,
-} from './commands/partition.js';
-import {
-  approvalHint,
-  approvalsCancel,
-  approvalsExecute,
-  approvalsList,
-  approvalsShow,
-  approvalsSign,
-  approvalsSubmit,
-} from './commands/approvals.js';
-import {
-  officerAdd,
-  officerEnrollKey,
-  officerGrant,
-  officerKeyChallenge,
-  officerKeys,
-  officerRevoke,
-  officerRevokeKey,
-  partitionExcludeSo,
-  partitionIncludeSo,
-  quorumSet,
-  quorumShow,
-} from './commands/officer.js';
-import { CliError, EXIT, exitCodeFor, InputError, UsageError } from './exit-codes.js';
+import { COMMAND_INDEX, type CommandEntry } from './commands/index.js';
+import { approvalHint } from './approval-hint.js';
+import { CliError, EXIT, InputError, UsageError } from './exit-codes.js';
 import { jsonText, type Io } from './output.js';
 
-export const COMMANDS: readonly Command[] = [
-  start,
-  serve,
-  api,
-  init,
-  status,
-  factoryInit,
-  partitionCreate,
-  partitionList,
-  partitionShow,
-  partitionPolicy,
-  partitionRevoke,
-  partitionExcludeSo,
-  partitionIncludeSo,
-  officerAdd,
-  officerGrant,
-  officerRevoke,
-  officerKeyChallenge,
-  officerEnrollKey,
-  officerRevokeKey,
-  officerKeys,
-  quorumShow,
-  quorumSet,
-  approvalsList,
-  approvalsShow,
-  approvalsSign,
-  approvalsSubmit,
-  approvalsCancel,
-  approvalsExecute,
-  keyGenerate,
-  keyList,
-  keyShow,
-  keyPublic,
-  keyAttest,
-  keyDelete,
-  keyRestore,
-  keyPurge,
-  keyExport,
-  keyImport,
-  keySign,
-  keyVerify,
-  keyBlock,
-  keyUnblock,
-  keyPolicy,
-  chain,
-  crlIssue,
-  stamp,
-  auditVerify,
-  auditHead,
-  auditExport,
-  storeMigrate,
-  archiveVerify,
-  archiveExport,
-  archiveFind,
-  archiveGet,
-  tsaPasswd,
-];
+/** Every command, loaded (for the top help, shell completion and tests). */
+export async function loadCommands(): Promise<Command[]> {
+  return Promise.all(COMMAND_INDEX.map((entry) => entry.load()));
+}
 
-function topHelp(): string {
+async function topHelp(): Promise<string> {
   const lines = [
     'Usage: attestamp COMMAND [options]   (attestamp COMMAND --help for details)',
     '',
@@ -132,7 +30,9 @@ function topHelp(): string {
     '',
     'Commands:',
   ];
-  for (const c of COMMANDS) lines.push(`  ${c.path.join(' ').padEnd(22)} ${c.summary}`);
+  for (const c of await loadCommands()) {
+    lines.push(`  ${c.path.join(' ').padEnd(22)} ${c.summary}`);
+  }
   lines.push(
     `  ${'completion bash|zsh'.padEnd(22)} Print a shell completion script.`,
     '',
@@ -148,7 +48,11 @@ function topHelp(): string {
 }
 
 /** Help for a group of commands (`attestamp key --help`): its subcommands, one a line. */
-function groupHelp(prefix: readonly string[], group: readonly Command[]): string {
+async function groupHelp(
+  prefix: readonly string[],
+  entries: readonly CommandEntry[],
+): Promise<string> {
+  const group = await Promise.all(entries.map((entry) => entry.load()));
   const lines = [`Usage: attestamp ${prefix.join(' ')} SUBCOMMAND [options]`, '', 'Subcommands:'];
   for (const c of group) lines.push(`  ${usageLine(c).padEnd(56)} ${c.summary}`);
   lines.push('', `attestamp ${prefix.join(' ')} SUBCOMMAND --help shows the options of one.`);
@@ -182,22 +86,26 @@ function splitGlobals(argv: readonly string[]): { words: string[]; globals: stri
   return { words, globals: globals.map((g) => (g === '-h' ? '--help' : g)) };
 }
 
-function findCommand(words: readonly string[]): { command: Command; rest: string[] } | undefined {
-  for (const c of [...COMMANDS].sort((a, b) => b.path.length - a.path.length)) {
+function findCommand(
+  words: readonly string[],
+): { entry: CommandEntry; rest: string[] } | undefined {
+  for (const c of [...COMMAND_INDEX].sort((a, b) => b.path.length - a.path.length)) {
     if (c.path.every((word, i) => words[i] === word)) {
-      return { command: c, rest: words.slice(c.path.length) };
+      return { entry: c, rest: words.slice(c.path.length) };
     }
   }
   return undefined;
 }
 
 /** The longest run of leading words that starts some command's path, and those commands. */
-function findGroup(words: readonly string[]): { prefix: string[]; group: Command[] } {
+function findGroup(words: readonly string[]): { prefix: string[]; group: CommandEntry[] } {
   let prefix: string[] = [];
-  let group: Command[] = [];
+  let group: CommandEntry[] = [];
   for (let n = 1; n <= words.length; n++) {
     const p = words.slice(0, n);
-    const g = COMMANDS.filter((c) => c.path.length > n - 1 && p.every((w, i) => c.path[i] === w));
+    const g = COMMAND_INDEX.filter(
+      (c) => c.path.length > n - 1 && p.every((w, i) => c.path[i] === w),
+    );
     if (g.length === 0) break;
     prefix = p;
     group = g;
@@ -215,10 +123,10 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
   }
   if (words.length === 0 || words[0] === 'help') {
     if (wantsHelp || words[0] === 'help') {
-      io.stdout(topHelp());
+      io.stdout(await topHelp());
       return EXIT.ok;
     }
-    io.stderr(topHelp());
+    io.stderr(await topHelp());
     return EXIT.usage;
   }
   if (words[0] === 'completion') return completion(words.slice(1), wantsHelp, io);
@@ -226,7 +134,9 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
   if (found === undefined) {
     const { prefix, group } = findGroup(words);
     if (group.length === 0) {
-      const near = closeNames(words[0] ?? '', [...new Set(COMMANDS.map((c) => c.path[0] ?? ''))]);
+      const near = closeNames(words[0] ?? '', [
+        ...new Set(COMMAND_INDEX.map((c) => c.path[0] ?? '')),
+      ]);
       const hint = near.length > 0 ? `; did you mean ${near.join(' or ')}?` : '';
       const message = `unknown command '${words[0] ?? ''}'${hint} (see attestamp --help)`;
       io.stderr(`attestamp: ${message}\n`);
@@ -234,17 +144,18 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
       return EXIT.usage;
     }
     if (wantsHelp && prefix.length === words.length) {
-      io.stdout(groupHelp(prefix, group));
+      io.stdout(await groupHelp(prefix, group));
       return EXIT.ok;
     }
     const next = words[prefix.length];
     const message = next === undefined ? 'missing subcommand' : `unknown subcommand '${next}'`;
     io.stderr(`attestamp ${prefix.join(' ')}: ${message}\n`);
-    io.stderr(groupHelp(prefix, group));
+    io.stderr(await groupHelp(prefix, group));
     if (wantsJson) io.stdout(jsonText(errorDocument(new UsageError(message), EXIT.usage)));
     return EXIT.usage;
   }
-  const { command, rest } = found;
+  const { entry, rest } = found;
+  const command = await entry.load();
   try {
     const inv = parseInvocation(command, [...rest, ...globals], io);
     if (inv === 'help') {
@@ -253,7 +164,7 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
     }
     return await command.run(inv);
   } catch (error) {
-    const code = exitCodeFor(error);
+    const code = await (await import('./error-exit.js')).exitCodeFor(error);
     io.stderr(`attestamp ${command.path.join(' ')}: ${describe(error)}\n`);
     const hint = approvalHint(error);
     if (hint !== undefined) io.stderr(hint);
@@ -290,10 +201,10 @@ export function errorDocument(
   return { error: { code, message, ...(details === undefined ? {} : { details }) }, exitCode };
 }
 
-function completion(args: readonly string[], help: boolean, io: Io): number {
+async function completion(args: readonly string[], help: boolean, io: Io): Promise<number> {
   const shell = args[0];
   if (!help && args.length === 1 && (shell === 'bash' || shell === 'zsh')) {
-    io.stdout(completionScript(shell, COMMANDS));
+    io.stdout(completionScript(shell, await loadCommands()));
     return EXIT.ok;
   }
   if (help) {

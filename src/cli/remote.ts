@@ -4,13 +4,7 @@
 // refusals as the same errors (codes, exit codes) the local commands raise.
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import {
-  ApiClientError,
-  createApiClient,
-  type ApiClient,
-  type Approval,
-  type Key,
-} from '../client/index.js';
+import type { ApiClient, ApiClientError, Approval, Key } from '../client/index.js';
 import {
   HSM_ERROR_CLASS,
   HsmError,
@@ -69,8 +63,11 @@ function optionFile(inv: Invocation, name: string): Buffer | undefined {
   }
 }
 
-/** The client the options describe, or undefined without --api (a local command). */
-export function remoteClient(inv: Invocation): ApiClient | undefined {
+/**
+ * The client the options describe, or undefined without --api (a local command). The client
+ * module (and its HTTP agent) is loaded only for a remote command.
+ */
+export async function remoteClient(inv: Invocation): Promise<ApiClient | undefined> {
   const url = stringOption(inv, 'api');
   if (url === undefined) {
     const stray = REMOTE_ONLY.find((n) => inv.options[n] !== undefined);
@@ -104,6 +101,7 @@ export function remoteClient(inv: Invocation): ApiClient | undefined {
     );
   }
   const ca = optionFile(inv, 'api-ca');
+  const { createApiClient } = await import('../client/index.js');
   return createApiClient({
     url,
     ...(token === undefined || token === '' ? {} : { token }),
@@ -153,11 +151,12 @@ export async function withTarget<T>(
   local: (hsm: Hsm) => Promise<T> | T,
   remote: (api: ApiClient) => Promise<T>,
 ): Promise<T> {
-  const api = remoteClient(inv);
+  const api = await remoteClient(inv);
   if (api === undefined) return withHsm(inv, local);
   try {
     return await remote(api);
   } catch (error) {
+    const { ApiClientError } = await import('../client/index.js');
     throw error instanceof ApiClientError ? cliErrorOf(error) : error;
   } finally {
     await api.close();

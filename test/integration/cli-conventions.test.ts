@@ -5,11 +5,12 @@ import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { COMMANDS } from '../../src/cli/main.js';
+import { loadCommands } from '../../src/cli/main.js';
 import { BIN, runCli } from '../helpers/cli.js';
 import { tempDir } from '../helpers/tmp.js';
 import { requireTool } from '../helpers/tools.js';
 
+const COMMANDS = await loadCommands();
 let cwd: string;
 const cli = (args: string[]) => runCli(args, { cwd });
 const version = JSON.parse(

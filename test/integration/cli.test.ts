@@ -6,12 +6,13 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { COMMANDS } from '../../src/cli/main.js';
+import { loadCommands } from '../../src/cli/main.js';
 import { runCli, runCliAsync } from '../helpers/cli.js';
 import { tempDir } from '../helpers/tmp.js';
 
 const ROLE_OID = '1.3.6.1.4.1.32473.3161.7.1';
 
+const COMMANDS = await loadCommands();
 let cwd: string;
 let officerEnv: Record<string, string>;
 

@@ -31,22 +31,6 @@ import { MASTER_OPTIONS } from './partition.js';
 /** How to sign the bytes with openssl, for each approver key algorithm. */
 export const opensslCommand = opensslSignCommand;
 
-/** The next steps after a guarded command made a request (printed under its error line). */
-export function approvalHint(error: unknown): string | undefined {
-  if (!(error instanceof HsmError) || error.code !== 'approval-required') return undefined;
-  const id = error.details?.request;
-  if (typeof id !== 'string') return undefined;
-  return [
-    `approval request ${id} is waiting for its approvers. Next:`,
-    `  attestamp approvals show ${id}          (what it will do, its rules, who has approved)`,
-    `  each approver: attestamp approvals show ${id} --bytes approve --approver-key FINGERPRINT --out req.bin`,
-    `                 openssl dgst -sha256 -sign key.pem -out req.sig req.bin`,
-    `                 attestamp approvals submit ${id} --decision approve --approver-key FINGERPRINT --signature req.sig`,
-    `  then: attestamp approvals execute ${id}`,
-    '',
-  ].join('\n');
-}
-
 /** Where the request's context comes from: the local HSM, or the REST API. */
 interface Context {
   partitionNames(): Promise<Map<string, string>>;

@@ -29,8 +29,6 @@ import {
 } from '../context.js';
 import { EXIT, UsageError } from '../exit-codes.js';
 import { jsonText } from '../output.js';
-import { loadServerConfig, SERVER_OPTIONS } from '../config.js';
-import { serveUntilSignal } from './serve.js';
 
 function algorithmOption(inv: Invocation, name: string, fallback: KeyAlgorithm): KeyAlgorithm {
   const v = stringOption(inv, name);
@@ -155,7 +153,7 @@ const INIT_OPTIONS = {
   'if-needed': { type: 'boolean', description: 'do nothing when the store exists already' },
 } as const;
 
-async function runInit(inv: Invocation, quiet: boolean): Promise<{ created: boolean }> {
+export async function runInit(inv: Invocation, quiet: boolean): Promise<{ created: boolean }> {
   const data = dataDir(inv);
   const store = storeLocation(inv);
   if (store.kind === 'sqlite' && existsSync(store.location)) {
@@ -275,7 +273,7 @@ interface StatusReport {
   readonly audit: { readonly ok: boolean; readonly entries: number; readonly head: string };
 }
 
-async function statusReport(inv: Invocation): Promise<StatusReport> {
+export async function statusReport(inv: Invocation): Promise<StatusReport> {
   return withHsm(inv, async (hsm) => {
     const device = await hsm.device();
     const cert = parseCertificateFields(device.certificate);
@@ -311,7 +309,7 @@ async function statusReport(inv: Invocation): Promise<StatusReport> {
   });
 }
 
-function printStatus(inv: Invocation, s: StatusReport): void {
+export function printStatus(inv: Invocation, s: StatusReport): void {
   const out = inv.io.stdout;
   out(`data folder:  ${s.data}\n`);
   out(
@@ -348,21 +346,5 @@ export const status: Command = {
     if (flag(inv, 'json')) inv.io.stdout(jsonText(s));
     else printStatus(inv, s);
     return s.audit.ok ? EXIT.ok : EXIT.integrity;
-  },
-};
-
-export const start: Command = {
-  path: ['start'],
-  summary: 'Initialise the embedded default if needed, then serve the TSA (see serve --help).',
-  positionals: [],
-  options: { ...SERVER_OPTIONS },
-  async run(inv) {
-    const config = loadServerConfig(inv);
-    const withIfNeeded: Invocation = { ...inv, options: { ...inv.options, 'if-needed': true } };
-    const json = flag(inv, 'json');
-    const { created } = await runInit(withIfNeeded, json);
-    if (!created && !json) inv.io.stdout('device store found; not initialising again\n');
-    if (!json) printStatus(inv, await statusReport(inv));
-    return serveUntilSignal(inv, config);
   },
 };

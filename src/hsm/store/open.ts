@@ -1,8 +1,10 @@
 // Where a device store lives: a file path (SQLite, the embedded default) or a postgres:// URL
-// (PostgreSQL, for several nodes on one database). Creating and opening by location.
+// (PostgreSQL, for several nodes on one database). Creating and opening by location. The
+// PostgreSQL driver is loaded only for a postgres:// location.
 import type { DeviceStore } from './device-store.js';
-import { createPostgresStore, openPostgresStore } from './postgres/postgres-store.js';
 import { createSqliteStore, openSqliteStore } from './sqlite/sqlite-store.js';
+
+const postgres = () => import('./postgres/postgres-store.js');
 
 /** True for a PostgreSQL connection URL (postgres:// or postgresql://). */
 export function isPostgresUrl(location: string): boolean {
@@ -10,15 +12,15 @@ export function isPostgresUrl(location: string): boolean {
 }
 
 /** Creates an empty store at `location` (store-exists when one is there). */
-export function createStore(location: string): Promise<DeviceStore> {
+export async function createStore(location: string): Promise<DeviceStore> {
   return isPostgresUrl(location)
-    ? createPostgresStore(location)
-    : Promise.resolve().then(() => createSqliteStore(location));
+    ? (await postgres()).createPostgresStore(location)
+    : createSqliteStore(location);
 }
 
 /** Opens the store at `location` (store-not-found when there is none). */
-export function openStore(location: string): Promise<DeviceStore> {
+export async function openStore(location: string): Promise<DeviceStore> {
   return isPostgresUrl(location)
-    ? openPostgresStore(location)
-    : Promise.resolve().then(() => openSqliteStore(location));
+    ? (await postgres()).openPostgresStore(location)
+    : openSqliteStore(location);
 }

@@ -3,8 +3,12 @@
 // statuses from the same classes (a client's fault never 5xx).
 import { describe, expect, it } from 'vitest';
 import { HSM_CLASS_STATUS } from '../../../src/api/index.js';
-import { EXIT, exitCodeFor } from '../../../src/cli/exit-codes.js';
+import { EXIT } from '../../../src/cli/exit-codes.js';
+import { exitCodeFor } from '../../../src/cli/error-exit.js';
 import { HSM_ERROR_CLASS, HsmError, type HsmErrorCode } from '../../../src/hsm/index.js';
+import { PkiError } from '../../../src/pki/index.js';
+import { AttestampError } from '../../../src/shared/index.js';
+import { TsaError } from '../../../src/tsa/index.js';
 
 /** The exit codes of the table that mapped codes one by one, before the classes. */
 const BEFORE: readonly (readonly [HsmErrorCode, number])[] = [
@@ -70,10 +74,10 @@ const BEFORE: readonly (readonly [HsmErrorCode, number])[] = [
 ];
 
 describe('HsmError exit codes', () => {
-  it('are those of the former per-code table, for every code', () => {
+  it('are those of the former per-code table, for every code', async () => {
     expect(BEFORE.map(([c]) => c).sort()).toEqual(Object.keys(HSM_ERROR_CLASS).sort());
     for (const [code, exit] of BEFORE) {
-      expect(exitCodeFor(new HsmError(code, 'x')), code).toBe(exit);
+      expect(await exitCodeFor(new HsmError(code, 'x')), code).toBe(exit);
     }
   });
 });
@@ -97,5 +101,19 @@ describe('HsmError HTTP statuses', () => {
     expect(HSM_CLASS_STATUS['not-found']).toBe(404);
     expect(HSM_CLASS_STATUS.refused).toBe(403);
     expect(EXIT.pending).toBe(7);
+  });
+});
+
+describe('exit codes of the other modules', () => {
+  it('follow the module the error comes from, and only a real one of its errors', async () => {
+    expect(await exitCodeFor(new TsaError('archive-integrity', 'x'))).toBe(EXIT.integrity);
+    expect(await exitCodeFor(new TsaError('policy-unaccepted', 'x'))).toBe(EXIT.refused);
+    expect(await exitCodeFor(new PkiError('der-invalid', 'x'))).toBe(EXIT.dataError);
+    expect(await exitCodeFor(new Error('x'))).toBe(EXIT.failure);
+    // An error that only borrows the name of the HSM's is not taken for one.
+    class HsmErrorLookAlike extends AttestampError {}
+    const lookAlike = new HsmErrorLookAlike('store-not-found', 'x');
+    Object.defineProperty(lookAlike, 'name', { value: 'HsmError' });
+    expect(await exitCodeFor(lookAlike)).toBe(EXIT.failure);
   });
 });

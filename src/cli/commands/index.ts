@@ -1,0 +1,86 @@
+// The index of the operator CLI's commands: each command's words, and how to load it. A command's
+// module (and the HSM, TSA, PKI or API modules it needs) is loaded only when that command runs, so
+// that `attestamp key list` does not pay for the time-stamp server, nor `--version` for anything.
+import type { Command } from '../command.js';
+
+export interface CommandEntry {
+  /** The words that name the command (`key generate`). */
+  readonly path: readonly string[];
+  /** Loads the command's module and returns its definition. */
+  load(): Promise<Command>;
+}
+
+const device = () => import('./device.js');
+const start = () => import('./start.js');
+const serve = () => import('./serve.js');
+const api = () => import('./api.js');
+const partition = () => import('./partition.js');
+const crl = () => import('./crl.js');
+const officer = () => import('./officer.js');
+const approvals = () => import('./approvals.js');
+const key = () => import('./key.js');
+const keyUse = () => import('./key-use.js');
+const chain = () => import('./chain.js');
+const stamp = () => import('./stamp.js');
+const audit = () => import('./audit.js');
+const store = () => import('./store.js');
+const archive = () => import('./archive.js');
+const passwd = () => import('./passwd.js');
+
+export const COMMAND_INDEX: readonly CommandEntry[] = [
+  { path: ['start'], load: async () => (await start()).start },
+  { path: ['serve'], load: async () => (await serve()).serve },
+  { path: ['api'], load: async () => (await api()).api },
+  { path: ['init'], load: async () => (await device()).init },
+  { path: ['status'], load: async () => (await device()).status },
+  { path: ['factory', 'init'], load: async () => (await device()).factoryInit },
+  { path: ['partition', 'create'], load: async () => (await partition()).partitionCreate },
+  { path: ['partition', 'list'], load: async () => (await partition()).partitionList },
+  { path: ['partition', 'show'], load: async () => (await partition()).partitionShow },
+  { path: ['partition', 'policy'], load: async () => (await partition()).partitionPolicy },
+  { path: ['partition', 'revoke'], load: async () => (await crl()).partitionRevoke },
+  { path: ['partition', 'exclude-so'], load: async () => (await officer()).partitionExcludeSo },
+  { path: ['partition', 'include-so'], load: async () => (await officer()).partitionIncludeSo },
+  { path: ['officer', 'add'], load: async () => (await officer()).officerAdd },
+  { path: ['officer', 'grant'], load: async () => (await officer()).officerGrant },
+  { path: ['officer', 'revoke'], load: async () => (await officer()).officerRevoke },
+  { path: ['officer', 'key-challenge'], load: async () => (await officer()).officerKeyChallenge },
+  { path: ['officer', 'enroll-key'], load: async () => (await officer()).officerEnrollKey },
+  { path: ['officer', 'revoke-key'], load: async () => (await officer()).officerRevokeKey },
+  { path: ['officer', 'keys'], load: async () => (await officer()).officerKeys },
+  { path: ['quorum', 'show'], load: async () => (await officer()).quorumShow },
+  { path: ['quorum', 'set'], load: async () => (await officer()).quorumSet },
+  { path: ['approvals', 'list'], load: async () => (await approvals()).approvalsList },
+  { path: ['approvals', 'show'], load: async () => (await approvals()).approvalsShow },
+  { path: ['approvals', 'sign'], load: async () => (await approvals()).approvalsSign },
+  { path: ['approvals', 'submit'], load: async () => (await approvals()).approvalsSubmit },
+  { path: ['approvals', 'cancel'], load: async () => (await approvals()).approvalsCancel },
+  { path: ['approvals', 'execute'], load: async () => (await approvals()).approvalsExecute },
+  { path: ['key', 'generate'], load: async () => (await key()).keyGenerate },
+  { path: ['key', 'list'], load: async () => (await key()).keyList },
+  { path: ['key', 'show'], load: async () => (await key()).keyShow },
+  { path: ['key', 'public'], load: async () => (await key()).keyPublic },
+  { path: ['key', 'attest'], load: async () => (await key()).keyAttest },
+  { path: ['key', 'delete'], load: async () => (await key()).keyDelete },
+  { path: ['key', 'restore'], load: async () => (await key()).keyRestore },
+  { path: ['key', 'purge'], load: async () => (await key()).keyPurge },
+  { path: ['key', 'export'], load: async () => (await key()).keyExport },
+  { path: ['key', 'import'], load: async () => (await key()).keyImport },
+  { path: ['key', 'sign'], load: async () => (await keyUse()).keySign },
+  { path: ['key', 'verify'], load: async () => (await keyUse()).keyVerify },
+  { path: ['key', 'block'], load: async () => (await keyUse()).keyBlock },
+  { path: ['key', 'unblock'], load: async () => (await keyUse()).keyUnblock },
+  { path: ['key', 'policy'], load: async () => (await keyUse()).keyPolicy },
+  { path: ['chain'], load: async () => (await chain()).chain },
+  { path: ['crl', 'issue'], load: async () => (await crl()).crlIssue },
+  { path: ['stamp'], load: async () => (await stamp()).stamp },
+  { path: ['audit', 'verify'], load: async () => (await audit()).auditVerify },
+  { path: ['audit', 'head'], load: async () => (await audit()).auditHead },
+  { path: ['audit', 'export'], load: async () => (await audit()).auditExport },
+  { path: ['store', 'migrate'], load: async () => (await store()).storeMigrate },
+  { path: ['tsa', 'archive', 'verify'], load: async () => (await archive()).archiveVerify },
+  { path: ['tsa', 'archive', 'export'], load: async () => (await archive()).archiveExport },
+  { path: ['tsa', 'archive', 'find'], load: async () => (await archive()).archiveFind },
+  { path: ['tsa', 'archive', 'get'], load: async () => (await archive()).archiveGet },
+  { path: ['tsa', 'passwd'], load: async () => (await passwd()).tsaPasswd },
+];
