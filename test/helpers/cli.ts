@@ -53,3 +53,23 @@ export function runCliAsync(
     });
   });
 }
+
+/**
+ * Runs the CLI's `main` in this process with captured output: the code the binary runs, without
+ * a process start per call (for checks over every command, such as --help on each).
+ */
+export async function runMain(
+  args: readonly string[],
+  options: { cwd: string; env?: Readonly<Record<string, string>> },
+): Promise<CliResult> {
+  const { main } = await import('../../src/cli/main.js');
+  let stdout = '';
+  let stderr = '';
+  const code = await main(args, {
+    stdout: (text) => (stdout += text),
+    stderr: (text) => (stderr += text),
+    env: options.env ?? {},
+    cwd: options.cwd,
+  });
+  return { code, stdout, stderr };
+}
