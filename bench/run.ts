@@ -1,7 +1,8 @@
 // npm run bench: raw node:crypto ECDSA P-256 signing, in-process tokens (parse, build, sign;
 // archive off and on), two token workers against one, RSS after 10^5 and 10^6 archived tokens,
 // and over HTTP with keep-alive against the real server (durable archive), the same server with
-// its archive in memory (/dev/shm) and a bare Koa server returning a body of the same size.
+// its archive in memory (/dev/shm) and a bare Koa server returning a body of the same size; the
+// REST API signing with a P-256 key over HTTPS, 32 connections, against raw signing.
 // Servers run pinned to one core, the load generator on the other. Each ratio compares a case
 // with its reference measured alternately in short slices of the same run, and is reported as
 // the median of the per-round ratios with their interquartile range. `--quick` for a short run.
@@ -14,6 +15,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import pg from 'pg';
+import { apiSignLoad, writeApiBenchFiles, type ApiLoad } from './api-load.js';
 import { createFactory, Hsm } from '../src/hsm/index.js';
 import { der, id_sha256, id_tsaPolicyBaseline } from '../src/pki/index.js';
 import { systemClock } from '../src/shared/index.js';
@@ -368,6 +370,12 @@ async function main(): Promise<void> {
     const batches = archive.stats();
     line('  archive group commit', `${batches.rows} rows in ${batches.batches} commits`);
     await archive.close();
+    // The application key the REST API signs with (section 6).
+    await hsm.generateKey('default', {
+      label: 'api-bench',
+      algorithm: 'ecdsa-p256',
+      purposes: ['sign'],
+    });
     await hsm.close();
 
     // 2, 3. HTTP: the real server (durable archive), the same server with its data (and so its
@@ -443,6 +451,23 @@ async function main(): Promise<void> {
       wide.push(await load(tsaPort, req, 64, HTTP_SLICE_MS));
     await Promise.all(children.map(stop));
 
+    // 6. The REST API (its own process on the server core, HTTPS, a JWT checked on every
+    // request, each request in the audit log) signing with a P-256 key, 32 connections, in
+    // slices alternating with raw node:crypto signing of the same curve in this process.
+    const files = await writeApiBenchFiles(dir);
+    const apiChild = spawnPinned([BIN, 'api', '--data', join(dir, 'data'), ...files.args], env);
+    children.push(apiChild);
+    const apiPort = await waitPort(apiChild, /listening on https:\/\/127\.0\.0\.1:(\d+)/);
+    const signPath = '/v1/partitions/default/keys/api-bench/sign';
+    await apiSignLoad(apiPort, files.token, signPath, 32, WARMUP_MS);
+    const apiLoads: ApiLoad[] = [];
+    const apiRaw: number[] = [];
+    for (let i = 0; i < ROUNDS; i++) {
+      apiLoads.push(await apiSignLoad(apiPort, files.token, signPath, 32, HTTP_SLICE_MS));
+      apiRaw.push(sliceSync(SLICE_MS, rawSign));
+    }
+    await stop(apiChild);
+
     const rps = (l: readonly Load[]): number => summarize(l.map((x) => x.rps)).median;
     const med = (l: readonly Load[], k: 'p50' | 'p99'): number =>
       summarize(l.map((x) => x[k])).median;
@@ -501,6 +526,21 @@ async function main(): Promise<void> {
         ? 'n/a'
         : `${postgresToSqlite.median.toFixed(2)} [${postgresToSqlite.iqr.toFixed(2)}]`,
     );
+    const apiToRaw = ratios(
+      apiLoads.map((x) => x.rps),
+      apiRaw,
+    );
+    const apiFailures = apiLoads.reduce((n, x) => n + x.failures, 0);
+    const apiP99 = summarize(apiLoads.map((x) => x.p99)).median;
+    const apiP99Worst = Math.max(...apiLoads.map((x) => x.p99));
+    line(
+      'REST API sign, P-256, 32 connections, HTTPS + JWT',
+      `${fmt(summarize(apiLoads.map((x) => x.rps)).median)} /s (p50 ${summarize(apiLoads.map((x) => x.p50)).median} ms, p99 ${apiP99} ms, worst slice p99 ${apiP99Worst} ms, failures ${apiFailures}; ${slices})`,
+    );
+    line(
+      '  API sign / raw sign of the same run',
+      `${apiToRaw.median.toFixed(2)} [${apiToRaw.iqr.toFixed(2)}] (raw ${fmt(summarize(apiRaw).median)} /s)`,
+    );
     line('  post-quantum unit / raw ML-DSA-44 sign', 'n/a (no post-quantum unit yet)');
     console.log(
       JSON.stringify({
@@ -529,6 +569,12 @@ async function main(): Promise<void> {
         rssAfter1e5,
         rssAfter1e6,
         pqTokensToRawSign: null,
+        apiSignPerSec: Math.round(summarize(apiLoads.map((x) => x.rps)).median),
+        apiSignP99Ms: apiP99,
+        apiSignP99WorstMs: apiP99Worst,
+        apiSignFailures: apiFailures,
+        apiSignToRawSign: r3(apiToRaw.median),
+        apiSignToRawSignIqr: r3(apiToRaw.iqr),
         httpPostgresTwoNodesPerSec:
           pgPair.length === 0 ? null : Math.round(summarize(pgPair).median),
         httpPostgresP99Ms: pgPair.length === 0 ? null : med(pgLatency, 'p99'),

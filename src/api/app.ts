@@ -2,7 +2,9 @@
 // the caller authenticated and limited (allow-list, failed-authentication budget per address,
 // rate per principal), answers as JSON or RFC 9457 problems, a guarded call answered 202 with
 // its approval request, Idempotency-Key on POSTs, and one audit entry per request.
+import { createHmac, randomBytes } from 'node:crypto';
 import { BlockList, isIP } from 'node:net';
+import type { TLSSocket } from 'node:tls';
 import Koa from 'koa';
 import { HsmError, type Hsm, type PresentedPrincipal } from '../hsm/index.js';
 import { silentLogger, systemClock, type Clock, type Logger } from '../shared/index.js';
@@ -121,10 +123,18 @@ export function createApiApp(options: ApiAppOptions): Koa {
   });
   const idempotency = new IdempotencyStore(monotonic);
 
+  /**
+   * Bearer checks in flight, by a keyed digest of the token: requests sent in parallel with the
+   * same token share one check and one reservation of the failure budget, so that a client with
+   * many connections is not refused for the checks its own good token has in flight.
+   */
+  const inFlight = new Map<string, Promise<PresentedPrincipal>>();
+  const inFlightKey = randomBytes(32);
+
   /** Authenticates with the failed-authentication budget of the client address. */
-  const principalFor = async (ctx: Koa.Context, address: string): Promise<PresentedPrincipal> => {
-    // Per address, an IPv6 client by its /64 (one host is routinely given a whole /64).
-    const key = addressKey(address);
+  const check = async (ctx: Koa.Context, key: string): Promise<PresentedPrincipal> => {
+    // The budget is reserved before the check, so that guesses sent in parallel cannot all pass
+    // it while their checks run; a check that is not a failed guess gives it back.
     const wait = failures.take(key);
     if (wait > 0) {
       throw new ApiError('api-rate-limited', 'too many failed authentications', {
@@ -144,6 +154,27 @@ export function createApiApp(options: ApiAppOptions): Koa {
       if (error instanceof ApiError && error.code === 'api-forbidden') failures.refund(key);
       throw error;
     }
+  };
+
+  const principalFor = async (ctx: Koa.Context, address: string): Promise<PresentedPrincipal> => {
+    // Per address, an IPv6 client by its /64 (one host is routinely given a whole /64).
+    const key = addressKey(address);
+    const authorization = ctx.get('authorization');
+    // Shared only when the token alone decides: no client certificate on the connection.
+    const socket = ctx.req.socket as Partial<TLSSocket>;
+    if (authorization === '' || socket.getPeerX509Certificate?.() !== undefined) {
+      return check(ctx, key);
+    }
+    const shared = createHmac('sha256', inFlightKey)
+      .update(key)
+      .update('\n')
+      .update(authorization)
+      .digest('base64url');
+    const pending = inFlight.get(shared);
+    if (pending !== undefined) return pending;
+    const started = check(ctx, key).finally(() => inFlight.delete(shared));
+    inFlight.set(shared, started);
+    return started;
   };
 
   /** Runs the operation: parameters, body, handler; a guarded call becomes its 202. */
