@@ -1,4 +1,5 @@
 // Test runner configuration: one suite for unit, adversarial, integration and interop tests.
+import { availableParallelism } from 'node:os';
 import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
@@ -9,5 +10,9 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 120_000,
     pool: 'forks',
+    // One test file per core, at least two: most files wait on the CLI, servers and interop
+    // clients they start, so vitest's default (one core left free) leaves a two-core machine
+    // running the files one at a time.
+    maxWorkers: Math.max(2, availableParallelism()),
   },
 });
