@@ -28,7 +28,12 @@ export interface ApiServer {
   readonly server: Server;
   readonly port: number;
   readonly url: string;
-  close(): Promise<void>;
+  /**
+   * Stops accepting, lets the requests in flight finish and closes each connection once idle;
+   * after `graceMs` (10 s by default) closes those still open. Calling it again waits for the
+   * same close.
+   */
+  close(graceMs?: number): Promise<void>;
 }
 
 export async function startApiServer(options: ApiServerOptions): Promise<ApiServer> {
@@ -65,16 +70,30 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
   });
   const port = (server.address() as AddressInfo).port;
   const shown = host.includes(':') ? `[${host}]` : host;
+  let closing: Promise<void> | undefined;
   return {
     server,
     port,
     url: `https://${shown}:${port}`,
-    close: () =>
-      new Promise<void>((resolve) => {
+    close: (graceMs = 10_000) =>
+      (closing ??= new Promise<void>((resolve) => {
+        // A keep-alive connection that finishes its request after close() began is closed
+        // once idle; one that never finishes (a client that stops reading) is bounded by the
+        // grace period, so that it cannot keep a stopping process alive.
+        const sweep = setInterval(() => {
+          server.closeIdleConnections();
+        }, 100);
+        sweep.unref();
+        const force = setTimeout(() => {
+          server.closeAllConnections();
+        }, graceMs);
+        force.unref();
         server.close(() => {
+          clearInterval(sweep);
+          clearTimeout(force);
           resolve();
         });
-        server.closeAllConnections();
-      }),
+        server.closeIdleConnections();
+      })),
   };
 }

@@ -78,6 +78,30 @@ export interface ServerConfig {
   readonly accessLog: boolean;
   /** The PostgreSQL store (device store and archive); undefined: the SQLite files under --data. */
   readonly store: string | undefined;
+  /** Whether serve also runs the REST API: auto (when its TLS settings are given), on, off. */
+  readonly serveApi: 'auto' | 'on' | 'off';
+  /** The REST API's listener that serve runs beside the TSA; undefined: none. */
+  readonly api: Readonly<ApiConfig> | undefined;
+}
+
+/** The REST API's listener (`attestamp api`, or `attestamp serve` beside the TSA). */
+export interface ApiConfig {
+  readonly host: string;
+  readonly port: number;
+  readonly tlsCert: string;
+  readonly tlsKey: string;
+  readonly clientCa: string | undefined;
+  readonly clientMap: string | undefined;
+  readonly jwks: string | undefined;
+  readonly jwksUrl: string | undefined;
+  readonly jwtIssuer: string | undefined;
+  readonly jwtAudience: string | undefined;
+  readonly jwtAlgorithms: readonly string[];
+  readonly jwtLeewaySeconds: number;
+  readonly allow: readonly string[];
+  readonly ratePerSecond: number;
+  readonly authFailuresPerMinute: number;
+  readonly bodyLimit: number;
 }
 
 type Kind = 'string' | 'int' | 'bool' | 'list' | 'enum';
@@ -485,6 +509,15 @@ export const FIELDS: readonly Field[] = [
     description:
       'log one line per request: id, client, method, path, status, duration, unit, serial or failInfo (default off)',
   },
+  {
+    flag: 'serve-api',
+    env: 'ATTESTAMP_SERVE_API',
+    kind: 'enum',
+    values: ['auto', 'on', 'off'],
+    default: 'auto',
+    description:
+      'also serve the REST API on its own listener (the --api-* settings): auto (default) when --api-tls-cert and --api-tls-key are given, on (required), off',
+  },
 ];
 
 /** The placeholder after a flag: N for numbers, on|off, the values of an enum, or the field's own. */
@@ -655,8 +688,9 @@ export function optionsOf(
   ]);
 }
 
+/** The options of serve and start: the TSA's settings and those of the REST API it runs beside. */
 export const SERVER_OPTIONS = optionsOf(
-  FIELDS,
+  ALL_FIELDS,
   'JSON config file; its keys are the camelCase of these flags (schemas/config.schema.json)',
 );
 
@@ -842,8 +876,99 @@ export function settingsReader(inv: Invocation) {
   return { raw, int, bool, oneOf, list, optionalInt, optionalText, address };
 }
 
+type SettingsReader = ReturnType<typeof settingsReader>;
+
+function apiFieldOf(flagName: string): Field {
+  const f = API_FIELDS.find((x) => x.flag === flagName);
+  if (f === undefined) throw new RangeError(`no API setting --${flagName}`);
+  return f;
+}
+
+/** The REST API's settings (`attestamp api`): TLS and an authentication method are required. */
+export function loadApiConfig(
+  inv: Invocation,
+  r: SettingsReader = settingsReader(inv),
+): Readonly<ApiConfig> {
+  const f = apiFieldOf;
+  const algorithms = r.list(f('api-jwt-algorithm'));
+  const allow = r.list(f('api-allow'));
+  const config: ApiConfig = {
+    host: r.address(f('api-host')),
+    port: r.int(f('api-port')),
+    tlsCert: r.optionalText(f('api-tls-cert')) ?? bad('--api-tls-cert', 'is required'),
+    tlsKey: r.optionalText(f('api-tls-key')) ?? bad('--api-tls-key', 'is required'),
+    clientCa: r.optionalText(f('api-client-ca')),
+    clientMap: r.optionalText(f('api-client-map')),
+    jwks: r.optionalText(f('api-jwks')),
+    jwksUrl: r.optionalText(f('api-jwks-url')),
+    jwtIssuer: r.optionalText(f('api-jwt-issuer')),
+    jwtAudience: r.optionalText(f('api-jwt-audience')),
+    jwtAlgorithms: Object.freeze(algorithms?.items ?? []),
+    jwtLeewaySeconds: r.int(f('api-jwt-leeway-s')),
+    allow: Object.freeze(allow?.items ?? []),
+    ratePerSecond: r.int(f('api-rate-limit')),
+    authFailuresPerMinute: r.int(f('api-auth-failure-limit')),
+    bodyLimit: r.int(f('api-body-limit')),
+  };
+  const values = f('api-jwt-algorithm').values ?? [];
+  for (const a of config.jwtAlgorithms) {
+    if (!values.includes(a)) {
+      bad(algorithms?.source ?? '--api-jwt-algorithm', `'${a}' is not one of ${values.join(', ')}`);
+    }
+  }
+  try {
+    parseTrustedProxies(config.allow);
+  } catch (error) {
+    bad(allow?.source ?? '--api-allow', error instanceof Error ? error.message : 'not a CIDR');
+  }
+  if (config.jwks !== undefined && config.jwksUrl !== undefined) {
+    bad('--api-jwks', 'give --api-jwks or --api-jwks-url, not both');
+  }
+  const jwtParts = [config.jwks ?? config.jwksUrl, config.jwtIssuer, config.jwtAudience];
+  if (jwtParts.some((p) => p !== undefined) && jwtParts.some((p) => p === undefined)) {
+    bad(
+      '--api-jwks',
+      'bearer tokens need --api-jwks (or --api-jwks-url), --api-jwt-issuer and --api-jwt-audience',
+    );
+  }
+  if (jwtParts.every((p) => p === undefined) && config.clientMap === undefined) {
+    bad(
+      '--api-jwks',
+      'the API needs bearer tokens (--api-jwks ...) or client certificates (--api-client-map)',
+    );
+  }
+  return Object.freeze(config);
+}
+
+/**
+ * The REST API that serve runs beside the TSA, by --serve-api: off, none; on, the API's settings
+ * as `attestamp api` requires them; auto, those settings when --api-tls-cert or --api-tls-key is
+ * given, none when no API setting is, and a refusal when API settings come without their TLS
+ * (the API listens only over TLS, and a setting given for nothing is a mistake to report).
+ */
+function serveApiConfig(
+  inv: Invocation,
+  r: SettingsReader,
+  mode: ServerConfig['serveApi'],
+): Readonly<ApiConfig> | undefined {
+  if (mode === 'off') return undefined;
+  if (mode === 'auto') {
+    const tls = ['api-tls-cert', 'api-tls-key'].some((n) => r.raw(apiFieldOf(n)) !== undefined);
+    if (!tls) {
+      const given = API_FIELDS.map((f) => r.raw(f)).find((v) => v !== undefined);
+      if (given === undefined) return undefined;
+      bad(
+        given.source,
+        'the REST API listens only over TLS: give --api-tls-cert and --api-tls-key as well, or --serve-api off',
+      );
+    }
+  }
+  return loadApiConfig(inv, r);
+}
+
 export function loadServerConfig(inv: Invocation): Readonly<ServerConfig> {
-  const { raw, int, bool, oneOf, list, optionalInt, optionalText, address } = settingsReader(inv);
+  const reader = settingsReader(inv);
+  const { raw, int, bool, oneOf, list, optionalInt, optionalText, address } = reader;
   const field = fieldOf;
   const trustedProxies = (): readonly string[] => {
     const l = list(field('trusted-proxy'));
@@ -866,6 +991,7 @@ export function loadServerConfig(inv: Invocation): Readonly<ServerConfig> {
 
   const verifyTokens = oneOf(field('verify-tokens')) as ServerConfig['verifyTokens'];
   const archiveResponses = oneOf(field('archive-responses')) as ServerConfig['archiveResponses'];
+  const serveApi = oneOf(field('serve-api')) as ServerConfig['serveApi'];
 
   // Units: PARTITION[:PATH] items (flag, environment or file), or in the file also objects
   // { partition, path, policies }.
@@ -967,6 +1093,7 @@ export function loadServerConfig(inv: Invocation): Readonly<ServerConfig> {
     expectAuditHead: auditHeadField(optionalText(field('expect-audit-head'))),
     accessLog: bool(field('access-log')),
     store: optionalText(field('store')),
+    serveApi,
   });
   if (config.store !== undefined && !isPostgresUrl(config.store)) {
     bad('--store', 'must be a postgres:// or postgresql:// URL');
@@ -987,5 +1114,5 @@ export function loadServerConfig(inv: Invocation): Readonly<ServerConfig> {
   ) {
     bad('--https-port', 'needs --tls-cert and --tls-key');
   }
-  return config;
+  return Object.freeze({ ...config, api: serveApiConfig(inv, reader, serveApi) });
 }

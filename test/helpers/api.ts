@@ -1,5 +1,5 @@
-// The REST API under test: a real HSM on a SQLite file, the API's HTTPS listener on port 0, a
-// test PKI (server certificate, client CAs, client certificates with chosen dates), JWTs signed
+// The REST API under test: a real HSM on a SQLite file or a PostgreSQL database, the API's HTTPS
+// listener on port 0, a test PKI (server certificate, client CAs, client certificates with chosen dates), JWTs signed
 // by a test issuer, and a client that checks EVERY answer against the OpenAPI document
 // (documented status, content type, body schema).
 import 'reflect-metadata';
@@ -23,6 +23,7 @@ import {
 } from '../../src/api/index.js';
 import type { Hsm } from '../../src/hsm/index.js';
 import { createTestDevice, type TestDevice } from './hsm.js';
+import { freshDatabase, requirePostgres, type FreshDatabase } from './postgres.js';
 
 x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
 
@@ -271,9 +272,28 @@ export function call(
   });
 }
 
-/** A device, the API on port 0 over HTTPS, JWT and (optionally) client-certificate auth. */
+/** The device stores an API test can run on. */
+export type ApiStore = 'sqlite' | 'postgres';
+
+/**
+ * The stores an API suite runs on, each with whether it must be skipped: SQLite always,
+ * PostgreSQL when the test server is there. Call it while tests are collected: with CI=true a
+ * missing server registers a failing test (requirePostgres), so the run cannot pass without it.
+ */
+export function apiStores(): readonly { readonly store: ApiStore; readonly skip: boolean }[] {
+  return [
+    { store: 'sqlite', skip: false },
+    { store: 'postgres', skip: requirePostgres() },
+  ];
+}
+
+/**
+ * A device (on a SQLite file, or on a database of its own on the PostgreSQL test server, dropped
+ * by close), the API on port 0 over HTTPS, JWT and (optionally) client-certificate auth.
+ */
 export async function startApiFixture(
   options: {
+    store?: ApiStore;
     auth?: (f: {
       issuer: TestIssuer;
       clientCa: TestCaKeys;
@@ -283,7 +303,9 @@ export async function startApiFixture(
     logger?: ApiServerOptions['logger'];
   } = {},
 ): Promise<ApiFixture> {
-  const device = await createTestDevice();
+  const db: FreshDatabase | undefined =
+    options.store === 'postgres' ? await freshDatabase() : undefined;
+  const device = await createTestDevice(db === undefined ? {} : { location: db.url });
   const serverCa = await makeCa('api test server ca');
   const clientCa = await makeCa('api test client ca');
   const tls = await makeLeaf(serverCa, 'CN=127.0.0.1', { server: true });
@@ -314,6 +336,7 @@ export async function startApiFixture(
     close: async () => {
       await api.close();
       await device.hsm.close();
+      await db?.drop();
     },
   };
 }

@@ -6,99 +6,23 @@ import type { JSONWebKeySet } from 'jose';
 import {
   checkJwtSettings,
   startApiServer,
+  type ApiServer,
+  type ApiServerOptions,
   type AuthSettings,
   type CertificateMapping,
   type JwtSettings,
 } from '../../api/index.js';
-import { ROLES, type Role } from '../../hsm/index.js';
-import { parseTrustedProxies } from '../../tsa/index.js';
-import { flag, type Command, type Invocation } from '../command.js';
-import { API_FIELDS, optionsOf, settingsReader, type Field } from '../config.js';
+import { ROLES, type Hsm, type Role } from '../../hsm/index.js';
+import type { Logger } from '../../shared/index.js';
+import { flag, type Command } from '../command.js';
+import { API_FIELDS, loadApiConfig, optionsOf, type ApiConfig } from '../config.js';
 import { openHsm, readInputFile } from '../context.js';
 import { EXIT, InputError, UsageError } from '../exit-codes.js';
 import { createJsonLogger } from '../logger.js';
 import { MASTER_OPTIONS } from './partition.js';
 
-export interface ApiConfig {
-  readonly host: string;
-  readonly port: number;
-  readonly tlsCert: string;
-  readonly tlsKey: string;
-  readonly clientCa: string | undefined;
-  readonly clientMap: string | undefined;
-  readonly jwks: string | undefined;
-  readonly jwksUrl: string | undefined;
-  readonly jwtIssuer: string | undefined;
-  readonly jwtAudience: string | undefined;
-  readonly jwtAlgorithms: readonly string[];
-  readonly jwtLeewaySeconds: number;
-  readonly allow: readonly string[];
-  readonly ratePerSecond: number;
-  readonly authFailuresPerMinute: number;
-  readonly bodyLimit: number;
-}
-
 function bad(field: string, message: string): never {
   throw new UsageError(`${field}: ${message}`);
-}
-
-function fieldOf(name: string): Field {
-  const f = API_FIELDS.find((x) => x.flag === name);
-  if (f === undefined) throw new RangeError(`no API setting --${name}`);
-  return f;
-}
-
-export function loadApiConfig(inv: Invocation): Readonly<ApiConfig> {
-  const r = settingsReader(inv);
-  const f = fieldOf;
-  const algorithms = r.list(f('api-jwt-algorithm'));
-  const allow = r.list(f('api-allow'));
-  const config: ApiConfig = {
-    host: r.address(f('api-host')),
-    port: r.int(f('api-port')),
-    tlsCert: r.optionalText(f('api-tls-cert')) ?? bad('--api-tls-cert', 'is required'),
-    tlsKey: r.optionalText(f('api-tls-key')) ?? bad('--api-tls-key', 'is required'),
-    clientCa: r.optionalText(f('api-client-ca')),
-    clientMap: r.optionalText(f('api-client-map')),
-    jwks: r.optionalText(f('api-jwks')),
-    jwksUrl: r.optionalText(f('api-jwks-url')),
-    jwtIssuer: r.optionalText(f('api-jwt-issuer')),
-    jwtAudience: r.optionalText(f('api-jwt-audience')),
-    jwtAlgorithms: Object.freeze(algorithms?.items ?? []),
-    jwtLeewaySeconds: r.int(f('api-jwt-leeway-s')),
-    allow: Object.freeze(allow?.items ?? []),
-    ratePerSecond: r.int(f('api-rate-limit')),
-    authFailuresPerMinute: r.int(f('api-auth-failure-limit')),
-    bodyLimit: r.int(f('api-body-limit')),
-  };
-  const values = fieldOf('api-jwt-algorithm').values ?? [];
-  for (const a of config.jwtAlgorithms) {
-    if (!values.includes(a)) {
-      bad(algorithms?.source ?? '--api-jwt-algorithm', `'${a}' is not one of ${values.join(', ')}`);
-    }
-  }
-  try {
-    parseTrustedProxies(config.allow);
-  } catch (error) {
-    bad(allow?.source ?? '--api-allow', error instanceof Error ? error.message : 'not a CIDR');
-  }
-  if (config.jwks !== undefined && config.jwksUrl !== undefined) {
-    bad('--api-jwks', 'give --api-jwks or --api-jwks-url, not both');
-  }
-  const jwtParts = [config.jwks ?? config.jwksUrl, config.jwtIssuer, config.jwtAudience];
-  if (jwtParts.some((p) => p !== undefined) && jwtParts.some((p) => p === undefined)) {
-    bad(
-      '--api-jwks',
-      'bearer tokens need --api-jwks (or --api-jwks-url), --api-jwt-issuer and --api-jwt-audience',
-    );
-  }
-  if (jwtParts.every((p) => p === undefined) && config.clientMap === undefined) {
-    bad(
-      '--api-jwks',
-      'the API needs bearer tokens (--api-jwks ...) or client certificates (--api-client-map)',
-    );
-  }
-  return Object.freeze(config);
 }
 
 function readJson(path: string, what: string): unknown {
@@ -204,6 +128,42 @@ export function authSettings(config: Readonly<ApiConfig>): AuthSettings {
   };
 }
 
+/** What the API's listener needs besides the HSM and a logger: every file read and checked. */
+export type PreparedApi = Omit<ApiServerOptions, 'hsm' | 'logger'>;
+
+/**
+ * Reads the files a configuration names (JWKS, client map, TLS certificate and key, client CA)
+ * and checks them, before anything listens, so that a bad file stops start-up at once.
+ */
+export function prepareApi(config: Readonly<ApiConfig>): PreparedApi {
+  const auth = authSettings(config);
+  const cert = readInputFile(config.tlsCert, 'API TLS certificate');
+  const key = readInputFile(config.tlsKey, 'API TLS key');
+  const clientCa =
+    config.clientCa === undefined ? undefined : readInputFile(config.clientCa, 'API client CA');
+  return {
+    auth,
+    tls: { cert, key, ...(clientCa === undefined ? {} : { clientCa }) },
+    host: config.host,
+    port: config.port,
+    allow: config.allow,
+    limits: {
+      bodyBytes: config.bodyLimit,
+      ratePerSecond: config.ratePerSecond,
+      authFailuresPerMinute: config.authFailuresPerMinute,
+    },
+  };
+}
+
+/** The API's HTTPS listener on a prepared configuration. */
+export function startPreparedApi(
+  prepared: PreparedApi,
+  hsm: Hsm,
+  logger: Logger,
+): Promise<ApiServer> {
+  return startApiServer({ ...prepared, hsm, logger });
+}
+
 export const API_OPTIONS = optionsOf(
   API_FIELDS,
   'JSON config file shared with serve; keys are the camelCase of the flags',
@@ -217,33 +177,16 @@ export const api: Command = {
 JWT (sub: the principal; attestamp_roles: its roles; attestamp_partitions: the partitions they
 hold in, '*' for all) from --api-jwt-issuer for --api-jwt-audience, verified with --api-jwks, or
 with a client certificate mapped in --api-client-map. Every request is written to the HSM's
-audit log with its principal. See the README's "HSM REST API" section.`,
+audit log with its principal. attestamp serve runs the same listener beside the TSA when these
+settings are given (see serve --help). See the README's "HSM REST API" section.`,
   options: { ...API_OPTIONS, ...MASTER_OPTIONS },
   async run(inv) {
-    const config = loadApiConfig(inv);
-    const auth = authSettings(config);
-    const cert = readInputFile(config.tlsCert, 'TLS certificate');
-    const key = readInputFile(config.tlsKey, 'TLS key');
-    const clientCa =
-      config.clientCa === undefined ? undefined : readInputFile(config.clientCa, 'client CA');
+    const prepared = prepareApi(loadApiConfig(inv));
     const logger = createJsonLogger(inv.io.stderr);
     const hsm = await openHsm(inv);
-    let running;
+    let running: ApiServer;
     try {
-      running = await startApiServer({
-        hsm,
-        auth,
-        logger,
-        tls: { cert, key, ...(clientCa === undefined ? {} : { clientCa }) },
-        host: config.host,
-        port: config.port,
-        allow: config.allow,
-        limits: {
-          bodyBytes: config.bodyLimit,
-          ratePerSecond: config.ratePerSecond,
-          authFailuresPerMinute: config.authFailuresPerMinute,
-        },
-      });
+      running = await startPreparedApi(prepared, hsm, logger);
     } catch (error) {
       await hsm.close();
       throw error;

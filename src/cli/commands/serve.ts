@@ -1,9 +1,11 @@
 // The serve command: checks every unit's certificate against its HSM key, opens the archive and
-// serves RFC 3161 over HTTP until SIGINT/SIGTERM, then finishes in-flight work and flushes.
+// serves RFC 3161 over HTTP until SIGINT/SIGTERM, then finishes in-flight work and flushes; and,
+// when its settings are given, the HSM's REST API on a listener of its own in the same process.
 import cluster from 'node:cluster';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import { join } from 'node:path';
+import type { ApiServer } from '../../api/index.js';
 import { classifyOpenError, type Hsm } from '../../hsm/index.js';
 import { sha256Fingerprint, type Signer } from '../../pki/index.js';
 import {
@@ -35,6 +37,7 @@ import { archiveNodeId, workerNodeId } from '../archive-node.js';
 import type { JSONWebKeySet } from 'jose';
 import { createJsonLogger } from '../logger.js';
 import { MASTER_OPTIONS, rsaPssWarning } from './partition.js';
+import { prepareApi, startPreparedApi, type PreparedApi } from './api.js';
 
 export const ARCHIVE_FILE = 'tsa-archive.sqlite';
 
@@ -43,6 +46,8 @@ export interface RunningServer {
   readonly port: number;
   readonly httpsPort: number | undefined;
   readonly metricsPort: number | undefined;
+  /** The REST API's listener, when serve runs it (see --serve-api). */
+  readonly apiUrl: string | undefined;
   /** Stops accepting, finishes in-flight requests and closes; reason is logged (SIGTERM...). */
   close(reason?: string): Promise<void>;
 }
@@ -123,12 +128,8 @@ function listen(server: Server, port: number, host: string): Promise<number> {
   });
 }
 
-/** Starts the TSA; resolves once listening. Refuses to start on a certificate problem. */
-export async function startServer(
-  inv: Invocation,
-  config: Readonly<ServerConfig>,
-): Promise<RunningServer | number> {
-  const logger = createJsonLogger(inv.io.stderr);
+/** The HSM of the configured store, refused when its audit log does not extend the given head. */
+async function openServedHsm(inv: Invocation, config: Readonly<ServerConfig>): Promise<Hsm> {
   const hsm: Hsm = await openHsm(inv, config.store);
   if (config.expectAuditHead !== undefined) {
     // Rollback check: an older copy of the store put back does not extend the recorded head.
@@ -139,6 +140,42 @@ export async function startServer(
       throw error;
     }
   }
+  return hsm;
+}
+
+/** Logs whether the REST API runs beside the TSA, and why not when it does not. */
+function logApi(
+  logger: ReturnType<typeof createJsonLogger>,
+  config: Readonly<ServerConfig>,
+  api: ApiServer | undefined,
+): void {
+  if (api !== undefined) {
+    logger.info('REST API listening', { url: api.url });
+  } else {
+    logger.info('REST API not started', {
+      serveApi: config.serveApi,
+      reason:
+        config.serveApi === 'off'
+          ? '--serve-api off'
+          : 'no --api-tls-cert and --api-tls-key (and no other --api-* setting) given',
+    });
+  }
+}
+
+/**
+ * Starts the TSA, and the REST API when configured and this is not a cluster worker (with
+ * --workers N the primary runs the API); resolves once listening. Refuses to start on a
+ * certificate problem.
+ */
+export async function startServer(
+  inv: Invocation,
+  config: Readonly<ServerConfig>,
+): Promise<RunningServer | number> {
+  const logger = createJsonLogger(inv.io.stderr);
+  // The API's files are read and checked before anything opens or listens.
+  const preparedApi: PreparedApi | undefined =
+    config.api === undefined || cluster.isWorker ? undefined : prepareApi(config.api);
+  const hsm = await openServedHsm(inv, config);
   const routes: UnitRoute[] = [];
   const units: { name: string; signer: Signer; policies: readonly string[] }[] = [];
   const windows: { unit: string; signer: Signer; notAfter: number }[] = [];
@@ -335,6 +372,7 @@ export async function startServer(
   let port: number;
   let httpsPort: number | undefined;
   let metricsPort: number | undefined;
+  let api: ApiServer | undefined;
   try {
     port = await listen(server, config.port, config.host);
     if (
@@ -390,6 +428,8 @@ export async function startServer(
       metricsPort = await listen(metricsServer, config.metricsPort, config.metricsHost);
       extra.push(metricsServer);
     }
+    // The REST API on its own HTTPS listener, over the same HSM (the last one started).
+    if (preparedApi !== undefined) api = await startPreparedApi(preparedApi, hsm, logger);
   } catch (error) {
     // A listener that cannot start (port in use, bad TLS file) stops everything already opened.
     for (const srv of [server, ...extra]) srv.close();
@@ -411,6 +451,7 @@ export async function startServer(
     const pss = rsaPssWarning(signer.algorithm);
     if (pss !== undefined) logger.warn(pss, { unit: u.partition, algorithm: signer.algorithm });
   }
+  if (!cluster.isWorker) logApi(logger, config, api);
   const bracket = (h: string): string => (h.includes(':') ? `[${h}]` : h);
   // The settings that change behaviour; file names and credentials stay out of the log.
   logger.info('attestamp started', {
@@ -426,6 +467,7 @@ export async function startServer(
       metricsPort === undefined
         ? null
         : `http://${bracket(config.metricsHost)}:${metricsPort}/metrics`,
+    api: api?.url ?? null,
     hashes: config.hashes.join(','),
     legacySha1: config.legacySha1,
     precision: config.precision,
@@ -456,11 +498,14 @@ export async function startServer(
     port,
     httpsPort,
     metricsPort,
+    apiUrl: api?.url,
     close(reason = 'requested') {
       closing ??= new Promise<void>((done) => {
         closingSince = performance.now();
         const inFlightAtClose = inFlight;
         logger.info('attestamp stopping', { reason, inFlight: inFlightAtClose });
+        // The API stops beside the TSA; the HSM is closed only once both are done with it.
+        const apiClosed = api?.close(SHUTDOWN_GRACE_MS) ?? Promise.resolve();
         // Connections that finish their request after close() are closed once idle.
         const sweep = setInterval(() => {
           server.closeIdleConnections();
@@ -498,6 +543,7 @@ export async function startServer(
             })
             .then(async () => {
               clearInterval(sweep);
+              await apiClosed;
               await hsm.close().catch(() => undefined);
               logger.info('attestamp stopped', {
                 reason,
@@ -521,7 +567,14 @@ export const serve: Command = {
   details: `Each unit is a partition's timestamp key, answering POSTs of application/timestamp-query
 at its path and publishing PATH/chain.pem, PATH/tsa.pem, PATH/root.pem and PATH/evidence.pem. Every response is
 archived in DATA/tsa-archive.sqlite before it is sent. Settings come from flags, then
-environment variables (ATTESTAMP_PORT, ...), then --config FILE (JSON), then defaults.`,
+environment variables (ATTESTAMP_PORT, ...), then --config FILE (JSON), then defaults.
+
+The HSM's REST API (as attestamp api) runs in the same process on a listener of its own, with
+its own port and TLS (the --api-* settings), when --api-tls-cert and --api-tls-key are given;
+it then needs an authentication method (--api-jwks ... or --api-client-map) as attestamp api
+does. Other --api-* settings without that TLS are refused. --serve-api on requires the API,
+--serve-api off never starts it (for an attestamp api process of its own on the same settings).
+With --workers N the API runs in the primary process only. SIGTERM stops both listeners.`,
   options: { ...SERVER_OPTIONS, ...MASTER_OPTIONS },
   async run(inv) {
     const config = loadServerConfig(inv);
@@ -536,11 +589,16 @@ interface Ports {
   readonly metricsPort: number | undefined;
 }
 
+/** What serve announces: the TSA's ports and the REST API's URL when it runs. */
+interface Listening extends Ports {
+  readonly apiUrl: string | undefined;
+}
+
 function isListening(m: unknown): m is { listening: Ports } {
   return typeof m === 'object' && m !== null && 'listening' in m;
 }
 
-function announce(inv: Invocation, config: Readonly<ServerConfig>, ports: Ports): void {
+function announce(inv: Invocation, config: Readonly<ServerConfig>, ports: Listening): void {
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;
   const url = `http://${host}:${ports.port}/`;
   const httpsUrl =
@@ -554,13 +612,19 @@ function announce(inv: Invocation, config: Readonly<ServerConfig>, ports: Ports)
       : `http://${metricsHost}:${ports.metricsPort}/metrics`;
   if (flag(inv, 'json')) {
     inv.io.stdout(
-      JSON.stringify({ listening: url, port: ports.port, https: httpsUrl, metrics: metricsUrl }) +
-        '\n',
+      JSON.stringify({
+        listening: url,
+        port: ports.port,
+        https: httpsUrl,
+        metrics: metricsUrl,
+        api: ports.apiUrl,
+      }) + '\n',
     );
   } else {
     inv.io.stdout(`attestamp TSA listening on ${url}\n`);
     if (httpsUrl !== undefined) inv.io.stdout(`attestamp TSA listening on ${httpsUrl} (TLS)\n`);
     if (metricsUrl !== undefined) inv.io.stdout(`metrics on ${metricsUrl}\n`);
+    if (ports.apiUrl !== undefined) inv.io.stdout(`attestamp API listening on ${ports.apiUrl}\n`);
   }
 }
 
@@ -569,10 +633,13 @@ function announce(inv: Invocation, config: Readonly<ServerConfig>, ports: Ports)
  * HSM and the archive file itself: serial blocks are reserved in the archive's own transactions
  * and each batch is chained to the last row committed by any process, so serials stay unique and
  * the chain stays whole; on PostgreSQL each worker appends to a chain of its own (NODE.wN). The
- * primary only starts, announces and stops them: on SIGINT/SIGTERM
- * each worker finishes its in-flight work; if one stops on its own, the others are stopped too.
+ * primary starts, announces and stops them, and runs the REST API when it is configured: on
+ * SIGINT/SIGTERM each worker finishes its in-flight work; if one stops on its own, the others
+ * are stopped too.
  */
 async function serveWorkers(inv: Invocation, config: Readonly<ServerConfig>): Promise<number> {
+  // The API's files are read and checked before any worker starts.
+  const preparedApi = config.api === undefined ? undefined : prepareApi(config.api);
   const workers = Array.from({ length: config.workers }, () => cluster.fork());
   const exits = workers.map(
     (w) =>
@@ -602,7 +669,24 @@ async function serveWorkers(inv: Invocation, config: Readonly<ServerConfig>): Pr
     const codes = await Promise.all(exits);
     return codes.find((c) => c !== EXIT.ok) ?? EXIT.failure;
   }
-  announce(inv, config, first[0]!);
+  // The REST API runs in the primary only, once the workers serve: one listener, one HSM of
+  // its own (the workers each have theirs), not one per worker on a shared port.
+  const logger = createJsonLogger(inv.io.stderr);
+  let api: { server: ApiServer; hsm: Hsm } | undefined;
+  if (preparedApi !== undefined) {
+    let hsm: Hsm | undefined;
+    try {
+      hsm = await openServedHsm(inv, config);
+      api = { server: await startPreparedApi(preparedApi, hsm, logger), hsm };
+    } catch (error) {
+      await hsm?.close().catch(() => undefined);
+      stopAll();
+      await Promise.all(exits);
+      throw error;
+    }
+  }
+  logApi(logger, config, api?.server);
+  announce(inv, config, { ...first[0]!, apiUrl: api?.server.url });
   const state = { stopping: false };
   const stop = (): void => {
     state.stopping = true;
@@ -615,7 +699,14 @@ async function serveWorkers(inv: Invocation, config: Readonly<ServerConfig>): Pr
     inv.io.stderr(`a server worker stopped (exit ${early}); stopping the others\n`);
     stopAll();
   }
+  // The API stops with the workers, its requests in flight finished, then its HSM closes.
+  const apiClosed = (async () => {
+    if (api === undefined) return;
+    await api.server.close();
+    await api.hsm.close().catch(() => undefined);
+  })();
   const codes = await Promise.all(exits);
+  await apiClosed;
   process.off('SIGINT', stop);
   process.off('SIGTERM', stop);
   if (!state.stopping) return codes.find((c) => c !== EXIT.ok) ?? EXIT.failure;
@@ -635,7 +726,7 @@ export async function serveUntilSignal(
   };
   // A cluster worker tells the primary, which announces once for all.
   if (cluster.isWorker) process.send?.({ listening: ports });
-  else announce(inv, config, ports);
+  else announce(inv, config, { ...ports, apiUrl: running.apiUrl });
   await new Promise<void>((done) => {
     const stop = (signal: NodeJS.Signals): void => {
       // A cluster worker keeps its handlers: Ctrl-C reaches it and the primary's SIGTERM follows.

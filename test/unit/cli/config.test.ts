@@ -188,4 +188,28 @@ describe('server configuration', () => {
     expect(set.jwtClockSkewSeconds).toBe(5);
     expect(set.authFailureLimit).toBe(3);
   });
+
+  it('serve runs the REST API when its TLS settings are given, and refuses it half-configured', () => {
+    const none = loadServerConfig(inv({}));
+    expect([none.serveApi, none.api]).toEqual(['auto', undefined]);
+    expect(loadServerConfig(inv({ config: SAMPLE })).api).toBeUndefined();
+    const tls = { 'api-tls-cert': 'api.crt', 'api-tls-key': 'api.key' };
+    const jwt = { 'api-jwks': 'jwks.json', 'api-jwt-issuer': 'i', 'api-jwt-audience': 'a' };
+    const on = loadServerConfig(inv({ ...tls, ...jwt, 'api-port': '9443' }));
+    expect(on.api).toMatchObject({ port: 9443, tlsCert: 'api.crt', jwks: 'jwks.json' });
+    expect(Object.isFrozen(on.api)).toBe(true);
+    // off ignores the API's settings; on requires them.
+    expect(loadServerConfig(inv({ ...tls, ...jwt, 'serve-api': 'off' })).api).toBeUndefined();
+    expect(() => loadServerConfig(inv({ 'serve-api': 'on' }))).toThrow('--api-tls-cert');
+    // An API setting without TLS is refused, naming where it came from.
+    const file = join(tempDir(), 'api.json');
+    writeFileSync(file, JSON.stringify({ apiPort: 9443 }));
+    expect(() => loadServerConfig(inv({ config: file }))).toThrow(UsageError);
+    expect(() => loadServerConfig(inv({ config: file }))).toThrow('config apiPort');
+    expect(() => loadServerConfig(inv({}, { ATTESTAMP_API_HOST: '::1' }))).toThrow(
+      'ATTESTAMP_API_HOST',
+    );
+    // TLS without an authentication method is refused as by attestamp api.
+    expect(() => loadServerConfig(inv(tls))).toThrow('bearer tokens');
+  });
 });
