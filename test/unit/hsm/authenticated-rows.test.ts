@@ -123,10 +123,11 @@ describe('a migrated store rebuilt as version 1', () => {
     await (await Hsm.open(path, MASTER)).close();
     withRawDb(path, (db) => {
       // Everything a downgrade needs: the log's tail cut (a valid shorter chain), the tables,
-      // columns and indexes of versions 2 to 4 dropped, the version set back, and then the edit.
+      // columns and indexes of versions 2 to 5 dropped, the version set back, and then the edit.
       db.prepare(
         "DELETE FROM audit WHERE seq >= (SELECT seq FROM audit WHERE action = 'store.migrate')",
       ).run();
+      db.exec('DROP INDEX audit_key_action; DROP INDEX audit_partition_action;');
       db.exec('DROP INDEX audit_key; DROP INDEX audit_partition;');
       // What version 4 added: the governance table and the audit entries' object.
       db.exec(

@@ -113,4 +113,9 @@ export const MIGRATIONS: readonly ((schema: string) => string)[] = [
   ALTER TABLE ${s}.audit ADD COLUMN object text COLLATE "C";
   CREATE INDEX audit_object ON ${s}.audit (object, seq);
   `,
+  // 5: the newest change of a key or a partition found by its action.
+  (s) => `
+  CREATE INDEX audit_key_action ON ${s}.audit (key_id, action, seq);
+  CREATE INDEX audit_partition_action ON ${s}.audit (partition_id, action, seq);
+  `,
 ];

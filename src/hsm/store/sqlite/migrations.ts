@@ -127,4 +127,11 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE audit ADD COLUMN object TEXT;
   CREATE INDEX audit_object ON audit (object, seq);
   `,
+  // 5: the newest change of a key or a partition found by its action, not by reading every
+  // entry that names it (each use of a key is an audit entry: checking a key before a signature
+  // read all of them, so signing slowed with every signature made).
+  `
+  CREATE INDEX audit_key_action ON audit (key_id, action, seq);
+  CREATE INDEX audit_partition_action ON audit (partition_id, action, seq);
+  `,
 ];
