@@ -17,7 +17,7 @@ export { presentedRole } from './governance/presented.js';
 export type { PresentedAuthority, PresentedPrincipal } from './governance/presented.js';
 export { GOVERNED } from './governance/roles.js';
 export type { AccessEvent } from './audit/access.js';
-export type { RequestView } from './governance/service.js';
+export type { OfficerView, RequestView } from './governance/service.js';
 export { createFactory, openFactory, FACTORY_FILES } from './issuing/factory.js';
 export type { Factory, CreateFactoryOptions } from './issuing/factory.js';
 export type { MasterKeyInput } from './master-key.js';
