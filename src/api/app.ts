@@ -288,7 +288,7 @@ export function createApiApp(options: ApiAppOptions): Koa {
       const principal = op.public ? undefined : await principalFor(ctx, address);
       if (principal !== undefined) {
         outcome.principal = principal;
-        const wait = perPrincipal.take(`${principal.via}:${principal.principal}`);
+        const wait = perPrincipal.take(principal.principal);
         if (wait > 0) {
           throw new ApiError('api-rate-limited', 'rate limit exceeded', {
             details: { retryAfter: wait },
@@ -322,7 +322,7 @@ export function createApiApp(options: ApiAppOptions): Koa {
           );
         }
         const digest = IdempotencyStore.digest(ctx.method, ctx.path, raw);
-        answer = await idempotency.run(`${principal.via}:${principal.principal}`, key, digest, run);
+        answer = await idempotency.run(principal.principal, key, digest, run);
       } else {
         answer = await run();
       }

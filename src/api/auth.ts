@@ -2,13 +2,13 @@
 // src/tsa/http/jwt.ts: issuer, audience, exp/nbf with a small leeway, an asymmetric algorithm
 // allow-list; keys from a JWKS file or a JWKS URL on loopback), or a TLS client certificate
 // mapped to a principal (by SHA-256 fingerprint, or by issuer and subject under the configured
-// client CA). The result is the principal with the roles and partitions its credential grants;
-// tokens are never logged.
+// client CA). The result is the principal with the roles and partitions its credential grants,
+// named jwt:<sub> or mtls:<principal> (never a local officer's name); tokens are never logged.
 import { X509Certificate, createHash } from 'node:crypto';
 import { isIP } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { createLocalJWKSet, createRemoteJWKSet, type JSONWebKeySet, type JWTPayload } from 'jose';
-import { ROLES, type PresentedPrincipal, type Role } from '../hsm/index.js';
+import { presentedName, ROLES, type PresentedPrincipal, type Role } from '../hsm/index.js';
 import type { Clock } from '../shared/index.js';
 import { JWT_ALGORITHMS, JwtRefusal, verifyBearerJwt } from '../tsa/index.js';
 import { ApiError } from './errors.js';
@@ -162,7 +162,8 @@ function createJwtVerifier(
       throw unauthenticated('the token subject is not a principal name', 'claims');
     }
     return {
-      principal: sub,
+      // Qualified: a token's subject never acts as the local officer of that name.
+      principal: presentedName('jwt', sub),
       roles: rolesOf(payload[CLAIMS.roles]),
       partitions: partitionsOf(payload[CLAIMS.partitions]),
       via: 'jwt',
@@ -222,7 +223,12 @@ function createCertificateMapper(
           (m.issuer === undefined || names(cert.issuer) === m.issuer);
       }
       if (ok) {
-        return { principal: m.principal, roles: m.roles, partitions: m.partitions, via: 'mtls' };
+        return {
+          principal: presentedName('mtls', m.principal),
+          roles: m.roles,
+          partitions: m.partitions,
+          via: 'mtls',
+        };
       }
     }
     const reason =

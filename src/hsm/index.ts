@@ -13,8 +13,12 @@ export type {
 } from './hsm.js';
 export { SIGN_DATA_LIMIT, STATEMENT_DATA_LIMIT } from './keys/use.js';
 export type { Authority, RequestAuthority } from './governance/authorize.js';
-export { presentedRole } from './governance/presented.js';
-export type { PresentedAuthority, PresentedPrincipal } from './governance/presented.js';
+export { presentedName, presentedRole, PRESENTED_VIAS } from './governance/presented.js';
+export type {
+  PresentedAuthority,
+  PresentedPrincipal,
+  PresentedVia,
+} from './governance/presented.js';
 export { GOVERNED } from './governance/roles.js';
 export type { AccessEvent } from './audit/access.js';
 export type { OfficerView, RequestView } from './governance/service.js';

@@ -18,7 +18,7 @@ import {
 } from './authorize.js';
 import type { GovernanceObject } from './objects.js';
 import { KEY_RULE_CLASSES, type KeyRuleClass, type RuleBody } from './quorum.js';
-import { presentedRole, type PresentedAuthority } from './presented.js';
+import { checkPresented, presentedRole, type PresentedAuthority } from './presented.js';
 import {
   escrowDigest,
   escrowOf,
@@ -617,9 +617,10 @@ export class Governance {
   ): Promise<void> {
     const op: Operation = { action: 'approval.cancel', details: { request: id.slice(0, 64) } };
     await this.core.guard(op, async () => {
+      const presented = authority !== undefined && 'presented' in authority ? authority : undefined;
+      if (presented !== undefined) checkPresented(presented.presented);
       const req = await this.gov.requests.require(this.core.store, id);
       let by = this.core.actor;
-      const presented = authority !== undefined && 'presented' in authority ? authority : undefined;
       if (presented !== undefined) {
         by = presented.presented.principal;
         op.actor = by;

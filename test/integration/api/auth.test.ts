@@ -104,7 +104,7 @@ describe('JWT bearer tokens', () => {
     const t = await f.issuer.token({ ...claims, attestamp_partitions: ['other'] });
     const r = await f.request('GET', '/v1/partitions/default/keys', { token: t });
     expect([r.status, r.json.code]).toEqual([403, 'role-required']);
-    expect(r.json.details).toMatchObject({ scope: 'partition:default', principal: 'app' });
+    expect(r.json.details).toMatchObject({ scope: 'partition:default', principal: 'jwt:app' });
   });
 });
 
@@ -204,7 +204,7 @@ describe('client certificates', () => {
     const r = await f.request('GET', '/v1/partitions/default/keys', { cert: good });
     expect(r.status).toBe(200);
     const last = (await auditEntries(f.hsm)).filter((e) => e.action === 'api.request').at(-1);
-    expect(last).toMatchObject({ actor: 'app-mtls', details: { via: 'mtls', status: 200 } });
+    expect(last).toMatchObject({ actor: 'mtls:app-mtls', details: { via: 'mtls', status: 200 } });
   });
 
   it('refuses no certificate (and no token)', async () => {

@@ -300,7 +300,7 @@ describe('approvals with --api', () => {
       expect.objectContaining({ id, operation: 'key.purge', state: 'pending' }),
     );
     const text = await cli(['approvals', 'list', ...remote]);
-    expect(text.stdout).toContain(`${id}\tkey.purge\tpending\tcli-officer`);
+    expect(text.stdout).toContain(`${id}\tkey.purge\tpending\tjwt:cli-officer`);
   });
 
   it("shows a request with the approval-request document, the HSM's signature verified", async () => {

@@ -80,7 +80,7 @@ describe('partitions', () => {
     expect([refused.status, refused.json.code]).toEqual([403, 'role-required']);
     expect(refused.json.details).toMatchObject({
       operation: 'partition.create',
-      principal: 'app-officer',
+      principal: 'jwt:app-officer',
     });
     const r = await f.request('POST', '/v1/partitions', {
       token: so,
@@ -379,7 +379,7 @@ describe('governance', () => {
     expect(r.headers.location).toBe(`/v1/approvals/${r.json.id}`);
     expect(r.json).toMatchObject({
       state: 'pending',
-      requester: 'app-officer',
+      requester: 'jwt:app-officer',
       operation: 'key.purge',
     });
     const id = r.json.id as string;
@@ -530,7 +530,7 @@ describe('audit', () => {
     expect(entries.length).toBeGreaterThan(40);
     expect(entries).toContainEqual(
       expect.objectContaining({
-        actor: 'app-officer',
+        actor: 'jwt:app-officer',
         details: expect.objectContaining({ operation: 'generateKey', status: 201, via: 'jwt' }),
       }),
     );

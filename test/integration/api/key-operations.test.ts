@@ -227,7 +227,7 @@ describe.skipIf(skip)('key operations through the API', () => {
       'application/problem+json',
       'role-required',
     ]);
-    expect(r.json.details).toMatchObject({ operation: 'key.sign', principal: 'other-user' });
+    expect(r.json.details).toMatchObject({ operation: 'key.sign', principal: 'jwt:other-user' });
     const v = await f.request('POST', `${KEYS}/p256/verify`, {
       token: other,
       json: { data: 'AA==', signature: 'AA==' },
@@ -288,7 +288,10 @@ describe.skipIf(skip)('key operations through the API', () => {
     expect(asked.status).toBe(202);
     const id = asked.json.id as string;
     expect(asked.headers.location).toBe(`/v1/approvals/${id}`);
-    expect(asked.json.statement).toMatchObject({ operation: 'key.sign', requester: 'app-user' });
+    expect(asked.json.statement).toMatchObject({
+      operation: 'key.sign',
+      requester: 'jwt:app-user',
+    });
     expect(asked.json.statement.params.data).toBe(data.toString('hex'));
 
     // Executing before the quorum is refused.

@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startApiFixture, type ApiFixture } from '../../helpers/api.js';
 import { decideAs, officerWithKey, pass, type Approver } from '../../helpers/governance.js';
-import { OFFICER } from '../../helpers/hsm.js';
+import { auditEntries, OFFICER } from '../../helpers/hsm.js';
 
 let f: ApiFixture;
 let so: string;
@@ -20,6 +20,23 @@ const ruleOf = (members: readonly string[]) => ({
   timeoutSeconds: 3600,
   alternatives: [{ groups: [{ members, threshold: 1 }] }],
 });
+
+/** Runs `fn` under a device officers.change rule that ann meets, cleared after with ann's approval. */
+async function withOfficersRule(fn: () => Promise<void>): Promise<void> {
+  await f.hsm.governance.setRule(undefined, 'officers.change', ruleOf(['ann']), OFFICER);
+  try {
+    await fn();
+  } finally {
+    const clear = await f.hsm.governance
+      .setRule(undefined, 'officers.change', null, OFFICER)
+      .catch((e: unknown) => e);
+    const id = (clear as { details?: { request?: string } }).details?.request;
+    if (id !== undefined) {
+      await decideAs(f.hsm, id, ann);
+      await f.hsm.executeRequest(id);
+    }
+  }
+}
 
 beforeAll(async () => {
   f = await startApiFixture();
@@ -158,8 +175,7 @@ describe('granting and revoking roles', () => {
   });
 
   it('turns a grant under an officers.change rule into 202 + Location, executed once approved', async () => {
-    await f.hsm.governance.setRule(undefined, 'officers.change', ruleOf(['ann']), OFFICER);
-    try {
+    await withOfficersRule(async () => {
       const r = await f.request('POST', '/v1/officers/carol/roles', {
         token: so,
         json: { role: 'auditor' },
@@ -177,16 +193,7 @@ describe('granting and revoking roles', () => {
       expect(done.json.state).toBe('executed');
       const carol = (await f.hsm.governance.officers()).find((o) => o.name === 'carol');
       expect(carol?.roles).toEqual([{ role: 'auditor', partition: null }]);
-    } finally {
-      const clear = await f.hsm.governance
-        .setRule(undefined, 'officers.change', null, OFFICER)
-        .catch((e: unknown) => e);
-      const id = (clear as { details?: { request?: string } }).details?.request;
-      if (id !== undefined) {
-        await decideAs(f.hsm, id, ann);
-        await f.hsm.executeRequest(id);
-      }
-    }
+    });
   });
 });
 
@@ -262,5 +269,80 @@ describe('revoking a partition', () => {
     const done = await f.request('POST', `/v1/approvals/${r.json.id}/execute`, { token: so });
     expect(done.json.state).toBe('executed');
     expect((await f.hsm.revocationState()).revoked.length).toBe(4);
+  });
+});
+
+describe('API principals and local officers of the same name', () => {
+  it("gives a token whose sub is a local officer's name only the roles of its claims", async () => {
+    // ann is a local device-so; a token for sub ann with no roles is not her.
+    const bare = await f.token('ann', [], []);
+    const list = await f.request('GET', '/v1/officers', { token: bare });
+    expect([list.status, list.json.code]).toEqual([403, 'role-required']);
+    expect(list.json.details).toMatchObject({ principal: 'jwt:ann' });
+    const grant = await f.request('POST', '/v1/officers/carol/roles', {
+      token: bare,
+      json: { role: 'crypto-user', partition: 'default' },
+    });
+    expect([grant.status, grant.json.code]).toEqual([403, 'role-required']);
+    expect(grant.json.details).toMatchObject({
+      operation: 'role.grant.partition',
+      principal: 'jwt:ann',
+    });
+    const entries = (await auditEntries(f.hsm)).filter(
+      (e) => e.action === 'api.request' && e.details.operation === 'grantRole',
+    );
+    expect(entries.at(-1)).toMatchObject({ actor: 'jwt:ann', outcome: 'refused' });
+    expect(entries.some((e) => e.actor === 'ann')).toBe(false);
+    // With the role in its claims, the token acts, under its own name.
+    const granted = await f.token('ann', ['pso'], ['default']);
+    const ok = await f.request('POST', '/v1/officers/carol/roles', {
+      token: granted,
+      json: { role: 'crypto-user', partition: 'default' },
+    });
+    expect(ok.status).toBe(200);
+    const logged = (await auditEntries(f.hsm)).filter((e) => e.action === 'role.grant').at(-1);
+    expect(logged?.actor).toBe('jwt:ann');
+  });
+
+  it("does not let the token read, cancel or execute the officer's requests", async () => {
+    await withOfficersRule(async () => {
+      const e = await f.hsm.governance
+        .grantRole('carol', 'auditor', undefined, pass('ann'))
+        .catch((x: unknown) => x as { code?: string; details?: { request?: string } });
+      expect((e as { code?: string }).code).toBe('approval-required');
+      const id = (e as { details?: { request?: string } }).details!.request!;
+      expect((await f.hsm.governance.showRequest(id)).body.statement.requester).toBe('ann');
+      const bare = await f.token('ann', ['crypto-user'], ['default']);
+      const read = await f.request('GET', `/v1/approvals/${id}`, { token: bare });
+      expect([read.status, read.json.code]).toEqual([403, 'role-required']);
+      const listed = await f.request('GET', '/v1/approvals', { token: bare });
+      expect(listed.json.approvals.map((a: { id: string }) => a.id)).not.toContain(id);
+      const cancel = await f.request('POST', `/v1/approvals/${id}/cancel`, { token: bare });
+      expect([cancel.status, cancel.json.code]).toEqual([403, 'role-required']);
+      const exec = await f.request('POST', `/v1/approvals/${id}/execute`, { token: bare });
+      expect([exec.status, exec.json.code]).toEqual([403, 'role-required']);
+      expect((await f.hsm.governance.showRequest(id)).body.state).toBe('pending');
+      await f.hsm.governance.cancel(id, pass('ann'));
+    });
+  });
+
+  it("checks a token requester's request against its own credential, never the officer's roles", async () => {
+    await withOfficersRule(async () => {
+      const token = await f.token('ann', ['device-so'], []);
+      const r = await f.request('POST', '/v1/officers/carol/roles', {
+        token,
+        json: { role: 'auditor' },
+      });
+      expect(r.status).toBe(202);
+      expect(r.json.requester).toBe('jwt:ann');
+      // The local officer ann is another principal: her approval counts for jwt:ann's request.
+      await decideAs(f.hsm, r.json.id, ann);
+      // Executed by the local operator, the requester's roles come from the role table, where
+      // jwt:ann has none (the officer ann's device-so is not hers).
+      const e = await f.hsm.executeRequest(r.json.id).catch((x: unknown) => x as { code?: string });
+      expect((e as { code?: string }).code).toBe('role-required');
+      const done = await f.request('POST', `/v1/approvals/${r.json.id}/execute`, { token });
+      expect(done.json.state).toBe('executed');
+    });
   });
 });
