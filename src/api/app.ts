@@ -142,6 +142,8 @@ export function createApiApp(options: ApiAppOptions): Koa {
       // A missing credential is not a guess; a verified token for another audience neither.
       if (error instanceof ApiError && error.details?.reason === 'missing') failures.refund(key);
       if (error instanceof ApiError && error.code === 'api-forbidden') failures.refund(key);
+      // Keys the service could not fetch say nothing about the caller.
+      if (error instanceof ApiError && error.code === 'api-jwks-unavailable') failures.refund(key);
       throw error;
     }
   };

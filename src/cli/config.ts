@@ -596,6 +596,14 @@ export const API_FIELDS: readonly Field[] = [
     description: 'tolerated clock difference for exp and nbf of API tokens, seconds (default 30)',
   },
   {
+    flag: 'api-jwt-require-typ',
+    env: 'ATTESTAMP_API_JWT_REQUIRE_TYP',
+    kind: 'bool',
+    default: false,
+    description:
+      'require the RFC 9068 typ header at+jwt on API tokens (default off: no typ, JWT or at+jwt; any other typ is refused either way)',
+  },
+  {
     flag: 'api-allow',
     env: 'ATTESTAMP_API_ALLOW',
     kind: 'list',

@@ -32,6 +32,7 @@ export interface ApiConfig {
   readonly jwtAudience: string | undefined;
   readonly jwtAlgorithms: readonly string[];
   readonly jwtLeewaySeconds: number;
+  readonly jwtRequireTyp: boolean;
   readonly allow: readonly string[];
   readonly ratePerSecond: number;
   readonly authFailuresPerMinute: number;
@@ -66,6 +67,7 @@ export function loadApiConfig(inv: Invocation): Readonly<ApiConfig> {
     jwtAudience: r.optionalText(f('api-jwt-audience')),
     jwtAlgorithms: Object.freeze(algorithms?.items ?? []),
     jwtLeewaySeconds: r.int(f('api-jwt-leeway-s')),
+    jwtRequireTyp: r.bool(f('api-jwt-require-typ')),
     allow: Object.freeze(allow?.items ?? []),
     ratePerSecond: r.int(f('api-rate-limit')),
     authFailuresPerMinute: r.int(f('api-auth-failure-limit')),
@@ -179,6 +181,7 @@ export function authSettings(config: Readonly<ApiConfig>): AuthSettings {
       audience: config.jwtAudience,
       jwks: keys,
       leewaySeconds: config.jwtLeewaySeconds,
+      requireAccessTokenType: config.jwtRequireTyp,
       ...(config.jwtAlgorithms.length === 0 ? {} : { algorithms: config.jwtAlgorithms }),
     };
     try {
