@@ -16,7 +16,7 @@ import {
 import { createAuthenticator, type AuthSettings } from './auth.js';
 import { findOperation, loadDocument, type ApiDocument, type OperationSpec } from './document.js';
 import { ApiError } from './errors.js';
-import { IdempotencyStore, type StoredAnswer } from './idempotency.js';
+import { IDEMPOTENCY, IdempotencyStore, type StoredAnswer } from './idempotency.js';
 import { BODY_DEFAULTS, parseJsonBody, readRawBody } from './json-body.js';
 import { PROBLEM_TYPE, problemOf } from './problem.js';
 import { createHandlers, type Answer, type Handler } from './routes/index.js';
@@ -32,6 +32,11 @@ export interface ApiLimits {
   readonly ratePerSecond: number;
   /** Failed authentications per minute per client address (burst the same); default 10. */
   readonly authFailuresPerMinute: number;
+  /** Idempotency-Keys kept in all (default 10 000), per principal (default 1000). */
+  readonly idempotencyKeys: number;
+  readonly idempotencyKeysPerPrincipal: number;
+  /** Bytes of the answers kept for Idempotency-Keys (default 32 MiB). */
+  readonly idempotencyBytes: number;
 }
 
 export const API_LIMITS: ApiLimits = {
@@ -39,6 +44,9 @@ export const API_LIMITS: ApiLimits = {
   bodyDepth: BODY_DEFAULTS.depth,
   ratePerSecond: 50,
   authFailuresPerMinute: 10,
+  idempotencyKeys: IDEMPOTENCY.keys,
+  idempotencyKeysPerPrincipal: IDEMPOTENCY.keysPerPrincipal,
+  idempotencyBytes: IDEMPOTENCY.bytes,
 };
 
 export interface ApiAppOptions {
@@ -119,7 +127,11 @@ export function createApiApp(options: ApiAppOptions): Koa {
     burst: limits.authFailuresPerMinute,
     now: monotonic,
   });
-  const idempotency = new IdempotencyStore(monotonic);
+  const idempotency = new IdempotencyStore(monotonic, {
+    keys: limits.idempotencyKeys,
+    keysPerPrincipal: limits.idempotencyKeysPerPrincipal,
+    bytes: limits.idempotencyBytes,
+  });
 
   /** Authenticates with the failed-authentication budget of the client address. */
   const principalFor = async (ctx: Koa.Context, address: string): Promise<PresentedPrincipal> => {

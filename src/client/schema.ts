@@ -1060,7 +1060,8 @@ export interface components {
     /**
      * @description Repeating a POST with the same key (same principal, same body) returns the first answer
      *     instead of acting twice; a different body with the key is refused with 422. Keys are
-     *     kept in the server's memory for 24 hours (at most 10000, the oldest forgotten first).
+     *     kept in the server's memory for 24 hours, at most 10000 in all and 1000 per principal,
+     *     and 32 MiB of kept answers; past a bound the oldest is forgotten first.
      */
     IdempotencyKey: string;
   };
@@ -1166,7 +1167,8 @@ export interface operations {
         /**
          * @description Repeating a POST with the same key (same principal, same body) returns the first answer
          *     instead of acting twice; a different body with the key is refused with 422. Keys are
-         *     kept in the server's memory for 24 hours (at most 10000, the oldest forgotten first).
+         *     kept in the server's memory for 24 hours, at most 10000 in all and 1000 per principal,
+         *     and 32 MiB of kept answers; past a bound the oldest is forgotten first.
          */
         'Idempotency-Key'?: components['parameters']['IdempotencyKey'];
       };
@@ -1306,7 +1308,8 @@ export interface operations {
         /**
          * @description Repeating a POST with the same key (same principal, same body) returns the first answer
          *     instead of acting twice; a different body with the key is refused with 422. Keys are
-         *     kept in the server's memory for 24 hours (at most 10000, the oldest forgotten first).
+         *     kept in the server's memory for 24 hours, at most 10000 in all and 1000 per principal,
+         *     and 32 MiB of kept answers; past a bound the oldest is forgotten first.
          */
         'Idempotency-Key'?: components['parameters']['IdempotencyKey'];
       };
@@ -1337,7 +1340,8 @@ export interface operations {
         /**
          * @description Repeating a POST with the same key (same principal, same body) returns the first answer
          *     instead of acting twice; a different body with the key is refused with 422. Keys are
-         *     kept in the server's memory for 24 hours (at most 10000, the oldest forgotten first).
+         *     kept in the server's memory for 24 hours, at most 10000 in all and 1000 per principal,
+         *     and 32 MiB of kept answers; past a bound the oldest is forgotten first.
          */
         'Idempotency-Key'?: components['parameters']['IdempotencyKey'];
       };
@@ -1368,7 +1372,8 @@ export interface operations {
         /**
          * @description Repeating a POST with the same key (same principal, same body) returns the first answer
          *     instead of acting twice; a different body with the key is refused with 422. Keys are
-         *     kept in the server's memory for 24 hours (at most 10000, the oldest forgotten first).
+         *     kept in the server's memory for 24 hours, at most 10000 in all and 1000 per principal,
+         *     and 32 MiB of kept answers; past a bound the oldest is forgotten first.
          */
         'Idempotency-Key'?: components['parameters']['IdempotencyKey'];
       };
@@ -1436,7 +1441,8 @@ export interface operations {
         /**
          * @description Repeating a POST with the same key (same principal, same body) returns the first answer
          *     instead of acting twice; a different body with the key is refused with 422. Keys are
-         *     kept in the server's memory for 24 hours (at most 10000, the oldest forgotten first).
+         *     kept in the server's memory for 24 hours, at most 10000 in all and 1000 per principal,
+         *     and 32 MiB of kept answers; past a bound the oldest is forgotten first.
          */
         'Idempotency-Key'?: components['parameters']['IdempotencyKey'];
       };
@@ -1480,7 +1486,8 @@ export interface operations {
         /**
          * @description Repeating a POST with the same key (same principal, same body) returns the first answer
          *     instead of acting twice; a different body with the key is refused with 422. Keys are
-         *     kept in the server's memory for 24 hours (at most 10000, the oldest forgotten first).
+         *     kept in the server's memory for 24 hours, at most 10000 in all and 1000 per principal,
+         *     and 32 MiB of kept answers; past a bound the oldest is forgotten first.
          */
         'Idempotency-Key'?: components['parameters']['IdempotencyKey'];
       };
@@ -1574,7 +1581,8 @@ export interface operations {
         /**
          * @description Repeating a POST with the same key (same principal, same body) returns the first answer
          *     instead of acting twice; a different body with the key is refused with 422. Keys are
-         *     kept in the server's memory for 24 hours (at most 10000, the oldest forgotten first).
+         *     kept in the server's memory for 24 hours, at most 10000 in all and 1000 per principal,
+         *     and 32 MiB of kept answers; past a bound the oldest is forgotten first.
          */
         'Idempotency-Key'?: components['parameters']['IdempotencyKey'];
       };
@@ -1606,7 +1614,8 @@ export interface operations {
         /**
          * @description Repeating a POST with the same key (same principal, same body) returns the first answer
          *     instead of acting twice; a different body with the key is refused with 422. Keys are
-         *     kept in the server's memory for 24 hours (at most 10000, the oldest forgotten first).
+         *     kept in the server's memory for 24 hours, at most 10000 in all and 1000 per principal,
+         *     and 32 MiB of kept answers; past a bound the oldest is forgotten first.
          */
         'Idempotency-Key'?: components['parameters']['IdempotencyKey'];
       };
@@ -1642,7 +1651,8 @@ export interface operations {
         /**
          * @description Repeating a POST with the same key (same principal, same body) returns the first answer
          *     instead of acting twice; a different body with the key is refused with 422. Keys are
-         *     kept in the server's memory for 24 hours (at most 10000, the oldest forgotten first).
+         *     kept in the server's memory for 24 hours, at most 10000 in all and 1000 per principal,
+         *     and 32 MiB of kept answers; past a bound the oldest is forgotten first.
          */
         'Idempotency-Key'?: components['parameters']['IdempotencyKey'];
       };
@@ -1685,7 +1695,8 @@ export interface operations {
         /**
          * @description Repeating a POST with the same key (same principal, same body) returns the first answer
          *     instead of acting twice; a different body with the key is refused with 422. Keys are
-         *     kept in the server's memory for 24 hours (at most 10000, the oldest forgotten first).
+         *     kept in the server's memory for 24 hours, at most 10000 in all and 1000 per principal,
+         *     and 32 MiB of kept answers; past a bound the oldest is forgotten first.
          */
         'Idempotency-Key'?: components['parameters']['IdempotencyKey'];
       };
@@ -1747,7 +1758,8 @@ export interface operations {
         /**
          * @description Repeating a POST with the same key (same principal, same body) returns the first answer
          *     instead of acting twice; a different body with the key is refused with 422. Keys are
-         *     kept in the server's memory for 24 hours (at most 10000, the oldest forgotten first).
+         *     kept in the server's memory for 24 hours, at most 10000 in all and 1000 per principal,
+         *     and 32 MiB of kept answers; past a bound the oldest is forgotten first.
          */
         'Idempotency-Key'?: components['parameters']['IdempotencyKey'];
       };
@@ -1788,7 +1800,8 @@ export interface operations {
         /**
          * @description Repeating a POST with the same key (same principal, same body) returns the first answer
          *     instead of acting twice; a different body with the key is refused with 422. Keys are
-         *     kept in the server's memory for 24 hours (at most 10000, the oldest forgotten first).
+         *     kept in the server's memory for 24 hours, at most 10000 in all and 1000 per principal,
+         *     and 32 MiB of kept answers; past a bound the oldest is forgotten first.
          */
         'Idempotency-Key'?: components['parameters']['IdempotencyKey'];
       };
@@ -1832,7 +1845,8 @@ export interface operations {
         /**
          * @description Repeating a POST with the same key (same principal, same body) returns the first answer
          *     instead of acting twice; a different body with the key is refused with 422. Keys are
-         *     kept in the server's memory for 24 hours (at most 10000, the oldest forgotten first).
+         *     kept in the server's memory for 24 hours, at most 10000 in all and 1000 per principal,
+         *     and 32 MiB of kept answers; past a bound the oldest is forgotten first.
          */
         'Idempotency-Key'?: components['parameters']['IdempotencyKey'];
       };
@@ -1864,7 +1878,8 @@ export interface operations {
         /**
          * @description Repeating a POST with the same key (same principal, same body) returns the first answer
          *     instead of acting twice; a different body with the key is refused with 422. Keys are
-         *     kept in the server's memory for 24 hours (at most 10000, the oldest forgotten first).
+         *     kept in the server's memory for 24 hours, at most 10000 in all and 1000 per principal,
+         *     and 32 MiB of kept answers; past a bound the oldest is forgotten first.
          */
         'Idempotency-Key'?: components['parameters']['IdempotencyKey'];
       };
@@ -1977,7 +1992,8 @@ export interface operations {
         /**
          * @description Repeating a POST with the same key (same principal, same body) returns the first answer
          *     instead of acting twice; a different body with the key is refused with 422. Keys are
-         *     kept in the server's memory for 24 hours (at most 10000, the oldest forgotten first).
+         *     kept in the server's memory for 24 hours, at most 10000 in all and 1000 per principal,
+         *     and 32 MiB of kept answers; past a bound the oldest is forgotten first.
          */
         'Idempotency-Key'?: components['parameters']['IdempotencyKey'];
       };
@@ -2017,7 +2033,8 @@ export interface operations {
         /**
          * @description Repeating a POST with the same key (same principal, same body) returns the first answer
          *     instead of acting twice; a different body with the key is refused with 422. Keys are
-         *     kept in the server's memory for 24 hours (at most 10000, the oldest forgotten first).
+         *     kept in the server's memory for 24 hours, at most 10000 in all and 1000 per principal,
+         *     and 32 MiB of kept answers; past a bound the oldest is forgotten first.
          */
         'Idempotency-Key'?: components['parameters']['IdempotencyKey'];
       };
@@ -2047,7 +2064,8 @@ export interface operations {
         /**
          * @description Repeating a POST with the same key (same principal, same body) returns the first answer
          *     instead of acting twice; a different body with the key is refused with 422. Keys are
-         *     kept in the server's memory for 24 hours (at most 10000, the oldest forgotten first).
+         *     kept in the server's memory for 24 hours, at most 10000 in all and 1000 per principal,
+         *     and 32 MiB of kept answers; past a bound the oldest is forgotten first.
          */
         'Idempotency-Key'?: components['parameters']['IdempotencyKey'];
       };
@@ -2190,7 +2208,8 @@ export interface operations {
         /**
          * @description Repeating a POST with the same key (same principal, same body) returns the first answer
          *     instead of acting twice; a different body with the key is refused with 422. Keys are
-         *     kept in the server's memory for 24 hours (at most 10000, the oldest forgotten first).
+         *     kept in the server's memory for 24 hours, at most 10000 in all and 1000 per principal,
+         *     and 32 MiB of kept answers; past a bound the oldest is forgotten first.
          */
         'Idempotency-Key'?: components['parameters']['IdempotencyKey'];
       };
@@ -2313,7 +2332,8 @@ export interface operations {
         /**
          * @description Repeating a POST with the same key (same principal, same body) returns the first answer
          *     instead of acting twice; a different body with the key is refused with 422. Keys are
-         *     kept in the server's memory for 24 hours (at most 10000, the oldest forgotten first).
+         *     kept in the server's memory for 24 hours, at most 10000 in all and 1000 per principal,
+         *     and 32 MiB of kept answers; past a bound the oldest is forgotten first.
          */
         'Idempotency-Key'?: components['parameters']['IdempotencyKey'];
       };
