@@ -248,7 +248,13 @@ export interface paths {
     get: operations['getKey'];
     put?: never;
     post?: never;
-    /** Deletes a key (to the trash when the partition's policy has invalidation on). */
+    /**
+     * Deletes a key (to the trash when the partition's policy has invalidation on).
+     * @description crypto-officer, pso or device-so. A key with its own approval policy is deleted under
+     *     the policy's modify rule (without one, under every rule it has), as a policy change
+     *     is: the call answers 202 with the approval request, and executing the approved request
+     *     deletes the key (its `result` is `{key, destroyed}`).
+     */
     delete: operations['deleteKey'];
     options?: never;
     head?: never;
@@ -1571,6 +1577,7 @@ export interface operations {
           };
         };
       };
+      202: components['responses']['ApprovalPending'];
       default: components['responses']['Problem'];
     };
   };
