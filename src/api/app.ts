@@ -18,7 +18,7 @@ import {
 import { createAuthenticator, type AuthSettings } from './auth.js';
 import { findOperation, loadDocument, type ApiDocument, type OperationSpec } from './document.js';
 import { ApiError } from './errors.js';
-import { IdempotencyStore, type StoredAnswer } from './idempotency.js';
+import { IDEMPOTENCY, IdempotencyStore, type StoredAnswer } from './idempotency.js';
 import { BODY_DEFAULTS, parseJsonBody, readRawBody } from './json-body.js';
 import { PROBLEM_TYPE, problemOf } from './problem.js';
 import { createHandlers, type Answer, type Handler } from './routes/index.js';
@@ -34,6 +34,11 @@ export interface ApiLimits {
   readonly ratePerSecond: number;
   /** Failed authentications per minute per client address (burst the same); default 10. */
   readonly authFailuresPerMinute: number;
+  /** Idempotency-Keys kept in all (default 10 000), per principal (default 1000). */
+  readonly idempotencyKeys: number;
+  readonly idempotencyKeysPerPrincipal: number;
+  /** Bytes of the answers kept for Idempotency-Keys (default 32 MiB). */
+  readonly idempotencyBytes: number;
 }
 
 export const API_LIMITS: ApiLimits = {
@@ -41,6 +46,9 @@ export const API_LIMITS: ApiLimits = {
   bodyDepth: BODY_DEFAULTS.depth,
   ratePerSecond: 50,
   authFailuresPerMinute: 10,
+  idempotencyKeys: IDEMPOTENCY.keys,
+  idempotencyKeysPerPrincipal: IDEMPOTENCY.keysPerPrincipal,
+  idempotencyBytes: IDEMPOTENCY.bytes,
 };
 
 export interface ApiAppOptions {
@@ -121,7 +129,11 @@ export function createApiApp(options: ApiAppOptions): Koa {
     burst: limits.authFailuresPerMinute,
     now: monotonic,
   });
-  const idempotency = new IdempotencyStore(monotonic);
+  const idempotency = new IdempotencyStore(monotonic, {
+    keys: limits.idempotencyKeys,
+    keysPerPrincipal: limits.idempotencyKeysPerPrincipal,
+    bytes: limits.idempotencyBytes,
+  });
 
   /**
    * Bearer checks in flight, by a keyed digest of the token: requests sent in parallel with the
@@ -152,6 +164,8 @@ export function createApiApp(options: ApiAppOptions): Koa {
       // A missing credential is not a guess; a verified token for another audience neither.
       if (error instanceof ApiError && error.details?.reason === 'missing') failures.refund(key);
       if (error instanceof ApiError && error.code === 'api-forbidden') failures.refund(key);
+      // Keys the service could not fetch say nothing about the caller.
+      if (error instanceof ApiError && error.code === 'api-jwks-unavailable') failures.refund(key);
       throw error;
     }
   };
@@ -319,7 +333,7 @@ export function createApiApp(options: ApiAppOptions): Koa {
       const principal = op.public ? undefined : await principalFor(ctx, address);
       if (principal !== undefined) {
         outcome.principal = principal;
-        const wait = perPrincipal.take(`${principal.via}:${principal.principal}`);
+        const wait = perPrincipal.take(principal.principal);
         if (wait > 0) {
           throw new ApiError('api-rate-limited', 'rate limit exceeded', {
             details: { retryAfter: wait },
@@ -353,7 +367,7 @@ export function createApiApp(options: ApiAppOptions): Koa {
           );
         }
         const digest = IdempotencyStore.digest(ctx.method, ctx.path, raw);
-        answer = await idempotency.run(`${principal.via}:${principal.principal}`, key, digest, run);
+        answer = await idempotency.run(principal.principal, key, digest, run);
       } else {
         answer = await run();
       }

@@ -2,15 +2,15 @@
 // src/tsa/http/jwt.ts: issuer, audience, exp/nbf with a small leeway, an asymmetric algorithm
 // allow-list; keys from a JWKS file or a JWKS URL on loopback), or a TLS client certificate
 // mapped to a principal (by SHA-256 fingerprint, or by issuer and subject under the configured
-// client CA). The result is the principal with the roles and partitions its credential grants;
-// tokens are never logged.
+// client CA). The result is the principal with the roles and partitions its credential grants,
+// named jwt:<sub> or mtls:<principal> (never a local officer's name); tokens are never logged.
 import { X509Certificate, createHash } from 'node:crypto';
 import { isIP } from 'node:net';
 import type { TLSSocket } from 'node:tls';
-import { createLocalJWKSet, createRemoteJWKSet, type JSONWebKeySet, type JWTPayload } from 'jose';
-import { ROLES, type PresentedPrincipal, type Role } from '../hsm/index.js';
+import { createLocalJWKSet, type JSONWebKeySet, type JWTPayload } from 'jose';
+import { presentedName, ROLES, type PresentedPrincipal, type Role } from '../hsm/index.js';
 import type { Clock } from '../shared/index.js';
-import { JWT_ALGORITHMS, JwtRefusal, verifyBearerJwt } from '../tsa/index.js';
+import { JWT_ALGORITHMS, JwtRefusal, remoteKeySet, verifyBearerJwt } from '../tsa/index.js';
 import { ApiError } from './errors.js';
 
 /** The claims a token's roles and scope are read from (documented in the README). */
@@ -33,6 +33,13 @@ export interface JwtSettings {
   readonly leewaySeconds?: number;
   /** Longest accepted lifetime (exp - iat), seconds (default one day). */
   readonly maxLifetimeSeconds?: number;
+  /**
+   * RFC 9068 2.1: require the typ header at+jwt. Without it, a token without typ or typed JWT
+   * or at+jwt is taken, and one of any other explicit type (dpop+jwt, logout+jwt...) refused.
+   */
+  readonly requireAccessTokenType?: boolean;
+  /** How long a JWKS URL fetch may take, milliseconds (default 5000). */
+  readonly jwksTimeoutMs?: number;
 }
 
 /** One client certificate mapping: a fingerprint, or issuer and subject under the client CA. */
@@ -121,7 +128,10 @@ function createJwtVerifier(
   clock: Clock,
 ): (token: string) => Promise<PresentedPrincipal> {
   checkJwtSettings(s);
-  const keys = s.jwks instanceof URL ? createRemoteJWKSet(s.jwks) : createLocalJWKSet(s.jwks);
+  const keys =
+    s.jwks instanceof URL
+      ? remoteKeySet(s.jwks, s.jwksTimeoutMs === undefined ? {} : { timeoutMs: s.jwksTimeoutMs })
+      : createLocalJWKSet(s.jwks);
   const leeway = s.leewaySeconds ?? 30;
   const maxLifetime = s.maxLifetimeSeconds ?? 86_400;
   const algorithms = [...(s.algorithms ?? ASYMMETRIC_ALGORITHMS)];
@@ -136,6 +146,7 @@ function createJwtVerifier(
         maxLifetimeSeconds: maxLifetime,
         // sub names the principal.
         requiredClaims: ['sub'],
+        requireAccessTokenType: s.requireAccessTokenType === true,
         at: clock.now(),
       });
     } catch (error) {
@@ -153,6 +164,18 @@ function createJwtVerifier(
           throw unauthenticated('the token is issued in the future', 'iat');
         case 'lifetime':
           throw unauthenticated('the token lifetime is too long', 'lifetime');
+        case 'type':
+          throw unauthenticated(
+            s.requireAccessTokenType === true
+              ? 'the token is not typed as an access token (typ at+jwt)'
+              : 'the token is typed as another kind of token (typ)',
+            'type',
+          );
+        case 'keys-unavailable':
+          // The issuer's keys cannot be had now: the service's fault, not the token's.
+          throw new ApiError('api-jwks-unavailable', 'the token signing keys cannot be fetched', {
+            details: { reason: 'jwks', retryAfter: 5 },
+          });
         case 'invalid':
           throw unauthenticated('the token does not verify', 'invalid');
       }
@@ -162,7 +185,8 @@ function createJwtVerifier(
       throw unauthenticated('the token subject is not a principal name', 'claims');
     }
     return {
-      principal: sub,
+      // Qualified: a token's subject never acts as the local officer of that name.
+      principal: presentedName('jwt', sub),
       roles: rolesOf(payload[CLAIMS.roles]),
       partitions: partitionsOf(payload[CLAIMS.partitions]),
       via: 'jwt',
@@ -222,7 +246,12 @@ function createCertificateMapper(
           (m.issuer === undefined || names(cert.issuer) === m.issuer);
       }
       if (ok) {
-        return { principal: m.principal, roles: m.roles, partitions: m.partitions, via: 'mtls' };
+        return {
+          principal: presentedName('mtls', m.principal),
+          roles: m.roles,
+          partitions: m.partitions,
+          via: 'mtls',
+        };
       }
     }
     const reason =

@@ -18,6 +18,8 @@ export type ApiErrorCode =
   | 'api-unsupported-media-type'
   | 'api-not-found'
   | 'api-method-not-allowed'
+  /** The JWKS URL did not answer with the token signing keys: a retry may succeed. */
+  | 'api-jwks-unavailable'
   /** An Idempotency-Key reused with another request. */
   | 'api-idempotency-mismatch'
   /** Anything unexpected: a fixed generic text, the real error only in the server log. */

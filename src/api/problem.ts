@@ -44,6 +44,7 @@ export const API_STATUS: Readonly<Record<ApiErrorCode, number>> = {
   'api-not-found': 404,
   'api-method-not-allowed': 405,
   'api-idempotency-mismatch': 422,
+  'api-jwks-unavailable': 503,
   'api-internal': 500,
 };
 

@@ -98,6 +98,7 @@ export interface ApiConfig {
   readonly jwtAudience: string | undefined;
   readonly jwtAlgorithms: readonly string[];
   readonly jwtLeewaySeconds: number;
+  readonly jwtRequireTyp: boolean;
   readonly allow: readonly string[];
   readonly ratePerSecond: number;
   readonly authFailuresPerMinute: number;
@@ -629,6 +630,14 @@ export const API_FIELDS: readonly Field[] = [
     description: 'tolerated clock difference for exp and nbf of API tokens, seconds (default 30)',
   },
   {
+    flag: 'api-jwt-require-typ',
+    env: 'ATTESTAMP_API_JWT_REQUIRE_TYP',
+    kind: 'bool',
+    default: false,
+    description:
+      'require the RFC 9068 typ header at+jwt on API tokens (default off: no typ, JWT or at+jwt; any other typ is refused either way)',
+  },
+  {
     flag: 'api-allow',
     env: 'ATTESTAMP_API_ALLOW',
     kind: 'list',
@@ -905,6 +914,7 @@ export function loadApiConfig(
     jwtAudience: r.optionalText(f('api-jwt-audience')),
     jwtAlgorithms: Object.freeze(algorithms?.items ?? []),
     jwtLeewaySeconds: r.int(f('api-jwt-leeway-s')),
+    jwtRequireTyp: r.bool(f('api-jwt-require-typ')),
     allow: Object.freeze(allow?.items ?? []),
     ratePerSecond: r.int(f('api-rate-limit')),
     authFailuresPerMinute: r.int(f('api-auth-failure-limit')),

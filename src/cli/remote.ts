@@ -121,6 +121,8 @@ function apiExit(code: string): ExitCode {
       return EXIT.refused;
     case 'api-rate-limited':
       return EXIT.busy;
+    case 'api-jwks-unavailable':
+      return EXIT.unavailable;
     case 'api-not-found':
       return EXIT.notFound;
     case 'api-invalid-request':

@@ -128,6 +128,73 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  '/v1/partitions/{partition}/exclude-so': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        partition: components['parameters']['Partition'];
+      };
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Excludes the device SO from the partition (pso; quorum class so.exclusion).
+     * @description While excluded, a device security officer neither administers the partition nor
+     *     approves its requests; revoking the partition stays possible. Excluding twice is no
+     *     change.
+     */
+    post: operations['excludeSo'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/partitions/{partition}/include-so': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        partition: components['parameters']['Partition'];
+      };
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Lets the device SO act in the partition again (pso; quorum class so.exclusion). */
+    post: operations['includeSo'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/partitions/{partition}/revoke': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        partition: components['parameters']['Partition'];
+      };
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Suspends a partition by revoking its certificates (device-so, even when excluded; quorum class partition.suspend).
+     * @description Both certificates of the partition (attestation and timestamp keys) are listed on every
+     *     CRL the device issues from then on (`attestamp crl issue --by device`). A partition is
+     *     revoked once: again is `partition-revoked` (403).
+     */
+    post: operations['revokePartition'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   '/v1/partitions/{partition}/keys': {
     parameters: {
       query?: never;
@@ -181,7 +248,13 @@ export interface paths {
     get: operations['getKey'];
     put?: never;
     post?: never;
-    /** Deletes a key (to the trash when the partition's policy has invalidation on). */
+    /**
+     * Deletes a key (to the trash when the partition's policy has invalidation on).
+     * @description crypto-officer, pso or device-so. A key with its own approval policy is deleted under
+     *     the policy's modify rule (without one, under every rule it has), as a policy change
+     *     is: the call answers 202 with the approval request, and executing the approved request
+     *     deletes the key (its `result` is `{key, destroyed}`).
+     */
     delete: operations['deleteKey'];
     options?: never;
     head?: never;
@@ -594,6 +667,74 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  '/v1/officers': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * The principals with their roles (device-so or a device auditor; with ?partition, its pso or auditor).
+     * @description Every principal of the role table (officers and applications), its state, its active
+     *     roles (partition null: the device) and how many usable approver keys it has. With
+     *     `partition`, only the principals holding a role in that partition, with their roles
+     *     there. API principals (tokens, client certificates) are not listed: their roles are
+     *     in their credentials.
+     */
+    get: operations['listOfficers'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/officers/{principal}/roles': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description A principal of the role table (an officer or an application). */
+        principal: components['parameters']['PrincipalPath'];
+      };
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Grants a role on the device (device-so) or in a partition (pso or device-so); quorum class officers.change. */
+    post: operations['grantRole'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/officers/{principal}/roles/{role}': {
+    parameters: {
+      query?: {
+        /** @description The partition the role holds in; absent for a device role. */
+        partition?: components['schemas']['Name'];
+      };
+      header?: never;
+      path: {
+        /** @description A principal of the role table (an officer or an application). */
+        principal: components['parameters']['PrincipalPath'];
+        role: components['schemas']['Role'];
+      };
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    post?: never;
+    /** Revokes a role on the device (device-so) or in a partition (pso or device-so); quorum class officers.change. */
+    delete: operations['revokeRole'];
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   '/v1/audit': {
     parameters: {
       query?: never;
@@ -665,6 +806,46 @@ export interface components {
       | 'key.export'
       | 'so.exclusion'
       | 'audit.export';
+    /** @enum {string} */
+    Role: 'device-so' | 'pso' | 'auditor' | 'crypto-officer' | 'crypto-user';
+    /**
+     * @description An RFC 5280 CRL reason (removeFromCRL is not a revocation).
+     * @enum {string}
+     */
+    CrlReason:
+      | 'unspecified'
+      | 'keyCompromise'
+      | 'cACompromise'
+      | 'affiliationChanged'
+      | 'superseded'
+      | 'cessationOfOperation'
+      | 'certificateHold'
+      | 'privilegeWithdrawn'
+      | 'aACompromise';
+    Officer: {
+      name: components['schemas']['Principal'];
+      /** @enum {string} */
+      type: 'officer' | 'application';
+      /** @enum {string} */
+      state: 'active' | 'suspended';
+      createdAt: components['schemas']['DateTime'];
+      roles: {
+        role: components['schemas']['Role'];
+        /** @description The partition's name (#id for one that is gone); null for the device. */
+        partition: string | null;
+      }[];
+      /** @description Approver keys enrolled for the principal and not revoked. */
+      approverKeys: number;
+    };
+    RoleChange: {
+      principal: components['schemas']['Principal'];
+      role: components['schemas']['Role'];
+      partition: string | null;
+    };
+    SoExclusion: {
+      partition: components['schemas']['Name'];
+      soExcluded: boolean;
+    };
     Device: {
       id: string;
       factoryLabel: string;
@@ -880,10 +1061,13 @@ export interface components {
     RequestId: string;
     /** @description A partition's rules; absent for the device's. */
     PartitionQuery: components['schemas']['Name'];
+    /** @description A principal of the role table (an officer or an application). */
+    PrincipalPath: components['schemas']['Principal'];
     /**
      * @description Repeating a POST with the same key (same principal, same body) returns the first answer
      *     instead of acting twice; a different body with the key is refused with 422. Keys are
-     *     kept in the server's memory for 24 hours (at most 10000, the oldest forgotten first).
+     *     kept in the server's memory for 24 hours, at most 10000 in all and 1000 per principal,
+     *     and 32 MiB of kept answers; past a bound the oldest is forgotten first.
      */
     IdempotencyKey: string;
   };
@@ -989,7 +1173,8 @@ export interface operations {
         /**
          * @description Repeating a POST with the same key (same principal, same body) returns the first answer
          *     instead of acting twice; a different body with the key is refused with 422. Keys are
-         *     kept in the server's memory for 24 hours (at most 10000, the oldest forgotten first).
+         *     kept in the server's memory for 24 hours, at most 10000 in all and 1000 per principal,
+         *     and 32 MiB of kept answers; past a bound the oldest is forgotten first.
          */
         'Idempotency-Key'?: components['parameters']['IdempotencyKey'];
       };
@@ -1122,6 +1307,112 @@ export interface operations {
       default: components['responses']['Problem'];
     };
   };
+  excludeSo: {
+    parameters: {
+      query?: never;
+      header?: {
+        /**
+         * @description Repeating a POST with the same key (same principal, same body) returns the first answer
+         *     instead of acting twice; a different body with the key is refused with 422. Keys are
+         *     kept in the server's memory for 24 hours, at most 10000 in all and 1000 per principal,
+         *     and 32 MiB of kept answers; past a bound the oldest is forgotten first.
+         */
+        'Idempotency-Key'?: components['parameters']['IdempotencyKey'];
+      };
+      path: {
+        partition: components['parameters']['Partition'];
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The partition's exclusion state now. */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['SoExclusion'];
+        };
+      };
+      202: components['responses']['ApprovalPending'];
+      default: components['responses']['Problem'];
+    };
+  };
+  includeSo: {
+    parameters: {
+      query?: never;
+      header?: {
+        /**
+         * @description Repeating a POST with the same key (same principal, same body) returns the first answer
+         *     instead of acting twice; a different body with the key is refused with 422. Keys are
+         *     kept in the server's memory for 24 hours, at most 10000 in all and 1000 per principal,
+         *     and 32 MiB of kept answers; past a bound the oldest is forgotten first.
+         */
+        'Idempotency-Key'?: components['parameters']['IdempotencyKey'];
+      };
+      path: {
+        partition: components['parameters']['Partition'];
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The partition's exclusion state now. */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['SoExclusion'];
+        };
+      };
+      202: components['responses']['ApprovalPending'];
+      default: components['responses']['Problem'];
+    };
+  };
+  revokePartition: {
+    parameters: {
+      query?: never;
+      header?: {
+        /**
+         * @description Repeating a POST with the same key (same principal, same body) returns the first answer
+         *     instead of acting twice; a different body with the key is refused with 422. Keys are
+         *     kept in the server's memory for 24 hours, at most 10000 in all and 1000 per principal,
+         *     and 32 MiB of kept answers; past a bound the oldest is forgotten first.
+         */
+        'Idempotency-Key'?: components['parameters']['IdempotencyKey'];
+      };
+      path: {
+        partition: components['parameters']['Partition'];
+      };
+      cookie?: never;
+    };
+    requestBody?: {
+      content: {
+        'application/json': {
+          reason?: components['schemas']['CrlReason'];
+        };
+      };
+    };
+    responses: {
+      /** @description The partition's revoked certificate serials (hex). */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            partition: components['schemas']['Name'];
+            reason: components['schemas']['CrlReason'];
+            revokedSerials: string[];
+          };
+        };
+      };
+      202: components['responses']['ApprovalPending'];
+      default: components['responses']['Problem'];
+    };
+  };
   listKeys: {
     parameters: {
       query?: {
@@ -1156,7 +1447,8 @@ export interface operations {
         /**
          * @description Repeating a POST with the same key (same principal, same body) returns the first answer
          *     instead of acting twice; a different body with the key is refused with 422. Keys are
-         *     kept in the server's memory for 24 hours (at most 10000, the oldest forgotten first).
+         *     kept in the server's memory for 24 hours, at most 10000 in all and 1000 per principal,
+         *     and 32 MiB of kept answers; past a bound the oldest is forgotten first.
          */
         'Idempotency-Key'?: components['parameters']['IdempotencyKey'];
       };
@@ -1200,7 +1492,8 @@ export interface operations {
         /**
          * @description Repeating a POST with the same key (same principal, same body) returns the first answer
          *     instead of acting twice; a different body with the key is refused with 422. Keys are
-         *     kept in the server's memory for 24 hours (at most 10000, the oldest forgotten first).
+         *     kept in the server's memory for 24 hours, at most 10000 in all and 1000 per principal,
+         *     and 32 MiB of kept answers; past a bound the oldest is forgotten first.
          */
         'Idempotency-Key'?: components['parameters']['IdempotencyKey'];
       };
@@ -1284,6 +1577,7 @@ export interface operations {
           };
         };
       };
+      202: components['responses']['ApprovalPending'];
       default: components['responses']['Problem'];
     };
   };
@@ -1294,7 +1588,8 @@ export interface operations {
         /**
          * @description Repeating a POST with the same key (same principal, same body) returns the first answer
          *     instead of acting twice; a different body with the key is refused with 422. Keys are
-         *     kept in the server's memory for 24 hours (at most 10000, the oldest forgotten first).
+         *     kept in the server's memory for 24 hours, at most 10000 in all and 1000 per principal,
+         *     and 32 MiB of kept answers; past a bound the oldest is forgotten first.
          */
         'Idempotency-Key'?: components['parameters']['IdempotencyKey'];
       };
@@ -1326,7 +1621,8 @@ export interface operations {
         /**
          * @description Repeating a POST with the same key (same principal, same body) returns the first answer
          *     instead of acting twice; a different body with the key is refused with 422. Keys are
-         *     kept in the server's memory for 24 hours (at most 10000, the oldest forgotten first).
+         *     kept in the server's memory for 24 hours, at most 10000 in all and 1000 per principal,
+         *     and 32 MiB of kept answers; past a bound the oldest is forgotten first.
          */
         'Idempotency-Key'?: components['parameters']['IdempotencyKey'];
       };
@@ -1362,7 +1658,8 @@ export interface operations {
         /**
          * @description Repeating a POST with the same key (same principal, same body) returns the first answer
          *     instead of acting twice; a different body with the key is refused with 422. Keys are
-         *     kept in the server's memory for 24 hours (at most 10000, the oldest forgotten first).
+         *     kept in the server's memory for 24 hours, at most 10000 in all and 1000 per principal,
+         *     and 32 MiB of kept answers; past a bound the oldest is forgotten first.
          */
         'Idempotency-Key'?: components['parameters']['IdempotencyKey'];
       };
@@ -1405,7 +1702,8 @@ export interface operations {
         /**
          * @description Repeating a POST with the same key (same principal, same body) returns the first answer
          *     instead of acting twice; a different body with the key is refused with 422. Keys are
-         *     kept in the server's memory for 24 hours (at most 10000, the oldest forgotten first).
+         *     kept in the server's memory for 24 hours, at most 10000 in all and 1000 per principal,
+         *     and 32 MiB of kept answers; past a bound the oldest is forgotten first.
          */
         'Idempotency-Key'?: components['parameters']['IdempotencyKey'];
       };
@@ -1467,7 +1765,8 @@ export interface operations {
         /**
          * @description Repeating a POST with the same key (same principal, same body) returns the first answer
          *     instead of acting twice; a different body with the key is refused with 422. Keys are
-         *     kept in the server's memory for 24 hours (at most 10000, the oldest forgotten first).
+         *     kept in the server's memory for 24 hours, at most 10000 in all and 1000 per principal,
+         *     and 32 MiB of kept answers; past a bound the oldest is forgotten first.
          */
         'Idempotency-Key'?: components['parameters']['IdempotencyKey'];
       };
@@ -1508,7 +1807,8 @@ export interface operations {
         /**
          * @description Repeating a POST with the same key (same principal, same body) returns the first answer
          *     instead of acting twice; a different body with the key is refused with 422. Keys are
-         *     kept in the server's memory for 24 hours (at most 10000, the oldest forgotten first).
+         *     kept in the server's memory for 24 hours, at most 10000 in all and 1000 per principal,
+         *     and 32 MiB of kept answers; past a bound the oldest is forgotten first.
          */
         'Idempotency-Key'?: components['parameters']['IdempotencyKey'];
       };
@@ -1552,7 +1852,8 @@ export interface operations {
         /**
          * @description Repeating a POST with the same key (same principal, same body) returns the first answer
          *     instead of acting twice; a different body with the key is refused with 422. Keys are
-         *     kept in the server's memory for 24 hours (at most 10000, the oldest forgotten first).
+         *     kept in the server's memory for 24 hours, at most 10000 in all and 1000 per principal,
+         *     and 32 MiB of kept answers; past a bound the oldest is forgotten first.
          */
         'Idempotency-Key'?: components['parameters']['IdempotencyKey'];
       };
@@ -1584,7 +1885,8 @@ export interface operations {
         /**
          * @description Repeating a POST with the same key (same principal, same body) returns the first answer
          *     instead of acting twice; a different body with the key is refused with 422. Keys are
-         *     kept in the server's memory for 24 hours (at most 10000, the oldest forgotten first).
+         *     kept in the server's memory for 24 hours, at most 10000 in all and 1000 per principal,
+         *     and 32 MiB of kept answers; past a bound the oldest is forgotten first.
          */
         'Idempotency-Key'?: components['parameters']['IdempotencyKey'];
       };
@@ -1697,7 +1999,8 @@ export interface operations {
         /**
          * @description Repeating a POST with the same key (same principal, same body) returns the first answer
          *     instead of acting twice; a different body with the key is refused with 422. Keys are
-         *     kept in the server's memory for 24 hours (at most 10000, the oldest forgotten first).
+         *     kept in the server's memory for 24 hours, at most 10000 in all and 1000 per principal,
+         *     and 32 MiB of kept answers; past a bound the oldest is forgotten first.
          */
         'Idempotency-Key'?: components['parameters']['IdempotencyKey'];
       };
@@ -1737,7 +2040,8 @@ export interface operations {
         /**
          * @description Repeating a POST with the same key (same principal, same body) returns the first answer
          *     instead of acting twice; a different body with the key is refused with 422. Keys are
-         *     kept in the server's memory for 24 hours (at most 10000, the oldest forgotten first).
+         *     kept in the server's memory for 24 hours, at most 10000 in all and 1000 per principal,
+         *     and 32 MiB of kept answers; past a bound the oldest is forgotten first.
          */
         'Idempotency-Key'?: components['parameters']['IdempotencyKey'];
       };
@@ -1767,7 +2071,8 @@ export interface operations {
         /**
          * @description Repeating a POST with the same key (same principal, same body) returns the first answer
          *     instead of acting twice; a different body with the key is refused with 422. Keys are
-         *     kept in the server's memory for 24 hours (at most 10000, the oldest forgotten first).
+         *     kept in the server's memory for 24 hours, at most 10000 in all and 1000 per principal,
+         *     and 32 MiB of kept answers; past a bound the oldest is forgotten first.
          */
         'Idempotency-Key'?: components['parameters']['IdempotencyKey'];
       };
@@ -1910,7 +2215,8 @@ export interface operations {
         /**
          * @description Repeating a POST with the same key (same principal, same body) returns the first answer
          *     instead of acting twice; a different body with the key is refused with 422. Keys are
-         *     kept in the server's memory for 24 hours (at most 10000, the oldest forgotten first).
+         *     kept in the server's memory for 24 hours, at most 10000 in all and 1000 per principal,
+         *     and 32 MiB of kept answers; past a bound the oldest is forgotten first.
          */
         'Idempotency-Key'?: components['parameters']['IdempotencyKey'];
       };
@@ -1994,6 +2300,102 @@ export interface operations {
             /** @constant */
             revoked: true;
           };
+        };
+      };
+      202: components['responses']['ApprovalPending'];
+      default: components['responses']['Problem'];
+    };
+  };
+  listOfficers: {
+    parameters: {
+      query?: {
+        /** @description A partition's rules; absent for the device's. */
+        partition?: components['parameters']['PartitionQuery'];
+      };
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Principals, by name. */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            officers: components['schemas']['Officer'][];
+          };
+        };
+      };
+      default: components['responses']['Problem'];
+    };
+  };
+  grantRole: {
+    parameters: {
+      query?: never;
+      header?: {
+        /**
+         * @description Repeating a POST with the same key (same principal, same body) returns the first answer
+         *     instead of acting twice; a different body with the key is refused with 422. Keys are
+         *     kept in the server's memory for 24 hours, at most 10000 in all and 1000 per principal,
+         *     and 32 MiB of kept answers; past a bound the oldest is forgotten first.
+         */
+        'Idempotency-Key'?: components['parameters']['IdempotencyKey'];
+      };
+      path: {
+        /** @description A principal of the role table (an officer or an application). */
+        principal: components['parameters']['PrincipalPath'];
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': {
+          role: components['schemas']['Role'];
+          /** @description The partition the role holds in; absent for a device role. */
+          partition?: components['schemas']['Name'];
+        };
+      };
+    };
+    responses: {
+      /** @description The role is held (granting a held role is no change). */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['RoleChange'];
+        };
+      };
+      202: components['responses']['ApprovalPending'];
+      default: components['responses']['Problem'];
+    };
+  };
+  revokeRole: {
+    parameters: {
+      query?: {
+        /** @description The partition the role holds in; absent for a device role. */
+        partition?: components['schemas']['Name'];
+      };
+      header?: never;
+      path: {
+        /** @description A principal of the role table (an officer or an application). */
+        principal: components['parameters']['PrincipalPath'];
+        role: components['schemas']['Role'];
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The role is revoked. */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['RoleChange'];
         };
       };
       202: components['responses']['ApprovalPending'];

@@ -263,9 +263,17 @@ export class Hsm {
     return publicKey(this.core, partitionName, label);
   }
 
-  /** Deletes a key: to the trash (invalidation on) or destroyed. */
-  deleteKey(partitionName: string, label: string): Promise<KeyInfo | undefined> {
-    return deleteKey(this.core, partitionName, label);
+  /**
+   * Deletes a key: to the trash (invalidation on) or destroyed. A key with its own approval
+   * policy is deleted under the policy's modify rule (or, without one, every rule it has): the
+   * call then becomes an approval request, and executing it deletes the key.
+   */
+  deleteKey(
+    partitionName: string,
+    label: string,
+    authority?: RequestAuthority | PresentedAuthority,
+  ): Promise<KeyInfo | undefined> {
+    return deleteKey(this.core, partitionName, label, authority);
   }
 
   /** Takes a key out of the trash; needs a security officer (or an approved request). */
@@ -472,6 +480,9 @@ export class Hsm {
         break;
       case 'partition.revoke':
         await this.revokePartition(await requestPartition(), text(p['reason']) as CrlReason, auth);
+        break;
+      case 'key.delete':
+        await this.deleteKey(await requestPartition(), text(p['label']), auth);
         break;
       case 'key.restore':
         await this.restoreKey(await requestPartition(), text(p['label']), auth);

@@ -13,11 +13,15 @@ export type {
 } from './hsm.js';
 export { SIGN_DATA_LIMIT, STATEMENT_DATA_LIMIT } from './keys/use.js';
 export type { Authority, RequestAuthority } from './governance/authorize.js';
-export { presentedRole } from './governance/presented.js';
-export type { PresentedAuthority, PresentedPrincipal } from './governance/presented.js';
+export { presentedName, presentedRole, PRESENTED_VIAS } from './governance/presented.js';
+export type {
+  PresentedAuthority,
+  PresentedPrincipal,
+  PresentedVia,
+} from './governance/presented.js';
 export { GOVERNED } from './governance/roles.js';
 export type { AccessEvent } from './audit/access.js';
-export type { RequestView } from './governance/service.js';
+export type { OfficerView, RequestView } from './governance/service.js';
 export { createFactory, openFactory, FACTORY_FILES } from './issuing/factory.js';
 export type { Factory, CreateFactoryOptions } from './issuing/factory.js';
 export type { MasterKeyInput } from './master-key.js';

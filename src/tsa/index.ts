@@ -36,5 +36,11 @@ export type { ClientAddress } from './http/client-address.js';
 export { createRateLimiter, MAX_CLIENTS } from './http/rate-limit.js';
 export type { RateLimiter, RateLimiterOptions } from './http/rate-limit.js';
 export { LruMap } from './http/lru.js';
-export { JWT_ALGORITHMS, JwtRefusal, verifyBearerJwt } from './http/jwt.js';
+export {
+  acceptableTokenType,
+  JWT_ALGORITHMS,
+  JwtRefusal,
+  remoteKeySet,
+  verifyBearerJwt,
+} from './http/jwt.js';
 export type { BearerJwtOptions, JwtRefusalReason } from './http/jwt.js';

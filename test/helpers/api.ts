@@ -117,7 +117,7 @@ export interface TestIssuer {
   readonly publicJwk: JWK;
   token(
     claims: Record<string, unknown>,
-    options?: { expiresIn?: string | number; audience?: string },
+    options?: { expiresIn?: string | number; audience?: string; typ?: string; kid?: string },
   ): Promise<string>;
 }
 
@@ -133,7 +133,11 @@ export async function makeIssuer(): Promise<TestIssuer> {
     publicJwk,
     token: (claims, options = {}) =>
       new SignJWT(claims)
-        .setProtectedHeader({ alg: 'ES256', kid: 'k1' })
+        .setProtectedHeader({
+          alg: 'ES256',
+          kid: options.kid ?? 'k1',
+          ...(options.typ === undefined ? {} : { typ: options.typ }),
+        })
         .setIssuer(issuer)
         .setAudience(options.audience ?? audience)
         .setIssuedAt()

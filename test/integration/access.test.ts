@@ -199,6 +199,23 @@ describe('access control', () => {
     expect((await stamp({ authorization: 'Bearer not.a.jwt' })).status).toBe(401);
   });
 
+  it('JWT: a token typed as another kind of JWT (a DPoP proof, a logout token) is refused', async () => {
+    const typed = (typ: string): Promise<string> =>
+      new SignJWT({ sub: 'client-1' })
+        .setProtectedHeader({ alg: 'ES256', kid: 'k1', typ })
+        .setIssuer('https://issuer.example')
+        .setAudience('attestamp-tsa')
+        .setIssuedAt()
+        .setExpirationTime('5m')
+        .sign(signingKey);
+    for (const typ of ['dpop+jwt', 'logout+jwt']) {
+      expect((await stamp({ authorization: `Bearer ${await typed(typ)}` })).status, typ).toBe(401);
+    }
+    for (const typ of ['at+jwt', 'JWT']) {
+      expect((await stamp({ authorization: `Bearer ${await typed(typ)}` })).status, typ).toBe(200);
+    }
+  });
+
   it('JWT: exp is required, iat in the future and too long a lifetime are refused', async () => {
     const now = Math.floor(Date.now() / 1000);
     const token = (claims: { iat?: number; exp?: number; nbf?: number }): Promise<string> => {

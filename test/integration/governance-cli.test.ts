@@ -498,6 +498,24 @@ describe.skipIf(skip)('governance through the CLI, approvers signing with openss
     expect(policy.use.alternatives[0]?.groups[0]?.threshold).toBe(2);
   });
 
+  it('deletes a key with a policy only through an approved request (its use rule, lacking a modify rule)', () => {
+    const made = json<ErrorDoc>(['key', 'delete', 'default', 'release'], 7, 'error');
+    expect(made.error.code).toBe('approval-required');
+    const id = String(made.error.details?.request);
+    const shown = json<RequestDoc>(['approvals', 'show', id], 0, 'approval-request');
+    expect(shown.statement.operation).toBe('key.delete');
+    expect(
+      json<{ state: string }>(['key', 'show', 'default', 'release'], 0, 'key-show').state,
+    ).toBe('active');
+    approveWithOpenssl(id, 'alice');
+    approveWithOpenssl(id, 'bob');
+    const executed = json<RequestDoc>(['approvals', 'execute', id], 0, 'approval-request');
+    expect(executed.state).toBe('executed');
+    expect(
+      json<{ state: string }>(['key', 'show', 'default', 'release'], 0, 'key-show').state,
+    ).toBe('invalidated');
+  });
+
   it('revokes an approver key', () => {
     const key = json<{ state: string }>(
       [

@@ -108,7 +108,7 @@ describe.skipIf(skip)('a guarded export through the API, approved with openssl',
     expect(asked.headers.location).toBe(`/v1/approvals/${id}`);
     expect(asked.json.statement).toMatchObject({
       operation: 'key.export',
-      requester: 'app-officer',
+      requester: 'jwt:app-officer',
     });
 
     // The HSM's signature over the statement verifies with openssl against the partition's

@@ -5,6 +5,7 @@ import { auditRoutes } from './audit.js';
 import { governanceRoutes } from './governance.js';
 import { keyOperationRoutes } from './key-operations.js';
 import { keyRoutes } from './keys.js';
+import { officerRoutes } from './officers.js';
 import { partitionRoutes } from './partitions.js';
 import type { Handler, RouteContext } from './types.js';
 
@@ -17,6 +18,7 @@ export function createHandlers(context: RouteContext): Readonly<Record<string, H
     ...keyOperationRoutes(context),
     ...approvalRoutes(context),
     ...governanceRoutes(context),
+    ...officerRoutes(context),
     ...auditRoutes(context),
   };
 }

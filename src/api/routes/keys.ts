@@ -109,9 +109,10 @@ export function keyRoutes({ hsm }: RouteContext): Record<string, Handler> {
     },
 
     deleteKey: async (call) => {
-      const partition = call.params.partition!;
-      requireRole(principalOf(call), KEY_ADMIN, partition, 'key.delete');
-      const left = await hsm.deleteKey(partition, call.params.label!);
+      // Governed by the HSM: crypto-officer, pso or device-so, and the key's own modify rule.
+      const left = await hsm.deleteKey(call.params.partition!, call.params.label!, {
+        presented: principalOf(call),
+      });
       return ok(
         left === undefined
           ? { destroyed: true, key: null }

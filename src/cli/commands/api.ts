@@ -103,6 +103,7 @@ export function authSettings(config: Readonly<ApiConfig>): AuthSettings {
       audience: config.jwtAudience,
       jwks: keys,
       leewaySeconds: config.jwtLeewaySeconds,
+      requireAccessTokenType: config.jwtRequireTyp,
       ...(config.jwtAlgorithms.length === 0 ? {} : { algorithms: config.jwtAlgorithms }),
     };
     try {

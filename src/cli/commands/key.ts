@@ -15,6 +15,7 @@ import { flag, requiredOption, stringOption, type Command, type Invocation } fro
 import { officerCredential, readInputFile, withHsm, withOfficerHint } from '../context.js';
 import { EXIT, InputError, UsageError } from '../exit-codes.js';
 import { jsonText } from '../output.js';
+import type { GenerateKeyBody } from '../../client/index.js';
 import { keyViewOf, REMOTE_OPTIONS, withTarget, type KeyView } from '../remote.js';
 import { readPolicyFile } from './key-use.js';
 import { MASTER_OPTIONS, OFFICER_OPTIONS } from './partition.js';
@@ -139,12 +140,15 @@ export const keyGenerate: Command = {
           ...common,
           ...(policy === undefined ? {} : { policy }),
         }),
-      async (api) => {
-        if (policy !== undefined) {
-          throw new UsageError('--policy is not available with --api: set it with key policy');
-        }
-        return keyViewOf(await api.generateKey(inv.positionals[0]!, common));
-      },
+      async (api) =>
+        keyViewOf(
+          await api.generateKey(inv.positionals[0]!, {
+            ...common,
+            // The file's JSON as the API takes it; the server checks it against the document
+            // and the HSM's rule parser, as the local store does.
+            ...(policy === undefined ? {} : { policy: policy as GenerateKeyBody['policy'] }),
+          }),
+        ),
     );
     if (flag(inv, 'json')) inv.io.stdout(jsonText(keyJson(key)));
     else printKey(inv, key);

@@ -13,7 +13,12 @@ import { ApproverKeys } from './approvers.js';
 import { GovernanceObjects } from './objects.js';
 import { keyScope, QuorumRules, type KeyRuleClass, type RuleInForce } from './quorum.js';
 import { parseAttributes } from '../views.js';
-import { presentedRole, type PresentedAuthority, type PresentedPrincipal } from './presented.js';
+import {
+  checkPresented,
+  presentedRole,
+  type PresentedAuthority,
+  type PresentedPrincipal,
+} from './presented.js';
 import { ApprovalRequests, type RequestBody } from './requests.js';
 import { requestBytes } from './statement.js';
 import {
@@ -303,6 +308,7 @@ export class GovernanceCore {
     op: Operation,
     call: GovernedCall,
   ): Promise<Grant> {
+    checkPresented(presented);
     const name = presented.principal;
     op.actor = name;
     op.details = { ...op.details, via: presented.via };
@@ -393,6 +399,7 @@ export class GovernanceCore {
     op: Operation,
     call: GovernedCall,
   ): Promise<Grant> {
+    if (authority.presented !== undefined) checkPresented(authority.presented);
     const id = authority.request;
     const req = await this.requests.require(this.core.store, id);
     const requester = req.body.statement.requester;

@@ -110,6 +110,12 @@ export const GOVERNED: Readonly<Record<string, Governed>> = {
   'key.block': { class: undefined, roles: ['crypto-officer', 'pso'], scope: 'partition' },
   'key.unblock': { class: undefined, roles: ['crypto-officer', 'pso'], scope: 'partition' },
   'key.policy': { class: undefined, roles: ['crypto-officer', 'pso'], scope: 'partition' },
+  // Deleting a key: under its policy's modify rule (or every rule it has), when it has one.
+  'key.delete': {
+    class: undefined,
+    roles: ['crypto-officer', 'pso', 'device-so'],
+    scope: 'partition',
+  },
   'audit.export': {
     class: 'audit.export',
     roles: ['auditor', 'device-so', 'pso'],

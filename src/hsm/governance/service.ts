@@ -18,7 +18,7 @@ import {
 } from './authorize.js';
 import type { GovernanceObject } from './objects.js';
 import { KEY_RULE_CLASSES, type KeyRuleClass, type RuleBody } from './quorum.js';
-import { presentedRole, type PresentedAuthority } from './presented.js';
+import { checkPresented, presentedRole, type PresentedAuthority } from './presented.js';
 import {
   escrowDigest,
   escrowOf,
@@ -33,7 +33,10 @@ import {
   OPERATION_CLASSES,
   partitionScope,
   type OperationClass,
+  type PrincipalBody,
+  type PrincipalType,
   type Role,
+  type RoleBody,
 } from './roles.js';
 import { parseRule, satisfiable, type QuorumRule } from './rules.js';
 import type { ApprovalDecision } from './statement.js';
@@ -43,6 +46,18 @@ export interface RequestView {
   readonly body: RequestBody;
   readonly approvals: readonly ApprovalBody[];
   readonly evaluation: RequestEvaluation;
+}
+
+/** A principal as listed: its kind and state, its active roles, its usable approver keys. */
+export interface OfficerView {
+  readonly name: string;
+  readonly type: PrincipalType;
+  readonly state: PrincipalBody['state'];
+  readonly createdAt: string;
+  /** Active roles; partition is the partition's name, null for the device. */
+  readonly roles: readonly { readonly role: Role; readonly partition: string | null }[];
+  /** Approver keys not revoked. */
+  readonly approverKeys: number;
 }
 
 export function checkOperationClass(name: string): OperationClass {
@@ -227,6 +242,52 @@ export class Governance {
         }
         return undefined;
       },
+    );
+  }
+
+  /**
+   * The principals with their active roles and the number of their usable approver keys; with
+   * a partition, only the principals holding a role there, with their roles there. Every row
+   * read is authenticated (a forged role or principal is an integrity failure).
+   */
+  async officers(partition?: string): Promise<OfficerView[]> {
+    const op: Operation = {
+      action: 'officer.list',
+      ...(partition === undefined ? {} : { details: { partition } }),
+    };
+    return this.core.guard(op, async () =>
+      this.core.store.snapshot(async (r) => {
+        const pid = await this.partitionIdOf(r, partition);
+        const names = new Map(
+          (await this.core.rows.allPartitions(r)).map((p) => [partitionScope(p.id), p.name]),
+        );
+        const roles = (await this.gov.objects.list<RoleBody>(r, 'role'))
+          .map((o) => o.body)
+          .filter((b) => b.state === 'active')
+          .filter((b) => pid === undefined || b.scope === partitionScope(pid));
+        const keys = (await this.gov.objects.list<ApproverKeyBody>(r, 'approver-key')).filter(
+          (k) => k.body.revokedAt === null,
+        );
+        const out: OfficerView[] = [];
+        for (const p of await this.gov.objects.list<PrincipalBody>(r, 'principal')) {
+          const mine = roles.filter((b) => b.principal === p.body.name);
+          if (pid !== undefined && mine.length === 0) continue;
+          out.push({
+            name: p.body.name,
+            type: p.body.type,
+            state: p.body.state,
+            createdAt: p.body.createdAt,
+            roles: mine.map((b) => ({
+              role: b.role,
+              // A role in a partition that is gone names it by id.
+              partition:
+                b.scope === 'device' ? null : (names.get(b.scope) ?? `#${b.scope.slice(10)}`),
+            })),
+            approverKeys: keys.filter((k) => k.body.principal === p.body.name).length,
+          });
+        }
+        return out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+      }),
     );
   }
 
@@ -556,9 +617,10 @@ export class Governance {
   ): Promise<void> {
     const op: Operation = { action: 'approval.cancel', details: { request: id.slice(0, 64) } };
     await this.core.guard(op, async () => {
+      const presented = authority !== undefined && 'presented' in authority ? authority : undefined;
+      if (presented !== undefined) checkPresented(presented.presented);
       const req = await this.gov.requests.require(this.core.store, id);
       let by = this.core.actor;
-      const presented = authority !== undefined && 'presented' in authority ? authority : undefined;
       if (presented !== undefined) {
         by = presented.presented.principal;
         op.actor = by;

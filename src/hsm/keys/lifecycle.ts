@@ -5,7 +5,7 @@ import { randomUUID, type KeyObject } from 'node:crypto';
 import { bytesEqual, type JsonValue } from '../../shared/index.js';
 import { canonicalJson } from '../governance/canonical-json.js';
 import { isKeyAlgorithm, type KeyAlgorithm } from '../../pki/index.js';
-import { officerChange } from '../auth/officers.js';
+import { governedChange, officerChange } from '../auth/officers.js';
 import type { Core, Operation } from '../core.js';
 import type { Authority, RequestAuthority } from '../governance/authorize.js';
 import type { PresentedAuthority } from '../governance/presented.js';
@@ -37,7 +37,14 @@ import {
 import { aesKeyUnwrapPad, aesKeyWrapPad, rsaAesKeyWrap, rsaWrappingKey } from '../wrap.js';
 import { checkPurposes, generatedAttributes, importedAttributes } from './attributes.js';
 import { KEY_RULE_CLASSES } from '../governance/quorum.js';
-import { checkKeyPolicy, keyPolicyJson, keyRules, parseKeyPolicy } from './policy.js';
+import {
+  checkKeyPolicy,
+  keyParams as policyKeyParams,
+  keyPolicyJson,
+  keyRules,
+  modifyClasses,
+  parseKeyPolicy,
+} from './policy.js';
 import { keyAad, sealPrivateKey, unsealRow } from './sealing.js';
 
 export interface ImportKeyOptions {
@@ -325,46 +332,69 @@ export function publicKey(
   });
 }
 
+/** A user key of a writable partition that may be deleted now (refused with the reason). */
+function checkDeletable(partition: PartitionRow, row: KeyRow): void {
+  requireWritable(toPartitionInfo(partition).policy);
+  const label = row.label;
+  if (row.role !== 'user') {
+    throw new HsmError('system-key', "a partition's own keys cannot be deleted", {
+      details: { label },
+    });
+  }
+  if (!parseAttributes(row).destroyable) {
+    throw new HsmError('key-not-destroyable', 'the key is not destroyable', {
+      details: { label },
+    });
+  }
+  if (row.state === 'invalidated') {
+    throw new HsmError('key-invalidated', 'the key is already in the trash', {
+      details: { label },
+    });
+  }
+  // A blocked key restored from the trash would be active again without its unblock rule.
+  if (keyState(row) === 'blocked') {
+    throw new HsmError('key-blocked', 'the key is blocked: unblock it before deleting it', {
+      details: { label },
+    });
+  }
+}
+
 /**
  * Deletes a key. With invalidation on (the default) it goes to the partition's trash: unusable,
- * listed as invalidated, restorable by an officer. Otherwise it is destroyed.
+ * listed as invalidated, restorable by an officer. Otherwise it is destroyed. A deletion lifts
+ * every rule of the key's own approval policy at once, so a key with a policy is deleted only
+ * under its modify rule (or, without one, every rule it has), as a change of its policy is:
+ * the call becomes an approval request (approval-required names it), and the approved request
+ * deletes exactly that key at that policy version. A presented principal (REST API) needs
+ * crypto-officer, pso or device-so in the partition.
  */
 export function deleteKey(
   core: Core,
   partitionName: string,
   label: string,
+  authority?: RequestAuthority | PresentedAuthority,
 ): Promise<KeyInfo | undefined> {
   const op: Operation = { action: 'key.delete', details: { partition: partitionName, label } };
   return core.guard(op, async () => {
-    const now = core.clock.now();
-    const result = await core.store.tx(
-      async (tx): Promise<{ info: KeyInfo | undefined; id: string }> => {
-        const { partition, row } = await core.locate(tx, partitionName, label, op);
-        const policy = toPartitionInfo(partition).policy;
-        requireWritable(policy);
-        if (row.role !== 'user') {
-          throw new HsmError('system-key', "a partition's own keys cannot be deleted", {
-            details: { label },
-          });
-        }
-        if (!parseAttributes(row).destroyable) {
-          throw new HsmError('key-not-destroyable', 'the key is not destroyable', {
-            details: { label },
-          });
-        }
-        if (row.state === 'invalidated') {
-          throw new HsmError('key-invalidated', 'the key is already in the trash', {
-            details: { label },
-          });
-        }
-        // A blocked key restored from the trash would be active again without its unblock rule.
-        if (keyState(row) === 'blocked') {
-          throw new HsmError('key-blocked', 'the key is blocked: unblock it before deleting it', {
-            details: { label },
-          });
-        }
-        if (policy.invalidation) {
+    const result = await governedChange(
+      core,
+      authority,
+      (governed) => core.governance.authorizeOperator(authority, op, governed),
+      async (r) => {
+        const found = await core.locate(r, partitionName, label, op);
+        checkDeletable(found.partition, found.row);
+        return found;
+      },
+      (found) => ({
+        action: 'key.delete',
+        partitionId: found.partition.id,
+        params: policyKeyParams(found),
+        keyRules: keyRules(found.row, modifyClasses(parseAttributes(found.row).policy)),
+      }),
+      async (tx, { partition, row }, now): Promise<{ info: KeyInfo | undefined; id: string }> => {
+        if (toPartitionInfo(partition).policy.invalidation) {
           const seq = await core.audit(tx, now, {
+            actor: op.actor,
             action: 'key.invalidate',
             partitionId: partition.id,
             keyId: row.id,
@@ -381,6 +411,7 @@ export function deleteKey(
           return { info: toKeyInfo(next, partition.name), id: row.id };
         }
         await core.audit(tx, now, {
+          actor: op.actor,
           action: 'key.destroy',
           partitionId: partition.id,
           keyId: row.id,
@@ -390,6 +421,7 @@ export function deleteKey(
         await compareAndDeleteKey(tx, row);
         return { info: undefined, id: row.id };
       },
+      (value) => ({ key: value.id, destroyed: value.info === undefined }),
     );
     core.keyCache.delete(result.id);
     if (result.info === undefined) await scrubAfterDelete(core, 'key.destroy');

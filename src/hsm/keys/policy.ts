@@ -175,10 +175,11 @@ export const keyParams = (found: Located): JsonObject => ({
 });
 
 /**
- * The rules that guard a change of the policy: its modify rule; without one, every rule it
- * has (use, block and unblock), so that no rule is lifted with fewer approvals than it asks.
+ * The rules that guard a change of the policy, and the deletion of the key (which lifts every
+ * rule at once): its modify rule; without one, every rule it has (use, block and unblock), so
+ * that no rule is lifted with fewer approvals than it asks.
  */
-function modifyClasses(policy: KeyPolicy | undefined): KeyRuleClass[] {
+export function modifyClasses(policy: KeyPolicy | undefined): KeyRuleClass[] {
   if (policy?.modify !== undefined) return [KEY_RULE_CLASSES.modify];
   return (['use', 'block', 'unblock'] as const)
     .filter((k) => policy?.[k] !== undefined)

@@ -178,6 +178,8 @@ function createJwtCheck(
           return refusal(401, 'the token is issued in the future');
         case 'lifetime':
           return refusal(401, 'the token lifetime is too long');
+        case 'type':
+          return refusal(401, 'the token is not an access token (typ)');
         default:
           return refusal(401, 'invalid or expired token');
       }

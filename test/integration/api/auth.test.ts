@@ -42,6 +42,25 @@ describe('JWT bearer tokens', () => {
     expect(r.status).toBe(200);
   });
 
+  it('refuses a token typed as another kind of JWT; takes at+jwt, JWT or no typ', async () => {
+    for (const typ of ['dpop+jwt', 'logout+jwt', 'application/secevent+jwt']) {
+      const r = await f.request('GET', '/v1/partitions/default', {
+        token: await f.issuer.token(claims, { typ }),
+      });
+      expect([r.status, r.json.code, r.json.details.reason], typ).toEqual([
+        401,
+        'api-unauthenticated',
+        'type',
+      ]);
+    }
+    for (const typ of ['at+jwt', 'application/at+jwt', 'JWT', undefined]) {
+      const r = await f.request('GET', '/v1/partitions/default', {
+        token: await f.issuer.token(claims, typ === undefined ? {} : { typ }),
+      });
+      expect(r.status, String(typ)).toBe(200);
+    }
+  });
+
   it('refuses a token for another audience with 403', async () => {
     const t = await f.issuer.token(claims, { audience: 'another-service' });
     const r = await f.request('GET', '/v1/device', { token: t });
@@ -104,7 +123,7 @@ describe('JWT bearer tokens', () => {
     const t = await f.issuer.token({ ...claims, attestamp_partitions: ['other'] });
     const r = await f.request('GET', '/v1/partitions/default/keys', { token: t });
     expect([r.status, r.json.code]).toEqual([403, 'role-required']);
-    expect(r.json.details).toMatchObject({ scope: 'partition:default', principal: 'app' });
+    expect(r.json.details).toMatchObject({ scope: 'partition:default', principal: 'jwt:app' });
   });
 });
 
@@ -143,6 +162,19 @@ describe('keys from a JWKS URL on loopback', () => {
     expect(fetched).toBeGreaterThanOrEqual(1);
   });
 
+  it('still answers 401 for a token whose kid the fetched keys do not have', async () => {
+    const t = await f.issuer.token(
+      { sub: 'app', attestamp_roles: ['crypto-user'] },
+      { kid: 'unknown-kid' },
+    );
+    const r = await f.request('GET', '/v1/device', { token: t });
+    expect([r.status, r.json.code, r.json.details.reason]).toEqual([
+      401,
+      'api-unauthenticated',
+      'invalid',
+    ]);
+  });
+
   it('refuses a JWKS URL off this machine, and HS or none algorithms, at start-up', async () => {
     const { checkJwtSettings } = await import('../../../src/api/index.js');
     const base = { issuer: 'i', audience: 'a', jwks: { keys: [] } };
@@ -158,6 +190,75 @@ describe('keys from a JWKS URL on loopback', () => {
     expect(() => {
       checkJwtSettings({ ...base, jwks: new URL('http://[::1]:9/jwks') });
     }).not.toThrow();
+  });
+});
+
+describe('JWT typ required (RFC 9068)', () => {
+  let f: ApiFixture;
+  beforeAll(async () => {
+    f = await startApiFixture({
+      auth: ({ issuer }) => ({
+        jwt: {
+          issuer: issuer.issuer,
+          audience: issuer.audience,
+          jwks: issuer.jwks,
+          requireAccessTokenType: true,
+        },
+      }),
+    });
+  }, 60_000);
+  afterAll(async () => {
+    await f.close();
+  });
+
+  it('takes only tokens typed at+jwt', async () => {
+    const claims = { sub: 'app', attestamp_roles: ['crypto-user'], attestamp_partitions: ['*'] };
+    for (const typ of [undefined, 'JWT', 'dpop+jwt']) {
+      const r = await f.request('GET', '/v1/device', {
+        token: await f.issuer.token(claims, typ === undefined ? {} : { typ }),
+      });
+      expect([r.status, r.json.details.reason], String(typ)).toEqual([401, 'type']);
+    }
+    for (const typ of ['at+jwt', 'application/at+jwt']) {
+      const r = await f.request('GET', '/v1/device', {
+        token: await f.issuer.token(claims, { typ }),
+      });
+      expect(r.status, typ).toBe(200);
+    }
+  });
+});
+
+describe('a JWKS URL that does not answer', () => {
+  let f: ApiFixture;
+  beforeAll(async () => {
+    // A loopback port nobody listens on: bound, then closed.
+    const probe = createServer();
+    await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+    const port = (probe.address() as AddressInfo).port;
+    await new Promise((resolve) => probe.close(resolve));
+    f = await startApiFixture({
+      auth: ({ issuer }) => ({
+        jwt: {
+          issuer: issuer.issuer,
+          audience: issuer.audience,
+          jwks: new URL(`http://127.0.0.1:${port}/jwks.json`),
+        },
+      }),
+      limits: { authFailuresPerMinute: 3 },
+    });
+  }, 60_000);
+  afterAll(async () => {
+    await f.close();
+  });
+
+  it('answers 503 api-jwks-unavailable with Retry-After, not 401, and spends no failure budget', async () => {
+    const t = await f.token('app', ['crypto-user']);
+    for (let i = 0; i < 5; i++) {
+      const r = await f.request('GET', '/v1/device', { token: t });
+      expect([r.status, r.json.code]).toEqual([503, 'api-jwks-unavailable']);
+      expect(r.headers['retry-after']).toBe('5');
+      expect(r.headers['www-authenticate']).toBeUndefined();
+    }
   });
 });
 
@@ -204,7 +305,7 @@ describe('client certificates', () => {
     const r = await f.request('GET', '/v1/partitions/default/keys', { cert: good });
     expect(r.status).toBe(200);
     const last = (await auditEntries(f.hsm)).filter((e) => e.action === 'api.request').at(-1);
-    expect(last).toMatchObject({ actor: 'app-mtls', details: { via: 'mtls', status: 200 } });
+    expect(last).toMatchObject({ actor: 'mtls:app-mtls', details: { via: 'mtls', status: 200 } });
   });
 
   it('refuses no certificate (and no token)', async () => {

@@ -1,5 +1,5 @@
-// The operator CLI with --api URL against the real REST API over HTTPS on port 0: key generate,
-// list and show and approvals list, show (with --bytes), sign and submit, with the same --json
+// The operator CLI with --api URL against the real REST API over HTTPS on port 0: key generate
+// (with its own approval policy), list and show and approvals list, show (with --bytes), sign and submit, with the same --json
 // documents (checked against schemas/cli) as the local commands; a refused token, a missing
 // token file and an untrusted server as the CLI's errors with their exit codes, the token never printed.
 /* eslint-disable @typescript-eslint/no-unsafe-member-access, @typescript-eslint/no-unsafe-assignment, @typescript-eslint/no-unsafe-argument, @typescript-eslint/no-explicit-any -- JSON documents are checked against their schemas before a test reads their fields */
@@ -300,7 +300,7 @@ describe('approvals with --api', () => {
       expect.objectContaining({ id, operation: 'key.purge', state: 'pending' }),
     );
     const text = await cli(['approvals', 'list', ...remote]);
-    expect(text.stdout).toContain(`${id}\tkey.purge\tpending\tcli-officer`);
+    expect(text.stdout).toContain(`${id}\tkey.purge\tpending\tjwt:cli-officer`);
   });
 
   it("shows a request with the approval-request document, the HSM's signature verified", async () => {
@@ -389,5 +389,63 @@ describe('approvals with --api', () => {
     ]);
     expect(forged.code).toBe(2);
     expect(documentOf(forged, 'error').error.code).toBe('approval-signature-invalid');
+  });
+
+  it('generates a key with its own approval policy (--policy FILE) through the API', async () => {
+    const use = {
+      timeoutSeconds: 3600,
+      alternatives: [{ groups: [{ members: ['ann'], threshold: 1 }] }],
+    };
+    writeFileSync(join(cwd, 'policy.json'), JSON.stringify({ use }));
+    const generate = (label: string, file: string) =>
+      cli([
+        'key',
+        'generate',
+        'default',
+        '--label',
+        label,
+        '--algorithm',
+        'ecdsa-p256',
+        '--policy',
+        file,
+        '--modifiable',
+        ...remote,
+        '--json',
+      ]);
+    const r = await generate('remote-ruled', 'policy.json');
+    expect([r.code, r.stderr]).toEqual([0, '']);
+    const doc = documentOf(r, 'key-show');
+    expect(doc.attributes).toMatchObject({ modifiable: true, policy: { version: 1, use } });
+    const local = await f.hsm.key('default', 'remote-ruled');
+    expect(local.attributes.policy?.use).toMatchObject(use);
+    // The key signs only through a request now, as its policy says.
+    writeFileSync(join(cwd, 'msg.txt'), 'hello');
+    const signed = await cli([
+      'key',
+      'sign',
+      'default',
+      'remote-ruled',
+      '--in',
+      'msg.txt',
+      '--out',
+      'msg.sig',
+      ...remote,
+      '--json',
+    ]);
+    expect(signed.code).toBe(7);
+    expect(documentOf(signed, 'error').error.code).toBe('approval-required');
+    // A policy no principal with an approver key could meet is the HSM's refusal, as locally.
+    writeFileSync(
+      join(cwd, 'nobody.json'),
+      JSON.stringify({
+        use: { ...use, alternatives: [{ groups: [{ members: ['zed'], threshold: 1 }] }] },
+      }),
+    );
+    const lockout = await generate('remote-locked', 'nobody.json');
+    expect(lockout.code).not.toBe(0);
+    expect(documentOf(lockout, 'error').error.code).toBe('quorum-lockout');
+    await expect(f.hsm.key('default', 'remote-locked')).rejects.toMatchObject({
+      code: 'key-not-found',
+    });
   });
 });

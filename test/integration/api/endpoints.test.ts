@@ -84,7 +84,7 @@ for (const { store, skip } of apiStores()) {
         expect([refused.status, refused.json.code]).toEqual([403, 'role-required']);
         expect(refused.json.details).toMatchObject({
           operation: 'partition.create',
-          principal: 'app-officer',
+          principal: 'jwt:app-officer',
         });
         const r = await f.request('POST', '/v1/partitions', {
           token: so,
@@ -396,7 +396,7 @@ for (const { store, skip } of apiStores()) {
         expect(r.headers.location).toBe(`/v1/approvals/${r.json.id}`);
         expect(r.json).toMatchObject({
           state: 'pending',
-          requester: 'app-officer',
+          requester: 'jwt:app-officer',
           operation: 'key.purge',
         });
         const id = r.json.id as string;
@@ -563,7 +563,7 @@ for (const { store, skip } of apiStores()) {
         expect(entries.length).toBeGreaterThan(40);
         expect(entries).toContainEqual(
           expect.objectContaining({
-            actor: 'app-officer',
+            actor: 'jwt:app-officer',
             details: expect.objectContaining({ operation: 'generateKey', status: 201, via: 'jwt' }),
           }),
         );

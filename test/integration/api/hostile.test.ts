@@ -178,6 +178,36 @@ describe('Idempotency-Key', () => {
   });
 });
 
+describe('Idempotency-Key bounds', () => {
+  let g: ApiFixture;
+  beforeAll(async () => {
+    g = await startApiFixture({ limits: { idempotencyKeysPerPrincipal: 2 } });
+  }, 60_000);
+  afterAll(async () => {
+    await g.close();
+  });
+
+  it("forgets a principal's oldest key past its cap: the repeat runs again", async () => {
+    const token = await g.token('app-officer', ['crypto-officer'], ['default']);
+    const gen = (label: string) =>
+      g.request('POST', KEYS, {
+        token,
+        json: { label, algorithm: 'ed25519' },
+        headers: { 'idempotency-key': `gen-${label}` },
+      });
+    const first = await gen('a');
+    await gen('b');
+    const third = await gen('c');
+    // c is kept: the same answer, no second key.
+    const c = await gen('c');
+    expect([c.status, c.json.id]).toEqual([201, third.json.id]);
+    // a was forgotten: the call runs again and the HSM answers it (the label is taken).
+    const a = await gen('a');
+    expect(first.status).toBe(201);
+    expect([a.status, a.json.code]).toEqual([409, 'key-exists']);
+  });
+});
+
 describe('an unexpected failure', () => {
   it('is a 500 with a fixed text; the real error is logged, not answered', async () => {
     // A programming error inside a call (not an HsmError): stands for any bug.

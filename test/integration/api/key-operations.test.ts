@@ -239,7 +239,10 @@ describe.skipIf(skip)('key operations through the API', () => {
           'application/problem+json',
           'role-required',
         ]);
-        expect(r.json.details).toMatchObject({ operation: 'key.sign', principal: 'other-user' });
+        expect(r.json.details).toMatchObject({
+          operation: 'key.sign',
+          principal: 'jwt:other-user',
+        });
         const v = await f.request('POST', `${KEYS}/p256/verify`, {
           token: other,
           json: { data: 'AA==', signature: 'AA==' },
@@ -302,7 +305,7 @@ describe.skipIf(skip)('key operations through the API', () => {
         expect(asked.headers.location).toBe(`/v1/approvals/${id}`);
         expect(asked.json.statement).toMatchObject({
           operation: 'key.sign',
-          requester: 'app-user',
+          requester: 'jwt:app-user',
         });
         expect(asked.json.statement.params.data).toBe(data.toString('hex'));
 
@@ -353,6 +356,58 @@ describe.skipIf(skip)('key operations through the API', () => {
         });
         expect(cleared.status).toBe(202);
         expect(cleared.json.statement).toMatchObject({ operation: 'key.policy' });
+      });
+
+      it('deletes a key with a modify rule only through an approved request (202), a plain one at once', async () => {
+        await generate({
+          label: 'kept',
+          algorithm: 'ecdsa-p256',
+          purposes: ['sign', 'verify'],
+          policy: {
+            modify: {
+              timeoutSeconds: 3600,
+              alternatives: [{ groups: [{ members: ['bob'], threshold: 1 }] }],
+            },
+          },
+        });
+        const byUser = await f.request('DELETE', `${KEYS}/kept`, { token: user });
+        expect([byUser.status, byUser.json.code]).toEqual([403, 'role-required']);
+        expect(byUser.json.details).toMatchObject({ operation: 'key.delete' });
+        const asked = await f.request('DELETE', `${KEYS}/kept`, { token: officer });
+        expect(asked.status).toBe(202);
+        const id = asked.json.id as string;
+        expect(asked.headers.location).toBe(`/v1/approvals/${id}`);
+        expect(asked.json.statement).toMatchObject({
+          operation: 'key.delete',
+          requester: 'jwt:app-officer',
+        });
+        const rules = asked.json.rules as { ref: { operation: string } }[];
+        expect(rules.map((r) => r.ref.operation)).toEqual(['key.modify']);
+        expect((await f.hsm.key('default', 'kept')).state).toBe('active');
+        const shown = await f.request(
+          'GET',
+          `/v1/approvals/${id}?decision=approve&approverKey=${fingerprints.bob}`,
+          { token: officer },
+        );
+        writeFileSync(join(cwd, 'request.bin'), Buffer.from(shown.json.toSign.bytes, 'base64'));
+        openssl(['dgst', '-sha256', '-sign', 'bob.pem', '-out', 'request.sig', 'request.bin'], cwd);
+        await f.request('POST', `/v1/approvals/${id}/decisions`, {
+          token: officer,
+          json: {
+            decision: 'approve',
+            approverKey: fingerprints.bob,
+            signature: readFileSync(join(cwd, 'request.sig')).toString('base64'),
+          },
+        });
+        const done = await f.request('POST', `/v1/approvals/${id}/execute`, { token: officer });
+        expect([done.status, done.json.state]).toEqual([200, 'executed']);
+        expect(done.json.result).toMatchObject({ destroyed: false });
+        expect((await f.hsm.key('default', 'kept')).state).toBe('invalidated');
+
+        await generate({ label: 'loose', algorithm: 'ecdsa-p256', purposes: ['sign'] });
+        const plain = await f.request('DELETE', `${KEYS}/loose`, { token: officer });
+        expect(plain.status).toBe(200);
+        expect(plain.json).toMatchObject({ destroyed: false, key: { state: 'invalidated' } });
       });
 
       it('sets and clears the policy of a key without rules (200), refuses a bad rule', async () => {

@@ -199,6 +199,71 @@ describe('per-key approval policies', () => {
     await expectHsmRejection(hsm.executeRequest(id), 'key-blocked');
   });
 
+  it('deletes a key with a policy only under its modify rule, through an approved request', async () => {
+    const ONE_OF_ANN = {
+      timeoutSeconds: 3600,
+      alternatives: [{ groups: [{ members: ['ann'], threshold: 1 }] }],
+    };
+    const key = await hsm.generateKey('default', {
+      label: 'guarded',
+      algorithm: 'ecdsa-p256',
+      policy: { use: TWO_OF_THREE, modify: ONE_OF_ANN },
+    });
+    const id = await requestOf(hsm.deleteKey('default', 'guarded'));
+    const view = await hsm.governance.showRequest(id);
+    expect(view.body.statement.operation).toBe('key.delete');
+    expect(view.body.statement.params).toMatchObject({ label: 'guarded', policyVersion: 1 });
+    expect(view.body.statement.rules.map((r) => [r.scope, r.operation])).toEqual([
+      [`key:${key.id}`, 'key.modify'],
+    ]);
+    // Not deleted until approved: still active and usable through its use rule.
+    expect((await hsm.key('default', 'guarded')).state).toBe('active');
+    await expectHsmRejection(hsm.executeRequest(id), 'request-not-approved');
+    await approve(hsm, id, people.ann!);
+    const done = await hsm.executeRequest(id);
+    expect(done.body.result).toEqual({ key: key.id, destroyed: false });
+    expect((await hsm.key('default', 'guarded')).state).toBe('invalidated');
+    // Once is all: the request is closed.
+    await expectHsmRejection(hsm.executeRequest(id), 'request-closed');
+  });
+
+  it('without a modify rule, deleting a key needs every rule its policy has; a key without one deletes at once', async () => {
+    await hsm.generateKey('default', {
+      label: 'used',
+      algorithm: 'ecdsa-p256',
+      policy: { use: TWO_OF_THREE, block: TWO_OF_THREE },
+    });
+    const id = await requestOf(hsm.deleteKey('default', 'used'));
+    const view = await hsm.governance.showRequest(id);
+    expect(view.body.statement.rules.map((r) => r.operation)).toEqual(['key.use', 'key.block']);
+    await approve(hsm, id, people.ann!);
+    await approve(hsm, id, people.bob!);
+    await hsm.executeRequest(id);
+    expect((await hsm.key('default', 'used')).state).toBe('invalidated');
+    await hsm.generateKey('default', { label: 'free', algorithm: 'ecdsa-p256' });
+    expect((await hsm.deleteKey('default', 'free'))?.state).toBe('invalidated');
+  });
+
+  it('refuses a deletion request made under an older version of the key policy', async () => {
+    await hsm.generateKey('default', {
+      label: 'moving',
+      algorithm: 'ecdsa-p256',
+      modifiable: true,
+      policy: { use: TWO_OF_THREE },
+    });
+    const deletion = await requestOf(hsm.deleteKey('default', 'moving'));
+    const change = await requestOf(
+      hsm.setKeyPolicy('default', 'moving', { use: { ...TWO_OF_THREE, timeoutSeconds: 600 } }),
+    );
+    await approve(hsm, change, people.ann!);
+    await approve(hsm, change, people.cid!);
+    await hsm.executeRequest(change);
+    await approve(hsm, deletion, people.ann!);
+    await approve(hsm, deletion, people.bob!);
+    await expectHsmRejection(hsm.executeRequest(deletion), 'request-rule-changed');
+    expect((await hsm.key('default', 'moving')).state).toBe('active');
+  });
+
   it('hands out no signer for a key under a use rule, nor for one that cannot sign', async () => {
     await hsm.generateKey('default', {
       label: 'ca',

@@ -7,6 +7,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { approvalBytes } from '../../../../src/hsm/governance/statement.js';
 import {
   HSM_ERROR_CLASS,
+  presentedName,
   presentedRole,
   type Hsm,
   type PresentedPrincipal,
@@ -19,7 +20,7 @@ const presented = (
   roles: PresentedPrincipal['roles'],
   partitions: readonly string[] = ['default'],
 ): { presented: PresentedPrincipal } => ({
-  presented: { principal, roles, partitions, via: 'jwt' },
+  presented: { principal: presentedName('jwt', principal), roles, partitions, via: 'jwt' },
 });
 
 describe('presentedRole', () => {
@@ -81,10 +82,31 @@ describe('governed calls by a presented principal', () => {
       hsm.setPartitionPolicy('default', { importAllowed: true }, presented('app', ['crypto-user'])),
       'role-required',
     );
-    expect(e.details).toMatchObject({ operation: 'partition.policy', principal: 'app' });
+    expect(e.details).toMatchObject({ operation: 'partition.policy', principal: 'jwt:app' });
     await expectHsmRejection(
       hsm.setPartitionPolicy('default', { importAllowed: true }, presented('app', ['pso'], ['x'])),
       'role-required',
+    );
+    expect((await hsm.partition('default')).policy.importAllowed).toBe(false);
+  });
+
+  it('refuses a presented principal whose name is not qualified by its verification', async () => {
+    for (const principal of ['so', 'mtls:so', 'jwt:', 'cli:so']) {
+      const e = await expectHsmRejection(
+        hsm.setPartitionPolicy(
+          'default',
+          { importAllowed: true },
+          { presented: { principal, roles: ['device-so'], partitions: ['*'], via: 'jwt' } },
+        ),
+        'invalid-argument',
+      );
+      expect(e.details).toMatchObject({ field: 'principal' });
+    }
+    await expectHsmRejection(
+      hsm.governance.cancel('00000000-0000-4000-8000-000000000000', {
+        presented: { principal: 'so', roles: ['device-so'], partitions: ['*'], via: 'mtls' },
+      }),
+      'invalid-argument',
     );
     expect((await hsm.partition('default')).policy.importAllowed).toBe(false);
   });
@@ -97,7 +119,7 @@ describe('governed calls by a presented principal', () => {
     );
     expect(info.policy.importAllowed).toBe(true);
     const last = (await auditEntries(hsm)).filter((e) => e.action === 'partition.policy').at(-1);
-    expect(last?.actor).toBe('app-pso');
+    expect(last?.actor).toBe('jwt:app-pso');
   });
 
   it('needs the role for an export too (it is not the local operator)', async () => {
@@ -135,7 +157,7 @@ describe('governed calls by a presented principal', () => {
     const e = await expectHsmRejection(hsm.restoreKey('default', 'gone', who), 'approval-required');
     const id = String(e.details?.request);
     const view = await hsm.governance.showRequest(id);
-    expect(view.body.statement.requester).toBe('app-pso');
+    expect(view.body.statement.requester).toBe('jwt:app-pso');
     const bytes = approvalBytes(view.body.statement, 'approve', {
       principal: 'bob',
       key: bob.fingerprint,
