@@ -686,14 +686,15 @@ async function serveWorkers(inv: Invocation, config: Readonly<ServerConfig>): Pr
     }
   }
   logApi(logger, config, api?.server);
-  announce(inv, config, { ...first[0]!, apiUrl: api?.server.url });
   const state = { stopping: false };
   const stop = (): void => {
     state.stopping = true;
     stopAll();
   };
+  // In place before the listening line, which a supervisor may answer with SIGTERM at once.
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
+  announce(inv, config, { ...first[0]!, apiUrl: api?.server.url });
   const early = await Promise.race(exits);
   if (!state.stopping) {
     inv.io.stderr(`a server worker stopped (exit ${early}); stopping the others\n`);
@@ -724,10 +725,9 @@ export async function serveUntilSignal(
     httpsPort: running.httpsPort,
     metricsPort: running.metricsPort,
   };
-  // A cluster worker tells the primary, which announces once for all.
-  if (cluster.isWorker) process.send?.({ listening: ports });
-  else announce(inv, config, { ...ports, apiUrl: running.apiUrl });
-  await new Promise<void>((done) => {
+  // The signal handlers are in place before the listening line: a supervisor may send SIGTERM
+  // the moment it reads it.
+  const stopped = new Promise<void>((done) => {
     const stop = (signal: NodeJS.Signals): void => {
       // A cluster worker keeps its handlers: Ctrl-C reaches it and the primary's SIGTERM follows.
       if (!cluster.isWorker) {
@@ -743,5 +743,9 @@ export async function serveUntilSignal(
     process.on('SIGINT', stop);
     process.on('SIGTERM', stop);
   });
+  // A cluster worker tells the primary, which announces once for all.
+  if (cluster.isWorker) process.send?.({ listening: ports });
+  else announce(inv, config, { ...ports, apiUrl: running.apiUrl });
+  await stopped;
   return EXIT.ok;
 }

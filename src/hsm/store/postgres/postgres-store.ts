@@ -34,9 +34,11 @@ const LOCK_SQL = 'SELECT pg_catalog.pg_advisory_xact_lock($1, $2)';
  * read), or a prepared transaction or a replication slot holds back the horizon.
  */
 const HELD_BACK_SQL = `SELECT
+  -- Any database's: a backend still connecting, or one whose transaction is flagged to, holds
+  -- the horizon of every database, and pg_stat_activity does not say which; so any snapshot.
   EXISTS (SELECT 1 FROM pg_catalog.pg_stat_activity
-    WHERE pid <> pg_catalog.pg_backend_pid() AND datname = pg_catalog.current_database()
-      AND backend_xmin IS NOT NULL AND xact_start < $1)
+    WHERE pid <> pg_catalog.pg_backend_pid() AND backend_xmin IS NOT NULL
+      AND (xact_start IS NULL OR xact_start < $1))
   OR EXISTS (SELECT 1 FROM pg_catalog.pg_prepared_xacts WHERE database = pg_catalog.current_database())
   OR EXISTS (SELECT 1 FROM pg_catalog.pg_replication_slots WHERE xmin IS NOT NULL) AS held`;
 
@@ -293,9 +295,13 @@ class PostgresStore implements DeviceStore {
       const started = await this.pool.query<{ t: Date }>(
         'SELECT pg_catalog.statement_timestamp() AS t',
       );
+      const heldBack = async (): Promise<boolean> =>
+        (await this.pool.query<{ held: boolean }>(HELD_BACK_SQL, [started.rows[0]!.t])).rows[0]
+          ?.held !== false;
+      // Checked before and after: a snapshot that was held across the VACUUM kept the bytes.
+      if (await heldBack()) return false;
       await this.pool.query(`VACUUM (FULL) ${statementsFor(this.schema).keysTable}`);
-      const held = await this.pool.query<{ held: boolean }>(HELD_BACK_SQL, [started.rows[0]!.t]);
-      return held.rows[0]?.held === false;
+      return !(await heldBack());
     } catch (error) {
       if (errorCode(error) === '55P03') return false;
       throw classifyPostgresError(error) ?? error;
