@@ -4,6 +4,8 @@
 // (documented status, content type, body schema).
 import 'reflect-metadata';
 import { webcrypto } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 
 type CryptoKey = webcrypto.CryptoKey;
 type CryptoKeyPair = webcrypto.CryptoKeyPair;
@@ -342,5 +344,69 @@ export async function startApiFixture(
       await device.hsm.close();
       await db?.drop();
     },
+  };
+}
+
+export interface ApiListenerFiles {
+  /** The PEM of the CA that issued the listener's certificate (for the client to trust). */
+  readonly serverCa: string;
+  /** A client certificate mapped to `principal` (auditor of every partition). */
+  readonly client: TestCert;
+  /** A token for `app`, crypto-user of the default partition. */
+  readonly token: string;
+  /** The `--api-*` options naming the files (relative to `dir`) and the issuer. */
+  readonly args: string[];
+}
+
+/**
+ * What `attestamp api` or `serve` needs for a test listener, written into `dir`: TLS certificate
+ * and key, client CA and certificate map, JWKS; and the options that name them.
+ */
+export async function writeApiListenerFiles(
+  dir: string,
+  principal: string,
+): Promise<ApiListenerFiles> {
+  const sca = await makeCa(`${principal} server ca`);
+  const tls = await makeLeaf(sca, 'CN=127.0.0.1', { server: true });
+  const cca = await makeCa(`${principal} client ca`);
+  const client = await makeLeaf(cca, `CN=${principal}`);
+  const issuer = await makeIssuer();
+  const token = await issuer.token({
+    sub: 'app',
+    attestamp_roles: ['crypto-user'],
+    attestamp_partitions: ['default'],
+  });
+  writeFileSync(join(dir, 'api.crt'), tls.cert);
+  writeFileSync(join(dir, 'api.key'), tls.key);
+  writeFileSync(join(dir, 'client-ca.pem'), cca.pem);
+  writeFileSync(join(dir, 'jwks.json'), JSON.stringify(issuer.jwks));
+  writeFileSync(
+    join(dir, 'clients.json'),
+    JSON.stringify([
+      { subject: `CN=${principal}`, principal, roles: ['auditor'], partitions: ['*'] },
+    ]),
+  );
+  return {
+    serverCa: sca.pem,
+    client,
+    token,
+    args: [
+      '--api-port',
+      '0',
+      '--api-tls-cert',
+      'api.crt',
+      '--api-tls-key',
+      'api.key',
+      '--api-client-ca',
+      'client-ca.pem',
+      '--api-client-map',
+      'clients.json',
+      '--api-jwks',
+      'jwks.json',
+      '--api-jwt-issuer',
+      issuer.issuer,
+      '--api-jwt-audience',
+      issuer.audience,
+    ],
   };
 }

@@ -6,10 +6,8 @@
 // or with --serve-api off, serve says in its log that the API is not started.
 /* eslint-disable @typescript-eslint/no-unsafe-member-access -- every answer is checked against the OpenAPI document by the client before a test reads its fields as plain JSON */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { call, makeCa, makeIssuer, makeLeaf, type TestCert } from '../helpers/api.js';
+import { call, writeApiListenerFiles, type TestCert } from '../helpers/api.js';
 import { BIN, runCli } from '../helpers/cli.js';
 import { tempDir } from '../helpers/tmp.js';
 import { parseResponse, sha256, timeStampQuery } from '../helpers/tsp.js';
@@ -107,45 +105,9 @@ async function expectStamps(tsaUrl: string): Promise<void> {
 beforeAll(async () => {
   cwd = tempDir('serve-api-');
   expect(cli(['init']).code).toBe(0);
-  const sca = await makeCa('serve api server ca');
-  serverCa = sca.pem;
-  const tls = await makeLeaf(sca, 'CN=127.0.0.1', { server: true });
-  const cca = await makeCa('serve api client ca');
-  client = await makeLeaf(cca, 'CN=monitor');
-  const issuer = await makeIssuer();
-  token = await issuer.token({
-    sub: 'app',
-    attestamp_roles: ['crypto-user'],
-    attestamp_partitions: ['default'],
-  });
-  writeFileSync(join(cwd, 'api.crt'), tls.cert);
-  writeFileSync(join(cwd, 'api.key'), tls.key);
-  writeFileSync(join(cwd, 'client-ca.pem'), cca.pem);
-  writeFileSync(join(cwd, 'jwks.json'), JSON.stringify(issuer.jwks));
-  writeFileSync(
-    join(cwd, 'clients.json'),
-    JSON.stringify([
-      { subject: 'CN=monitor', principal: 'monitor', roles: ['auditor'], partitions: ['*'] },
-    ]),
-  );
-  apiArgs = [
-    '--api-port',
-    '0',
-    '--api-tls-cert',
-    'api.crt',
-    '--api-tls-key',
-    'api.key',
-    '--api-client-ca',
-    'client-ca.pem',
-    '--api-client-map',
-    'clients.json',
-    '--api-jwks',
-    'jwks.json',
-    '--api-jwt-issuer',
-    issuer.issuer,
-    '--api-jwt-audience',
-    issuer.audience,
-  ];
+  const files = await writeApiListenerFiles(cwd, 'monitor');
+  ({ serverCa, client, token } = files);
+  apiArgs = files.args;
 }, 120_000);
 
 afterEach(() => {

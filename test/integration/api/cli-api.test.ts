@@ -6,7 +6,7 @@ import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { call, makeCa, makeIssuer, makeLeaf, type TestCert } from '../../helpers/api.js';
+import { call, writeApiListenerFiles, type TestCert } from '../../helpers/api.js';
 import { BIN, runCli } from '../../helpers/cli.js';
 import { tempDir } from '../../helpers/tmp.js';
 
@@ -91,56 +91,16 @@ describe('attestamp api', () => {
     let token: string;
 
     beforeAll(async () => {
-      const sca = await makeCa('cli server ca');
-      serverCa = sca.pem;
-      const tls = await makeLeaf(sca, 'CN=127.0.0.1', { server: true });
-      const cca = await makeCa('cli client ca');
-      client = await makeLeaf(cca, 'CN=pipeline');
-      const issuer = await makeIssuer();
-      token = await issuer.token({
-        sub: 'app',
-        attestamp_roles: ['crypto-user'],
-        attestamp_partitions: ['default'],
-      });
-      writeFileSync(join(cwd, 'tls.crt'), tls.cert);
-      writeFileSync(join(cwd, 'tls.key'), tls.key);
-      writeFileSync(join(cwd, 'client-ca.pem'), cca.pem);
-      writeFileSync(join(cwd, 'jwks.json'), JSON.stringify(issuer.jwks));
-      writeFileSync(
-        join(cwd, 'clients.json'),
-        JSON.stringify([
-          { subject: 'CN=pipeline', principal: 'pipeline', roles: ['auditor'], partitions: ['*'] },
-        ]),
-      );
+      const files = await writeApiListenerFiles(cwd, 'pipeline');
+      ({ serverCa, client, token } = files);
       const env: Record<string, string> = {};
       for (const [k, v] of Object.entries(process.env))
         if (v !== undefined && !k.startsWith('ATTESTAMP_')) env[k] = v;
-      child = spawn(
-        process.execPath,
-        [
-          BIN,
-          'api',
-          '--api-port',
-          '0',
-          '--api-tls-cert',
-          'tls.crt',
-          '--api-tls-key',
-          'tls.key',
-          '--api-client-ca',
-          'client-ca.pem',
-          '--api-client-map',
-          'clients.json',
-          '--api-jwks',
-          'jwks.json',
-          '--api-jwt-issuer',
-          issuer.issuer,
-          '--api-jwt-audience',
-          issuer.audience,
-          '--api-allow',
-          '127.0.0.1/32',
-        ],
-        { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] },
-      );
+      child = spawn(process.execPath, [BIN, 'api', ...files.args, '--api-allow', '127.0.0.1/32'], {
+        cwd,
+        env,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
       url = await new Promise<string>((resolve, reject) => {
         let out = '';
         let err = '';
