@@ -13,6 +13,9 @@ export interface RunningTsa {
   stop(): Promise<number | null>;
 }
 
+/** How long startTsa waits for the listening line (the suite's test timeout is 60 s). */
+const START_TIMEOUT_MS = 40_000;
+
 export function startTsa(
   cwd: string,
   args: readonly string[] = ['start', '--port', '0'],
@@ -27,10 +30,16 @@ export function startTsa(
   let err = '';
   child.stderr.on('data', (c: Buffer) => (err += c.toString()));
   return new Promise((resolve, reject) => {
+    // Shorter than the test timeout, so that a server that never listens is reported with what
+    // it printed instead of as a bare test timeout.
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
-      reject(new Error(`the TSA did not start: ${err}`));
-    }, 60_000);
+      reject(
+        new Error(
+          `the TSA did not start in ${START_TIMEOUT_MS} ms; stdout: ${out}; stderr: ${err}`,
+        ),
+      );
+    }, START_TIMEOUT_MS);
     child.on('exit', (code) => {
       clearTimeout(timer);
       reject(new Error(`the TSA exited with ${String(code)} before listening: ${err}`));

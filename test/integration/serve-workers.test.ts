@@ -30,35 +30,44 @@ describe('serve --workers 2', () => {
   const serials: bigint[] = [];
   const instances = new Set<string>();
 
-  it('answers concurrent requests from two processes on one port and stops cleanly', async () => {
-    tsa = await startTsa(cwd, ['serve', '--port', '0', '--workers', '2']);
-    // The primary announces once for both workers.
-    expect(tsa.stdout().match(/listening on/g)).toHaveLength(1);
-    let next = 0;
-    const lane = async (): Promise<void> => {
-      while (next < REQUESTS) {
-        const i = next++;
-        const body = timeStampQuery({
-          digest: sha256(`document ${i}`),
-          nonce: Uint8Array.of(1, i & 0xff),
-        });
-        const r = await fetch(tsa!.url, {
-          method: 'POST',
-          body,
-          headers: { 'content-type': 'application/timestamp-query', connection: 'close' },
-        });
-        expect(r.status).toBe(200);
-        // The request id starts with the answering process's instance tag.
-        instances.add((r.headers.get('x-request-id') ?? '').split('-')[0]!);
-        const parsed = parseResponse(new Uint8Array(await r.arrayBuffer()));
-        expect(parsed.status).toBe(0);
-        serials.push(serialOf(parsed.tstInfo!));
-      }
-    };
-    await Promise.all(Array.from({ length: CONCURRENCY }, lane));
-    expect(await tsa.stop()).toBe(0);
-    expect(serials).toHaveLength(REQUESTS);
-  });
+  // Two server processes start under the load of the whole suite: a longer budget than one.
+  it(
+    'answers concurrent requests from two processes on one port and stops cleanly',
+    { timeout: 120_000 },
+    async () => {
+      tsa = await startTsa(cwd, ['serve', '--port', '0', '--workers', '2']);
+      // The primary announces once for both workers.
+      expect(tsa.stdout().match(/listening on/g)).toHaveLength(1);
+      let next = 0;
+      const lane = async (): Promise<void> => {
+        while (next < REQUESTS) {
+          const i = next++;
+          const body = timeStampQuery({
+            digest: sha256(`document ${i}`),
+            nonce: Uint8Array.of(1, i & 0xff),
+          });
+          // A request that hangs fails with the servers' output, not as a bare test timeout.
+          const r = await fetch(tsa!.url, {
+            method: 'POST',
+            body,
+            headers: { 'content-type': 'application/timestamp-query', connection: 'close' },
+            signal: AbortSignal.timeout(30_000),
+          }).catch((e: unknown) => {
+            throw new Error(`request ${i} failed (${String(e)}); server stderr: ${tsa!.stderr()}`);
+          });
+          expect(r.status, tsa!.stderr()).toBe(200);
+          // The request id starts with the answering process's instance tag.
+          instances.add((r.headers.get('x-request-id') ?? '').split('-')[0]!);
+          const parsed = parseResponse(new Uint8Array(await r.arrayBuffer()));
+          expect(parsed.status).toBe(0);
+          serials.push(serialOf(parsed.tstInfo!));
+        }
+      };
+      await Promise.all(Array.from({ length: CONCURRENCY }, lane));
+      expect(await tsa.stop()).toBe(0);
+      expect(serials).toHaveLength(REQUESTS);
+    },
+  );
 
   it('TST-04 serials are unique, and both workers issued tokens from their own blocks', () => {
     expect(new Set(serials).size).toBe(REQUESTS);
