@@ -1,13 +1,13 @@
 // What every HSM operation shares: the open store, the master-derived keys, the device id, the
 // clock and principal, the authenticated row access, the key cache; and the audit discipline
 // (each change appends its entry in its own transaction; each refusal or failure is logged).
-import type { KeyObject } from 'node:crypto';
 import { silentLogger, type Clock, type Logger } from '../shared/index.js';
 import { appendAudit, type AuditEvent, type AuditOutcome } from './audit/log.js';
 import { AuthenticatedRows } from './authenticated-rows.js';
 import { HsmError, type HsmErrorCode } from './errors.js';
 import { GovernanceCore } from './governance/authorize.js';
 import type { MasterKeys } from './master-key.js';
+import type { PrivateKeyHandle } from './key-crypto.js';
 import type {
   DeviceRow,
   DeviceStore,
@@ -71,7 +71,7 @@ export interface Operation {
 
 /** A cached unsealed key and when its row was last checked. */
 export interface CachedKey {
-  readonly key: KeyObject;
+  readonly key: PrivateKeyHandle;
   readonly checkedAt: number;
 }
 

@@ -81,7 +81,7 @@ export async function createDevice(options: CreateDeviceOptions): Promise<Core> 
   };
   const csr = await buildCsr(encodeName(subject), {
     algorithm: deviceAlgorithm,
-    spki: deviceKey.spki,
+    spki: deviceKey.publicPart,
     sign: (tbs) => Promise.resolve(signWith(deviceKey.privateKey, deviceAlgorithm, tbs)),
   });
   const certificate = await options.factory.certifyDevice(
@@ -122,13 +122,14 @@ export async function createDevice(options: CreateDeviceOptions): Promise<Core> 
           role: 'device',
           kind: 'asymmetric',
           algorithm: deviceAlgorithm,
-          spki: Buffer.from(deviceKey.spki),
+          spki: Buffer.from(deviceKey.publicPart),
           attributes_json: JSON.stringify(generatedAttributes({ destroyable: false })),
           state: 'active',
           created_at: now.toISOString(),
           invalidated_at: null,
           wrapped: sealPrivateKey(
             keys.kek,
+            deviceAlgorithm,
             deviceKey.privateKey,
             keyAad(deviceId, null, deviceKeyId),
           ),

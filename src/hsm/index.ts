@@ -29,7 +29,14 @@ export type { ScrubOutcome } from './scrub.js';
 export type { AuditEntry, AuditHead, AuditVerification } from './audit/log.js';
 export { formatAuditHead, parseAuditHead } from './audit/log.js';
 /** Public-key signature verification (used by the TSA's optional self-check). */
-export { createVerifier, verifyWith as verifySignature } from './key-crypto.js';
+export {
+  createVerifier,
+  HSM_ALGORITHMS,
+  isHsmAlgorithm,
+  verifyWith as verifySignature,
+  type HsmAlgorithm,
+  type KeyClass,
+} from './key-crypto.js';
 /** Classifies a SQLite open error (no space, permission, busy, corrupt) for any store file. */
 export { classifyOpenError } from './store/sqlite/database.js';
 export { isPostgresUrl } from './store/open.js';

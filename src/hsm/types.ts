@@ -1,5 +1,6 @@
 // Public data types of the HSM core: partitions, policies, key attributes and key descriptions.
-import { CAPABILITIES, type Capability, type KeyAlgorithm } from '../pki/index.js';
+import { CAPABILITIES, type Capability } from '../pki/index.js';
+import type { HsmAlgorithm } from './mechanisms/index.js';
 import type { QuorumRule } from './governance/rules.js';
 
 /** Key capabilities (standards/attestation.md ARC.4.2), as the evidence names them. */
@@ -56,8 +57,8 @@ export interface KeyInfo {
   readonly partitionName: string;
   readonly label: string;
   readonly role: KeyRole;
-  readonly algorithm: KeyAlgorithm;
-  /** DER SubjectPublicKeyInfo. */
+  readonly algorithm: HsmAlgorithm;
+  /** DER SubjectPublicKeyInfo (a secret key's check value, for a secret key). */
   readonly spki: Uint8Array;
   readonly attributes: KeyAttributes;
   readonly state: KeyState;
@@ -118,7 +119,7 @@ export interface PartitionChain {
 
 export interface GenerateKeyOptions {
   readonly label: string;
-  readonly algorithm: KeyAlgorithm;
+  readonly algorithm: HsmAlgorithm;
   readonly extractable?: boolean;
   readonly modifiable?: boolean;
   readonly destroyable?: boolean;

@@ -1,6 +1,7 @@
 // The plain data the HSM hands out, made from authenticated rows: device, partition and key
 // information (public values only), and the name rules of partitions, labels and officers.
-import { isKeyAlgorithm, parseCertificateFields } from '../pki/index.js';
+import { parseCertificateFields } from '../pki/index.js';
+import { isHsmAlgorithm } from './mechanisms/index.js';
 import { HsmError } from './errors.js';
 import { integrityError } from './integrity.js';
 import type { DeviceRow, KeyRow, PartitionRow } from './store/device-store.js';
@@ -27,9 +28,9 @@ export function checkName(kind: string, name: string): void {
   }
 }
 
-/** The public key of a key pair's row; a row without one here is an integrity failure. */
+/** The public part a key row stores (SPKI, or a secret key's check value); none is an integrity failure. */
 export function publicKeyOf(row: KeyRow): Buffer {
-  if (row.kind !== 'asymmetric' || row.spki === null) {
+  if (row.spki === null) {
     throw integrityError('key', 'the row has no public key', { keyId: row.id });
   }
   return row.spki;
@@ -72,7 +73,7 @@ export function toPartitionInfo(row: PartitionRow): PartitionInfo {
 }
 
 export function toKeyInfo(row: KeyRow, partitionName: string): KeyInfo {
-  if (!isKeyAlgorithm(row.algorithm)) {
+  if (!isHsmAlgorithm(row.algorithm)) {
     throw integrityError('key', 'the row names an unknown algorithm', { keyId: row.id });
   }
   return {

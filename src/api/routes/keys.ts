@@ -2,8 +2,8 @@
 // trash, restore, purge, export wrapped under an RSA public key, fresh attestation evidence
 // with a nonce, and the key attestation certificate; the same Hsm calls as `attestamp key`.
 import { X509Certificate } from 'node:crypto';
-import type { KeyPolicyInput, KeyPurpose, KeyState } from '../../hsm/index.js';
-import { decodePem, type KeyAlgorithm } from '../../pki/index.js';
+import type { HsmAlgorithm, KeyPolicyInput, KeyPurpose, KeyState } from '../../hsm/index.js';
+import { decodePem } from '../../pki/index.js';
 import { ApiError } from '../errors.js';
 import {
   ANY_ROLE,
@@ -21,7 +21,7 @@ import {
 
 interface GenerateBody {
   readonly label: string;
-  readonly algorithm: KeyAlgorithm;
+  readonly algorithm: HsmAlgorithm;
   readonly extractable?: boolean;
   readonly modifiable?: boolean;
   readonly destroyable?: boolean;

@@ -2,14 +2,14 @@
 import { createHash, createPublicKey, type JsonWebKey } from 'node:crypto';
 import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { KEY_PURPOSES, type KeyPurpose, type WrappingKey } from '../../hsm/index.js';
 import {
-  decodePemAll,
-  encodePem,
-  isKeyAlgorithm,
-  KEY_ALGORITHMS,
-  sha256Fingerprint,
-} from '../../pki/index.js';
+  HSM_ALGORITHMS,
+  isHsmAlgorithm,
+  KEY_PURPOSES,
+  type KeyPurpose,
+  type WrappingKey,
+} from '../../hsm/index.js';
+import { decodePemAll, encodePem, sha256Fingerprint } from '../../pki/index.js';
 import { fromHex } from '../../shared/index.js';
 import { flag, requiredOption, stringOption, type Command, type Invocation } from '../command.js';
 import { officerCredential, readInputFile, withHsm, withOfficerHint } from '../context.js';
@@ -95,7 +95,7 @@ export const keyGenerate: Command = {
     algorithm: {
       type: 'string',
       value: 'ALG',
-      description: `one of ${KEY_ALGORITHMS.join(', ')} (required)`,
+      description: `one of ${HSM_ALGORITHMS.join(', ')} (required)`,
     },
     extractable: {
       type: 'boolean',
@@ -121,8 +121,8 @@ export const keyGenerate: Command = {
   async run(inv) {
     const label = requiredOption(inv, 'label');
     const alg = requiredOption(inv, 'algorithm');
-    if (!isKeyAlgorithm(alg)) {
-      throw new UsageError(`--algorithm must be one of ${KEY_ALGORITHMS.join(', ')}`);
+    if (!isHsmAlgorithm(alg)) {
+      throw new UsageError(`--algorithm must be one of ${HSM_ALGORITHMS.join(', ')}`);
     }
     const p = purposes(inv);
     const policy = inv.options['policy'] === undefined ? undefined : readPolicyFile(inv, 'policy');

@@ -1,6 +1,6 @@
 // The factory: the root key and self-signed root certificate that certify devices. It lives in
 // its own folder, apart from any device store; its private key never enters a device store.
-import { createPrivateKey, randomBytes, type KeyObject } from 'node:crypto';
+import { createPrivateKey, KeyObject, randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
@@ -20,7 +20,7 @@ import {
   type KeyAlgorithm,
 } from '../../pki/index.js';
 import { HsmError } from '../errors.js';
-import { generateKey, signWith, spkiOf, verifyWith } from '../key-crypto.js';
+import { generateKey, publicPartOf, signWith, verifyWith } from '../key-crypto.js';
 import { bytesEqual, type Clock } from '../../shared/index.js';
 
 export const FACTORY_FILES = {
@@ -109,7 +109,13 @@ export async function createFactory(dir: string, options: CreateFactoryOptions):
   const organization = options.organization ?? 'attestamp';
   const country = options.country ?? 'XX';
   const now = options.clock.now();
-  const { privateKey, spki } = await generateKey(algorithm);
+  const { privateKey, publicPart: spki } = await generateKey(algorithm);
+  // The root key is kept as a (passphrase-encrypted) PKCS#8 PEM file, which OpenSSL writes.
+  if (!(privateKey instanceof KeyObject)) {
+    throw new HsmError('invalid-argument', 'the factory root key algorithm is not supported here', {
+      details: { algorithm },
+    });
+  }
   const subject: DistinguishedName = {
     country,
     organization,
@@ -209,7 +215,7 @@ export function openFactory(dir: string, passphrase?: string): Factory {
       cause,
     });
   }
-  const spki = spkiOf(privateKey);
+  const spki = publicPartOf(manifest.algorithm, privateKey);
   if (!bytesEqual(parseCertificateFields(certificate).spki, spki)) {
     throw new HsmError('factory-invalid', 'the factory root key does not match its certificate');
   }

@@ -2,16 +2,15 @@
 // attributes, signed by the partition attestation key. The claims come from the key itself: it
 // is unsealed, its public key derived from the private key must be the stored one, and its
 // authenticated attributes must be consistent with its history in the log.
-import { bytesEqual } from '../../shared/index.js';
 import { issueAttestationCertificate, issueEvidence } from '../issuing/evidence.js';
 import type { Core, Operation } from '../core.js';
 import { HsmError } from '../errors.js';
 import { integrityError } from '../integrity.js';
 import type { KeyRow, StoreReader } from '../store/device-store.js';
 import type { KeyInfo } from '../types.js';
-import { publicKeyOf, toKeyInfo } from '../views.js';
+import { toKeyInfo } from '../views.js';
 import { attributesConsistent } from './attributes.js';
-import { unsealRow } from './sealing.js';
+import { unsealKey } from './sealing.js';
 import { signerFor } from './signers.js';
 
 /** The key as it may be attested: checked against its own private key and its history. */
@@ -22,11 +21,7 @@ async function attestableKey(
   partitionName: string,
 ): Promise<KeyInfo> {
   const info = toKeyInfo(row, partitionName);
-  const { pkcs8, spki } = unsealRow(core.keys.kek, core.deviceId, row);
-  pkcs8.fill(0);
-  if (!bytesEqual(spki, publicKeyOf(row))) {
-    throw integrityError('key', 'the stored public key is not the sealed key', { keyId: row.id });
-  }
+  unsealKey(core.keys.kek, core.deviceId, row);
   const history = {
     created: await r.audit.creationAction(row.id),
     exported: await r.audit.everExported(row.id),

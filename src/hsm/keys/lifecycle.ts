@@ -1,10 +1,9 @@
 // A key's life: generated or imported into a partition, listed and shown, deleted to the trash
 // (or destroyed), restored or purged by an officer, exported wrapped when the key and the
 // partition both allow it. Every check reads its rows inside the transaction that changes them.
-import { randomUUID, type KeyObject } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { bytesEqual, type JsonValue } from '../../shared/index.js';
 import { canonicalJson } from '../governance/canonical-json.js';
-import { isKeyAlgorithm, type KeyAlgorithm } from '../../pki/index.js';
 import { governedChange, officerChange } from '../auth/officers.js';
 import type { Core, Operation } from '../core.js';
 import type { Authority, RequestAuthority } from '../governance/authorize.js';
@@ -12,7 +11,14 @@ import type { PresentedAuthority } from '../governance/presented.js';
 import { HsmError } from '../errors.js';
 import { scrubAfterDelete, type ScrubOutcome } from '../scrub.js';
 import { integrityError } from '../integrity.js';
-import { detectAlgorithm, generateKey as newKeyPair, loadPkcs8, spkiOf } from '../key-crypto.js';
+import {
+  generateKey as newKeyPair,
+  importKeyMaterial,
+  isHsmAlgorithm,
+  rowKind,
+  type HsmAlgorithm,
+  type PrivateKeyHandle,
+} from '../key-crypto.js';
 import type { KeyRow, PartitionRow, StoreReader, StoreTx } from '../store/device-store.js';
 import type {
   GenerateKeyOptions,
@@ -45,7 +51,7 @@ import {
   modifyClasses,
   parseKeyPolicy,
 } from './policy.js';
-import { keyAad, sealPrivateKey, unsealRow } from './sealing.js';
+import { keyAad, sealPrivateKey, unsealKey, unsealRow } from './sealing.js';
 
 export interface ImportKeyOptions {
   readonly label: string;
@@ -74,10 +80,11 @@ export interface NewKeyRow {
   readonly partitionId: string;
   readonly label: string;
   readonly role: KeyRole;
-  readonly algorithm: KeyAlgorithm;
+  readonly algorithm: HsmAlgorithm;
+  /** The key's public part: its SPKI, or a secret key's check value. */
   readonly spki: Uint8Array;
   readonly attributes: KeyAttributes;
-  readonly privateKey: KeyObject;
+  readonly privateKey: PrivateKeyHandle;
   readonly now: Date;
   readonly auditSeq: number;
 }
@@ -89,7 +96,7 @@ export async function insertKey(core: Core, tx: StoreTx, k: NewKeyRow): Promise<
     partition_id: k.partitionId,
     label: k.label,
     role: k.role,
-    kind: 'asymmetric',
+    kind: rowKind(k.algorithm),
     algorithm: k.algorithm,
     spki: Buffer.from(k.spki),
     attributes_json: JSON.stringify(k.attributes),
@@ -98,6 +105,7 @@ export async function insertKey(core: Core, tx: StoreTx, k: NewKeyRow): Promise<
     invalidated_at: null,
     wrapped: sealPrivateKey(
       core.keys.kek,
+      k.algorithm,
       k.privateKey,
       keyAad(core.deviceId, k.partitionId, k.id),
     ),
@@ -141,7 +149,7 @@ export async function generateKey(
   options: GenerateKeyOptions,
 ): Promise<KeyInfo> {
   checkName('label', options.label);
-  if (!isKeyAlgorithm(options.algorithm)) {
+  if (!isHsmAlgorithm(options.algorithm)) {
     throw new HsmError('invalid-argument', 'unsupported key algorithm', {
       details: { algorithm: String(options.algorithm) },
     });
@@ -189,7 +197,7 @@ export async function generateKey(
         label: options.label,
         role: 'user',
         algorithm: options.algorithm,
-        spki: key.spki,
+        spki: key.publicPart,
         attributes,
         privateKey: key.privateKey,
         now,
@@ -207,9 +215,11 @@ async function importKeyIn(
   op: Operation,
 ): Promise<KeyInfo> {
   op.partitionId = (await core.partitionRow(core.store, partitionName)).id;
-  const privateKey = loadPkcs8(options.pkcs8);
-  const algorithm = detectAlgorithm(privateKey, options.pss ?? false);
-  const spki = spkiOf(privateKey);
+  const {
+    algorithm,
+    key: privateKey,
+    publicPart: spki,
+  } = importKeyMaterial(options.pkcs8, options.pss ?? false);
   const policy = parseKeyPolicy(options.policy, 1);
   const attributes = withPolicy(importedAttributes(options), policy);
   const id = randomUUID();
@@ -321,13 +331,7 @@ export function publicKey(
   const op: Operation = { action: 'key.public', details: { partition: partitionName, label } };
   return core.guard(op, async () => {
     const { partition, row } = await core.locate(core.store, partitionName, label, op);
-    const { pkcs8, spki } = unsealRow(core.keys.kek, core.deviceId, row);
-    pkcs8.fill(0);
-    if (!bytesEqual(spki, publicKeyOf(row))) {
-      throw integrityError('key', 'the stored public key is not the sealed key', {
-        keyId: row.id,
-      });
-    }
+    unsealKey(core.keys.kek, core.deviceId, row);
     return { key: toKeyInfo(row, partition.name), spki: new Uint8Array(publicKeyOf(row)) };
   });
 }
@@ -639,8 +643,14 @@ export function exportKey(
       }
       const attributes = parseAttributes(row);
       requireExportable(partition, row, attributes, partitionName);
-      const pkcs8 = unsealRow(core.keys.kek, core.deviceId, row).pkcs8;
+      const { encoded: pkcs8, publicPart } = unsealRow(core.keys.kek, core.deviceId, row);
       try {
+        // Only the key the row names leaves, never a blob swapped in under another key's row.
+        if (!bytesEqual(publicPart, publicKeyOf(row))) {
+          throw integrityError('key', 'the stored public key is not the sealed key', {
+            keyId: row.id,
+          });
+        }
         const wrapped =
           wrapping.kind === 'aes-kwp'
             ? aesKeyWrapPad(wrapping.key, pkcs8)

@@ -1,37 +1,61 @@
-// Private keys at rest: each PKCS#8 sealed under the key-encryption key with its place (device,
-// partition, key id) as associated data, so that a blob moved to another row does not open.
-import type { KeyObject } from 'node:crypto';
+// Keys at rest: each key's encoding (PKCS#8 for a key pair, its mechanism's form otherwise)
+// sealed under the key-encryption key with its place (device, partition, key id) as associated
+// data, so that a blob moved to another row does not open.
+import { bytesEqual } from '../../shared/index.js';
 import { HsmError } from '../errors.js';
-import { exportPkcs8, loadPkcs8, spkiOf } from '../key-crypto.js';
+import { integrityError } from '../integrity.js';
+import {
+  encodeKey,
+  isHsmAlgorithm,
+  loadKey,
+  publicPartOf,
+  type HsmAlgorithm,
+  type PrivateKeyHandle,
+} from '../key-crypto.js';
 import type { KeyRow } from '../store/device-store.js';
+import { publicKeyOf } from '../views.js';
 import { open, seal } from '../wrap.js';
 
 export function keyAad(deviceId: string, partitionId: string | null, keyId: string): string {
   return `attestamp/key/v1|${deviceId}|${partitionId ?? '-'}|${keyId}`;
 }
 
-/** Seals a private key for its row; the PKCS#8 copy is wiped. */
-export function sealPrivateKey(kek: Uint8Array, privateKey: KeyObject, aad: string): Buffer {
-  const pkcs8 = exportPkcs8(privateKey);
+/** Seals a key for its row; the encoded copy is wiped. */
+export function sealPrivateKey(
+  kek: Uint8Array,
+  algorithm: HsmAlgorithm,
+  privateKey: PrivateKeyHandle,
+  aad: string,
+): Buffer {
+  const encoded = encodeKey(algorithm, privateKey);
   try {
-    return Buffer.from(seal(kek, pkcs8, aad));
+    return Buffer.from(seal(kek, encoded, aad));
   } finally {
-    pkcs8.fill(0);
+    encoded.fill(0);
   }
 }
 
+/** The algorithm a row names, as the registry knows it; a name it does not know is tampering. */
+export function rowAlgorithm(row: KeyRow): HsmAlgorithm {
+  if (!isHsmAlgorithm(row.algorithm)) {
+    throw integrityError('key', 'the row names an unknown algorithm', { keyId: row.id });
+  }
+  return row.algorithm;
+}
+
 /**
- * Opens a key's sealed blob (AAD: device, partition, key id) and derives its public key. The
- * caller wipes the PKCS#8 when done.
+ * Opens a key's sealed blob (AAD: device, partition, key id), loads it with the mechanism of the
+ * row's algorithm and computes its public part. The caller wipes `encoded` when done.
  */
 export function unsealRow(
   kek: Uint8Array,
   deviceId: string,
   row: KeyRow,
-): { pkcs8: Uint8Array; spki: Uint8Array } {
-  let pkcs8: Uint8Array;
+): { encoded: Uint8Array; key: PrivateKeyHandle; publicPart: Uint8Array } {
+  const algorithm = rowAlgorithm(row);
+  let encoded: Uint8Array;
   try {
-    pkcs8 = open(kek, row.wrapped, keyAad(deviceId, row.partition_id, row.id));
+    encoded = open(kek, row.wrapped, keyAad(deviceId, row.partition_id, row.id));
   } catch (cause) {
     throw new HsmError('integrity-failed', "the store's key row failed integrity: unseal", {
       cause,
@@ -39,12 +63,26 @@ export function unsealRow(
     });
   }
   try {
-    return { pkcs8, spki: spkiOf(loadPkcs8(pkcs8)) };
+    const key = loadKey(algorithm, encoded);
+    return { encoded, key, publicPart: publicPartOf(algorithm, key) };
   } catch (cause) {
-    pkcs8.fill(0);
-    throw new HsmError('integrity-failed', "the store's key row failed integrity: pkcs8", {
+    encoded.fill(0);
+    throw new HsmError('integrity-failed', "the store's key row failed integrity: key encoding", {
       cause,
       details: { table: 'key', keyId: row.id },
     });
   }
+}
+
+/**
+ * The key of an authenticated row, only when it is the key whose public part the row names (a
+ * row whose SPKI was swapped for another key's is an integrity failure, never used).
+ */
+export function unsealKey(kek: Uint8Array, deviceId: string, row: KeyRow): PrivateKeyHandle {
+  const { encoded, key, publicPart } = unsealRow(kek, deviceId, row);
+  encoded.fill(0);
+  if (!bytesEqual(publicPart, publicKeyOf(row))) {
+    throw integrityError('key', 'the stored public key is not the sealed key', { keyId: row.id });
+  }
+  return key;
 }

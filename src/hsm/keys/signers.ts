@@ -1,17 +1,13 @@
 // Signers handed to the TSA and the issuing code: the public key and chain, and a sign function
 // over a cached unsealed key whose row is re-read (and its MAC checked) at most every
 // STATE_RECHECK_MS, so that an invalidation takes effect within that window everywhere.
-import type { KeyObject } from 'node:crypto';
-import { bytesEqual } from '../../shared/index.js';
 import type { Signer } from '../../pki/index.js';
-import { isKeyAlgorithm } from '../../pki/index.js';
 import type { Core, Operation } from '../core.js';
 import { HsmError } from '../errors.js';
-import { integrityError } from '../integrity.js';
-import { loadPkcs8, signOperation } from '../key-crypto.js';
+import { isSignatureAlgorithm, signOperation, type PrivateKeyHandle } from '../key-crypto.js';
 import type { KeyRow } from '../store/device-store.js';
 import { keyState, parseAttributes, publicKeyOf } from '../views.js';
-import { unsealRow } from './sealing.js';
+import { rowAlgorithm, unsealKey } from './sealing.js';
 
 /** How long a signer trusts its last reading of the key's state (milliseconds). */
 const STATE_RECHECK_MS = 250;
@@ -46,11 +42,13 @@ export async function signerFor(
   row: KeyRow,
   chain: readonly Uint8Array[],
 ): Promise<Signer> {
-  if (!isKeyAlgorithm(row.algorithm)) {
-    throw integrityError('key', 'the row names an unknown algorithm', { keyId: row.id });
+  const algorithm = rowAlgorithm(row);
+  if (!isSignatureAlgorithm(algorithm)) {
+    throw new HsmError('invalid-argument', 'the key algorithm does not sign', {
+      details: { label: row.label, algorithm },
+    });
   }
   requireFreeUse(row);
-  const algorithm = row.algorithm;
   // Resolved once per signer: the hot path is one call per token.
   const signWithKey = signOperation(algorithm);
   const keyId = row.id;
@@ -67,23 +65,15 @@ export async function signerFor(
       error,
     );
   };
-  const recheck = async (): Promise<KeyObject> => {
+  const recheck = async (): Promise<PrivateKeyHandle> => {
     const cached = core.keyCache.get(keyId);
     let current: KeyRow | undefined;
     let key = cached?.key;
     try {
       current = await core.rows.keyById(core.store, keyId);
       if (current?.state === 'active' && keyState(current) === 'active' && key === undefined) {
-        const { pkcs8, spki } = unsealRow(core.keys.kek, core.deviceId, current);
-        try {
-          // The key signs only if it is the one whose public key the row (and certificate) names.
-          if (!bytesEqual(spki, publicKeyOf(current))) {
-            throw integrityError('key', 'the stored public key is not the sealed key', { keyId });
-          }
-          key = loadPkcs8(pkcs8);
-        } finally {
-          pkcs8.fill(0);
-        }
+        // The key signs only if it is the one whose public key the row (and certificate) names.
+        key = unsealKey(core.keys.kek, core.deviceId, current);
       }
     } catch (error) {
       await reportOnce(error);
@@ -104,7 +94,7 @@ export async function signerFor(
     core.keyCache.set(keyId, { key, checkedAt: performance.now() });
     return key;
   };
-  const load = (): KeyObject | Promise<KeyObject> => {
+  const load = (): PrivateKeyHandle | Promise<PrivateKeyHandle> => {
     // An invalidation in this process drops the cache entry at once; one made by another
     // process (or node) counts within STATE_RECHECK_MS.
     const cached = core.keyCache.get(keyId);

@@ -1,20 +1,23 @@
 // Using a user key: signing data or a digest the caller computed, and verifying with its public
 // key. A key whose own policy has a use rule signs only through an approval request whose
 // statement holds the exact data (or digest); the signature is the executed request's result.
-import { createPublicKey, type KeyObject } from 'node:crypto';
-import { bytesEqual, type JsonObject } from '../../shared/index.js';
-import { HASHES, isKeyAlgorithm, keyAlgorithmInfo, type KeyAlgorithm } from '../../pki/index.js';
+import type { JsonObject } from '../../shared/index.js';
+import { HASHES } from '../../pki/index.js';
 import type { Core, Operation } from '../core.js';
 import { HsmError } from '../errors.js';
 import type { Authority } from '../governance/authorize.js';
 import { KEY_RULE_CLASSES } from '../governance/quorum.js';
-import { integrityError } from '../integrity.js';
-import { loadPkcs8, mechanismFor } from '../key-crypto.js';
+import {
+  mechanismFor,
+  type HsmAlgorithm,
+  type Mechanism,
+  type PrivateKeyHandle,
+} from '../key-crypto.js';
 import type { KeyRow, PartitionRow } from '../store/device-store.js';
 import type { KeyPurpose } from '../types.js';
 import { keyState, parseAttributes, publicKeyOf } from '../views.js';
 import { keyParams, keyRules } from './policy.js';
-import { unsealRow } from './sealing.js';
+import { rowAlgorithm, unsealKey } from './sealing.js';
 
 /** What is signed: the data itself, or its digest under the key algorithm's hash. */
 export type SignInput = { readonly data: Uint8Array } | { readonly digest: Uint8Array };
@@ -33,7 +36,7 @@ export interface SignResult {
   readonly keyId: string;
 }
 
-function checkInput(input: SignInput, algorithm: KeyAlgorithm): 'data' | 'digest' {
+function checkInput(input: SignInput, algorithm: HsmAlgorithm): 'data' | 'digest' {
   if ('data' in input) {
     if (!(input.data instanceof Uint8Array) || input.data.length > SIGN_DATA_LIMIT) {
       throw new HsmError(
@@ -44,12 +47,14 @@ function checkInput(input: SignInput, algorithm: KeyAlgorithm): 'data' | 'digest
     }
     return 'data';
   }
-  const info = keyAlgorithmInfo(algorithm);
-  if (mechanismFor(info.name).signDigest === undefined || info.hash === undefined) {
+  // Any key algorithm (a secret or KEM key has no signing facts).
+  const mechanism: Mechanism = mechanismFor(algorithm);
+  const info = mechanism.info;
+  if (mechanism.signDigest === undefined || info?.hash === undefined) {
     throw new HsmError(
       'invalid-argument',
       'the key algorithm signs whole messages only, not a digest',
-      { details: { algorithm: info.name, field: 'digest' } },
+      { details: { algorithm, field: 'digest' } },
     );
   }
   const length = HASHES[info.hash].length;
@@ -65,12 +70,7 @@ function checkInput(input: SignInput, algorithm: KeyAlgorithm): 'data' | 'digest
   return 'digest';
 }
 
-function algorithmOf(row: KeyRow): KeyAlgorithm {
-  if (!isKeyAlgorithm(row.algorithm)) {
-    throw integrityError('key', 'the row names an unknown algorithm', { keyId: row.id });
-  }
-  return row.algorithm;
-}
+const algorithmOf = rowAlgorithm;
 
 /** A user key with the purpose, usable now (not in the trash, not blocked). */
 function requireUsable(row: KeyRow, purpose: KeyPurpose): void {
@@ -97,22 +97,12 @@ function requireUsable(row: KeyRow, purpose: KeyPurpose): void {
 }
 
 /** The unsealed key of an authenticated row (cached per process, as for signers). */
-function privateKeyOf(core: Core, row: KeyRow): KeyObject {
+export function privateKeyOf(core: Core, row: KeyRow): PrivateKeyHandle {
   const cached = core.keyCache.get(row.id);
   if (cached !== undefined) return cached.key;
-  const { pkcs8, spki } = unsealRow(core.keys.kek, core.deviceId, row);
-  try {
-    if (!bytesEqual(spki, publicKeyOf(row))) {
-      throw integrityError('key', 'the stored public key is not the sealed key', {
-        keyId: row.id,
-      });
-    }
-    const key = loadPkcs8(pkcs8);
-    core.keyCache.set(row.id, { key, checkedAt: performance.now() });
-    return key;
-  } finally {
-    pkcs8.fill(0);
-  }
+  const key = unsealKey(core.keys.kek, core.deviceId, row);
+  core.keyCache.set(row.id, { key, checkedAt: performance.now() });
+  return key;
 }
 
 /** The exact parameters a request to sign names: the key, and the data or digest in hex. */
@@ -229,9 +219,8 @@ export function verifyWithKey(
       });
     }
     const mechanism = mechanismFor(algorithmOf(row));
-    const publicKey = createPublicKey({ key: publicKeyOf(row), format: 'der', type: 'spki' });
-    const verify =
-      'data' in input ? mechanism.verifier?.(publicKey) : mechanism.digestVerifier?.(publicKey);
+    const spki = publicKeyOf(row);
+    const verify = 'data' in input ? mechanism.verifier?.(spki) : mechanism.digestVerifier?.(spki);
     if (verify === undefined) {
       throw new HsmError('invalid-argument', 'the key algorithm does not verify', {
         details: { label },

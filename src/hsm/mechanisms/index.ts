@@ -1,27 +1,50 @@
-// The mechanism registry: the private-key operations of every algorithm family, one Mechanism per
-// key algorithm of src/pki/algorithms, built once at load and looked up by name. A new family is
-// one file beside this one and its entry in FAMILIES.
-import type { KeyObject } from 'node:crypto';
+// The mechanism registry: the private-key operations of every key algorithm of the HSM, one
+// Mechanism per name, built once at load and looked up by name. The signature algorithms come
+// from src/pki/algorithms (a family file here per family there); agreement, KEM and secret keys
+// name their algorithms in algorithms.ts. A new family is one file beside this one and its entry
+// in FAMILIES or OTHER_FAMILIES.
 import {
   KEY_ALGORITHMS,
+  derReader,
+  isKeyAlgorithm,
   keyAlgorithmInfo,
   unknownKeyAlgorithm,
   type KeyAlgorithm,
 } from '../../pki/index.js';
 import { HsmError } from '../errors.js';
+import { OTHER_ALGORITHMS, type OtherAlgorithm } from './algorithms.js';
 import { ecdsa } from './ecdsa.js';
 import { eddsa } from './eddsa.js';
 import { rsaPkcs1 } from './rsa-pkcs1.js';
 import { rsaPss } from './rsa-pss.js';
-import type { Mechanism, MechanismFamily } from './types.js';
+import type {
+  HsmAlgorithm,
+  Mechanism,
+  MechanismFamily,
+  OtherMechanismFamily,
+  PrivateKeyHandle,
+  SigningMechanism,
+} from './types.js';
 
-export type { GeneratedKey, Mechanism, MechanismFamily, PrivateKeyHandle } from './types.js';
-export { exportPkcs8, loadPkcs8, spkiOf } from './node-keys.js';
+export type {
+  GeneratedKey,
+  HsmAlgorithm,
+  KeyClass,
+  Mechanism,
+  MechanismFamily,
+  OtherMechanismFamily,
+  PrivateKeyHandle,
+  SigningMechanism,
+} from './types.js';
+export { OTHER_ALGORITHMS, type OtherAlgorithm } from './algorithms.js';
+export { MaterialKey } from './material-key.js';
+export { exportPkcs8, loadPkcs8, loadSpki, spkiOf } from './node-keys.js';
 
 const FAMILIES: readonly MechanismFamily[] = [ecdsa, eddsa, rsaPkcs1, rsaPss];
+const OTHER_FAMILIES: readonly OtherMechanismFamily[] = [];
 
-function build(): ReadonlyMap<KeyAlgorithm, Mechanism> {
-  const byName = new Map<KeyAlgorithm, Mechanism>();
+function build(): ReadonlyMap<HsmAlgorithm, Mechanism> {
+  const byName = new Map<HsmAlgorithm, Mechanism>();
   for (const name of KEY_ALGORITHMS) {
     const info = keyAlgorithmInfo(name);
     const family = FAMILIES.find((f) => f.name === info.mechanism);
@@ -29,42 +52,84 @@ function build(): ReadonlyMap<KeyAlgorithm, Mechanism> {
     if (family === undefined) throw new Error(`mechanism registry: no family for ${name}`);
     byName.set(name, family.mechanism(info));
   }
+  for (const name of OTHER_ALGORITHMS as readonly OtherAlgorithm[]) {
+    const family = OTHER_FAMILIES.find((f) => f.algorithms.includes(name));
+    if (family === undefined) throw new Error(`mechanism registry: no family for ${String(name)}`);
+    if (byName.has(name)) throw new Error(`mechanism registry: ${String(name)} registered twice`);
+    byName.set(name, family.mechanism(name));
+  }
   return byName;
 }
 
 const MECHANISMS = build();
 
+/** Every key algorithm of the HSM: the signature algorithms first, then the others. */
+export const HSM_ALGORITHMS: readonly HsmAlgorithm[] = [...MECHANISMS.keys()];
+
+export function isHsmAlgorithm(value: string): value is HsmAlgorithm {
+  return MECHANISMS.has(value as HsmAlgorithm);
+}
+
 /** The mechanism of a key algorithm; PkiError algorithm-unsupported for an unknown name. */
-export function mechanismFor(algorithm: KeyAlgorithm): Mechanism {
+export function mechanismFor(algorithm: KeyAlgorithm): SigningMechanism;
+export function mechanismFor(algorithm: HsmAlgorithm): Mechanism;
+export function mechanismFor(algorithm: HsmAlgorithm): Mechanism {
   const mechanism = MECHANISMS.get(algorithm);
   if (mechanism === undefined) throw unknownKeyAlgorithm(algorithm);
   return mechanism;
 }
 
-/** Every mechanism, in the order of KEY_ALGORITHMS. */
+/** Every mechanism, in the order of HSM_ALGORITHMS. */
 export function allMechanisms(): readonly Mechanism[] {
   return [...MECHANISMS.values()];
 }
 
-/**
- * The mechanism a loaded private key fits. An RSA key fits both RSA families; `preferPss` picks
- * the PSS one, otherwise PKCS#1 v1.5 (and for keys of one family only, that family).
- */
-export function detectMechanism(key: KeyObject, preferPss: boolean): Mechanism {
-  const fitting = [...MECHANISMS.values()].filter((m) => m.fits(key));
-  const mechanism = fitting.find((m) => (m.info.padding === 'pss') === preferPss) ?? fitting[0];
-  if (mechanism === undefined) {
-    throw new HsmError('invalid-argument', 'unsupported key type or size', {
-      details: { type: key.asymmetricKeyType ?? 'unknown' },
-    });
+/** The algorithm OID of a PKCS#8 PrivateKeyInfo (RFC 5958 2), or undefined when it is not one. */
+function pkcs8AlgorithmOid(der: Uint8Array): string | undefined {
+  const { childrenOf, expectTag, readOid, readTlv } = derReader;
+  try {
+    const info = expectTag(readTlv(der, 0), 0x30, 'PrivateKeyInfo');
+    const algorithm = expectTag(childrenOf(der, info)[1], 0x30, 'AlgorithmIdentifier');
+    return readOid(der, childrenOf(der, algorithm)[0]);
+  } catch {
+    return undefined;
   }
-  return mechanism;
+}
+
+/**
+ * The mechanism and key of an imported PKCS#8, chosen by its algorithm OID and then by the key
+ * itself (curve, modulus size). An RSA key fits both RSA families; `preferPss` picks the PSS
+ * one, otherwise PKCS#1 v1.5. HsmError invalid-argument for anything else.
+ */
+export function importPkcs8(
+  pkcs8: Uint8Array,
+  preferPss: boolean,
+): { mechanism: Mechanism; key: PrivateKeyHandle } {
+  const oid = pkcs8AlgorithmOid(pkcs8);
+  if (oid === undefined) throw new HsmError('invalid-argument', 'not a pkcs#8 private key');
+  const candidates = [...MECHANISMS.values()].filter((m) => m.pkcs8Oids.includes(oid));
+  const ordered = [
+    ...candidates.filter((m) => (m.info?.padding === 'pss') === preferPss),
+    ...candidates.filter((m) => (m.info?.padding === 'pss') !== preferPss),
+  ];
+  let firstError: unknown;
+  for (const mechanism of ordered) {
+    try {
+      return { mechanism, key: mechanism.load(pkcs8) };
+    } catch (error) {
+      firstError ??= error;
+    }
+  }
+  if (firstError instanceof HsmError && candidates.length === 1) throw firstError;
+  throw new HsmError('invalid-argument', 'unsupported key type or size', {
+    details: { algorithm: oid },
+  });
 }
 
 /** The signing operation of a key algorithm, resolved once (for a signer or a TSA unit). */
 export function signOperation(
-  algorithm: KeyAlgorithm,
-): (key: KeyObject, data: Uint8Array) => Uint8Array {
+  algorithm: HsmAlgorithm,
+): (key: PrivateKeyHandle, data: Uint8Array) => Uint8Array {
   const sign = mechanismFor(algorithm).sign;
   if (sign === undefined) {
     throw new HsmError('invalid-argument', 'the key algorithm does not sign', {
@@ -74,10 +139,10 @@ export function signOperation(
   return sign;
 }
 
-/** A verifier for signatures of a key algorithm, bound to one public key. */
+/** A verifier for signatures of a key algorithm, bound to one public key (SPKI DER). */
 export function verifyOperation(
-  algorithm: KeyAlgorithm,
-  publicKey: KeyObject,
+  algorithm: HsmAlgorithm,
+  spki: Uint8Array,
 ): (data: Uint8Array, signature: Uint8Array) => boolean {
   const verifier = mechanismFor(algorithm).verifier;
   if (verifier === undefined) {
@@ -85,10 +150,21 @@ export function verifyOperation(
       details: { algorithm },
     });
   }
-  return verifier(publicKey);
+  return verifier(spki);
 }
 
-function noDigestMode(algorithm: KeyAlgorithm): HsmError {
+/** How a key row of the algorithm stores the key: a key pair, or a secret key. */
+export function rowKind(algorithm: HsmAlgorithm): 'asymmetric' | 'secret' {
+  const mechanism: Mechanism = mechanismFor(algorithm);
+  return mechanism.keyClass === 'secret' ? 'secret' : 'asymmetric';
+}
+
+/** True for the name of a signature algorithm of src/pki (the keys that certify and stamp). */
+export function isSignatureAlgorithm(algorithm: HsmAlgorithm): algorithm is KeyAlgorithm {
+  return isKeyAlgorithm(algorithm);
+}
+
+function noDigestMode(algorithm: HsmAlgorithm): HsmError {
   return new HsmError(
     'invalid-argument',
     'the key algorithm signs whole messages only, not a digest',
@@ -104,8 +180,8 @@ function noDigestMode(algorithm: KeyAlgorithm): HsmError {
  * (pure EdDSA signs whole messages only).
  */
 export function signDigestOperation(
-  algorithm: KeyAlgorithm,
-): (key: KeyObject, digest: Uint8Array) => Uint8Array {
+  algorithm: HsmAlgorithm,
+): (key: PrivateKeyHandle, digest: Uint8Array) => Uint8Array {
   const signDigest = mechanismFor(algorithm).signDigest;
   if (signDigest === undefined) throw noDigestMode(algorithm);
   return signDigest;
@@ -116,10 +192,10 @@ export function signDigestOperation(
  * invalid-argument for a scheme without a digest mode or a key of another algorithm.
  */
 export function digestVerifyOperation(
-  algorithm: KeyAlgorithm,
-  publicKey: KeyObject,
+  algorithm: HsmAlgorithm,
+  spki: Uint8Array,
 ): (digest: Uint8Array, signature: Uint8Array) => boolean {
   const digestVerifier = mechanismFor(algorithm).digestVerifier;
   if (digestVerifier === undefined) throw noDigestMode(algorithm);
-  return digestVerifier(publicKey);
+  return digestVerifier(spki);
 }

@@ -1,61 +1,109 @@
 // The private-key side of an algorithm family (src/hsm/mechanisms/<family>.ts, beside the public
-// facts in src/pki/algorithms/<family>.ts): one Mechanism per key algorithm, resolved once.
+// facts in src/pki/algorithms/<family>.ts for the families that sign): one Mechanism per key
+// algorithm, resolved once.
 import type { KeyObject } from 'node:crypto';
-import type { KeyAlgorithmInfo, MechanismName } from '../../pki/index.js';
+import type { KeyAlgorithm, KeyAlgorithmInfo, MechanismName } from '../../pki/index.js';
+import type { MaterialKey } from './material-key.js';
+import type { OtherAlgorithm } from './algorithms.js';
 
-/** A private key as the mechanisms hold it (node:crypto, created once and kept inside src/hsm). */
-export type PrivateKeyHandle = KeyObject;
+/**
+ * A key as the mechanisms hold it inside src/hsm: a node:crypto KeyObject (a private key, or a
+ * secret key) when OpenSSL implements the algorithm, otherwise the key's own material in a
+ * MaterialKey, used by the mechanism's own code (a post-quantum seed under a Node without the
+ * algorithm, an HD node's key and chain code). Only the key's mechanism reads it.
+ */
+export type PrivateKeyHandle = KeyObject | MaterialKey;
+
+/** Every algorithm of the HSM's keys: the signature algorithms of src/pki, and the others. */
+// eslint-disable-next-line @typescript-eslint/no-redundant-type-constituents -- empty until the first agreement, KEM or secret family names its algorithms
+export type HsmAlgorithm = KeyAlgorithm | OtherAlgorithm;
+
+/**
+ * What a key is for, which decides the operations it may offer: a signature key signs (and its
+ * public key verifies), an agreement key derives shared secrets, a KEM key decapsulates, a
+ * secret key encrypts, wraps or MACs.
+ */
+export type KeyClass = 'signature' | 'agreement' | 'kem' | 'secret';
 
 export interface GeneratedKey {
   readonly privateKey: PrivateKeyHandle;
-  readonly spki: Uint8Array;
+  /** The key's public part (Mechanism.publicPart). */
+  readonly publicPart: Uint8Array;
 }
 
 /**
- * What the HSM can do with keys of one algorithm. Every mechanism generates, loads and exports
+ * What the HSM can do with keys of one algorithm. Every mechanism generates, loads and encodes
  * its keys; the operations are capabilities that a family offers or not (a KEM key does not
- * sign). Later families add theirs beside `sign`: encrypt/decrypt (AES-GCM, ChaCha20-Poly1305),
- * wrap/unwrap, encapsulate/decapsulate (ML-KEM), derive (ECDH with HKDF, BIP32).
+ * sign). Later families add theirs beside `sign`: encrypt/decrypt, wrap/unwrap, MAC,
+ * encapsulate/decapsulate, derive.
  */
 export interface Mechanism {
-  /** The public facts of the algorithm (src/pki/algorithms). */
-  readonly info: KeyAlgorithmInfo;
-  /** A fresh key pair, generated inside the HSM. */
+  /** The key algorithm's name, as key rows, the CLI and the API name it. */
+  readonly name: HsmAlgorithm;
+  readonly keyClass: KeyClass;
+  /** The public facts of a signature algorithm (src/pki/algorithms); absent for other keys. */
+  readonly info?: KeyAlgorithmInfo;
+  /** The PKCS#8 algorithm OIDs a key of this algorithm may be imported under (none: no import). */
+  readonly pkcs8Oids: readonly string[];
+  /** A fresh key, generated inside the HSM. */
   generate(): Promise<GeneratedKey>;
-  /** True when a loaded private key is of this algorithm (key type, curve, modulus size). */
-  fits(key: PrivateKeyHandle): boolean;
-  /** A PKCS#8 PrivateKeyInfo (RFC 5958) of this algorithm; HsmError invalid-argument otherwise. */
-  load(pkcs8: Uint8Array): PrivateKeyHandle;
-  exportPkcs8(key: PrivateKeyHandle): Uint8Array;
-  /** The SubjectPublicKeyInfo DER of a private (or public) key. */
-  spki(key: KeyObject): Uint8Array;
+  /**
+   * A key from its encoding (`encode`): PKCS#8 PrivateKeyInfo (RFC 5958) for a key pair, the raw
+   * key for a secret key; HsmError invalid-argument when it is not a key of this algorithm.
+   */
+  load(encoded: Uint8Array): PrivateKeyHandle;
+  /** The key's encoding as `load` reads it: what is sealed at rest and exported wrapped. */
+  encode(key: PrivateKeyHandle): Uint8Array;
+  /**
+   * What a key row stores in the clear, computed from the key itself: the SubjectPublicKeyInfo
+   * DER of a key pair; for a secret key a key check value (secret-key families document theirs),
+   * so that a row is checked against its sealed key without trusting the row.
+   */
+  publicPart(key: PrivateKeyHandle): Uint8Array;
   /**
    * Signs `data` (not a digest) with the encoding X.509 and CMS carry, under the AlgorithmIdentifier
    * `info.signatureAlgorithm` (ECDSA: DER ECDSA-Sig-Value).
    */
   readonly sign?: (key: PrivateKeyHandle, data: Uint8Array) => Uint8Array;
-  /** A verifier bound to one public key (proof of possession, self-checks). */
-  readonly verifier?: (
-    publicKey: KeyObject,
-  ) => (data: Uint8Array, signature: Uint8Array) => boolean;
+  /**
+   * A verifier bound to one public key, given as its SPKI DER (parsed once here); HsmError
+   * invalid-argument for a key of another algorithm.
+   */
+  readonly verifier?: (spki: Uint8Array) => (data: Uint8Array, signature: Uint8Array) => boolean;
   /**
    * Signs a digest the caller computed with `info.hash` (its length checked), in the same
-   * encoding as `sign`; absent when the scheme signs only whole messages (pure EdDSA).
+   * encoding as `sign`; absent when the scheme signs only whole messages (pure EdDSA, ML-DSA).
    */
   readonly signDigest?: (key: PrivateKeyHandle, digest: Uint8Array) => Uint8Array;
   /**
-   * A verifier of signatures over a digest, bound to one public key. The bound function
-   * returns false for any bad or malformed signature; a digest of the wrong length is
+   * A verifier of signatures over a digest, bound to one public key (SPKI DER). The bound
+   * function returns false for any bad or malformed signature; a digest of the wrong length is
    * HsmError invalid-argument, as for `signDigest`.
    */
   readonly digestVerifier?: (
-    publicKey: KeyObject,
+    spki: Uint8Array,
   ) => (digest: Uint8Array, signature: Uint8Array) => boolean;
 }
 
-/** One family's file: its mechanism for each of its key algorithms. */
+/** A mechanism of a signature algorithm of src/pki: its public facts are always there. */
+export interface SigningMechanism extends Mechanism {
+  readonly name: KeyAlgorithm;
+  readonly keyClass: 'signature';
+  readonly info: KeyAlgorithmInfo;
+}
+
+/** One signature family's file: its mechanism for each of its key algorithms in src/pki. */
 export interface MechanismFamily {
   /** The family's name in src/pki/algorithms (KeyAlgorithmInfo.mechanism). */
   readonly name: MechanismName;
-  mechanism(info: KeyAlgorithmInfo): Mechanism;
+  mechanism(info: KeyAlgorithmInfo): SigningMechanism;
+}
+
+/**
+ * A family of keys that src/pki does not sign with (agreement, KEM, secret keys): it names its
+ * own algorithms (src/hsm/mechanisms/algorithms.ts) and makes each one's mechanism.
+ */
+export interface OtherMechanismFamily {
+  readonly algorithms: readonly OtherAlgorithm[];
+  mechanism(name: OtherAlgorithm): Mechanism;
 }

@@ -10,7 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { documentPath, loadDocument, Validators } from '../../../src/api/index.js';
 import { createHandlers } from '../../../src/api/routes/index.js';
 import { KEY_PURPOSES, OPERATION_CLASSES, type Hsm } from '../../../src/hsm/index.js';
-import { KEY_ALGORITHMS } from '../../../src/pki/index.js';
+import { HSM_ALGORITHMS } from '../../../src/hsm/index.js';
 
 const require = createRequire(import.meta.url);
 const doc = loadDocument();
@@ -100,7 +100,7 @@ describe('the OpenAPI document', () => {
   });
 
   it('lists the algorithms, purposes and operation classes the HSM has', () => {
-    expect(schemas.Algorithm!.enum).toEqual([...KEY_ALGORITHMS]);
+    expect(schemas.Algorithm!.enum).toEqual([...HSM_ALGORITHMS]);
     expect((schemas.Purposes!.items as Obj).enum).toEqual([...KEY_PURPOSES]);
     expect(schemas.OperationClass!.enum).toEqual([...OPERATION_CLASSES]);
   });

@@ -1,22 +1,23 @@
 // The mechanism registry (src/hsm/mechanisms): every key algorithm generates, signs and exports
 // through its family's mechanism, and the verifier (src/attestation, WebCrypto and noble) accepts
 // what it signs under the registry's AlgorithmIdentifier; detection, loading and unknown names.
-import { generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { generateKeyPairSync, KeyObject } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { describePublicKey, verifySignature } from '../../../src/attestation/index.js';
 import {
   createVerifier,
-  detectAlgorithm,
-  exportPkcs8,
   generateKey,
-  loadPkcs8,
+  importKeyMaterial,
   mechanismFor,
   signOperation,
   signWith,
-  spkiOf,
-  type GeneratedKey,
 } from '../../../src/hsm/key-crypto.js';
-import { allMechanisms } from '../../../src/hsm/mechanisms/index.js';
+import {
+  allMechanisms,
+  exportPkcs8,
+  loadPkcs8,
+  spkiOf,
+} from '../../../src/hsm/mechanisms/index.js';
 import {
   KEY_ALGORITHMS,
   PkiError,
@@ -26,14 +27,29 @@ import {
 } from '../../../src/pki/index.js';
 import { expectHsmError, MESSAGE, verifySignature as nodeVerify } from './support.js';
 
-const keys = new Map<KeyAlgorithm, GeneratedKey>();
+/** A generated key of a node:crypto-backed mechanism, with its SPKI. */
+interface NodeTestKey {
+  readonly privateKey: KeyObject;
+  readonly spki: Uint8Array;
+}
+
+const keys = new Map<KeyAlgorithm, NodeTestKey>();
 
 beforeAll(async () => {
   const generated = await Promise.all(KEY_ALGORITHMS.map((n) => mechanismFor(n).generate()));
-  KEY_ALGORITHMS.forEach((n, i) => keys.set(n, generated[i]!));
+  KEY_ALGORITHMS.forEach((n, i) => {
+    const { privateKey, publicPart } = generated[i]!;
+    if (!(privateKey instanceof KeyObject)) throw new Error(`${n}: not a node:crypto key`);
+    keys.set(n, { privateKey, spki: publicPart });
+  });
 }, 120_000);
 
-function keyOf(name: KeyAlgorithm): GeneratedKey {
+/** The algorithm an imported PKCS#8 is detected as. */
+function detectAlgorithm(key: KeyObject, pss: boolean): string {
+  return importKeyMaterial(exportPkcs8(key), pss).algorithm;
+}
+
+function keyOf(name: KeyAlgorithm): NodeTestKey {
   const k = keys.get(name);
   if (k === undefined) throw new Error(`no key for ${name}`);
   return k;
@@ -58,7 +74,8 @@ async function expectPkiRejection(promise: Promise<unknown>, code: string): Prom
 
 describe('every mechanism round-trips generate, sign and verify', () => {
   it('has one mechanism per key algorithm, bound to its registry entry', () => {
-    expect(allMechanisms().map((m) => m.info.name)).toEqual([...KEY_ALGORITHMS]);
+    expect(allMechanisms().map((m) => m.info?.name)).toEqual([...KEY_ALGORITHMS]);
+    expect(allMechanisms().map((m) => m.name)).toEqual([...KEY_ALGORITHMS]);
     for (const name of KEY_ALGORITHMS) {
       expect(mechanismFor(name).info).toBe(keyAlgorithmInfo(name));
       // Resolved once: the same operation object every time (nothing built per signature).
@@ -109,14 +126,17 @@ describe('every mechanism round-trips generate, sign and verify', () => {
   it.each(KEY_ALGORITHMS)('%s: PKCS#8 export, load, SPKI and detection agree', (name) => {
     const mechanism = mechanismFor(name);
     const { privateKey, spki } = keyOf(name);
-    const pkcs8 = mechanism.exportPkcs8(privateKey);
+    const pkcs8 = mechanism.encode(privateKey);
     expect(pkcs8).toEqual(exportPkcs8(privateKey));
     const loaded = mechanism.load(pkcs8);
-    expect(mechanism.spki(loaded)).toEqual(spki);
+    expect(mechanism.publicPart(loaded)).toEqual(spki);
     expect(spkiOf(loadPkcs8(pkcs8))).toEqual(spki);
-    expect(mechanism.fits(loaded)).toBe(true);
+    expect(mechanism.pkcs8Oids).toEqual([keyAlgorithmInfo(name).spkiOid]);
     const pss = keyAlgorithmInfo(name).padding === 'pss';
-    expect(detectAlgorithm(loaded, pss)).toBe(name);
+    const imported = importKeyMaterial(pkcs8, pss);
+    expect(imported.algorithm).toBe(name);
+    expect(imported.publicPart).toEqual(spki);
+    expect(loaded instanceof KeyObject && detectAlgorithm(loaded, pss)).toBe(name);
     // A loaded key signs as the generated one did.
     const signature = mechanism.sign!(loaded, MESSAGE);
     expect(createVerifier(spki, name)(MESSAGE, signature)).toBe(true);
@@ -140,15 +160,25 @@ describe('detection and refusals', () => {
       generateKeyPairSync('x25519').privateKey,
       generateKeyPairSync('rsa-pss', { modulusLength: 2048 }).privateKey,
     ];
-    for (const key of unfit) {
+    const oids = [
+      '1.2.840.10045.2.1',
+      '1.2.840.113549.1.1.1',
+      '1.3.101.110',
+      '1.2.840.113549.1.1.10',
+    ];
+    unfit.forEach((key, i) => {
       const error = expectHsmError(() => detectAlgorithm(key, false), 'invalid-argument');
       expect(error.message).toBe('unsupported key type or size');
-      expect(error.details).toEqual({ type: key.asymmetricKeyType });
-    }
+      expect(error.details).toEqual({ algorithm: oids[i] });
+    });
+    expect(
+      expectHsmError(() => importKeyMaterial(Uint8Array.of(0x30, 0x00), false), 'invalid-argument')
+        .message,
+    ).toBe('not a pkcs#8 private key');
   });
 
   it("a mechanism refuses another algorithm's PKCS#8 and bytes that are none", () => {
-    const p384 = mechanismFor('ecdsa-p384').exportPkcs8(keyOf('ecdsa-p384').privateKey);
+    const p384 = mechanismFor('ecdsa-p384').encode(keyOf('ecdsa-p384').privateKey);
     const error = expectHsmError(() => mechanismFor('ecdsa-p256').load(p384), 'invalid-argument');
     expect(error.details).toEqual({ algorithm: 'ecdsa-p256', type: 'ec' });
     const rsa = exportPkcs8(keyOf('rsa-3072').privateKey);

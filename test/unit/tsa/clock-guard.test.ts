@@ -291,9 +291,11 @@ describe('querySntp against a real responder on 127.0.0.1', () => {
     const r = await querySntp('127.0.0.1', responder(0).port, { timeoutMs: 500 });
     expect(r.server).toBe(`127.0.0.1:${responder(0).port}`);
     expect(r.stratum).toBe(2);
-    expect(Math.abs(r.offsetMs)).toBeLessThan(5);
+    // Same clock at both ends: the offset is zero up to half the round trip (the two legs may
+    // differ under load, RFC 5905 8) plus the timestamps' rounding.
     expect(r.delayMs).toBeGreaterThanOrEqual(-0.5);
     expect(r.delayMs).toBeLessThan(50);
+    expect(Math.abs(r.offsetMs)).toBeLessThanOrEqual(r.delayMs / 2 + 1);
   });
 
   /**

@@ -3,7 +3,7 @@
 // arguments and the result attestamp-verify must give. generateCorpus writes the folders; private
 // keys exist only in memory while it runs and are never written. Free of vitest, so any runner
 // can call it (test/vectors/attestation/regenerate.test.ts does, with UPDATE_VECTORS=1).
-import { generateKeyPairSync, randomBytes, sign as nodeSign, type KeyObject } from 'node:crypto';
+import { generateKeyPairSync, KeyObject, randomBytes, sign as nodeSign } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -121,7 +121,8 @@ interface Issued extends KeyPair {
 
 async function newKey(algorithm: KeyAlgorithm): Promise<KeyPair> {
   const g = await generateKey(algorithm);
-  return { key: g.privateKey, algorithm, spki: g.spki };
+  if (!(g.privateKey instanceof KeyObject)) throw new Error(`${algorithm}: not a node:crypto key`);
+  return { key: g.privateKey, algorithm, spki: g.publicPart };
 }
 
 function signerOf(k: KeyPair, chain: readonly Uint8Array[] = []): Signer {

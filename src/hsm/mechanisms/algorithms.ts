@@ -1,0 +1,6 @@
+// The names of the HSM's key algorithms that are not signature algorithms of src/pki: key
+// agreement, KEM and secret keys. Each family adds its names here and its file to
+// OTHER_FAMILIES in index.ts; a name without a family fails the registry at load.
+export const OTHER_ALGORITHMS = [] as const;
+
+export type OtherAlgorithm = (typeof OTHER_ALGORITHMS)[number];
