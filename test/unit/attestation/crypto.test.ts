@@ -656,9 +656,12 @@ describe('one adapter holds the @noble/curves options', () => {
     const importers = walk(SRC)
       .filter((f) => readFileSync(f, 'utf8').includes('@noble/curves'))
       .map((f) => relative(SRC, f));
-    // The verifier's two families, and the HSM's one adapter for signing a digest (private
-    // scalars stay in src/hsm).
+    // The verifier's two families, the HSM's one adapter for signing a digest (private
+    // scalars stay in src/hsm), and the curve arithmetic of key derivation (BIP 32, SLIP-10),
+    // which neither signs nor verifies.
     expect(importers.sort()).toEqual([
+      join('hsm', 'hd', 'bip32.ts'),
+      join('hsm', 'hd', 'slip10.ts'),
       join('hsm', 'mechanisms', 'noble-ecdsa.ts'),
       join('pki', 'algorithms', 'ecdsa.ts'),
       join('pki', 'algorithms', 'eddsa.ts'),
