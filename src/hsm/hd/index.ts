@@ -37,3 +37,4 @@ export {
   type DerivationPath,
   type PathSegment,
 } from './path.js';
+export { decodeHdPrivateKey, encodeHdPrivateKey } from './sealed.js';
