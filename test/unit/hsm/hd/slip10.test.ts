@@ -1,9 +1,11 @@
 // SLIP-10 (src/hsm/hd/slip10.ts, and bip32.ts for secp256k1): the specification's test vectors
 // for Ed25519 (1 and 2), NIST P-256 (1, 2, and the derivation and seed retry vectors) and
 // secp256k1 (1 and 2, equal to BIP 32's): parent fingerprint, chain code, private and public
-// key of every chain; public P-256 derivation agrees with private; Ed25519 refuses
-// non-hardened segments and public derivation with errors that say so.
+// key of every chain; public P-256 derivation agrees with private; Ed25519 gives the Solana
+// wallets' well-known first account and refuses non-hardened segments and public derivation
+// with errors that say so.
 import { ed25519 } from '@noble/curves/ed25519.js';
+import { base58 } from '@scure/base';
 import { describe, expect, it } from 'vitest';
 import {
   deriveHdPath,
@@ -428,6 +430,15 @@ describe('SLIP-10 Ed25519 refusals', () => {
     expect(error.message).toBe(
       'ed25519 keys have no public derivation (SLIP-10): derive from the private key',
     );
+  });
+
+  it("m/44'/501'/0'/0' of the 'abandon ... about' seed is the Solana wallets' first account", () => {
+    // BIP 39 seed of the mnemonic (see test/unit/pki/blockchain-addresses.test.ts).
+    const seed = bytes(
+      '5eb00bbddcf069084889a8ab9155568165f5c453ccb85e70811aaed6f6da5fc19a5ac40b389cd370d086206dec8aa6c43daea6690f20ad3d8d48b2d2ce9e38e4',
+    );
+    const node = deriveHdPath(hdMasterKey('ed25519', seed), "m/44'/501'/0'/0'");
+    expect(base58.encode(node.publicKey)).toBe('HAgk14JpMQLgt6rVgv7cBQFJWFto5Dqxi472uT3DKpqk');
   });
 
   it('the derived private key is an RFC 8032 key: it signs and its public key verifies', () => {
