@@ -10,6 +10,8 @@ export type PkiErrorCode =
   | 'algorithm-unsupported'
   | 'extension-invalid'
   | 'certificate-invalid'
-  | 'csr-invalid';
+  | 'csr-invalid'
+  /** A public key that is not a valid point of its curve, where an address or key is made. */
+  | 'public-key-invalid';
 
 export class PkiError extends AttestampError<PkiErrorCode> {}

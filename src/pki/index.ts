@@ -26,3 +26,4 @@ export * as derReader from './der.js';
 export * from './evidence.js';
 export * from './tsp-request.js';
 export * from './crl-builder.js';
+export * from './blockchain-addresses.js';

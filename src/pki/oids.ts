@@ -63,6 +63,8 @@ export const id_secp256r1 = '1.2.840.10045.3.1.7';
 export const id_secp384r1 = '1.3.132.0.34';
 /** 1.3.132.0.35 */
 export const id_secp521r1 = '1.3.132.0.35';
+/** 1.3.132.0.10: the Koblitz curve of Bitcoin and Ethereum (SEC 2 2.4.1). */
+export const id_secp256k1 = '1.3.132.0.10';
 /** 1.2.840.10045.4.3.2 */
 export const id_ecdsa_with_SHA256 = '1.2.840.10045.4.3.2';
 /** 1.2.840.10045.4.3.3 */

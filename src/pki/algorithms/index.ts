@@ -24,7 +24,8 @@ export type {
   Tagged,
   Unsupported,
 } from './types.js';
-export type { EcPublicKey, EcdsaScheme } from './ecdsa.js';
+export type { EcCurve, EcPublicKey, EcdsaScheme } from './ecdsa.js';
+export { isLowS, toLowS } from './ecdsa.js';
 export type { Ed25519PublicKey, Ed25519Scheme } from './eddsa.js';
 export type { RsaPkcs1Scheme, RsaPublicKey } from './rsa-pkcs1.js';
 export type { RsaPssScheme } from './rsa-pss.js';

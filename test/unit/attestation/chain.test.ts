@@ -548,8 +548,9 @@ describe('path.algorithms', () => {
       options(chain.root),
     );
     expectOnly(r2, ['path.algorithms']);
+    // Readable and verifiable, but not a certificate key (src/pki/algorithms/ecdsa.ts).
     expect(finding(r2, 'path.algorithms').detail).toBe(
-      'certificate 0: elliptic curve not on the allow-list',
+      'certificate 0: elliptic curve secp256k1 is not on the allow-list for certificates',
     );
 
     const r3 = await verifyChain(

@@ -2,7 +2,8 @@
 // registry): signatures made by node:crypto, `openssl dgst`, `openssl pkeyutl` and
 // `openssl req -x509` verify for every allowed scheme,
 // high-S ECDSA included; flipped bits, wrong keys, mismatched keys and everything off the
-// allow-list (SHA-1, PSS without or with inconsistent parameters, unknown curves) do not.
+// allow-list (SHA-1, PSS without or with inconsistent parameters, unknown curves) do not;
+// secp256k1 signatures verify.
 import { execFileSync } from 'node:child_process';
 import { constants, generateKeyPairSync, sign, verify, type KeyObject } from 'node:crypto';
 import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
@@ -254,18 +255,33 @@ describe('verifySignature: ECDSA (DER, any S)', () => {
     });
   });
 
-  it('refuses keys on curves off the allow-list (secp256k1)', async () => {
-    const k1 = generateKeyPairSync('ec', { namedCurve: 'secp256k1' });
-    const spki = new Uint8Array(k1.publicKey.export({ type: 'spki', format: 'der' }));
+  it('refuses keys on curves off the allow-list (P-521)', async () => {
+    const p521 = generateKeyPairSync('ec', { namedCurve: 'P-521' });
+    const spki = new Uint8Array(p521.publicKey.export({ type: 'spki', format: 'der' }));
     const signature = new Uint8Array(
-      sign('sha256', DATA, { key: k1.privateKey, dsaEncoding: 'der' }),
+      sign('sha256', DATA, { key: p521.privateKey, dsaEncoding: 'der' }),
     );
-    expect(verify('sha256', DATA, { key: k1.publicKey, dsaEncoding: 'der' }, signature)).toBe(true);
+    expect(verify('sha256', DATA, { key: p521.publicKey, dsaEncoding: 'der' }, signature)).toBe(
+      true,
+    );
     expect(describePublicKey(spki)).toEqual({
       kind: 'unsupported',
       reason: 'elliptic curve not on the allow-list',
     });
     expect(await verifySignature(spki, alg(id_ecdsa_with_SHA256), DATA, signature)).toBe(false);
+  });
+
+  it('verifies secp256k1 signatures; tampered data does not', async () => {
+    const k1 = generateKeyPairSync('ec', { namedCurve: 'secp256k1' });
+    const spki = new Uint8Array(k1.publicKey.export({ type: 'spki', format: 'der' }));
+    const signature = new Uint8Array(
+      sign('sha256', DATA, { key: k1.privateKey, dsaEncoding: 'der' }),
+    );
+    expect(describePublicKey(spki)).toMatchObject({ kind: 'ec', curve: 'secp256k1' });
+    expect(await verifySignature(spki, alg(id_ecdsa_with_SHA256), DATA, signature)).toBe(true);
+    const tampered = DATA.slice();
+    tampered[0]! ^= 1;
+    expect(await verifySignature(spki, alg(id_ecdsa_with_SHA256), tampered, signature)).toBe(false);
   });
 });
 
@@ -640,20 +656,27 @@ describe('one adapter holds the @noble/curves options', () => {
     const importers = walk(SRC)
       .filter((f) => readFileSync(f, 'utf8').includes('@noble/curves'))
       .map((f) => relative(SRC, f));
-    // The verifier's two families, and the HSM's one adapter for signing a digest (private
-    // scalars stay in src/hsm).
+    // The verifier's two families, the HSM's one adapter for signing a digest (private
+    // scalars stay in src/hsm), and point and scalar arithmetic that neither signs nor
+    // verifies: key derivation (BIP 32, SLIP-10) and blockchain addresses.
     expect(importers.sort()).toEqual([
+      join('hsm', 'hd', 'bip32.ts'),
+      join('hsm', 'hd', 'slip10.ts'),
       join('hsm', 'mechanisms', 'noble-ecdsa.ts'),
       join('pki', 'algorithms', 'ecdsa.ts'),
       join('pki', 'algorithms', 'eddsa.ts'),
+      join('pki', 'blockchain-addresses.ts'),
     ]);
+    for (const f of ['hsm/hd/bip32.ts', 'hsm/hd/slip10.ts', 'pki/blockchain-addresses.ts']) {
+      expect(readFileSync(join(SRC, f), 'utf8'), f).not.toMatch(/\.(sign|verify)\(/);
+    }
     const hsmSide = readFileSync(join(SRC, 'hsm', 'mechanisms', 'noble-ecdsa.ts'), 'utf8');
     expect(hsmSide.match(/CURVES\[curve\]\.verify\(/g)).toHaveLength(1);
     expect(hsmSide.match(/CURVES\[curve\]\.sign\(/g)).toHaveLength(1);
     expect(hsmSide).toMatch(/prehash: false,\s*lowS: false,\s*format: 'der'/);
     const source = readFileSync(join(SRC, 'pki', 'algorithms', 'ecdsa.ts'), 'utf8');
     // One ECDSA verify call, and it carries the three options together.
-    expect(source.match(/\b(p256|p384|curve)\.verify\(/g)).toHaveLength(1);
+    expect(source.match(/\.verify\(/g)).toHaveLength(1);
     expect(source.match(/prehash: false,\s*lowS: false,\s*format: 'der'/g)).toHaveLength(1);
   });
 
