@@ -777,7 +777,10 @@ export interface components {
       | 'rsa-3072'
       | 'rsa-4096'
       | 'rsa-pss-3072'
-      | 'rsa-pss-4096';
+      | 'rsa-pss-4096'
+      | 'ecdh-p256'
+      | 'ecdh-p384'
+      | 'x25519';
     Purposes: (
       | 'encrypt'
       | 'decrypt'

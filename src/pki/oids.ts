@@ -73,6 +73,8 @@ export const id_ecdsa_with_SHA384 = '1.2.840.10045.4.3.3';
 export const id_ecdsa_with_SHA512 = '1.2.840.10045.4.3.4';
 /** 1.3.101.112 (RFC 8410) */
 export const id_Ed25519 = '1.3.101.112';
+/** RFC 8410 3: X25519 keys (key agreement only). */
+export const id_X25519 = '1.3.101.110';
 /** 1.2.840.113549.1.1.1 */
 export const id_rsaEncryption = '1.2.840.113549.1.1.1';
 /** 1.2.840.113549.1.1.5 */

@@ -12,6 +12,7 @@ import {
   type KeyAlgorithm,
 } from '../../pki/index.js';
 import { HsmError } from '../errors.js';
+import { agreement } from './agreement.js';
 import { OTHER_ALGORITHMS, type OtherAlgorithm } from './algorithms.js';
 import { ecdsa } from './ecdsa.js';
 import { eddsa } from './eddsa.js';
@@ -41,7 +42,7 @@ export { MaterialKey } from './material-key.js';
 export { exportPkcs8, loadPkcs8, loadSpki, spkiOf } from './node-keys.js';
 
 const FAMILIES: readonly MechanismFamily[] = [ecdsa, eddsa, rsaPkcs1, rsaPss];
-const OTHER_FAMILIES: readonly OtherMechanismFamily[] = [];
+const OTHER_FAMILIES: readonly OtherMechanismFamily[] = [agreement];
 
 function build(): ReadonlyMap<HsmAlgorithm, Mechanism> {
   const byName = new Map<HsmAlgorithm, Mechanism>();
@@ -54,8 +55,8 @@ function build(): ReadonlyMap<HsmAlgorithm, Mechanism> {
   }
   for (const name of OTHER_ALGORITHMS as readonly OtherAlgorithm[]) {
     const family = OTHER_FAMILIES.find((f) => f.algorithms.includes(name));
-    if (family === undefined) throw new Error(`mechanism registry: no family for ${String(name)}`);
-    if (byName.has(name)) throw new Error(`mechanism registry: ${String(name)} registered twice`);
+    if (family === undefined) throw new Error(`mechanism registry: no family for ${name}`);
+    if (byName.has(name)) throw new Error(`mechanism registry: ${name} registered twice`);
     byName.set(name, family.mechanism(name));
   }
   return byName;

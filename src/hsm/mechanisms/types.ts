@@ -15,7 +15,6 @@ import type { OtherAlgorithm } from './algorithms.js';
 export type PrivateKeyHandle = KeyObject | MaterialKey;
 
 /** Every algorithm of the HSM's keys: the signature algorithms of src/pki, and the others. */
-// eslint-disable-next-line @typescript-eslint/no-redundant-type-constituents -- empty until the first agreement, KEM or secret family names its algorithms
 export type HsmAlgorithm = KeyAlgorithm | OtherAlgorithm;
 
 /**
@@ -83,6 +82,13 @@ export interface Mechanism {
   readonly digestVerifier?: (
     spki: Uint8Array,
   ) => (digest: Uint8Array, signature: Uint8Array) => boolean;
+  /**
+   * The raw shared secret with a peer's public key (SPKI DER) of the same algorithm: ECDH's
+   * x-coordinate (SEC 1 3.3.1) or X25519's output (RFC 7748 6.1). It never leaves src/hsm: the
+   * HSM derives a key from it and wipes it. HsmError invalid-argument for a peer key of another
+   * algorithm or curve, or an all-zero X25519 result (a small-order peer point).
+   */
+  readonly agree?: (key: PrivateKeyHandle, peerSpki: Uint8Array) => Uint8Array;
 }
 
 /** A mechanism of a signature algorithm of src/pki: its public facts are always there. */

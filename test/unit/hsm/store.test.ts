@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Hsm, type KeyInfo, type MasterKeyInput } from '../../../src/hsm/index.js';
 import { deriveMasterKeys } from '../../../src/hsm/master-key.js';
 import { open } from '../../../src/hsm/wrap.js';
-import type { KeyAlgorithm } from '../../../src/pki/index.js';
+import { isKeyAlgorithm, type KeyAlgorithm } from '../../../src/pki/index.js';
 import { createTestDevice, OFFICER, type TestDevice } from '../../helpers/hsm.js';
 import { tempDir } from '../../helpers/tmp.js';
 import {
@@ -462,9 +462,11 @@ describe('reopening a store', () => {
       const active = keys.filter((k) => k.state === 'active');
       expect(active).toHaveLength(4 + ALGORITHMS.length);
       for (const k of active) {
+        const algorithm = k.algorithm as KeyAlgorithm;
+        expect(isKeyAlgorithm(algorithm), k.label).toBe(true);
         const sig = await (await hsm.signer(k.partitionName, k.label)).sign(MESSAGE);
-        expect(verifySignature(k.algorithm, k.spki, MESSAGE, sig), k.label).toBe(true);
-        expect(verifySignature(k.algorithm, k.spki, new Uint8Array(8), sig), k.label).toBe(false);
+        expect(verifySignature(algorithm, k.spki, MESSAGE, sig), k.label).toBe(true);
+        expect(verifySignature(algorithm, k.spki, new Uint8Array(8), sig), k.label).toBe(false);
       }
     } finally {
       await hsm.close();
