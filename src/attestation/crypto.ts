@@ -2,6 +2,7 @@
 // signature AlgorithmIdentifiers and verifies with web-standard and pure-JS crypto only, so that
 // the verifier runs in a browser. Re-exported under the names the verifier has always offered.
 export {
+  cmsDigestProblem,
   describePublicKey,
   describeSignatureAlgorithm,
   publicKeyLabel,

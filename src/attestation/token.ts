@@ -2,6 +2,7 @@
 // any other TSA, and, with evidence for the TSA key, proving that the key that signed the token
 // was generated inside an HSM partition and never left it. Every check is its own finding.
 import { sha1 } from '@noble/hashes/legacy.js';
+import { shake128, shake256 } from '@noble/hashes/sha3.js';
 import {
   HASHES as PKI_HASHES,
   der,
@@ -17,6 +18,8 @@ import {
   id_rsaEncryption,
   id_sha1,
   id_sha256,
+  id_shake128,
+  id_shake256,
   id_signedData,
   PkiError,
   rsaPkcs1SignatureOid,
@@ -34,6 +37,7 @@ import {
   type ChainOptions,
 } from './chain.js';
 import {
+  cmsDigestProblem,
   describeSignatureAlgorithm,
   publicKeyLabel,
   signatureAlgorithmLabel,
@@ -55,6 +59,17 @@ const HASHES: Readonly<
   ...Object.fromEntries(
     Object.values(PKI_HASHES).map((h) => [h.oid, { name: h.name, fn: h.digest, length: h.length }]),
   ),
+};
+
+/**
+ * Digests a SignerInfo may name for its messageDigest (RFC 5652 11.2): the table above without
+ * SHA-1, and SHAKE128 and SHAKE256 with 256 and 512 bits of output (RFC 8702 3.1), which the
+ * post-quantum signatures' RFCs name (RFC 9882 3.3, RFC 9814 4).
+ */
+const CMS_DIGESTS: Readonly<Record<string, { name: string; fn: (d: Uint8Array) => Uint8Array }>> = {
+  ...Object.fromEntries(Object.entries(HASHES).filter(([oid]) => oid !== id_sha1)),
+  [id_shake128]: { name: 'shake128', fn: (d) => shake128(d, { dkLen: 32 }) },
+  [id_shake256]: { name: 'shake256', fn: (d) => shake256(d, { dkLen: 64 }) },
 };
 
 /** Hash names accepted for --hash, with their OIDs. */
@@ -637,7 +652,7 @@ function algorithmProtectionProblem(token: SignedToken): string | undefined {
 }
 
 function hashName(oid: string): string {
-  return HASHES[oid]?.name ?? oid;
+  return HASHES[oid]?.name ?? CMS_DIGESTS[oid]?.name ?? oid;
 }
 
 function describeSignature(token: SignedToken): string {
@@ -813,13 +828,12 @@ async function inspectTokenFields(bytes: Uint8Array, options: TokenOptions): Pro
   // Signed attributes: contentType and messageDigest (RFC 5652 5.3, 11.1, 11.2).
   const ct = token.attributes.get(id_contentType)?.[0];
   const md = token.attributes.get(id_messageDigest)?.[0];
-  const digestFn = HASHES[token.digestAlgorithm];
+  const digestFn = CMS_DIGESTS[token.digestAlgorithm];
   const mdOk =
     ct !== undefined &&
     md !== undefined &&
     readOid(token.raw, ct) === id_ct_TSTInfo &&
     digestFn !== undefined &&
-    digestFn.name !== 'sha1' &&
     bytesEqual(readOctets(token.raw, md), digestFn.fn(token.eContent));
   f.check(
     'token.message-digest',
@@ -851,18 +865,24 @@ async function inspectTokenFields(bytes: Uint8Array, options: TokenOptions): Pro
     );
     return f.report(undefined, { ...claimsOf(tst), properties: properties.values });
   }
+  const signatureAlgorithm = effectiveSignatureAlgorithm(token);
   const sigOk = await verifySignature(
     signer.spki,
-    effectiveSignatureAlgorithm(token),
+    signatureAlgorithm,
     token.signedAttrs,
     token.signature,
   );
+  // RFC 9882 3.3, RFC 9814 4: with signed attributes, the digest must be as strong as the
+  // ML-DSA or SLH-DSA parameter set (verifiers MAY reject a weaker one; this one does).
+  const digestProblem = cmsDigestProblem(signatureAlgorithm, token.digestAlgorithmId);
   f.check(
     'token.signature',
     'crypto',
-    sigOk,
+    sigOk && digestProblem === undefined,
     `signed by the key of ${signer.sha256}`,
-    'the signature does not verify with the signer certificate',
+    sigOk && digestProblem !== undefined
+      ? digestProblem
+      : 'the signature does not verify with the signer certificate',
   );
 
   // RFC 3161 2.4.2: the ESSCertID of the TSA certificate MUST be in a signingCertificate

@@ -76,9 +76,28 @@ function checkSerial(serial: Uint8Array): void {
   }
 }
 
+/**
+ * Who signs a certificate: a Signer of a key algorithm the HSM issues, or a signing function with
+ * the DER AlgorithmIdentifier it signs under (a verify-only family such as ML-DSA, whose keys the
+ * HSM does not issue yet).
+ */
+export type CertificateIssuer =
+  | Pick<Signer, 'algorithm' | 'sign'>
+  | {
+      readonly signatureAlgorithm: Uint8Array;
+      sign(tbs: Uint8Array): Promise<Uint8Array>;
+    };
+
+/** A fresh pkijs AlgorithmIdentifier of the issuer's signatures (pkijs objects are mutable). */
+function issuerAlgorithm(issuer: CertificateIssuer): pkijs.AlgorithmIdentifier {
+  return 'signatureAlgorithm' in issuer
+    ? pkijs.AlgorithmIdentifier.fromBER(toArrayBuffer(issuer.signatureAlgorithm))
+    : signatureAlgorithmIdentifier(issuer.algorithm);
+}
+
 export async function buildCertificate(
   template: TbsCertificateTemplate,
-  issuer: Pick<Signer, 'algorithm' | 'sign'>,
+  issuer: CertificateIssuer,
 ): Promise<Uint8Array> {
   ensureCryptoEngine();
   checkSerial(template.serialNumber);
@@ -92,7 +111,7 @@ export async function buildCertificate(
   const cert = new pkijs.Certificate();
   cert.version = 2;
   cert.serialNumber = new asn1js.Integer({ valueHex: toArrayBuffer(template.serialNumber) });
-  cert.signature = signatureAlgorithmIdentifier(issuer.algorithm);
+  cert.signature = issuerAlgorithm(issuer);
   cert.issuer = pkijsName(template.issuer);
   cert.subject = pkijsName(template.subject);
   cert.notBefore = x509Time(template.notBefore);
@@ -106,7 +125,7 @@ export async function buildCertificate(
         extnValue: toArrayBuffer(e.value),
       }),
   );
-  cert.signatureAlgorithm = signatureAlgorithmIdentifier(issuer.algorithm);
+  cert.signatureAlgorithm = issuerAlgorithm(issuer);
   const tbs = encodeDer(cert.encodeTBS());
   cert.tbsView = tbs;
   const signature = await issuer.sign(tbs);

@@ -102,6 +102,10 @@ export const id_sha3_256 = '2.16.840.1.101.3.4.2.8';
 export const id_sha3_384 = '2.16.840.1.101.3.4.2.9';
 /** 2.16.840.1.101.3.4.2.10 */
 export const id_sha3_512 = '2.16.840.1.101.3.4.2.10';
+/** 2.16.840.1.101.3.4.2.11 (RFC 8702: SHAKE128 with 256 bits of output in the CMS) */
+export const id_shake128 = '2.16.840.1.101.3.4.2.11';
+/** 2.16.840.1.101.3.4.2.12 (RFC 8702: SHAKE256 with 512 bits of output in the CMS) */
+export const id_shake256 = '2.16.840.1.101.3.4.2.12';
 /** 1.3.14.3.2.26 */
 export const id_sha1 = '1.3.14.3.2.26';
 
@@ -163,3 +167,43 @@ export const id_anyPolicy = '2.5.29.32.0';
 export const id_pe_authorityInfoAccess = '1.3.6.1.5.5.7.1.1';
 /** 1.2.840.113549.1.9.1 (RFC 5280 4.1.2.6, PKCS #9 emailAddress) */
 export const id_emailAddress = '1.2.840.113549.1.9.1';
+
+// Post-quantum algorithms (NIST CSOR arcs, 2.16.840.1.101.3.4.3 sigAlgs and .4.4 kems): the same
+// OID names the public key and the signature, parameters absent (RFC 9881 2, RFC 9909 3,
+// RFC 9935 3).
+/** 2.16.840.1.101.3.4.3.17 (FIPS 204, RFC 9881) */
+export const id_ml_dsa_44 = '2.16.840.1.101.3.4.3.17';
+/** 2.16.840.1.101.3.4.3.18 (FIPS 204, RFC 9881) */
+export const id_ml_dsa_65 = '2.16.840.1.101.3.4.3.18';
+/** 2.16.840.1.101.3.4.3.19 (FIPS 204, RFC 9881) */
+export const id_ml_dsa_87 = '2.16.840.1.101.3.4.3.19';
+/** 2.16.840.1.101.3.4.3.20 (FIPS 205, RFC 9909) */
+export const id_slh_dsa_sha2_128s = '2.16.840.1.101.3.4.3.20';
+/** 2.16.840.1.101.3.4.3.21 (FIPS 205, RFC 9909) */
+export const id_slh_dsa_sha2_128f = '2.16.840.1.101.3.4.3.21';
+/** 2.16.840.1.101.3.4.3.22 (FIPS 205, RFC 9909) */
+export const id_slh_dsa_sha2_192s = '2.16.840.1.101.3.4.3.22';
+/** 2.16.840.1.101.3.4.3.23 (FIPS 205, RFC 9909) */
+export const id_slh_dsa_sha2_192f = '2.16.840.1.101.3.4.3.23';
+/** 2.16.840.1.101.3.4.3.24 (FIPS 205, RFC 9909) */
+export const id_slh_dsa_sha2_256s = '2.16.840.1.101.3.4.3.24';
+/** 2.16.840.1.101.3.4.3.25 (FIPS 205, RFC 9909) */
+export const id_slh_dsa_sha2_256f = '2.16.840.1.101.3.4.3.25';
+/** 2.16.840.1.101.3.4.3.26 (FIPS 205, RFC 9909) */
+export const id_slh_dsa_shake_128s = '2.16.840.1.101.3.4.3.26';
+/** 2.16.840.1.101.3.4.3.27 (FIPS 205, RFC 9909) */
+export const id_slh_dsa_shake_128f = '2.16.840.1.101.3.4.3.27';
+/** 2.16.840.1.101.3.4.3.28 (FIPS 205, RFC 9909) */
+export const id_slh_dsa_shake_192s = '2.16.840.1.101.3.4.3.28';
+/** 2.16.840.1.101.3.4.3.29 (FIPS 205, RFC 9909) */
+export const id_slh_dsa_shake_192f = '2.16.840.1.101.3.4.3.29';
+/** 2.16.840.1.101.3.4.3.30 (FIPS 205, RFC 9909) */
+export const id_slh_dsa_shake_256s = '2.16.840.1.101.3.4.3.30';
+/** 2.16.840.1.101.3.4.3.31 (FIPS 205, RFC 9909) */
+export const id_slh_dsa_shake_256f = '2.16.840.1.101.3.4.3.31';
+/** 2.16.840.1.101.3.4.4.1 (FIPS 203, RFC 9935) */
+export const id_alg_ml_kem_512 = '2.16.840.1.101.3.4.4.1';
+/** 2.16.840.1.101.3.4.4.2 (FIPS 203, RFC 9935) */
+export const id_alg_ml_kem_768 = '2.16.840.1.101.3.4.4.2';
+/** 2.16.840.1.101.3.4.4.3 (FIPS 203, RFC 9935) */
+export const id_alg_ml_kem_1024 = '2.16.840.1.101.3.4.4.3';

@@ -4,7 +4,9 @@
 // form, or with one field deliberately wrong. `openssl ts` writes PKCS#7 (issuerAndSerialNumber
 // only), has no PSS option in OpenSSL 3.0 and refuses an RSA-PSS key ("response setup error");
 // `openssl cms -sign -keyid` signs with PSS under a subjectKeyIdentifier but adds no
-// signingCertificate attribute, which RFC 3161 2.4.2 requires.
+// signingCertificate attribute, which RFC 3161 2.4.2 requires. resignTokenWith signs with any
+// signature the caller makes (post-quantum keys: RFC 9882, RFC 9814) under any CMS digest,
+// SHA-3 and SHAKE included (RFC 8702).
 import { constants, createHash, sign, type KeyObject } from 'node:crypto';
 import { parseCert } from '../../src/attestation/index.js';
 import { subjectKeyId } from '../../src/attestation/certificate.js';
@@ -29,17 +31,32 @@ import {
   id_sha384WithRSAEncryption,
   id_sha512,
   id_sha512WithRSAEncryption,
+  id_sha3_256,
+  id_sha3_384,
+  id_sha3_512,
+  id_shake128,
+  id_shake256,
   id_signedData,
 } from '../../src/pki/index.js';
 
 type Hash = 'sha256' | 'sha384' | 'sha512';
+/** The digests a SignerInfo may name (RFC 5754, RFC 8702). */
+export type CmsDigest = Hash | 'sha3-256' | 'sha3-384' | 'sha3-512' | 'shake128' | 'shake256';
 
-const HASH_OIDS: Readonly<Record<Hash | 'sha1', string>> = {
+const HASH_OIDS: Readonly<Record<CmsDigest | 'sha1', string>> = {
   sha1: id_sha1,
   sha256: id_sha256,
   sha384: id_sha384,
   sha512: id_sha512,
+  'sha3-256': id_sha3_256,
+  'sha3-384': id_sha3_384,
+  'sha3-512': id_sha3_512,
+  shake128: id_shake128,
+  shake256: id_shake256,
 };
+
+/** RFC 8702 3.1: SHAKE128 gives 256 bits and SHAKE256 512 bits as a CMS digest. */
+const SHAKE_LENGTH: Readonly<Partial<Record<CmsDigest, number>>> = { shake128: 32, shake256: 64 };
 
 export interface ResignOptions {
   /** The signer's private key (RSA or EC) and certificate (DER). */
@@ -94,8 +111,13 @@ export function editTstInfo(
   return der.seq(...fields.slice(0, 5), ...edit(fields.slice(5)));
 }
 
-function digestOf(hash: Hash | 'sha1', data: Uint8Array): Uint8Array {
-  return new Uint8Array(createHash(hash).update(data).digest());
+function digestOf(hash: CmsDigest | 'sha1', data: Uint8Array): Uint8Array {
+  const outputLength = SHAKE_LENGTH[hash as CmsDigest];
+  return new Uint8Array(
+    createHash(hash, outputLength === undefined ? {} : { outputLength })
+      .update(data)
+      .digest(),
+  );
 }
 
 function signatureAlgorithm(o: ResignOptions, hash: Hash, salt: number): Uint8Array {
@@ -128,8 +150,59 @@ function signatureAlgorithm(o: ResignOptions, hash: Hash, salt: number): Uint8Ar
 
 /** A TimeStampResp (granted) around a SignedData over `token`'s TSTInfo signed as `o` says. */
 export function resignToken(token: Uint8Array, o: ResignOptions): Uint8Array {
-  const tst = o.tstInfo ?? tstInfoOf(token);
   const hash = o.digest ?? 'sha256';
+  const salt = o.pssSalt ?? digestOf(hash, new Uint8Array()).length;
+  const signer: RawSigner = {
+    algorithm: signatureAlgorithm(o, hash, o.declaredPssSalt ?? salt),
+    sign: (signedAttrs) =>
+      new Uint8Array(
+        o.signature === 'pss'
+          ? sign(hash, signedAttrs, {
+              key: o.key,
+              padding: constants.RSA_PKCS1_PSS_PADDING,
+              saltLength: salt,
+            })
+          : sign(hash, signedAttrs, o.key),
+      ),
+  };
+  return signedToken(token, signer, { ...o, digest: hash });
+}
+
+/** A signature made by the caller: its DER AlgorithmIdentifier and the signing function. */
+export interface RawSigner {
+  readonly algorithm: Uint8Array;
+  /** Signs the DER of the signed attributes (RFC 5652 5.4; pure mode for ML-DSA and SLH-DSA). */
+  sign(signedAttrs: Uint8Array): Uint8Array;
+}
+
+/** The options of resignToken that do not name node:crypto keys, with any CMS digest. */
+export type RawResignOptions = Omit<
+  ResignOptions,
+  'key' | 'signature' | 'digest' | 'pssSalt' | 'declaredPssSalt'
+> & {
+  readonly digest?: CmsDigest;
+  /** Name this digest algorithm in the SignerInfo (and protection) instead (signed as is). */
+  readonly namedDigest?: CmsDigest;
+  /** Write the digest AlgorithmIdentifier with NULL parameters. */
+  readonly digestNullParameters?: boolean;
+};
+
+/** As resignToken, signed by `signer` (a post-quantum key, say) under `o.digest` (SHA-512). */
+export function resignTokenWith(
+  token: Uint8Array,
+  signer: RawSigner,
+  o: RawResignOptions,
+): Uint8Array {
+  return signedToken(token, signer, { ...o, digest: o.digest ?? 'sha512' });
+}
+
+function signedToken(
+  token: Uint8Array,
+  signer: RawSigner,
+  o: RawResignOptions & { readonly digest: CmsDigest },
+): Uint8Array {
+  const tst = o.tstInfo ?? tstInfoOf(token);
+  const hash = o.digest;
   const cert = parseCert(o.signerCert);
 
   const essHash = o.ess === 'v1' ? 'sha1' : (o.essHash ?? 'sha256');
@@ -152,19 +225,21 @@ export function resignToken(token: Uint8Array, o: ResignOptions): Uint8Array {
         );
   const attribute = (oid: string, value: Uint8Array): Uint8Array =>
     der.seq(der.oid(oid), der.setOf(value));
-  const salt = o.pssSalt ?? digestOf(hash, new Uint8Array()).length;
-  const sigAlg = signatureAlgorithm(o, hash, o.declaredPssSalt ?? salt);
+  const sigAlg = signer.algorithm;
+  const digestIdentifier = (name: CmsDigest): Uint8Array =>
+    o.digestNullParameters === true
+      ? der.algorithmIdentifier(HASH_OIDS[name], der.nullValue())
+      : der.algorithmIdentifier(HASH_OIDS[name]);
+  const named = o.namedDigest ?? hash;
   const protection: Uint8Array[] = [];
   if (o.algorithmProtection !== undefined) {
     const implicit = Uint8Array.from(sigAlg);
     implicit[0] = 0xa1; // signatureAlgorithm [1] IMPLICIT
-    const digestAlg = o.algorithmProtection === 'match' ? HASH_OIDS[hash] : HASH_OIDS.sha512;
-    protection.push(
-      attribute(
-        id_aa_CMSAlgorithmProtection,
-        der.seq(der.algorithmIdentifier(digestAlg), implicit),
-      ),
-    );
+    const digestAlg =
+      o.algorithmProtection === 'match'
+        ? digestIdentifier(named)
+        : der.algorithmIdentifier(named === 'sha512' ? id_sha256 : id_sha512);
+    protection.push(attribute(id_aa_CMSAlgorithmProtection, der.seq(digestAlg, implicit)));
   }
   const signedAttrs = der.setOf(
     ...protection,
@@ -176,15 +251,7 @@ export function resignToken(token: Uint8Array, o: ResignOptions): Uint8Array {
     ),
   );
 
-  const signature = new Uint8Array(
-    o.signature === 'pss'
-      ? sign(hash, signedAttrs, {
-          key: o.key,
-          padding: constants.RSA_PKCS1_PSS_PADDING,
-          saltLength: salt,
-        })
-      : sign(hash, signedAttrs, o.key),
-  );
+  const signature = signer.sign(signedAttrs);
 
   const ski = o.ski ?? subjectKeyId(cert);
   if (o.sid === 'ski' && ski === undefined)
@@ -200,14 +267,14 @@ export function resignToken(token: Uint8Array, o: ResignOptions): Uint8Array {
   const signerInfo = der.seq(
     der.integer(version),
     sid,
-    der.algorithmIdentifier(HASH_OIDS[hash]),
+    digestIdentifier(named),
     implicitAttrs,
     sigAlg,
     der.octetString(signature),
   );
   const signedData = der.seq(
     der.integer(3),
-    der.setOf(der.algorithmIdentifier(HASH_OIDS[hash])),
+    der.setOf(digestIdentifier(named)),
     der.seq(der.oid(id_ct_TSTInfo), der.contextConstructed(0, der.octetString(tst))),
     // certificates [0] IMPLICIT CertificateSet, in the order given (not sorted on purpose).
     ...(o.certificates.length === 0 ? [] : [der.contextConstructed(0, ...o.certificates)]),

@@ -78,11 +78,12 @@ export async function post(
   body: Uint8Array,
   contentType = 'application/timestamp-query',
   signal?: AbortSignal,
+  headers: Readonly<Record<string, string>> = {},
 ): Promise<{ status: number; type: string | null; body: Uint8Array }> {
   const r = await fetch(url, {
     method: 'POST',
     body,
-    headers: { 'content-type': contentType },
+    headers: { ...headers, 'content-type': contentType },
     ...(signal === undefined ? {} : { signal }),
   });
   return {

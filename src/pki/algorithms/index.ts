@@ -5,8 +5,11 @@ import { childrenOf, contentOf, expectTag, readOid, readTlv } from '../der.js';
 import { PkiError } from '../errors.js';
 import { ecdsa } from './ecdsa.js';
 import { eddsa } from './eddsa.js';
+import { mlDsa } from './ml-dsa.js';
+import { mlKem } from './ml-kem.js';
 import { rsaPkcs1 } from './rsa-pkcs1.js';
 import { rsaPss } from './rsa-pss.js';
+import { slhDsa } from './slh-dsa.js';
 import {
   unsupported,
   type AlgorithmFamily,
@@ -29,11 +32,21 @@ export { isLowS, toLowS } from './ecdsa.js';
 export type { Ed25519PublicKey, Ed25519Scheme } from './eddsa.js';
 export type { RsaPkcs1Scheme, RsaPublicKey } from './rsa-pkcs1.js';
 export type { RsaPssScheme } from './rsa-pss.js';
+export type { MlDsaParameterSet, MlDsaPublicKey, MlDsaScheme } from './ml-dsa.js';
+export type { MlKemParameterSet, MlKemPublicKey } from './ml-kem.js';
+export type { SlhDsaParameterSet, SlhDsaPublicKey, SlhDsaScheme } from './slh-dsa.js';
 export { rsaPkcs1SignatureOid } from './rsa-pkcs1.js';
 export { PSS_SALT_LENGTH } from './rsa-pss.js';
+export { ML_DSA_PARAMETER_SETS } from './ml-dsa.js';
+export { ML_KEM_PARAMETER_SETS } from './ml-kem.js';
+export { SLH_DSA_PARAMETER_SETS } from './slh-dsa.js';
+export { encodeRawSpki } from './raw-keys.js';
 
-/** Every family, in the order of KEY_ALGORITHMS (and of the CLI's lists). */
-const FAMILIES = [ecdsa, eddsa, rsaPkcs1, rsaPss] as const;
+/**
+ * Every family, in the order of KEY_ALGORITHMS (and of the CLI's lists). The post-quantum ones
+ * are verify-only until the HSM has their mechanisms: they issue no key algorithm yet.
+ */
+const FAMILIES = [ecdsa, eddsa, rsaPkcs1, rsaPss, mlDsa, slhDsa, mlKem] as const;
 
 type Family = (typeof FAMILIES)[number];
 type Def = Family['keyAlgorithms'][number];
@@ -235,6 +248,27 @@ export function signatureAlgorithmLabel(algorithm: Uint8Array): string {
 
 function reasonOf(value: Tagged): string {
   return isUnsupported(value) ? value.reason : 'unsupported';
+}
+
+/**
+ * Why a CMS SignerInfo with signed attributes may not name `digestAlgorithm` (DER
+ * AlgorithmIdentifier) beside the signature `algorithm`, when the signature's RFC restricts the
+ * digest (RFC 9882 3.3 for ML-DSA, RFC 9814 4 for SLH-DSA); undefined when it may, or when the
+ * scheme sets no such rule or is off the allow-list (verifySignature refuses that). Never throws.
+ */
+export function cmsDigestProblem(
+  algorithm: Uint8Array,
+  digestAlgorithm: Uint8Array,
+): string | undefined {
+  const { reader, scheme } = readSignatureAlgorithm(algorithm);
+  if (reader?.cmsDigestProblem === undefined || isUnsupported(scheme)) return undefined;
+  try {
+    const [oidT, params, ...rest] = childrenOf(digestAlgorithm, readTlv(digestAlgorithm, 0));
+    const oid = readOid(digestAlgorithm, oidT);
+    return reader.cmsDigestProblem(scheme, oid, params !== undefined || rest.length > 0);
+  } catch {
+    return 'malformed digest algorithm';
+  }
 }
 
 /**

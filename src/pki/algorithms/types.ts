@@ -98,6 +98,12 @@ export interface SignatureReader<S extends Tagged = Tagged> {
     data: Uint8Array,
     signature: Uint8Array,
   ): boolean | Promise<boolean>;
+  /**
+   * Why a CMS SignerInfo with signed attributes may not name the digest algorithm `digestOid`
+   * (with parameters or without) beside this scheme, or undefined when it may. Absent when the
+   * scheme's RFC adds no rule to RFC 5652's (RFC 9882 3.3 and RFC 9814 4 do).
+   */
+  cmsDigestProblem?(scheme: S, digestOid: string, hasParameters: boolean): string | undefined;
 }
 
 /** One algorithm family: the content of one file in src/pki/algorithms. */

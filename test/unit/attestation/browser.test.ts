@@ -11,6 +11,7 @@ import { build, type Plugin } from 'esbuild';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Report } from '../../../src/attestation/index.js';
 import { decodePem, encodeDer, signatureAlgorithmIdentifier } from '../../../src/pki/index.js';
+import { pqSigningKey } from '../../helpers/pq-pki.js';
 import { tempDir } from '../../helpers/tmp.js';
 
 const ROOT = resolve(import.meta.dirname, '../../..');
@@ -249,5 +250,32 @@ describe('browser bundle of src/attestation', () => {
       return JSON.stringify([await v(input.data), await v(input.tampered)]);`,
     );
     expect(result).toBe('[true,false]');
+  });
+
+  it('verifies ML-DSA and SLH-DSA signatures in pure JavaScript inside the sandbox', async () => {
+    const context = browserContext();
+    vm.runInContext(iife, context, { filename: 'attestation.iife.js' });
+    const data = Buffer.from('attestamp post-quantum browser check');
+    const b64 = (b: Uint8Array): string => Buffer.from(b).toString('base64');
+    const results: string[] = [];
+    for (const name of ['ml-dsa-65', 'slh-dsa-sha2-128f'] as const) {
+      const key = pqSigningKey(name);
+      const input = {
+        spki: b64(key.spki),
+        algorithm: b64(key.algorithm),
+        data: b64(data),
+        signature: b64(key.sign(data)),
+        tampered: b64(Buffer.concat([data, Buffer.of(0)])),
+      };
+      results.push(
+        await run(
+          context,
+          input,
+          `const v = (d) => ${GLOBAL_NAME}.verifySignature(der(input.spki), der(input.algorithm), der(d), der(input.signature));
+          return JSON.stringify([await v(input.data), await v(input.tampered)]);`,
+        ),
+      );
+    }
+    expect(results).toEqual(['[true,false]', '[true,false]']);
   });
 });

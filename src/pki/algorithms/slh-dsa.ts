@@ -1,0 +1,184 @@
+// SLH-DSA (FIPS 205) in X.509 and the CMS: the twelve id-slh-dsa-* SPKIs and signature
+// identifiers with absent parameters (RFC 9909 3-4), pure SLH-DSA with the empty context
+// (RFC 9909 3, RFC 9814 4), verified with @noble/post-quantum; the digests a SignerInfo may name
+// (RFC 9814 4). Verify-only for now: the HSM issues no SLH-DSA keys yet.
+import {
+  slh_dsa_sha2_128f,
+  slh_dsa_sha2_128s,
+  slh_dsa_sha2_192f,
+  slh_dsa_sha2_192s,
+  slh_dsa_sha2_256f,
+  slh_dsa_sha2_256s,
+  slh_dsa_shake_128f,
+  slh_dsa_shake_128s,
+  slh_dsa_shake_192f,
+  slh_dsa_shake_192s,
+  slh_dsa_shake_256f,
+  slh_dsa_shake_256s,
+} from '@noble/post-quantum/slh-dsa.js';
+import {
+  id_slh_dsa_sha2_128f,
+  id_slh_dsa_sha2_128s,
+  id_slh_dsa_sha2_192f,
+  id_slh_dsa_sha2_192s,
+  id_slh_dsa_sha2_256f,
+  id_slh_dsa_sha2_256s,
+  id_slh_dsa_shake_128f,
+  id_slh_dsa_shake_128s,
+  id_slh_dsa_shake_192f,
+  id_slh_dsa_shake_192s,
+  id_slh_dsa_shake_256f,
+  id_slh_dsa_shake_256s,
+} from '../oids.js';
+import { cmsDigestProblem } from './cms-digests.js';
+import { readRawKey } from './raw-keys.js';
+import {
+  unsupported,
+  type AlgorithmFamily,
+  type PublicKeyReader,
+  type SignatureReader,
+  type Tagged,
+} from './types.js';
+
+type SlhDsaName =
+  | 'slh-dsa-sha2-128s'
+  | 'slh-dsa-sha2-128f'
+  | 'slh-dsa-sha2-192s'
+  | 'slh-dsa-sha2-192f'
+  | 'slh-dsa-sha2-256s'
+  | 'slh-dsa-sha2-256f'
+  | 'slh-dsa-shake-128s'
+  | 'slh-dsa-shake-128f'
+  | 'slh-dsa-shake-192s'
+  | 'slh-dsa-shake-192f'
+  | 'slh-dsa-shake-256s'
+  | 'slh-dsa-shake-256f';
+
+/** One SLH-DSA parameter set's public facts (FIPS 205 11, Table 2; RFC 9909 Appendix B). */
+export interface SlhDsaParameterSet {
+  /** The project's name for it: 'slh-dsa-sha2-128s'. */
+  readonly name: SlhDsaName;
+  /** FIPS 205's name: 'SLH-DSA-SHA2-128s'. */
+  readonly label: string;
+  readonly oid: string;
+  /** n, the security parameter in octets (16, 24 or 32). */
+  readonly n: 16 | 24 | 32;
+  /** The public key PK.seed || PK.root: 2n octets (FIPS 205 9.1, RFC 9909 4). */
+  readonly publicKeyLength: number;
+  /** The private key SK.seed || SK.prf || PK.seed || PK.root: 4n octets (RFC 9909 6). */
+  readonly privateKeyLength: number;
+  /** The seed a key is generated from, SK.seed || SK.prf || PK.seed: 3n octets (FIPS 205 10.1). */
+  readonly seedLength: number;
+  readonly signatureLength: number;
+  /** Security strength in bits (8n), the floor of a CMS digest. */
+  readonly strength: 128 | 192 | 256;
+}
+
+const set = (
+  name: SlhDsaName,
+  label: string,
+  oid: string,
+  n: 16 | 24 | 32,
+  signatureLength: number,
+): SlhDsaParameterSet => ({
+  name,
+  label,
+  oid,
+  n,
+  publicKeyLength: 2 * n,
+  privateKeyLength: 4 * n,
+  seedLength: 3 * n,
+  signatureLength,
+  strength: (8 * n) as 128 | 192 | 256,
+});
+
+/** The twelve parameter sets, in OID order (RFC 9909 3; signature sizes from FIPS 205 Table 2). */
+export const SLH_DSA_PARAMETER_SETS: readonly SlhDsaParameterSet[] = [
+  set('slh-dsa-sha2-128s', 'SLH-DSA-SHA2-128s', id_slh_dsa_sha2_128s, 16, 7856),
+  set('slh-dsa-sha2-128f', 'SLH-DSA-SHA2-128f', id_slh_dsa_sha2_128f, 16, 17088),
+  set('slh-dsa-sha2-192s', 'SLH-DSA-SHA2-192s', id_slh_dsa_sha2_192s, 24, 16224),
+  set('slh-dsa-sha2-192f', 'SLH-DSA-SHA2-192f', id_slh_dsa_sha2_192f, 24, 35664),
+  set('slh-dsa-sha2-256s', 'SLH-DSA-SHA2-256s', id_slh_dsa_sha2_256s, 32, 29792),
+  set('slh-dsa-sha2-256f', 'SLH-DSA-SHA2-256f', id_slh_dsa_sha2_256f, 32, 49856),
+  set('slh-dsa-shake-128s', 'SLH-DSA-SHAKE-128s', id_slh_dsa_shake_128s, 16, 7856),
+  set('slh-dsa-shake-128f', 'SLH-DSA-SHAKE-128f', id_slh_dsa_shake_128f, 16, 17088),
+  set('slh-dsa-shake-192s', 'SLH-DSA-SHAKE-192s', id_slh_dsa_shake_192s, 24, 16224),
+  set('slh-dsa-shake-192f', 'SLH-DSA-SHAKE-192f', id_slh_dsa_shake_192f, 24, 35664),
+  set('slh-dsa-shake-256s', 'SLH-DSA-SHAKE-256s', id_slh_dsa_shake_256s, 32, 29792),
+  set('slh-dsa-shake-256f', 'SLH-DSA-SHAKE-256f', id_slh_dsa_shake_256f, 32, 49856),
+];
+
+const VERIFY: Readonly<Record<SlhDsaName, typeof slh_dsa_sha2_128s>> = {
+  'slh-dsa-sha2-128s': slh_dsa_sha2_128s,
+  'slh-dsa-sha2-128f': slh_dsa_sha2_128f,
+  'slh-dsa-sha2-192s': slh_dsa_sha2_192s,
+  'slh-dsa-sha2-192f': slh_dsa_sha2_192f,
+  'slh-dsa-sha2-256s': slh_dsa_sha2_256s,
+  'slh-dsa-sha2-256f': slh_dsa_sha2_256f,
+  'slh-dsa-shake-128s': slh_dsa_shake_128s,
+  'slh-dsa-shake-128f': slh_dsa_shake_128f,
+  'slh-dsa-shake-192s': slh_dsa_shake_192s,
+  'slh-dsa-shake-192f': slh_dsa_shake_192f,
+  'slh-dsa-shake-256s': slh_dsa_shake_256s,
+  'slh-dsa-shake-256f': slh_dsa_shake_256f,
+};
+
+export interface SlhDsaPublicKey {
+  readonly kind: 'slh-dsa';
+  readonly set: SlhDsaParameterSet;
+  /** PK.seed || PK.root, raw in the BIT STRING (RFC 9909 4). */
+  readonly key: Uint8Array;
+}
+
+export interface SlhDsaScheme {
+  readonly kind: 'slh-dsa';
+  readonly set: SlhDsaParameterSet;
+}
+
+function isSlhDsaKey(key: Tagged): key is SlhDsaPublicKey {
+  return key.kind === 'slh-dsa';
+}
+
+const publicKeyReader = (s: SlhDsaParameterSet): PublicKeyReader<SlhDsaPublicKey> => ({
+  oid: s.oid,
+  read(_spki, params, keyBits) {
+    // RFC 9909 3: the parameters are absent; the key is 2n octets.
+    const key = readRawKey(s.label, 'RFC 9909 3', params, keyBits, s.publicKeyLength);
+    return key instanceof Uint8Array ? { kind: 'slh-dsa', set: s, key } : key;
+  },
+  label: () => s.label,
+  weakness: () => undefined,
+});
+
+const BY_OID = new Map<string, SlhDsaParameterSet>(SLH_DSA_PARAMETER_SETS.map((s) => [s.oid, s]));
+const EMPTY_CONTEXT = new Uint8Array(0);
+
+const slhDsaSignature: SignatureReader<SlhDsaScheme> = {
+  oids: SLH_DSA_PARAMETER_SETS.map((s) => s.oid),
+  read(_der, oid, params, rest) {
+    const s = BY_OID.get(oid);
+    if (s === undefined) return unsupported(`signature algorithm ${oid} is not on the allow-list`);
+    // RFC 9909 3, RFC 9814 4: the parameters MUST be absent.
+    if (params !== undefined || rest.length > 0)
+      return unsupported(`${s.label} parameters must be absent (RFC 9909 3)`);
+    return { kind: 'slh-dsa', set: s };
+  },
+  label: (scheme) => scheme.set.label,
+  verify(scheme, key, _spki, data, signature) {
+    if (!isSlhDsaKey(key) || key.set.name !== scheme.set.name) return false;
+    // FIPS 205 Algorithm 20 step 1: a signature of the wrong length does not verify.
+    if (signature.length !== scheme.set.signatureLength) return false;
+    // Pure SLH-DSA with the empty context (RFC 9909 3, RFC 9814 4).
+    return VERIFY[scheme.set.name].verify(signature, data, key.key, { context: EMPTY_CONTEXT });
+  },
+  cmsDigestProblem: (scheme, digestOid, hasParameters) =>
+    cmsDigestProblem(scheme.set.label, scheme.set.strength, 'RFC 9814 4', digestOid, hasParameters),
+};
+
+export const slhDsa = {
+  name: 'slh-dsa',
+  // No key algorithm until the HSM has an SLH-DSA mechanism.
+  keyAlgorithms: [],
+  publicKeys: SLH_DSA_PARAMETER_SETS.map(publicKeyReader),
+  signatures: [slhDsaSignature],
+} as const satisfies AlgorithmFamily;
