@@ -780,7 +780,9 @@ export interface components {
       | 'rsa-pss-4096'
       | 'ecdh-p256'
       | 'ecdh-p384'
-      | 'x25519';
+      | 'x25519'
+      | 'ml-kem-768'
+      | 'ml-kem-1024';
     Purposes: (
       | 'encrypt'
       | 'decrypt'

@@ -90,7 +90,7 @@ function agreementMechanism(name: AgreementAlgorithm): Mechanism {
 export const agreement: OtherMechanismFamily = {
   algorithms: Object.keys(SHAPES).filter(isAgreementAlgorithm),
   mechanism(name) {
-    if (!isAgreementAlgorithm(name)) throw new Error(`agreement family: no ${String(name)}`);
+    if (!isAgreementAlgorithm(name)) throw new Error(`agreement family: no ${name}`);
     return agreementMechanism(name);
   },
 };

@@ -6,6 +6,9 @@ export const OTHER_ALGORITHMS = [
   'ecdh-p256',
   'ecdh-p384',
   'x25519',
+  // Key encapsulation (ml-kem.ts).
+  'ml-kem-768',
+  'ml-kem-1024',
 ] as const;
 
 export type OtherAlgorithm = (typeof OTHER_ALGORITHMS)[number];

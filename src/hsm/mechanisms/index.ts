@@ -16,6 +16,7 @@ import { agreement } from './agreement.js';
 import { OTHER_ALGORITHMS, type OtherAlgorithm } from './algorithms.js';
 import { ecdsa } from './ecdsa.js';
 import { eddsa } from './eddsa.js';
+import { mlKem } from './ml-kem.js';
 import { rsaPkcs1 } from './rsa-pkcs1.js';
 import { rsaPss } from './rsa-pss.js';
 import type {
@@ -42,7 +43,7 @@ export { MaterialKey } from './material-key.js';
 export { exportPkcs8, loadPkcs8, loadSpki, spkiOf } from './node-keys.js';
 
 const FAMILIES: readonly MechanismFamily[] = [ecdsa, eddsa, rsaPkcs1, rsaPss];
-const OTHER_FAMILIES: readonly OtherMechanismFamily[] = [agreement];
+const OTHER_FAMILIES: readonly OtherMechanismFamily[] = [agreement, mlKem];
 
 function build(): ReadonlyMap<HsmAlgorithm, Mechanism> {
   const byName = new Map<HsmAlgorithm, Mechanism>();

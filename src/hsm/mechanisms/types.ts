@@ -89,6 +89,21 @@ export interface Mechanism {
    * algorithm or curve, or an all-zero X25519 result (a small-order peer point).
    */
   readonly agree?: (key: PrivateKeyHandle, peerSpki: Uint8Array) => Uint8Array;
+  /**
+   * A fresh shared secret and its ciphertext for a public key (SPKI DER) of this KEM (FIPS 203
+   * 7.2): a public operation, which the HSM runs to make a key it shares with the holder of the
+   * private key. HsmError invalid-argument for a key of another algorithm.
+   */
+  readonly encapsulate?: (spki: Uint8Array) => {
+    readonly ciphertext: Uint8Array;
+    readonly sharedSecret: Uint8Array;
+  };
+  /**
+   * The shared secret of a ciphertext made for this key (FIPS 203 7.3). A ciphertext of the
+   * right length not made for it gives a pseudorandom secret (implicit rejection); one of the
+   * wrong length is HsmError invalid-argument. Never leaves src/hsm.
+   */
+  readonly decapsulate?: (key: PrivateKeyHandle, ciphertext: Uint8Array) => Uint8Array;
 }
 
 /** A mechanism of a signature algorithm of src/pki: its public facts are always there. */

@@ -13,6 +13,7 @@ import {
   signWith,
 } from '../../../src/hsm/key-crypto.js';
 import {
+  OTHER_ALGORITHMS,
   allMechanisms,
   exportPkcs8,
   loadPkcs8,
@@ -74,8 +75,14 @@ async function expectPkiRejection(promise: Promise<unknown>, code: string): Prom
 
 describe('every mechanism round-trips generate, sign and verify', () => {
   it('has one mechanism per key algorithm, bound to its registry entry', () => {
-    expect(allMechanisms().map((m) => m.info?.name)).toEqual([...KEY_ALGORITHMS]);
-    expect(allMechanisms().map((m) => m.name)).toEqual([...KEY_ALGORITHMS]);
+    // The signature algorithms of src/pki first, with their facts; then the other key classes.
+    const signing = allMechanisms().slice(0, KEY_ALGORITHMS.length);
+    expect(signing.map((m) => m.info?.name)).toEqual([...KEY_ALGORITHMS]);
+    expect(signing.map((m) => m.name)).toEqual([...KEY_ALGORITHMS]);
+    expect(signing.every((m) => m.keyClass === 'signature')).toBe(true);
+    const others = allMechanisms().slice(KEY_ALGORITHMS.length);
+    expect(others.map((m) => m.name)).toEqual([...OTHER_ALGORITHMS]);
+    for (const m of others) expect(m.info, m.name).toBeUndefined();
     for (const name of KEY_ALGORITHMS) {
       expect(mechanismFor(name).info).toBe(keyAlgorithmInfo(name));
       // Resolved once: the same operation object every time (nothing built per signature).
@@ -157,13 +164,13 @@ describe('detection and refusals', () => {
     const unfit: KeyObject[] = [
       generateKeyPairSync('ec', { namedCurve: 'P-521' }).privateKey,
       generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey,
-      generateKeyPairSync('x25519').privateKey,
+      generateKeyPairSync('x448').privateKey,
       generateKeyPairSync('rsa-pss', { modulusLength: 2048 }).privateKey,
     ];
     const oids = [
       '1.2.840.10045.2.1',
       '1.2.840.113549.1.1.1',
-      '1.3.101.110',
+      '1.3.101.111',
       '1.2.840.113549.1.1.10',
     ];
     unfit.forEach((key, i) => {
