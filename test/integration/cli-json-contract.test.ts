@@ -94,6 +94,8 @@ describe.skipIf(skip)('operator CLI JSON documents match their schemas', () => {
     ['quorum-show', ['quorum', 'show', 'key.export', '--partition', 'default'], 0],
     ['approvals-list', ['approvals', 'list'], 0],
     ['officer-keys', ['officer', 'keys'], 0],
+    ['officer-list', ['officer', 'list'], 0],
+    ['officer-list', ['officer', 'list', '--partition', 'default'], 0],
     ['error', ['approvals', 'show', 'no-such-request'], 3],
     ['error', ['key', 'show', 'default', 'nope'], 3],
     ['error', ['partition', 'show', 'nope'], 3],
