@@ -23,7 +23,7 @@ import { BODY_DEFAULTS, parseJsonBody, readRawBody } from './json-body.js';
 import { PROBLEM_TYPE, problemOf } from './problem.js';
 import { createHandlers, type Answer, type Handler } from './routes/index.js';
 import { approvalView } from './routes/types.js';
-import { responseFor, Validators } from './validation.js';
+import { responseFor, validatorsFor, type Validators } from './validation.js';
 
 export interface ApiLimits {
   /** Largest JSON body, bytes (default 1 MiB). */
@@ -100,8 +100,7 @@ interface Outcome {
 
 export function createApiApp(options: ApiAppOptions): Koa {
   const doc: ApiDocument = loadDocument();
-  const validators = new Validators(doc);
-  validators.compileAll(doc.operations);
+  const validators = validatorsFor(doc);
   const clock = options.clock ?? systemClock;
   const logger = options.logger ?? silentLogger;
   const limits: ApiLimits = { ...API_LIMITS, ...options.limits };
@@ -424,7 +423,7 @@ export function createApiApp(options: ApiAppOptions): Koa {
 /** The validators of the document, for checking answers against it (used by the tests). */
 export function documentValidators(): { doc: ApiDocument; validators: Validators } {
   const doc = loadDocument();
-  return { doc, validators: new Validators(doc) };
+  return { doc, validators: validatorsFor(doc) };
 }
 
 export { responseFor };
