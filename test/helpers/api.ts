@@ -357,13 +357,39 @@ export function apiStores(): readonly { readonly store: ApiStore; readonly skip:
   ];
 }
 
+/** A test device on a store, and how to close it (and drop its PostgreSQL database). */
+export interface ApiDevice {
+  readonly device: TestDevice;
+  close(): Promise<void>;
+}
+
+/**
+ * A device on a SQLite file, or on a database of its own on the PostgreSQL test server (dropped
+ * by close), for several API listeners of one file to share: a device costs a factory, root
+ * and partition keys, a listener only its TLS and token keys.
+ */
+export async function createApiDevice(store: ApiStore = 'sqlite'): Promise<ApiDevice> {
+  const db: FreshDatabase | undefined = store === 'postgres' ? await freshDatabase() : undefined;
+  const device = await createTestDevice(db === undefined ? {} : { location: db.url });
+  return {
+    device,
+    close: async () => {
+      await device.hsm.close();
+      await db?.drop();
+    },
+  };
+}
+
 /**
  * A device (on a SQLite file, or on a database of its own on the PostgreSQL test server, dropped
- * by close), the API on port 0 over HTTPS, JWT and (optionally) client-certificate auth.
+ * by close; or `device`, shared and left open by close), the API on port 0 over HTTPS, JWT and
+ * (optionally) client-certificate auth.
  */
 export async function startApiFixture(
   options: {
     store?: ApiStore;
+    /** A device to serve instead of a new one; close() leaves it open. */
+    device?: TestDevice;
     auth?: (f: {
       issuer: TestIssuer;
       clientCa: TestCaKeys;
@@ -373,9 +399,8 @@ export async function startApiFixture(
     logger?: ApiServerOptions['logger'];
   } = {},
 ): Promise<ApiFixture> {
-  const db: FreshDatabase | undefined =
-    options.store === 'postgres' ? await freshDatabase() : undefined;
-  const device = await createTestDevice(db === undefined ? {} : { location: db.url });
+  const own = options.device === undefined ? await createApiDevice(options.store) : undefined;
+  const device = options.device ?? own!.device;
   const serverCa = await makeCa('api test server ca');
   const clientCa = await makeCa('api test client ca');
   const tls = await makeLeaf(serverCa, 'CN=127.0.0.1', { server: true });
@@ -405,8 +430,7 @@ export async function startApiFixture(
     request: (method, path, o) => call(api.url, serverCa.pem, method, path, o),
     close: async () => {
       await api.close();
-      await device.hsm.close();
-      await db?.drop();
+      await own?.close();
     },
   };
 }
