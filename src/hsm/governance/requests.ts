@@ -333,15 +333,28 @@ export class ApprovalRequests {
    * version and digest it names; only decisions by keys not revoked since, of principals still
    * active, count.
    */
+  /** Every request's approvals, read once: for listing many requests (request id to rows). */
+  async approvalsByRequest(r: StoreReader): Promise<Map<string, GovernanceObject<ApprovalBody>[]>> {
+    const out = new Map<string, GovernanceObject<ApprovalBody>[]>();
+    for (const a of await this.objects.list<ApprovalBody>(r, 'approval')) {
+      const list = out.get(a.body.request);
+      if (list === undefined) out.set(a.body.request, [a]);
+      else list.push(a);
+    }
+    return out;
+  }
+
+  /** `approvals`: the request's approval rows when the caller read them already. */
   async evaluate(
     r: StoreReader,
     req: GovernanceObject<RequestBody>,
     now: Date,
+    approvals?: readonly GovernanceObject<ApprovalBody>[],
   ): Promise<RequestEvaluation> {
     const s = req.body.statement;
     if (req.body.state !== 'pending') return { state: req.body.state, rules: [] };
     const decisions: Decision[] = [];
-    for (const a of await this.approvals(r, req.id)) {
+    for (const a of approvals ?? (await this.approvals(r, req.id))) {
       const key = await this.approvers.get(r, a.body.key);
       if (key === undefined || key.body.revokedAt !== null) continue;
       if ((await this.roles.principal(r, a.body.principal))?.body.state !== 'active') continue;

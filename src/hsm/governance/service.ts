@@ -546,12 +546,18 @@ export class Governance {
 
   // ------------------------------------------------------------- approval requests
 
-  private async view(r: StoreReader, req: GovernanceObject<RequestBody>): Promise<RequestView> {
+  /** `approvals`: the request's approval rows when the caller read them already. */
+  private async view(
+    r: StoreReader,
+    req: GovernanceObject<RequestBody>,
+    approvals?: readonly GovernanceObject<ApprovalBody>[],
+  ): Promise<RequestView> {
+    const rows = approvals ?? (await this.gov.requests.approvals(r, req.id));
     return {
       id: req.id,
       body: withoutEscrow(req.body),
-      approvals: (await this.gov.requests.approvals(r, req.id)).map((a) => a.body),
-      evaluation: await this.gov.requests.evaluate(r, req, this.core.clock.now()),
+      approvals: rows.map((a) => a.body),
+      evaluation: await this.gov.requests.evaluate(r, req, this.core.clock.now(), rows),
     };
   }
 
@@ -559,11 +565,21 @@ export class Governance {
     return this.view(this.core.store, await this.gov.requests.require(this.core.store, id));
   }
 
+  /**
+   * Every request with its approvals and evaluation, from one snapshot: the request rows and
+   * the approval rows are each read once (not the approvals once per request, twice), and the
+   * evaluation of each request reads the rules it names and its approvers' keys and principals.
+   */
   async listRequests(): Promise<RequestView[]> {
-    const out: RequestView[] = [];
-    for (const req of await this.gov.requests.list(this.core.store))
-      out.push(await this.view(this.core.store, req));
-    return out;
+    // One state of the store: an approval written between the two reads is not half-listed.
+    return this.core.store.snapshot(async (r) => {
+      const approvals = await this.gov.requests.approvalsByRequest(r);
+      const out: RequestView[] = [];
+      for (const req of await this.gov.requests.list(r)) {
+        out.push(await this.view(r, req, approvals.get(req.id) ?? []));
+      }
+      return out;
+    });
   }
 
   /** Records an approver's signed decision: the signature is the authority, no session. */
