@@ -397,6 +397,8 @@ export async function startApiFixture(
     allow?: readonly string[];
     limits?: ApiServerOptions['limits'];
     logger?: ApiServerOptions['logger'];
+    /** The monotonic milliseconds of rate limits and idempotency (performance.now by default). */
+    monotonic?: ApiServerOptions['monotonic'];
   } = {},
 ): Promise<ApiFixture> {
   const own = options.device === undefined ? await createApiDevice(options.store) : undefined;
@@ -417,6 +419,7 @@ export async function startApiFixture(
     ...(options.allow === undefined ? {} : { allow: options.allow }),
     ...(options.limits === undefined ? {} : { limits: options.limits }),
     ...(options.logger === undefined ? {} : { logger: options.logger }),
+    ...(options.monotonic === undefined ? {} : { monotonic: options.monotonic }),
   });
   return {
     device,

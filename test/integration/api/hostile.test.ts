@@ -241,6 +241,48 @@ for (const { store, skip } of apiStores()) {
       });
     });
 
+    describe('Idempotency-Key retention (idempotencyTtlMs)', () => {
+      let g: ApiFixture;
+      let now = 0;
+      beforeAll(async () => {
+        g = await startApiFixture({
+          device: shared.device,
+          limits: { idempotencyTtlMs: 60_000 },
+          monotonic: () => now,
+        });
+      }, 60_000);
+      afterAll(async () => {
+        await g.close();
+      });
+
+      it('answers a repeat with the kept answer within the retention, runs it again after', async () => {
+        const token = await g.token('app-ttl', ['crypto-officer'], ['default']);
+        const gen = () =>
+          g.request('POST', KEYS, {
+            token,
+            json: { label: 'ttl-1', algorithm: 'ed25519' },
+            headers: { 'idempotency-key': 'ttl-1' },
+          });
+        const first = await gen();
+        expect(first.status).toBe(201);
+        now = 59_000;
+        const kept = await gen();
+        expect([kept.status, kept.json.id]).toEqual([201, first.json.id]);
+        now = 60_001;
+        const again = await gen();
+        expect([again.status, again.json.code]).toEqual([409, 'key-exists']);
+      });
+
+      it('refuses a limit that is not a positive whole number, naming the field', async () => {
+        await expect(
+          startApiFixture({ device: shared.device, limits: { idempotencyTtlMs: 0 } }),
+        ).rejects.toThrow('the API limit idempotencyTtlMs must be a positive whole number');
+        await expect(
+          startApiFixture({ device: shared.device, limits: { idempotencyKeys: 1.5 } }),
+        ).rejects.toThrow('idempotencyKeys');
+      });
+    });
+
     describe('an unexpected failure', () => {
       it('is a 500 with a fixed text; the real error is logged, not answered', async () => {
         // A programming error inside a call (not an HsmError): stands for any bug.
