@@ -120,143 +120,145 @@ for (const { store, skip } of apiStores()) {
 
     // What the CLI checks before any store is reached (the token, its file, TLS, --help): once,
     // through the built binary.
-    describe.runIf(store === 'sqlite')('credentials and transport with --api', () => {
-      it('documents the --api options in --help', async () => {
-        const commands = [
-          ['key', 'generate'],
-          ['key', 'list'],
-          ['key', 'show'],
-          ['key', 'sign'],
-          ['key', 'verify'],
-          ['key', 'policy'],
-          ['officer', 'list'],
-          ['approvals', 'list'],
-          ['approvals', 'show'],
-          ['approvals', 'sign'],
-          ['approvals', 'submit'],
-        ];
-        const helps = await Promise.all(commands.map((c) => cli([...c, '--help'])));
-        for (const [i, r] of helps.entries()) {
-          const command = commands[i]!.join(' ');
-          expect(r.code, command).toBe(0);
-          for (const o of [
-            '--api URL',
-            '--api-token-file FILE',
-            '--api-cert',
-            '--api-key',
-            '--api-ca',
-          ]) {
-            expect(r.stdout, `${command} ${o}`).toContain(o);
+    if (store === 'sqlite') {
+      describe('credentials and transport with --api', () => {
+        it('documents the --api options in --help', async () => {
+          const commands = [
+            ['key', 'generate'],
+            ['key', 'list'],
+            ['key', 'show'],
+            ['key', 'sign'],
+            ['key', 'verify'],
+            ['key', 'policy'],
+            ['officer', 'list'],
+            ['approvals', 'list'],
+            ['approvals', 'show'],
+            ['approvals', 'sign'],
+            ['approvals', 'submit'],
+          ];
+          const helps = await Promise.all(commands.map((c) => cli([...c, '--help'])));
+          for (const [i, r] of helps.entries()) {
+            const command = commands[i]!.join(' ');
+            expect(r.code, command).toBe(0);
+            for (const o of [
+              '--api URL',
+              '--api-token-file FILE',
+              '--api-cert',
+              '--api-key',
+              '--api-ca',
+            ]) {
+              expect(r.stdout, `${command} ${o}`).toContain(o);
+            }
           }
-        }
-      });
-
-      it('refuses a token the server does not accept: the error document, exit 77, no token printed', async () => {
-        const other = await (await import('../../helpers/api.js')).makeIssuer();
-        const foreign = await other.token({
-          sub: 'x',
-          attestamp_roles: ['crypto-officer'],
-          attestamp_partitions: ['default'],
         });
-        writeFileSync(join(cwd, 'foreign.jwt'), foreign);
-        const r = await binary([
-          'key',
-          'list',
-          'default',
-          '--api',
-          f.api.url,
-          '--api-token-file',
-          'foreign.jwt',
-          '--api-ca',
-          'server-ca.pem',
-          '--json',
-        ]);
-        expect(r.code).toBe(77);
-        const doc = documentOf(r, 'error');
-        expect([doc.error.code, doc.exitCode]).toEqual(['api-unauthenticated', 77]);
-        expect(r.stdout + r.stderr).not.toContain(foreign);
-        expect(r.stdout + r.stderr).not.toContain(foreign.split('.')[2]);
-      });
 
-      it('takes the token from $ATTESTAMP_API_TOKEN and never prints it', async () => {
-        const r = await binary(
-          ['key', 'list', 'default', '--api', f.api.url, '--api-ca', 'server-ca.pem'],
-          { ATTESTAMP_API_TOKEN: officerToken },
-        );
-        expect(r.code).toBe(0);
-        expect(r.stdout).toContain('remote-k1\tecdsa-p256\tactive\tuser');
-        expect(r.stdout + r.stderr).not.toContain(officerToken);
-      });
+        it('refuses a token the server does not accept: the error document, exit 77, no token printed', async () => {
+          const other = await (await import('../../helpers/api.js')).makeIssuer();
+          const foreign = await other.token({
+            sub: 'x',
+            attestamp_roles: ['crypto-officer'],
+            attestamp_partitions: ['default'],
+          });
+          writeFileSync(join(cwd, 'foreign.jwt'), foreign);
+          const r = await binary([
+            'key',
+            'list',
+            'default',
+            '--api',
+            f.api.url,
+            '--api-token-file',
+            'foreign.jwt',
+            '--api-ca',
+            'server-ca.pem',
+            '--json',
+          ]);
+          expect(r.code).toBe(77);
+          const doc = documentOf(r, 'error');
+          expect([doc.error.code, doc.exitCode]).toEqual(['api-unauthenticated', 77]);
+          expect(r.stdout + r.stderr).not.toContain(foreign);
+          expect(r.stdout + r.stderr).not.toContain(foreign.split('.')[2]);
+        });
 
-      it('takes no token on the command line: --api-token is unknown and its value never echoed', async () => {
-        const r = await binary([
-          'key',
-          'list',
-          'default',
-          '--api',
-          f.api.url,
-          '--api-token',
-          officerToken,
-        ]);
-        expect(r.code).toBe(64);
-        expect(r.stderr).toContain("unknown option '--api-token'");
-        expect(r.stdout + r.stderr).not.toContain(officerToken);
-      });
+        it('takes the token from $ATTESTAMP_API_TOKEN and never prints it', async () => {
+          const r = await binary(
+            ['key', 'list', 'default', '--api', f.api.url, '--api-ca', 'server-ca.pem'],
+            { ATTESTAMP_API_TOKEN: officerToken },
+          );
+          expect(r.code).toBe(0);
+          expect(r.stdout).toContain('remote-k1\tecdsa-p256\tactive\tuser');
+          expect(r.stdout + r.stderr).not.toContain(officerToken);
+        });
 
-      it('a missing token file is a usage error naming the option (exit 64)', async () => {
-        const r = await binary([
-          'key',
-          'list',
-          'default',
-          '--api',
-          f.api.url,
-          '--api-token-file',
-          'no-such.jwt',
-          '--api-ca',
-          'server-ca.pem',
-          '--json',
-        ]);
-        expect(r.code).toBe(64);
-        expect(r.stderr).toContain('--api-token-file');
-        expect(documentOf(r, 'error').error.code).toBe('usage');
-      });
+        it('takes no token on the command line: --api-token is unknown and its value never echoed', async () => {
+          const r = await binary([
+            'key',
+            'list',
+            'default',
+            '--api',
+            f.api.url,
+            '--api-token',
+            officerToken,
+          ]);
+          expect(r.code).toBe(64);
+          expect(r.stderr).toContain("unknown option '--api-token'");
+          expect(r.stdout + r.stderr).not.toContain(officerToken);
+        });
 
-      it('refuses --api options without --api, and --api-cert without --api-key (exit 64)', async () => {
-        const stray = await binary(['key', 'list', 'default', '--api-ca', 'server-ca.pem']);
-        expect([stray.code, stray.stderr]).toEqual([
-          64,
-          expect.stringContaining('--api-ca goes with --api'),
-        ]);
-        const half = await binary([
-          'key',
-          'list',
-          'default',
-          '--api',
-          f.api.url,
-          '--api-cert',
-          'server-ca.pem',
-        ]);
-        expect([half.code, half.stderr]).toEqual([64, expect.stringContaining('--api-key')]);
-      });
+        it('a missing token file is a usage error naming the option (exit 64)', async () => {
+          const r = await binary([
+            'key',
+            'list',
+            'default',
+            '--api',
+            f.api.url,
+            '--api-token-file',
+            'no-such.jwt',
+            '--api-ca',
+            'server-ca.pem',
+            '--json',
+          ]);
+          expect(r.code).toBe(64);
+          expect(r.stderr).toContain('--api-token-file');
+          expect(documentOf(r, 'error').error.code).toBe('usage');
+        });
 
-      it("without the server's CA: a TLS error naming the problem (exit 69)", async () => {
-        const r = await binary([
-          'key',
-          'list',
-          'default',
-          '--api',
-          f.api.url,
-          '--api-token-file',
-          'officer.jwt',
-          '--json',
-        ]);
-        expect(r.code).toBe(69);
-        const doc = documentOf(r, 'error');
-        expect(doc.error.code).toBe('client-tls-untrusted');
-        expect(doc.error.message).toContain('--api-ca');
-        expect(r.stderr).toContain('not trusted');
+        it('refuses --api options without --api, and --api-cert without --api-key (exit 64)', async () => {
+          const stray = await binary(['key', 'list', 'default', '--api-ca', 'server-ca.pem']);
+          expect([stray.code, stray.stderr]).toEqual([
+            64,
+            expect.stringContaining('--api-ca goes with --api'),
+          ]);
+          const half = await binary([
+            'key',
+            'list',
+            'default',
+            '--api',
+            f.api.url,
+            '--api-cert',
+            'server-ca.pem',
+          ]);
+          expect([half.code, half.stderr]).toEqual([64, expect.stringContaining('--api-key')]);
+        });
+
+        it("without the server's CA: a TLS error naming the problem (exit 69)", async () => {
+          const r = await binary([
+            'key',
+            'list',
+            'default',
+            '--api',
+            f.api.url,
+            '--api-token-file',
+            'officer.jwt',
+            '--json',
+          ]);
+          expect(r.code).toBe(69);
+          const doc = documentOf(r, 'error');
+          expect(doc.error.code).toBe('client-tls-untrusted');
+          expect(doc.error.message).toContain('--api-ca');
+          expect(r.stderr).toContain('not trusted');
+        });
       });
-    });
+    }
 
     describe('approvals with --api', () => {
       const approver = generateKeyPairSync('ec', { namedCurve: 'P-256' });
