@@ -22,6 +22,7 @@ import { checkPresented, presentedRole, type PresentedAuthority } from './presen
 import {
   escrowDigest,
   escrowOf,
+  SnapshotReads,
   withoutEscrow,
   type ApprovalBody,
   type RequestBody,
@@ -551,13 +552,14 @@ export class Governance {
     r: StoreReader,
     req: GovernanceObject<RequestBody>,
     approvals?: readonly GovernanceObject<ApprovalBody>[],
+    reads?: SnapshotReads,
   ): Promise<RequestView> {
     const rows = approvals ?? (await this.gov.requests.approvals(r, req.id));
     return {
       id: req.id,
       body: withoutEscrow(req.body),
       approvals: rows.map((a) => a.body),
-      evaluation: await this.gov.requests.evaluate(r, req, this.core.clock.now(), rows),
+      evaluation: await this.gov.requests.evaluate(r, req, this.core.clock.now(), rows, reads),
     };
   }
 
@@ -568,15 +570,16 @@ export class Governance {
   /**
    * Every request with its approvals and evaluation, from one snapshot: the request rows and
    * the approval rows are each read once (not the approvals once per request, twice), and the
-   * evaluation of each request reads the rules it names and its approvers' keys and principals.
+   * rules, approver keys and principals the requests name once each (not once per request).
    */
   async listRequests(): Promise<RequestView[]> {
     // One state of the store: an approval written between the two reads is not half-listed.
     return this.core.store.snapshot(async (r) => {
       const approvals = await this.gov.requests.approvalsByRequest(r);
+      const reads = new SnapshotReads();
       const out: RequestView[] = [];
       for (const req of await this.gov.requests.list(r)) {
-        out.push(await this.view(r, req, approvals.get(req.id) ?? []));
+        out.push(await this.view(r, req, approvals.get(req.id) ?? [], reads));
       }
       return out;
     });
