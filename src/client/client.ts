@@ -22,6 +22,26 @@ export type KeyState = Key['state'];
 export type Decision = 'approve' | 'reject';
 export type GenerateKeyBody =
   paths['/v1/partitions/{partition}/keys']['post']['requestBody']['content']['application/json'];
+export type Officer = Schemas['Officer'];
+export type Role = Schemas['Role'];
+export type RoleChange = Schemas['RoleChange'];
+export type SoExclusion = Schemas['SoExclusion'];
+export type CrlReason = Schemas['CrlReason'];
+/**
+ * A key's own approval policy as given: any of use, block, unblock and modify, each a quorum
+ * rule (the README's rule language) or null. The document types a rule as any object (the
+ * HSM's rule parser checks it), which the generated type cannot hold.
+ */
+export type KeyPolicyInput = {
+  readonly [rule in keyof Schemas['KeyPolicyInput']]?: Readonly<Record<string, unknown>> | null;
+};
+export type PartitionRevocation =
+  paths['/v1/partitions/{partition}/revoke']['post']['responses']['200']['content']['application/json'];
+
+/** The answer of a call a quorum rule may guard: done at once, or the approval request made. */
+export type Guarded<T> =
+  | { readonly kind: 'done'; readonly value: T }
+  | { readonly kind: 'approval'; readonly approval: Approval };
 
 /** What to sign or verify: the data, or a digest under the key algorithm's hash. */
 export type SignInput = { readonly data: Uint8Array } | { readonly digest: Uint8Array };
@@ -80,6 +100,22 @@ export interface ApiClient {
   executeApproval(id: string): Promise<Approval>;
   approverKeys(principal?: string): Promise<ApproverKey[]>;
   quorumRule(operation: OperationClass, partition?: string): Promise<RuleInForce>;
+  /** The principals of the role table with their roles (of one partition, or all). */
+  listOfficers(partition?: string): Promise<Officer[]>;
+  /** Grants a role on the device (no partition) or in a partition. */
+  grantRole(principal: string, role: Role, partition?: string): Promise<Guarded<RoleChange>>;
+  revokeRole(principal: string, role: Role, partition?: string): Promise<Guarded<RoleChange>>;
+  /** Excludes the device SO from a partition, or lets it act there again. */
+  excludeSo(partition: string): Promise<Guarded<SoExclusion>>;
+  includeSo(partition: string): Promise<Guarded<SoExclusion>>;
+  /** Suspends a partition by revoking its certificates (reason: unspecified by default). */
+  revokePartition(partition: string, reason?: CrlReason): Promise<Guarded<PartitionRevocation>>;
+  /** Replaces a modifiable key's own approval policy; null clears it. */
+  setKeyPolicy(
+    partition: string,
+    label: string,
+    policy: KeyPolicyInput | null,
+  ): Promise<Guarded<Key>>;
   /** Closes the connections (the client is unusable after). */
   close(): Promise<void>;
 }
@@ -113,6 +149,14 @@ function unwrap<T>(r: { data?: T; error?: unknown; response: Response }): T {
     );
   }
   throw answerError(r.error, r.response);
+}
+
+/** A guarded call's answer: 202 is the approval request it became, another 2xx the result. */
+function guarded<T>(r: { data?: unknown; error?: unknown; response: Response }): Guarded<T> {
+  const data = unwrap(r);
+  return r.response.status === 202
+    ? { kind: 'approval', approval: data as Approval }
+    : { kind: 'done', value: data as T };
 }
 
 export function createApiClient(options: ApiClientOptions): ApiClient {
@@ -276,6 +320,54 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
             path: { operation },
             query: partition === undefined ? {} : { partition },
           },
+        }),
+      ),
+    listOfficers: async (partition) =>
+      unwrap(
+        await raw.GET('/v1/officers', {
+          params: { query: partition === undefined ? {} : { partition } },
+        }),
+      ).officers,
+    grantRole: async (principal, role, partition) =>
+      guarded(
+        await raw.POST('/v1/officers/{principal}/roles', {
+          params: { path: { principal } },
+          body: { role, ...(partition === undefined ? {} : { partition }) },
+        }),
+      ),
+    revokeRole: async (principal, role, partition) =>
+      guarded(
+        await raw.DELETE('/v1/officers/{principal}/roles/{role}', {
+          params: {
+            path: { principal, role },
+            query: partition === undefined ? {} : { partition },
+          },
+        }),
+      ),
+    excludeSo: async (partition) =>
+      guarded(
+        await raw.POST('/v1/partitions/{partition}/exclude-so', {
+          params: { path: { partition } },
+        }),
+      ),
+    includeSo: async (partition) =>
+      guarded(
+        await raw.POST('/v1/partitions/{partition}/include-so', {
+          params: { path: { partition } },
+        }),
+      ),
+    revokePartition: async (partition, reason) =>
+      guarded(
+        await raw.POST('/v1/partitions/{partition}/revoke', {
+          params: { path: { partition } },
+          ...(reason === undefined ? {} : { body: { reason } }),
+        }),
+      ),
+    setKeyPolicy: async (partition, label, policy) =>
+      guarded(
+        await raw.PUT('/v1/partitions/{partition}/keys/{label}/policy', {
+          params: { path: { partition, label } },
+          body: { policy: policy as Schemas['KeyPolicyInput'] | null },
         }),
       ),
     close: () => agent.close(),

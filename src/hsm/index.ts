@@ -26,8 +26,8 @@ export { createFactory, openFactory, FACTORY_FILES } from './issuing/factory.js'
 export type { Factory, CreateFactoryOptions } from './issuing/factory.js';
 export type { MasterKeyInput } from './master-key.js';
 export type { ScrubOutcome } from './scrub.js';
-export type { AuditEntry, AuditHead, AuditVerification } from './audit/log.js';
-export { formatAuditHead, parseAuditHead } from './audit/log.js';
+export type { AuditEntry, AuditHead, AuditPage, AuditVerification } from './audit/log.js';
+export { AUDIT_PAGE_LIMIT, formatAuditHead, parseAuditHead } from './audit/log.js';
 /** Public-key signature verification (used by the TSA's optional self-check). */
 export {
   createVerifier,

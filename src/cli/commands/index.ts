@@ -42,6 +42,7 @@ export const COMMAND_INDEX: readonly CommandEntry[] = [
   { path: ['partition', 'exclude-so'], load: async () => (await officer()).partitionExcludeSo },
   { path: ['partition', 'include-so'], load: async () => (await officer()).partitionIncludeSo },
   { path: ['officer', 'add'], load: async () => (await officer()).officerAdd },
+  { path: ['officer', 'list'], load: async () => (await officer()).officerList },
   { path: ['officer', 'grant'], load: async () => (await officer()).officerGrant },
   { path: ['officer', 'revoke'], load: async () => (await officer()).officerRevoke },
   { path: ['officer', 'key-challenge'], load: async () => (await officer()).officerKeyChallenge },

@@ -127,3 +127,131 @@ describe('createApiClient', () => {
     }
   });
 });
+
+describe('officer, role and partition calls', () => {
+  let so: ApiClient;
+  let pso: ApiClient;
+  const SO = { name: 'so', passphrase: 'correct horse battery staple' };
+
+  beforeAll(async () => {
+    await f.hsm.createPartition('client-p2');
+    await f.hsm.governance.addOfficer({ name: 'carol', passphrase: 'passphrase of carol' }, [], SO);
+    const client = async (sub: string, roles: string[], partitions: string[]) =>
+      createApiClient({
+        url: f.api.url,
+        ca: f.serverCa.pem,
+        token: await f.token(sub, roles, partitions),
+      });
+    so = await client('client-so', ['device-so'], []);
+    pso = await client('client-pso', ['pso'], ['default', 'client-p2']);
+  });
+
+  afterAll(async () => {
+    await so.close();
+    await pso.close();
+  });
+
+  it('lists the officers with their roles, of the device or of one partition', async () => {
+    const all = await so.listOfficers();
+    expect(all.find((o) => o.name === 'so')).toMatchObject({
+      type: 'officer',
+      roles: [{ role: 'device-so', partition: null }],
+    });
+    expect(all.map((o) => o.name)).toContain('carol');
+    expect(await pso.listOfficers('client-p2')).toEqual([]);
+    const e = await refusal(officer.listOfficers());
+    expect([e.code, e.status, e.details?.operation]).toEqual([
+      'role-required',
+      403,
+      'officer.list',
+    ]);
+  });
+
+  it('grants and revokes a partition role (done at once without a rule)', async () => {
+    const granted = await pso.grantRole('carol', 'crypto-user', 'default');
+    expect(granted).toEqual({
+      kind: 'done',
+      value: { principal: 'carol', role: 'crypto-user', partition: 'default' },
+    });
+    expect((await pso.listOfficers('default')).map((o) => o.name)).toContain('carol');
+    const revoked = await pso.revokeRole('carol', 'crypto-user', 'default');
+    expect(revoked).toEqual({
+      kind: 'done',
+      value: { principal: 'carol', role: 'crypto-user', partition: 'default' },
+    });
+    expect((await pso.listOfficers('default')).map((o) => o.name)).not.toContain('carol');
+    // A device role is the device SO's to grant; a pso role does not exist on the device.
+    const byPso = await refusal(pso.grantRole('carol', 'auditor'));
+    expect([byPso.code, byPso.status]).toEqual(['role-required', 403]);
+    const noScope = await refusal(so.grantRole('carol', 'pso'));
+    expect([noScope.code, noScope.status]).toEqual(['invalid-argument', 400]);
+    const device = await so.grantRole('carol', 'auditor');
+    expect(device).toMatchObject({ kind: 'done', value: { role: 'auditor', partition: null } });
+  });
+
+  it('excludes and includes the device SO in a partition', async () => {
+    expect(await pso.excludeSo('client-p2')).toEqual({
+      kind: 'done',
+      value: { partition: 'client-p2', soExcluded: true },
+    });
+    expect(await f.hsm.governance.soExcluded('client-p2')).toBe(true);
+    expect(await pso.includeSo('client-p2')).toEqual({
+      kind: 'done',
+      value: { partition: 'client-p2', soExcluded: false },
+    });
+    const e = await refusal(officer.excludeSo('client-p2'));
+    expect([e.code, e.status]).toEqual(['role-required', 403]);
+    const missing = await refusal(pso.excludeSo('no-such-partition'));
+    expect([missing.code, missing.status]).toEqual(['partition-not-found', 404]);
+  });
+
+  it("turns a guarded change into the approval request (kind 'approval')", async () => {
+    const { officerWithKey } = await import('../../helpers/governance.js');
+    await officerWithKey(f.hsm, 'dan', [{ role: 'pso', partition: 'default' }], SO);
+    await f.hsm.governance.setRule(
+      'default',
+      'so.exclusion',
+      { timeoutSeconds: 600, alternatives: [{ groups: [{ members: ['dan'], threshold: 1 }] }] },
+      SO,
+    );
+    const r = await pso.excludeSo('default');
+    expect(r.kind).toBe('approval');
+    if (r.kind !== 'approval') return;
+    expect([r.approval.operation, r.approval.state]).toEqual(['partition.exclude-so', 'pending']);
+    expect(await f.hsm.governance.soExcluded('default')).toBe(false);
+  });
+
+  it("replaces a modifiable key's policy, clears it, refuses a fixed key", async () => {
+    await officer.generateKey('default', {
+      label: 'client-mod',
+      algorithm: 'ed25519',
+      modifiable: true,
+    });
+    const use = {
+      timeoutSeconds: 3600,
+      alternatives: [{ groups: [{ members: ['dan'], threshold: 1 }] }],
+    };
+    const set = await officer.setKeyPolicy('default', 'client-mod', { modify: use });
+    expect(set.kind).toBe('done');
+    if (set.kind !== 'done') return;
+    expect(set.value.attributes.policy).toMatchObject({ version: 1, modify: use });
+    // The modify rule now guards the next change.
+    const guarded = await officer.setKeyPolicy('default', 'client-mod', null);
+    expect(guarded.kind).toBe('approval');
+    const fixed = await refusal(officer.setKeyPolicy('default', 'client-k1', null));
+    expect([fixed.code, fixed.status]).toEqual(['key-not-modifiable', 403]);
+  });
+
+  it('revokes a partition once: its serials, then partition-revoked', async () => {
+    const e = await refusal(pso.revokePartition('client-p2'));
+    expect([e.code, e.status]).toEqual(['role-required', 403]);
+    const r = await so.revokePartition('client-p2', 'keyCompromise');
+    expect(r.kind).toBe('done');
+    if (r.kind !== 'done') return;
+    expect(r.value.partition).toBe('client-p2');
+    expect(r.value.reason).toBe('keyCompromise');
+    expect(r.value.revokedSerials).toHaveLength(2);
+    const again = await refusal(so.revokePartition('client-p2'));
+    expect([again.code, again.status]).toEqual(['partition-revoked', 403]);
+  });
+});
