@@ -777,7 +777,16 @@ export interface components {
       | 'rsa-3072'
       | 'rsa-4096'
       | 'rsa-pss-3072'
-      | 'rsa-pss-4096';
+      | 'rsa-pss-4096'
+      | 'aes-128'
+      | 'aes-256'
+      | 'chacha20-poly1305'
+      | 'hmac-sha256'
+      | 'hmac-sha384'
+      | 'hmac-sha512'
+      | 'hmac-sha3-256'
+      | 'hmac-sha3-384'
+      | 'hmac-sha3-512';
     Purposes: (
       | 'encrypt'
       | 'decrypt'
