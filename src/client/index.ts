@@ -19,6 +19,12 @@ export type {
   RuleInForce,
   SignInput,
   SignResult,
+  EncryptResult,
+  DecryptResult,
+  MacResult,
+  WrapResult,
+  UnwrapBody,
+  UnwrapResult,
 } from './client.js';
 export { ApiClientError, type ClientTransportCode, type Problem } from './errors.js';
 export type { components, operations, paths } from './schema.js';
