@@ -8,7 +8,9 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Hsm } from '../../src/hsm/index.js';
 import { startApiFixture, type ApiFixture } from '../helpers/api.js';
+import { decideAs, officerWithKey, type Approver } from '../helpers/governance.js';
 import { runCli, runCliAsync, type CliResult } from '../helpers/cli.js';
 import { schemaOf, validate } from '../helpers/json-schema.js';
 import { OFFICER } from '../helpers/hsm.js';
@@ -295,6 +297,115 @@ describe('secret-key commands on a local store', () => {
     const bad = verify('00'.repeat(16));
     expect(bad.status).toBe(2);
   });
+});
+
+describe('secret-key commands under a use rule: exit 7, then --request ID', () => {
+  it('encrypts and decrypts through approval requests', async () => {
+    const cwd = tempDir('secret-cli-rule-');
+    const cli = (args: string[]): CliResult => runCli(args, { cwd });
+    expect(cli(['init']).code).toBe(0);
+    const masterKey = {
+      kind: 'key' as const,
+      key: new Uint8Array(
+        Buffer.from(readFileSync(join(cwd, 'data/master.key'), 'utf8').trim(), 'hex'),
+      ),
+    };
+    const so = {
+      name: 'so',
+      passphrase: readFileSync(join(cwd, 'data/officer.passphrase'), 'utf8').trim(),
+    };
+    const store = join(cwd, 'data/attestamp.sqlite');
+    let hsm = await Hsm.open(store, masterKey);
+    const people: Approver[] = [];
+    for (const n of ['ann', 'bob']) {
+      people.push(
+        await officerWithKey(hsm, n, [{ role: 'crypto-officer', partition: 'default' }], so),
+      );
+    }
+    await hsm.generateKey('default', {
+      label: 'guarded',
+      algorithm: 'aes-256',
+      policy: {
+        use: {
+          timeoutSeconds: 3600,
+          alternatives: [{ groups: [{ name: 'two', members: ['ann', 'bob'], threshold: 2 }] }],
+        },
+      },
+    });
+    await hsm.close();
+    writeFileSync(join(cwd, 'plain.txt'), 'approved plaintext\n');
+    const approveAll = async (id: string): Promise<void> => {
+      hsm = await Hsm.open(store, masterKey);
+      for (const a of people) await decideAs(hsm, id, a);
+      await hsm.close();
+    };
+    const pending = cli([
+      'key',
+      'encrypt',
+      'default',
+      'guarded',
+      '--in',
+      'plain.txt',
+      '--out',
+      'c.bin',
+      '--json',
+    ]);
+    expect(pending.code).toBe(7);
+    const id = JSON.parse(pending.stdout).error.details.request as string;
+    await approveAll(id);
+    const enc = cli([
+      'key',
+      'encrypt',
+      'default',
+      'guarded',
+      '--request',
+      id,
+      '--out',
+      'c.bin',
+      '--json',
+    ]);
+    expect(enc.code, enc.stderr).toBe(0);
+    expect(documentOf(enc, 'key-encrypt')).toMatchObject({ request: id, encryptions: 1 });
+    const decPending = cli([
+      'key',
+      'decrypt',
+      'default',
+      'guarded',
+      '--in',
+      'c.bin',
+      '--out',
+      'p.txt',
+      '--json',
+    ]);
+    expect(decPending.code).toBe(7);
+    const decId = JSON.parse(decPending.stdout).error.details.request as string;
+    await approveAll(decId);
+    const dec = cli([
+      'key',
+      'decrypt',
+      'default',
+      'guarded',
+      '--request',
+      decId,
+      '--out',
+      'p.txt',
+      '--json',
+    ]);
+    expect(dec.code, dec.stderr).toBe(0);
+    expect(readFileSync(join(cwd, 'p.txt'), 'utf8')).toBe('approved plaintext\n');
+    // The request of one operation is not another's.
+    const wrong = cli([
+      'key',
+      'encrypt',
+      'default',
+      'guarded',
+      '--request',
+      decId,
+      '--out',
+      'x.bin',
+    ]);
+    expect(wrong.code).toBe(64);
+  }, 120_000);
 });
 
 describe('secret-key commands with --api', () => {
