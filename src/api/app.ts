@@ -25,6 +25,12 @@ import { createHandlers, type Answer, type Handler } from './routes/index.js';
 import { approvalView } from './routes/types.js';
 import { responseFor, validatorsFor, type Validators } from './validation.js';
 
+/**
+ * Operations whose answers are never kept for an Idempotency-Key: a decryption's answer is the
+ * plaintext, which must not stay in the process's memory for a day.
+ */
+const NEVER_KEPT: ReadonlySet<string> = new Set(['decryptKey']);
+
 export interface ApiLimits {
   /** Largest JSON body, bytes (default 1 MiB). */
   readonly bodyBytes: number;
@@ -367,7 +373,12 @@ export function createApiApp(options: ApiAppOptions): Koa {
         }
       };
       const key = ctx.get('idempotency-key');
-      if (ctx.method === 'POST' && key !== '' && principal !== undefined) {
+      if (
+        ctx.method === 'POST' &&
+        key !== '' &&
+        principal !== undefined &&
+        !NEVER_KEPT.has(op.operationId)
+      ) {
         if (!/^[\x21-\x7e]{1,128}$/.test(key)) {
           throw new ApiError(
             'api-invalid-request',

@@ -56,6 +56,58 @@ export type SignResult =
     }
   | { readonly kind: 'approval'; readonly approval: Approval };
 
+/** An AEAD encryption made at once, or the approval request the key's use rule made instead. */
+export type EncryptResult =
+  | {
+      readonly kind: 'ciphertext';
+      readonly nonce: Uint8Array;
+      readonly ciphertext: Uint8Array;
+      readonly algorithm: string;
+      readonly key: string;
+      readonly encryptions: number;
+      readonly limit: number;
+    }
+  | { readonly kind: 'approval'; readonly approval: Approval };
+
+/** A decryption, or the approval request the key's use rule made instead. */
+export type DecryptResult =
+  | {
+      readonly kind: 'plaintext';
+      readonly plaintext: Uint8Array;
+      readonly algorithm: string;
+      readonly key: string;
+    }
+  | { readonly kind: 'approval'; readonly approval: Approval };
+
+/** A MAC, or the approval request the key's use rule made instead. */
+export type MacResult =
+  | {
+      readonly kind: 'mac';
+      readonly mac: Uint8Array;
+      readonly algorithm: string;
+      readonly key: string;
+    }
+  | { readonly kind: 'approval'; readonly approval: Approval };
+
+/** A wrapped key, or the approval request a rule made instead. */
+export type WrapResult =
+  | {
+      readonly kind: 'wrapped';
+      readonly wrapped: Uint8Array;
+      readonly mode: 'kw' | 'kwp';
+      readonly key: string;
+      readonly wrappedKey: string;
+    }
+  | { readonly kind: 'approval'; readonly approval: Approval };
+
+export type UnwrapBody =
+  paths['/v1/partitions/{partition}/keys/{label}/unwrap']['post']['requestBody']['content']['application/json'];
+
+/** A new key unwrapped, or the approval request the wrapping key's use rule made instead. */
+export type UnwrapResult =
+  | { readonly kind: 'key'; readonly key: Key }
+  | { readonly kind: 'approval'; readonly approval: Approval };
+
 export interface ApiClientOptions {
   /** The API's origin, e.g. https://hsm.example:8443 (a path prefix is kept). */
   readonly url: string;
@@ -86,6 +138,28 @@ export interface ApiClient {
     input: SignInput,
     signature: Uint8Array,
   ): Promise<boolean>;
+  /** AEAD encryption under a nonce the HSM draws (secret keys). */
+  encrypt(
+    partition: string,
+    label: string,
+    plaintext: Uint8Array,
+    aad?: Uint8Array,
+  ): Promise<EncryptResult>;
+  decrypt(
+    partition: string,
+    label: string,
+    input:
+      | { readonly nonce: Uint8Array; readonly ciphertext: Uint8Array; readonly aad?: Uint8Array }
+      | { readonly request: string },
+  ): Promise<DecryptResult>;
+  mac(partition: string, label: string, data: Uint8Array): Promise<MacResult>;
+  verifyMac(partition: string, label: string, data: Uint8Array, mac: Uint8Array): Promise<boolean>;
+  wrapKey(partition: string, label: string, key: string, mode?: 'kw' | 'kwp'): Promise<WrapResult>;
+  unwrapKey(
+    partition: string,
+    label: string,
+    body: Omit<UnwrapBody, 'wrapped'> & { readonly wrapped: Uint8Array },
+  ): Promise<UnwrapResult>;
   listApprovals(): Promise<Approval[]>;
   getApproval(
     id: string,
@@ -121,6 +195,7 @@ export interface ApiClient {
 }
 
 const b64 = (bytes: Uint8Array): string => Buffer.from(bytes).toString('base64');
+const fromB64 = (text: string): Uint8Array => new Uint8Array(Buffer.from(text, 'base64'));
 
 function isProblem(value: unknown): value is Problem {
   if (typeof value !== 'object' || value === null) return false;
@@ -290,6 +365,99 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
         throw new ApiClientError('client-bad-response', 'the answer has no validity', r.status);
       }
       return v;
+    },
+    async encrypt(partition, label, plaintext, aad) {
+      const r = await post(keyPath(partition, label, 'encrypt'), {
+        plaintext: b64(plaintext),
+        ...(aad === undefined ? {} : { aad: b64(aad) }),
+      });
+      if (r.status === 202) return { kind: 'approval', approval: r.json as Approval };
+      const e = r.json as Record<string, unknown>;
+      if (typeof e['nonce'] !== 'string' || typeof e['ciphertext'] !== 'string') {
+        throw new ApiClientError('client-bad-response', 'the answer has no ciphertext', r.status);
+      }
+      return {
+        kind: 'ciphertext',
+        nonce: fromB64(e['nonce']),
+        ciphertext: fromB64(e['ciphertext']),
+        algorithm: String(e['algorithm']),
+        key: String(e['key']),
+        encryptions: Number(e['encryptions']),
+        limit: Number(e['limit']),
+      };
+    },
+    async decrypt(partition, label, input) {
+      const body =
+        'request' in input
+          ? { request: input.request }
+          : {
+              nonce: b64(input.nonce),
+              ciphertext: b64(input.ciphertext),
+              ...(input.aad === undefined ? {} : { aad: b64(input.aad) }),
+            };
+      const r = await post(keyPath(partition, label, 'decrypt'), body);
+      if (r.status === 202) return { kind: 'approval', approval: r.json as Approval };
+      const d = r.json as Record<string, unknown>;
+      if (typeof d['plaintext'] !== 'string') {
+        throw new ApiClientError('client-bad-response', 'the answer has no plaintext', r.status);
+      }
+      return {
+        kind: 'plaintext',
+        plaintext: fromB64(d['plaintext']),
+        algorithm: String(d['algorithm']),
+        key: String(d['key']),
+      };
+    },
+    async mac(partition, label, data) {
+      const r = await post(keyPath(partition, label, 'mac'), { data: b64(data) });
+      if (r.status === 202) return { kind: 'approval', approval: r.json as Approval };
+      const m = r.json as Record<string, unknown>;
+      if (typeof m['mac'] !== 'string') {
+        throw new ApiClientError('client-bad-response', 'the answer has no mac', r.status);
+      }
+      return {
+        kind: 'mac',
+        mac: fromB64(m['mac']),
+        algorithm: String(m['algorithm']),
+        key: String(m['key']),
+      };
+    },
+    async verifyMac(partition, label, data, mac) {
+      const r = await post(keyPath(partition, label, 'verify-mac'), {
+        data: b64(data),
+        mac: b64(mac),
+      });
+      const v = (r.json as { valid?: unknown }).valid;
+      if (typeof v !== 'boolean') {
+        throw new ApiClientError('client-bad-response', 'the answer has no validity', r.status);
+      }
+      return v;
+    },
+    async wrapKey(partition, label, key, mode) {
+      const r = await post(keyPath(partition, label, 'wrap'), {
+        key,
+        ...(mode === undefined ? {} : { mode }),
+      });
+      if (r.status === 202) return { kind: 'approval', approval: r.json as Approval };
+      const w = r.json as Record<string, unknown>;
+      if (typeof w['wrapped'] !== 'string') {
+        throw new ApiClientError('client-bad-response', 'the answer has no wrapped key', r.status);
+      }
+      return {
+        kind: 'wrapped',
+        wrapped: fromB64(w['wrapped']),
+        mode: w['mode'] === 'kw' ? 'kw' : 'kwp',
+        key: String(w['key']),
+        wrappedKey: String(w['wrappedKey']),
+      };
+    },
+    async unwrapKey(partition, label, body) {
+      const r = await post(keyPath(partition, label, 'unwrap'), {
+        ...body,
+        wrapped: b64(body.wrapped),
+      });
+      if (r.status === 202) return { kind: 'approval', approval: r.json as Approval };
+      return { kind: 'key', key: r.json as Key };
     },
     listApprovals: async () => unwrap(await raw.GET('/v1/approvals')).approvals,
     getApproval: async (id, toSign) =>

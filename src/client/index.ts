@@ -27,6 +27,12 @@ export type {
   SignInput,
   SignResult,
   SoExclusion,
+  EncryptResult,
+  DecryptResult,
+  MacResult,
+  WrapResult,
+  UnwrapBody,
+  UnwrapResult,
 } from './client.js';
 export { ApiClientError, type ClientTransportCode, type Problem } from './errors.js';
 export type { components, operations, paths } from './schema.js';

@@ -39,6 +39,24 @@ import {
 import { setKeyBlocked, setKeyPolicy } from './keys/policy.js';
 import { partitionKeySigner } from './keys/signers.js';
 import { signWithKey, verifyWithKey, type SignInput, type SignResult } from './keys/use.js';
+import {
+  decryptRequest,
+  decryptWithKey,
+  encryptWithKey,
+  executeSecretUse,
+  macWithKey,
+  unwrapWithKey,
+  verifyMacWithKey,
+  wrapWithKey,
+  type DecryptInput,
+  type DecryptResult,
+  type EncryptInput,
+  type EncryptResult,
+  type MacResult,
+  type UnwrapOptions,
+  type WrapOptions,
+  type WrapResult,
+} from './keys/secret-use.js';
 import type { MasterKeyInput } from './master-key.js';
 import {
   createPartition,
@@ -88,6 +106,16 @@ function policyChanges(value: unknown): Partial<PartitionPolicy> {
   return out;
 }
 export type { CreatePartitionOptions, ImportKeyOptions, SignInput, SignResult };
+export type {
+  DecryptInput,
+  DecryptResult,
+  EncryptInput,
+  EncryptResult,
+  MacResult,
+  UnwrapOptions,
+  WrapOptions,
+  WrapResult,
+};
 
 /** `{ [name]: value }`, or nothing when the value is undefined (exact optional properties). */
 function optional<K extends string, V>(name: K, value: V | undefined): { [P in K]?: V } {
@@ -245,7 +273,10 @@ export class Hsm {
     return importKey(this.core, partitionName, options);
   }
 
-  /** Imports a key wrapped with RFC 5649 AES-KWP under a caller-supplied AES-256 key. */
+  /**
+   * Imports a key wrapped with RFC 5649 AES-KWP under a caller-supplied AES-256 key: PKCS#8, or
+   * with `algorithm` a secret key's raw bytes.
+   */
   importWrappedKey(
     partitionName: string,
     options: Omit<ImportKeyOptions, 'pkcs8'> & { wrapped: Uint8Array; unwrapKey: Uint8Array },
@@ -348,6 +379,91 @@ export class Hsm {
     signature: Uint8Array,
   ): Promise<boolean> {
     return verifyWithKey(this.core, partitionName, label, input, signature);
+  }
+
+  // ---------------------------------------------------------------- secret keys
+
+  /**
+   * Encrypts with an AEAD secret key under a nonce the HSM draws (returned with the ciphertext,
+   * the tag appended); counted against the key's limit. Under its use rule: an approval
+   * request, and executeRequest encrypts what it holds (the result: nonce and ciphertext).
+   */
+  encrypt(
+    partitionName: string,
+    label: string,
+    input: EncryptInput,
+    authority?: RequestAuthority | PresentedAuthority,
+  ): Promise<EncryptResult> {
+    return encryptWithKey(this.core, partitionName, label, input, authority);
+  }
+
+  /** Decrypts with an AEAD secret key; decrypt-failed when it does not authenticate. */
+  decrypt(
+    partitionName: string,
+    label: string,
+    input: DecryptInput,
+    authority?: RequestAuthority | PresentedAuthority,
+  ): Promise<DecryptResult> {
+    return decryptWithKey(this.core, partitionName, label, input, authority);
+  }
+
+  /**
+   * Carries out an approved decryption request (`presented`: the executing API principal):
+   * the plaintext is returned here, never kept in the request.
+   */
+  decryptRequest(
+    partitionName: string,
+    label: string,
+    requestId: string,
+    presented?: PresentedPrincipal,
+  ): Promise<DecryptResult> {
+    const auth: RequestAuthority =
+      presented === undefined ? { request: requestId } : { request: requestId, presented };
+    return decryptRequest(this.core, partitionName, label, requestId, auth);
+  }
+
+  /** A MAC of the data with an HMAC key (its purpose sign), under its use rule. */
+  mac(
+    partitionName: string,
+    label: string,
+    data: Uint8Array,
+    authority?: RequestAuthority | PresentedAuthority,
+  ): Promise<MacResult> {
+    return macWithKey(this.core, partitionName, label, data, authority);
+  }
+
+  /** Checks a MAC with an HMAC key (its purpose verify), in constant time. */
+  verifyMac(
+    partitionName: string,
+    label: string,
+    data: Uint8Array,
+    mac: Uint8Array,
+    authority?: PresentedAuthority,
+  ): Promise<boolean> {
+    return verifyMacWithKey(this.core, partitionName, label, data, mac, authority);
+  }
+
+  /**
+   * Wraps another key of the partition under an AES key (RFC 5649, or RFC 3394), only when that
+   * key is extractable and the partition allows export (it is then marked exported).
+   */
+  wrapKey(
+    partitionName: string,
+    label: string,
+    options: WrapOptions,
+    authority?: RequestAuthority | PresentedAuthority,
+  ): Promise<WrapResult> {
+    return wrapWithKey(this.core, partitionName, label, options, authority);
+  }
+
+  /** Unwraps a key under an AES key into a new key of the partition (import allowed). */
+  unwrapKey(
+    partitionName: string,
+    label: string,
+    options: UnwrapOptions,
+    authority?: RequestAuthority | PresentedAuthority,
+  ): Promise<KeyInfo> {
+    return unwrapWithKey(this.core, partitionName, label, options, authority);
   }
 
   /** Blocks a key (under its block rule when it has one): kept, unusable until unblocked. */
@@ -552,6 +668,9 @@ export class Hsm {
           { details: { request: id, operation: s.operation } },
         );
       default:
+        if (await executeSecretUse(this.core, id, s.operation, await requestPartition(), p, auth)) {
+          break;
+        }
         throw new HsmError(
           'invalid-argument',
           'this operation cannot be executed from an approval request yet',

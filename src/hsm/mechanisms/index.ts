@@ -12,8 +12,12 @@ import {
   type KeyAlgorithm,
 } from '../../pki/index.js';
 import { HsmError } from '../errors.js';
+import type { Capability } from '../../pki/index.js';
+import { aes } from './aes.js';
 import { OTHER_ALGORITHMS, type OtherAlgorithm } from './algorithms.js';
+import { chacha20Poly1305 } from './chacha20-poly1305.js';
 import { ecdsa } from './ecdsa.js';
+import { hmac } from './hmac.js';
 import { eddsa } from './eddsa.js';
 import { rsaPkcs1 } from './rsa-pkcs1.js';
 import { rsaPss } from './rsa-pss.js';
@@ -27,7 +31,11 @@ import type {
 } from './types.js';
 
 export type {
+  AeadCiphertext,
+  AeadFacts,
   GeneratedKey,
+  KeyWrapMode,
+  MechanismPurposes,
   HsmAlgorithm,
   KeyClass,
   Mechanism,
@@ -39,9 +47,10 @@ export type {
 export { OTHER_ALGORITHMS, type OtherAlgorithm } from './algorithms.js';
 export { MaterialKey } from './material-key.js';
 export { exportPkcs8, loadPkcs8, loadSpki, spkiOf } from './node-keys.js';
+export { KCV_LABEL, KCV_LENGTH, keyCheckValue } from './secret-keys.js';
 
 const FAMILIES: readonly MechanismFamily[] = [ecdsa, eddsa, rsaPkcs1, rsaPss];
-const OTHER_FAMILIES: readonly OtherMechanismFamily[] = [];
+const OTHER_FAMILIES: readonly OtherMechanismFamily[] = [aes, chacha20Poly1305, hmac];
 
 function build(): ReadonlyMap<HsmAlgorithm, Mechanism> {
   const byName = new Map<HsmAlgorithm, Mechanism>();
@@ -54,8 +63,8 @@ function build(): ReadonlyMap<HsmAlgorithm, Mechanism> {
   }
   for (const name of OTHER_ALGORITHMS as readonly OtherAlgorithm[]) {
     const family = OTHER_FAMILIES.find((f) => f.algorithms.includes(name));
-    if (family === undefined) throw new Error(`mechanism registry: no family for ${String(name)}`);
-    if (byName.has(name)) throw new Error(`mechanism registry: ${String(name)} registered twice`);
+    if (family === undefined) throw new Error(`mechanism registry: no family for ${name}`);
+    if (byName.has(name)) throw new Error(`mechanism registry: ${name} registered twice`);
     byName.set(name, family.mechanism(name));
   }
   return byName;
@@ -153,10 +162,47 @@ export function verifyOperation(
   return verifier(spki);
 }
 
+/** True for a secret (symmetric) key's algorithm: its public part is a key check value. */
+export function isSecretAlgorithm(algorithm: HsmAlgorithm): boolean {
+  return rowKind(algorithm) === 'secret';
+}
+
 /** How a key row of the algorithm stores the key: a key pair, or a secret key. */
 export function rowKind(algorithm: HsmAlgorithm): 'asymmetric' | 'secret' {
   const mechanism: Mechanism = mechanismFor(algorithm);
   return mechanism.keyClass === 'secret' ? 'secret' : 'asymmetric';
+}
+
+/** A signature key's purposes when none are given (and any may be given). */
+const SIGNATURE_PURPOSES: readonly Capability[] = ['sign', 'verify'];
+
+/** The purposes a new key of the algorithm takes when the caller names none. */
+export function defaultPurposes(algorithm: HsmAlgorithm): readonly Capability[] {
+  const mechanism: Mechanism = mechanismFor(algorithm);
+  return mechanism.purposes?.default ?? SIGNATURE_PURPOSES;
+}
+
+/**
+ * Refuses purposes a key of the algorithm cannot serve (an HMAC key does not encrypt); a
+ * mechanism without a purpose list (the signature keys) takes any, as before.
+ */
+export function checkAlgorithmPurposes(
+  algorithm: HsmAlgorithm,
+  purposes: readonly Capability[],
+): void {
+  const allowed = mechanismFor(algorithm).purposes?.allowed;
+  if (allowed === undefined) return;
+  for (const purpose of purposes) {
+    if (!allowed.includes(purpose)) {
+      throw new HsmError(
+        'invalid-argument',
+        `a ${algorithm} key cannot have the purpose ${purpose}`,
+        {
+          details: { algorithm, purpose, allowed: allowed.join(' ') },
+        },
+      );
+    }
+  }
 }
 
 /** True for the name of a signature algorithm of src/pki (the keys that certify and stamp). */

@@ -10,9 +10,10 @@ export interface KeyRow {
   partition_id: string | null;
   label: string;
   role: 'device' | 'partition-attestation' | 'partition-timestamp' | 'user';
-  /** asymmetric: a key pair (spki set); secret: a symmetric key (no public key). */
+  /** asymmetric: a key pair (spki: its SPKI); secret: a symmetric key (spki: its check value). */
   kind: 'asymmetric' | 'secret';
   algorithm: string;
+  /** The key's public part; NULL only in rows of schemas 3 to 5 (never written so). */
   spki: Buffer | null;
   attributes_json: string;
   state: 'active' | 'invalidated';

@@ -9,6 +9,7 @@ import {
   type Key,
 } from '../../../src/client/index.js';
 import { makeLeaf, startApiFixture, type ApiFixture, type TestCert } from '../../helpers/api.js';
+import { OFFICER } from '../../helpers/hsm.js';
 
 let f: ApiFixture;
 let officer: ApiClient;
@@ -53,6 +54,48 @@ afterAll(async () => {
 });
 
 describe('createApiClient', () => {
+  it('encrypts, decrypts, MACs, wraps and unwraps with secret keys', async () => {
+    await f.hsm.setPartitionPolicy(
+      'default',
+      { exportAllowed: true, importAllowed: true },
+      OFFICER,
+    );
+    const k = await officer.generateKey('default', { label: 'client-dek', algorithm: 'aes-128' });
+    expect([k.publicKey, k.keyCheckValue?.length]).toEqual([null, 32]);
+    const data = new TextEncoder().encode('client data');
+    const aad = new TextEncoder().encode('ctx');
+    const enc = await officer.encrypt('default', 'client-dek', data, aad);
+    if (enc.kind !== 'ciphertext') throw new Error('no ciphertext');
+    expect([enc.nonce.length, enc.ciphertext.length, enc.encryptions]).toEqual([12, 27, 1]);
+    const dec = await officer.decrypt('default', 'client-dek', { ...enc, aad });
+    expect(dec.kind === 'plaintext' && Buffer.from(dec.plaintext).toString()).toBe('client data');
+    const failed = await refusal(officer.decrypt('default', 'client-dek', enc));
+    expect([failed.status, failed.code]).toEqual([422, 'decrypt-failed']);
+    await officer.generateKey('default', { label: 'client-mac', algorithm: 'hmac-sha3-256' });
+    const m = await officer.mac('default', 'client-mac', data);
+    if (m.kind !== 'mac') throw new Error('no mac');
+    expect(await officer.verifyMac('default', 'client-mac', data, m.mac)).toBe(true);
+    expect(await officer.verifyMac('default', 'client-mac', aad, m.mac)).toBe(false);
+    await officer.generateKey('default', {
+      label: 'client-kek',
+      algorithm: 'aes-256',
+      purposes: ['wrap', 'unwrap'],
+    });
+    await officer.generateKey('default', {
+      label: 'client-out',
+      algorithm: 'ed25519',
+      extractable: true,
+    });
+    const w = await officer.wrapKey('default', 'client-kek', 'client-out');
+    if (w.kind !== 'wrapped') throw new Error('not wrapped');
+    const u = await officer.unwrapKey('default', 'client-kek', {
+      wrapped: w.wrapped,
+      label: 'client-in',
+      algorithm: 'ed25519',
+    });
+    expect(u.kind === 'key' && u.key.attributes.origin).toBe('unwrapped');
+  });
+
   it('generates, shows and lists a key with typed answers (bearer token)', async () => {
     const made: Key = await officer.generateKey('default', {
       label: 'client-k1',
@@ -64,7 +107,7 @@ describe('createApiClient', () => {
       'active',
       'ecdsa-p256',
     ]);
-    expect(made.publicKey.pem).toContain('BEGIN PUBLIC KEY');
+    expect(made.publicKey?.pem).toContain('BEGIN PUBLIC KEY');
     const shown = await officer.getKey('default', 'client-k1');
     expect(shown.id).toBe(made.id);
     const listed = await officer.listKeys('default', 'active');

@@ -463,8 +463,9 @@ describe('reopening a store', () => {
       expect(active).toHaveLength(4 + ALGORITHMS.length);
       for (const k of active) {
         const sig = await (await hsm.signer(k.partitionName, k.label)).sign(MESSAGE);
-        expect(verifySignature(k.algorithm, k.spki, MESSAGE, sig), k.label).toBe(true);
-        expect(verifySignature(k.algorithm, k.spki, new Uint8Array(8), sig), k.label).toBe(false);
+        const algorithm = k.algorithm as KeyAlgorithm;
+        expect(verifySignature(algorithm, k.spki, MESSAGE, sig), k.label).toBe(true);
+        expect(verifySignature(algorithm, k.spki, new Uint8Array(8), sig), k.label).toBe(false);
       }
     } finally {
       await hsm.close();

@@ -89,7 +89,7 @@ function statements(s: string) {
     auditEverExported: `SELECT 1 FROM ${s}.audit
       WHERE key_id = $1 AND action = 'key.export' AND outcome = 'success' LIMIT 1`,
     auditCreationAction: `SELECT action FROM ${s}.audit
-      WHERE key_id = $1 AND outcome = 'success' AND action IN ('key.generate', 'key.import') ORDER BY seq LIMIT 1`,
+      WHERE key_id = $1 AND outcome = 'success' AND action IN ('key.generate', 'key.import', 'key.unwrap') ORDER BY seq LIMIT 1`,
     auditSchemaEntries: `SELECT action, details_json FROM ${s}.audit
       WHERE action IN ('device.init', 'store.migrate') ORDER BY seq`,
     // An entry that names no object leaves the column out (see auditInsertRow).
