@@ -23,7 +23,13 @@ import { BODY_DEFAULTS, parseJsonBody, readRawBody } from './json-body.js';
 import { PROBLEM_TYPE, problemOf } from './problem.js';
 import { createHandlers, type Answer, type Handler } from './routes/index.js';
 import { approvalView } from './routes/types.js';
-import { responseFor, Validators } from './validation.js';
+import { responseFor, validatorsFor, type Validators } from './validation.js';
+
+/**
+ * Operations whose answers are never kept for an Idempotency-Key: a decryption's answer is the
+ * plaintext, which must not stay in the process's memory for a day.
+ */
+const NEVER_KEPT: ReadonlySet<string> = new Set(['decryptKey']);
 
 export interface ApiLimits {
   /** Largest JSON body, bytes (default 1 MiB). */
@@ -39,6 +45,8 @@ export interface ApiLimits {
   readonly idempotencyKeysPerPrincipal: number;
   /** Bytes of the answers kept for Idempotency-Keys (default 32 MiB). */
   readonly idempotencyBytes: number;
+  /** How long an Idempotency-Key's first answer is kept, milliseconds (default 24 h). */
+  readonly idempotencyTtlMs: number;
 }
 
 export const API_LIMITS: ApiLimits = {
@@ -49,6 +57,7 @@ export const API_LIMITS: ApiLimits = {
   idempotencyKeys: IDEMPOTENCY.keys,
   idempotencyKeysPerPrincipal: IDEMPOTENCY.keysPerPrincipal,
   idempotencyBytes: IDEMPOTENCY.bytes,
+  idempotencyTtlMs: IDEMPOTENCY.ttlMs,
 };
 
 export interface ApiAppOptions {
@@ -100,11 +109,18 @@ interface Outcome {
 
 export function createApiApp(options: ApiAppOptions): Koa {
   const doc: ApiDocument = loadDocument();
-  const validators = new Validators(doc);
-  validators.compileAll(doc.operations);
+  const validators = validatorsFor(doc);
   const clock = options.clock ?? systemClock;
   const logger = options.logger ?? silentLogger;
   const limits: ApiLimits = { ...API_LIMITS, ...options.limits };
+  // An embedding application's limits, checked here so that the refusal names its field.
+  for (const [name, value] of Object.entries(limits)) {
+    if (!Number.isSafeInteger(value) || (value as number) < 1) {
+      throw new RangeError(
+        `the API limit ${name} must be a positive whole number (got ${String(value)})`,
+      );
+    }
+  }
   const monotonic = options.monotonic ?? (() => performance.now());
   const handlers = createHandlers({ hsm: options.hsm, document: doc.raw });
   const documented = new Set(doc.operations.map((o) => o.operationId));
@@ -133,6 +149,7 @@ export function createApiApp(options: ApiAppOptions): Koa {
     keys: limits.idempotencyKeys,
     keysPerPrincipal: limits.idempotencyKeysPerPrincipal,
     bytes: limits.idempotencyBytes,
+    ttlMs: limits.idempotencyTtlMs,
   });
 
   /**
@@ -356,7 +373,12 @@ export function createApiApp(options: ApiAppOptions): Koa {
         }
       };
       const key = ctx.get('idempotency-key');
-      if (ctx.method === 'POST' && key !== '' && principal !== undefined) {
+      if (
+        ctx.method === 'POST' &&
+        key !== '' &&
+        principal !== undefined &&
+        !NEVER_KEPT.has(op.operationId)
+      ) {
         if (!/^[\x21-\x7e]{1,128}$/.test(key)) {
           throw new ApiError(
             'api-invalid-request',
@@ -424,7 +446,7 @@ export function createApiApp(options: ApiAppOptions): Koa {
 /** The validators of the document, for checking answers against it (used by the tests). */
 export function documentValidators(): { doc: ApiDocument; validators: Validators } {
   const doc = loadDocument();
-  return { doc, validators: new Validators(doc) };
+  return { doc, validators: validatorsFor(doc) };
 }
 
 export { responseFor };

@@ -1,7 +1,12 @@
 // The API's own HTTPS listener (TLS settings separate from the TSA's): server certificate and
 // key, and when client certificates are mapped, a request for one checked against the client
 // CA. An unacceptable certificate still completes the handshake so that the client reads a
-// 401 problem that says why, instead of a bare TLS alert.
+// 401 problem that says why, instead of a bare TLS alert. TLS 1.2 and 1.3 only, and no
+// renegotiation: Node's default lets a TLS 1.2 client renegotiate three times per ten minutes
+// on each connection (tls.CLIENT_RENEG_LIMIT), each a full handshake the server pays for (a
+// cheap way to load it) and a chance to swap the client certificate under an authenticated
+// connection; the API has no use for it.
+import { constants } from 'node:crypto';
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { createApiApp, type ApiAppOptions } from './app.js';
@@ -43,7 +48,10 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
     {
       cert: options.tls.cert,
       key: options.tls.key,
+      // Below TLS 1.2 the handshake is refused with a protocol_version alert.
       minVersion: 'TLSv1.2',
+      // OpenSSL answers a renegotiation request with a no_renegotiation alert.
+      secureOptions: constants.SSL_OP_NO_RENEGOTIATION,
       ...(mtls
         ? {
             requestCert: true,
@@ -60,6 +68,11 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
     // eslint-disable-next-line @typescript-eslint/no-misused-promises
     app.callback(),
   );
+  // And Node's own guard, should the OpenSSL option ever be missing: a renegotiation attempt is
+  // an error on the socket, which closes it.
+  server.on('secureConnection', (socket) => {
+    socket.disableRenegotiation();
+  });
   const host = options.host ?? '127.0.0.1';
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

@@ -88,6 +88,24 @@ export class Validators {
   }
 }
 
+const compiled = new WeakMap<ApiDocument, Validators>();
+
+/**
+ * The validators of a document with every operation's schemas compiled, once per document and
+ * process: compiling them all takes about half a second, and every API listener (and every
+ * test's listener) of the process checks against the same document. A validator holds no
+ * state between calls (ajv's errors are read right after the synchronous call that set them).
+ */
+export function validatorsFor(doc: ApiDocument): Validators {
+  let v = compiled.get(doc);
+  if (v === undefined) {
+    v = new Validators(doc);
+    v.compileAll(doc.operations);
+    compiled.set(doc, v);
+  }
+  return v;
+}
+
 /** The documented response for a status: exact, then its range (4XX), then default. */
 export function responseFor(op: OperationSpec, status: number): ResponseSpec | undefined {
   return (

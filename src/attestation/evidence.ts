@@ -36,6 +36,8 @@ import { Findings, type Report } from './report.js';
 export interface EvidenceOptions extends ChainOptions {
   /** DER SubjectPublicKeyInfo the attested key must have. */
   readonly expectSpki?: Uint8Array;
+  /** The key check value a secret key (which has no SPKI) must have: 16 bytes. */
+  readonly expectKcv?: Uint8Array;
   /** Required attribute values, e.g. { extractable: false, 'never-extractable': true }. */
   readonly require?: Readonly<Record<string, boolean | string>>;
   /** Accept protection-class software (a software HSM); off by default. */
@@ -165,8 +167,17 @@ function decodeTbs(tbs: TbsEvidence, f: Findings): DecodedElement[] | undefined 
   const ids = keys.map((k) => k.claims.get('identifier'));
   if (ids.some((i) => typeof i !== 'string')) problems.push('a key element lacks its identifier');
   if (new Set(ids).size !== ids.length) problems.push('duplicate key identifiers');
-  if (keys.some((k) => !(k.claims.get('spki') instanceof Uint8Array)))
-    problems.push('a key element lacks its spki');
+  // A key pair is named by its SPKI; a secret key by its algorithm and key check value.
+  const named = (k: DecodedElement): boolean =>
+    k.claims.get('spki') instanceof Uint8Array ||
+    (k.claims.get('keyCheckValue') instanceof Uint8Array &&
+      typeof k.claims.get('keyAlgorithm') === 'string');
+  if (keys.some((k) => !named(k)))
+    problems.push(
+      'a key element lacks its spki (or, for a secret key, its algorithm and key check value)',
+    );
+  if (keys.some((k) => k.claims.has('spki') && k.claims.has('keyCheckValue')))
+    problems.push('a key element has both an spki and a key check value');
   if (problems.length > 0) {
     f.fail('evidence.structure', 'crypto', problems.join('; '));
     return undefined;
@@ -229,10 +240,11 @@ function checkClaims(
     idProblems.join('; '),
   );
 
-  // 5. Key binding.
+  // 5. Key binding (a certificate binds only a key pair's SPKI).
   const subjects = keys.filter((k) => {
     const spki = k.claims.get('spki');
-    return spki instanceof Uint8Array && (boundSpki === undefined || bytesEqual(spki, boundSpki));
+    if (boundSpki === undefined) return true;
+    return spki instanceof Uint8Array && bytesEqual(spki, boundSpki);
   });
   if (boundSpki !== undefined) {
     f.check(
@@ -244,15 +256,25 @@ function checkClaims(
     );
   }
   let targets = subjects;
-  if (options.expectSpki !== undefined) {
-    const expected = options.expectSpki;
-    targets = subjects.filter((k) => bytesEqual(k.claims.get('spki') as Uint8Array, expected));
+  const has = (k: DecodedElement, claim: string, expected: Uint8Array): boolean => {
+    const v = k.claims.get(claim);
+    return v instanceof Uint8Array && bytesEqual(v, expected);
+  };
+  if (options.expectSpki !== undefined || options.expectKcv !== undefined) {
+    const { expectSpki, expectKcv } = options;
+    targets = subjects.filter(
+      (k) =>
+        (expectSpki === undefined || has(k, 'spki', expectSpki)) &&
+        (expectKcv === undefined || has(k, 'keyCheckValue', expectKcv)),
+    );
     f.check(
       'key.binding',
       'policy',
       targets.length > 0,
       'the attested key is the expected key',
-      'no key element has the expected public key',
+      expectKcv === undefined
+        ? 'no key element has the expected public key'
+        : 'no key element has the expected key check value',
     );
   } else {
     f.skip('key.binding', 'no expected key given');

@@ -4,7 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { isPostgresUrl, parseAuditHead, type AuditHead } from '../hsm/index.js';
 import { id_tsaPolicyBaseline, HASHES, type HashName } from '../pki/index.js';
-import { ASYMMETRIC_ALGORITHMS } from '../api/index.js';
+import { ASYMMETRIC_ALGORITHMS, IDEMPOTENCY } from '../api/index.js';
 import { ACCESS_DEFAULTS, parseTrustedProxies, type GenTimePrecision } from '../tsa/index.js';
 import { closeNames, stringOption, type Invocation, type OptionSpec } from './command.js';
 import { InputError, UsageError } from './exit-codes.js';
@@ -103,6 +103,10 @@ export interface ApiConfig {
   readonly ratePerSecond: number;
   readonly authFailuresPerMinute: number;
   readonly bodyLimit: number;
+  /** How long an Idempotency-Key's first answer is kept, seconds. */
+  readonly idempotencyTtlSeconds: number;
+  /** Idempotency-Keys kept in all (each principal at most its own share, see ApiLimits). */
+  readonly idempotencyKeys: number;
 }
 
 type Kind = 'string' | 'int' | 'bool' | 'list' | 'enum';
@@ -673,6 +677,27 @@ export const API_FIELDS: readonly Field[] = [
     default: 1024 * 1024,
     description: 'largest API request body in bytes (default 1048576)',
   },
+  {
+    flag: 'api-idempotency-ttl-s',
+    env: 'ATTESTAMP_API_IDEMPOTENCY_TTL_S',
+    kind: 'int',
+    // From a minute (a client's retries) to a week: every kept answer is held in memory.
+    min: 60,
+    max: 7 * 86_400,
+    default: IDEMPOTENCY.ttlMs / 1000,
+    description:
+      'how long the first answer to an API Idempotency-Key is kept, seconds, 60..604800 (default 86400: 24 h)',
+  },
+  {
+    flag: 'api-idempotency-keys',
+    env: 'ATTESTAMP_API_IDEMPOTENCY_KEYS',
+    kind: 'int',
+    // At least one principal's share; at most what the answers' byte budget can hold anyway.
+    min: IDEMPOTENCY.keysPerPrincipal,
+    max: 1_000_000,
+    default: IDEMPOTENCY.keys,
+    description: `API Idempotency-Keys kept in all (the oldest forgotten first), ${IDEMPOTENCY.keysPerPrincipal}..1000000 (default ${IDEMPOTENCY.keys})`,
+  },
 ];
 
 /** Every setting of the config file: the TSA's and the REST API's. */
@@ -919,6 +944,8 @@ export function loadApiConfig(
     ratePerSecond: r.int(f('api-rate-limit')),
     authFailuresPerMinute: r.int(f('api-auth-failure-limit')),
     bodyLimit: r.int(f('api-body-limit')),
+    idempotencyTtlSeconds: r.int(f('api-idempotency-ttl-s')),
+    idempotencyKeys: r.int(f('api-idempotency-keys')),
   };
   const values = f('api-jwt-algorithm').values ?? [];
   for (const a of config.jwtAlgorithms) {

@@ -187,7 +187,13 @@ export function approvalRequired(a: Approval): HsmError {
 export type KeyView = Omit<KeyInfo, 'partitionId'>;
 
 export function keyViewOf(k: Key): KeyView {
-  const spki = decodePemAll(k.publicKey.pem).find((b) => b.label === 'PUBLIC KEY')?.der;
+  // A key pair by its SPKI; a secret key, which has none, by its key check value.
+  const spki =
+    k.publicKey === null
+      ? k.keyCheckValue === undefined
+        ? undefined
+        : new Uint8Array(Buffer.from(k.keyCheckValue, 'hex'))
+      : decodePemAll(k.publicKey.pem).find((b) => b.label === 'PUBLIC KEY')?.der;
   if (spki === undefined) throw new Error('the API answered a key without its public key');
   return {
     id: k.id,

@@ -104,6 +104,11 @@ const OPTIONS: Readonly<Record<string, OptionSpec>> = {
     value: 'FILE',
     description: 'the attested key must be this one: PEM public key, certificate or CSR',
   },
+  'expect-kcv': {
+    type: 'string',
+    value: 'HEX',
+    description: 'a secret key (no public key): the attested key check value must be this one',
+  },
   require: {
     type: 'string',
     value: 'LIST',
@@ -154,7 +159,7 @@ interface Subcommand {
 
 const TRUST = ['anchor', 'anchor-sha256', 'at', 'certs', 'crl', 'require-revocation'];
 const POLICY = ['policy', 'explicit-policy', 'inhibit-policy-mapping', 'inhibit-any-policy'];
-const KEY = ['expect-spki', 'require', 'allow-software', 'nonce'];
+const KEY = ['expect-spki', 'expect-kcv', 'require', 'allow-software', 'nonce'];
 const OUTPUT = ['json', 'help', 'version'];
 
 const SUBCOMMANDS: Readonly<Record<Kind, Subcommand>> = {
@@ -661,6 +666,11 @@ async function run(parsed: Parsed): Promise<Report> {
   const certs = str('certs');
   const requireText = str('require');
   const expectSpkiFile = str('expect-spki');
+  const kcvText = str('expect-kcv');
+  const expectKcv = kcvText === undefined ? undefined : fromHex(kcvText);
+  if (kcvText !== undefined && expectKcv?.length !== 16) {
+    throw usage('--expect-kcv must be 32 hex digits (a 16-byte key check value)', '--expect-kcv');
+  }
   const options: EvidenceOptions = {
     anchors: { certificates: anchors, sha256: pins },
     profile,
@@ -672,6 +682,7 @@ async function run(parsed: Parsed): Promise<Report> {
     ...(certs === undefined ? {} : { certificates: derObjects(certs, '--certs', ['CERTIFICATE']) }),
     ...(requireText === undefined ? {} : { require: parseRequire(requireText) }),
     ...(expectSpkiFile === undefined ? {} : { expectSpki: expectedSpki(expectSpkiFile) }),
+    ...(expectKcv === undefined ? {} : { expectKcv }),
     ...(nonce === undefined ? {} : { nonce }),
   };
   if (kind === 'token') {

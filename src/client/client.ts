@@ -22,6 +22,26 @@ export type KeyState = Key['state'];
 export type Decision = 'approve' | 'reject';
 export type GenerateKeyBody =
   paths['/v1/partitions/{partition}/keys']['post']['requestBody']['content']['application/json'];
+export type Officer = Schemas['Officer'];
+export type Role = Schemas['Role'];
+export type RoleChange = Schemas['RoleChange'];
+export type SoExclusion = Schemas['SoExclusion'];
+export type CrlReason = Schemas['CrlReason'];
+/**
+ * A key's own approval policy as given: any of use, block, unblock and modify, each a quorum
+ * rule (the README's rule language) or null. The document types a rule as any object (the
+ * HSM's rule parser checks it), which the generated type cannot hold.
+ */
+export type KeyPolicyInput = {
+  readonly [rule in keyof Schemas['KeyPolicyInput']]?: Readonly<Record<string, unknown>> | null;
+};
+export type PartitionRevocation =
+  paths['/v1/partitions/{partition}/revoke']['post']['responses']['200']['content']['application/json'];
+
+/** The answer of a call a quorum rule may guard: done at once, or the approval request made. */
+export type Guarded<T> =
+  | { readonly kind: 'done'; readonly value: T }
+  | { readonly kind: 'approval'; readonly approval: Approval };
 
 /** What to sign or verify: the data, or a digest under the key algorithm's hash. */
 export type SignInput = { readonly data: Uint8Array } | { readonly digest: Uint8Array };
@@ -34,6 +54,58 @@ export type SignResult =
       readonly algorithm: string;
       readonly key: string;
     }
+  | { readonly kind: 'approval'; readonly approval: Approval };
+
+/** An AEAD encryption made at once, or the approval request the key's use rule made instead. */
+export type EncryptResult =
+  | {
+      readonly kind: 'ciphertext';
+      readonly nonce: Uint8Array;
+      readonly ciphertext: Uint8Array;
+      readonly algorithm: string;
+      readonly key: string;
+      readonly encryptions: number;
+      readonly limit: number;
+    }
+  | { readonly kind: 'approval'; readonly approval: Approval };
+
+/** A decryption, or the approval request the key's use rule made instead. */
+export type DecryptResult =
+  | {
+      readonly kind: 'plaintext';
+      readonly plaintext: Uint8Array;
+      readonly algorithm: string;
+      readonly key: string;
+    }
+  | { readonly kind: 'approval'; readonly approval: Approval };
+
+/** A MAC, or the approval request the key's use rule made instead. */
+export type MacResult =
+  | {
+      readonly kind: 'mac';
+      readonly mac: Uint8Array;
+      readonly algorithm: string;
+      readonly key: string;
+    }
+  | { readonly kind: 'approval'; readonly approval: Approval };
+
+/** A wrapped key, or the approval request a rule made instead. */
+export type WrapResult =
+  | {
+      readonly kind: 'wrapped';
+      readonly wrapped: Uint8Array;
+      readonly mode: 'kw' | 'kwp';
+      readonly key: string;
+      readonly wrappedKey: string;
+    }
+  | { readonly kind: 'approval'; readonly approval: Approval };
+
+export type UnwrapBody =
+  paths['/v1/partitions/{partition}/keys/{label}/unwrap']['post']['requestBody']['content']['application/json'];
+
+/** A new key unwrapped, or the approval request the wrapping key's use rule made instead. */
+export type UnwrapResult =
+  | { readonly kind: 'key'; readonly key: Key }
   | { readonly kind: 'approval'; readonly approval: Approval };
 
 export interface ApiClientOptions {
@@ -66,6 +138,28 @@ export interface ApiClient {
     input: SignInput,
     signature: Uint8Array,
   ): Promise<boolean>;
+  /** AEAD encryption under a nonce the HSM draws (secret keys). */
+  encrypt(
+    partition: string,
+    label: string,
+    plaintext: Uint8Array,
+    aad?: Uint8Array,
+  ): Promise<EncryptResult>;
+  decrypt(
+    partition: string,
+    label: string,
+    input:
+      | { readonly nonce: Uint8Array; readonly ciphertext: Uint8Array; readonly aad?: Uint8Array }
+      | { readonly request: string },
+  ): Promise<DecryptResult>;
+  mac(partition: string, label: string, data: Uint8Array): Promise<MacResult>;
+  verifyMac(partition: string, label: string, data: Uint8Array, mac: Uint8Array): Promise<boolean>;
+  wrapKey(partition: string, label: string, key: string, mode?: 'kw' | 'kwp'): Promise<WrapResult>;
+  unwrapKey(
+    partition: string,
+    label: string,
+    body: Omit<UnwrapBody, 'wrapped'> & { readonly wrapped: Uint8Array },
+  ): Promise<UnwrapResult>;
   listApprovals(): Promise<Approval[]>;
   getApproval(
     id: string,
@@ -80,11 +174,28 @@ export interface ApiClient {
   executeApproval(id: string): Promise<Approval>;
   approverKeys(principal?: string): Promise<ApproverKey[]>;
   quorumRule(operation: OperationClass, partition?: string): Promise<RuleInForce>;
+  /** The principals of the role table with their roles (of one partition, or all). */
+  listOfficers(partition?: string): Promise<Officer[]>;
+  /** Grants a role on the device (no partition) or in a partition. */
+  grantRole(principal: string, role: Role, partition?: string): Promise<Guarded<RoleChange>>;
+  revokeRole(principal: string, role: Role, partition?: string): Promise<Guarded<RoleChange>>;
+  /** Excludes the device SO from a partition, or lets it act there again. */
+  excludeSo(partition: string): Promise<Guarded<SoExclusion>>;
+  includeSo(partition: string): Promise<Guarded<SoExclusion>>;
+  /** Suspends a partition by revoking its certificates (reason: unspecified by default). */
+  revokePartition(partition: string, reason?: CrlReason): Promise<Guarded<PartitionRevocation>>;
+  /** Replaces a modifiable key's own approval policy; null clears it. */
+  setKeyPolicy(
+    partition: string,
+    label: string,
+    policy: KeyPolicyInput | null,
+  ): Promise<Guarded<Key>>;
   /** Closes the connections (the client is unusable after). */
   close(): Promise<void>;
 }
 
 const b64 = (bytes: Uint8Array): string => Buffer.from(bytes).toString('base64');
+const fromB64 = (text: string): Uint8Array => new Uint8Array(Buffer.from(text, 'base64'));
 
 function isProblem(value: unknown): value is Problem {
   if (typeof value !== 'object' || value === null) return false;
@@ -113,6 +224,14 @@ function unwrap<T>(r: { data?: T; error?: unknown; response: Response }): T {
     );
   }
   throw answerError(r.error, r.response);
+}
+
+/** A guarded call's answer: 202 is the approval request it became, another 2xx the result. */
+function guarded<T>(r: { data?: unknown; error?: unknown; response: Response }): Guarded<T> {
+  const data = unwrap(r);
+  return r.response.status === 202
+    ? { kind: 'approval', approval: data as Approval }
+    : { kind: 'done', value: data as T };
 }
 
 export function createApiClient(options: ApiClientOptions): ApiClient {
@@ -247,6 +366,99 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
       }
       return v;
     },
+    async encrypt(partition, label, plaintext, aad) {
+      const r = await post(keyPath(partition, label, 'encrypt'), {
+        plaintext: b64(plaintext),
+        ...(aad === undefined ? {} : { aad: b64(aad) }),
+      });
+      if (r.status === 202) return { kind: 'approval', approval: r.json as Approval };
+      const e = r.json as Record<string, unknown>;
+      if (typeof e['nonce'] !== 'string' || typeof e['ciphertext'] !== 'string') {
+        throw new ApiClientError('client-bad-response', 'the answer has no ciphertext', r.status);
+      }
+      return {
+        kind: 'ciphertext',
+        nonce: fromB64(e['nonce']),
+        ciphertext: fromB64(e['ciphertext']),
+        algorithm: String(e['algorithm']),
+        key: String(e['key']),
+        encryptions: Number(e['encryptions']),
+        limit: Number(e['limit']),
+      };
+    },
+    async decrypt(partition, label, input) {
+      const body =
+        'request' in input
+          ? { request: input.request }
+          : {
+              nonce: b64(input.nonce),
+              ciphertext: b64(input.ciphertext),
+              ...(input.aad === undefined ? {} : { aad: b64(input.aad) }),
+            };
+      const r = await post(keyPath(partition, label, 'decrypt'), body);
+      if (r.status === 202) return { kind: 'approval', approval: r.json as Approval };
+      const d = r.json as Record<string, unknown>;
+      if (typeof d['plaintext'] !== 'string') {
+        throw new ApiClientError('client-bad-response', 'the answer has no plaintext', r.status);
+      }
+      return {
+        kind: 'plaintext',
+        plaintext: fromB64(d['plaintext']),
+        algorithm: String(d['algorithm']),
+        key: String(d['key']),
+      };
+    },
+    async mac(partition, label, data) {
+      const r = await post(keyPath(partition, label, 'mac'), { data: b64(data) });
+      if (r.status === 202) return { kind: 'approval', approval: r.json as Approval };
+      const m = r.json as Record<string, unknown>;
+      if (typeof m['mac'] !== 'string') {
+        throw new ApiClientError('client-bad-response', 'the answer has no mac', r.status);
+      }
+      return {
+        kind: 'mac',
+        mac: fromB64(m['mac']),
+        algorithm: String(m['algorithm']),
+        key: String(m['key']),
+      };
+    },
+    async verifyMac(partition, label, data, mac) {
+      const r = await post(keyPath(partition, label, 'verify-mac'), {
+        data: b64(data),
+        mac: b64(mac),
+      });
+      const v = (r.json as { valid?: unknown }).valid;
+      if (typeof v !== 'boolean') {
+        throw new ApiClientError('client-bad-response', 'the answer has no validity', r.status);
+      }
+      return v;
+    },
+    async wrapKey(partition, label, key, mode) {
+      const r = await post(keyPath(partition, label, 'wrap'), {
+        key,
+        ...(mode === undefined ? {} : { mode }),
+      });
+      if (r.status === 202) return { kind: 'approval', approval: r.json as Approval };
+      const w = r.json as Record<string, unknown>;
+      if (typeof w['wrapped'] !== 'string') {
+        throw new ApiClientError('client-bad-response', 'the answer has no wrapped key', r.status);
+      }
+      return {
+        kind: 'wrapped',
+        wrapped: fromB64(w['wrapped']),
+        mode: w['mode'] === 'kw' ? 'kw' : 'kwp',
+        key: String(w['key']),
+        wrappedKey: String(w['wrappedKey']),
+      };
+    },
+    async unwrapKey(partition, label, body) {
+      const r = await post(keyPath(partition, label, 'unwrap'), {
+        ...body,
+        wrapped: b64(body.wrapped),
+      });
+      if (r.status === 202) return { kind: 'approval', approval: r.json as Approval };
+      return { kind: 'key', key: r.json as Key };
+    },
     listApprovals: async () => unwrap(await raw.GET('/v1/approvals')).approvals,
     getApproval: async (id, toSign) =>
       unwrap(
@@ -276,6 +488,54 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
             path: { operation },
             query: partition === undefined ? {} : { partition },
           },
+        }),
+      ),
+    listOfficers: async (partition) =>
+      unwrap(
+        await raw.GET('/v1/officers', {
+          params: { query: partition === undefined ? {} : { partition } },
+        }),
+      ).officers,
+    grantRole: async (principal, role, partition) =>
+      guarded(
+        await raw.POST('/v1/officers/{principal}/roles', {
+          params: { path: { principal } },
+          body: { role, ...(partition === undefined ? {} : { partition }) },
+        }),
+      ),
+    revokeRole: async (principal, role, partition) =>
+      guarded(
+        await raw.DELETE('/v1/officers/{principal}/roles/{role}', {
+          params: {
+            path: { principal, role },
+            query: partition === undefined ? {} : { partition },
+          },
+        }),
+      ),
+    excludeSo: async (partition) =>
+      guarded(
+        await raw.POST('/v1/partitions/{partition}/exclude-so', {
+          params: { path: { partition } },
+        }),
+      ),
+    includeSo: async (partition) =>
+      guarded(
+        await raw.POST('/v1/partitions/{partition}/include-so', {
+          params: { path: { partition } },
+        }),
+      ),
+    revokePartition: async (partition, reason) =>
+      guarded(
+        await raw.POST('/v1/partitions/{partition}/revoke', {
+          params: { path: { partition } },
+          ...(reason === undefined ? {} : { body: { reason } }),
+        }),
+      ),
+    setKeyPolicy: async (partition, label, policy) =>
+      guarded(
+        await raw.PUT('/v1/partitions/{partition}/keys/{label}/policy', {
+          params: { path: { partition, label } },
+          body: { policy: policy as Schemas['KeyPolicyInput'] | null },
         }),
       ),
     close: () => agent.close(),

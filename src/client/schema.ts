@@ -479,6 +479,164 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  '/v1/partitions/{partition}/keys/{label}/encrypt': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        partition: components['parameters']['Partition'];
+        label: components['parameters']['Label'];
+      };
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Encrypts with an AEAD secret key (crypto-user or crypto-officer).
+     * @description AES-GCM or ChaCha20-Poly1305 under a 96-bit nonce the HSM draws: a `nonce` in the body
+     *     is refused (400), since a nonce used twice under one key breaks both. The answer has the
+     *     nonce and the ciphertext with its 16-byte tag appended. Each encryption is counted in
+     *     the key's authenticated row; at 2^32 (NIST SP 800-38D 8.3) the key encrypts no more
+     *     (403 `key-usage-exhausted`). Under the key's own use rule the call answers 202 with the
+     *     approval request (its statement names the SHA-256 of the plaintext and of the additional
+     *     data, which the HSM keeps sealed beside it, at most 16 KiB); once approved, executing it
+     *     encrypts and its `result` holds `{key, algorithm, nonce, ciphertext}` (hex).
+     */
+    post: operations['encryptKey'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/partitions/{partition}/keys/{label}/decrypt': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        partition: components['parameters']['Partition'];
+        label: components['parameters']['Label'];
+      };
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Decrypts and authenticates with an AEAD secret key (crypto-user or crypto-officer).
+     * @description `nonce` and `ciphertext` (tag appended) as `encrypt` answered them, and the same `aad`;
+     *     a ciphertext that does not authenticate is 422 `decrypt-failed`. Under the key's use
+     *     rule the call answers 202 with the approval request; once approved, the requester posts
+     *     `{request}` here to carry it out and gets the plaintext (the request's `result` records
+     *     its length only). The answer is never kept for an `Idempotency-Key`.
+     */
+    post: operations['decryptKey'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/partitions/{partition}/keys/{label}/mac': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        partition: components['parameters']['Partition'];
+        label: components['parameters']['Label'];
+      };
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * An HMAC of the data with an HMAC key (its purpose sign; crypto-user or crypto-officer).
+     * @description The full-length tag. Under the key's use rule the call answers 202 (the statement names
+     *     the data's SHA-256; the data is kept sealed, at most 16 KiB); executing the approved
+     *     request computes it and its `result` holds `{key, algorithm, mac}` (hex).
+     */
+    post: operations['macKey'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/partitions/{partition}/keys/{label}/verify-mac': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        partition: components['parameters']['Partition'];
+        label: components['parameters']['Label'];
+      };
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Checks an HMAC in constant time (its purpose verify; crypto-user or crypto-officer).
+     * @description A tag that does not verify (or is shorter than the hash) is `valid false`, not an error.
+     */
+    post: operations['verifyMacKey'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/partitions/{partition}/keys/{label}/wrap': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        partition: components['parameters']['Partition'];
+        label: components['parameters']['Label'];
+      };
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Wraps another key of the partition under this AES key (device-so, pso or crypto-officer).
+     * @description RFC 5649 (`kwp`, the default) or RFC 3394 (`kw`, for a key encoding of a multiple of 8
+     *     bytes) of the other key's encoding: PKCS#8 for a key pair, the raw bytes of a secret
+     *     key. The other key must be extractable and the partition's policy must allow export
+     *     (it is then marked exported: never-extractable false); the `key.export` quorum rule and
+     *     both keys' use rules apply (202; the approved request's `result` holds the wrapped key).
+     */
+    post: operations['wrapKey'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/partitions/{partition}/keys/{label}/unwrap': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        partition: components['parameters']['Partition'];
+        label: components['parameters']['Label'];
+      };
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Unwraps a key under this AES key into a new key of the partition (device-so, pso or crypto-officer).
+     * @description The new key (origin unwrapped) gets the label, algorithm, purposes, flags and policy
+     *     given; the partition must be writable and allow import. It is never answered in
+     *     plaintext. Under the AES key's use rule: 202, and executing the approved request
+     *     unwraps it (its `result` names the new key).
+     */
+    post: operations['unwrapKey'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   '/v1/approvals': {
     parameters: {
       query?: never;
@@ -778,6 +936,15 @@ export interface components {
       | 'rsa-4096'
       | 'rsa-pss-3072'
       | 'rsa-pss-4096'
+      | 'aes-128'
+      | 'aes-256'
+      | 'chacha20-poly1305'
+      | 'hmac-sha256'
+      | 'hmac-sha384'
+      | 'hmac-sha512'
+      | 'hmac-sha3-256'
+      | 'hmac-sha3-384'
+      | 'hmac-sha3-512'
       | 'ecdh-p256'
       | 'ecdh-p384'
       | 'x25519'
@@ -911,6 +1078,8 @@ export interface components {
         /** @enum {string} */
         origin: 'generated' | 'imported' | 'unwrapped' | 'derived';
         blocked?: boolean;
+        /** @description a secret key's AEAD encryptions so far (each under a nonce the HSM drew) */
+        encryptions?: number;
         /** @description the key's own approval policy: rules for use, block, unblock and modify in the quorum rule language, with the policy's version */
         policy?: {
           version: number;
@@ -920,13 +1089,16 @@ export interface components {
           modify?: Record<string, never>;
         };
       };
+      /** @description A key pair's public key; null for a secret key, which has none. */
       publicKey: {
         pem: components['schemas']['Pem'];
         jwk: {
           /** @enum {string} */
           kty: 'EC' | 'OKP' | 'RSA';
         };
-      };
+      } | null;
+      /** @description A secret key's key check value (16 bytes, hex): the first 16 bytes of SHA-256("attestamp key check value v1" || 0x00 || algorithm || 0x00 || key) */
+      keyCheckValue?: string;
     };
     /** @description A key's own approval policy as given: any of use, block, unblock and modify, each a quorum rule (null or absent: none), checked by the HSM's rule parser */
     KeyPolicyInput: {
@@ -1037,6 +1209,24 @@ export interface components {
       };
       prevHash: string;
       hash: string;
+    };
+    /**
+     * @description kwp, AES key wrap with padding (RFC 5649, the default); kw, AES key wrap (RFC 3394)
+     * @enum {string}
+     */
+    KeyWrapMode: 'kwp' | 'kw';
+    AeadCiphertext: {
+      /** @description The 96-bit nonce the HSM drew, base64. */
+      nonce: components['schemas']['Base64'];
+      /** @description The ciphertext with the 16-byte tag appended, base64. */
+      ciphertext: components['schemas']['Base64'];
+      algorithm: components['schemas']['Algorithm'];
+      /** @description The id of the key that encrypted. */
+      key: string;
+      /** @description The key's encryptions so far, this one included. */
+      encryptions: number;
+      /** @description The most the key may make under random nonces (2^32). */
+      limit: number;
     };
   };
   responses: {
@@ -1937,6 +2127,269 @@ export interface operations {
       /** @description The key with its new policy. */
       200: {
         headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Key'];
+        };
+      };
+      202: components['responses']['ApprovalPending'];
+      default: components['responses']['Problem'];
+    };
+  };
+  encryptKey: {
+    parameters: {
+      query?: never;
+      header?: {
+        /**
+         * @description Repeating a POST with the same key (same principal, same body) returns the first answer
+         *     instead of acting twice; a different body with the key is refused with 422. Keys are
+         *     kept in the server's memory for 24 hours, at most 10000 in all and 1000 per principal,
+         *     and 32 MiB of kept answers; past a bound the oldest is forgotten first.
+         */
+        'Idempotency-Key'?: components['parameters']['IdempotencyKey'];
+      };
+      path: {
+        partition: components['parameters']['Partition'];
+        label: components['parameters']['Label'];
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': {
+          /** @description The data to encrypt, base64 (at most 1 MiB decoded, as the body allows). */
+          plaintext: components['schemas']['Base64'];
+          /** @description Additional authenticated data, base64 (at most 64 KiB decoded). */
+          aad?: components['schemas']['Base64'];
+        };
+      };
+    };
+    responses: {
+      /** @description The nonce and the ciphertext (tag appended), base64. */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['AeadCiphertext'];
+        };
+      };
+      202: components['responses']['ApprovalPending'];
+      default: components['responses']['Problem'];
+    };
+  };
+  decryptKey: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        partition: components['parameters']['Partition'];
+        label: components['parameters']['Label'];
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': {
+          /** @description The 12-byte nonce, base64. */
+          nonce?: components['schemas']['Base64'];
+          /** @description The ciphertext with its tag, base64. */
+          ciphertext?: components['schemas']['Base64'];
+          /** @description The additional authenticated data given to encrypt, base64. */
+          aad?: components['schemas']['Base64'];
+          /** @description An approved decryption request with this key. */
+          request?: string;
+        };
+      };
+    };
+    responses: {
+      /** @description The plaintext, base64. */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            plaintext: components['schemas']['Base64'];
+            algorithm: components['schemas']['Algorithm'];
+            /** @description The id of the key that decrypted. */
+            key: string;
+          };
+        };
+      };
+      202: components['responses']['ApprovalPending'];
+      default: components['responses']['Problem'];
+    };
+  };
+  macKey: {
+    parameters: {
+      query?: never;
+      header?: {
+        /**
+         * @description Repeating a POST with the same key (same principal, same body) returns the first answer
+         *     instead of acting twice; a different body with the key is refused with 422. Keys are
+         *     kept in the server's memory for 24 hours, at most 10000 in all and 1000 per principal,
+         *     and 32 MiB of kept answers; past a bound the oldest is forgotten first.
+         */
+        'Idempotency-Key'?: components['parameters']['IdempotencyKey'];
+      };
+      path: {
+        partition: components['parameters']['Partition'];
+        label: components['parameters']['Label'];
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': {
+          data: components['schemas']['Base64'];
+        };
+      };
+    };
+    responses: {
+      /** @description The MAC, base64. */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            mac: components['schemas']['Base64'];
+            algorithm: components['schemas']['Algorithm'];
+            key: string;
+          };
+        };
+      };
+      202: components['responses']['ApprovalPending'];
+      default: components['responses']['Problem'];
+    };
+  };
+  verifyMacKey: {
+    parameters: {
+      query?: never;
+      header?: {
+        /**
+         * @description Repeating a POST with the same key (same principal, same body) returns the first answer
+         *     instead of acting twice; a different body with the key is refused with 422. Keys are
+         *     kept in the server's memory for 24 hours, at most 10000 in all and 1000 per principal,
+         *     and 32 MiB of kept answers; past a bound the oldest is forgotten first.
+         */
+        'Idempotency-Key'?: components['parameters']['IdempotencyKey'];
+      };
+      path: {
+        partition: components['parameters']['Partition'];
+        label: components['parameters']['Label'];
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': {
+          data: components['schemas']['Base64'];
+          mac: components['schemas']['Base64'];
+        };
+      };
+    };
+    responses: {
+      /** @description Whether the MAC verifies. */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            valid: boolean;
+          };
+        };
+      };
+      default: components['responses']['Problem'];
+    };
+  };
+  wrapKey: {
+    parameters: {
+      query?: never;
+      header?: {
+        /**
+         * @description Repeating a POST with the same key (same principal, same body) returns the first answer
+         *     instead of acting twice; a different body with the key is refused with 422. Keys are
+         *     kept in the server's memory for 24 hours, at most 10000 in all and 1000 per principal,
+         *     and 32 MiB of kept answers; past a bound the oldest is forgotten first.
+         */
+        'Idempotency-Key'?: components['parameters']['IdempotencyKey'];
+      };
+      path: {
+        partition: components['parameters']['Partition'];
+        label: components['parameters']['Label'];
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': {
+          /** @description The label of the key to wrap. */
+          key: components['schemas']['Name'];
+          mode?: components['schemas']['KeyWrapMode'];
+        };
+      };
+    };
+    responses: {
+      /** @description The wrapped key, base64. */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            wrapped: components['schemas']['Base64'];
+            mode: components['schemas']['KeyWrapMode'];
+            /** @description The id of the wrapping key. */
+            key: string;
+            /** @description The id of the wrapped key. */
+            wrappedKey: string;
+          };
+        };
+      };
+      202: components['responses']['ApprovalPending'];
+      default: components['responses']['Problem'];
+    };
+  };
+  unwrapKey: {
+    parameters: {
+      query?: never;
+      header?: {
+        /**
+         * @description Repeating a POST with the same key (same principal, same body) returns the first answer
+         *     instead of acting twice; a different body with the key is refused with 422. Keys are
+         *     kept in the server's memory for 24 hours, at most 10000 in all and 1000 per principal,
+         *     and 32 MiB of kept answers; past a bound the oldest is forgotten first.
+         */
+        'Idempotency-Key'?: components['parameters']['IdempotencyKey'];
+      };
+      path: {
+        partition: components['parameters']['Partition'];
+        label: components['parameters']['Label'];
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': {
+          wrapped: components['schemas']['Base64'];
+          mode?: components['schemas']['KeyWrapMode'];
+          label: components['schemas']['Name'];
+          algorithm: components['schemas']['Algorithm'];
+          purposes?: components['schemas']['Purposes'];
+          extractable?: boolean;
+          policy?: components['schemas']['KeyPolicyInput'];
+        };
+      };
+    };
+    responses: {
+      /** @description The new key. */
+      201: {
+        headers: {
+          Location: components['headers']['Location'];
           [name: string]: unknown;
         };
         content: {

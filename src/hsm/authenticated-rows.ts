@@ -30,6 +30,9 @@ export const KEY_ROW_CHANGES = [
   'device.init',
   'key.generate',
   'key.import',
+  'key.unwrap',
+  // Each AEAD encryption counts against the key's limit: its row is sealed again with it.
+  'key.encrypt',
   'key.invalidate',
   'key.restore',
   'key.export',

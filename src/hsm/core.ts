@@ -41,6 +41,8 @@ const AUDIT_OUTCOME: Partial<Readonly<Record<HsmErrorCode, AuditOutcome>>> = {
   'partition-exists': 'refused',
   'integrity-failed': 'failure',
   'unwrap-failed': 'failure',
+  'decrypt-failed': 'failure',
+  'key-usage-exhausted': 'refused',
   'partition-revoked': 'refused',
   'store-corrupt': 'failure',
   // Governance: a principal without the role, an excluded device SO, an approval or an

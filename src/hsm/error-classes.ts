@@ -73,6 +73,8 @@ export const HSM_ERROR_CLASS: Readonly<Record<HsmErrorCode, HsmErrorClass>> = {
   'officer-required': 'credential',
   'officer-auth-failed': 'credential',
   'unwrap-failed': 'bad-data',
+  'decrypt-failed': 'bad-data',
+  'key-usage-exhausted': 'refused',
   'partition-revoked': 'refused',
   'integrity-failed': 'integrity',
   'audit-head-mismatch': 'rollback',

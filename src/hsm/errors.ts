@@ -41,6 +41,13 @@ export type HsmErrorCode =
   | 'officer-required'
   | 'officer-auth-failed'
   | 'unwrap-failed'
+  /** An AEAD ciphertext does not authenticate under the key (nonce, ciphertext, tag or data). */
+  | 'decrypt-failed'
+  /**
+   * The key made as many encryptions as random nonces allow (NIST SP 800-38D 8.3): it encrypts
+   * no more; it still decrypts.
+   */
+  | 'key-usage-exhausted'
   /** The partition's certificates are revoked already. */
   | 'partition-revoked'
   /** A row of the store does not carry the MAC of its content, or contradicts its key. */

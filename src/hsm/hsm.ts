@@ -4,11 +4,14 @@
 // auth/, audit/); this class opens the store and hands each call to it.
 import { isKeyAlgorithm, type CrlReason, type KeyAlgorithm, type Signer } from '../pki/index.js';
 import {
+  auditPage,
+  AUDIT_PAGE_LIMIT,
   exportAudit,
   formatAuditHead,
   verifyAudit,
   type AuditEntry,
   type AuditHead,
+  type AuditPage,
   type AuditVerification,
 } from './audit/log.js';
 import { Core, type Operation } from './core.js';
@@ -20,6 +23,13 @@ import { recordAccess, type AccessEvent } from './audit/access.js';
 import { Governance, type RequestView } from './governance/service.js';
 import type { Factory } from './issuing/factory.js';
 import { attestKey } from './keys/attest-key.js';
+import {
+  deriveKey,
+  encapsulateKey,
+  type DeriveOptions,
+  type EncapsulatedKey,
+  type SharedSecretSource,
+} from './keys/derive.js';
 import {
   deleteKey,
   exportKey,
@@ -36,6 +46,24 @@ import {
 import { setKeyBlocked, setKeyPolicy } from './keys/policy.js';
 import { partitionKeySigner } from './keys/signers.js';
 import { signWithKey, verifyWithKey, type SignInput, type SignResult } from './keys/use.js';
+import {
+  decryptRequest,
+  decryptWithKey,
+  encryptWithKey,
+  executeSecretUse,
+  macWithKey,
+  unwrapWithKey,
+  verifyMacWithKey,
+  wrapWithKey,
+  type DecryptInput,
+  type DecryptResult,
+  type EncryptInput,
+  type EncryptResult,
+  type MacResult,
+  type UnwrapOptions,
+  type WrapOptions,
+  type WrapResult,
+} from './keys/secret-use.js';
 import type { MasterKeyInput } from './master-key.js';
 import {
   createPartition,
@@ -63,6 +91,7 @@ import {
   type GenerateKeyOptions,
   type KeyInfo,
   type KeyPolicyInput,
+  type KeyPurpose,
   type KeyState,
   type OfficerCredential,
   type PartitionChain,
@@ -70,6 +99,7 @@ import {
   type PartitionPolicy,
   type WrappingKey,
 } from './types.js';
+import type { HsmAlgorithm } from './key-crypto.js';
 import { toDeviceInfo } from './views.js';
 
 export type HsmOptions = DeviceOptions;
@@ -85,6 +115,16 @@ function policyChanges(value: unknown): Partial<PartitionPolicy> {
   return out;
 }
 export type { CreatePartitionOptions, ImportKeyOptions, SignInput, SignResult };
+export type {
+  DecryptInput,
+  DecryptResult,
+  EncryptInput,
+  EncryptResult,
+  MacResult,
+  UnwrapOptions,
+  WrapOptions,
+  WrapResult,
+};
 
 /** `{ [name]: value }`, or nothing when the value is undefined (exact optional properties). */
 function optional<K extends string, V>(name: K, value: V | undefined): { [P in K]?: V } {
@@ -242,7 +282,10 @@ export class Hsm {
     return importKey(this.core, partitionName, options);
   }
 
-  /** Imports a key wrapped with RFC 5649 AES-KWP under a caller-supplied AES-256 key. */
+  /**
+   * Imports a key wrapped with RFC 5649 AES-KWP under a caller-supplied AES-256 key: PKCS#8, or
+   * with `algorithm` a secret key's raw bytes.
+   */
   importWrappedKey(
     partitionName: string,
     options: Omit<ImportKeyOptions, 'pkcs8'> & { wrapped: Uint8Array; unwrapKey: Uint8Array },
@@ -345,6 +388,120 @@ export class Hsm {
     signature: Uint8Array,
   ): Promise<boolean> {
     return verifyWithKey(this.core, partitionName, label, input, signature);
+  }
+
+  // ---------------------------------------------------------------- secret keys
+
+  /**
+   * Encrypts with an AEAD secret key under a nonce the HSM draws (returned with the ciphertext,
+   * the tag appended); counted against the key's limit. Under its use rule: an approval
+   * request, and executeRequest encrypts what it holds (the result: nonce and ciphertext).
+   */
+  encrypt(
+    partitionName: string,
+    label: string,
+    input: EncryptInput,
+    authority?: RequestAuthority | PresentedAuthority,
+  ): Promise<EncryptResult> {
+    return encryptWithKey(this.core, partitionName, label, input, authority);
+  }
+
+  /**
+   * Derives a new secret key of the partition from a shared secret of the key `label`: ECDH or
+   * X25519 with a peer's public key, or ML-KEM decapsulation of a ciphertext, through HKDF. The
+   * secret never leaves the HSM. Under the key's use rule: an approval request naming every
+   * input, and executeRequest derives the key it names.
+   */
+  deriveKey(
+    partitionName: string,
+    label: string,
+    source: SharedSecretSource,
+    options: DeriveOptions,
+    authority?: RequestAuthority | PresentedAuthority,
+  ): Promise<KeyInfo> {
+    return deriveKey(this.core, partitionName, label, source, options, authority);
+  }
+
+  /**
+   * Encapsulates a fresh secret to a peer's ML-KEM public key (SPKI DER) and derives a new
+   * secret key of the partition from it; the peer derives the same key from the ciphertext.
+   */
+  encapsulateKey(
+    partitionName: string,
+    kem: HsmAlgorithm,
+    peerPublicKey: Uint8Array,
+    options: DeriveOptions,
+  ): Promise<EncapsulatedKey> {
+    return encapsulateKey(this.core, partitionName, kem, peerPublicKey, options);
+  }
+
+  /** Decrypts with an AEAD secret key; decrypt-failed when it does not authenticate. */
+  decrypt(
+    partitionName: string,
+    label: string,
+    input: DecryptInput,
+    authority?: RequestAuthority | PresentedAuthority,
+  ): Promise<DecryptResult> {
+    return decryptWithKey(this.core, partitionName, label, input, authority);
+  }
+
+  /**
+   * Carries out an approved decryption request (`presented`: the executing API principal):
+   * the plaintext is returned here, never kept in the request.
+   */
+  decryptRequest(
+    partitionName: string,
+    label: string,
+    requestId: string,
+    presented?: PresentedPrincipal,
+  ): Promise<DecryptResult> {
+    const auth: RequestAuthority =
+      presented === undefined ? { request: requestId } : { request: requestId, presented };
+    return decryptRequest(this.core, partitionName, label, requestId, auth);
+  }
+
+  /** A MAC of the data with an HMAC key (its purpose sign), under its use rule. */
+  mac(
+    partitionName: string,
+    label: string,
+    data: Uint8Array,
+    authority?: RequestAuthority | PresentedAuthority,
+  ): Promise<MacResult> {
+    return macWithKey(this.core, partitionName, label, data, authority);
+  }
+
+  /** Checks a MAC with an HMAC key (its purpose verify), in constant time. */
+  verifyMac(
+    partitionName: string,
+    label: string,
+    data: Uint8Array,
+    mac: Uint8Array,
+    authority?: PresentedAuthority,
+  ): Promise<boolean> {
+    return verifyMacWithKey(this.core, partitionName, label, data, mac, authority);
+  }
+
+  /**
+   * Wraps another key of the partition under an AES key (RFC 5649, or RFC 3394), only when that
+   * key is extractable and the partition allows export (it is then marked exported).
+   */
+  wrapKey(
+    partitionName: string,
+    label: string,
+    options: WrapOptions,
+    authority?: RequestAuthority | PresentedAuthority,
+  ): Promise<WrapResult> {
+    return wrapWithKey(this.core, partitionName, label, options, authority);
+  }
+
+  /** Unwraps a key under an AES key into a new key of the partition (import allowed). */
+  unwrapKey(
+    partitionName: string,
+    label: string,
+    options: UnwrapOptions,
+    authority?: RequestAuthority | PresentedAuthority,
+  ): Promise<KeyInfo> {
+    return unwrapWithKey(this.core, partitionName, label, options, authority);
   }
 
   /** Blocks a key (under its block rule when it has one): kept, unusable until unblocked. */
@@ -521,6 +678,36 @@ export class Hsm {
         );
         break;
       }
+      case 'key.derive': {
+        const hex = (v: unknown): Uint8Array => new Uint8Array(Buffer.from(text(v), 'hex'));
+        const d = (p['derived'] ?? {}) as Record<string, unknown>;
+        const purposes = Array.isArray(d['purposes'])
+          ? (d['purposes'] as unknown[]).filter((x): x is KeyPurpose => typeof x === 'string')
+          : undefined;
+        const hash = text(p['hash']);
+        await this.deriveKey(
+          await requestPartition(),
+          text(p['label']),
+          typeof p['ciphertext'] === 'string'
+            ? { ciphertext: hex(p['ciphertext']) }
+            : { peerPublicKey: hex(p['peerPublicKey']) },
+          {
+            kdf: {
+              hash: hash === 'sha384' || hash === 'sha512' ? hash : 'sha256',
+              ...(typeof p['salt'] === 'string' ? { salt: hex(p['salt']) } : {}),
+              ...(typeof p['info'] === 'string' ? { info: hex(p['info']) } : {}),
+            },
+            key: {
+              label: text(d['label']),
+              algorithm: text(d['algorithm']) as HsmAlgorithm,
+              ...(purposes === undefined ? {} : { purposes }),
+              extractable: d['extractable'] === true,
+            },
+          },
+          auth,
+        );
+        break;
+      }
       case 'key.sign': {
         const hex = (v: unknown): Uint8Array => new Uint8Array(Buffer.from(text(v), 'hex'));
         const input: SignInput =
@@ -549,6 +736,9 @@ export class Hsm {
           { details: { request: id, operation: s.operation } },
         );
       default:
+        if (await executeSecretUse(this.core, id, s.operation, await requestPartition(), p, auth)) {
+          break;
+        }
         throw new HsmError(
           'invalid-argument',
           'this operation cannot be executed from an approval request yet',
@@ -599,6 +789,39 @@ export class Hsm {
   async *exportAudit(
     authority?: RequestAuthority | PresentedAuthority,
   ): AsyncGenerator<AuditEntry> {
+    await this.authorizeAuditExport(authority);
+    yield* exportAudit(this.core.store);
+  }
+
+  /**
+   * One page of the audit log: at most `limit` entries after the sequence number `after`, and
+   * the `after` of the next page (null at the end). A page reads its own rows only (one query
+   * on the sequence number), however long the log: paging through N entries costs O(N), not
+   * O(N^2) as reading from the start for each page did. Authorised as exportAudit.
+   */
+  async auditPage(
+    page: { readonly after: number; readonly limit: number },
+    authority?: RequestAuthority | PresentedAuthority,
+  ): Promise<AuditPage> {
+    const { after, limit } = page;
+    if (!Number.isSafeInteger(after) || after < 0) {
+      throw new HsmError('invalid-argument', 'after is a sequence number (0 or more)', {
+        details: { field: 'after' },
+      });
+    }
+    if (!Number.isSafeInteger(limit) || limit < 1 || limit > AUDIT_PAGE_LIMIT) {
+      throw new HsmError('invalid-argument', `limit is 1 to ${AUDIT_PAGE_LIMIT}`, {
+        details: { field: 'limit' },
+      });
+    }
+    await this.authorizeAuditExport(authority);
+    return auditPage(this.core.store, after, limit);
+  }
+
+  /** The audit.export authorisation (and, under its rule, the audit entry of the export). */
+  private async authorizeAuditExport(
+    authority: RequestAuthority | PresentedAuthority | undefined,
+  ): Promise<void> {
     const op: Operation = { action: 'audit.export' };
     const core = this.core;
     await core.guard(op, async () => {
@@ -619,7 +842,6 @@ export class Hsm {
         await grant.done(tx, now, { exported: true });
       });
     });
-    yield* exportAudit(core.store);
   }
 
   /** Appends the audit entry of a request served by the REST API (no token, no key bytes). */

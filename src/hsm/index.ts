@@ -10,8 +10,17 @@ export type {
   ImportKeyOptions,
   SignInput,
   SignResult,
+  DecryptInput,
+  DecryptResult,
+  EncryptInput,
+  EncryptResult,
+  MacResult,
+  UnwrapOptions,
+  WrapOptions,
+  WrapResult,
 } from './hsm.js';
 export { SIGN_DATA_LIMIT, STATEMENT_DATA_LIMIT } from './keys/use.js';
+export { AAD_LIMIT, SECRET_DATA_LIMIT } from './keys/secret-use.js';
 export type { Authority, RequestAuthority } from './governance/authorize.js';
 export { presentedName, presentedRole, PRESENTED_VIAS } from './governance/presented.js';
 export type {
@@ -26,17 +35,20 @@ export { createFactory, openFactory, FACTORY_FILES } from './issuing/factory.js'
 export type { Factory, CreateFactoryOptions } from './issuing/factory.js';
 export type { MasterKeyInput } from './master-key.js';
 export type { ScrubOutcome } from './scrub.js';
-export type { AuditEntry, AuditHead, AuditVerification } from './audit/log.js';
-export { formatAuditHead, parseAuditHead } from './audit/log.js';
+export type { AuditEntry, AuditHead, AuditPage, AuditVerification } from './audit/log.js';
+export { AUDIT_PAGE_LIMIT, formatAuditHead, parseAuditHead } from './audit/log.js';
 /** Public-key signature verification (used by the TSA's optional self-check). */
 export {
   createVerifier,
   HSM_ALGORITHMS,
   isHsmAlgorithm,
+  isSecretAlgorithm,
   verifyWith as verifySignature,
   type HsmAlgorithm,
   type KeyClass,
+  type KeyWrapMode,
 } from './key-crypto.js';
+export { KCV_LABEL, KCV_LENGTH } from './mechanisms/index.js';
 /** Classifies a SQLite open error (no space, permission, busy, corrupt) for any store file. */
 export { classifyOpenError } from './store/sqlite/database.js';
 export { isPostgresUrl } from './store/open.js';

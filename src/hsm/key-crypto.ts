@@ -15,12 +15,16 @@ export type {
   GeneratedKey,
   HsmAlgorithm,
   KeyClass,
+  KeyWrapMode,
   Mechanism,
   PrivateKeyHandle,
 } from './mechanisms/index.js';
 export {
+  checkAlgorithmPurposes,
+  defaultPurposes,
   HSM_ALGORITHMS,
   isHsmAlgorithm,
+  isSecretAlgorithm,
   isSignatureAlgorithm,
   mechanismFor,
   rowKind,

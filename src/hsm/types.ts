@@ -49,6 +49,11 @@ export interface KeyAttributes {
   readonly policy?: KeyPolicy;
   /** Blocked under its policy: kept, but unusable until unblocked (reported as state blocked). */
   readonly blocked?: boolean;
+  /**
+   * AEAD encryptions the key has made, each under a random nonce the HSM drew (absent: none);
+   * counted in the transaction of each encryption against the mechanism's invocation limit.
+   */
+  readonly encryptions?: number;
 }
 
 export interface KeyInfo {
@@ -58,7 +63,7 @@ export interface KeyInfo {
   readonly label: string;
   readonly role: KeyRole;
   readonly algorithm: HsmAlgorithm;
-  /** DER SubjectPublicKeyInfo (a secret key's check value, for a secret key). */
+  /** DER SubjectPublicKeyInfo of a key pair; for a secret key its key check value (16 bytes). */
   readonly spki: Uint8Array;
   readonly attributes: KeyAttributes;
   readonly state: KeyState;

@@ -10,7 +10,7 @@ import {
   publicEncrypt,
   randomBytes,
   privateDecrypt,
-  type KeyObject,
+  KeyObject,
 } from 'node:crypto';
 import { HsmError } from './errors.js';
 
@@ -48,25 +48,76 @@ export function open(key: Uint8Array, blob: Uint8Array, aad: string): Uint8Array
   }
 }
 
-/** RFC 5649 alternative initial value. */
+/** RFC 5649 3: the alternative initial value (its high half; the low half is the length). */
 const KWP_IV = Buffer.from('a65959a6', 'hex');
+/** RFC 3394 2.2.3.1: the default initial value. */
+const KW_IV = Buffer.from('a6a6a6a6a6a6a6a6', 'hex');
+
+/** AES key wrap without padding (RFC 3394) or with it (RFC 5649). */
+export type AesWrapMode = 'kw' | 'kwp';
+
+/** A key-encryption key: its bytes, or a secret KeyObject holding them. */
+export type AesKek = Uint8Array | KeyObject;
+
+/** OpenSSL's cipher for the key-encryption key's size and the mode. */
+function wrapCipher(kek: AesKek, mode: AesWrapMode): { name: string; iv: Buffer } {
+  const size = kek instanceof KeyObject ? (kek.symmetricKeySize ?? 0) : kek.length;
+  if (size !== 16 && size !== 24 && size !== 32) {
+    throw new HsmError('invalid-argument', 'an aes key-encryption key is 16, 24 or 32 bytes');
+  }
+  const bits = size * 8;
+  return mode === 'kwp'
+    ? { name: `id-aes${bits}-wrap-pad`, iv: KWP_IV }
+    : { name: `id-aes${bits}-wrap`, iv: KW_IV };
+}
+
+/**
+ * AES key wrap of `plaintext` under `kek` (AES-128, -192 or -256). RFC 3394 2.2.1 wraps n >= 2
+ * 64-bit blocks: a multiple of 8 bytes, at least 16; RFC 5649 any length from 1 byte.
+ */
+export function aesKeyWrap(kek: AesKek, plaintext: Uint8Array, mode: AesWrapMode): Uint8Array {
+  const { name, iv } = wrapCipher(kek, mode);
+  if (mode === 'kw' && (plaintext.length < 16 || plaintext.length % 8 !== 0)) {
+    throw new HsmError(
+      'invalid-argument',
+      'rfc 3394 key wrap takes a multiple of 8 bytes, at least 16: use kwp (rfc 5649) for this key',
+      { details: { field: 'mode', bytes: plaintext.length } },
+    );
+  }
+  if (plaintext.length === 0) {
+    throw new HsmError('invalid-argument', 'nothing to wrap');
+  }
+  const cipher = createCipheriv(name, kek, iv);
+  return new Uint8Array(Buffer.concat([cipher.update(plaintext), cipher.final()]));
+}
+
+/**
+ * Unwraps and checks the integrity value (RFC 3394 2.2.3, RFC 5649 3 with its length and
+ * padding checks); HsmError unwrap-failed on any mismatch. The caller wipes the result.
+ */
+export function aesKeyUnwrap(kek: AesKek, wrapped: Uint8Array, mode: AesWrapMode): Uint8Array {
+  const { name, iv } = wrapCipher(kek, mode);
+  if (wrapped.length < (mode === 'kw' ? 24 : 16) || wrapped.length % 8 !== 0) {
+    throw new HsmError('unwrap-failed', 'the wrapped key has the wrong length for aes key wrap');
+  }
+  try {
+    const decipher = createDecipheriv(name, kek, iv);
+    return new Uint8Array(Buffer.concat([decipher.update(wrapped), decipher.final()]));
+  } catch (cause) {
+    throw new HsmError('unwrap-failed', 'aes key unwrap failed', { cause });
+  }
+}
 
 export function aesKeyWrapPad(kek: Uint8Array, plaintext: Uint8Array): Uint8Array {
   if (kek.length !== 32)
     throw new HsmError('invalid-argument', 'aes wrapping key must be 32 bytes');
-  const cipher = createCipheriv('id-aes256-wrap-pad', kek, KWP_IV);
-  return new Uint8Array(Buffer.concat([cipher.update(plaintext), cipher.final()]));
+  return aesKeyWrap(kek, plaintext, 'kwp');
 }
 
 export function aesKeyUnwrapPad(kek: Uint8Array, wrapped: Uint8Array): Uint8Array {
   if (kek.length !== 32)
     throw new HsmError('invalid-argument', 'aes wrapping key must be 32 bytes');
-  try {
-    const decipher = createDecipheriv('id-aes256-wrap-pad', kek, KWP_IV);
-    return new Uint8Array(Buffer.concat([decipher.update(wrapped), decipher.final()]));
-  } catch (cause) {
-    throw new HsmError('unwrap-failed', 'aes key unwrap failed', { cause });
-  }
+  return aesKeyUnwrap(kek, wrapped, 'kwp');
 }
 
 /** Minimum RSA modulus accepted as a wrapping key. */

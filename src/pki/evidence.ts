@@ -83,6 +83,16 @@ export const KEY_CLAIMS = {
   keyState: claim(`${ARC}.5.11`, 'enum'),
   /** The key's own approval rules (use, block, unblock, modify) as RFC 8785 canonical JSON. */
   approvalPolicy: claim(`${ARC}.5.12`, 'utf8'),
+  /**
+   * A secret (symmetric) key's algorithm, as the HSM names it (`aes-256`, `hmac-sha256`...):
+   * such a key has no SPKI to say what it is.
+   */
+  keyAlgorithm: claim(`${ARC}.5.13`, 'utf8'),
+  /**
+   * A secret key's key check value, in place of its SPKI: the first 16 bytes of
+   * SHA-256("attestamp key check value v1" || 0x00 || algorithm || 0x00 || key).
+   */
+  keyCheckValue: claim(`${ARC}.5.14`, 'octets'),
 } as const;
 
 /** ARC.4.2.x key capabilities, in the order of their last arc. */

@@ -22,6 +22,7 @@ import {
   type ApiServer,
   type ApiServerOptions,
   type AuthSettings,
+  type OperationSpec,
 } from '../../src/api/index.js';
 import type { Hsm } from '../../src/hsm/index.js';
 import { createTestDevice, type TestDevice } from './hsm.js';
@@ -169,6 +170,11 @@ export interface RequestOptions {
   readonly cert?: TestCert;
   /** Skip the document check (only for answers that are not the API's, e.g. a reset). */
   readonly unchecked?: boolean;
+  /**
+   * The statuses the test accepts, each documented for the operation (expectStatusOf);
+   * 'documented': any the operation lists by number. Absent: any documented answer.
+   */
+  readonly statuses?: readonly number[] | 'documented';
 }
 
 export interface ApiResponse {
@@ -182,38 +188,88 @@ export interface ApiResponse {
 
 const { doc, validators } = documentValidators();
 
+/** The operation a method and path name in the document (undefined: none, or no such path). */
+function operationOf(method: string, path: string): OperationSpec | undefined {
+  try {
+    const found = findOperation(doc, method, path.split('?')[0]!);
+    return typeof found === 'string' ? undefined : found.op;
+  } catch {
+    return undefined; // a path that does not decode
+  }
+}
+
 /**
- * Checks an answer against the document: the status is documented for the operation (or,
- * for a path the document does not have, a problem), the content type is one documented for
- * it, and the body matches that schema.
+ * Whether the document has `status` for the operation: its own number or range (4XX), or, for
+ * a refusal or failure (400 and above) only, its `default` response. A success the operation
+ * does not list is never covered by `default`.
+ */
+export function isDocumentedStatus(op: OperationSpec, status: number): boolean {
+  if (op.responses[String(status)] !== undefined) return true;
+  if (op.responses[`${String(status)[0] ?? ''}XX`] !== undefined) return true;
+  return status >= 400 && op.responses.default !== undefined;
+}
+
+/** The statuses the operation lists by number (200, 202...), without its default response. */
+export function documentedStatuses(method: string, path: string): number[] {
+  const op = operationOf(method, path);
+  if (op === undefined) throw new Error(`${method} ${path} is not an operation of the document`);
+  return Object.keys(op.responses)
+    .filter((k) => /^\d{3}$/.test(k))
+    .map(Number)
+    .sort((a, b) => a - b);
+}
+
+/**
+ * Checks an answer against the document: the status is documented for the operation (its own
+ * number or range; `default` for 400 and above only; for a path the document does not have, a
+ * problem), the content type is one documented for it, the body matches that schema, and a
+ * problem's `status` is the answer's.
  */
 export function expectDocumented(method: string, path: string, r: ApiResponse): void {
-  let found: ReturnType<typeof findOperation>;
-  try {
-    found = findOperation(doc, method, path.split('?')[0]!);
-  } catch {
-    found = 'no-path'; // a path that does not decode: answered as a problem
-  }
+  const op = operationOf(method, path);
   const where = `${method} ${path} -> ${r.status}`;
-  if (typeof found === 'string') {
+  if (op === undefined || r.type === PROBLEM_TYPE) {
     expect(r.type, where).toBe(PROBLEM_TYPE);
     expect(
       validators.check({ $ref: '#/components/schemas/Problem' }, r.json),
       where,
     ).toBeUndefined();
-    return;
+    expect((r.json as { status?: unknown }).status, `${where}: the problem's status`).toBe(
+      r.status,
+    );
+    if (op === undefined) return;
   }
-  const spec = responseFor(found.op, r.status);
-  expect(spec, `${where}: status not documented`).toBeDefined();
-  const schema = spec!.content[r.type];
+  expect(isDocumentedStatus(op, r.status), `${where}: status not documented`).toBe(true);
+  const spec = responseFor(op, r.status)!;
+  const schema = spec.content[r.type];
   expect(schema, `${where}: content type ${r.type} not documented`).toBeDefined();
   expect(
     validators.check(schema!, r.json),
     `${where}: body ${r.text.slice(0, 300)}`,
   ).toBeUndefined();
-  for (const h of spec!.headers) {
+  for (const h of spec.headers) {
     expect(r.headers[h.toLowerCase()], `${where}: header ${h}`).toBeDefined();
   }
+}
+
+/**
+ * Checks that an answer's status is one of `expected`, each of which must be documented for
+ * the operation (a test cannot accept a status the document does not have); without
+ * `expected`, any status the operation lists by number (not its default problem).
+ */
+export function expectStatusOf(
+  method: string,
+  path: string,
+  r: ApiResponse,
+  expected?: readonly number[],
+): void {
+  const op = operationOf(method, path);
+  if (op === undefined) throw new Error(`${method} ${path} is not an operation of the document`);
+  const allowed = expected ?? documentedStatuses(method, path);
+  for (const s of allowed) {
+    expect(isDocumentedStatus(op, s), `${method} ${path}: ${s} is not documented`).toBe(true);
+  }
+  expect(allowed, `${method} ${path} -> ${r.status}: ${r.text.slice(0, 300)}`).toContain(r.status);
 }
 
 export function call(
@@ -265,6 +321,14 @@ export function call(
           };
           try {
             if (options.unchecked !== true) expectDocumented(method, path, r);
+            if (options.statuses !== undefined) {
+              expectStatusOf(
+                method,
+                path,
+                r,
+                options.statuses === 'documented' ? undefined : options.statuses,
+              );
+            }
             resolve(r);
           } catch (error) {
             reject(error instanceof Error ? error : new Error(String(error)));
@@ -293,13 +357,39 @@ export function apiStores(): readonly { readonly store: ApiStore; readonly skip:
   ];
 }
 
+/** A test device on a store, and how to close it (and drop its PostgreSQL database). */
+export interface ApiDevice {
+  readonly device: TestDevice;
+  close(): Promise<void>;
+}
+
+/**
+ * A device on a SQLite file, or on a database of its own on the PostgreSQL test server (dropped
+ * by close), for several API listeners of one file to share: a device costs a factory, root
+ * and partition keys, a listener only its TLS and token keys.
+ */
+export async function createApiDevice(store: ApiStore = 'sqlite'): Promise<ApiDevice> {
+  const db: FreshDatabase | undefined = store === 'postgres' ? await freshDatabase() : undefined;
+  const device = await createTestDevice(db === undefined ? {} : { location: db.url });
+  return {
+    device,
+    close: async () => {
+      await device.hsm.close();
+      await db?.drop();
+    },
+  };
+}
+
 /**
  * A device (on a SQLite file, or on a database of its own on the PostgreSQL test server, dropped
- * by close), the API on port 0 over HTTPS, JWT and (optionally) client-certificate auth.
+ * by close; or `device`, shared and left open by close), the API on port 0 over HTTPS, JWT and
+ * (optionally) client-certificate auth.
  */
 export async function startApiFixture(
   options: {
     store?: ApiStore;
+    /** A device to serve instead of a new one; close() leaves it open. */
+    device?: TestDevice;
     auth?: (f: {
       issuer: TestIssuer;
       clientCa: TestCaKeys;
@@ -307,11 +397,12 @@ export async function startApiFixture(
     allow?: readonly string[];
     limits?: ApiServerOptions['limits'];
     logger?: ApiServerOptions['logger'];
+    /** The monotonic milliseconds of rate limits and idempotency (performance.now by default). */
+    monotonic?: ApiServerOptions['monotonic'];
   } = {},
 ): Promise<ApiFixture> {
-  const db: FreshDatabase | undefined =
-    options.store === 'postgres' ? await freshDatabase() : undefined;
-  const device = await createTestDevice(db === undefined ? {} : { location: db.url });
+  const own = options.device === undefined ? await createApiDevice(options.store) : undefined;
+  const device = options.device ?? own!.device;
   const serverCa = await makeCa('api test server ca');
   const clientCa = await makeCa('api test client ca');
   const tls = await makeLeaf(serverCa, 'CN=127.0.0.1', { server: true });
@@ -328,6 +419,7 @@ export async function startApiFixture(
     ...(options.allow === undefined ? {} : { allow: options.allow }),
     ...(options.limits === undefined ? {} : { limits: options.limits }),
     ...(options.logger === undefined ? {} : { logger: options.logger }),
+    ...(options.monotonic === undefined ? {} : { monotonic: options.monotonic }),
   });
   return {
     device,
@@ -341,8 +433,7 @@ export async function startApiFixture(
     request: (method, path, o) => call(api.url, serverCa.pem, method, path, o),
     close: async () => {
       await api.close();
-      await device.hsm.close();
-      await db?.drop();
+      await own?.close();
     },
   };
 }

@@ -40,6 +40,7 @@ describe.skipIf(skip)('operator CLI JSON documents match their schemas', () => {
     expectValid('init', init.doc);
     tsa = await startTsa(cwd, ['serve', '--port', '0', '--archive-responses', 'full']);
     writeFileSync(join(cwd, 'doc.txt'), 'json contract\n');
+    writeFileSync(join(cwd, 'no-rules.json'), '{}');
     execFileSync(
       'openssl',
       ['ts', '-query', '-data', 'doc.txt', '-sha256', '-cert', '-out', 'q.tsq'],
@@ -72,6 +73,14 @@ describe.skipIf(skip)('operator CLI JSON documents match their schemas', () => {
     ['key-show', ['key', 'block', 'default', 'k1'], 0],
     ['error', ['key', 'sign', 'default', 'k1', '--in', 'doc.txt', '--out', 'k2.sig'], 2],
     ['key-show', ['key', 'unblock', 'default', 'k1'], 0],
+    [
+      'key-show',
+      ['key', 'generate', 'default', '--label', 'k3', '--algorithm', 'ed25519', '--modifiable'],
+      0,
+    ],
+    ['key-show', ['key', 'policy', 'default', 'k3', '--set', 'no-rules.json'], 0],
+    ['key-show', ['key', 'policy', 'default', 'k3', '--clear'], 0],
+    ['error', ['key', 'policy', 'default', 'k1', '--clear'], 2],
     ['chain', ['chain', 'default', '--out', 'chain'], 0],
     ['key-public', ['key', 'public', 'default', 'k1', '--format', 'jwk'], 0],
     ['key-public', ['key', 'public', 'default', 'k1', '--format', 'pem'], 0],
@@ -94,6 +103,8 @@ describe.skipIf(skip)('operator CLI JSON documents match their schemas', () => {
     ['quorum-show', ['quorum', 'show', 'key.export', '--partition', 'default'], 0],
     ['approvals-list', ['approvals', 'list'], 0],
     ['officer-keys', ['officer', 'keys'], 0],
+    ['officer-list', ['officer', 'list'], 0],
+    ['officer-list', ['officer', 'list', '--partition', 'default'], 0],
     ['error', ['approvals', 'show', 'no-such-request'], 3],
     ['error', ['key', 'show', 'default', 'nope'], 3],
     ['error', ['partition', 'show', 'nope'], 3],

@@ -234,3 +234,56 @@ describe('per-client buckets and trusted proxies', () => {
     expect(await send('127.0.0.7', '/evidence.pem')).toBe(200);
   });
 });
+
+describe('the TSA HTTPS listener', () => {
+  it('TLS 1.2 and 1.3 only: a TLS 1.1 client is refused', async () => {
+    const socket = tlsConnect({
+      host: '127.0.0.1',
+      port: httpsPort,
+      rejectUnauthorized: false,
+      minVersion: 'TLSv1.1',
+      maxVersion: 'TLSv1.1',
+      // Lets this client offer TLS 1.1 at all: the refusal must be the server's.
+      ciphers: 'DEFAULT@SECLEVEL=0',
+    });
+    const error = await new Promise<Error>((resolve) => {
+      socket.once('error', resolve);
+      socket.once('secureConnect', () => {
+        resolve(new Error('connected'));
+      });
+    });
+    socket.destroy();
+    expect(error.message).toMatch(/protocol version/i);
+  });
+
+  it('refuses a TLS 1.2 client-initiated renegotiation, and keeps serving', async () => {
+    const socket = tlsConnect({
+      host: '127.0.0.1',
+      port: httpsPort,
+      rejectUnauthorized: false,
+      maxVersion: 'TLSv1.2',
+    });
+    await new Promise<void>((resolve, reject) => {
+      socket.once('secureConnect', resolve);
+      socket.once('error', reject);
+    });
+    expect(socket.getProtocol()).toBe('TLSv1.2');
+    const outcome = await new Promise<string>((resolve) => {
+      socket.once('error', (e: Error) => {
+        resolve(`error: ${e.message}`);
+      });
+      socket.once('close', () => {
+        resolve('closed');
+      });
+      const asked = socket.renegotiate({ rejectUnauthorized: false }, (e) => {
+        resolve(e === null ? 'renegotiated' : `error: ${e.message}`);
+      });
+      if (!asked) resolve('not asked');
+      // A renegotiation needs the server's answer: drive the connection with a request.
+      socket.write('GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n');
+    });
+    socket.destroy();
+    expect(outcome).not.toBe('renegotiated');
+    expect(await send('127.0.0.1', '/healthz')).toBe(200);
+  });
+});

@@ -230,6 +230,34 @@ describe.skipIf(skip)('governance through the CLI, approvers signing with openss
       'carol:rsa-pss-sha256',
     ]);
     expect(json<unknown[]>(['officer', 'keys', 'bob'], 0, 'officer-keys')).toHaveLength(1);
+    // officer list: each principal with its roles and usable approver keys, from the store.
+    const officers = json<{ name: string; roles: unknown[]; approverKeys: number }[]>(
+      ['officer', 'list'],
+      0,
+      'officer-list',
+    );
+    expect(officers.find((o) => o.name === 'bob')).toMatchObject({
+      type: 'officer',
+      state: 'active',
+      roles: [
+        { role: 'auditor', partition: null },
+        { role: 'pso', partition: 'default' },
+      ],
+      approverKeys: 1,
+    });
+    expect(officers.find((o) => o.name === 'carol')).toMatchObject({ roles: [], approverKeys: 1 });
+    const inDefault = json<{ name: string }[]>(
+      ['officer', 'list', '--partition', 'default'],
+      0,
+      'officer-list',
+    );
+    expect(inDefault.map((o) => o.name)).toEqual(['bob']);
+    const text = cli(['officer', 'list']);
+    expect(text.code).toBe(0);
+    expect(text.stdout).toContain('carol\tofficer\tactive\t-\t1 approver key\n');
+    expect(text.stdout).toContain('bob\tofficer\tactive\tauditor,pso@default\t1 approver key\n');
+    const none = json<ErrorDoc>(['officer', 'list', '--partition', 'nope'], 3, 'error');
+    expect(none.error.code).toBe('partition-not-found');
   });
 
   it('refuses an enrolment proof that is not a signature over the challenge', () => {

@@ -26,17 +26,23 @@ const READERS = ['device-so', 'pso', 'auditor'] as const;
 /** Who may execute another principal's approved request: an officer of its scope. */
 const EXECUTORS = ['device-so', 'pso'] as const;
 
-async function partitionName(hsm: Hsm, scope: string): Promise<string | undefined> {
-  if (!scope.startsWith('partition:')) return undefined;
-  const id = scope.slice(10);
-  const found = (await hsm.listPartitions()).find((p) => p.id === id);
-  // A partition that is gone: a name no credential can be scoped to.
-  return found?.name ?? `#${id}`;
+/** Partition ids to names, read once per call (a list checks every request against it). */
+type PartitionNames = ReadonlyMap<string, string>;
+
+async function partitionNames(hsm: Hsm): Promise<PartitionNames> {
+  return new Map((await hsm.listPartitions()).map((p) => [p.id, p.name]));
 }
 
-async function mayRead(hsm: Hsm, p: PresentedPrincipal, v: RequestView): Promise<boolean> {
+function partitionName(names: PartitionNames, scope: string): string | undefined {
+  if (!scope.startsWith('partition:')) return undefined;
+  const id = scope.slice(10);
+  // A partition that is gone: a name no credential can be scoped to.
+  return names.get(id) ?? `#${id}`;
+}
+
+function mayRead(names: PartitionNames, p: PresentedPrincipal, v: RequestView): boolean {
   if (v.body.statement.requester === p.principal) return true;
-  return presentedRole(p, READERS, await partitionName(hsm, v.body.statement.scope)) !== undefined;
+  return presentedRole(p, READERS, partitionName(names, v.body.statement.scope)) !== undefined;
 }
 
 function refused(v: RequestView, p: PresentedPrincipal, needs: readonly string[]): HsmError {
@@ -54,17 +60,15 @@ export function approvalRoutes({ hsm }: RouteContext): Record<string, Handler> {
   const readable = async (call: Parameters<Handler>[0]): Promise<RequestView> => {
     const p = principalOf(call);
     const v = await hsm.governance.showRequest(call.params.id!);
-    if (!(await mayRead(hsm, p, v))) throw refused(v, p, READERS);
+    if (!mayRead(await partitionNames(hsm), p, v)) throw refused(v, p, READERS);
     return v;
   };
 
   return {
     listApprovals: async (call) => {
       const p = principalOf(call);
-      const all = await hsm.governance.listRequests();
-      const out: Record<string, unknown>[] = [];
-      for (const v of all) if (await mayRead(hsm, p, v)) out.push(approvalView(v));
-      return ok({ approvals: out });
+      const [all, names] = await Promise.all([hsm.governance.listRequests(), partitionNames(hsm)]);
+      return ok({ approvals: all.filter((v) => mayRead(names, p, v)).map(approvalView) });
     },
 
     getApproval: async (call) => {
@@ -117,7 +121,11 @@ export function approvalRoutes({ hsm }: RouteContext): Record<string, Handler> {
       const own = v.body.statement.requester === p.principal;
       if (
         !own &&
-        presentedRole(p, EXECUTORS, await partitionName(hsm, v.body.statement.scope)) === undefined
+        presentedRole(
+          p,
+          EXECUTORS,
+          partitionName(await partitionNames(hsm), v.body.statement.scope),
+        ) === undefined
       ) {
         throw refused(v, p, EXECUTORS);
       }

@@ -1,6 +1,7 @@
 // The audit log export, a page at a time (auditor, device-so or pso, as the HSM's audit.export
-// entry says): entries after a sequence number, and where the next page starts.
-import { GOVERNED, type AuditEntry } from '../../hsm/index.js';
+// entry says): entries after a sequence number, and where the next page starts. A page reads
+// its own rows only (a cursor on the sequence number), however long the log.
+import { GOVERNED } from '../../hsm/index.js';
 import { ok, principalOf, requireRole, type Handler, type RouteContext } from './types.js';
 
 export function auditRoutes({ hsm }: RouteContext): Record<string, Handler> {
@@ -9,20 +10,10 @@ export function auditRoutes({ hsm }: RouteContext): Record<string, Handler> {
       requireRole(principalOf(call), GOVERNED['audit.export']!.roles, undefined, 'audit.export');
       const after = (call.query.after as number | undefined) ?? 0;
       const limit = (call.query.limit as number | undefined) ?? 100;
-      const entries: AuditEntry[] = [];
-      let more = false;
-      // The log is read in sequence order; a page stops at `limit` and says whether more follow.
-      for await (const e of hsm.exportAudit({ presented: principalOf(call) })) {
-        if (e.seq <= after) continue;
-        if (entries.length === limit) {
-          more = true;
-          break;
-        }
-        entries.push(e);
-      }
+      const page = await hsm.auditPage({ after, limit }, { presented: principalOf(call) });
       return ok({
-        entries: entries.map((e) => ({ ...e, details: { ...e.details } })),
-        next: more ? (entries.at(-1)?.seq ?? null) : null,
+        entries: page.entries.map((e) => ({ ...e, details: { ...e.details } })),
+        next: page.next,
       });
     },
   };

@@ -7,6 +7,7 @@ import { keyOperationRoutes } from './key-operations.js';
 import { keyRoutes } from './keys.js';
 import { officerRoutes } from './officers.js';
 import { partitionRoutes } from './partitions.js';
+import { secretKeyRoutes } from './secret-key-operations.js';
 import type { Handler, RouteContext } from './types.js';
 
 export type { Answer, Call, Handler, RouteContext } from './types.js';
@@ -16,6 +17,7 @@ export function createHandlers(context: RouteContext): Readonly<Record<string, H
     ...partitionRoutes(context),
     ...keyRoutes(context),
     ...keyOperationRoutes(context),
+    ...secretKeyRoutes(context),
     ...approvalRoutes(context),
     ...governanceRoutes(context),
     ...officerRoutes(context),

@@ -3,6 +3,7 @@
 import { createPublicKey } from 'node:crypto';
 import {
   HsmError,
+  isSecretAlgorithm,
   presentedRole,
   requestBytes,
   type DeviceInfo,
@@ -103,7 +104,11 @@ export function partitionView(p: PartitionInfo): Record<string, unknown> {
 }
 
 export function keyView(k: KeyInfo): Record<string, unknown> {
-  const publicKey = createPublicKey({ key: Buffer.from(k.spki), format: 'der', type: 'spki' });
+  // A secret key has no public key: its row's public part is its key check value.
+  const secret = isSecretAlgorithm(k.algorithm);
+  const publicKey = secret
+    ? null
+    : createPublicKey({ key: Buffer.from(k.spki), format: 'der', type: 'spki' });
   return {
     id: k.id,
     partition: k.partitionName,
@@ -114,7 +119,11 @@ export function keyView(k: KeyInfo): Record<string, unknown> {
     createdAt: k.createdAt.toISOString(),
     invalidatedAt: k.invalidatedAt === undefined ? null : k.invalidatedAt.toISOString(),
     attributes: { ...k.attributes, purposes: [...k.attributes.purposes] },
-    publicKey: { pem: pem('PUBLIC KEY', k.spki), jwk: publicKey.export({ format: 'jwk' }) },
+    publicKey:
+      publicKey === null
+        ? null
+        : { pem: pem('PUBLIC KEY', k.spki), jwk: publicKey.export({ format: 'jwk' }) },
+    ...(secret ? { keyCheckValue: Buffer.from(k.spki).toString('hex') } : {}),
   };
 }
 

@@ -152,6 +152,8 @@ export function prepareApi(config: Readonly<ApiConfig>): PreparedApi {
       bodyBytes: config.bodyLimit,
       ratePerSecond: config.ratePerSecond,
       authFailuresPerMinute: config.authFailuresPerMinute,
+      idempotencyTtlMs: config.idempotencyTtlSeconds * 1000,
+      idempotencyKeys: config.idempotencyKeys,
     },
   };
 }

@@ -20,6 +20,7 @@ const officer = () => import('./officer.js');
 const approvals = () => import('./approvals.js');
 const key = () => import('./key.js');
 const keyUse = () => import('./key-use.js');
+const keySecret = () => import('./key-secret.js');
 const chain = () => import('./chain.js');
 const stamp = () => import('./stamp.js');
 const audit = () => import('./audit.js');
@@ -42,6 +43,7 @@ export const COMMAND_INDEX: readonly CommandEntry[] = [
   { path: ['partition', 'exclude-so'], load: async () => (await officer()).partitionExcludeSo },
   { path: ['partition', 'include-so'], load: async () => (await officer()).partitionIncludeSo },
   { path: ['officer', 'add'], load: async () => (await officer()).officerAdd },
+  { path: ['officer', 'list'], load: async () => (await officer()).officerList },
   { path: ['officer', 'grant'], load: async () => (await officer()).officerGrant },
   { path: ['officer', 'revoke'], load: async () => (await officer()).officerRevoke },
   { path: ['officer', 'key-challenge'], load: async () => (await officer()).officerKeyChallenge },
@@ -68,6 +70,12 @@ export const COMMAND_INDEX: readonly CommandEntry[] = [
   { path: ['key', 'import'], load: async () => (await key()).keyImport },
   { path: ['key', 'sign'], load: async () => (await keyUse()).keySign },
   { path: ['key', 'verify'], load: async () => (await keyUse()).keyVerify },
+  { path: ['key', 'encrypt'], load: async () => (await keySecret()).keyEncrypt },
+  { path: ['key', 'decrypt'], load: async () => (await keySecret()).keyDecrypt },
+  { path: ['key', 'mac'], load: async () => (await keySecret()).keyMac },
+  { path: ['key', 'verify-mac'], load: async () => (await keySecret()).keyVerifyMac },
+  { path: ['key', 'wrap'], load: async () => (await keySecret()).keyWrap },
+  { path: ['key', 'unwrap'], load: async () => (await keySecret()).keyUnwrap },
   { path: ['key', 'block'], load: async () => (await keyUse()).keyBlock },
   { path: ['key', 'unblock'], load: async () => (await keyUse()).keyUnblock },
   { path: ['key', 'policy'], load: async () => (await keyUse()).keyPolicy },

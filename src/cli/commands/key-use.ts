@@ -8,7 +8,14 @@ import { flag, requiredOption, stringOption, type Command, type Invocation } fro
 import { readInputFile, withHsm } from '../context.js';
 import { EXIT, InputError, UsageError } from '../exit-codes.js';
 import { jsonText } from '../output.js';
-import { approvalRequired, REMOTE_OPTIONS, withTarget } from '../remote.js';
+import type { KeyPolicyInput as ClientKeyPolicy } from '../../client/index.js';
+import {
+  approvalRequired,
+  keyViewOf,
+  REMOTE_OPTIONS,
+  withTarget,
+  type KeyView,
+} from '../remote.js';
 import { keyJson } from './key.js';
 import { MASTER_OPTIONS } from './partition.js';
 
@@ -236,11 +243,13 @@ rule in the language of attestamp quorum set (see the README's governance sectio
 {"use": {"timeoutSeconds": 3600, "alternatives": [{"groups": [{"members": ["ann", "bob",
 "cid"], "threshold": 2}]}]}}. Only a key generated with --modifiable can change its policy;
 the change is guarded by the key's modify rule, or its use rule when it has none (exit 7 and a
-request; then attestamp approvals execute ID). attestamp key show prints the policy.`,
+request; then attestamp approvals execute ID). attestamp key show prints the policy. With
+--api, through PUT /v1/partitions/P/keys/LABEL/policy (crypto-officer or pso of the partition).`,
   options: {
     set: { type: 'string', value: 'FILE', description: 'the new policy (JSON)' },
     clear: { type: 'boolean', description: 'remove every rule' },
     ...MASTER_OPTIONS,
+    ...REMOTE_OPTIONS,
   },
   async run(inv) {
     const [partition, label] = inv.positionals as [string, string];
@@ -249,7 +258,17 @@ request; then attestamp approvals execute ID). attestamp key show prints the pol
       throw new UsageError('give exactly one of --set FILE and --clear');
     }
     const policy = clear ? null : readPolicyFile(inv, 'set');
-    const key = await withHsm(inv, (hsm) => hsm.setKeyPolicy(partition, label, policy));
+    const key = await withTarget<KeyView>(
+      inv,
+      (hsm) => hsm.setKeyPolicy(partition, label, policy),
+      async (api) => {
+        // The file's JSON as the API takes it: the server checks it against the document and
+        // the HSM's rule parser, as the local store does.
+        const r = await api.setKeyPolicy(partition, label, policy as ClientKeyPolicy | null);
+        if (r.kind === 'approval') throw approvalRequired(r.approval);
+        return keyViewOf(r.value);
+      },
+    );
     if (flag(inv, 'json')) inv.io.stdout(jsonText(keyJson(key)));
     else inv.io.stdout(`key ${label}: policy version ${key.attributes.policy?.version ?? 0}\n`);
     return EXIT.ok;

@@ -5,6 +5,7 @@ import { resolve } from 'node:path';
 import {
   HSM_ALGORITHMS,
   isHsmAlgorithm,
+  isSecretAlgorithm,
   KEY_PURPOSES,
   type KeyPurpose,
   type WrappingKey,
@@ -20,6 +21,13 @@ import { keyViewOf, REMOTE_OPTIONS, withTarget, type KeyView } from '../remote.j
 import { readPolicyFile } from './key-use.js';
 import { MASTER_OPTIONS, OFFICER_OPTIONS } from './partition.js';
 
+/** A secret key is named by its key check value; a key pair by its SPKI's SHA-256. */
+function keyName(k: KeyView): Record<string, string> {
+  return isSecretAlgorithm(k.algorithm)
+    ? { keyCheckValue: Buffer.from(k.spki).toString('hex') }
+    : { spkiSha256: sha256Fingerprint(k.spki) };
+}
+
 export function keyJson(k: KeyView): Record<string, unknown> {
   return {
     partition: k.partitionName,
@@ -30,12 +38,12 @@ export function keyJson(k: KeyView): Record<string, unknown> {
     state: k.state,
     createdAt: k.createdAt.toISOString(),
     invalidatedAt: k.invalidatedAt?.toISOString(),
-    spkiSha256: sha256Fingerprint(k.spki),
+    ...keyName(k),
     attributes: k.attributes,
   };
 }
 
-function printKey(inv: Invocation, k: KeyView): void {
+export function printKey(inv: Invocation, k: KeyView): void {
   const o = inv.io.stdout;
   const a = k.attributes;
   o(`key ${k.label} in partition ${k.partitionName} (${k.id})\n`);
@@ -63,7 +71,12 @@ function printKey(inv: Invocation, k: KeyView): void {
   o(
     `  approval policy:    ${rules.length === 0 ? 'none' : `version ${a.policy?.version ?? 0}; ${rules.join('; ')}`}\n`,
   );
-  o(`  public key SHA-256: ${sha256Fingerprint(k.spki)}\n`);
+  if (isSecretAlgorithm(k.algorithm)) {
+    o(`  encryptions:        ${a.encryptions ?? 0}\n`);
+    o(`  key check value:    ${Buffer.from(k.spki).toString('hex')}\n`);
+  } else {
+    o(`  public key SHA-256: ${sha256Fingerprint(k.spki)}\n`);
+  }
 }
 
 function purposes(inv: Invocation): KeyPurpose[] | undefined {
@@ -104,7 +117,7 @@ export const keyGenerate: Command = {
     purposes: {
       type: 'string',
       value: 'LIST',
-      description: `comma-separated (default sign,verify; known: ${KEY_PURPOSES.join(', ')})`,
+      description: `comma-separated (default: sign,verify; encrypt,decrypt for AES and ChaCha20-Poly1305; known: ${KEY_PURPOSES.join(', ')})`,
     },
     policy: {
       type: 'string',
@@ -376,8 +389,9 @@ export const keyImport: Command = {
   summary: 'Import a key into a partition whose policy allows import.',
   positionals: ['PARTITION'],
   details: `--in is a PKCS#8 private key (PEM or DER), or with --unwrap-key-file an RFC 5649 AES-KWP blob
-as written by 'key export'. Imported keys are recorded as origin imported, local false and
-never-extractable false.`,
+as written by 'key export'. A secret key is imported wrapped only: --algorithm (aes-256,
+hmac-sha256...) with --unwrap-key-file, the unwrapped bytes being the raw key. Imported keys
+are recorded as origin imported, local false and never-extractable false.`,
   options: {
     label: {
       type: 'string',
@@ -396,6 +410,11 @@ never-extractable false.`,
       description: 'deprecated alias of --unwrap-key-file',
     },
     pss: { type: 'boolean', description: 'sign with RSA-PSS instead of PKCS#1 v1.5 (RSA keys)' },
+    algorithm: {
+      type: 'string',
+      value: 'ALG',
+      description: 'a secret key of this algorithm (raw bytes, wrapped: needs --unwrap-key-file)',
+    },
     extractable: { type: 'boolean', description: 'mark the imported key extractable' },
     purposes: keyGenerate.options.purposes!,
     ...MASTER_OPTIONS,
@@ -406,8 +425,18 @@ never-extractable false.`,
     const unwrapPath = keyFileOption(inv, 'unwrap-key');
     const input = readInputFile(requiredOption(inv, 'in'), 'key');
     const p = purposes(inv);
+    const algorithm = stringOption(inv, 'algorithm');
+    if (algorithm !== undefined && !(isHsmAlgorithm(algorithm) && isSecretAlgorithm(algorithm))) {
+      throw new UsageError(
+        `--algorithm names a secret key's algorithm (${HSM_ALGORITHMS.filter(isSecretAlgorithm).join(', ')})`,
+      );
+    }
+    if (algorithm !== undefined && unwrapPath === undefined) {
+      throw new UsageError('a secret key is imported wrapped: give --unwrap-key-file FILE');
+    }
     const common = {
       label,
+      ...(algorithm === undefined ? {} : { algorithm }),
       pss: flag(inv, 'pss'),
       extractable: flag(inv, 'extractable'),
       ...(p === undefined ? {} : { purposes: p }),

@@ -14,6 +14,7 @@ import {
   type StoredRule,
 } from '../governance-bytes.js';
 import { jsonText } from '../output.js';
+import { REMOTE_OPTIONS, withTarget } from '../remote.js';
 import { MASTER_OPTIONS } from './partition.js';
 
 /** The officer whose session authorises a change: --officer and its passphrase. */
@@ -310,6 +311,69 @@ ${APPROVAL_NOTE}`,
     }
     if (flag(inv, 'json')) inv.io.stdout(jsonText(approverKeyJson(key)));
     else inv.io.stdout(`approver key ${fingerprint} revoked\n`);
+    return EXIT.ok;
+  },
+};
+
+/** A principal of the role table as `officer list --json` prints it (as the API answers it). */
+export interface OfficerJson {
+  readonly name: string;
+  readonly type: string;
+  readonly state: string;
+  readonly createdAt: string;
+  readonly roles: readonly { readonly role: string; readonly partition: string | null }[];
+  readonly approverKeys: number;
+}
+
+function officerJson(o: OfficerJson): OfficerJson {
+  return {
+    name: o.name,
+    type: o.type,
+    state: o.state,
+    createdAt: o.createdAt,
+    roles: o.roles.map((r) => ({ role: r.role, partition: r.partition })),
+    approverKeys: o.approverKeys,
+  };
+}
+
+export const officerList: Command = {
+  path: ['officer', 'list'],
+  summary: 'List the principals of the role table with their roles (of one partition, or all).',
+  positionals: [],
+  details: `One line a principal: name, type (officer or application), state, its active roles
+(ROLE on the device, ROLE@PARTITION in a partition; - for none) and how many usable approver
+keys it has. With --partition, only the principals holding a role in that partition, with
+their roles there. With --api, the API's principal needs device-so or auditor on the device
+(with --partition: pso or auditor of the partition); API principals (tokens, client
+certificates) are not listed, their roles are in their credentials.`,
+  options: {
+    partition: {
+      type: 'string',
+      value: 'P',
+      description: 'only the principals holding a role in this partition',
+    },
+    ...MASTER_OPTIONS,
+    ...REMOTE_OPTIONS,
+  },
+  async run(inv) {
+    const partition = stringOption(inv, 'partition');
+    const officers = await withTarget<readonly OfficerJson[]>(
+      inv,
+      (hsm) => hsm.governance.officers(partition),
+      (api) => api.listOfficers(partition),
+    );
+    if (flag(inv, 'json')) {
+      inv.io.stdout(jsonText(officers.map(officerJson)));
+      return EXIT.ok;
+    }
+    for (const o of officers) {
+      const roles = o.roles.map((r) =>
+        r.partition === null ? r.role : `${r.role}@${r.partition}`,
+      );
+      inv.io.stdout(
+        `${o.name}\t${o.type}\t${o.state}\t${roles.length === 0 ? '-' : roles.join(',')}\t${String(o.approverKeys)} approver key${o.approverKeys === 1 ? '' : 's'}\n`,
+      );
+    }
     return EXIT.ok;
   },
 };

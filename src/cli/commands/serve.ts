@@ -2,6 +2,7 @@
 // serves RFC 3161 over HTTP until SIGINT/SIGTERM, then finishes in-flight work and flushes; and,
 // when its settings are given, the HSM's REST API on a listener of its own in the same process.
 import cluster from 'node:cluster';
+import { constants } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import { join } from 'node:path';
@@ -385,6 +386,10 @@ export async function startServer(
         {
           cert: readInputFile(config.tlsCert, 'TLS certificate'),
           key: readInputFile(config.tlsKey, 'TLS key'),
+          // TLS 1.2 and 1.3 only, and no renegotiation (a full handshake the server pays for at
+          // the client's request, and a way to swap a client certificate mid-connection).
+          minVersion: 'TLSv1.2',
+          secureOptions: constants.SSL_OP_NO_RENEGOTIATION,
           // Mutual TLS: ask for a client certificate; the access check decides (401 without one).
           ...(config.mtlsCa === undefined
             ? {}
@@ -399,6 +404,9 @@ export async function startServer(
         },
         serveRequest,
       );
+      tls.on('secureConnection', (socket) => {
+        socket.disableRenegotiation();
+      });
       tls.requestTimeout = config.requestTimeoutMs;
       tls.headersTimeout = server.headersTimeout;
       tls.keepAliveTimeout = config.keepAliveTimeoutMs;

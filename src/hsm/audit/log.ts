@@ -208,6 +208,26 @@ export async function* verifiedAuditEntries(
   }
 }
 
+/** The most entries one page of the log holds (the REST API's limit is at most this). */
+export const AUDIT_PAGE_LIMIT = 1000;
+
+/** A page of the log: its entries, and the `after` of the next page (null: none follows). */
+export interface AuditPage {
+  readonly entries: AuditEntry[];
+  readonly next: number | null;
+}
+
+/** The entries after `after`, at most `limit`: one more row is read to tell whether more follow. */
+export async function auditPage(
+  store: StoreReader,
+  after: number,
+  limit: number,
+): Promise<AuditPage> {
+  const rows = await store.audit.page(after, limit + 1);
+  const entries = rows.slice(0, limit).map(toEntry);
+  return { entries, next: rows.length > limit ? (entries.at(-1)?.seq ?? null) : null };
+}
+
 export async function* exportAudit(store: StoreReader): AsyncGenerator<AuditEntry> {
   for await (const row of store.audit.entries()) {
     yield toEntry(row);

@@ -82,6 +82,8 @@ export interface GovernedCall {
   readonly escrow?: JsonObject;
   /** A key's own rules that must be met too (its approval policy), read from its row. */
   readonly keyRules?: { readonly keyId: string; readonly classes: readonly KeyRuleClass[] };
+  /** The rules of a second key the call uses (the key a wrap takes out of the device). */
+  readonly otherKeyRules?: { readonly keyId: string; readonly classes: readonly KeyRuleClass[] };
 }
 
 /** How a request's statement is signed: the device key, or a partition's attestation key. */
@@ -145,12 +147,10 @@ export class GovernanceCore {
     const g = this.governed(call.action);
     const scope = this.scopeOf(g, call.partitionId);
     const classes = [...(g.class === undefined ? [] : [g.class]), ...(call.alsoClasses ?? [])];
-    const own = call.keyRules;
+    const keys = [call.keyRules, call.otherKeyRules].filter((k) => k !== undefined);
     return Promise.all([
       ...classes.map((c) => this.quorum.get(r, scope, c)),
-      ...(own === undefined
-        ? []
-        : own.classes.map((c) => this.quorum.get(r, keyScope(own.keyId), c))),
+      ...keys.flatMap((own) => own.classes.map((c) => this.quorum.get(r, keyScope(own.keyId), c))),
     ]);
   }
 

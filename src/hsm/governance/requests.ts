@@ -101,6 +101,24 @@ export interface RequestSpec {
   readonly rules: readonly { readonly ref: RuleRef; readonly rule: QuorumRule }[];
 }
 
+/**
+ * Reads made once per snapshot: the evaluations of the requests of one listing share the
+ * approver keys, principals and rules they name (each read and authenticated once). Only for
+ * reads of one state of the store (a snapshot), never across a change.
+ */
+export class SnapshotReads {
+  private readonly done = new Map<string, Promise<unknown>>();
+
+  once<T>(key: string, read: () => Promise<T>): Promise<T> {
+    let p = this.done.get(key) as Promise<T> | undefined;
+    if (p === undefined) {
+      p = read();
+      this.done.set(key, p);
+    }
+    return p;
+  }
+}
+
 export class ApprovalRequests {
   constructor(
     private readonly core: Core,
@@ -333,18 +351,39 @@ export class ApprovalRequests {
    * version and digest it names; only decisions by keys not revoked since, of principals still
    * active, count.
    */
+  /** Every request's approvals, read once: for listing many requests (request id to rows). */
+  async approvalsByRequest(r: StoreReader): Promise<Map<string, GovernanceObject<ApprovalBody>[]>> {
+    const out = new Map<string, GovernanceObject<ApprovalBody>[]>();
+    for (const a of await this.objects.list<ApprovalBody>(r, 'approval')) {
+      const list = out.get(a.body.request);
+      if (list === undefined) out.set(a.body.request, [a]);
+      else list.push(a);
+    }
+    return out;
+  }
+
+  /**
+   * `approvals`: the request's approval rows when the caller read them already; `reads`: the
+   * approver keys, principals and rules read for other requests of the same snapshot (a
+   * listing reads each once, not once per request that names it).
+   */
   async evaluate(
     r: StoreReader,
     req: GovernanceObject<RequestBody>,
     now: Date,
+    approvals?: readonly GovernanceObject<ApprovalBody>[],
+    reads: SnapshotReads = new SnapshotReads(),
   ): Promise<RequestEvaluation> {
     const s = req.body.statement;
     if (req.body.state !== 'pending') return { state: req.body.state, rules: [] };
     const decisions: Decision[] = [];
-    for (const a of await this.approvals(r, req.id)) {
-      const key = await this.approvers.get(r, a.body.key);
+    for (const a of approvals ?? (await this.approvals(r, req.id))) {
+      const key = await reads.once(`key\0${a.body.key}`, () => this.approvers.get(r, a.body.key));
       if (key === undefined || key.body.revokedAt !== null) continue;
-      if ((await this.roles.principal(r, a.body.principal))?.body.state !== 'active') continue;
+      const principal = await reads.once(`principal\0${a.body.principal}`, () =>
+        this.roles.principal(r, a.body.principal),
+      );
+      if (principal?.body.state !== 'active') continue;
       decisions.push({
         principal: a.body.principal,
         decision: a.body.decision,
@@ -355,7 +394,9 @@ export class ApprovalRequests {
     const rules: { ref: RuleRef; state: QuorumState }[] = [];
     let changed = false;
     for (const ref of s.rules) {
-      const current = await this.quorum.get(r, ref.scope, ref.operation as never);
+      const current = await reads.once(`rule\0${ref.scope}\0${ref.operation}`, () =>
+        this.quorum.get(r, ref.scope, ref.operation as never),
+      );
       if (
         current.ref.version !== ref.version ||
         current.ref.digest !== ref.digest ||

@@ -107,6 +107,28 @@ export const GOVERNED: Readonly<Record<string, Governed>> = {
     roles: ['crypto-user', 'crypto-officer'],
     scope: 'partition',
   },
+  // A secret key's uses (keys/secret-use.ts), under its use rule like a signature. Wrapping
+  // takes another key out of the device: the key.export class and the export roles apply, as
+  // to an export. Unwrapping makes a key: the roles that create keys.
+  'key.derive': { class: undefined, roles: ['crypto-user', 'crypto-officer'], scope: 'partition' },
+  'key.encrypt': { class: undefined, roles: ['crypto-user', 'crypto-officer'], scope: 'partition' },
+  'key.decrypt': { class: undefined, roles: ['crypto-user', 'crypto-officer'], scope: 'partition' },
+  'key.mac': { class: undefined, roles: ['crypto-user', 'crypto-officer'], scope: 'partition' },
+  'key.verify-mac': {
+    class: undefined,
+    roles: ['crypto-user', 'crypto-officer'],
+    scope: 'partition',
+  },
+  'key.wrap': {
+    class: 'key.export',
+    roles: ['device-so', 'pso', 'crypto-officer'],
+    scope: 'partition',
+  },
+  'key.unwrap': {
+    class: undefined,
+    roles: ['crypto-officer', 'pso', 'device-so'],
+    scope: 'partition',
+  },
   'key.block': { class: undefined, roles: ['crypto-officer', 'pso'], scope: 'partition' },
   'key.unblock': { class: undefined, roles: ['crypto-officer', 'pso'], scope: 'partition' },
   'key.policy': { class: undefined, roles: ['crypto-officer', 'pso'], scope: 'partition' },

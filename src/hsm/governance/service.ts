@@ -22,6 +22,7 @@ import { checkPresented, presentedRole, type PresentedAuthority } from './presen
 import {
   escrowDigest,
   escrowOf,
+  SnapshotReads,
   withoutEscrow,
   type ApprovalBody,
   type RequestBody,
@@ -546,12 +547,19 @@ export class Governance {
 
   // ------------------------------------------------------------- approval requests
 
-  private async view(r: StoreReader, req: GovernanceObject<RequestBody>): Promise<RequestView> {
+  /** `approvals`: the request's approval rows when the caller read them already. */
+  private async view(
+    r: StoreReader,
+    req: GovernanceObject<RequestBody>,
+    approvals?: readonly GovernanceObject<ApprovalBody>[],
+    reads?: SnapshotReads,
+  ): Promise<RequestView> {
+    const rows = approvals ?? (await this.gov.requests.approvals(r, req.id));
     return {
       id: req.id,
       body: withoutEscrow(req.body),
-      approvals: (await this.gov.requests.approvals(r, req.id)).map((a) => a.body),
-      evaluation: await this.gov.requests.evaluate(r, req, this.core.clock.now()),
+      approvals: rows.map((a) => a.body),
+      evaluation: await this.gov.requests.evaluate(r, req, this.core.clock.now(), rows, reads),
     };
   }
 
@@ -559,11 +567,22 @@ export class Governance {
     return this.view(this.core.store, await this.gov.requests.require(this.core.store, id));
   }
 
+  /**
+   * Every request with its approvals and evaluation, from one snapshot: the request rows and
+   * the approval rows are each read once (not the approvals once per request, twice), and the
+   * rules, approver keys and principals the requests name once each (not once per request).
+   */
   async listRequests(): Promise<RequestView[]> {
-    const out: RequestView[] = [];
-    for (const req of await this.gov.requests.list(this.core.store))
-      out.push(await this.view(this.core.store, req));
-    return out;
+    // One state of the store: an approval written between the two reads is not half-listed.
+    return this.core.store.snapshot(async (r) => {
+      const approvals = await this.gov.requests.approvalsByRequest(r);
+      const reads = new SnapshotReads();
+      const out: RequestView[] = [];
+      for (const req of await this.gov.requests.list(r)) {
+        out.push(await this.view(r, req, approvals.get(req.id) ?? [], reads));
+      }
+      return out;
+    });
   }
 
   /** Records an approver's signed decision: the signature is the authority, no session. */

@@ -28,6 +28,8 @@ import {
   type Signer,
 } from '../../pki/index.js';
 import { canonicalJson } from '../governance/canonical-json.js';
+import { HsmError } from '../errors.js';
+import { isSecretAlgorithm } from '../key-crypto.js';
 import { keyPolicyJson } from '../keys/policy.js';
 import type { KeyInfo, KeyPurpose } from '../types.js';
 
@@ -108,7 +110,20 @@ export function evidenceElements(input: AttestationInput): { type: string; claim
   const bool = (value: boolean): ClaimValue => ({ type: 'bool', value });
   const keyClaims: Claims = [
     { oid: KEY_CLAIMS.identifier.oid, value: { type: 'utf8', value: key.id } },
-    { oid: KEY_CLAIMS.spki.oid, value: { type: 'spki', value: key.spki } },
+    // A key pair is named by its SPKI; a secret key, which has none, by its algorithm and its
+    // key check value (the row's public part, checked against the unsealed key).
+    ...(isSecretAlgorithm(key.algorithm)
+      ? [
+          {
+            oid: KEY_CLAIMS.keyAlgorithm.oid,
+            value: { type: 'utf8', value: key.algorithm },
+          } as const,
+          {
+            oid: KEY_CLAIMS.keyCheckValue.oid,
+            value: { type: 'octets', value: key.spki },
+          } as const,
+        ]
+      : [{ oid: KEY_CLAIMS.spki.oid, value: { type: 'spki', value: key.spki } } as const]),
     { oid: KEY_CLAIMS.extractable.oid, value: bool(a.extractable) },
     { oid: KEY_CLAIMS.sensitive.oid, value: bool(a.sensitive) },
     { oid: KEY_CLAIMS.neverExtractable.oid, value: bool(a.neverExtractable) },
@@ -170,6 +185,13 @@ function keyUsageFor(purposes: readonly KeyPurpose[]): KeyUsageName[] {
 /** An X.509 key attestation certificate for the key, issued by the partition attestation key. */
 export async function issueAttestationCertificate(input: AttestationInput): Promise<Uint8Array> {
   const { key } = input;
+  if (isSecretAlgorithm(key.algorithm)) {
+    throw new HsmError(
+      'invalid-argument',
+      'a key attestation certificate certifies a public key: a secret key has none; attest it with evidence (its algorithm and key check value)',
+      { details: { label: key.label, algorithm: key.algorithm, field: 'format' } },
+    );
+  }
   const signer = input.attestationSigner;
   const issuerCert = parseCertificateFields(signer.certificateChain[0]!);
   const issuerName = issuerCert.subject;

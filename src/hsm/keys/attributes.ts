@@ -8,6 +8,7 @@ import {
   type KeyPurpose,
 } from '../types.js';
 
+/** A generated key's attributes (purposes: the caller's, its algorithm's, or sign and verify). */
 export function generatedAttributes(
   options: Pick<GenerateKeyOptions, 'extractable' | 'modifiable' | 'destroyable' | 'purposes'>,
 ): KeyAttributes {
@@ -26,10 +27,11 @@ export function generatedAttributes(
   };
 }
 
-export function importedAttributes(options: {
-  extractable?: boolean | undefined;
-  purposes?: readonly KeyPurpose[] | undefined;
-}): KeyAttributes {
+/** An imported key's attributes (origin imported); `unwrapped` for a key unwrapped inside. */
+export function importedAttributes(
+  options: { extractable?: boolean | undefined; purposes?: readonly KeyPurpose[] | undefined },
+  origin: 'imported' | 'unwrapped' = 'imported',
+): KeyAttributes {
   return {
     extractable: options.extractable ?? false,
     sensitive: true,
@@ -40,7 +42,7 @@ export function importedAttributes(options: {
     copyable: false,
     destroyable: true,
     purposes: options.purposes ?? ['sign', 'verify'],
-    origin: 'imported',
+    origin,
   };
 }
 
@@ -63,7 +65,8 @@ export function attributesConsistent(
 ): boolean {
   return (
     (history.created === undefined ||
-      (history.created === 'key.import') === (a.origin === 'imported')) &&
+      ((history.created === 'key.import') === (a.origin === 'imported') &&
+        (history.created === 'key.unwrap') === (a.origin === 'unwrapped'))) &&
     !(a.neverExtractable && a.extractable) &&
     !(a.neverExtractable && history.exported) &&
     a.local === (a.origin === 'generated') &&

@@ -12,9 +12,14 @@ import { HsmError } from '../errors.js';
 import { scrubAfterDelete, type ScrubOutcome } from '../scrub.js';
 import { integrityError } from '../integrity.js';
 import {
+  checkAlgorithmPurposes,
+  defaultPurposes,
   generateKey as newKeyPair,
   importKeyMaterial,
   isHsmAlgorithm,
+  isSecretAlgorithm,
+  loadKey,
+  publicPartOf,
   rowKind,
   type HsmAlgorithm,
   type PrivateKeyHandle,
@@ -51,12 +56,17 @@ import {
   modifyClasses,
   parseKeyPolicy,
 } from './policy.js';
-import { keyAad, sealPrivateKey, unsealKey, unsealRow } from './sealing.js';
+import { keyAad, rowAlgorithm, sealPrivateKey, unsealKey, unsealRow } from './sealing.js';
 
 export interface ImportKeyOptions {
   readonly label: string;
   /** PKCS#8 DER of the private key. */
   readonly pkcs8: Uint8Array;
+  /**
+   * A secret key's algorithm (`aes-256`...): the unwrapped bytes of a wrapped import are then
+   * the raw key, not PKCS#8 (a secret key is imported wrapped only, see importWrappedKey).
+   */
+  readonly algorithm?: HsmAlgorithm;
   /** For RSA keys: sign with PSS instead of PKCS#1 v1.5. */
   readonly pss?: boolean;
   readonly extractable?: boolean;
@@ -127,7 +137,11 @@ async function compareAndDeleteKey(tx: StoreTx, current: KeyRow): Promise<void> 
   }
 }
 
-async function requireFreeLabel(r: StoreReader, partitionId: string, label: string): Promise<void> {
+export async function requireFreeLabel(
+  r: StoreReader,
+  partitionId: string,
+  label: string,
+): Promise<void> {
   if (await r.keys.labelTaken(partitionId, label)) {
     throw new HsmError(
       'key-exists',
@@ -137,7 +151,7 @@ async function requireFreeLabel(r: StoreReader, partitionId: string, label: stri
   }
 }
 
-function requireWritable(policy: PartitionPolicy): void {
+export function requireWritable(policy: PartitionPolicy): void {
   if (policy.readOnly) {
     throw new HsmError('policy-read-only', 'the partition is read-only');
   }
@@ -155,6 +169,8 @@ export async function generateKey(
     });
   }
   checkPurposes(options.purposes ?? []);
+  const purposes = options.purposes ?? defaultPurposes(options.algorithm);
+  checkAlgorithmPurposes(options.algorithm, purposes);
   const op: Operation = {
     action: 'key.generate',
     details: { partition: partitionName, label: options.label },
@@ -168,7 +184,7 @@ export async function generateKey(
     const key = await newKeyPair(options.algorithm);
     const id = randomUUID();
     const now = core.clock.now();
-    const attributes = withPolicy(generatedAttributes(options), policy);
+    const attributes = withPolicy(generatedAttributes({ ...options, purposes }), policy);
     return core.store.tx(async (tx) => {
       // Re-checked inside the transaction: another process may have changed the policy or
       // taken the label meanwhile.
@@ -208,6 +224,30 @@ export async function generateKey(
   });
 }
 
+/** A key to import, loaded by its mechanism, with its public part. */
+interface ImportMaterial {
+  readonly algorithm: HsmAlgorithm;
+  readonly key: PrivateKeyHandle;
+  readonly publicPart: Uint8Array;
+}
+
+/**
+ * The key an import brings: PKCS#8 (its algorithm by its OID), or the raw bytes of a secret key
+ * of the named algorithm.
+ */
+function importMaterial(options: ImportKeyOptions, encoded: Uint8Array): ImportMaterial {
+  if (options.algorithm === undefined) return importKeyMaterial(encoded, options.pss ?? false);
+  if (!isHsmAlgorithm(options.algorithm) || !isSecretAlgorithm(options.algorithm)) {
+    throw new HsmError(
+      'invalid-argument',
+      'an algorithm is named for a secret key only (a key pair is imported as PKCS#8)',
+      { details: { algorithm: options.algorithm, field: 'algorithm' } },
+    );
+  }
+  const key = loadKey(options.algorithm, encoded);
+  return { algorithm: options.algorithm, key, publicPart: publicPartOf(options.algorithm, key) };
+}
+
 async function importKeyIn(
   core: Core,
   partitionName: string,
@@ -215,13 +255,11 @@ async function importKeyIn(
   op: Operation,
 ): Promise<KeyInfo> {
   op.partitionId = (await core.partitionRow(core.store, partitionName)).id;
-  const {
-    algorithm,
-    key: privateKey,
-    publicPart: spki,
-  } = importKeyMaterial(options.pkcs8, options.pss ?? false);
+  const { algorithm, key: privateKey, publicPart: spki } = importMaterial(options, options.pkcs8);
+  const purposes = options.purposes ?? defaultPurposes(algorithm);
+  checkAlgorithmPurposes(algorithm, purposes);
   const policy = parseKeyPolicy(options.policy, 1);
-  const attributes = withPolicy(importedAttributes(options), policy);
+  const attributes = withPolicy(importedAttributes({ ...options, purposes }), policy);
   const id = randomUUID();
   const now = core.clock.now();
   return core.store.tx(async (tx) => {
@@ -270,10 +308,23 @@ export async function importKey(
     action: 'key.import',
     details: { partition: partitionName, label: options.label },
   };
-  return await core.guard(op, () => importKeyIn(core, partitionName, options, op));
+  return await core.guard(op, () => {
+    // A secret key never crosses into the HSM in the clear: it comes wrapped.
+    if (options.algorithm !== undefined) {
+      throw new HsmError(
+        'invalid-argument',
+        'a secret key is imported wrapped (importWrappedKey), never as plaintext',
+        { details: { field: 'algorithm' } },
+      );
+    }
+    return importKeyIn(core, partitionName, options, op);
+  });
 }
 
-/** Imports a key wrapped with RFC 5649 AES-KWP under a caller-supplied AES-256 key. */
+/**
+ * Imports a key wrapped with RFC 5649 AES-KWP under a caller-supplied AES-256 key: PKCS#8, or
+ * with `algorithm` the raw bytes of a secret key of that algorithm.
+ */
 export async function importWrappedKey(
   core: Core,
   partitionName: string,
@@ -331,6 +382,13 @@ export function publicKey(
   const op: Operation = { action: 'key.public', details: { partition: partitionName, label } };
   return core.guard(op, async () => {
     const { partition, row } = await core.locate(core.store, partitionName, label, op);
+    if (isSecretAlgorithm(rowAlgorithm(row))) {
+      throw new HsmError(
+        'invalid-argument',
+        'a secret key has no public key (its key check value is in the key description)',
+        { details: { label, algorithm: row.algorithm } },
+      );
+    }
     unsealKey(core.keys.kek, core.deviceId, row);
     return { key: toKeyInfo(row, partition.name), spki: new Uint8Array(publicKeyOf(row)) };
   });

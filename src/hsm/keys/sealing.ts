@@ -9,6 +9,7 @@ import {
   isHsmAlgorithm,
   loadKey,
   publicPartOf,
+  rowKind,
   type HsmAlgorithm,
   type PrivateKeyHandle,
 } from '../key-crypto.js';
@@ -39,6 +40,11 @@ export function sealPrivateKey(
 export function rowAlgorithm(row: KeyRow): HsmAlgorithm {
   if (!isHsmAlgorithm(row.algorithm)) {
     throw integrityError('key', 'the row names an unknown algorithm', { keyId: row.id });
+  }
+  // The kind follows from the algorithm (both are under the row's MAC): a row that says
+  // otherwise was made by no release.
+  if (row.kind !== rowKind(row.algorithm)) {
+    throw integrityError('key', 'the row kind does not match its algorithm', { keyId: row.id });
   }
   return row.algorithm;
 }

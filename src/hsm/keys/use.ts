@@ -73,7 +73,7 @@ function checkInput(input: SignInput, algorithm: HsmAlgorithm): 'data' | 'digest
 const algorithmOf = rowAlgorithm;
 
 /** A user key with the purpose, usable now (not in the trash, not blocked). */
-function requireUsable(row: KeyRow, purpose: KeyPurpose): void {
+export function requireUsable(row: KeyRow, purpose: KeyPurpose): void {
   if (row.role !== 'user') {
     // The partition's own keys sign only tokens and evidence: never what a caller hands in.
     throw new HsmError('system-key', "a partition's own keys are not used through this call", {

@@ -53,6 +53,8 @@ function agreementMechanism(name: AgreementAlgorithm): Mechanism {
   return {
     name,
     keyClass: 'agreement',
+    // An agreement key only derives: a key made from its shared secret (src/hsm/keys/derive.ts).
+    purposes: { default: ['derive'], allowed: ['derive'] },
     // An EC PKCS#8 is imported as ECDSA unless the import names this algorithm.
     pkcs8Oids: [shape.oid],
     generate: async () => keyPair(await shape.generate()),

@@ -2,6 +2,18 @@
 // agreement, KEM and secret keys. Each family adds its names here and its file to
 // OTHER_FAMILIES in index.ts; a name without a family fails the registry at load.
 export const OTHER_ALGORITHMS = [
+  // aes.ts: AES-GCM encryption, AES key wrap (RFC 3394, RFC 5649).
+  'aes-128',
+  'aes-256',
+  // chacha20-poly1305.ts: RFC 8439 AEAD.
+  'chacha20-poly1305',
+  // hmac.ts: HMAC over SHA-2 and SHA-3.
+  'hmac-sha256',
+  'hmac-sha384',
+  'hmac-sha512',
+  'hmac-sha3-256',
+  'hmac-sha3-384',
+  'hmac-sha3-512',
   // Key agreement (agreement.ts).
   'ecdh-p256',
   'ecdh-p384',

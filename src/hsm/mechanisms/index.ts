@@ -13,8 +13,12 @@ import {
 } from '../../pki/index.js';
 import { HsmError } from '../errors.js';
 import { agreement } from './agreement.js';
+import type { Capability } from '../../pki/index.js';
+import { aes } from './aes.js';
 import { OTHER_ALGORITHMS, type OtherAlgorithm } from './algorithms.js';
+import { chacha20Poly1305 } from './chacha20-poly1305.js';
 import { ecdsa } from './ecdsa.js';
+import { hmac } from './hmac.js';
 import { eddsa } from './eddsa.js';
 import { mlKem } from './ml-kem.js';
 import { rsaPkcs1 } from './rsa-pkcs1.js';
@@ -29,7 +33,11 @@ import type {
 } from './types.js';
 
 export type {
+  AeadCiphertext,
+  AeadFacts,
   GeneratedKey,
+  KeyWrapMode,
+  MechanismPurposes,
   HsmAlgorithm,
   KeyClass,
   Mechanism,
@@ -41,9 +49,16 @@ export type {
 export { OTHER_ALGORITHMS, type OtherAlgorithm } from './algorithms.js';
 export { MaterialKey } from './material-key.js';
 export { exportPkcs8, loadPkcs8, loadSpki, spkiOf } from './node-keys.js';
+export { KCV_LABEL, KCV_LENGTH, keyCheckValue } from './secret-keys.js';
 
 const FAMILIES: readonly MechanismFamily[] = [ecdsa, eddsa, rsaPkcs1, rsaPss];
-const OTHER_FAMILIES: readonly OtherMechanismFamily[] = [agreement, mlKem];
+const OTHER_FAMILIES: readonly OtherMechanismFamily[] = [
+  aes,
+  chacha20Poly1305,
+  hmac,
+  agreement,
+  mlKem,
+];
 
 function build(): ReadonlyMap<HsmAlgorithm, Mechanism> {
   const byName = new Map<HsmAlgorithm, Mechanism>();
@@ -155,10 +170,47 @@ export function verifyOperation(
   return verifier(spki);
 }
 
+/** True for a secret (symmetric) key's algorithm: its public part is a key check value. */
+export function isSecretAlgorithm(algorithm: HsmAlgorithm): boolean {
+  return rowKind(algorithm) === 'secret';
+}
+
 /** How a key row of the algorithm stores the key: a key pair, or a secret key. */
 export function rowKind(algorithm: HsmAlgorithm): 'asymmetric' | 'secret' {
   const mechanism: Mechanism = mechanismFor(algorithm);
   return mechanism.keyClass === 'secret' ? 'secret' : 'asymmetric';
+}
+
+/** A signature key's purposes when none are given (and any may be given). */
+const SIGNATURE_PURPOSES: readonly Capability[] = ['sign', 'verify'];
+
+/** The purposes a new key of the algorithm takes when the caller names none. */
+export function defaultPurposes(algorithm: HsmAlgorithm): readonly Capability[] {
+  const mechanism: Mechanism = mechanismFor(algorithm);
+  return mechanism.purposes?.default ?? SIGNATURE_PURPOSES;
+}
+
+/**
+ * Refuses purposes a key of the algorithm cannot serve (an HMAC key does not encrypt); a
+ * mechanism without a purpose list (the signature keys) takes any, as before.
+ */
+export function checkAlgorithmPurposes(
+  algorithm: HsmAlgorithm,
+  purposes: readonly Capability[],
+): void {
+  const allowed = mechanismFor(algorithm).purposes?.allowed;
+  if (allowed === undefined) return;
+  for (const purpose of purposes) {
+    if (!allowed.includes(purpose)) {
+      throw new HsmError(
+        'invalid-argument',
+        `a ${algorithm} key cannot have the purpose ${purpose}`,
+        {
+          details: { algorithm, purpose, allowed: allowed.join(' ') },
+        },
+      );
+    }
+  }
 }
 
 /** True for the name of a signature algorithm of src/pki (the keys that certify and stamp). */

@@ -38,6 +38,8 @@ function kemMechanism(name: Kem): Mechanism {
   return {
     name,
     keyClass: 'kem',
+    // A KEM key only derives: a key made from a decapsulated secret (src/hsm/keys/derive.ts).
+    purposes: { default: ['derive'], allowed: ['derive'] },
     pkcs8Oids: [pqParameters(name).oid],
     generate() {
       const seed = generatePqSeed(name);

@@ -2,7 +2,7 @@
 // facts in src/pki/algorithms/<family>.ts for the families that sign): one Mechanism per key
 // algorithm, resolved once.
 import type { KeyObject } from 'node:crypto';
-import type { KeyAlgorithm, KeyAlgorithmInfo, MechanismName } from '../../pki/index.js';
+import type { Capability, KeyAlgorithm, KeyAlgorithmInfo, MechanismName } from '../../pki/index.js';
 import type { MaterialKey } from './material-key.js';
 import type { OtherAlgorithm } from './algorithms.js';
 
@@ -28,6 +28,36 @@ export interface GeneratedKey {
   readonly privateKey: PrivateKeyHandle;
   /** The key's public part (Mechanism.publicPart). */
   readonly publicPart: Uint8Array;
+}
+
+/** An AEAD encryption: the nonce the mechanism chose, and the ciphertext with its tag appended. */
+export interface AeadCiphertext {
+  readonly nonce: Uint8Array;
+  /** The ciphertext followed by the authentication tag (`aead.tagLength` bytes). */
+  readonly ciphertext: Uint8Array;
+}
+
+/** The facts of an AEAD mechanism that callers and the usage counter need. */
+export interface AeadFacts {
+  readonly nonceLength: number;
+  readonly tagLength: number;
+  /**
+   * How many encryptions one key may make with random nonces before it must be retired (NIST SP
+   * 800-38D 8.3 for GCM; the same birthday bound for ChaCha20-Poly1305): the HSM counts them.
+   */
+  readonly invocationLimit: number;
+}
+
+/**
+ * AES key wrap: RFC 3394 (`kw`, a key of a multiple of 8 bytes, 16 or more) or RFC 5649 with
+ * padding (`kwp`, any length from 1 byte).
+ */
+export type KeyWrapMode = 'kw' | 'kwp';
+
+/** The purposes a key of the mechanism takes when none are given, and those it may carry. */
+export interface MechanismPurposes {
+  readonly default: readonly Capability[];
+  readonly allowed: readonly Capability[];
 }
 
 /**
@@ -83,6 +113,49 @@ export interface Mechanism {
     spki: Uint8Array,
   ) => (digest: Uint8Array, signature: Uint8Array) => boolean;
   /**
+   * The purposes of the mechanism's keys (absent: sign and verify by default, any allowed, as
+   * for the signature keys).
+   */
+  readonly purposes?: MechanismPurposes;
+  /** Present on an AEAD mechanism, with `encrypt` and `decrypt`. */
+  readonly aead?: AeadFacts;
+  /**
+   * Encrypts with a fresh random nonce that the mechanism chooses (never the caller: a nonce
+   * used twice under one key breaks GCM and ChaCha20-Poly1305), over the additional data.
+   */
+  readonly encrypt?: (
+    key: PrivateKeyHandle,
+    plaintext: Uint8Array,
+    aad: Uint8Array,
+  ) => AeadCiphertext;
+  /**
+   * Decrypts and authenticates; HsmError decrypt-failed when the tag does not verify (any bad
+   * nonce, ciphertext, tag or additional data), invalid-argument for a nonce of the wrong length
+   * or a ciphertext shorter than its tag.
+   */
+  readonly decrypt?: (
+    key: PrivateKeyHandle,
+    nonce: Uint8Array,
+    ciphertext: Uint8Array,
+    aad: Uint8Array,
+  ) => Uint8Array;
+  /** Wraps a key's encoding (RFC 3394 or RFC 5649); invalid-argument for a length `kw` refuses. */
+  readonly wrapKey?: (
+    key: PrivateKeyHandle,
+    plaintext: Uint8Array,
+    mode: KeyWrapMode,
+  ) => Uint8Array;
+  /** Unwraps; HsmError unwrap-failed when the integrity check fails. The caller wipes the result. */
+  readonly unwrapKey?: (
+    key: PrivateKeyHandle,
+    wrapped: Uint8Array,
+    mode: KeyWrapMode,
+  ) => Uint8Array;
+  /** A MAC of `data` (HMAC: the full output of the hash). */
+  readonly mac?: (key: PrivateKeyHandle, data: Uint8Array) => Uint8Array;
+  /** Recomputes the MAC and compares in constant time; false for any other tag, of any length. */
+  readonly verifyMac?: (key: PrivateKeyHandle, data: Uint8Array, tag: Uint8Array) => boolean;
+  /**
    * The raw shared secret with a peer's public key (SPKI DER) of the same algorithm: ECDH's
    * x-coordinate (SEC 1 3.3.1) or X25519's output (RFC 7748 6.1). It never leaves src/hsm: the
    * HSM derives a key from it and wipes it. HsmError invalid-argument for a peer key of another
@@ -104,6 +177,12 @@ export interface Mechanism {
    * wrong length is HsmError invalid-argument. Never leaves src/hsm.
    */
   readonly decapsulate?: (key: PrivateKeyHandle, ciphertext: Uint8Array) => Uint8Array;
+  /**
+   * A secret key's length in bytes as the HSM generates it, and as a key derived from a shared
+   * secret is made (HKDF output given to `load`): AES and ChaCha20 their key sizes, HMAC the
+   * length of its hash.
+   */
+  readonly secretLength?: number;
 }
 
 /** A mechanism of a signature algorithm of src/pki: its public facts are always there. */

@@ -10,9 +10,10 @@ export interface KeyRow {
   partition_id: string | null;
   label: string;
   role: 'device' | 'partition-attestation' | 'partition-timestamp' | 'user';
-  /** asymmetric: a key pair (spki set); secret: a symmetric key (no public key). */
+  /** asymmetric: a key pair (spki: its SPKI); secret: a symmetric key (spki: its check value). */
   kind: 'asymmetric' | 'secret';
   algorithm: string;
+  /** The key's public part; NULL only in rows of schemas 3 to 5 (never written so). */
   spki: Buffer | null;
   attributes_json: string;
   state: 'active' | 'invalidated';
@@ -194,6 +195,11 @@ export interface AuditRepository {
   head(): Promise<{ seq: number; hash: Buffer } | undefined>;
   /** Every entry in sequence order, read in pages so that a long log is not held in memory. */
   entries(): AsyncIterable<AuditRow>;
+  /**
+   * At most `limit` entries with a sequence number above `after`, in sequence order: one query
+   * on the primary key, whatever the log's length (a page of an export costs its own rows).
+   */
+  page(after: number, limit: number): Promise<AuditRow[]>;
   /** Sequence number of the newest successful entry of `actions` about the key (0: none). */
   latestKeyChange(keyId: string, actions: readonly string[]): Promise<number>;
   /** The same for a partition row (entries with no key id). */

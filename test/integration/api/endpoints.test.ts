@@ -10,7 +10,7 @@ import {
   sign,
   X509Certificate,
 } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { auditEntries } from '../../helpers/hsm.js';
 import { apiStores, startApiFixture, type ApiFixture } from '../../helpers/api.js';
 
@@ -466,6 +466,28 @@ for (const { store, skip } of apiStores()) {
         expect(c.json.state).toBe('cancelled');
       });
 
+      it('lists the requests with one read of the partitions and of the approvals per call', async () => {
+        const partitions = vi.spyOn(f.hsm, 'listPartitions');
+        const views = vi.spyOn(f.hsm.governance, 'showRequest');
+        try {
+          const list = await f.request('GET', '/v1/approvals', { token: auditor });
+          expect(list.status).toBe(200);
+          expect(list.json.approvals.length).toBeGreaterThanOrEqual(2);
+          expect(partitions).toHaveBeenCalledTimes(1);
+          expect(views).not.toHaveBeenCalled();
+          // What the list shows of a request is what showing it alone answers.
+          const one = list.json.approvals[0];
+          const shown = await f.request('GET', `/v1/approvals/${one.id}`, { token: auditor });
+          expect(shown.json).toEqual(one);
+          // A credential of another partition reads none of default's requests.
+          const theirs = await f.request('GET', '/v1/approvals', { token: other });
+          expect(theirs.json.approvals).toEqual([]);
+        } finally {
+          partitions.mockRestore();
+          views.mockRestore();
+        }
+      });
+
       it('revokes an approver key only when the rules stay reachable', async () => {
         const r = await f.request('DELETE', `/v1/approver-keys/${fingerprint}`, { token: so });
         expect([r.status, r.json.code]).toEqual([403, 'quorum-lockout']);
@@ -556,6 +578,31 @@ for (const { store, skip } of apiStores()) {
         expect(second.json.entries[0].seq).toBe(first.json.next + 1);
         const bad = await f.request('GET', '/v1/audit?limit=0', { token: auditor });
         expect(bad.status).toBe(400);
+      });
+
+      it('pages through the whole log with the cursor: every entry once, in order', async () => {
+        const before = (await auditEntries(f.hsm)).map((e) => e.seq);
+        const seen: number[] = [];
+        let after = 0;
+        for (let pages = 0; pages < 1000; pages++) {
+          const r = await f.request('GET', `/v1/audit?after=${after}&limit=50`, {
+            token: auditor,
+          });
+          expect(r.status).toBe(200);
+          seen.push(...r.json.entries.map((e: { seq: number }) => e.seq));
+          if (r.json.next === null) break;
+          after = r.json.next;
+        }
+        // Each page is an audited request: the log grows while it is paged, and a later page
+        // reaches the entries the earlier pages wrote.
+        expect(before.length).toBeGreaterThan(100);
+        expect(seen.slice(0, before.length)).toEqual(before);
+        expect(seen).toEqual([...seen].sort((a, b) => a - b));
+        expect(new Set(seen).size).toBe(seen.length);
+        const past = await f.request('GET', `/v1/audit?after=${seen.at(-1)! + 10}`, {
+          token: auditor,
+        });
+        expect([past.status, past.json.entries, past.json.next]).toEqual([200, [], null]);
       });
 
       it('records every request with its principal and never the token', async () => {

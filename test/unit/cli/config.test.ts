@@ -213,3 +213,78 @@ describe('server configuration', () => {
     expect(() => loadServerConfig(inv(tls))).toThrow('bearer tokens');
   });
 });
+
+describe('the REST API idempotency settings', () => {
+  const tls = { 'api-tls-cert': 'api.crt', 'api-tls-key': 'api.key' };
+  const jwt = { 'api-jwks': 'jwks.json', 'api-jwt-issuer': 'i', 'api-jwt-audience': 'a' };
+
+  it('keeps an answer 24 h and 10000 keys by default; a flag, a variable or the file sets them', () => {
+    expect(loadServerConfig(inv({ ...tls, ...jwt })).api).toMatchObject({
+      idempotencyTtlSeconds: 86_400,
+      idempotencyKeys: 10_000,
+    });
+    const file = join(tempDir(), 'idem.json');
+    writeFileSync(file, JSON.stringify({ apiIdempotencyTtlS: 600, apiIdempotencyKeys: 2000 }));
+    expect(loadServerConfig(inv({ ...tls, ...jwt, config: file })).api).toMatchObject({
+      idempotencyTtlSeconds: 600,
+      idempotencyKeys: 2000,
+    });
+    const env = { ATTESTAMP_API_IDEMPOTENCY_TTL_S: '3600', ATTESTAMP_API_IDEMPOTENCY_KEYS: '5000' };
+    expect(loadServerConfig(inv({ ...tls, ...jwt, config: file }, env)).api).toMatchObject({
+      idempotencyTtlSeconds: 3600,
+      idempotencyKeys: 5000,
+    });
+    const flags = { 'api-idempotency-ttl-s': '120', 'api-idempotency-keys': '1000' };
+    expect(loadServerConfig(inv({ ...tls, ...jwt, ...flags }, env)).api).toMatchObject({
+      idempotencyTtlSeconds: 120,
+      idempotencyKeys: 1000,
+    });
+  });
+
+  it.each([
+    [{ 'api-idempotency-ttl-s': '59' }, {}, '--api-idempotency-ttl-s'],
+    [{ 'api-idempotency-ttl-s': '604801' }, {}, '--api-idempotency-ttl-s'],
+    [{ 'api-idempotency-ttl-s': '1h' }, {}, '--api-idempotency-ttl-s'],
+    [{ 'api-idempotency-keys': '999' }, {}, '--api-idempotency-keys'],
+    [{ 'api-idempotency-keys': '1000001' }, {}, '--api-idempotency-keys'],
+    [{}, { ATTESTAMP_API_IDEMPOTENCY_KEYS: '-1' }, 'ATTESTAMP_API_IDEMPOTENCY_KEYS'],
+    [{}, { ATTESTAMP_API_IDEMPOTENCY_TTL_S: 'forever' }, 'ATTESTAMP_API_IDEMPOTENCY_TTL_S'],
+  ])('refuses %o %o naming %s', (options, env, name) => {
+    const i = inv({ ...tls, ...jwt, ...options }, env);
+    expect(() => loadServerConfig(i)).toThrow(UsageError);
+    expect(() => loadServerConfig(i)).toThrow(name);
+  });
+
+  it('refuses a bad value in the config file naming its key', () => {
+    const file = join(tempDir(), 'bad-idem.json');
+    writeFileSync(file, JSON.stringify({ apiIdempotencyTtlS: 'a day' }));
+    expect(() => loadServerConfig(inv({ ...tls, ...jwt, config: file }))).toThrow(
+      'config apiIdempotencyTtlS',
+    );
+    writeFileSync(file, JSON.stringify({ apiIdempotencyKeys: 10 }));
+    expect(() => loadServerConfig(inv({ ...tls, ...jwt, config: file }))).toThrow(
+      'config apiIdempotencyKeys',
+    );
+  });
+
+  it("hands them to the API's limits (milliseconds and keys)", async () => {
+    const { writeApiListenerFiles } = await import('../../helpers/api.js');
+    const { prepareApi } = await import('../../../src/cli/commands/api.js');
+    const { loadApiConfig } = await import('../../../src/cli/config.js');
+    const dir = tempDir();
+    const files = await writeApiListenerFiles(dir, 'idem');
+    const args: Record<string, string> = {};
+    for (let i = 0; i < files.args.length; i += 2) {
+      const name = files.args[i]!.slice(2);
+      const value = files.args[i + 1]!;
+      args[name] = /\.(crt|key|pem|json)$/.test(value) ? join(dir, value) : value;
+    }
+    const config = loadApiConfig(
+      inv({ ...args, 'api-idempotency-ttl-s': '90', 'api-idempotency-keys': '1500' }),
+    );
+    expect(prepareApi(config).limits).toMatchObject({
+      idempotencyTtlMs: 90_000,
+      idempotencyKeys: 1500,
+    });
+  });
+});

@@ -42,6 +42,8 @@ const BEFORE: readonly (readonly [HsmErrorCode, number])[] = [
   ['officer-required', EXIT.auth],
   ['officer-auth-failed', EXIT.auth],
   ['unwrap-failed', EXIT.dataError],
+  ['decrypt-failed', EXIT.dataError],
+  ['key-usage-exhausted', EXIT.refused],
   ['partition-revoked', EXIT.refused],
   ['integrity-failed', EXIT.integrity],
   ['audit-head-mismatch', EXIT.rollback],

@@ -556,3 +556,83 @@ describe('audit entries that name a governance object', () => {
     expect((await check()).firstBad?.seq).toBe(1);
   });
 });
+
+describe('the audit log a page at a time', () => {
+  let d: TestDevice;
+  beforeAll(async () => {
+    d = await createTestDevice();
+    for (let i = 0; i < 30; i++) {
+      await d.hsm.recordAccess({ actor: 'jwt:pager', outcome: 'success', details: { n: i } });
+    }
+  }, 60_000);
+  afterAll(async () => {
+    await d.hsm.close();
+  });
+
+  it('pages through the whole log: the same entries as the export, next pointing on', async () => {
+    const all = await auditEntries(d.hsm);
+    const paged: AuditEntry[] = [];
+    let after = 0;
+    for (let pages = 0; pages < 100; pages++) {
+      const page = await d.hsm.auditPage({ after, limit: 7 });
+      expect(page.entries.length).toBeLessThanOrEqual(7);
+      paged.push(...page.entries);
+      if (page.next === null) break;
+      expect(page.next).toBe(page.entries.at(-1)!.seq);
+      after = page.next;
+    }
+    expect(paged).toStrictEqual(all);
+    const last = all.at(-1)!.seq;
+    expect(await d.hsm.auditPage({ after: last, limit: 5 })).toStrictEqual({
+      entries: [],
+      next: null,
+    });
+    // A page that ends exactly at the last entry says none follows.
+    expect((await d.hsm.auditPage({ after: last - 3, limit: 3 })).next).toBeNull();
+    expect((await d.hsm.auditPage({ after: last - 4, limit: 3 })).next).toBe(last - 1);
+  });
+
+  it('reads only the rows of the page, however far into the log it starts', async () => {
+    const { auditPage } = await import('../../../src/hsm/audit/log.js');
+    const store = openSqliteStore(d.storePath);
+    try {
+      let fullReads = 0;
+      const rowsRead: number[] = [];
+      const counting = {
+        ...store,
+        audit: {
+          ...store.audit,
+          entries: () => {
+            fullReads++;
+            return store.audit.entries();
+          },
+          page: async (after: number, limit: number) => {
+            const rows = await store.audit.page(after, limit);
+            rowsRead.push(rows.length);
+            return rows;
+          },
+        },
+      };
+      for (const after of [0, 10, 25]) await auditPage(counting, after, 4);
+      expect(fullReads).toBe(0);
+      // Each page: its rows and one more (whether another page follows).
+      expect(rowsRead).toEqual([5, 5, 5]);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('refuses a page that is not one: a negative cursor, a limit of 0 or above 1000', async () => {
+    for (const [page, field] of [
+      [{ after: -1, limit: 5 }, 'after'],
+      [{ after: 0.5, limit: 5 }, 'after'],
+      [{ after: 0, limit: 0 }, 'limit'],
+      [{ after: 0, limit: 1001 }, 'limit'],
+    ] as const) {
+      await expect(d.hsm.auditPage(page)).rejects.toMatchObject({
+        code: 'invalid-argument',
+        details: { field },
+      });
+    }
+  });
+});

@@ -84,12 +84,16 @@ describe('migration of a schema 2 store', () => {
 });
 
 describe('the key kind of schema 3', () => {
-  it('is authenticated: a key pair relabelled a secret key (public key removed) is refused', async () => {
+  it('is authenticated: a key pair relabelled a secret key is refused', async () => {
     const d = await createTestDevice();
     await d.hsm.generateKey('default', { label: 'pair', algorithm: 'ed25519' });
     await d.hsm.close();
     withRawDb(d.storePath, (db) => {
-      db.prepare("UPDATE keys SET kind = 'secret', spki = NULL WHERE label = 'pair'").run();
+      db.prepare("UPDATE keys SET kind = 'secret' WHERE label = 'pair'").run();
+      // Since schema 6 every key row names its public part: none is refused by the schema.
+      expect(() => db.prepare("UPDATE keys SET spki = NULL WHERE label = 'pair'").run()).toThrow(
+        /NOT NULL/,
+      );
     });
     const hsm = await Hsm.open(d.storePath, d.masterKey);
     try {

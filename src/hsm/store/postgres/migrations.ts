@@ -118,4 +118,9 @@ export const MIGRATIONS: readonly ((schema: string) => string)[] = [
   CREATE INDEX audit_key_action ON ${s}.audit (key_id, action, seq);
   CREATE INDEX audit_partition_action ON ${s}.audit (partition_id, action, seq);
   `,
+  // 6: every key row names its public part (a secret key: its key check value), as in SQLite.
+  (s) => `
+  ALTER TABLE ${s}.keys DROP CONSTRAINT keys_spki_kind;
+  ALTER TABLE ${s}.keys ALTER COLUMN spki SET NOT NULL;
+  `,
 ];

@@ -89,7 +89,7 @@ function statements(s: string) {
     auditEverExported: `SELECT 1 FROM ${s}.audit
       WHERE key_id = $1 AND action = 'key.export' AND outcome = 'success' LIMIT 1`,
     auditCreationAction: `SELECT action FROM ${s}.audit
-      WHERE key_id = $1 AND outcome = 'success' AND action IN ('key.generate', 'key.import') ORDER BY seq LIMIT 1`,
+      WHERE key_id = $1 AND outcome = 'success' AND action IN ('key.generate', 'key.import', 'key.unwrap') ORDER BY seq LIMIT 1`,
     auditSchemaEntries: `SELECT action, details_json FROM ${s}.audit
       WHERE action IN ('device.init', 'store.migrate') ORDER BY seq`,
     // An entry that names no object leaves the column out (see auditInsertRow).
@@ -167,6 +167,12 @@ export function repositories(
   tx: { assertSchema: StoreTx['assertSchema']; migrate: StoreTx['migrate'] },
 ): StoreTx {
   const st = statementsFor(schema);
+  /** Entries after a sequence number, in order, at most `limit` (one query on the key). */
+  const auditPage = async (after: number, limit: number): Promise<AuditRow[]> =>
+    // A store not migrated yet (before schema 4) has no object column: no entry names one.
+    (
+      await run<Omit<AuditRow, 'object'> & { object?: string | null }>(st.auditPage, [after, limit])
+    ).rows.map((r): AuditRow => ({ ...r, object: r.object ?? null }));
   return {
     meta: {
       get: async (name) => first(await run<{ value: string }>(st.metaGet, [name]))?.value,
@@ -314,18 +320,13 @@ export function repositories(
         // From the lowest possible number: a row planted with seq <= 0 is read (and fails).
         let after = Number.MIN_SAFE_INTEGER;
         for (;;) {
-          // A store not migrated yet (before schema 4) has no object column: no entry names one.
-          const page = (
-            await run<Omit<AuditRow, 'object'> & { object?: string | null }>(st.auditPage, [
-              after,
-              AUDIT_PAGE,
-            ])
-          ).rows.map((r): AuditRow => ({ ...r, object: r.object ?? null }));
+          const page = await auditPage(after, AUDIT_PAGE);
           for (const r of page) yield r;
           if (page.length < AUDIT_PAGE) return;
           after = page[page.length - 1]!.seq;
         }
       },
+      page: auditPage,
       latestKeyChange: async (keyId, actions) =>
         first(await run<{ seq: number | null }>(st.auditLatestKey, [keyId, [...actions]]))?.seq ??
         0,

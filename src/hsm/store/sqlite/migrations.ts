@@ -134,4 +134,32 @@ export const MIGRATIONS: readonly string[] = [
   CREATE INDEX audit_key_action ON audit (key_id, action, seq);
   CREATE INDEX audit_partition_action ON audit (partition_id, action, seq);
   `,
+  // 6: every key row names its public part: a key pair its SPKI, a secret key its key check value
+  // (src/hsm/mechanisms/secret-keys.ts), each checked against the sealed key where it is used.
+  // The CHECK of schema 3 that kept a secret key's spki NULL becomes NOT NULL; SQLite cannot
+  // change a CHECK, so the table is rebuilt with its rows and their MACs as they are (the row
+  // encoding does not change).
+  `
+  CREATE TABLE keys_v6 (
+    id              TEXT PRIMARY KEY,
+    partition_id    TEXT REFERENCES partitions(id),
+    label           TEXT NOT NULL,
+    role            TEXT NOT NULL CHECK (role IN ('device', 'partition-attestation', 'partition-timestamp', 'user')),
+    algorithm       TEXT NOT NULL,
+    spki            BLOB NOT NULL,
+    attributes_json TEXT NOT NULL,
+    state           TEXT NOT NULL CHECK (state IN ('active', 'invalidated')),
+    created_at      TEXT NOT NULL,
+    invalidated_at  TEXT,
+    wrapped         BLOB NOT NULL,
+    audit_seq       INTEGER NOT NULL DEFAULT 0,
+    mac             BLOB,
+    kind            TEXT NOT NULL DEFAULT 'asymmetric' CHECK (kind IN ('asymmetric', 'secret'))
+  ) STRICT;
+  INSERT INTO keys_v6 (id, partition_id, label, role, algorithm, spki, attributes_json, state, created_at, invalidated_at, wrapped, audit_seq, mac, kind)
+    SELECT id, partition_id, label, role, algorithm, spki, attributes_json, state, created_at, invalidated_at, wrapped, audit_seq, mac, kind FROM keys;
+  DROP TABLE keys;
+  ALTER TABLE keys_v6 RENAME TO keys;
+  CREATE UNIQUE INDEX keys_partition_label ON keys (ifnull(partition_id, ''), label);
+  `,
 ];

@@ -290,11 +290,11 @@ export function everExported(db: Db, keyId: string): boolean {
   );
 }
 
-/** How the log says the key came to be: key.generate or key.import (undefined: neither). */
+/** How the log says the key came to be: key.generate, key.import or key.unwrap (undefined: none). */
 export function creationAction(db: Db, keyId: string): string | undefined {
   const row = db
     .prepare(
-      "SELECT action FROM audit WHERE key_id = ? AND outcome = 'success' AND action IN ('key.generate', 'key.import') ORDER BY seq LIMIT 1",
+      "SELECT action FROM audit WHERE key_id = ? AND outcome = 'success' AND action IN ('key.generate', 'key.import', 'key.unwrap') ORDER BY seq LIMIT 1",
     )
     .get(keyId) as { action: string } | undefined;
   return row?.action;

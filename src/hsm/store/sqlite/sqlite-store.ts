@@ -132,6 +132,7 @@ function repositories(db: Db, gate: <T>(fn: () => T) => Promise<T>): StoreTx {
           after = page[page.length - 1]!.seq;
         }
       },
+      page: (after, limit) => gate(() => rows.auditPage(db, after, limit)),
       latestKeyChange: g(rows.latestKeyChange),
       latestPartitionChange: g(rows.latestPartitionChange),
       latestObjectChange: g(rows.latestObjectChange),

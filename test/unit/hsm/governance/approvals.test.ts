@@ -2,7 +2,7 @@
 // approver keys enrolled with proof of possession, a guarded rule change that becomes a signed
 // request, approvals, and one execution; and the adversarial cases, each with its error code.
 import { generateKeyPairSync, sign, verify, X509Certificate, type KeyObject } from 'node:crypto';
-import { beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { approvalBytes, requestBytes } from '../../../../src/hsm/governance/statement.js';
 import type { Hsm } from '../../../../src/hsm/index.js';
 import type { Clock } from '../../../../src/shared/index.js';
@@ -127,6 +127,41 @@ describe('approvals', () => {
     const log = await auditEntries(hsm);
     expect(log.filter((e) => e.action === 'approval.execute')).toHaveLength(1);
     expect((await hsm.verifyAudit()).ok).toBe(true);
+  });
+
+  it('lists requests as showing each alone does, reading each key, principal and rule once', async () => {
+    await guardRuleChanges();
+    const ids: string[] = [];
+    for (const op of ['trash.purge', 'key.export', 'policy.change', 'officers.change']) {
+      const id = await requestChange(null, op);
+      await decide(id, people.bob!, 'approve');
+      await decide(id, people.cat!, 'reject');
+      ids.push(id);
+    }
+    const { ApproverKeys } = await import('../../../../src/hsm/governance/approvers.js');
+    const { QuorumRules } = await import('../../../../src/hsm/governance/quorum.js');
+    const { Roles } = await import('../../../../src/hsm/governance/roles.js');
+    const keys = vi.spyOn(ApproverKeys.prototype, 'get');
+    const rules = vi.spyOn(QuorumRules.prototype, 'get');
+    const principals = vi.spyOn(Roles.prototype, 'principal');
+    let listed: Awaited<ReturnType<typeof hsm.governance.listRequests>>;
+    try {
+      listed = await hsm.governance.listRequests();
+      // Four requests, each with bob's and cat's decisions under the one quorum.change rule.
+      expect(keys).toHaveBeenCalledTimes(2);
+      expect(principals).toHaveBeenCalledTimes(2);
+      expect(rules).toHaveBeenCalledTimes(1);
+    } finally {
+      keys.mockRestore();
+      rules.mockRestore();
+      principals.mockRestore();
+    }
+    expect(listed.map((v) => v.id).sort()).toEqual([...ids].sort());
+    for (const v of listed) {
+      expect(v).toStrictEqual(await hsm.governance.showRequest(v.id));
+      expect(v.evaluation.state).toBe('rejected');
+      expect(v.approvals.map((a) => a.principal).sort()).toEqual(['bob', 'cat']);
+    }
   });
 
   it('refuses an approval replayed onto another request', async () => {

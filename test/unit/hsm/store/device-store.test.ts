@@ -448,6 +448,30 @@ for (const kind of STORES) {
       ]);
     });
 
+    it('reads a page of the log after a sequence number (page), in order, at most limit rows', async () => {
+      const store = await migrated();
+      await store.tx(async (tx) => {
+        for (let seq = 1; seq <= 7; seq++) await tx.audit.insert(auditRow(seq));
+      });
+      const seqs = async (after: number, limit: number, r = store.audit) =>
+        (await r.page(after, limit)).map((row) => row.seq);
+      expect(await seqs(0, 3)).toEqual([1, 2, 3]);
+      expect(await seqs(3, 3)).toEqual([4, 5, 6]);
+      expect(await seqs(6, 3)).toEqual([7]);
+      expect(await seqs(7, 3)).toEqual([]);
+      expect(await seqs(2, 100)).toEqual([3, 4, 5, 6, 7]);
+      // The same rows, column for column, as the full read gives.
+      expect(await store.audit.page(4, 2)).toStrictEqual(
+        (await collect(store.audit.entries())).slice(4, 6),
+      );
+      const reopened = await open();
+      expect(await seqs(5, 1, reopened.audit)).toEqual([6]);
+      expect(await store.tx(async (tx) => (await tx.audit.page(1, 1)).map((r) => r.seq))).toEqual([
+        2,
+      ]);
+      expect(await store.snapshot(async (r) => (await r.audit.page(0, 2)).length)).toBe(2);
+    });
+
     it('names the newest successful entry of a governance object (latestObjectChange)', async () => {
       const store = await migrated();
       await store.tx(async (tx) => {
