@@ -777,7 +777,16 @@ export interface components {
       | 'rsa-3072'
       | 'rsa-4096'
       | 'rsa-pss-3072'
-      | 'rsa-pss-4096';
+      | 'rsa-pss-4096'
+      | 'ml-dsa-44'
+      | 'ml-dsa-65'
+      | 'ml-dsa-87'
+      | 'slh-dsa-sha2-128f'
+      | 'slh-dsa-sha2-192f'
+      | 'slh-dsa-sha2-256f'
+      | 'slh-dsa-shake-128f'
+      | 'slh-dsa-shake-192f'
+      | 'slh-dsa-shake-256f';
     Purposes: (
       | 'encrypt'
       | 'decrypt'

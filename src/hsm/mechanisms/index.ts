@@ -15,8 +15,10 @@ import { HsmError } from '../errors.js';
 import { OTHER_ALGORITHMS, type OtherAlgorithm } from './algorithms.js';
 import { ecdsa } from './ecdsa.js';
 import { eddsa } from './eddsa.js';
+import { mlDsa } from './ml-dsa.js';
 import { rsaPkcs1 } from './rsa-pkcs1.js';
 import { rsaPss } from './rsa-pss.js';
+import { slhDsa } from './slh-dsa.js';
 import type {
   HsmAlgorithm,
   Mechanism,
@@ -40,7 +42,15 @@ export { OTHER_ALGORITHMS, type OtherAlgorithm } from './algorithms.js';
 export { MaterialKey } from './material-key.js';
 export { exportPkcs8, loadPkcs8, loadSpki, spkiOf } from './node-keys.js';
 
-const FAMILIES: readonly MechanismFamily[] = [ecdsa, eddsa, rsaPkcs1, rsaPss];
+const FAMILIES: readonly MechanismFamily[] = [
+  ecdsa,
+  eddsa,
+  rsaPkcs1,
+  rsaPss,
+  // Post-quantum signatures (src/hsm/pq).
+  mlDsa,
+  slhDsa,
+];
 const OTHER_FAMILIES: readonly OtherMechanismFamily[] = [];
 
 function build(): ReadonlyMap<HsmAlgorithm, Mechanism> {
