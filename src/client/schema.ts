@@ -375,8 +375,8 @@ export interface paths {
     put?: never;
     /**
      * Signs data, or a digest under the key algorithm's hash (crypto-user or crypto-officer).
-     * @description Exactly one of `data` and `digest`. `data` is signed as a whole message (Ed25519 signs
-     *     data only); `digest` is the key algorithm's hash of the message (SHA-256 for P-256,
+     * @description Exactly one of `data` and `digest`. `data` is signed as a whole message (Ed25519, ML-DSA
+     *     and SLH-DSA sign data only: pure signatures); `digest` is the key algorithm's hash of the message (SHA-256 for P-256,
      *     RSA-3072 and RSA-PSS-3072, SHA-384 for P-384, SHA-512 for the 4096-bit RSA keys), of
      *     exactly that length. The body is at most 1 MiB (`--api-body-limit`), so `data` is at most
      *     about 760 KiB once base64-decoded (the HSM itself takes up to 1 MiB); sign a digest of
@@ -926,10 +926,11 @@ export interface components {
       };
       publicKey: {
         pem: components['schemas']['Pem'];
+        /** @description the public key as a JWK: EC, OKP and RSA (RFC 7518, RFC 8037), ML-DSA as the AKP key type of draft-ietf-cose-dilithium (kty, alg, pub); null for a key with no JWK form (SLH-DSA) */
         jwk: {
           /** @enum {string} */
-          kty: 'EC' | 'OKP' | 'RSA';
-        };
+          kty: 'EC' | 'OKP' | 'RSA' | 'AKP';
+        } | null;
       };
     };
     /** @description A key's own approval policy as given: any of use, block, unblock and modify, each a quorum rule (null or absent: none), checked by the HSM's rule parser */
@@ -1796,7 +1797,7 @@ export interface operations {
       };
     };
     responses: {
-      /** @description The signature (DER for ECDSA, raw for Ed25519 and RSA), base64. */
+      /** @description The signature (DER for ECDSA, raw for Ed25519, RSA, ML-DSA and SLH-DSA), base64. */
       200: {
         headers: {
           [name: string]: unknown;
