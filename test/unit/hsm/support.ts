@@ -5,12 +5,11 @@ import { constants, createHash, createPublicKey, verify } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ml_dsa44, ml_dsa65, ml_dsa87 } from '@noble/post-quantum/ml-dsa.js';
-import * as slh from '@noble/post-quantum/slh-dsa.js';
 import Database from 'better-sqlite3';
 import { expect } from 'vitest';
 import { HsmError, type HsmErrorCode } from '../../../src/hsm/index.js';
 import { encodePem, type KeyAlgorithm } from '../../../src/pki/index.js';
+import { noblePqVerify } from '../../helpers/noble-pq.js';
 
 /**
  * Runs `fn`, expects it to throw an HsmError with `code`, and returns the error. For a call that
@@ -61,19 +60,6 @@ export async function expectHsmRejection(
   return error;
 }
 
-/** @noble/post-quantum by key algorithm name: Node 20's node:crypto has no ML-DSA or SLH-DSA. */
-export const NOBLE_PQ: Readonly<Record<string, typeof ml_dsa44 | typeof slh.slh_dsa_sha2_128f>> = {
-  'ml-dsa-44': ml_dsa44,
-  'ml-dsa-65': ml_dsa65,
-  'ml-dsa-87': ml_dsa87,
-  'slh-dsa-sha2-128f': slh.slh_dsa_sha2_128f,
-  'slh-dsa-sha2-192f': slh.slh_dsa_sha2_192f,
-  'slh-dsa-sha2-256f': slh.slh_dsa_sha2_256f,
-  'slh-dsa-shake-128f': slh.slh_dsa_shake_128f,
-  'slh-dsa-shake-192f': slh.slh_dsa_shake_192f,
-  'slh-dsa-shake-256f': slh.slh_dsa_shake_256f,
-};
-
 /**
  * Verifies a signature made by an HSM signer, with node:crypto (the post-quantum algorithms with
  * @noble/post-quantum: pure, empty context, the raw key from the SPKI) and nothing from src/hsm.
@@ -84,12 +70,8 @@ export function verifySignature(
   data: Uint8Array,
   signature: Uint8Array,
 ): boolean {
-  const pq = NOBLE_PQ[algorithm];
-  if (pq !== undefined) {
-    // The key's BIT STRING is the SPKI's last publicKey octets (parameters absent).
-    const raw = spki.subarray(spki.length - pq.lengths.publicKey!);
-    return pq.verify(signature, data, raw, { context: new Uint8Array(0) });
-  }
+  const pq = noblePqVerify(algorithm, spki, data, signature);
+  if (pq !== undefined) return pq;
   const key = createPublicKey({ key: Buffer.from(spki), format: 'der', type: 'spki' });
   switch (algorithm) {
     case 'ecdsa-p256':

@@ -3,6 +3,8 @@
 // raw, RFC 9909 7), imported by their OID with the consistency checks, their public part is the
 // SPKI; pure signatures verify with the verifier, with @noble/post-quantum alone and with the
 // mechanism's own verifier; no digest mode; keys and public keys of other algorithms refused.
+// It loads no store and no native module: test/interop/pq-oracle.test.ts also runs it under
+// Node 26, where the node:crypto backend is the one the mechanisms use.
 import { generateKeyPairSync, KeyObject } from 'node:crypto';
 import { ml_dsa44, ml_dsa65, ml_dsa87 } from '@noble/post-quantum/ml-dsa.js';
 import { slh_dsa_sha2_128f } from '@noble/post-quantum/slh-dsa.js';
@@ -21,6 +23,7 @@ import {
   decodePqPkcs8,
   encodePqPkcs8,
   encodePqSpki,
+  pqBackend,
   pqParameters,
 } from '../../../../src/hsm/pq/index.js';
 import {
@@ -30,12 +33,25 @@ import {
   signatureAlgorithmDer,
   type KeyAlgorithm,
 } from '../../../../src/pki/index.js';
-import {
-  expectHsmError,
-  MESSAGE,
-  NOBLE_PQ,
-  verifySignature as independentVerify,
-} from '../support.js';
+import { HsmError, type HsmErrorCode } from '../../../../src/hsm/errors.js';
+import { NOBLE_PQ, noblePqVerify } from '../../../helpers/noble-pq.js';
+
+/** Set by test/interop/pq-oracle.test.ts, which runs this file under Node 26 as well. */
+const EXPECT_NODE = process.env.ATTESTAMP_PQ_EXPECT_NODE === '1';
+const MESSAGE = new TextEncoder().encode('attestamp hsm test message');
+
+/** Runs `fn`, expects an HsmError with `code` (this file loads no store: no ../support.js). */
+function expectHsmError(fn: () => unknown, code: HsmErrorCode): HsmError {
+  let thrown: unknown;
+  try {
+    fn();
+  } catch (error) {
+    thrown = error;
+  }
+  expect(thrown, `expected HsmError '${code}'`).toBeInstanceOf(HsmError);
+  expect((thrown as HsmError).code).toBe(code);
+  return thrown as HsmError;
+}
 
 const PQ = KEY_ALGORITHMS.filter((n) => keyAlgorithmInfo(n).postQuantum === true);
 const ML_DSA = PQ.filter((n) => keyAlgorithmInfo(n).mechanism === 'ml-dsa');
@@ -68,6 +84,13 @@ const flip = (bytes: Uint8Array, index = bytes.length >> 1): Uint8Array => {
 const counting = (length: number): Uint8Array => Uint8Array.from({ length }, (_, i) => i);
 
 describe('the post-quantum key algorithms of the HSM', () => {
+  it(`run on ${EXPECT_NODE ? "node:crypto (this Node's OpenSSL)" : '@noble/post-quantum on Node 20'}`, () => {
+    const backends = new Set(PQ.map((n) => pqBackend(pqParameters(n).name).name));
+    const nodeMajor = Number(process.versions.node.split('.')[0]);
+    if (EXPECT_NODE) expect([...backends]).toEqual(['node:crypto']);
+    else if (nodeMajor < 24) expect([...backends]).toEqual(['@noble/post-quantum']);
+  });
+
   it('are the three ML-DSA sets and the six fast SLH-DSA sets, with a mechanism each', () => {
     expect(ML_DSA).toEqual(['ml-dsa-44', 'ml-dsa-65', 'ml-dsa-87']);
     expect(SLH_DSA).toEqual([
@@ -178,7 +201,7 @@ describe.each(SIGNED)('%s signatures', (name) => {
     expect(await verifySignature(publicPart, algorithm, MESSAGE, signature)).toBe(true);
     expect(await verifySignature(publicPart, algorithm, flip(MESSAGE), signature)).toBe(false);
     expect(await verifySignature(publicPart, algorithm, MESSAGE, flip(signature))).toBe(false);
-    expect(independentVerify(name, publicPart, MESSAGE, signature)).toBe(true);
+    expect(noblePqVerify(name, publicPart, MESSAGE, signature)).toBe(true);
     const verify = createVerifier(publicPart, name);
     expect(verify(MESSAGE, signature)).toBe(true);
     expect(verify(flip(MESSAGE), signature)).toBe(false);
