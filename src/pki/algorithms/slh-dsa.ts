@@ -216,7 +216,7 @@ export const slhDsa = {
   name: 'slh-dsa',
   // The 's' sets are verify-only: their signatures take seconds to tens of seconds in
   // @noble/post-quantum (each one blocks the event loop that long), too slow for an HSM that
-  // signs for a TSA and an API in one process. The 'f' sets sign in about 0.5 to 4 s there.
+  // signs for a TSA and an API at once. The 'f' sets sign in about 0.5 to 4 s there.
   keyAlgorithms: [
     slhDsaKey('slh-dsa-sha2-128f', 'sha256'),
     slhDsaKey('slh-dsa-sha2-192f', 'sha512'),
