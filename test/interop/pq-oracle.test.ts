@@ -11,10 +11,12 @@
 // post-quantum factory root.
 // Skipped without the oracle; with CI=true a missing oracle fails the run.
 import { spawnSync } from 'node:child_process';
-import { resolve } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { stripVTControlCharacters } from 'node:util';
 import { ml_kem512 } from '@noble/post-quantum/ml-kem.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createFactory, type Factory } from '../../src/hsm/index.js';
 import { createVerifier, mechanismFor } from '../../src/hsm/key-crypto.js';
 import {
   decodePqPkcs8,
@@ -42,14 +44,17 @@ import {
   id_tsaPolicyPostQuantum,
   jwkFormOf,
   keyUsage,
+  parseCertificateFields,
   verifySignature,
   type KeyAlgorithm,
 } from '../../src/pki/index.js';
+import { systemClock } from '../../src/shared/index.js';
 import { TokenTemplate } from '../../src/tsa/index.js';
 import { contentInfoOf } from '../helpers/cms-token.js';
 import { createTestDevice, type TestDevice } from '../helpers/hsm.js';
 import { oracleNode } from '../helpers/oracle-node.js';
 import { createPqCa, pqSigningKey } from '../helpers/pq-pki.js';
+import { tempDir } from '../helpers/tmp.js';
 import { requireAvailable } from '../helpers/tools.js';
 import { sha256 } from '../helpers/tsp.js';
 import { encodeMessageImprint } from '../helpers/tsq.js';
@@ -388,6 +393,10 @@ describe.skipIf(requireAvailable('Node 26 post-quantum oracle', oracle.missing))
  * and each certificate of the chain verifies with X509Certificate.verify; the AKP JWK of an
  * ML-DSA key is the one node:crypto writes.
  */
+const FACTORY_PASSPHRASE = 'an oracle test passphrase';
+const rootSpki = (factory: Factory): Uint8Array =>
+  parseCertificateFields(factory.rootCertificate).spki;
+
 describe.skipIf(requireAvailable('Node 26 post-quantum oracle', oracle.missing))(
   'the HSM post-quantum keys and tokens against the Node 26 oracle',
   () => {
@@ -400,6 +409,8 @@ describe.skipIf(requireAvailable('Node 26 post-quantum oracle', oracle.missing))
     let device: TestDevice;
     let tokens: { token: Uint8Array; chain: readonly Uint8Array[] }[];
     let hsmKeys: { algorithm: KeyAlgorithm; pkcs8: Uint8Array; spki: Uint8Array }[];
+    /** An ML-DSA-87 factory's encrypted root key file and its root certificate. */
+    let factoryRoot: { pem: string; certificate: Uint8Array };
     let response: OracleResponse & {
       tokens: (Failure & {
         signatureAlgorithm: string;
@@ -411,6 +422,7 @@ describe.skipIf(requireAvailable('Node 26 post-quantum oracle', oracle.missing))
         chainVerified: boolean[];
       })[];
       jwks: (Failure & Record<string, unknown>)[];
+      encrypted: (Failure & { type: string; spki: string; wrongPassphrase: string })[];
     };
 
     beforeAll(async () => {
@@ -442,7 +454,21 @@ describe.skipIf(requireAvailable('Node 26 post-quantum oracle', oracle.missing))
         const { privateKey, publicPart } = await mechanism.generate();
         hsmKeys.push({ algorithm, pkcs8: mechanism.encode(privateKey), spki: publicPart });
       }
+      const factoryDir = join(tempDir(), 'factory');
+      const factory = await createFactory(factoryDir, {
+        algorithm: 'ml-dsa-87',
+        passphrase: FACTORY_PASSPHRASE,
+        clock: systemClock,
+      });
+      factoryRoot = {
+        pem: readFileSync(join(factoryDir, 'root-key.pem'), 'utf8'),
+        certificate: factory.rootCertificate,
+      };
       response = ask({
+        encrypted: [{ pem: factoryRoot.pem, passphrase: FACTORY_PASSPHRASE }],
+        certificates: [
+          { certificate: b64(factoryRoot.certificate), issuerSpki: b64(rootSpki(factory)) },
+        ],
         tokens: tokens.map((t) => ({ token: b64(t.token), chain: t.chain.map(b64) })),
         keys: hsmKeys.map((k) => ({ spki: b64(k.spki), pkcs8: b64(k.pkcs8) })),
         signWithOurs: hsmKeys.map((k) => ({ pkcs8: b64(k.pkcs8), message: b64(MESSAGE) })),
@@ -507,6 +533,16 @@ describe.skipIf(requireAvailable('Node 26 post-quantum oracle', oracle.missing))
       expect(output).toMatch(/Tests\s+(\d+) passed \(\1\)/);
       expect(output).not.toMatch(/skipped/);
     }, 300_000);
+
+    it("opens a post-quantum factory's encrypted root key (PBES2, scrypt) and verifies its root", () => {
+      const a = answer(response.encrypted, 0, 'ml-dsa-87 factory root key');
+      expect(factoryRoot.pem).toMatch(/^-----BEGIN ENCRYPTED PRIVATE KEY-----/);
+      expect(a.type).toBe('ml-dsa-87');
+      expect(bytes(a.spki)).toEqual(parseCertificateFields(factoryRoot.certificate).spki);
+      expect(a.wrongPassphrase).toBe('refused');
+      const root = answer(response.certificates, 0, 'ml-dsa-87 factory root');
+      expect([root.verified, root.tampered]).toEqual([true, false]);
+    });
 
     it('writes the AKP JWK of an ML-DSA key as we do (draft-ietf-cose-dilithium)', () => {
       hsmKeys
