@@ -2,7 +2,10 @@
 // archive off and on), two token workers against one, RSS after 10^5 and 10^6 archived tokens,
 // and over HTTP with keep-alive against the real server (durable archive), the same server with
 // its archive in memory (/dev/shm) and a bare Koa server returning a body of the same size; the
-// REST API signing with a P-256 key over HTTPS, 32 connections, against raw signing.
+// REST API signing with a P-256 key over HTTPS, 32 connections, against raw signing; the sign
+// rate of every signature algorithm of the HSM against P-256 (bench/algorithms.ts), node:crypto's
+// ML-DSA in a Node 26 child process when there is one, and post-quantum (ML-DSA-44) tokens
+// in-process against raw ML-DSA-44 signing.
 // Servers run pinned to one core, the load generator on the other. Each ratio compares a case
 // with its reference measured alternately in short slices of the same run, and is reported as
 // the median of the per-round ratios with their interquartile range. `--quick` for a short run.
@@ -15,9 +18,18 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import pg from 'pg';
+import { node26Rates, signRates, sliceOps, summary as summaryOf } from './algorithms.js';
 import { apiSignLoad, writeApiBenchFiles, type ApiLoad } from './api-load.js';
+import { mechanismFor } from '../src/hsm/key-crypto.js';
 import { createFactory, Hsm } from '../src/hsm/index.js';
-import { der, id_sha256, id_tsaPolicyBaseline } from '../src/pki/index.js';
+import {
+  der,
+  id_sha256,
+  id_tsaPolicyBaseline,
+  id_tsaPolicyPostQuantum,
+  keyAlgorithmInfo,
+  type KeyAlgorithm,
+} from '../src/pki/index.js';
 import { systemClock } from '../src/shared/index.js';
 import { Archive, createSystemTimeSource, TimeStampService } from '../src/tsa/index.js';
 
@@ -331,6 +343,84 @@ async function main(): Promise<void> {
     );
     line('in-process tokens, self-check on', `${fmt(inProcessVerifiedPerSec)} /s`);
 
+    // 1b. Every signature algorithm of the HSM through its mechanism, against P-256 in the same
+    // rounds. SLH-DSA signs in seconds with @noble/post-quantum: one signature a round, and with
+    // --quick only its SHA2-128f set.
+    const slowSet = (name: KeyAlgorithm): boolean => keyAlgorithmInfo(name).mechanism === 'slh-dsa';
+    const rates = await signRates({
+      rounds: QUICK ? 2 : 6,
+      sliceMs: QUICK ? 60 : SLICE_MS,
+      slow: slowSet,
+      skipSlow: (name) => QUICK && name !== 'slh-dsa-sha2-128f',
+    });
+    for (const [name, rate] of rates) {
+      line(
+        `  sign ${name}`,
+        rate === undefined
+          ? 'not measured with --quick'
+          : `${fmt(rate.perSec)} /s, ${rate.toP256.toFixed(4)} of P-256 [${rate.toP256Iqr.toFixed(4)}] (${rate.backend})`,
+      );
+    }
+    // 1c. node:crypto's ML-DSA (OpenSSL 3.5) where Node 20 has none: a Node 26 child process.
+    const node26 = node26Rates(ROOT, {
+      rounds: QUICK ? 2 : 6,
+      sliceMs: QUICK ? 60 : SLICE_MS,
+      algorithms: ['ml-dsa-44', 'ml-dsa-65', 'ml-dsa-87', 'slh-dsa-sha2-128f'],
+    });
+    if (typeof node26 === 'string')
+      line('  sign ML-DSA, node:crypto backend', `not measured: ${node26}`);
+    else {
+      for (const [name, rate] of Object.entries(node26.rates)) {
+        line(
+          `  sign ${name}, node:crypto in a Node 26 child`,
+          `${fmt(rate.perSec)} /s, ${rate.toP256.toFixed(4)} of its P-256 [${rate.toP256Iqr.toFixed(4)}] (${node26.node}, OpenSSL ${node26.openssl})`,
+        );
+      }
+    }
+
+    // 1d. Post-quantum tokens (an ML-DSA-44 unit) in-process against raw ML-DSA-44 signing
+    // through the same mechanism, alternately. Slices of 300 ms or more: an ML-DSA signature's
+    // time varies with its rejection-sampling rounds (FIPS 204 Algorithm 7), so a short slice of
+    // some 40 signatures is noisy.
+    await hsm.createPartition('pq', { timestampAlgorithm: 'ml-dsa-44' });
+    const pqSigner = await hsm.timestampSigner('pq');
+    const pqService = new TimeStampService({
+      ...base,
+      units: [{ name: 'pq', signer: pqSigner, policies: [id_tsaPolicyPostQuantum] }],
+      verifyTokens: 'off',
+      serials,
+      archive: undefined,
+    });
+    const pqFirst = await pqService.respond('pq', req);
+    if (pqFirst.status !== 'granted') throw new Error('bench post-quantum request was rejected');
+    const mlDsa = mechanismFor('ml-dsa-44');
+    const pqKey = (await mlDsa.generate()).privateKey;
+    const pqRawSign = (): void => {
+      mlDsa.sign!(pqKey, tbs);
+    };
+    const pqToken = (): Promise<unknown> => pqService.respond('pq', req);
+    const pqSliceMs = QUICK ? 300 : 500;
+    sliceOps(pqSliceMs, pqRawSign);
+    await sliceAsync(pqSliceMs, pqToken);
+    const pqRaw: number[] = [];
+    const pqTokens: number[] = [];
+    for (let i = 0; i < (QUICK ? 4 : 10); i++) {
+      pqRaw.push(sliceOps(pqSliceMs, pqRawSign));
+      pqTokens.push(await sliceAsync(pqSliceMs, pqToken));
+    }
+    const pqToRaw = ratios(pqTokens, pqRaw);
+    const pqTokensPerSec = summaryOf(pqTokens).median;
+    const pqRawSignPerSec = summaryOf(pqRaw).median;
+    line(
+      'raw ML-DSA-44 sign (the mechanism)',
+      `${fmt(pqRawSignPerSec)} /s (${rates.get('ml-dsa-44')?.backend ?? 'n/a'})`,
+    );
+    line('in-process post-quantum tokens (ML-DSA-44 unit)', `${fmt(pqTokensPerSec)} /s`);
+    line(
+      '  post-quantum unit / raw ML-DSA-44 sign (goal >= 0.9)',
+      `${pqToRaw.median.toFixed(2)} [${pqToRaw.iqr.toFixed(2)}]`,
+    );
+
     // 5. The durable archive in-process, 64 in flight; RSS after 10^5 and 10^6 tokens.
     const archive = Archive.open(join(dir, 'bench-archive.sqlite'), { writer: 'thread' });
     const archived = new TimeStampService({
@@ -541,7 +631,6 @@ async function main(): Promise<void> {
       '  API sign / raw sign of the same run',
       `${apiToRaw.median.toFixed(2)} [${apiToRaw.iqr.toFixed(2)}] (raw ${fmt(summarize(apiRaw).median)} /s)`,
     );
-    line('  post-quantum unit / raw ML-DSA-44 sign', 'n/a (no post-quantum unit yet)');
     console.log(
       JSON.stringify({
         rawSignPerSec: Math.round(rawSignPerSec),
@@ -568,7 +657,24 @@ async function main(): Promise<void> {
         twoWorkerSpeedupIqr: r3(twoWorker.iqr),
         rssAfter1e5,
         rssAfter1e6,
-        pqTokensToRawSign: null,
+        pqTokensPerSec: Math.round(pqTokensPerSec),
+        pqRawSignPerSec: Math.round(pqRawSignPerSec),
+        pqTokensToRawSign: r3(pqToRaw.median),
+        pqTokensToRawSignIqr: r3(pqToRaw.iqr),
+        signRates: Object.fromEntries(
+          [...rates].map(([name, rate]) => [
+            name,
+            rate === undefined
+              ? null
+              : {
+                  perSec: Math.round(rate.perSec),
+                  toP256: Number(rate.toP256.toFixed(4)),
+                  toP256Iqr: Number(rate.toP256Iqr.toFixed(4)),
+                  backend: rate.backend,
+                },
+          ]),
+        ),
+        node26SignRates: typeof node26 === 'string' ? null : node26,
         apiSignPerSec: Math.round(summarize(apiLoads.map((x) => x.rps)).median),
         apiSignP99Ms: apiP99,
         apiSignP99WorstMs: apiP99Worst,

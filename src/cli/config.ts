@@ -13,6 +13,11 @@ export interface UnitConfig {
   readonly partition: string;
   readonly path: string;
   readonly policies: readonly string[];
+  /**
+   * The policies are the default ARC.6.1[.N], none being configured: serve gives a unit whose
+   * key is post-quantum ARC.6.2[.N] instead (unitPolicies in commands/serve.ts).
+   */
+  readonly defaultPolicy?: true;
 }
 
 export interface ServerConfig {
@@ -176,7 +181,7 @@ export const FIELDS: readonly Field[] = [
     env: 'ATTESTAMP_POLICY',
     kind: 'list',
     value: 'OID',
-    defaultText: 'ARC.6.1 (ARC.6.1.N for the N-th further unit)',
+    defaultText: 'ARC.6.1; ARC.6.1.N further, ARC.6.2 post-quantum',
     description: 'policy OIDs of the first unit, default first (default ARC.6.1)',
   },
   {
@@ -1071,8 +1076,13 @@ export function loadServerConfig(inv: Invocation): Readonly<ServerConfig> {
     let policies = u.policies;
     if (i === 0 && firstPolicies !== undefined) policies = firstPolicies.items;
     // Every unit needs its own policy so that a request's reqPolicy can pick it.
-    if (policies.length === 0)
-      policies = [i === 0 ? id_tsaPolicyBaseline : `${id_tsaPolicyBaseline}.${i}`];
+    if (policies.length === 0) {
+      return {
+        ...u,
+        policies: [i === 0 ? id_tsaPolicyBaseline : `${id_tsaPolicyBaseline}.${i}`],
+        defaultPolicy: true as const,
+      };
+    }
     for (const p of policies)
       if (!OID_RE.test(p))
         bad(i === 0 ? '--policy' : `units[${i}].policies`, `'${p}' is not an object identifier`);

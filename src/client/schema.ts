@@ -375,8 +375,8 @@ export interface paths {
     put?: never;
     /**
      * Signs data, or a digest under the key algorithm's hash (crypto-user or crypto-officer).
-     * @description Exactly one of `data` and `digest`. `data` is signed as a whole message (Ed25519 signs
-     *     data only); `digest` is the key algorithm's hash of the message (SHA-256 for P-256,
+     * @description Exactly one of `data` and `digest`. `data` is signed as a whole message (Ed25519, ML-DSA
+     *     and SLH-DSA sign data only: pure signatures); `digest` is the key algorithm's hash of the message (SHA-256 for P-256,
      *     RSA-3072 and RSA-PSS-3072, SHA-384 for P-384, SHA-512 for the 4096-bit RSA keys), of
      *     exactly that length. The body is at most 1 MiB (`--api-body-limit`), so `data` is at most
      *     about 760 KiB once base64-decoded (the HSM itself takes up to 1 MiB); sign a digest of
@@ -936,6 +936,15 @@ export interface components {
       | 'rsa-4096'
       | 'rsa-pss-3072'
       | 'rsa-pss-4096'
+      | 'ml-dsa-44'
+      | 'ml-dsa-65'
+      | 'ml-dsa-87'
+      | 'slh-dsa-sha2-128f'
+      | 'slh-dsa-sha2-192f'
+      | 'slh-dsa-sha2-256f'
+      | 'slh-dsa-shake-128f'
+      | 'slh-dsa-shake-192f'
+      | 'slh-dsa-shake-256f'
       | 'aes-128'
       | 'aes-256'
       | 'chacha20-poly1305'
@@ -1092,10 +1101,11 @@ export interface components {
       /** @description A key pair's public key; null for a secret key, which has none. */
       publicKey: {
         pem: components['schemas']['Pem'];
+        /** @description the public key as a JWK: EC, OKP and RSA (RFC 7518, RFC 8037), ML-DSA as the AKP key type of draft-ietf-cose-dilithium (kty, alg, pub); null for a key with no JWK form (SLH-DSA) */
         jwk: {
           /** @enum {string} */
-          kty: 'EC' | 'OKP' | 'RSA';
-        };
+          kty: 'EC' | 'OKP' | 'RSA' | 'AKP';
+        } | null;
       } | null;
       /** @description A secret key's key check value (16 bytes, hex): the first 16 bytes of SHA-256("attestamp key check value v1" || 0x00 || algorithm || 0x00 || key) */
       keyCheckValue?: string;
@@ -1982,7 +1992,7 @@ export interface operations {
       };
     };
     responses: {
-      /** @description The signature (DER for ECDSA, raw for Ed25519 and RSA), base64. */
+      /** @description The signature (DER for ECDSA, raw for Ed25519, RSA, ML-DSA and SLH-DSA), base64. */
       200: {
         headers: {
           [name: string]: unknown;

@@ -27,3 +27,4 @@ export * from './evidence.js';
 export * from './tsp-request.js';
 export * from './crl-builder.js';
 export * from './blockchain-addresses.js';
+export * from './jwk.js';

@@ -13,9 +13,7 @@ import {
   id_etsi_tsts_EuQCompliance,
   id_messageDigest,
   id_pe_qcStatements,
-  id_sha256,
-  id_sha384,
-  id_sha512,
+  CMS_DIGESTS,
   keyAlgorithmInfo,
   parseCertificateFields,
   type Signer,
@@ -92,12 +90,29 @@ export function encodeAccuracy(a: Accuracy): Uint8Array | undefined {
   return parts.length === 0 ? undefined : seq(...parts);
 }
 
-/** The SignerInfo digest algorithm of the signer's family (RFC 8419 3.1: SHA-512 for Ed25519). */
-function hashNameFor(signer: Signer): 'sha256' | 'sha384' | 'sha512' {
-  return keyAlgorithmInfo(signer.algorithm).cmsDigest;
+/** A SignerInfo digest: its OID, its output length and a one-shot hash giving latin1 text. */
+interface CmsDigest {
+  readonly oid: string;
+  readonly length: number;
+  readonly binary: (data: Uint8Array) => string;
 }
 
-const DIGEST_OIDS = { sha256: id_sha256, sha384: id_sha384, sha512: id_sha512 } as const;
+/**
+ * The SignerInfo digest algorithm of the signer's family (RFC 8419 3.1: SHA-512 for Ed25519;
+ * RFC 9882 3.3, RFC 9814 4 for ML-DSA and SLH-DSA).
+ */
+function cmsDigestFor(signer: Signer): CmsDigest {
+  const name = keyAlgorithmInfo(signer.algorithm).cmsDigest;
+  const { oid, length, extendable } = CMS_DIGESTS[name];
+  return {
+    oid,
+    length,
+    // SHAKE128 and SHAKE256 are read out to 256 and 512 bits in the CMS (RFC 8702 3.1).
+    binary: extendable
+      ? (data) => createHash(name, { outputLength: length }).update(data).digest('binary')
+      : (data) => oneShotHash(name, data, 'binary'),
+  };
+}
 
 /**
  * A time-stamping unit's token writer. The constant parts (algorithm identifiers, the signed
@@ -109,7 +124,7 @@ const DIGEST_OIDS = { sha256: id_sha256, sha384: id_sha384, sha512: id_sha512 } 
  * response, so nothing after it moves.
  */
 export class TokenTemplate {
-  private readonly digestName: 'sha256' | 'sha384' | 'sha512';
+  private readonly cmsDigest: CmsDigest;
   private readonly digestAlgorithms: Uint8Array;
   private readonly tstTail: Uint8Array;
   /** DER SET of the signed attributes with a zeroed messageDigest at digestOffset. */
@@ -142,8 +157,8 @@ export class TokenTemplate {
     const subjectName = cert.subject;
     const serial = tlv(0x02, cert.serialNumber);
 
-    this.digestName = hashNameFor(signer);
-    const digestAlgorithm = algorithmIdentifier(DIGEST_OIDS[this.digestName]);
+    this.cmsDigest = cmsDigestFor(signer);
+    const digestAlgorithm = algorithmIdentifier(this.cmsDigest.oid);
     this.digestAlgorithms = tlv(0x31, digestAlgorithm);
     this.signatureAlgorithm = encodeSignatureAlgorithm(signer.algorithm);
     this.accuracy = encodeAccuracy(options.accuracy);
@@ -176,7 +191,7 @@ export class TokenTemplate {
       oid(id_aa_CMSAlgorithmProtection),
       tlv(0x31, seq(digestAlgorithm, sigAlgImplicit)),
     );
-    const digestLength = this.digestName === 'sha256' ? 32 : this.digestName === 'sha384' ? 48 : 64;
+    const digestLength = this.cmsDigest.length;
     const digestPlaceholder = seq(
       oid(id_messageDigest),
       tlv(0x31, octetString(new Uint8Array(digestLength))),
@@ -208,7 +223,7 @@ export class TokenTemplate {
   }
 
   digest(data: Uint8Array): Uint8Array {
-    return oneShotHash(this.digestName, data, 'buffer');
+    return Buffer.from(this.cmsDigest.binary(data), 'latin1');
   }
 
   /** The DER TSTInfo of the fields alone (the token carries the same octets). */
@@ -268,7 +283,7 @@ export class TokenTemplate {
     const attrsStart = put(buf, headStart, this.signerInfoHead);
     const attrsEnd = put(buf, attrsStart, this.attrsTemplate);
     // The message digest, as a latin1 string: node:crypto makes a string faster than a Buffer.
-    const digest = oneShotHash(this.digestName, buf.subarray(tstStart, tstEnd), 'binary');
+    const digest = this.cmsDigest.binary(buf.subarray(tstStart, tstEnd));
     const digestAt = attrsStart + this.digestOffset;
     for (let i = 0; i < digest.length; i++) buf[digestAt + i] = digest.charCodeAt(i);
     return {

@@ -11,9 +11,7 @@ import {
   id_etsi_tsts_EuQCompliance,
   id_messageDigest,
   id_pe_qcStatements,
-  id_sha256,
-  id_sha384,
-  id_sha512,
+  CMS_DIGESTS,
   keyAlgorithmInfo,
   parseCertificateFields,
   type Signer,
@@ -28,16 +26,33 @@ import {
 
 const { seq, tlv, oid, octetString, integer, contextConstructed, algorithmIdentifier } = der;
 
-/** The SignerInfo digest algorithm of the signer's family (RFC 8419 3.1: SHA-512 for Ed25519). */
-function hashNameFor(signer: Signer): 'sha256' | 'sha384' | 'sha512' {
-  return keyAlgorithmInfo(signer.algorithm).cmsDigest;
+/** A SignerInfo digest: its OID, its output length and a one-shot hash giving latin1 text. */
+interface CmsDigest {
+  readonly oid: string;
+  readonly length: number;
+  readonly binary: (data: Uint8Array) => string;
 }
 
-const DIGEST_OIDS = { sha256: id_sha256, sha384: id_sha384, sha512: id_sha512 } as const;
+/**
+ * The SignerInfo digest algorithm of the signer's family (RFC 8419 3.1: SHA-512 for Ed25519;
+ * RFC 9882 3.3, RFC 9814 4 for ML-DSA and SLH-DSA).
+ */
+function cmsDigestFor(signer: Signer): CmsDigest {
+  const name = keyAlgorithmInfo(signer.algorithm).cmsDigest;
+  const { oid, length, extendable } = CMS_DIGESTS[name];
+  return {
+    oid,
+    length,
+    // SHAKE128 and SHAKE256 are read out to 256 and 512 bits in the CMS (RFC 8702 3.1).
+    binary: extendable
+      ? (data) => createHash(name, { outputLength: length }).update(data).digest('binary')
+      : (data) => oneShotHash(name, data, 'binary'),
+  };
+}
 
 /** The token writer as it was before the one-buffer builder (a tree of DER nodes). */
 export class ReferenceTokenTemplate {
-  private readonly digestName: 'sha256' | 'sha384' | 'sha512';
+  private readonly cmsDigest: CmsDigest;
   private readonly digestAlgorithms: Uint8Array;
   private readonly tstTail: Uint8Array;
   /** DER SET of the signed attributes with a zeroed messageDigest at digestOffset. */
@@ -63,8 +78,8 @@ export class ReferenceTokenTemplate {
     const subjectName = cert.subject;
     const serial = tlv(0x02, cert.serialNumber);
 
-    this.digestName = hashNameFor(signer);
-    const digestAlgorithm = algorithmIdentifier(DIGEST_OIDS[this.digestName]);
+    this.cmsDigest = cmsDigestFor(signer);
+    const digestAlgorithm = algorithmIdentifier(this.cmsDigest.oid);
     this.digestAlgorithms = tlv(0x31, digestAlgorithm);
     this.signatureAlgorithm = encodeSignatureAlgorithm(signer.algorithm);
     this.accuracy = encodeAccuracy(options.accuracy);
@@ -97,7 +112,7 @@ export class ReferenceTokenTemplate {
       oid(id_aa_CMSAlgorithmProtection),
       tlv(0x31, seq(digestAlgorithm, sigAlgImplicit)),
     );
-    const digestLength = this.digestName === 'sha256' ? 32 : this.digestName === 'sha384' ? 48 : 64;
+    const digestLength = this.cmsDigest.length;
     const digestPlaceholder = seq(
       oid(id_messageDigest),
       tlv(0x31, octetString(new Uint8Array(digestLength))),
@@ -128,7 +143,7 @@ export class ReferenceTokenTemplate {
   }
 
   digest(data: Uint8Array): Uint8Array {
-    return oneShotHash(this.digestName, data, 'buffer');
+    return Buffer.from(this.cmsDigest.binary(data), 'latin1');
   }
 
   encodeTstInfo(f: TokenFields): Uint8Array {

@@ -6,12 +6,18 @@
 // signs with our keys for us to verify, decapsulates our ML-KEM ciphertexts, and makes keys,
 // signatures and ciphertexts of its own that our verifier and adapter must accept. Then the
 // adapter's unit tests run under that binary, where the node:crypto backend is the one chosen.
+// A second block checks the HSM's own post-quantum keys (their sealed PKCS#8), the RFC 9882 /
+// RFC 9814 tokens of its post-quantum units, the AKP JWK and the encrypted PKCS#8 of a
+// post-quantum factory root.
 // Skipped without the oracle; with CI=true a missing oracle fails the run.
 import { spawnSync } from 'node:child_process';
-import { resolve } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { stripVTControlCharacters } from 'node:util';
 import { ml_kem512 } from '@noble/post-quantum/ml-kem.js';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createFactory, type Factory } from '../../src/hsm/index.js';
+import { createVerifier, mechanismFor } from '../../src/hsm/key-crypto.js';
 import {
   decodePqPkcs8,
   decodePqSpki,
@@ -32,12 +38,26 @@ import {
   SLH_DSA_PARAMETER_SETS,
   der,
   encodeRawSpki,
+  id_sha256,
+  id_sha512,
+  id_shake128,
+  id_tsaPolicyPostQuantum,
+  jwkFormOf,
   keyUsage,
+  parseCertificateFields,
   verifySignature,
+  type KeyAlgorithm,
 } from '../../src/pki/index.js';
+import { systemClock } from '../../src/shared/index.js';
+import { TokenTemplate } from '../../src/tsa/index.js';
+import { contentInfoOf } from '../helpers/cms-token.js';
+import { createTestDevice, type TestDevice } from '../helpers/hsm.js';
 import { oracleNode } from '../helpers/oracle-node.js';
 import { createPqCa, pqSigningKey } from '../helpers/pq-pki.js';
+import { tempDir } from '../helpers/tmp.js';
 import { requireAvailable } from '../helpers/tools.js';
+import { sha256 } from '../helpers/tsp.js';
+import { encodeMessageImprint } from '../helpers/tsq.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const SCRIPT = resolve(import.meta.dirname, 'pq-oracle.mjs');
@@ -362,5 +382,182 @@ describe.skipIf(requireAvailable('Node 26 post-quantum oracle', oracle.missing))
       expect(output).toMatch(/Tests\s+(\d+) passed \(\1\)/);
       expect(output).not.toMatch(/skipped/);
     }, 300_000);
+  },
+);
+
+/**
+ * The HSM's own post-quantum keys and time-stamp tokens, checked by the same oracle: the sealed
+ * form of each mechanism's keys is the PKCS#8 OpenSSL reads and writes back; tokens of ML-DSA-44,
+ * ML-DSA-65 and SLH-DSA-SHAKE-128f units verify over their signed attributes with node:crypto's
+ * verify and the key from the signer certificate, their messageDigest is the digest of eContent,
+ * and each certificate of the chain verifies with X509Certificate.verify; the AKP JWK of an
+ * ML-DSA key is the one node:crypto writes.
+ */
+const FACTORY_PASSPHRASE = 'an oracle test passphrase';
+const rootSpki = (factory: Factory): Uint8Array =>
+  parseCertificateFields(factory.rootCertificate).spki;
+
+describe.skipIf(requireAvailable('Node 26 post-quantum oracle', oracle.missing))(
+  'the HSM post-quantum keys and tokens against the Node 26 oracle',
+  () => {
+    const UNITS = [
+      ['pq44', 'ml-dsa-44', id_sha512],
+      ['pq65', 'ml-dsa-65', id_sha512],
+      ['shake', 'slh-dsa-shake-128f', id_shake128],
+    ] as const;
+    const HSM_KEYS = ['ml-dsa-44', 'ml-dsa-65', 'ml-dsa-87', 'slh-dsa-sha2-128f'] as const;
+    let device: TestDevice;
+    let tokens: { token: Uint8Array; chain: readonly Uint8Array[] }[];
+    let hsmKeys: { algorithm: KeyAlgorithm; pkcs8: Uint8Array; spki: Uint8Array }[];
+    /** An ML-DSA-87 factory's encrypted root key file and its root certificate. */
+    let factoryRoot: { pem: string; certificate: Uint8Array };
+    let response: OracleResponse & {
+      tokens: (Failure & {
+        signatureAlgorithm: string;
+        digestAlgorithm: string;
+        keyType: string;
+        digestMatches: boolean;
+        signatureValid: boolean;
+        tamperedValid: boolean;
+        chainVerified: boolean[];
+      })[];
+      jwks: (Failure & Record<string, unknown>)[];
+      encrypted: (Failure & { type: string; spki: string; wrongPassphrase: string })[];
+    };
+
+    beforeAll(async () => {
+      device = await createTestDevice();
+      tokens = [];
+      for (const [name, algorithm] of UNITS) {
+        await device.hsm.createPartition(name, { timestampAlgorithm: algorithm });
+        const signer = await device.hsm.timestampSigner(name);
+        const template = new TokenTemplate({
+          signer,
+          includeIssuers: true,
+          accuracy: { seconds: 1, millis: 0, micros: 0 },
+          qualified: false,
+          includeTsaName: true,
+        });
+        const built = await template.build({
+          policy: der.oid(id_tsaPolicyPostQuantum),
+          messageImprint: encodeMessageImprint({ hashOid: id_sha256, digest: sha256(MESSAGE) }),
+          serialNumber: der.integer(7n),
+          genTime: '20261201064352.142Z',
+          nonce: Uint8Array.of(1, 2, 3),
+          certReq: true,
+        });
+        tokens.push({ token: contentInfoOf(built.response), chain: signer.certificateChain });
+      }
+      hsmKeys = [];
+      for (const algorithm of HSM_KEYS) {
+        const mechanism = mechanismFor(algorithm);
+        const { privateKey, publicPart } = await mechanism.generate();
+        hsmKeys.push({ algorithm, pkcs8: mechanism.encode(privateKey), spki: publicPart });
+      }
+      const factoryDir = join(tempDir(), 'factory');
+      const factory = await createFactory(factoryDir, {
+        algorithm: 'ml-dsa-87',
+        passphrase: FACTORY_PASSPHRASE,
+        clock: systemClock,
+      });
+      factoryRoot = {
+        pem: readFileSync(join(factoryDir, 'root-key.pem'), 'utf8'),
+        certificate: factory.rootCertificate,
+      };
+      response = ask({
+        encrypted: [{ pem: factoryRoot.pem, passphrase: FACTORY_PASSPHRASE }],
+        certificates: [
+          { certificate: b64(factoryRoot.certificate), issuerSpki: b64(rootSpki(factory)) },
+        ],
+        tokens: tokens.map((t) => ({ token: b64(t.token), chain: t.chain.map(b64) })),
+        keys: hsmKeys.map((k) => ({ spki: b64(k.spki), pkcs8: b64(k.pkcs8) })),
+        signWithOurs: hsmKeys.map((k) => ({ pkcs8: b64(k.pkcs8), message: b64(MESSAGE) })),
+        jwks: hsmKeys
+          .filter((k) => k.algorithm.startsWith('ml-'))
+          .map((k) => ({ spki: b64(k.spki) })),
+      }) as typeof response;
+    }, 240_000);
+
+    afterAll(async () => {
+      await device.hsm.close();
+    });
+
+    it.each(UNITS.map((u, i) => [...u, i] as const))(
+      '%s (%s): the token verifies over its signed attributes, digest and chain',
+      (_name, algorithm, digestOid, i) => {
+        const a = answer(response.tokens, i, algorithm);
+        expect(a.signatureAlgorithm).toBe(pqParameters(algorithm).oid);
+        expect(a.digestAlgorithm).toBe(digestOid);
+        expect(a.keyType).toBe(algorithm);
+        expect(a.digestMatches).toBe(true);
+        expect(a.signatureValid).toBe(true);
+        expect(a.tamperedValid).toBe(false);
+        // TSA certificate under the device key, device under the root, root self-signed.
+        expect(a.chainVerified).toEqual([true, true, true]);
+      },
+    );
+
+    it("reads the mechanisms' sealed PKCS#8 and writes it back byte for byte; signs with it", () => {
+      hsmKeys.forEach((k, i) => {
+        const a = answer(response.keys, i, k.algorithm);
+        expect(a.privateType).toBe(k.algorithm);
+        expect(a.pkcs8).toBe(b64(k.pkcs8));
+        expect(a.derivedSpki).toBe(b64(k.spki));
+        const signature = bytes(answer(response.signWithOurs, i, k.algorithm).signature);
+        expect(createVerifier(k.spki, k.algorithm)(MESSAGE, signature), k.algorithm).toBe(true);
+      });
+    });
+
+    it('runs the mechanism unit tests under its node: generate, seal, load, sign with node:crypto', () => {
+      const run = spawnSync(
+        oracle.path!,
+        [
+          resolve(ROOT, 'node_modules/vitest/vitest.mjs'),
+          'run',
+          'test/unit/hsm/mechanisms/pq.test.ts',
+        ],
+        {
+          cwd: ROOT,
+          encoding: 'utf8',
+          timeout: 240_000,
+          env: {
+            ...process.env,
+            ATTESTAMP_PQ_EXPECT_NODE: '1',
+            ATTESTAMP_TEST_POSTGRES_URL: 'off',
+            NO_COLOR: '1',
+          },
+        },
+      );
+      const output = stripVTControlCharacters(run.stdout);
+      expect(run.status, `${output}\n${run.stderr}`).toBe(0);
+      expect(output).toMatch(/Tests\s+(\d+) passed \(\1\)/);
+      expect(output).not.toMatch(/skipped/);
+    }, 300_000);
+
+    it("opens a post-quantum factory's encrypted root key (PBES2, scrypt) and verifies its root", () => {
+      const a = answer(response.encrypted, 0, 'ml-dsa-87 factory root key');
+      expect(factoryRoot.pem).toMatch(/^-----BEGIN ENCRYPTED PRIVATE KEY-----/);
+      expect(a.type).toBe('ml-dsa-87');
+      expect(bytes(a.spki)).toEqual(parseCertificateFields(factoryRoot.certificate).spki);
+      expect(a.wrongPassphrase).toBe('refused');
+      const root = answer(response.certificates, 0, 'ml-dsa-87 factory root');
+      expect([root.verified, root.tampered]).toEqual([true, false]);
+    });
+
+    it('writes the AKP JWK of an ML-DSA key as we do (draft-ietf-cose-dilithium)', () => {
+      hsmKeys
+        .filter((k) => k.algorithm.startsWith('ml-'))
+        .forEach((k, i) => {
+          const theirs = answer(response.jwks, i, k.algorithm);
+          const form = jwkFormOf(k.spki);
+          expect(form.kind).toBe('akp');
+          expect(form.kind === 'akp' ? form.jwk : undefined).toEqual({
+            kty: theirs.kty,
+            alg: theirs.alg,
+            pub: theirs.pub,
+          });
+          expect(Object.keys(theirs).sort()).toEqual(['alg', 'kty', 'pub']);
+        });
+    });
   },
 );

@@ -14,7 +14,7 @@ import {
   type RequestView,
   type Role,
 } from '../../hsm/index.js';
-import { encodePem } from '../../pki/index.js';
+import { encodePem, jwkFormOf } from '../../pki/index.js';
 
 export interface Call {
   /** The authenticated principal (undefined only for public operations). */
@@ -103,12 +103,26 @@ export function partitionView(p: PartitionInfo): Record<string, unknown> {
   return { id: p.id, name: p.name, policy: { ...p.policy }, createdAt: p.createdAt.toISOString() };
 }
 
+/**
+ * The public key as a JWK: EC, OKP and RSA as node:crypto writes them (RFC 7518, RFC 8037), ML-DSA
+ * as the AKP key type of draft-ietf-cose-dilithium, and null for a key with no JWK form (SLH-DSA,
+ * or one this Node's OpenSSL cannot read).
+ */
+export function publicJwkOf(spki: Uint8Array): Record<string, unknown> | null {
+  const form = jwkFormOf(spki);
+  if (form.kind === 'akp') return { ...form.jwk };
+  if (form.kind === 'none') return null;
+  try {
+    const publicKey = createPublicKey({ key: Buffer.from(spki), format: 'der', type: 'spki' });
+    return { ...publicKey.export({ format: 'jwk' }) };
+  } catch {
+    return null;
+  }
+}
+
 export function keyView(k: KeyInfo): Record<string, unknown> {
   // A secret key has no public key: its row's public part is its key check value.
   const secret = isSecretAlgorithm(k.algorithm);
-  const publicKey = secret
-    ? null
-    : createPublicKey({ key: Buffer.from(k.spki), format: 'der', type: 'spki' });
   return {
     id: k.id,
     partition: k.partitionName,
@@ -119,10 +133,7 @@ export function keyView(k: KeyInfo): Record<string, unknown> {
     createdAt: k.createdAt.toISOString(),
     invalidatedAt: k.invalidatedAt === undefined ? null : k.invalidatedAt.toISOString(),
     attributes: { ...k.attributes, purposes: [...k.attributes.purposes] },
-    publicKey:
-      publicKey === null
-        ? null
-        : { pem: pem('PUBLIC KEY', k.spki), jwk: publicKey.export({ format: 'jwk' }) },
+    publicKey: secret ? null : { pem: pem('PUBLIC KEY', k.spki), jwk: publicJwkOf(k.spki) },
     ...(secret ? { keyCheckValue: Buffer.from(k.spki).toString('hex') } : {}),
   };
 }

@@ -21,7 +21,7 @@ import { MASTER_OPTIONS } from './partition.js';
 
 const PARTITION_LABEL = ['PARTITION', 'LABEL'] as const;
 
-/** Larger than any signature of a supported algorithm (RSA 4096: 512 bytes). */
+/** Larger than any signature of a supported algorithm (SLH-DSA-SHA2-256f: 49,856 bytes). */
 const SIGNATURE_FILE_LIMIT = 64 * 1024;
 
 /** --in FILE or --digest HEX: exactly one. */

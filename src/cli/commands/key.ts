@@ -10,7 +10,13 @@ import {
   type KeyPurpose,
   type WrappingKey,
 } from '../../hsm/index.js';
-import { decodePemAll, encodePem, sha256Fingerprint } from '../../pki/index.js';
+import {
+  akpThumbprintInput,
+  decodePemAll,
+  encodePem,
+  jwkFormOf,
+  sha256Fingerprint,
+} from '../../pki/index.js';
 import { fromHex } from '../../shared/index.js';
 import { flag, requiredOption, stringOption, type Command, type Invocation } from '../command.js';
 import { officerCredential, readInputFile, withHsm, withOfficerHint } from '../context.js';
@@ -556,9 +562,18 @@ const THUMBPRINT_MEMBERS: Readonly<Record<string, readonly string[]>> = {
 
 /**
  * The public key as a JWK (RFC 7517; EC P-256/P-384 and RSA per RFC 7518 6.2 and 6.3, Ed25519 as
- * OKP per RFC 8037), with its RFC 7638 SHA-256 thumbprint as `kid`.
+ * OKP per RFC 8037, ML-DSA as AKP per draft-ietf-cose-dilithium), with its RFC 7638 SHA-256
+ * thumbprint as `kid`; `{ none: reason }` for a key that has no JWK form (SLH-DSA).
  */
-export function publicJwk(spki: Uint8Array): JsonWebKey {
+export function publicJwk(
+  spki: Uint8Array,
+): JsonWebKey | { readonly kty?: undefined; readonly none: string } {
+  const form = jwkFormOf(spki);
+  if (form.kind === 'none') return { none: form.reason };
+  if (form.kind === 'akp') {
+    const kid = createHash('sha256').update(akpThumbprintInput(form.jwk)).digest('base64url');
+    return { ...form.jwk, kid };
+  }
   const jwk = createPublicKey({ key: Buffer.from(spki), format: 'der', type: 'spki' }).export({
     format: 'jwk',
   });
@@ -576,7 +591,8 @@ export const keyPublic: Command = {
   details: `The public key comes from the key's authenticated row and is written only when it is the
 public key of the sealed private key. PEM is a "PUBLIC KEY" block (openssl pkey -pubin reads it);
 DER is the bare SubjectPublicKeyInfo; JWK follows RFC 7517/7518/8037 (EC P-256/P-384, OKP
-Ed25519, RSA) with the RFC 7638 thumbprint as kid. With --json: a JSON document with the key, the
+Ed25519, RSA) and draft-ietf-cose-dilithium (AKP ML-DSA) with the RFC 7638 thumbprint as kid;
+SLH-DSA keys have no JWK form (--format jwk is refused, and --json gives "jwk": null). With --json: a JSON document with the key, the
 SPKI in hex, its SHA-256 and the JWK.`,
   options: {
     format: { type: 'string', value: 'FORMAT', description: 'pem (default), der or jwk' },
@@ -594,7 +610,11 @@ SPKI in hex, its SHA-256 and the JWK.`,
       throw new UsageError('--format der writes binary: give --out FILE');
     }
     const { key, spki } = await withHsm(inv, (hsm) => hsm.publicKey(partition, label));
-    const jwk = publicJwk(spki);
+    const jwkOrNone = publicJwk(spki);
+    const jwk = jwkOrNone.kty === undefined ? undefined : jwkOrNone;
+    if (format === 'jwk' && jwk === undefined) {
+      throw new UsageError(`--format jwk: ${String(jwkOrNone.none)}; use --format pem or der`);
+    }
     const body: Uint8Array | string =
       format === 'der'
         ? spki
@@ -610,7 +630,7 @@ SPKI in hex, its SHA-256 and the JWK.`,
           format,
           spki: Buffer.from(spki).toString('hex'),
           sha256: sha256Fingerprint(spki),
-          jwk,
+          jwk: jwk ?? null,
           ...(out === undefined ? {} : { out }),
         }),
       );

@@ -30,14 +30,21 @@ export const MASTER_OPTIONS = {
 } as const;
 
 /**
- * The operator's warning for an RSA-PSS timestamp unit: its tokens are valid CMS, but OpenSSL's
- * `ts -verify` does not verify RSA-PSS signatures in time-stamp tokens (a long-standing OpenSSL
- * limitation), so users who check tokens with it see them fail. undefined for other algorithms.
+ * The operator's warning for a timestamp unit whose tokens `openssl ts -verify` cannot check:
+ * RSA-PSS (a long-standing OpenSSL limitation) and the post-quantum algorithms (OpenSSL 3.0 has
+ * none). The tokens are valid CMS; users who check them with OpenSSL see them fail. undefined
+ * for other algorithms.
  */
-export function rsaPssWarning(alg: KeyAlgorithm): string | undefined {
-  const limitation = keyAlgorithmInfo(alg).opensslTsLimitation;
+export function opensslTsWarning(alg: KeyAlgorithm): string | undefined {
+  const info = keyAlgorithmInfo(alg);
+  const limitation = info.opensslTsLimitation;
   if (limitation === undefined) return undefined;
-  return `${alg} time-stamp tokens cannot be verified with 'openssl ts -verify' (${limitation}); attestamp-verify, Java and Python verify them. Use rsa-3072 or ecdsa-p256 for clients that verify with OpenSSL`;
+  const verifiers = info.tokenVerifiers ?? 'attestamp-verify, Java and Python verify them';
+  const ownUnit =
+    info.postQuantum === true
+      ? '; serve it as a unit of its own path, whose policy defaults to the post-quantum ARC.6.2'
+      : '';
+  return `${alg} time-stamp tokens cannot be verified with 'openssl ts -verify' (${limitation}); ${verifiers}. Use rsa-3072 or ecdsa-p256 for clients that verify with OpenSSL${ownUnit}`;
 }
 
 function algorithm(inv: Invocation, name: string, fallback: KeyAlgorithm): KeyAlgorithm {
@@ -147,8 +154,8 @@ is set through 'attestamp partition policy', which needs a security officer.`,
     }
     const tsAlg = algorithm(inv, 'timestamp-algorithm', 'ecdsa-p256');
     const attAlg = algorithm(inv, 'attestation-algorithm', 'ecdsa-p384');
-    const pss = rsaPssWarning(tsAlg);
-    if (pss !== undefined) inv.io.stderr(`warning: ${pss}\n`);
+    const warning = opensslTsWarning(tsAlg);
+    if (warning !== undefined) inv.io.stderr(`warning: ${warning}\n`);
     const p = await withHsm(inv, (hsm) =>
       hsm.createPartition(name, {
         timestampAlgorithm: tsAlg,

@@ -8,7 +8,13 @@ import { createServer as createHttpsServer } from 'node:https';
 import { join } from 'node:path';
 import type { ApiServer } from '../../api/index.js';
 import { classifyOpenError, type Hsm } from '../../hsm/index.js';
-import { sha256Fingerprint, type Signer } from '../../pki/index.js';
+import {
+  id_tsaPolicyPostQuantum,
+  keyAlgorithmInfo,
+  sha256Fingerprint,
+  type KeyAlgorithm,
+  type Signer,
+} from '../../pki/index.js';
 import {
   ClockGuard,
   clockStatusLabel,
@@ -31,13 +37,13 @@ import {
   type UnitRoute,
 } from '../../tsa/index.js';
 import { flag, type Command, type Invocation } from '../command.js';
-import { loadServerConfig, SERVER_OPTIONS, type ServerConfig } from '../config.js';
+import { loadServerConfig, SERVER_OPTIONS, type ServerConfig, type UnitConfig } from '../config.js';
 import { dataDir, openHsm, readInputFile, storeLocation } from '../context.js';
 import { CliError, EXIT, InputError } from '../exit-codes.js';
 import { archiveNodeId, workerNodeId } from '../archive-node.js';
 import type { JSONWebKeySet } from 'jose';
 import { createJsonLogger } from '../logger.js';
-import { MASTER_OPTIONS, rsaPssWarning } from './partition.js';
+import { MASTER_OPTIONS, opensslTsWarning } from './partition.js';
 import { prepareApi, startPreparedApi, type PreparedApi } from './api.js';
 
 export const ARCHIVE_FILE = 'tsa-archive.sqlite';
@@ -164,6 +170,26 @@ function logApi(
 }
 
 /**
+ * The policies each unit serves: those configured, or by default ARC.6.1[.N] for a unit with a
+ * classical key and ARC.6.2 (ARC.6.2.N for the N-th further one) for a unit whose key is
+ * post-quantum, so that a client asking for the baseline policy never gets a token it cannot
+ * verify (standards/timestamping.md: post-quantum units under their own policy).
+ */
+export function unitPolicies(
+  units: readonly UnitConfig[],
+  algorithms: readonly KeyAlgorithm[],
+): string[][] {
+  let postQuantum = 0;
+  return units.map((u, i) => {
+    if (u.defaultPolicy !== true || keyAlgorithmInfo(algorithms[i]!).postQuantum !== true) {
+      return [...u.policies];
+    }
+    const n = postQuantum++;
+    return [n === 0 ? id_tsaPolicyPostQuantum : `${id_tsaPolicyPostQuantum}.${n}`];
+  });
+}
+
+/**
  * Starts the TSA, and the REST API when configured and this is not a cluster worker (with
  * --workers N the primary runs the API); resolves once listening. Refuses to start on a
  * certificate problem.
@@ -181,8 +207,14 @@ export async function startServer(
   const units: { name: string; signer: Signer; policies: readonly string[] }[] = [];
   const windows: { unit: string; signer: Signer; notAfter: number }[] = [];
   const now = new Date();
-  for (const u of config.units) {
-    const signer = await hsm.timestampSigner(u.partition);
+  const signers: Signer[] = [];
+  for (const u of config.units) signers.push(await hsm.timestampSigner(u.partition));
+  const policies = unitPolicies(
+    config.units,
+    signers.map((s) => s.algorithm),
+  );
+  for (const [i, u] of config.units.entries()) {
+    const signer = signers[i]!;
     // REQ-09, CRT-01, CRT-03: refuse to serve with a certificate that does not fit the key.
     const check = tsaCertificateProblems(signer.certificateChain[0]!, signer.spki, now);
     if (check.problems.length > 0) {
@@ -191,7 +223,7 @@ export async function startServer(
       await hsm.close();
       return EXIT.refused;
     }
-    units.push({ name: u.partition, signer, policies: u.policies });
+    units.push({ name: u.partition, signer, policies: policies[i]! });
     windows.push({ unit: u.partition, signer, notAfter: check.window.notAfter });
     // Evidence about the unit's own key, published next to its chain (GET PATH/evidence.pem).
     const cached = await hsm.attestKey(u.partition, 'partition-timestamp');
@@ -452,12 +484,13 @@ export async function startServer(
     logger.info('time-stamping unit ready', {
       unit: u.partition,
       path: u.path,
-      policy: u.policies[0] ?? null,
+      policy: units[i]!.policies[0] ?? null,
       algorithm: signer.algorithm,
       certificateSha256: sha256Fingerprint(signer.certificateChain[0]!),
     });
-    const pss = rsaPssWarning(signer.algorithm);
-    if (pss !== undefined) logger.warn(pss, { unit: u.partition, algorithm: signer.algorithm });
+    const warning = opensslTsWarning(signer.algorithm);
+    if (warning !== undefined)
+      logger.warn(warning, { unit: u.partition, algorithm: signer.algorithm });
   }
   if (!cluster.isWorker) logApi(logger, config, api);
   const bracket = (h: string): string => (h.includes(':') ? `[${h}]` : h);

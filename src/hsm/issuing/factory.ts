@@ -1,5 +1,7 @@
 // The factory: the root key and self-signed root certificate that certify devices. It lives in
-// its own folder, apart from any device store; its private key never enters a device store.
+// its own folder, apart from any device store; its private key never enters a device store. The
+// key file is PKCS#8 PEM, passphrase-encrypted by OpenSSL for the keys it holds, and by
+// encrypted-pkcs8.ts (PBES2, scrypt, AES-256-CBC) for the post-quantum ones.
 import { createPrivateKey, KeyObject, randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -7,6 +9,7 @@ import {
   buildCertificate,
   buildCrl,
   decodePem,
+  decodePemAll,
   deviceTemplate,
   encodePem,
   parseCertificateFields,
@@ -15,12 +18,22 @@ import {
   rootTemplate,
   sha256Fingerprint,
   isKeyAlgorithm,
+  keyAlgorithmInfo,
   type CrlReason,
   type DistinguishedName,
   type KeyAlgorithm,
 } from '../../pki/index.js';
 import { HsmError } from '../errors.js';
-import { generateKey, publicPartOf, signWith, verifyWith } from '../key-crypto.js';
+import {
+  encodeKey,
+  generateKey,
+  loadKey,
+  publicPartOf,
+  signWith,
+  verifyWith,
+  type PrivateKeyHandle,
+} from '../key-crypto.js';
+import { decryptPkcs8, encryptPkcs8 } from './encrypted-pkcs8.js';
 import { bytesEqual, type Clock } from '../../shared/index.js';
 
 export const FACTORY_FILES = {
@@ -110,12 +123,6 @@ export async function createFactory(dir: string, options: CreateFactoryOptions):
   const country = options.country ?? 'XX';
   const now = options.clock.now();
   const { privateKey, publicPart: spki } = await generateKey(algorithm);
-  // The root key is kept as a (passphrase-encrypted) PKCS#8 PEM file, which OpenSSL writes.
-  if (!(privateKey instanceof KeyObject)) {
-    throw new HsmError('invalid-argument', 'the factory root key algorithm is not supported here', {
-      details: { algorithm },
-    });
-  }
   const subject: DistinguishedName = {
     country,
     organization,
@@ -134,15 +141,7 @@ export async function createFactory(dir: string, options: CreateFactoryOptions):
     { algorithm, sign: (tbs) => Promise.resolve(signWith(privateKey, algorithm, tbs)) },
   );
   mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const keyPem =
-    options.passphrase === undefined
-      ? privateKey.export({ type: 'pkcs8', format: 'pem' })
-      : privateKey.export({
-          type: 'pkcs8',
-          format: 'pem',
-          cipher: 'aes-256-cbc',
-          passphrase: options.passphrase,
-        });
+  const keyPem = rootKeyPem(algorithm, privateKey, options.passphrase);
   const keyPath = join(dir, FACTORY_FILES.key);
   writeFileSync(keyPath, keyPem, { mode: 0o600, flag: 'wx' });
   chmodSync(keyPath, 0o600);
@@ -160,6 +159,70 @@ export async function createFactory(dir: string, options: CreateFactoryOptions):
   };
   writeFileSync(join(dir, FACTORY_FILES.manifest), JSON.stringify(manifest, null, 2) + '\n');
   return loadedFactory(dir, manifest, certificate, privateKey, spki);
+}
+
+/**
+ * The root key file: PKCS#8 PEM, encrypted under the passphrase when one is given (PBES2). A
+ * KeyObject is written by OpenSSL (PBKDF2, AES-256-CBC), as factories always were; a key that
+ * OpenSSL under this Node cannot hold (ML-DSA, SLH-DSA: a MaterialKey) by encrypted-pkcs8.ts.
+ */
+function rootKeyPem(
+  algorithm: KeyAlgorithm,
+  privateKey: PrivateKeyHandle,
+  passphrase: string | undefined,
+): string {
+  if (privateKey instanceof KeyObject) {
+    const pem =
+      passphrase === undefined
+        ? privateKey.export({ type: 'pkcs8', format: 'pem' })
+        : privateKey.export({ type: 'pkcs8', format: 'pem', cipher: 'aes-256-cbc', passphrase });
+    return pem.toString();
+  }
+  const pkcs8 = encodeKey(algorithm, privateKey);
+  try {
+    return passphrase === undefined
+      ? encodePem('PRIVATE KEY', pkcs8)
+      : encodePem('ENCRYPTED PRIVATE KEY', encryptPkcs8(pkcs8, passphrase));
+  } finally {
+    pkcs8.fill(0);
+  }
+}
+
+/** Opens a post-quantum root key file (see rootKeyPem) with its mechanism. */
+function openMaterialRootKey(
+  algorithm: KeyAlgorithm,
+  keyPem: string,
+  passphrase: string | undefined,
+): PrivateKeyHandle {
+  const [block, ...extra] = decodePemAll(keyPem);
+  if (block === undefined || extra.length > 0) {
+    throw new HsmError('factory-invalid', 'the factory root key file holds no single key');
+  }
+  let pkcs8: Uint8Array;
+  if (block.label === 'ENCRYPTED PRIVATE KEY') {
+    if (passphrase === undefined) {
+      throw new HsmError(
+        'factory-passphrase-missing',
+        'the factory root key is encrypted: give its passphrase (--factory-passphrase-file FILE)',
+      );
+    }
+    pkcs8 = decryptPkcs8(block.der, passphrase);
+  } else if (block.label === 'PRIVATE KEY') pkcs8 = block.der.slice();
+  else throw new HsmError('factory-invalid', 'the factory root key file holds no private key');
+  try {
+    return loadKey(algorithm, pkcs8);
+  } catch (cause) {
+    // Decrypted under a wrong passphrase whose padding happened to look right, or not a key.
+    throw block.label === 'ENCRYPTED PRIVATE KEY'
+      ? new HsmError('factory-passphrase-wrong', 'the factory root key cannot be opened', {
+          cause,
+        })
+      : new HsmError('factory-invalid', 'the factory root key file holds no usable key', {
+          cause,
+        });
+  } finally {
+    pkcs8.fill(0);
+  }
 }
 
 function parseManifest(text: string): FactoryManifest {
@@ -205,15 +268,19 @@ export function openFactory(dir: string, passphrase?: string): Factory {
       'the factory root key is encrypted: give its passphrase (--factory-passphrase-file FILE)',
     );
   }
-  let privateKey: KeyObject;
-  try {
-    privateKey = createPrivateKey(
-      passphrase === undefined ? { key: keyPem } : { key: keyPem, passphrase },
-    );
-  } catch (cause) {
-    throw new HsmError('factory-passphrase-wrong', 'the factory root key cannot be opened', {
-      cause,
-    });
+  let privateKey: PrivateKeyHandle;
+  if (keyAlgorithmInfo(manifest.algorithm).postQuantum === true) {
+    privateKey = openMaterialRootKey(manifest.algorithm, keyPem, passphrase);
+  } else {
+    try {
+      privateKey = createPrivateKey(
+        passphrase === undefined ? { key: keyPem } : { key: keyPem, passphrase },
+      );
+    } catch (cause) {
+      throw new HsmError('factory-passphrase-wrong', 'the factory root key cannot be opened', {
+        cause,
+      });
+    }
   }
   const spki = publicPartOf(manifest.algorithm, privateKey);
   if (!bytesEqual(parseCertificateFields(certificate).spki, spki)) {
@@ -242,7 +309,7 @@ function loadedFactory(
   dir: string,
   manifest: FactoryManifest,
   rootCertificate: Uint8Array,
-  privateKey: KeyObject,
+  privateKey: PrivateKeyHandle,
   rootSpki: Uint8Array,
 ): Factory {
   const rootCert = parseCertificateFields(rootCertificate);

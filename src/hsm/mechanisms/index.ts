@@ -20,9 +20,11 @@ import { chacha20Poly1305 } from './chacha20-poly1305.js';
 import { ecdsa } from './ecdsa.js';
 import { hmac } from './hmac.js';
 import { eddsa } from './eddsa.js';
+import { mlDsa } from './ml-dsa.js';
 import { mlKem } from './ml-kem.js';
 import { rsaPkcs1 } from './rsa-pkcs1.js';
 import { rsaPss } from './rsa-pss.js';
+import { slhDsa } from './slh-dsa.js';
 import type {
   HsmAlgorithm,
   Mechanism,
@@ -51,7 +53,15 @@ export { MaterialKey } from './material-key.js';
 export { exportPkcs8, loadPkcs8, loadSpki, spkiOf } from './node-keys.js';
 export { KCV_LABEL, KCV_LENGTH, keyCheckValue } from './secret-keys.js';
 
-const FAMILIES: readonly MechanismFamily[] = [ecdsa, eddsa, rsaPkcs1, rsaPss];
+const FAMILIES: readonly MechanismFamily[] = [
+  ecdsa,
+  eddsa,
+  rsaPkcs1,
+  rsaPss,
+  // Post-quantum signatures (src/hsm/pq).
+  mlDsa,
+  slhDsa,
+];
 const OTHER_FAMILIES: readonly OtherMechanismFamily[] = [
   aes,
   chacha20Poly1305,

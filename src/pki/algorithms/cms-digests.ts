@@ -2,6 +2,7 @@
 // signature: one whose collision strength is at least the parameter set's (RFC 9882 3.3 Table 1
 // for ML-DSA; the same rule for SLH-DSA, which covers the digests RFC 9814 4 requires), with
 // absent parameters.
+import type { CmsDigestName } from './types.js';
 import {
   id_sha256,
   id_sha384,
@@ -12,6 +13,24 @@ import {
   id_shake128,
   id_shake256,
 } from '../oids.js';
+
+/**
+ * The digests the HSM's signers name in a SignerInfo: OID (parameters absent, RFC 5754 2,
+ * RFC 8702 2) and output length in octets (SHAKE128 and SHAKE256 give 256 and 512 bits in the
+ * CMS, RFC 8702 3.1).
+ */
+export const CMS_DIGESTS: Readonly<
+  Record<
+    CmsDigestName,
+    { readonly oid: string; readonly length: number; readonly extendable: boolean }
+  >
+> = {
+  sha256: { oid: id_sha256, length: 32, extendable: false },
+  sha384: { oid: id_sha384, length: 48, extendable: false },
+  sha512: { oid: id_sha512, length: 64, extendable: false },
+  shake128: { oid: id_shake128, length: 32, extendable: true },
+  shake256: { oid: id_shake256, length: 64, extendable: true },
+};
 
 /**
  * Collision strength in bits: half the output (FIPS 180-4, FIPS 202; SHAKE128 and SHAKE256

@@ -21,6 +21,7 @@ import {
 
 export type {
   AlgorithmFamily,
+  CmsDigestName,
   KeyAlgorithmDef,
   PublicKeyReader,
   SignatureReader,
@@ -41,6 +42,7 @@ export { ML_DSA_PARAMETER_SETS } from './ml-dsa.js';
 export { ML_KEM_PARAMETER_SETS } from './ml-kem.js';
 export { SLH_DSA_PARAMETER_SETS } from './slh-dsa.js';
 export { encodeRawSpki } from './raw-keys.js';
+export { CMS_DIGESTS } from './cms-digests.js';
 
 /**
  * Every family, in the order of KEY_ALGORITHMS (and of the CLI's lists). The post-quantum ones

@@ -1,14 +1,16 @@
 // ML-DSA (FIPS 204) in X.509 and the CMS: id-ml-dsa-44/65/87 SPKIs and signature identifiers with
 // absent parameters (RFC 9881 2-4), pure ML-DSA with the empty context (RFC 9881 3, RFC 9882
-// 3.2), verified with @noble/post-quantum; the digests a SignerInfo may name (RFC 9882 3.3).
-// Verify-only for now: the HSM issues no ML-DSA keys yet, so keyAlgorithms is empty.
+// 3.2), verified with @noble/post-quantum; the digests a SignerInfo may name (RFC 9882 3.3); and
+// the three key algorithms the HSM issues (its mechanism: src/hsm/mechanisms/ml-dsa.ts).
 import { ml_dsa44, ml_dsa65, ml_dsa87 } from '@noble/post-quantum/ml-dsa.js';
+import { algorithmIdentifier } from '../der-writer.js';
 import { id_ml_dsa_44, id_ml_dsa_65, id_ml_dsa_87 } from '../oids.js';
 import { cmsDigestProblem } from './cms-digests.js';
 import { readRawKey } from './raw-keys.js';
 import {
   unsupported,
   type AlgorithmFamily,
+  type KeyAlgorithmDef,
   type PublicKeyReader,
   type SignatureReader,
   type Tagged,
@@ -129,10 +131,35 @@ const mlDsaSignature: SignatureReader<MlDsaScheme> = {
     ),
 };
 
+/**
+ * An ML-DSA key algorithm of the HSM: pure ML-DSA only (no HashML-DSA, so no digest mode), its
+ * AlgorithmIdentifier with absent parameters (RFC 9881 3), SHA-512 as the SignerInfo digest
+ * (RFC 9882 3.3: MUST be supported for every parameter set, and strong enough for all of them).
+ */
+const mlDsaKey = (set: (typeof ML_DSA_PARAMETER_SETS)[number]) =>
+  ({
+    name: set.name,
+    family: 'ml-dsa',
+    mechanism: 'ml-dsa',
+    spkiOid: set.oid,
+    hash: undefined,
+    signatureOid: set.oid,
+    signatureAlgorithm: algorithmIdentifier(set.oid),
+    cmsDigest: 'sha512',
+    verifyAfterSign: false,
+    opensslTsLimitation: 'OpenSSL has no ML-DSA before 3.5, and 3.5 and later are untested here',
+    tokenVerifiers:
+      'attestamp-verify verifies them (and node:crypto on Node 24 or later checks the signature over the signed attributes)',
+    postQuantum: true,
+    // draft-ietf-cose-dilithium: kty AKP, alg ML-DSA-44/65/87, pub the raw public key.
+    jwkAlg: set.label,
+  }) as const satisfies KeyAlgorithmDef;
+
+const [ML_DSA_44, ML_DSA_65, ML_DSA_87] = ML_DSA_PARAMETER_SETS;
+
 export const mlDsa = {
   name: 'ml-dsa',
-  // No key algorithm until the HSM has an ML-DSA mechanism (the HSM registry requires one each).
-  keyAlgorithms: [],
+  keyAlgorithms: [mlDsaKey(ML_DSA_44), mlDsaKey(ML_DSA_65), mlDsaKey(ML_DSA_87)],
   publicKeys: ML_DSA_PARAMETER_SETS.map(publicKeyReader),
   signatures: [mlDsaSignature],
 } as const satisfies AlgorithmFamily;

@@ -1,7 +1,8 @@
 // SLH-DSA (FIPS 205) in X.509 and the CMS: the twelve id-slh-dsa-* SPKIs and signature
 // identifiers with absent parameters (RFC 9909 3-4), pure SLH-DSA with the empty context
 // (RFC 9909 3, RFC 9814 4), verified with @noble/post-quantum; the digests a SignerInfo may name
-// (RFC 9814 4). Verify-only for now: the HSM issues no SLH-DSA keys yet.
+// (RFC 9814 4); and the six fast ('f') sets as key algorithms of the HSM (its mechanism:
+// src/hsm/mechanisms/slh-dsa.ts).
 import {
   slh_dsa_sha2_128f,
   slh_dsa_sha2_128s,
@@ -16,6 +17,7 @@ import {
   slh_dsa_shake_256f,
   slh_dsa_shake_256s,
 } from '@noble/post-quantum/slh-dsa.js';
+import { algorithmIdentifier } from '../der-writer.js';
 import {
   id_slh_dsa_sha2_128f,
   id_slh_dsa_sha2_128s,
@@ -35,6 +37,8 @@ import { readRawKey } from './raw-keys.js';
 import {
   unsupported,
   type AlgorithmFamily,
+  type CmsDigestName,
+  type KeyAlgorithmDef,
   type PublicKeyReader,
   type SignatureReader,
   type Tagged,
@@ -175,10 +179,52 @@ const slhDsaSignature: SignatureReader<SlhDsaScheme> = {
     cmsDigestProblem(scheme.set.label, scheme.set.strength, 'RFC 9814 4', digestOid, hasParameters),
 };
 
+/**
+ * An SLH-DSA key algorithm of the HSM: pure SLH-DSA only (no HashSLH-DSA, so no digest mode),
+ * parameters absent (RFC 9909 3), and as the SignerInfo digest the one RFC 9814 4 requires
+ * verifiers to support for the set (SHA-256 for SHA2-128, SHA-512 for SHA2-192 and -256,
+ * SHAKE128 for SHAKE-128, SHAKE256 for SHAKE-192 and -256), which BouncyCastle also insists on.
+ */
+function slhDsaKey<N extends SlhDsaName>(
+  name: N,
+  cmsDigest: CmsDigestName,
+): KeyAlgorithmDef & {
+  readonly name: N;
+  readonly family: 'slh-dsa';
+  readonly mechanism: 'slh-dsa';
+} {
+  const s = SLH_DSA_PARAMETER_SETS.find((p) => p.name === name);
+  if (s === undefined) throw new Error(`slh-dsa: no parameter set ${name}`);
+  return {
+    name,
+    family: 'slh-dsa',
+    mechanism: 'slh-dsa',
+    spkiOid: s.oid,
+    hash: undefined,
+    signatureOid: s.oid,
+    signatureAlgorithm: algorithmIdentifier(s.oid),
+    cmsDigest,
+    verifyAfterSign: false,
+    opensslTsLimitation: 'OpenSSL has no SLH-DSA before 3.5, and 3.5 and later are untested here',
+    tokenVerifiers:
+      'attestamp-verify verifies them (and node:crypto on Node 24 or later checks the signature over the signed attributes)',
+    postQuantum: true,
+  };
+}
+
 export const slhDsa = {
   name: 'slh-dsa',
-  // No key algorithm until the HSM has an SLH-DSA mechanism.
-  keyAlgorithms: [],
+  // The 's' sets are verify-only: their signatures take seconds to tens of seconds in
+  // @noble/post-quantum (each one blocks the event loop that long), too slow for an HSM that
+  // signs for a TSA and an API at once. The 'f' sets sign in about 0.5 to 4 s there.
+  keyAlgorithms: [
+    slhDsaKey('slh-dsa-sha2-128f', 'sha256'),
+    slhDsaKey('slh-dsa-sha2-192f', 'sha512'),
+    slhDsaKey('slh-dsa-sha2-256f', 'sha512'),
+    slhDsaKey('slh-dsa-shake-128f', 'shake128'),
+    slhDsaKey('slh-dsa-shake-192f', 'shake256'),
+    slhDsaKey('slh-dsa-shake-256f', 'shake256'),
+  ],
   publicKeys: SLH_DSA_PARAMETER_SETS.map(publicKeyReader),
   signatures: [slhDsaSignature],
 } as const satisfies AlgorithmFamily;

@@ -45,8 +45,11 @@ export interface KeyAlgorithmDef {
    * prescribes (absent, NULL or RSASSA-PSS-params). Shared: copy it before changing it.
    */
   readonly signatureAlgorithm: Uint8Array;
-  /** Digest algorithm of a CMS SignerInfo over signed attributes (RFC 5652 5.4, RFC 8419 3.1). */
-  readonly cmsDigest: 'sha256' | 'sha384' | 'sha512';
+  /**
+   * Digest algorithm of a CMS SignerInfo over signed attributes (RFC 5652 5.4, RFC 8419 3.1,
+   * RFC 9882 3.3, RFC 9814 4); its OID and length are in CMS_DIGESTS.
+   */
+  readonly cmsDigest: CmsDigestName;
   /**
    * Whether a TSA in 'auto' mode verifies each signature before releasing it: an RSA-CRT
    * signature computed with a fault reveals the private key (Boneh, DeMillo, Lipton 1997).
@@ -54,7 +57,25 @@ export interface KeyAlgorithmDef {
   readonly verifyAfterSign: boolean;
   /** Why `openssl ts -verify` cannot check tokens signed with it; absent: no known limitation. */
   readonly opensslTsLimitation?: string;
+  /**
+   * Who else checks time-stamp tokens signed with it, for the operator's warning when
+   * `openssl ts -verify` cannot (absent: attestamp-verify, Java and Python's cryptography).
+   */
+  readonly tokenVerifiers?: string;
+  /**
+   * A post-quantum signature (FIPS 204, FIPS 205): a time-stamping unit with such a key gets the
+   * post-quantum TSA policy (ARC.6.2) unless its policies are configured.
+   */
+  readonly postQuantum?: true;
+  /**
+   * The JWK of its public keys when it is not one node:crypto writes (EC, OKP, RSA): the AKP key
+   * type of draft-ietf-cose-dilithium with this `alg`, the raw public key in `pub`.
+   */
+  readonly jwkAlg?: string;
 }
+
+/** A digest algorithm a CMS SignerInfo names beside a signature (RFC 5652 5.3). */
+export type CmsDigestName = 'sha256' | 'sha384' | 'sha512' | 'shake128' | 'shake256';
 
 /**
  * Reads the public keys of one SPKI algorithm OID. Methods (not function properties) so that a

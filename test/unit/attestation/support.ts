@@ -91,6 +91,8 @@ export function signWith(key: TestKey, data: Uint8Array): Uint8Array {
           saltLength: 32,
         }),
       );
+    default:
+      throw new Error(`no node:crypto signer for ${key.algorithm}`);
   }
 }
 

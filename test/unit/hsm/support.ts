@@ -9,6 +9,7 @@ import Database from 'better-sqlite3';
 import { expect } from 'vitest';
 import { HsmError, type HsmErrorCode } from '../../../src/hsm/index.js';
 import { encodePem, type KeyAlgorithm } from '../../../src/pki/index.js';
+import { noblePqVerify } from '../../helpers/noble-pq.js';
 
 /**
  * Runs `fn`, expects it to throw an HsmError with `code`, and returns the error. For a call that
@@ -59,13 +60,18 @@ export async function expectHsmRejection(
   return error;
 }
 
-/** Verifies a signature made by an HSM signer, with node:crypto and nothing from src/hsm. */
+/**
+ * Verifies a signature made by an HSM signer, with node:crypto (the post-quantum algorithms with
+ * @noble/post-quantum: pure, empty context, the raw key from the SPKI) and nothing from src/hsm.
+ */
 export function verifySignature(
   algorithm: KeyAlgorithm,
   spki: Uint8Array,
   data: Uint8Array,
   signature: Uint8Array,
 ): boolean {
+  const pq = noblePqVerify(algorithm, spki, data, signature);
+  if (pq !== undefined) return pq;
   const key = createPublicKey({ key: Buffer.from(spki), format: 'der', type: 'spki' });
   switch (algorithm) {
     case 'ecdsa-p256':
@@ -85,6 +91,8 @@ export function verifySignature(
         { key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: 32 },
         signature,
       );
+    default:
+      throw new Error(`no independent verifier for ${algorithm}`);
   }
 }
 

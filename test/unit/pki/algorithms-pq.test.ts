@@ -10,6 +10,7 @@ import { sha512 } from '@noble/hashes/sha2.js';
 import { describe, expect, it } from 'vitest';
 import {
   ALGORITHM_FAMILIES,
+  CMS_DIGESTS,
   KEY_ALGORITHMS,
   ML_DSA_PARAMETER_SETS,
   ML_KEM_PARAMETER_SETS,
@@ -31,10 +32,12 @@ import {
   id_sha512,
   id_shake128,
   id_shake256,
+  keyAlgorithmInfo,
   publicKeyLabel,
   publicKeyProblem,
   signatureAlgorithmLabel,
   verifySignature,
+  type KeyAlgorithm,
   type MlDsaParameterSet,
   type SlhDsaParameterSet,
 } from '../../../src/pki/index.js';
@@ -61,14 +64,35 @@ const setOfName = (name: string): SlhDsaParameterSet =>
   SLH_DSA_PARAMETER_SETS.find((s) => s.name === name)!;
 
 describe('the post-quantum families in the registry', () => {
-  it('are registered verify-only: public keys and signatures, no key algorithm the HSM issues', () => {
+  it('issue ML-DSA and the fast SLH-DSA sets as key algorithms; ML-KEM and the small sets are verify-only', () => {
     const names = ALGORITHM_FAMILIES.map((f) => f.name);
     expect(names).toEqual(expect.arrayContaining(['ml-dsa', 'slh-dsa', 'ml-kem']));
-    for (const f of ALGORITHM_FAMILIES.filter(
-      (g) => g.name.startsWith('ml-') || g.name === 'slh-dsa',
-    ))
-      expect(f.keyAlgorithms).toEqual([]);
-    expect(KEY_ALGORITHMS.some((k) => /^(ml|slh)-/.test(k))).toBe(false);
+    const issued = (family: string): string[] =>
+      ALGORITHM_FAMILIES.find((f) => f.name === family)!.keyAlgorithms.map((k) => k.name);
+    expect(issued('ml-dsa')).toEqual(ML_DSA_PARAMETER_SETS.map((s) => s.name));
+    expect(issued('slh-dsa')).toEqual(
+      SLH_DSA_PARAMETER_SETS.filter((s) => s.name.endsWith('f')).map((s) => s.name),
+    );
+    expect(issued('ml-kem')).toEqual([]);
+    expect(KEY_ALGORITHMS.filter((k) => /^(ml|slh)-/.test(k))).toEqual([
+      ...issued('ml-dsa'),
+      ...issued('slh-dsa'),
+    ]);
+    for (const name of [...issued('ml-dsa'), ...issued('slh-dsa')]) {
+      const info = keyAlgorithmInfo(name as KeyAlgorithm);
+      // Pure signatures only: no hash, so no digest mode; parameters absent.
+      expect(info.hash).toBeUndefined();
+      expect(info.postQuantum).toBe(true);
+      expect(info.signatureAlgorithm).toEqual(der.algorithmIdentifier(info.signatureOid));
+      expect(info.spkiOid).toBe(info.signatureOid);
+      // The registry's digest is one the verifier accepts beside the scheme (RFC 9882, 9814).
+      expect(
+        cmsDigestProblem(
+          info.signatureAlgorithm,
+          der.algorithmIdentifier(CMS_DIGESTS[info.cmsDigest].oid),
+        ),
+      ).toBeUndefined();
+    }
     for (const s of ML_DSA_PARAMETER_SETS) {
       expect(familyOfPublicKeyOid(s.oid).name).toBe('ml-dsa');
       expect(familyOfSignatureOid(s.oid).name).toBe('ml-dsa');

@@ -46,7 +46,7 @@ function expectPkiError(fn: () => unknown, code: PkiErrorCode, message: string):
   return error;
 }
 
-/** The DER each key algorithm's signatures are announced with (RFC 5758, 8410, 8017, 4055). */
+/** The DER each key algorithm's signatures are announced with (RFC 5758, 8410, 8017, 4055, 9881). */
 const PINNED: readonly (readonly [KeyAlgorithm, string, string])[] = [
   ['ecdsa-p256', '300a06082a8648ce3d040302', 'sha256'],
   ['ecdsa-p384', '300a06082a8648ce3d040303', 'sha384'],
@@ -63,6 +63,16 @@ const PINNED: readonly (readonly [KeyAlgorithm, string, string])[] = [
     '304106092a864886f70d01010a3034a00f300d06096086480165030402010500a11c301a06092a864886f70d010108300d06096086480165030402010500a203020120',
     'sha256',
   ],
+  // RFC 9881 3, RFC 9909 3: parameters absent; the SignerInfo digests of RFC 9882 3.3, RFC 9814 4.
+  ['ml-dsa-44', '300b0609608648016503040311', 'sha512'],
+  ['ml-dsa-65', '300b0609608648016503040312', 'sha512'],
+  ['ml-dsa-87', '300b0609608648016503040313', 'sha512'],
+  ['slh-dsa-sha2-128f', '300b0609608648016503040315', 'sha256'],
+  ['slh-dsa-sha2-192f', '300b0609608648016503040317', 'sha512'],
+  ['slh-dsa-sha2-256f', '300b0609608648016503040319', 'sha512'],
+  ['slh-dsa-shake-128f', '300b060960864801650304031b', 'shake128'],
+  ['slh-dsa-shake-192f', '300b060960864801650304031d', 'shake256'],
+  ['slh-dsa-shake-256f', '300b060960864801650304031f', 'shake256'],
 ];
 
 /** The OID of a DER AlgorithmIdentifier. */

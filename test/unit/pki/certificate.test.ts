@@ -89,6 +89,8 @@ function signWith(key: TestKey, data: Uint8Array): Buffer {
         padding: constants.RSA_PKCS1_PSS_PADDING,
         saltLength: 32,
       });
+    default:
+      throw new Error(`no node:crypto signer for ${key.algorithm}`);
   }
 }
 

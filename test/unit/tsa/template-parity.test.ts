@@ -21,9 +21,14 @@ import {
   id_sha384,
   id_sha3_512,
   id_sha512,
+  id_shake128,
   id_signedData,
   id_tsaPolicyBaseline,
+  id_tsaPolicyPostQuantum,
+  keyAlgorithmInfo,
   parseCertificate,
+  signatureAlgorithmDer,
+  verifySignature,
   type KeyAlgorithm,
   type Signer,
 } from '../../../src/pki/index.js';
@@ -40,7 +45,7 @@ import {
 import { createTestDevice } from '../../helpers/hsm.js';
 import { encodeMessageImprint, nonceOctets, type RequestSpec } from '../../helpers/tsq.js';
 
-type UnitName = 'default' | 'rsa' | 'ed';
+type UnitName = 'default' | 'rsa' | 'ed' | 'pq' | 'shake';
 
 let signers: Readonly<Record<UnitName, Signer>>;
 
@@ -50,19 +55,29 @@ beforeAll(async () => {
   // One RSA-3072 partition per file: key generation is slow.
   await device.hsm.createPartition('rsa', { timestampAlgorithm: 'rsa-3072' });
   await device.hsm.createPartition('ed', { timestampAlgorithm: 'ed25519' });
+  await device.hsm.createPartition('pq', { timestampAlgorithm: 'ml-dsa-65' });
+  await device.hsm.createPartition('shake', { timestampAlgorithm: 'slh-dsa-shake-128f' });
   signers = {
     default: await device.hsm.timestampSigner('default'),
     rsa: await device.hsm.timestampSigner('rsa'),
     ed: await device.hsm.timestampSigner('ed'),
+    pq: await device.hsm.timestampSigner('pq'),
+    shake: await device.hsm.timestampSigner('shake'),
   };
-});
+}, 60_000);
 
 /** The CMS algorithms written independently of src/pki/algorithms.ts. */
 const EXPECTED_ALGORITHMS: Readonly<
   Partial<
     Record<
       KeyAlgorithm,
-      { digest: string; digestName: string; signature: () => pkijs.AlgorithmIdentifier }
+      {
+        digest: string;
+        digestName: string;
+        /** The output length of an extendable-output digest (RFC 8702 3.1). */
+        outputLength?: number;
+        signature: () => pkijs.AlgorithmIdentifier;
+      }
     >
   >
 > = {
@@ -85,6 +100,19 @@ const EXPECTED_ALGORITHMS: Readonly<
     digest: id_sha512,
     digestName: 'sha512',
     signature: () => new pkijs.AlgorithmIdentifier({ algorithmId: '1.3.101.112' }),
+  },
+  // RFC 9882 3.3: SHA-512 for every ML-DSA set; RFC 9881 3: id-ml-dsa-65, parameters absent.
+  'ml-dsa-65': {
+    digest: id_sha512,
+    digestName: 'sha512',
+    signature: () => new pkijs.AlgorithmIdentifier({ algorithmId: '2.16.840.1.101.3.4.3.18' }),
+  },
+  // RFC 9814 4: SHAKE128 (256 bits, RFC 8702) for SLH-DSA-SHAKE-128f, id-slh-dsa-shake-128f.
+  'slh-dsa-shake-128f': {
+    digest: id_shake128,
+    digestName: 'shake128',
+    outputLength: 32,
+    signature: () => new pkijs.AlgorithmIdentifier({ algorithmId: '2.16.840.1.101.3.4.3.27' }),
   },
 };
 
@@ -199,6 +227,22 @@ const CASES: readonly (readonly [string, Case])[] = [
     'ECDSA P-256, microsecond time',
     makeCase({ genTime: genTimeAt(BASE + 123, '20261127071801.123456Z') }),
   ],
+  [
+    'ML-DSA-65, nonce, certReq with issuers, post-quantum policy',
+    makeCase({
+      unit: 'pq',
+      certReq: true,
+      includeIssuers: true,
+      policy: id_tsaPolicyPostQuantum,
+      request: {
+        hashOid: id_sha512,
+        digest: new Uint8Array(64).fill(4),
+        nonce: nonceOctets(0x0102n),
+      },
+    }),
+  ],
+  ['ML-DSA-65, minimal', makeCase({ unit: 'pq', policy: id_tsaPolicyPostQuantum })],
+  ['SLH-DSA-SHAKE-128f, SHAKE128 digest, certReq', makeCase({ unit: 'shake', certReq: true })],
 ];
 
 function templateFor(c: Case): TokenTemplate {
@@ -318,7 +362,16 @@ function pkijsSignedAttributes(c: Case, tstInfo: Uint8Array): pkijs.SignedAndUns
       type: id_messageDigest,
       values: [
         new asn1js.OctetString({
-          valueHex: buffer(createHash(algorithms.digestName).update(tstInfo).digest()),
+          valueHex: buffer(
+            createHash(
+              algorithms.digestName,
+              algorithms.outputLength === undefined
+                ? undefined
+                : { outputLength: algorithms.outputLength },
+            )
+              .update(tstInfo)
+              .digest(),
+          ),
         }),
       ],
     }),
@@ -412,6 +465,14 @@ describe('TokenTemplate against pkijs', () => {
       const signer = signers[c.unit];
       const attrs = bytes(pkijsSignedAttributes(c, built.tstInfo).toSchema()).slice();
       attrs[0] = 0x31;
+      if (keyAlgorithmInfo(signer.algorithm).postQuantum === true) {
+        // Pure ML-DSA and SLH-DSA over the DER of the signed attributes (RFC 9882 3.2, 9814 4).
+        const algorithm = signatureAlgorithmDer(signer.algorithm);
+        expect(await verifySignature(signer.spki, algorithm, attrs, built.signature)).toBe(true);
+        attrs[attrs.length - 1]! ^= 1;
+        expect(await verifySignature(signer.spki, algorithm, attrs, built.signature)).toBe(false);
+        return;
+      }
       const key = createPublicKey({
         key: Buffer.from(signer.spki),
         format: 'der',

@@ -31,18 +31,23 @@ import {
 } from '../../../../src/pki/index.js';
 import { expectHsmError, MESSAGE, verifySignature as nodeVerify } from '../support.js';
 
-const DIGEST_ALGORITHMS = KEY_ALGORITHMS.filter((n) => n !== 'ed25519');
+/**
+ * The node:crypto-backed algorithms (the post-quantum ones have no digest mode: pure ML-DSA and
+ * SLH-DSA, tested in pq.test.ts).
+ */
+const NODE_ALGORITHMS = KEY_ALGORITHMS.filter((n) => keyAlgorithmInfo(n).postQuantum !== true);
+const DIGEST_ALGORITHMS = NODE_ALGORITHMS.filter((n) => n !== 'ed25519');
 
 const keys = new Map<KeyAlgorithm, GeneratedKey>();
 /** A second key per algorithm, for "a signature of another key". */
 const others = new Map<KeyAlgorithm, GeneratedKey>();
 
 beforeAll(async () => {
-  const generated = await Promise.all(KEY_ALGORITHMS.map((n) => mechanismFor(n).generate()));
-  KEY_ALGORITHMS.forEach((n, i) => keys.set(n, generated[i]!));
+  const generated = await Promise.all(NODE_ALGORITHMS.map((n) => mechanismFor(n).generate()));
+  NODE_ALGORITHMS.forEach((n, i) => keys.set(n, generated[i]!));
   // RSA keys of the PKCS#1 and PSS algorithms of one size are interchangeable keys: each is
   // the other's second key. The curves get a second key of their own.
-  for (const n of KEY_ALGORITHMS) {
+  for (const n of NODE_ALGORITHMS) {
     const rsaSibling = n.startsWith('rsa-pss-') ? n.replace('pss-', '') : `rsa-pss-${n.slice(4)}`;
     if (n.startsWith('rsa-')) others.set(n, keys.get(rsaSibling as KeyAlgorithm)!);
     else others.set(n, await mechanismFor(n).generate());
@@ -81,14 +86,17 @@ function flip(bytes: Uint8Array, index = bytes.length >> 1): Uint8Array {
 }
 
 describe('which key algorithms have a digest mode', () => {
-  it('all but pure EdDSA; the operations are resolved once', () => {
+  it('all but pure EdDSA and the post-quantum ones; the operations are resolved once', () => {
     for (const name of KEY_ALGORITHMS) {
       const mechanism = mechanismFor(name);
       const hasHash = keyAlgorithmInfo(name).hash !== undefined;
       expect(mechanism.signDigest !== undefined, name).toBe(hasHash);
       expect(mechanism.digestVerifier !== undefined, name).toBe(hasHash);
     }
-    expect(DIGEST_ALGORITHMS.length).toBe(KEY_ALGORITHMS.length - 1);
+    expect(DIGEST_ALGORITHMS).toEqual(
+      KEY_ALGORITHMS.filter((n) => keyAlgorithmInfo(n).hash !== undefined),
+    );
+    expect(DIGEST_ALGORITHMS.length).toBe(NODE_ALGORITHMS.length - 1);
     for (const name of DIGEST_ALGORITHMS) {
       expect(signDigestOperation(name)).toBe(signDigestOperation(name));
       expect(signDigestOperation(name)).toBe(mechanismFor(name).signDigest);
@@ -176,8 +184,8 @@ describe.each(DIGEST_ALGORITHMS)('%s over a digest', (name) => {
   it('a verifier is not bound to a public key of another type, curve or size', () => {
     // RSA keys of one size serve both RSA algorithms of that size.
     const shape = (n: KeyAlgorithm): string => n.replace('pss-', '');
-    const wrong = KEY_ALGORITHMS.filter((n) => shape(n) !== shape(name));
-    expect(wrong.length).toBe(KEY_ALGORITHMS.length - (name.startsWith('rsa-') ? 2 : 1));
+    const wrong = NODE_ALGORITHMS.filter((n) => shape(n) !== shape(name));
+    expect(wrong.length).toBe(NODE_ALGORITHMS.length - (name.startsWith('rsa-') ? 2 : 1));
     for (const other of wrong) {
       const { publicKey } = keyOf(other);
       const error = expectHsmError(
