@@ -11,7 +11,7 @@ import {
   verifySignature,
   type Hsm,
 } from '../../hsm/index.js';
-import { KEY_ALGORITHMS } from '../../pki/index.js';
+import { KEY_ALGORITHMS, parseCertificateFields } from '../../pki/index.js';
 import { flag, requiredOption, stringOption, type Command, type Invocation } from '../command.js';
 import { officerCredential, readInputFile, withHsm, withOfficerHint } from '../context.js';
 import { EXIT, InputError, UsageError } from '../exit-codes.js';
@@ -92,9 +92,9 @@ async function statementVerified(
   const name = names.get(scope.slice(10));
   if (view.body.signer !== 'device' && name === undefined) return false;
   const cert = await ctx.signerCertificate(view, name);
-  const spki = new Uint8Array(
-    new X509Certificate(Buffer.from(cert)).publicKey.export({ format: 'der', type: 'spki' }),
-  );
+  // Read by src/pki, not OpenSSL: the device or attestation key may be one OpenSSL under this
+  // Node cannot read (ML-DSA, SLH-DSA).
+  const spki = parseCertificateFields(cert).spki;
   const data = requestBytes(view.body.statement);
   const signature = new Uint8Array(Buffer.from(view.body.signature, 'hex'));
   return KEY_ALGORITHMS.some((alg) => {
