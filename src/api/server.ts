@@ -64,8 +64,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
       handshakeTimeout: options.handshakeTimeoutMs ?? 10_000,
       requestTimeout: options.requestTimeoutMs ?? 30_000,
     },
-    // Koa's callback handles its own promise (every error is answered by the app).
-    // eslint-disable-next-line @typescript-eslint/no-misused-promises
+    // eslint-disable-next-line @typescript-eslint/no-misused-promises -- Koa's callback handles its own promise: every error is answered by the app
     app.callback(),
   );
   // And Node's own guard, should the OpenSSL option ever be missing: a renegotiation attempt is
