@@ -1028,6 +1028,12 @@ export interface components {
       | 'derive'
     )[];
     Base64: string;
+    /**
+     * @description One PEM block. The bound holds a DER of 64 KiB (87,384 base64 characters, a line break
+     *     every 64, and the armour lines: 88,806) with room to spare; the largest certificate the
+     *     HSM issues, one under an SLH-DSA-SHA2-256f key (a 49,856-octet signature), is about
+     *     50 KiB of DER, some 69,000 characters of PEM.
+     */
     Pem: string;
     Fingerprint: string;
     /** Format: date-time */
