@@ -178,9 +178,12 @@ async function load(
     connections,
     pipelining: 1,
     duration: ms / 1000,
+    // autocannon stops at a sample tick (every second by default): a 200 ms slice would run a
+    // whole second. Ticks of 50 ms end a slice near its length; the rate is over the time run.
+    sampleInt: Math.min(50, ms),
   });
   return {
-    rps: r.requests.total / (ms / 1000),
+    rps: r.requests.total / r.duration,
     p50: r.latency.p50,
     p99: r.latency.p99,
     non2xx: r.non2xx,
