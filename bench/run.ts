@@ -37,13 +37,17 @@ const ROOT = resolve(import.meta.dirname, '../..');
 const BIN = join(ROOT, 'dist/src/cli/attestamp.js');
 const BARE = join(ROOT, 'dist/bench/bare-koa.js');
 const QUICK = process.argv.includes('--quick');
-/** Interleaved rounds per comparison, slice length (ms) and warm-up (ms) per case. */
-const ROUNDS = QUICK ? 8 : 20;
+/**
+ * Interleaved rounds per comparison, slice length (ms) and warm-up (ms) per case. --quick must
+ * finish within a minute, build included, on a loaded machine: fewer and shorter rounds, and
+ * neither RSS figure (10^5 archived tokens alone take some 20 s).
+ */
+const ROUNDS = QUICK ? 5 : 20;
 const SLICE_MS = 200;
 const HTTP_SLICE_MS = QUICK ? 300 : 500;
-const WARMUP_MS = QUICK ? 1000 : 3000;
-/** RSS is read after this many archived tokens, then after RSS_LONG (quick: not measured). */
-const RSS_SHORT = 100_000;
+const WARMUP_MS = QUICK ? 500 : 3000;
+/** RSS is read after RSS_SHORT archived tokens, then after RSS_LONG (quick: not measured). */
+const RSS_SHORT = QUICK ? undefined : 100_000;
 const RSS_LONG = QUICK ? undefined : 1_000_000;
 
 function hasTaskset(): boolean {
@@ -178,9 +182,12 @@ async function load(
     connections,
     pipelining: 1,
     duration: ms / 1000,
+    // autocannon stops at a sample tick (every second by default): a 200 ms slice would run a
+    // whole second. Ticks of 50 ms end a slice near its length; the rate is over the time run.
+    sampleInt: Math.min(50, ms),
   });
   return {
-    rps: r.requests.total / (ms / 1000),
+    rps: r.requests.total / r.duration,
     p50: r.latency.p50,
     p99: r.latency.p99,
     non2xx: r.non2xx,
@@ -338,20 +345,22 @@ async function main(): Promise<void> {
       serials,
       archive: undefined,
     });
-    const inProcessVerifiedPerSec = await sliceAsync(QUICK ? 1000 : 2000, () =>
+    const inProcessVerifiedPerSec = await sliceAsync(QUICK ? 500 : 2000, () =>
       verified.respond('default', req),
     );
     line('in-process tokens, self-check on', `${fmt(inProcessVerifiedPerSec)} /s`);
 
     // 1b. Every signature algorithm of the HSM through its mechanism, against P-256 in the same
-    // rounds. SLH-DSA signs in seconds with @noble/post-quantum: one signature a round, and with
-    // --quick only its SHA2-128f set.
-    const slowSet = (name: KeyAlgorithm): boolean => keyAlgorithmInfo(name).mechanism === 'slh-dsa';
+    // rounds. SLH-DSA signs in seconds with @noble/post-quantum: one signature a round, and none
+    // with --quick; nor RSA-4096, whose two keys alone take seconds to generate on a busy machine.
+    const slowSet = (name: KeyAlgorithm): boolean =>
+      keyAlgorithmInfo(name).mechanism === 'slh-dsa' ||
+      (QUICK && (name === 'rsa-4096' || name === 'rsa-pss-4096'));
     const rates = await signRates({
       rounds: QUICK ? 2 : 6,
-      sliceMs: QUICK ? 60 : SLICE_MS,
+      sliceMs: QUICK ? 40 : SLICE_MS,
       slow: slowSet,
-      skipSlow: (name) => QUICK && name !== 'slh-dsa-sha2-128f',
+      skipSlow: () => QUICK,
     });
     for (const [name, rate] of rates) {
       line(
@@ -364,8 +373,8 @@ async function main(): Promise<void> {
     // 1c. node:crypto's ML-DSA (OpenSSL 3.5) where Node 20 has none: a Node 26 child process.
     const node26 = node26Rates(ROOT, {
       rounds: QUICK ? 2 : 6,
-      sliceMs: QUICK ? 60 : SLICE_MS,
-      algorithms: ['ml-dsa-44', 'ml-dsa-65', 'ml-dsa-87', 'slh-dsa-sha2-128f'],
+      sliceMs: QUICK ? 40 : SLICE_MS,
+      algorithms: ['ml-dsa-44', 'ml-dsa-65', 'ml-dsa-87', ...(QUICK ? [] : ['slh-dsa-sha2-128f'])],
     });
     if (typeof node26 === 'string')
       line('  sign ML-DSA, node:crypto backend', `not measured: ${node26}`);
@@ -399,12 +408,12 @@ async function main(): Promise<void> {
       mlDsa.sign!(pqKey, tbs);
     };
     const pqToken = (): Promise<unknown> => pqService.respond('pq', req);
-    const pqSliceMs = QUICK ? 300 : 500;
+    const pqSliceMs = QUICK ? 200 : 500;
     sliceOps(pqSliceMs, pqRawSign);
     await sliceAsync(pqSliceMs, pqToken);
     const pqRaw: number[] = [];
     const pqTokens: number[] = [];
-    for (let i = 0; i < (QUICK ? 4 : 10); i++) {
+    for (let i = 0; i < (QUICK ? 3 : 10); i++) {
       pqRaw.push(sliceOps(pqSliceMs, pqRawSign));
       pqTokens.push(await sliceAsync(pqSliceMs, pqToken));
     }
@@ -430,7 +439,7 @@ async function main(): Promise<void> {
       archive,
     });
     const archivedToken = (): Promise<unknown> => archived.respond('default', req);
-    const inProcessArchivedPerSec = await sliceAsync(QUICK ? 1000 : 2000, archivedToken, 64);
+    const inProcessArchivedPerSec = await sliceAsync(QUICK ? 500 : 2000, archivedToken, 64);
     line('in-process tokens, durable archive (64 in flight)', `${fmt(inProcessArchivedPerSec)} /s`);
     const until = async (count: number): Promise<void> => {
       let made = archive.stats().rows;
@@ -442,11 +451,16 @@ async function main(): Promise<void> {
       };
       await Promise.all(Array.from({ length: 64 }, lane));
     };
-    await until(RSS_SHORT);
-    const rssAfter1e5 = process.memoryUsage().rss;
-    line('RSS after 10^5 archived tokens', `${(rssAfter1e5 / 2 ** 20).toFixed(1)} MB`);
+    let rssAfter1e5: number | null = null;
+    if (RSS_SHORT !== undefined) {
+      await until(RSS_SHORT);
+      rssAfter1e5 = process.memoryUsage().rss;
+      line('RSS after 10^5 archived tokens', `${(rssAfter1e5 / 2 ** 20).toFixed(1)} MB`);
+    } else {
+      line('RSS after 10^5 archived tokens', 'not measured with --quick');
+    }
     let rssAfter1e6: number | null = null;
-    if (RSS_LONG !== undefined) {
+    if (RSS_LONG !== undefined && rssAfter1e5 !== null) {
       await until(RSS_LONG);
       rssAfter1e6 = process.memoryUsage().rss;
       line(

@@ -108,6 +108,38 @@ export type UnwrapResult =
   | { readonly kind: 'key'; readonly key: Key }
   | { readonly kind: 'approval'; readonly approval: Approval };
 
+type DeriveBody =
+  paths['/v1/partitions/{partition}/keys/{label}/derive']['post']['requestBody']['content']['application/json'];
+
+/** HKDF (RFC 5869) of a shared secret: the hash (default sha256), salt and info as bytes. */
+export interface KdfInput {
+  readonly hash?: NonNullable<DeriveBody['kdf']>['hash'];
+  readonly salt?: Uint8Array;
+  readonly info?: Uint8Array;
+}
+
+/** The secret key a shared secret becomes, and the HKDF that makes it. */
+export interface DeriveKeyOptions {
+  readonly kdf?: KdfInput;
+  readonly newKey: DeriveBody['newKey'];
+}
+
+/** Where a derivation's shared secret comes from: a peer's public key (PEM) or a ciphertext. */
+export type SharedSecretInput =
+  { readonly peerPublicKey: string } | { readonly ciphertext: Uint8Array };
+
+/** A derived key, or the approval request the base key's use rule made instead. */
+export type DeriveResult =
+  | { readonly kind: 'key'; readonly key: Key }
+  | { readonly kind: 'approval'; readonly approval: Approval };
+
+/** A key made by encapsulation, and the ciphertext the peer derives the same key from. */
+export interface EncapsulateResult {
+  readonly key: Key;
+  readonly ciphertext: Uint8Array;
+  readonly kem: 'ml-kem-768' | 'ml-kem-1024';
+}
+
 export interface ApiClientOptions {
   /** The API's origin, e.g. https://hsm.example:8443 (a path prefix is kept). */
   readonly url: string;
@@ -160,6 +192,21 @@ export interface ApiClient {
     label: string,
     body: Omit<UnwrapBody, 'wrapped'> & { readonly wrapped: Uint8Array },
   ): Promise<UnwrapResult>;
+  /** A new secret key from a shared secret of the key `label` (ECDH, X25519, ML-KEM). */
+  deriveKey(
+    partition: string,
+    label: string,
+    source: SharedSecretInput,
+    options: DeriveKeyOptions,
+    idempotencyKey?: string,
+  ): Promise<DeriveResult>;
+  /** A new secret key encapsulated to a peer's ML-KEM public key (PEM), and its ciphertext. */
+  encapsulateKey(
+    partition: string,
+    peerPublicKey: string,
+    options: DeriveKeyOptions,
+    idempotencyKey?: string,
+  ): Promise<EncapsulateResult>;
   listApprovals(): Promise<Approval[]>;
   getApproval(
     id: string,
@@ -278,12 +325,20 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
   });
 
   /** An operation the generated types do not have yet (hand-written against its shape). */
-  async function post(path: string, body: unknown): Promise<{ status: number; json: unknown }> {
+  async function post(
+    path: string,
+    body: unknown,
+    idempotencyKey?: string,
+  ): Promise<{ status: number; json: unknown }> {
     const response = await send(
       // eslint-disable-next-line @typescript-eslint/no-unsafe-class-instance-assignment -- see send
       new UndiciRequest(`${base}${path}`, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', ...authorization },
+        headers: {
+          'content-type': 'application/json',
+          ...authorization,
+          ...(idempotencyKey === undefined ? {} : { 'idempotency-key': idempotencyKey }),
+        },
         body: JSON.stringify(body),
       }),
     );
@@ -306,6 +361,18 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
 
   const keyPath = (partition: string, label: string, op: string) =>
     `/v1/partitions/${encodeURIComponent(partition)}/keys/${encodeURIComponent(label)}/${op}`;
+  const deriveBody = (options: DeriveKeyOptions) => ({
+    ...(options.kdf === undefined
+      ? {}
+      : {
+          kdf: {
+            ...(options.kdf.hash === undefined ? {} : { hash: options.kdf.hash }),
+            ...(options.kdf.salt === undefined ? {} : { salt: b64(options.kdf.salt) }),
+            ...(options.kdf.info === undefined ? {} : { info: b64(options.kdf.info) }),
+          },
+        }),
+    newKey: options.newKey,
+  });
   const inputBody = (input: SignInput) =>
     'data' in input ? { data: b64(input.data) } : { digest: b64(input.digest) };
 
@@ -458,6 +525,32 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
       });
       if (r.status === 202) return { kind: 'approval', approval: r.json as Approval };
       return { kind: 'key', key: r.json as Key };
+    },
+    async deriveKey(partition, label, source, options, idempotencyKey) {
+      const r = await post(
+        keyPath(partition, label, 'derive'),
+        {
+          ...('peerPublicKey' in source
+            ? { peerPublicKey: source.peerPublicKey }
+            : { ciphertext: b64(source.ciphertext) }),
+          ...deriveBody(options),
+        },
+        idempotencyKey,
+      );
+      if (r.status === 202) return { kind: 'approval', approval: r.json as Approval };
+      return { kind: 'key', key: r.json as Key };
+    },
+    async encapsulateKey(partition, peerPublicKey, options, idempotencyKey) {
+      const r = await post(
+        `/v1/partitions/${encodeURIComponent(partition)}/keys/encapsulate`,
+        { peerPublicKey, ...deriveBody(options) },
+        idempotencyKey,
+      );
+      const e = r.json as { key?: unknown; ciphertext?: unknown; kem?: unknown };
+      if (typeof e.ciphertext !== 'string' || (e.kem !== 'ml-kem-768' && e.kem !== 'ml-kem-1024')) {
+        throw new ApiClientError('client-bad-response', 'the answer has no ciphertext', r.status);
+      }
+      return { key: e.key as Key, ciphertext: fromB64(e.ciphertext), kem: e.kem };
     },
     listApprovals: async () => unwrap(await raw.GET('/v1/approvals')).approvals,
     getApproval: async (id, toSign) =>

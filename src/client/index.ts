@@ -33,6 +33,11 @@ export type {
   WrapResult,
   UnwrapBody,
   UnwrapResult,
+  DeriveKeyOptions,
+  DeriveResult,
+  EncapsulateResult,
+  KdfInput,
+  SharedSecretInput,
 } from './client.js';
 export { ApiClientError, type ClientTransportCode, type Problem } from './errors.js';
 export type { components, operations, paths } from './schema.js';

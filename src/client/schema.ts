@@ -637,6 +637,63 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  '/v1/partitions/{partition}/keys/{label}/derive': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        partition: components['parameters']['Partition'];
+        label: components['parameters']['Label'];
+      };
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Derives a new secret key from a shared secret of this key (crypto-user or crypto-officer).
+     * @description The key `label` (the base, its purpose `derive`) makes a shared secret with the peer:
+     *     an ECDH or X25519 key with `peerPublicKey`, an ML-KEM key by decapsulating
+     *     `ciphertext`. HKDF (RFC 5869) with `kdf` turns it into the new secret key `newKey` of
+     *     the partition (origin derived); the shared secret is wiped and never answered. A peer
+     *     key of another algorithm or curve, a small-order X25519 point, or an input of the
+     *     wrong kind for the base key is 400 `invalid-argument`. Under the base key's use rule
+     *     the call answers 202 with the approval request (its statement names every input);
+     *     executing the approved request derives the key (its `result` names it).
+     */
+    post: operations['deriveKey'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/partitions/{partition}/keys/encapsulate': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        partition: components['parameters']['Partition'];
+      };
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Encapsulates a fresh secret to a peer's ML-KEM key into a new secret key (crypto-user or crypto-officer).
+     * @description The HSM encapsulates to `peerPublicKey` (ML-KEM-768 or ML-KEM-1024, named by its
+     *     SubjectPublicKeyInfo), derives the new secret key `newKey` of the partition from the
+     *     shared secret with HKDF (`kdf`), and answers the key and the ciphertext for the peer,
+     *     who derives the same key by `POST .../keys/{label}/derive` with `ciphertext` and the
+     *     same `kdf`. The partition must be writable. A public key that is no ML-KEM key is 400
+     *     `invalid-argument`.
+     */
+    post: operations['encapsulateKey'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   '/v1/approvals': {
     parameters: {
       query?: never;
@@ -971,6 +1028,12 @@ export interface components {
       | 'derive'
     )[];
     Base64: string;
+    /**
+     * @description One PEM block. The bound holds a DER of 64 KiB (87,384 base64 characters, a line break
+     *     every 64, and the armour lines: 88,806) with room to spare; the largest certificate the
+     *     HSM issues, one under an SLH-DSA-SHA2-256f key (a 49,856-octet signature), is about
+     *     50 KiB of DER, some 69,000 characters of PEM.
+     */
     Pem: string;
     Fingerprint: string;
     /** Format: date-time */
@@ -1237,6 +1300,31 @@ export interface components {
       encryptions: number;
       /** @description The most the key may make under random nonces (2^32). */
       limit: number;
+    };
+    /**
+     * @description Base64 of at most 8 KiB (the HSM's bound on a public key, ciphertext, salt or info: an
+     *     ML-KEM-1024 ciphertext is 1568 octets).
+     */
+    SharedSecretInput: string;
+    /** @description HKDF (RFC 5869) of the shared secret; both parties give the same. */
+    Kdf: {
+      /**
+       * @description The HKDF hash (default sha256).
+       * @enum {unknown}
+       */
+      hash?: 'sha256' | 'sha384' | 'sha512';
+      /** @description The HKDF salt, base64 (default none, RFC 5869 2.2). */
+      salt?: components['schemas']['SharedSecretInput'];
+      /** @description The HKDF info, base64 (default empty): the context the key is bound to. */
+      info?: components['schemas']['SharedSecretInput'];
+    };
+    /** @description The secret key the shared secret becomes. */
+    DerivedKeySpec: {
+      label: components['schemas']['Name'];
+      /** @description A secret key algorithm (AES, ChaCha20-Poly1305, HMAC). */
+      algorithm: components['schemas']['Algorithm'];
+      purposes?: components['schemas']['Purposes'];
+      extractable?: boolean;
     };
   };
   responses: {
@@ -2407,6 +2495,101 @@ export interface operations {
         };
       };
       202: components['responses']['ApprovalPending'];
+      default: components['responses']['Problem'];
+    };
+  };
+  deriveKey: {
+    parameters: {
+      query?: never;
+      header?: {
+        /**
+         * @description Repeating a POST with the same key (same principal, same body) returns the first answer
+         *     instead of acting twice; a different body with the key is refused with 422. Keys are
+         *     kept in the server's memory for 24 hours, at most 10000 in all and 1000 per principal,
+         *     and 32 MiB of kept answers; past a bound the oldest is forgotten first.
+         */
+        'Idempotency-Key'?: components['parameters']['IdempotencyKey'];
+      };
+      path: {
+        partition: components['parameters']['Partition'];
+        label: components['parameters']['Label'];
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': {
+          /** @description The peer's ECDH or X25519 public key, PEM SubjectPublicKeyInfo. */
+          peerPublicKey?: components['schemas']['Pem'];
+          /** @description The ML-KEM ciphertext the peer encapsulated to this key, base64. */
+          ciphertext?: components['schemas']['SharedSecretInput'];
+          kdf?: components['schemas']['Kdf'];
+          newKey: components['schemas']['DerivedKeySpec'];
+        };
+      };
+    };
+    responses: {
+      /** @description The new key. */
+      201: {
+        headers: {
+          Location: components['headers']['Location'];
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Key'];
+        };
+      };
+      202: components['responses']['ApprovalPending'];
+      default: components['responses']['Problem'];
+    };
+  };
+  encapsulateKey: {
+    parameters: {
+      query?: never;
+      header?: {
+        /**
+         * @description Repeating a POST with the same key (same principal, same body) returns the first answer
+         *     instead of acting twice; a different body with the key is refused with 422. Keys are
+         *     kept in the server's memory for 24 hours, at most 10000 in all and 1000 per principal,
+         *     and 32 MiB of kept answers; past a bound the oldest is forgotten first.
+         */
+        'Idempotency-Key'?: components['parameters']['IdempotencyKey'];
+      };
+      path: {
+        partition: components['parameters']['Partition'];
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': {
+          /** @description The peer's ML-KEM public key, PEM SubjectPublicKeyInfo. */
+          peerPublicKey: components['schemas']['Pem'];
+          kdf?: components['schemas']['Kdf'];
+          newKey: components['schemas']['DerivedKeySpec'];
+        };
+      };
+    };
+    responses: {
+      /** @description The new key and the ciphertext for the peer. */
+      201: {
+        headers: {
+          Location: components['headers']['Location'];
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            key: components['schemas']['Key'];
+            /** @description The ML-KEM ciphertext for the peer, base64. */
+            ciphertext: components['schemas']['Base64'];
+            /**
+             * @description The KEM of the peer's public key.
+             * @enum {unknown}
+             */
+            kem: 'ml-kem-768' | 'ml-kem-1024';
+          };
+        };
+      };
       default: components['responses']['Problem'];
     };
   };

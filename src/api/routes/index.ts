@@ -3,6 +3,7 @@
 import { approvalRoutes } from './approvals.js';
 import { auditRoutes } from './audit.js';
 import { governanceRoutes } from './governance.js';
+import { keyAgreementRoutes } from './key-agreement.js';
 import { keyOperationRoutes } from './key-operations.js';
 import { keyRoutes } from './keys.js';
 import { officerRoutes } from './officers.js';
@@ -18,6 +19,7 @@ export function createHandlers(context: RouteContext): Readonly<Record<string, H
     ...keyRoutes(context),
     ...keyOperationRoutes(context),
     ...secretKeyRoutes(context),
+    ...keyAgreementRoutes(context),
     ...approvalRoutes(context),
     ...governanceRoutes(context),
     ...officerRoutes(context),

@@ -21,6 +21,7 @@ const approvals = () => import('./approvals.js');
 const key = () => import('./key.js');
 const keyUse = () => import('./key-use.js');
 const keySecret = () => import('./key-secret.js');
+const keyAgreement = () => import('./key-agreement.js');
 const chain = () => import('./chain.js');
 const stamp = () => import('./stamp.js');
 const audit = () => import('./audit.js');
@@ -76,6 +77,11 @@ export const COMMAND_INDEX: readonly CommandEntry[] = [
   { path: ['key', 'verify-mac'], load: async () => (await keySecret()).keyVerifyMac },
   { path: ['key', 'wrap'], load: async () => (await keySecret()).keyWrap },
   { path: ['key', 'unwrap'], load: async () => (await keySecret()).keyUnwrap },
+  { path: ['key', 'derive'], load: async () => (await keyAgreement()).keyDerive },
+  {
+    path: ['key', 'encapsulate'],
+    load: async () => (await keyAgreement()).keyEncapsulate,
+  },
   { path: ['key', 'block'], load: async () => (await keyUse()).keyBlock },
   { path: ['key', 'unblock'], load: async () => (await keyUse()).keyUnblock },
   { path: ['key', 'policy'], load: async () => (await keyUse()).keyPolicy },

@@ -574,9 +574,15 @@ export function publicJwk(
     const kid = createHash('sha256').update(akpThumbprintInput(form.jwk)).digest('base64url');
     return { ...form.jwk, kid };
   }
-  const jwk = createPublicKey({ key: Buffer.from(spki), format: 'der', type: 'spki' }).export({
-    format: 'jwk',
-  });
+  let jwk: JsonWebKey;
+  try {
+    jwk = createPublicKey({ key: Buffer.from(spki), format: 'der', type: 'spki' }).export({
+      format: 'jwk',
+    });
+  } catch {
+    // A key this Node's OpenSSL cannot read (ML-KEM before OpenSSL 3.5): no JWK, as the API's.
+    return { none: 'no JWK form for this key on this Node' };
+  }
   const members = THUMBPRINT_MEMBERS[String(jwk.kty)];
   if (members === undefined) throw new InputError(`no JWK form for key type ${String(jwk.kty)}`);
   const canonical = `{${members.map((m) => `${JSON.stringify(m)}:${JSON.stringify(jwk[m])}`).join(',')}}`;
