@@ -43,6 +43,7 @@ const AUDIT_OUTCOME: Partial<Readonly<Record<HsmErrorCode, AuditOutcome>>> = {
   'unwrap-failed': 'failure',
   'decrypt-failed': 'failure',
   'key-usage-exhausted': 'refused',
+  'key-expired': 'refused',
   'partition-revoked': 'refused',
   'store-corrupt': 'failure',
   // Governance: a principal without the role, an excluded device SO, an approval or an
@@ -60,6 +61,9 @@ const AUDIT_OUTCOME: Partial<Readonly<Record<HsmErrorCode, AuditOutcome>>> = {
   'request-not-approved': 'refused',
   'request-rule-changed': 'refused',
 };
+
+/** The operations that may find an expired key: showing it, and deleting it. */
+const EXPIRED_KEY_ACTIONS: ReadonlySet<string> = new Set(['key.show', 'key.delete', 'key.purge']);
 
 /** What the audit entry of an operation names; filled in as the operation learns it. */
 export interface Operation {
@@ -176,6 +180,16 @@ export class Core {
       });
     }
     op.keyId = row.id;
+    // A key past its expiry (an authenticated attribute) is refused for any use; it can still
+    // be shown, listed and deleted, and the sweep destroys it.
+    if (!EXPIRED_KEY_ACTIONS.has(op.action)) {
+      const expiresAt = (JSON.parse(row.attributes_json) as { expiresAt?: string }).expiresAt;
+      if (expiresAt !== undefined && Date.parse(expiresAt) <= this.clock.now().getTime()) {
+        throw new HsmError('key-expired', 'the key has expired (the next sweep destroys it)', {
+          details: { partition: partition.name, label, expiresAt },
+        });
+      }
+    }
     return { partition, row };
   }
 
