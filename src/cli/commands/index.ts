@@ -21,6 +21,7 @@ const approvals = () => import('./approvals.js');
 const key = () => import('./key.js');
 const keyUse = () => import('./key-use.js');
 const keySecret = () => import('./key-secret.js');
+const keyHd = () => import('./key-hd.js');
 const chain = () => import('./chain.js');
 const stamp = () => import('./stamp.js');
 const audit = () => import('./audit.js');
@@ -76,6 +77,8 @@ export const COMMAND_INDEX: readonly CommandEntry[] = [
   { path: ['key', 'verify-mac'], load: async () => (await keySecret()).keyVerifyMac },
   { path: ['key', 'wrap'], load: async () => (await keySecret()).keyWrap },
   { path: ['key', 'unwrap'], load: async () => (await keySecret()).keyUnwrap },
+  { path: ['key', 'derive-child'], load: async () => (await keyHd()).keyDeriveChild },
+  { path: ['key', 'address'], load: async () => (await keyHd()).keyAddress },
   { path: ['key', 'block'], load: async () => (await keyUse()).keyBlock },
   { path: ['key', 'unblock'], load: async () => (await keyUse()).keyUnblock },
   { path: ['key', 'policy'], load: async () => (await keyUse()).keyPolicy },
