@@ -87,6 +87,11 @@ export class Core {
   /** Roles, rules and approval requests: what authorises a governed operation. */
   readonly governance: GovernanceCore;
   closed = false;
+  /**
+   * Runs after an operation refused with key-expired: the sweep that destroys expired keys (set
+   * by the facade), so that a long-running server does not keep them until it closes.
+   */
+  onKeyExpired: (() => Promise<unknown>) | undefined;
 
   constructor(
     readonly store: DeviceStore,
@@ -148,6 +153,13 @@ export class Core {
       return await fn();
     } catch (error) {
       await this.recordFailure(op, error);
+      if (error instanceof HsmError && error.code === 'key-expired' && !this.closed) {
+        try {
+          await this.onKeyExpired?.();
+        } catch {
+          // Left for the next sweep (at close or open); the key stays refused meanwhile.
+        }
+      }
       throw error;
     }
   }

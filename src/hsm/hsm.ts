@@ -161,6 +161,7 @@ export class Hsm {
   readonly governance: Governance;
 
   private constructor(private readonly core: Core) {
+    core.onKeyExpired = () => sweepExpiredKeys(core);
     this.governance = new Governance(core, async ({ partitionId }) => {
       if (partitionId === undefined) {
         const signer = await deviceSigner(core, core.store);

@@ -273,28 +273,35 @@ describe.each(STORES)('blockchain keys on the $name store', ({ name, skip }) => 
   });
 
   describe.skipIf(skip)('temporary children', () => {
-    it('expire: refused with key-expired, shown, then destroyed by the sweep', async () => {
+    it('expire: shown, refused with key-expired, destroyed by the sweep that follows', async () => {
       await hsm.generateKey('default', { label: 'm', algorithm: 'bip32-secp256k1' });
       const child = await hsm.deriveChildKey('default', 'm', "m/0'", {
         label: 't',
         expiresInSeconds: 60,
       });
       expect(child.attributes.expiresAt).toBe(new Date(clock.ms + 60_000).toISOString());
+      await hsm.deriveChildKey('default', 'm', "m/4'", { label: 't2', expiresInSeconds: 60 });
       const p = await hsm.deriveChildKey('default', 'm', "m/1'", { label: 'p', persistent: true });
       expect(p.attributes.expiresAt).toBeUndefined();
       const d1 = await hsm.deriveChildKey('default', 'm', "m/2'", { label: 'd1' });
       expect(Date.parse(d1.attributes.expiresAt!) - clock.ms).toBe(3600_000);
       await hsm.sign('default', 't', { data: DATA });
       clock.ms += 60_000;
+      // Showing an expired key is no use of it: it is shown, and kept.
+      expect((await hsm.key('default', 't2')).label).toBe('t2');
       const e = await expectHsmRejection(hsm.sign('default', 't', { data: DATA }), 'key-expired');
       expect(e.details).toMatchObject({ label: 't' });
-      await expectHsmRejection(hsm.keyAddress('default', 't', 'p2wpkh'), 'key-expired');
-      expect((await hsm.key('default', 't')).label).toBe('t');
-      expect(await hsm.sweepExpiredKeys()).toBe(1);
+      // The refusal ran the sweep: every expired key is gone, the others stay.
       await expectHsmRejection(hsm.key('default', 't'), 'key-not-found');
+      await expectHsmRejection(hsm.keyAddress('default', 't2', 'p2wpkh'), 'key-not-found');
+      expect(await hsm.sweepExpiredKeys()).toBe(0);
+      await hsm.deriveChildKey('default', 'm', "m/5'", { label: 't3', expiresInSeconds: 1 });
+      clock.ms += 1000;
+      expect(await hsm.sweepExpiredKeys()).toBe(1);
       await hsm.sign('default', 'p', { data: DATA });
       const entries: AuditEntry[] = await auditEntries(hsm);
-      expect(entries.find((x) => x.action === 'key.expire')?.details).toMatchObject({ label: 't' });
+      const expired = entries.filter((x) => x.action === 'key.expire').map((x) => x.details.label);
+      expect(expired.sort()).toEqual(['t', 't2', 't3']);
       expect(entries.find((x) => x.action === 'key.derive-child')?.details).toMatchObject({
         label: 't',
         path: "m/0'",
