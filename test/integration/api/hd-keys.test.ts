@@ -2,7 +2,7 @@
 // against the OpenAPI document: an ecdsa-secp256k1 key generated and signing low-S, a derivable
 // key's child derived at a BIP 84 path (POST .../children) as a temporary key, its address and
 // its parent's xpub (GET .../address, GET .../xpub), the parent's use rule answering 202, role
-// and argument refusals.
+// and argument refusals, and an expired child refused with 403 key-expired.
 /* eslint-disable @typescript-eslint/no-unsafe-member-access, @typescript-eslint/no-unsafe-argument -- every answer is checked against the OpenAPI document before a test reads its fields as plain JSON */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isLowS } from '../../../src/pki/index.js';
@@ -95,6 +95,22 @@ describe('blockchain keys through the API', () => {
         });
         expect(s.status, s.text).toBe(200);
         expect(isLowS('secp256k1', Buffer.from(s.json.signature, 'base64'))).toBe(true);
+      });
+
+      it('refuses an expired child with 403 key-expired, and the sweep destroys it', async () => {
+        const r = await f.request('POST', `${KEYS}/wallet/children`, {
+          token: user,
+          json: { path: "m/84'/0'/0'/0/7", label: 'brief', expiresInSeconds: 1 },
+        });
+        expect(r.status, r.text).toBe(201);
+        await new Promise((done) => setTimeout(done, 1100));
+        const s = await f.request('POST', `${KEYS}/brief/sign`, {
+          token: user,
+          json: { data: b64('too late') },
+        });
+        expect([s.status, s.json.code]).toEqual([403, 'key-expired']);
+        const gone = await f.request('GET', `${KEYS}/brief`, { token: auditor });
+        expect([gone.status, gone.json.code]).toEqual([404, 'key-not-found']);
       });
 
       it('refuses an auditor, a bad path, an unknown address type and a SLIP-10 xpub', async () => {
