@@ -58,6 +58,12 @@ export const REQUIRABLE = {
   destroyable: KEY_CLAIMS.destroyable,
   origin: KEY_CLAIMS.origin,
   'key-state': KEY_CLAIMS.keyState,
+  /** The HSM's name of the key's algorithm (a secret, derivable or secp256k1 key names it). */
+  'key-algorithm': KEY_CLAIMS.keyAlgorithm,
+  /** A derived key's path in its tree (ARC.5.15), e.g. m/84'/0'/0'/0/0. */
+  'derivation-path': KEY_CLAIMS.derivationPath,
+  /** The identifier of the key a derived key was derived from (ARC.5.17). */
+  'parent-key': KEY_CLAIMS.parentKeyIdentifier,
 } as const;
 
 export class AttestationError extends AttestampError<'not-verified'> {
@@ -327,6 +333,23 @@ function checkClaims(
       inactive.length === 0,
       'the key is active',
       'the key is invalidated or its state unknown',
+    );
+  }
+
+  // A temporary key (a derived child) claims its expiry (ARC.4.1.2.6): evidence issued at or
+  // after it attests a key the HSM no longer uses. Checked only when a key claims one.
+  const at = transaction?.claims.get('timestamp');
+  const expiring = targets.filter((k) => typeof k.claims.get('expiry') === 'string');
+  if (expiring.length > 0) {
+    const late = expiring.filter(
+      (k) => typeof at !== 'string' || Date.parse(String(k.claims.get('expiry'))) <= Date.parse(at),
+    );
+    f.check(
+      'policy.key-expiry',
+      'policy',
+      late.length === 0,
+      `the key is temporary and had not expired when attested (expiry ${String(expiring[0]!.claims.get('expiry'))})`,
+      'the key had expired when the evidence was issued (or the evidence has no time)',
     );
   }
 

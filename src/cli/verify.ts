@@ -377,6 +377,15 @@ function tokenInputs(v: Readonly<Record<string, unknown>>): Partial<TokenOptions
   return out;
 }
 
+/** The attributes --require compares with a text value, and the form of that value. */
+const TEXT_ATTRIBUTES: Readonly<Record<string, RegExp>> = {
+  origin: /^[a-z-]+$/,
+  'key-state': /^[a-z-]+$/,
+  'key-algorithm': /^[a-z0-9-]+$/,
+  'derivation-path': /^([mM]|[0-9]+['hH]?)(\/[0-9]+['hH]?)*$/,
+  'parent-key': /^[0-9a-f-]{1,64}$/,
+};
+
 function parseRequire(text: string): Record<string, boolean | string> {
   const out: Record<string, boolean | string> = {};
   for (const item of text
@@ -390,12 +399,16 @@ function parseRequire(text: string): Record<string, boolean | string> {
         '--require',
       );
     }
-    if (value === 'true' || value === 'false') out[name] = value === 'true';
-    else if ((name === 'origin' || name === 'key-state') && /^[a-z-]+$/.test(value))
+    const text = TEXT_ATTRIBUTES[name];
+    if (text !== undefined) {
+      if (!text.test(value)) {
+        throw usage(`--require: attribute '${name}' has a malformed value`, '--require');
+      }
       out[name] = value;
+    } else if (value === 'true' || value === 'false') out[name] = value === 'true';
     else
       throw usage(
-        `--require: attribute '${name}' needs =true or =false (origin and key-state take a name)`,
+        `--require: attribute '${name}' needs =true or =false (${Object.keys(TEXT_ATTRIBUTES).join(', ')} take a value)`,
         '--require',
       );
   }

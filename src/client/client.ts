@@ -35,6 +35,11 @@ export type CrlReason = Schemas['CrlReason'];
 export type KeyPolicyInput = {
   readonly [rule in keyof Schemas['KeyPolicyInput']]?: Readonly<Record<string, unknown>> | null;
 };
+export type DeriveChildBody =
+  paths['/v1/partitions/{partition}/keys/{label}/children']['post']['requestBody']['content']['application/json'];
+export type KeyAddressType = 'p2wpkh' | 'p2tr' | 'ethereum';
+export type KeyAddress =
+  paths['/v1/partitions/{partition}/keys/{label}/address']['get']['responses']['200']['content']['application/json'];
 export type PartitionRevocation =
   paths['/v1/partitions/{partition}/revoke']['post']['responses']['200']['content']['application/json'];
 
@@ -237,6 +242,24 @@ export interface ApiClient {
     label: string,
     policy: KeyPolicyInput | null,
   ): Promise<Guarded<Key>>;
+  /**
+   * Derives the child at `body.path` of a derivable key (BIP 32, SLIP-10) into a new key; under
+   * the parent's use rule, the approval request made instead.
+   */
+  deriveChildKey(partition: string, label: string, body: DeriveChildBody): Promise<Guarded<Key>>;
+  /** The extended public key of a bip32-secp256k1 key (xpub, tpub, zpub or vpub). */
+  keyXpub(
+    partition: string,
+    label: string,
+    prefix?: 'xpub' | 'tpub' | 'zpub' | 'vpub',
+  ): Promise<string>;
+  /** The Bitcoin (P2WPKH, P2TR) or Ethereum address of a secp256k1 key. */
+  keyAddress(
+    partition: string,
+    label: string,
+    type: KeyAddressType,
+    network?: 'mainnet' | 'testnet',
+  ): Promise<KeyAddress>;
   /** Closes the connections (the client is unusable after). */
   close(): Promise<void>;
 }
@@ -629,6 +652,28 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
         await raw.PUT('/v1/partitions/{partition}/keys/{label}/policy', {
           params: { path: { partition, label } },
           body: { policy: policy as Schemas['KeyPolicyInput'] | null },
+        }),
+      ),
+    deriveChildKey: async (partition, label, body) =>
+      guarded(
+        await raw.POST('/v1/partitions/{partition}/keys/{label}/children', {
+          params: { path: { partition, label } },
+          body,
+        }),
+      ),
+    keyXpub: async (partition, label, prefix) =>
+      unwrap(
+        await raw.GET('/v1/partitions/{partition}/keys/{label}/xpub', {
+          params: { path: { partition, label }, query: prefix === undefined ? {} : { prefix } },
+        }),
+      ).xpub,
+    keyAddress: async (partition, label, type, network) =>
+      unwrap(
+        await raw.GET('/v1/partitions/{partition}/keys/{label}/address', {
+          params: {
+            path: { partition, label },
+            query: { type, ...(network === undefined ? {} : { network }) },
+          },
         }),
       ),
     close: () => agent.close(),

@@ -361,6 +361,83 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  '/v1/partitions/{partition}/keys/{label}/children': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        partition: components['parameters']['Partition'];
+        label: components['parameters']['Label'];
+      };
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Derives a child of a derivable key (BIP 32, SLIP-10) into a new key (crypto-user or crypto-officer).
+     * @description The key `label` is a derivable key (`bip32-secp256k1`, `slip10-ed25519`, `slip10-p256`)
+     *     with the purpose `derive`. The child at `path` (`m/84'/0'/0'/0/0` from a master key, or
+     *     relative indices such as `0/5`; hardened segments end in `'`, `h` or `H`; Ed25519 keys
+     *     derive hardened children only) becomes a new key of the partition of the same algorithm:
+     *     it signs with its curve's scheme (low-S ECDSA on secp256k1, ECDSA P-256, Ed25519) and, with
+     *     the purpose `derive`, derives further. It is temporary unless `persistent`: it expires
+     *     after `expiresInSeconds` (default 3600, at most a year), is then refused with 403
+     *     `key-expired`, and is destroyed by the HSM's sweep. Under the parent's own use rule the
+     *     call answers 202 with the approval request (its statement names the path and the new key);
+     *     executing it derives the key.
+     */
+    post: operations['deriveChildKey'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/partitions/{partition}/keys/{label}/xpub': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        partition: components['parameters']['Partition'];
+        label: components['parameters']['Label'];
+      };
+      cookie?: never;
+    };
+    /** The extended public key of a bip32-secp256k1 key (BIP 32 serialisation, any role). */
+    get: operations['getKeyXpub'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/partitions/{partition}/keys/{label}/address': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        partition: components['parameters']['Partition'];
+        label: components['parameters']['Label'];
+      };
+      cookie?: never;
+    };
+    /**
+     * The Bitcoin or Ethereum address of a secp256k1 key (any role).
+     * @description For an `ecdsa-secp256k1` or `bip32-secp256k1` key: `p2wpkh` (bech32, BIP 84), `p2tr`
+     *     (single-key taproot, bech32m, BIP 86) on `mainnet` (bc1...) or `testnet` (tb1...), or
+     *     `ethereum` (EIP-55 checksummed).
+     */
+    get: operations['getKeyAddress'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   '/v1/partitions/{partition}/keys/{label}/sign': {
     parameters: {
       query?: never;
@@ -1015,7 +1092,11 @@ export interface components {
       | 'ecdh-p384'
       | 'x25519'
       | 'ml-kem-768'
-      | 'ml-kem-1024';
+      | 'ml-kem-1024'
+      | 'ecdsa-secp256k1'
+      | 'bip32-secp256k1'
+      | 'slip10-ed25519'
+      | 'slip10-p256';
     Purposes: (
       | 'encrypt'
       | 'decrypt'
@@ -1152,6 +1233,17 @@ export interface components {
         blocked?: boolean;
         /** @description a secret key's AEAD encryptions so far (each under a nonce the HSM drew) */
         encryptions?: number;
+        /** @description when a temporary key (a derived child) stops being usable: refused with key-expired from then on, and destroyed by the HSM's sweep */
+        expiresAt?: components['schemas']['DateTime'];
+        /** @description where a key derived from a derivable key (BIP 32, SLIP-10) sits in its tree */
+        derivation?: {
+          /** @description the id of the key it was derived from */
+          parent: string;
+          parentFingerprint: string;
+          /** @description m/... from the master key, or relative to the parent when its place is unknown */
+          path: string;
+          depth: number;
+        };
         /** @description the key's own approval policy: rules for use, block, unblock and modify in the quorum rule language, with the policy's version */
         policy?: {
           version: number;
@@ -2046,6 +2138,113 @@ export interface operations {
         };
         content: {
           'application/json': components['schemas']['Attestation'];
+        };
+      };
+      default: components['responses']['Problem'];
+    };
+  };
+  deriveChildKey: {
+    parameters: {
+      query?: never;
+      header?: {
+        /**
+         * @description Repeating a POST with the same key (same principal, same body) returns the first answer
+         *     instead of acting twice; a different body with the key is refused with 422. Keys are
+         *     kept in the server's memory for 24 hours, at most 10000 in all and 1000 per principal,
+         *     and 32 MiB of kept answers; past a bound the oldest is forgotten first.
+         */
+        'Idempotency-Key'?: components['parameters']['IdempotencyKey'];
+      };
+      path: {
+        partition: components['parameters']['Partition'];
+        label: components['parameters']['Label'];
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': {
+          path: string;
+          label: components['schemas']['Name'];
+          expiresInSeconds?: number;
+          persistent?: boolean;
+          purposes?: components['schemas']['Purposes'];
+          extractable?: boolean;
+        };
+      };
+    };
+    responses: {
+      /** @description The derived key. */
+      201: {
+        headers: {
+          Location: components['headers']['Location'];
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Key'];
+        };
+      };
+      202: components['responses']['ApprovalPending'];
+      default: components['responses']['Problem'];
+    };
+  };
+  getKeyXpub: {
+    parameters: {
+      query?: {
+        /** @description xpub (default), tpub, or the SLIP-132 BIP 84 forms zpub and vpub. */
+        prefix?: 'xpub' | 'tpub' | 'zpub' | 'vpub';
+      };
+      header?: never;
+      path: {
+        partition: components['parameters']['Partition'];
+        label: components['parameters']['Label'];
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The extended public key. */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            key: string;
+            xpub: string;
+          };
+        };
+      };
+      default: components['responses']['Problem'];
+    };
+  };
+  getKeyAddress: {
+    parameters: {
+      query: {
+        type: 'p2wpkh' | 'p2tr' | 'ethereum';
+        network?: 'mainnet' | 'testnet';
+      };
+      header?: never;
+      path: {
+        partition: components['parameters']['Partition'];
+        label: components['parameters']['Label'];
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The address. */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            key: string;
+            type: string;
+            network?: string;
+            address: string;
+          };
         };
       };
       default: components['responses']['Problem'];

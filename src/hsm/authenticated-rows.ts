@@ -31,6 +31,7 @@ export const KEY_ROW_CHANGES = [
   'key.generate',
   'key.import',
   'key.unwrap',
+  'key.derive-child',
   // Each AEAD encryption counts against the key's limit: its row is sealed again with it.
   'key.encrypt',
   'key.invalidate',
@@ -41,6 +42,7 @@ export const KEY_ROW_CHANGES = [
   'key.policy',
   'key.destroy',
   'key.purge',
+  'key.expire',
 ] as const;
 
 /** Audit actions that change a partition row. */

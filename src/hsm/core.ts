@@ -43,6 +43,7 @@ const AUDIT_OUTCOME: Partial<Readonly<Record<HsmErrorCode, AuditOutcome>>> = {
   'unwrap-failed': 'failure',
   'decrypt-failed': 'failure',
   'key-usage-exhausted': 'refused',
+  'key-expired': 'refused',
   'partition-revoked': 'refused',
   'store-corrupt': 'failure',
   // Governance: a principal without the role, an excluded device SO, an approval or an
@@ -60,6 +61,9 @@ const AUDIT_OUTCOME: Partial<Readonly<Record<HsmErrorCode, AuditOutcome>>> = {
   'request-not-approved': 'refused',
   'request-rule-changed': 'refused',
 };
+
+/** The operations that may find an expired key: showing it, and deleting it. */
+const EXPIRED_KEY_ACTIONS: ReadonlySet<string> = new Set(['key.show', 'key.delete', 'key.purge']);
 
 /** What the audit entry of an operation names; filled in as the operation learns it. */
 export interface Operation {
@@ -83,6 +87,11 @@ export class Core {
   /** Roles, rules and approval requests: what authorises a governed operation. */
   readonly governance: GovernanceCore;
   closed = false;
+  /**
+   * Runs after an operation refused with key-expired: the sweep that destroys expired keys (set
+   * by the facade), so that a long-running server does not keep them until it closes.
+   */
+  onKeyExpired: (() => Promise<unknown>) | undefined;
 
   constructor(
     readonly store: DeviceStore,
@@ -144,6 +153,13 @@ export class Core {
       return await fn();
     } catch (error) {
       await this.recordFailure(op, error);
+      if (error instanceof HsmError && error.code === 'key-expired' && !this.closed) {
+        try {
+          await this.onKeyExpired?.();
+        } catch {
+          // Left for the next sweep (at close or open); the key stays refused meanwhile.
+        }
+      }
       throw error;
     }
   }
@@ -176,6 +192,16 @@ export class Core {
       });
     }
     op.keyId = row.id;
+    // A key past its expiry (an authenticated attribute) is refused for any use; it can still
+    // be shown, listed and deleted, and the sweep destroys it.
+    if (!EXPIRED_KEY_ACTIONS.has(op.action)) {
+      const expiresAt = (JSON.parse(row.attributes_json) as { expiresAt?: string }).expiresAt;
+      if (expiresAt !== undefined && Date.parse(expiresAt) <= this.clock.now().getTime()) {
+        throw new HsmError('key-expired', 'the key has expired (the next sweep destroys it)', {
+          details: { partition: partition.name, label, expiresAt },
+        });
+      }
+    }
     return { partition, row };
   }
 

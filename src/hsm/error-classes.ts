@@ -75,6 +75,7 @@ export const HSM_ERROR_CLASS: Readonly<Record<HsmErrorCode, HsmErrorClass>> = {
   'unwrap-failed': 'bad-data',
   'decrypt-failed': 'bad-data',
   'key-usage-exhausted': 'refused',
+  'key-expired': 'refused',
   'partition-revoked': 'refused',
   'integrity-failed': 'integrity',
   'audit-head-mismatch': 'rollback',

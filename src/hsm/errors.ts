@@ -48,6 +48,8 @@ export type HsmErrorCode =
    * no more; it still decrypts.
    */
   | 'key-usage-exhausted'
+  /** A temporary key (a derived child) is past its expiry: refused, and destroyed by the sweep. */
+  | 'key-expired'
   /** The partition's certificates are revoked already. */
   | 'partition-revoked'
   /** A row of the store does not carry the MAC of its content, or contradicts its key. */

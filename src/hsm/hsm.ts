@@ -43,6 +43,18 @@ import {
   showKey,
   type ImportKeyOptions,
 } from './keys/lifecycle.js';
+import {
+  deriveChildKey,
+  extendedPublicKey,
+  importHdKey,
+  keyAddress,
+  sweepExpiredKeys,
+  type AddressType,
+  type DeriveChildOptions,
+  type HdImportSource,
+  type ImportHdKeyOptions,
+  type XpubPrefix,
+} from './keys/hd.js';
 import { setKeyBlocked, setKeyPolicy } from './keys/policy.js';
 import { partitionKeySigner } from './keys/signers.js';
 import { signWithKey, verifyWithKey, type SignInput, type SignResult } from './keys/use.js';
@@ -100,6 +112,7 @@ import {
   type WrappingKey,
 } from './types.js';
 import type { HsmAlgorithm } from './key-crypto.js';
+import type { BitcoinNetwork } from '../pki/index.js';
 import { toDeviceInfo } from './views.js';
 
 export type HsmOptions = DeviceOptions;
@@ -115,6 +128,7 @@ function policyChanges(value: unknown): Partial<PartitionPolicy> {
   return out;
 }
 export type { CreatePartitionOptions, ImportKeyOptions, SignInput, SignResult };
+export type { AddressType, DeriveChildOptions, HdImportSource, ImportHdKeyOptions, XpubPrefix };
 export type {
   DecryptInput,
   DecryptResult,
@@ -147,6 +161,7 @@ export class Hsm {
   readonly governance: Governance;
 
   private constructor(private readonly core: Core) {
+    core.onKeyExpired = () => sweepExpiredKeys(core);
     this.governance = new Governance(core, async ({ partitionId }) => {
       if (partitionId === undefined) {
         const signer = await deviceSigner(core, core.store);
@@ -183,14 +198,32 @@ export class Hsm {
     masterKey: MasterKeyInput,
     options: HsmOptions = {},
   ): Promise<Hsm> {
-    return new Hsm(await openDevice(await openStore(location), masterKey, options));
+    const hsm = new Hsm(await openDevice(await openStore(location), masterKey, options));
+    await hsm.sweepAtOpenOrClose('open');
+    return hsm;
   }
 
   async close(): Promise<void> {
     if (this.core.closed) return;
+    await this.sweepAtOpenOrClose('close');
     this.core.closed = true;
     this.core.keyCache.clear();
     await this.core.store.close();
+  }
+
+  /**
+   * The sweep of expired keys at open and close: a store that cannot be written now (read-only
+   * file, locked) keeps its expired keys, which stay refused (key-expired) until a sweep runs.
+   */
+  private async sweepAtOpenOrClose(when: 'open' | 'close'): Promise<void> {
+    try {
+      await sweepExpiredKeys(this.core);
+    } catch (error) {
+      this.core.logger.warn('expired keys could not be swept', {
+        when,
+        code: error instanceof HsmError ? error.code : 'internal',
+      });
+    }
   }
 
   /** Which store implementation holds this device, and where (without credentials). */
@@ -353,6 +386,60 @@ export class Hsm {
     authority?: RequestAuthority | PresentedAuthority,
   ): Promise<Uint8Array> {
     return exportKey(this.core, partitionName, label, wrapping, authority);
+  }
+
+  // ---------------------------------------------------------------- derivable keys
+
+  /**
+   * Imports a derivable key (BIP 32, SLIP-10): the master key of a seed, or the node of an
+   * extended private key (xprv, tprv...). Under the partition's import policy.
+   */
+  importHdKey(
+    partitionName: string,
+    source: HdImportSource,
+    options: ImportHdKeyOptions,
+  ): Promise<KeyInfo> {
+    return importHdKey(this.core, partitionName, source, options);
+  }
+
+  /**
+   * Derives the child of the derivable key `label` at `path` ("m/84'/0'/0'/0/0", or relative
+   * "0/5") into a new key of the partition: temporary (an hour, or `expiresInSeconds`) unless
+   * `persistent`. The parent needs the purpose derive; under its use rule the call becomes an
+   * approval request naming the path and the new key, and executeRequest derives it.
+   */
+  deriveChildKey(
+    partitionName: string,
+    label: string,
+    path: string,
+    options: DeriveChildOptions,
+    authority?: RequestAuthority | PresentedAuthority,
+  ): Promise<KeyInfo> {
+    return deriveChildKey(this.core, partitionName, label, path, options, authority);
+  }
+
+  /** The extended public key (xpub, tpub, zpub, vpub) of a bip32-secp256k1 key. */
+  extendedPublicKey(
+    partitionName: string,
+    label: string,
+    prefix?: XpubPrefix,
+  ): Promise<{ key: KeyInfo; xpub: string }> {
+    return extendedPublicKey(this.core, partitionName, label, prefix);
+  }
+
+  /** The Bitcoin (P2WPKH, P2TR) or Ethereum address of a secp256k1 key. */
+  keyAddress(
+    partitionName: string,
+    label: string,
+    type: AddressType,
+    network?: BitcoinNetwork,
+  ): Promise<{ key: KeyInfo; address: string }> {
+    return keyAddress(this.core, partitionName, label, type, network);
+  }
+
+  /** Destroys every key past its expiry now (also done at open and close); how many. */
+  sweepExpiredKeys(): Promise<number> {
+    return sweepExpiredKeys(this.core);
   }
 
   /** Evidence or a key attestation certificate, signed by the partition attestation key. */
@@ -703,6 +790,28 @@ export class Hsm {
               ...(purposes === undefined ? {} : { purposes }),
               extractable: d['extractable'] === true,
             },
+          },
+          auth,
+        );
+        break;
+      }
+      case 'key.derive-child': {
+        const d = (p['derived'] ?? {}) as Record<string, unknown>;
+        const purposes = Array.isArray(d['purposes'])
+          ? (d['purposes'] as unknown[]).filter((x): x is KeyPurpose => typeof x === 'string')
+          : undefined;
+        const seconds = d['expiresInSeconds'];
+        await this.deriveChildKey(
+          await requestPartition(),
+          text(p['label']),
+          text(p['path']),
+          {
+            label: text(d['label']),
+            ...(purposes === undefined ? {} : { purposes }),
+            extractable: d['extractable'] === true,
+            ...(d['persistent'] === true
+              ? { persistent: true }
+              : { expiresInSeconds: typeof seconds === 'number' ? seconds : 0 }),
           },
           auth,
         );

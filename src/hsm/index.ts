@@ -18,7 +18,18 @@ export type {
   UnwrapOptions,
   WrapOptions,
   WrapResult,
+  AddressType,
+  DeriveChildOptions,
+  HdImportSource,
+  ImportHdKeyOptions,
+  XpubPrefix,
 } from './hsm.js';
+export {
+  ADDRESS_TYPES,
+  DEFAULT_CHILD_LIFETIME_S,
+  MAX_CHILD_LIFETIME_S,
+  XPUB_PREFIXES,
+} from './keys/hd.js';
 export { SIGN_DATA_LIMIT, STATEMENT_DATA_LIMIT } from './keys/use.js';
 export { AAD_LIMIT, SECRET_DATA_LIMIT } from './keys/secret-use.js';
 export type { Authority, RequestAuthority } from './governance/authorize.js';
@@ -48,7 +59,13 @@ export {
   type KeyClass,
   type KeyWrapMode,
 } from './key-crypto.js';
-export { KCV_LABEL, KCV_LENGTH } from './mechanisms/index.js';
+export {
+  HD_ALGORITHMS,
+  isHdAlgorithm,
+  KCV_LABEL,
+  KCV_LENGTH,
+  type HdAlgorithm,
+} from './mechanisms/index.js';
 /** Classifies a SQLite open error (no space, permission, busy, corrupt) for any store file. */
 export { classifyOpenError } from './store/sqlite/database.js';
 export { isPostgresUrl } from './store/open.js';

@@ -54,6 +54,24 @@ export interface KeyAttributes {
    * counted in the transaction of each encryption against the mechanism's invocation limit.
    */
   readonly encryptions?: number;
+  /**
+   * When the key stops being usable (ISO 8601): refused with key-expired from then on and
+   * destroyed by the sweep (at open and close of the HSM). Absent: the key does not expire.
+   */
+  readonly expiresAt?: string;
+  /** Where a key derived from a derivable key (BIP 32, SLIP-10) sits in its tree. */
+  readonly derivation?: KeyDerivation;
+}
+
+/** The place of a derived key in its key tree (BIP 32 "Extended keys"). */
+export interface KeyDerivation {
+  /** The id of the key it was derived from. */
+  readonly parent: string;
+  /** The first 32 bits of the parent's key identifier, 8 hex digits (BIP 32 "fingerprint"). */
+  readonly parentFingerprint: string;
+  /** m/... from the master key when known, otherwise relative to the parent. */
+  readonly path: string;
+  readonly depth: number;
 }
 
 export interface KeyInfo {

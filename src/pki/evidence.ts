@@ -93,6 +93,15 @@ export const KEY_CLAIMS = {
    * SHA-256("attestamp key check value v1" || 0x00 || algorithm || 0x00 || key).
    */
   keyCheckValue: claim(`${ARC}.5.14`, 'octets'),
+  /**
+   * A key derived from a derivable key (BIP 32, SLIP-10): its derivation path, "m/84'/0'/0'/0/0"
+   * from the master key, or relative to its parent ("0/5") when the parent's place is unknown.
+   */
+  derivationPath: claim(`${ARC}.5.15`, 'utf8'),
+  /** The 4-byte fingerprint of the derived key's parent (BIP 32 "Key identifiers"). */
+  parentFingerprint: claim(`${ARC}.5.16`, 'octets'),
+  /** The identifier (ARC.4.1.2.0) of the key of this HSM the key was derived from. */
+  parentKeyIdentifier: claim(`${ARC}.5.17`, 'utf8'),
 } as const;
 
 /** ARC.4.2.x key capabilities, in the order of their last arc. */

@@ -2,6 +2,9 @@
 // -verify` and with the verifier (src/pki verifySignature); OpenSSL's own signatures, high-S
 // and low-S alike, verify with the verifier; tampered data fails both; and a key derived with
 // BIP 32 (src/hsm/hd) loads into node:crypto and OpenSSL and signs what the verifier accepts.
+// Through the HSM: an ecdsa-secp256k1 key's and a derived bip32-secp256k1 child's signatures
+// (always low-S), over data and over a digest, verify with `openssl dgst -verify` and with
+// `openssl pkeyutl -verify` on the digest, against the public key the HSM exports.
 import { spawnSync } from 'node:child_process';
 import {
   ECDH,
@@ -13,16 +16,20 @@ import {
 } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sha256 } from '@noble/hashes/sha2.js';
+import type { Hsm } from '../../src/hsm/index.js';
 import { deriveHdPath, hdMasterKey } from '../../src/hsm/hd/index.js';
 import {
   der,
   describePublicKey,
+  encodePem,
   id_ecdsa_with_SHA256,
   isLowS,
   toLowS,
   verifySignature,
 } from '../../src/pki/index.js';
+import { createTestDevice } from '../helpers/hsm.js';
 import { tempDir } from '../helpers/tmp.js';
 import { requireTool } from '../helpers/tools.js';
 
@@ -126,4 +133,91 @@ describe.skipIf(skip)('secp256k1 signatures and openssl dgst', () => {
     expect(await verifySignature(hdSpki, ALG, DATA, signature)).toBe(true);
     expect(await verifySignature(spki, ALG, DATA, signature)).toBe(false);
   });
+});
+
+describe.skipIf(skip)('secp256k1 signatures of the HSM and openssl', () => {
+  let cwd: string;
+  let hsm: Hsm;
+
+  beforeAll(async () => {
+    cwd = tempDir('secp256k1-hsm-openssl');
+    hsm = (await createTestDevice()).hsm;
+    await hsm.generateKey('default', { label: 'k1', algorithm: 'ecdsa-secp256k1' });
+    await hsm.generateKey('default', { label: 'm', algorithm: 'bip32-secp256k1' });
+    await hsm.deriveChildKey('default', 'm', "m/84'/0'/0'/0/0", { label: 'child' });
+  }, 60_000);
+
+  afterAll(async () => {
+    await hsm.close();
+  });
+
+  it.each(['k1', 'child'])(
+    '%s: every signature is low-S and openssl verifies it',
+    async (label) => {
+      const { spki } = await hsm.publicKey('default', label);
+      writeFileSync(join(cwd, `${label}.pub.pem`), encodePem('PUBLIC KEY', spki));
+      for (let i = 0; i < 6; i++) {
+        const data = new TextEncoder().encode(`${label} transaction ${i}`);
+        writeFileSync(join(cwd, `${label}-${i}.bin`), data);
+        writeFileSync(join(cwd, `${label}-${i}.sha256`), sha256(data));
+        const overData = (await hsm.sign('default', label, { data })).signature;
+        const overDigest = (await hsm.sign('default', label, { digest: sha256(data) })).signature;
+        for (const [kind, signature] of [
+          ['data', overData],
+          ['digest', overDigest],
+        ] as const) {
+          expect(isLowS('secp256k1', signature)).toBe(true);
+          const sig = `${label}-${i}-${kind}.sig`;
+          writeFileSync(join(cwd, sig), signature);
+          const dgst = openssl(
+            [
+              'dgst',
+              '-sha256',
+              '-verify',
+              `${label}.pub.pem`,
+              '-signature',
+              sig,
+              `${label}-${i}.bin`,
+            ],
+            cwd,
+          );
+          expect([dgst.status, dgst.out]).toEqual([0, expect.stringContaining('Verified OK')]);
+          const pkeyutl = openssl(
+            [
+              'pkeyutl',
+              '-verify',
+              '-pubin',
+              '-inkey',
+              `${label}.pub.pem`,
+              '-in',
+              `${label}-${i}.sha256`,
+              '-sigfile',
+              sig,
+            ],
+            cwd,
+          );
+          expect([pkeyutl.status, pkeyutl.out]).toEqual([
+            0,
+            expect.stringContaining('Signature Verified Successfully'),
+          ]);
+        }
+      }
+      // A signature over other data fails openssl's check.
+      const wrong = (await hsm.sign('default', label, { data: DATA })).signature;
+      writeFileSync(join(cwd, `${label}-wrong.sig`), wrong);
+      const r = openssl(
+        [
+          'dgst',
+          '-sha256',
+          '-verify',
+          `${label}.pub.pem`,
+          '-signature',
+          `${label}-wrong.sig`,
+          `${label}-0.bin`,
+        ],
+        cwd,
+      );
+      expect(r.out).toContain('Verification failure');
+    },
+  );
 });

@@ -1,7 +1,13 @@
 // Key operation routes: sign and verify with data or a digest, block and unblock, and the key's
 // own approval policy; the presented principal is the HSM's authority, so that its role is
 // checked against the GOVERNED table and a call under the key's rule becomes its 202.
-import type { KeyPolicyInput, SignInput } from '../../hsm/index.js';
+import type {
+  AddressType,
+  KeyPolicyInput,
+  KeyPurpose,
+  SignInput,
+  XpubPrefix,
+} from '../../hsm/index.js';
 import { ApiError } from '../errors.js';
 import {
   ANY_ROLE,
@@ -59,6 +65,58 @@ export function keyOperationRoutes({ hsm }: RouteContext): Record<string, Handle
         fromB64(b.signature),
       );
       return ok({ valid });
+    },
+
+    deriveChildKey: async (call) => {
+      const partition = call.params.partition!;
+      const b = call.body as {
+        path: string;
+        label: string;
+        expiresInSeconds?: number;
+        persistent?: boolean;
+        purposes?: KeyPurpose[];
+        extractable?: boolean;
+      };
+      const key = await hsm.deriveChildKey(
+        partition,
+        call.params.label!,
+        b.path,
+        {
+          label: b.label,
+          ...(b.expiresInSeconds === undefined ? {} : { expiresInSeconds: b.expiresInSeconds }),
+          ...(b.persistent === undefined ? {} : { persistent: b.persistent }),
+          ...(b.purposes === undefined ? {} : { purposes: b.purposes }),
+          ...(b.extractable === undefined ? {} : { extractable: b.extractable }),
+        },
+        { presented: principalOf(call) },
+      );
+      return ok(
+        keyView(key),
+        201,
+        `/v1/partitions/${encodeURIComponent(partition)}/keys/${encodeURIComponent(key.label)}`,
+      );
+    },
+
+    getKeyXpub: async (call) => {
+      const partition = call.params.partition!;
+      requireRole(principalOf(call), ANY_ROLE, partition, 'key.public');
+      const prefix = call.query.prefix as XpubPrefix | undefined;
+      const { key, xpub } = await hsm.extendedPublicKey(partition, call.params.label!, prefix);
+      return ok({ key: key.id, xpub });
+    },
+
+    getKeyAddress: async (call) => {
+      const partition = call.params.partition!;
+      requireRole(principalOf(call), ANY_ROLE, partition, 'key.public');
+      const type = call.query.type as AddressType;
+      const network = call.query.network as 'mainnet' | 'testnet' | undefined;
+      const { key, address } = await hsm.keyAddress(partition, call.params.label!, type, network);
+      return ok({
+        key: key.id,
+        type,
+        ...(type === 'ethereum' ? {} : { network: network ?? 'mainnet' }),
+        address,
+      });
     },
 
     blockKey: async (call) => {

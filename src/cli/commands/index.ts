@@ -22,6 +22,7 @@ const key = () => import('./key.js');
 const keyUse = () => import('./key-use.js');
 const keySecret = () => import('./key-secret.js');
 const keyAgreement = () => import('./key-agreement.js');
+const keyHd = () => import('./key-hd.js');
 const chain = () => import('./chain.js');
 const stamp = () => import('./stamp.js');
 const audit = () => import('./audit.js');
@@ -82,6 +83,8 @@ export const COMMAND_INDEX: readonly CommandEntry[] = [
     path: ['key', 'encapsulate'],
     load: async () => (await keyAgreement()).keyEncapsulate,
   },
+  { path: ['key', 'derive-child'], load: async () => (await keyHd()).keyDeriveChild },
+  { path: ['key', 'address'], load: async () => (await keyHd()).keyAddress },
   { path: ['key', 'block'], load: async () => (await keyUse()).keyBlock },
   { path: ['key', 'unblock'], load: async () => (await keyUse()).keyUnblock },
   { path: ['key', 'policy'], load: async () => (await keyUse()).keyPolicy },

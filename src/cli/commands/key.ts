@@ -6,9 +6,13 @@ import {
   HSM_ALGORITHMS,
   isHsmAlgorithm,
   isSecretAlgorithm,
+  HD_ALGORITHMS,
+  isHdAlgorithm,
   KEY_PURPOSES,
+  XPUB_PREFIXES,
   type KeyPurpose,
   type WrappingKey,
+  type XpubPrefix,
 } from '../../hsm/index.js';
 import {
   akpThumbprintInput,
@@ -77,6 +81,12 @@ export function printKey(inv: Invocation, k: KeyView): void {
   o(
     `  approval policy:    ${rules.length === 0 ? 'none' : `version ${a.policy?.version ?? 0}; ${rules.join('; ')}`}\n`,
   );
+  if (a.derivation !== undefined) {
+    o(
+      `  derivation path:    ${a.derivation.path} (parent fingerprint ${a.derivation.parentFingerprint})\n`,
+    );
+  }
+  if (a.expiresAt !== undefined) o(`  expires:            ${a.expiresAt}\n`);
   if (isSecretAlgorithm(k.algorithm)) {
     o(`  encryptions:        ${a.encryptions ?? 0}\n`);
     o(`  key check value:    ${Buffer.from(k.spki).toString('hex')}\n`);
@@ -85,7 +95,8 @@ export function printKey(inv: Invocation, k: KeyView): void {
   }
 }
 
-function purposes(inv: Invocation): KeyPurpose[] | undefined {
+/** The --purposes list, checked against the known purposes. */
+export function parsePurposes(inv: Invocation): KeyPurpose[] | undefined {
   const v = stringOption(inv, 'purposes');
   if (v === undefined) return undefined;
   const list = v.split(',').map((s) => s.trim());
@@ -143,7 +154,7 @@ export const keyGenerate: Command = {
     if (!isHsmAlgorithm(alg)) {
       throw new UsageError(`--algorithm must be one of ${HSM_ALGORITHMS.join(', ')}`);
     }
-    const p = purposes(inv);
+    const p = parsePurposes(inv);
     const policy = inv.options['policy'] === undefined ? undefined : readPolicyFile(inv, 'policy');
     const common = {
       label,
@@ -390,21 +401,97 @@ given on the command line instead of a file name is refused and never echoed.`,
   },
 };
 
+/** The seed of --seed-file: hex digits (a line) or the raw bytes; the caller wipes it. */
+function seedOf(path: string): Uint8Array {
+  const bytes = readKeyFile(path, 'seed');
+  try {
+    const text = bytes.toString('utf8').trim();
+    const hex = /^[0-9a-fA-F]+$/.test(text) ? fromHex(text) : undefined;
+    return hex ?? new Uint8Array(bytes);
+  } finally {
+    bytes.fill(0);
+  }
+}
+
+/** key import --seed-file / --xprv-file: a derivable key. */
+async function importHd(inv: Invocation, partition: string, label: string): Promise<number> {
+  const seedPath = stringOption(inv, 'seed-file');
+  const xprvPath = stringOption(inv, 'xprv-file');
+  if (seedPath !== undefined && xprvPath !== undefined) {
+    throw new UsageError('give --seed-file or --xprv-file, not both');
+  }
+  for (const other of ['in', 'unwrap-key-file', 'unwrap-key', 'pss']) {
+    if (inv.options[other] !== undefined) {
+      throw new UsageError(`--${other} does not go with --seed-file or --xprv-file`);
+    }
+  }
+  const algorithm = stringOption(inv, 'algorithm');
+  const hdNames = Object.keys(HD_ALGORITHMS).join(', ');
+  if (seedPath !== undefined && (algorithm === undefined || !isHdAlgorithm(algorithm))) {
+    throw new UsageError(`--seed-file needs --algorithm, one of ${hdNames}`);
+  }
+  if (xprvPath !== undefined && algorithm !== undefined && algorithm !== 'bip32-secp256k1') {
+    throw new UsageError('an extended private key is a bip32-secp256k1 key');
+  }
+  const p = parsePurposes(inv);
+  const options = {
+    label,
+    extractable: flag(inv, 'extractable'),
+    ...(p === undefined ? {} : { purposes: p }),
+  };
+  const key = await withHsm(inv, async (hsm) => {
+    if (seedPath !== undefined && algorithm !== undefined && isHdAlgorithm(algorithm)) {
+      const seed = seedOf(resolve(inv.io.cwd, seedPath));
+      try {
+        return await hsm.importHdKey(partition, { seed, algorithm }, options);
+      } finally {
+        seed.fill(0);
+      }
+    }
+    const xprv = readKeyFile(resolve(inv.io.cwd, xprvPath!), 'xprv');
+    try {
+      return await hsm.importHdKey(partition, { xprv: xprv.toString('utf8').trim() }, options);
+    } finally {
+      xprv.fill(0);
+    }
+  });
+  if (flag(inv, 'json')) inv.io.stdout(jsonText(keyJson(key)));
+  else printKey(inv, key);
+  return EXIT.ok;
+}
+
 export const keyImport: Command = {
   path: ['key', 'import'],
   summary: 'Import a key into a partition whose policy allows import.',
   positionals: ['PARTITION'],
   details: `--in is a PKCS#8 private key (PEM or DER), or with --unwrap-key-file an RFC 5649 AES-KWP blob
 as written by 'key export'. A secret key is imported wrapped only: --algorithm (aes-256,
-hmac-sha256...) with --unwrap-key-file, the unwrapped bytes being the raw key. Imported keys
-are recorded as origin imported, local false and never-extractable false.`,
+hmac-sha256...) with --unwrap-key-file, the unwrapped bytes being the raw key. A derivable key
+(BIP 32, SLIP-10) comes from --seed-file (the seed, 16 to 64 bytes, as hex or raw; with
+--algorithm bip32-secp256k1, slip10-ed25519 or slip10-p256) or --xprv-file (an extended private
+key, xprv or tprv, as BIP 32 serialises it): its master key, or the node the xprv names. Imported
+keys are recorded as origin imported, local false and never-extractable false.`,
   options: {
     label: {
       type: 'string',
       value: 'LABEL',
       description: 'name of the key in the partition (required)',
     },
-    in: { type: 'string', value: 'FILE', description: 'the key to import (required)' },
+    in: {
+      type: 'string',
+      value: 'FILE',
+      description: 'the key to import (required unless --seed-file or --xprv-file)',
+    },
+    'seed-file': {
+      type: 'string',
+      value: 'FILE',
+      description: 'a derivable key from this seed (hex or raw; needs --algorithm)',
+    },
+    'xprv-file': {
+      type: 'string',
+      value: 'FILE',
+      description: 'a bip32-secp256k1 key from this extended private key (xprv, tprv...)',
+    },
     'unwrap-key-file': {
       type: 'string',
       value: 'FILE',
@@ -419,7 +506,8 @@ are recorded as origin imported, local false and never-extractable false.`,
     algorithm: {
       type: 'string',
       value: 'ALG',
-      description: 'a secret key of this algorithm (raw bytes, wrapped: needs --unwrap-key-file)',
+      description:
+        'a secret key of this algorithm (raw bytes, wrapped: needs --unwrap-key-file), or the derivable key algorithm of --seed-file',
     },
     extractable: { type: 'boolean', description: 'mark the imported key extractable' },
     purposes: keyGenerate.options.purposes!,
@@ -428,9 +516,15 @@ are recorded as origin imported, local false and never-extractable false.`,
   async run(inv) {
     const partition = inv.positionals[0]!;
     const label = requiredOption(inv, 'label');
+    if (
+      stringOption(inv, 'seed-file') !== undefined ||
+      stringOption(inv, 'xprv-file') !== undefined
+    ) {
+      return importHd(inv, partition, label);
+    }
     const unwrapPath = keyFileOption(inv, 'unwrap-key');
     const input = readInputFile(requiredOption(inv, 'in'), 'key');
-    const p = purposes(inv);
+    const p = parsePurposes(inv);
     const algorithm = stringOption(inv, 'algorithm');
     if (algorithm !== undefined && !(isHsmAlgorithm(algorithm) && isSecretAlgorithm(algorithm))) {
       throw new UsageError(
@@ -599,19 +693,54 @@ public key of the sealed private key. PEM is a "PUBLIC KEY" block (openssl pkey 
 DER is the bare SubjectPublicKeyInfo; JWK follows RFC 7517/7518/8037 (EC P-256/P-384, OKP
 Ed25519, RSA) and draft-ietf-cose-dilithium (AKP ML-DSA) with the RFC 7638 thumbprint as kid;
 SLH-DSA keys have no JWK form (--format jwk is refused, and --json gives "jwk": null). With --json: a JSON document with the key, the
-SPKI in hex, its SHA-256 and the JWK.`,
+SPKI in hex, its SHA-256 and the JWK. --format xpub writes the extended public key of a
+bip32-secp256k1 key (BIP 32 serialisation; --prefix tpub for testnet, zpub or vpub for BIP 84
+accounts as SLIP-132 writes them); with --json it is in "xpub".`,
   options: {
-    format: { type: 'string', value: 'FORMAT', description: 'pem (default), der or jwk' },
+    format: { type: 'string', value: 'FORMAT', description: 'pem (default), der, jwk or xpub' },
+    prefix: {
+      type: 'string',
+      value: 'PREFIX',
+      description: 'with --format xpub: xpub (default), tpub, zpub or vpub',
+    },
     out: { type: 'string', value: 'FILE', description: 'write here instead of standard output' },
     ...MASTER_OPTIONS,
   },
   async run(inv) {
     const [partition, label] = inv.positionals as [string, string];
     const format = stringOption(inv, 'format') ?? 'pem';
-    if (format !== 'pem' && format !== 'der' && format !== 'jwk') {
-      throw new UsageError(`--format must be pem, der or jwk (got '${format.slice(0, 16)}')`);
+    if (format !== 'pem' && format !== 'der' && format !== 'jwk' && format !== 'xpub') {
+      throw new UsageError(`--format must be pem, der, jwk or xpub (got '${format.slice(0, 16)}')`);
+    }
+    const prefix = stringOption(inv, 'prefix');
+    if (prefix !== undefined && format !== 'xpub') {
+      throw new UsageError('--prefix goes with --format xpub');
+    }
+    if (prefix !== undefined && !(XPUB_PREFIXES as readonly string[]).includes(prefix)) {
+      throw new UsageError(`--prefix must be one of ${XPUB_PREFIXES.join(', ')}`);
     }
     const outOption = stringOption(inv, 'out');
+    if (format === 'xpub') {
+      const { key, xpub } = await withHsm(inv, (hsm) =>
+        hsm.extendedPublicKey(partition, label, prefix as XpubPrefix | undefined),
+      );
+      const out = outOption === undefined ? undefined : resolve(inv.io.cwd, outOption);
+      if (out !== undefined) writeFileSync(out, `${xpub}\n`);
+      if (flag(inv, 'json')) {
+        inv.io.stdout(
+          jsonText({
+            key: keyJson(key),
+            format,
+            spki: Buffer.from(key.spki).toString('hex'),
+            sha256: sha256Fingerprint(key.spki),
+            xpub,
+            ...(out === undefined ? {} : { out }),
+          }),
+        );
+      } else if (out !== undefined) inv.io.stderr(`extended public key written to ${out}\n`);
+      else inv.io.stdout(`${xpub}\n`);
+      return EXIT.ok;
+    }
     if (format === 'der' && outOption === undefined && !flag(inv, 'json')) {
       throw new UsageError('--format der writes binary: give --out FILE');
     }

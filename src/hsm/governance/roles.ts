@@ -111,6 +111,12 @@ export const GOVERNED: Readonly<Record<string, Governed>> = {
   // takes another key out of the device: the key.export class and the export roles apply, as
   // to an export. Unwrapping makes a key: the roles that create keys.
   'key.derive': { class: undefined, roles: ['crypto-user', 'crypto-officer'], scope: 'partition' },
+  // A child of a derivable key (BIP 32, SLIP-10): under the parent's use rule, as a derivation.
+  'key.derive-child': {
+    class: undefined,
+    roles: ['crypto-user', 'crypto-officer'],
+    scope: 'partition',
+  },
   'key.encrypt': { class: undefined, roles: ['crypto-user', 'crypto-officer'], scope: 'partition' },
   'key.decrypt': { class: undefined, roles: ['crypto-user', 'crypto-officer'], scope: 'partition' },
   'key.mac': { class: undefined, roles: ['crypto-user', 'crypto-officer'], scope: 'partition' },

@@ -29,7 +29,7 @@ import {
 } from '../../pki/index.js';
 import { canonicalJson } from '../governance/canonical-json.js';
 import { HsmError } from '../errors.js';
-import { isSecretAlgorithm } from '../key-crypto.js';
+import { isSecretAlgorithm, isSignatureAlgorithm } from '../key-crypto.js';
 import { keyPolicyJson } from '../keys/policy.js';
 import type { KeyInfo, KeyPurpose } from '../types.js';
 
@@ -148,6 +148,40 @@ export function evidenceElements(input: AttestationInput): { type: string; claim
       oid: KEY_CLAIMS.approvalPolicy.oid,
       value: { type: 'utf8', value: approvals },
     });
+  }
+  // A key pair whose SPKI does not say what the key is (a derivable key, a secp256k1 ECDSA
+  // key) names its algorithm as a secret key does.
+  if (!isSecretAlgorithm(key.algorithm) && !isSignatureAlgorithm(key.algorithm)) {
+    keyClaims.push({
+      oid: KEY_CLAIMS.keyAlgorithm.oid,
+      value: { type: 'utf8', value: key.algorithm },
+    });
+  }
+  // A temporary key's expiry (ARC.4.1.2.6), and where a derived key sits in its tree.
+  if (a.expiresAt !== undefined) {
+    keyClaims.push({
+      oid: KEY_CLAIMS.expiry.oid,
+      value: { type: 'time', value: new Date(a.expiresAt) },
+    });
+  }
+  if (a.derivation !== undefined) {
+    keyClaims.push(
+      {
+        oid: KEY_CLAIMS.derivationPath.oid,
+        value: { type: 'utf8', value: a.derivation.path },
+      },
+      {
+        oid: KEY_CLAIMS.parentFingerprint.oid,
+        value: {
+          type: 'octets',
+          value: new Uint8Array(Buffer.from(a.derivation.parentFingerprint, 'hex')),
+        },
+      },
+      {
+        oid: KEY_CLAIMS.parentKeyIdentifier.oid,
+        value: { type: 'utf8', value: a.derivation.parent },
+      },
+    );
   }
   return [
     { type: id_element.transaction, claims: transaction },

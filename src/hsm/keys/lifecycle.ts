@@ -225,7 +225,7 @@ export async function generateKey(
 }
 
 /** A key to import, loaded by its mechanism, with its public part. */
-interface ImportMaterial {
+export interface ImportMaterial {
   readonly algorithm: HsmAlgorithm;
   readonly key: PrivateKeyHandle;
   readonly publicPart: Uint8Array;
@@ -255,7 +255,27 @@ async function importKeyIn(
   op: Operation,
 ): Promise<KeyInfo> {
   op.partitionId = (await core.partitionRow(core.store, partitionName)).id;
-  const { algorithm, key: privateKey, publicPart: spki } = importMaterial(options, options.pkcs8);
+  return importPreparedKey(
+    core,
+    partitionName,
+    options,
+    importMaterial(options, options.pkcs8),
+    op,
+  );
+}
+
+/**
+ * Imports a key already loaded by its mechanism (PKCS#8, a secret key, or a derivable key from
+ * its seed or extended key), under the partition's import policy, with the key.import entry.
+ */
+export async function importPreparedKey(
+  core: Core,
+  partitionName: string,
+  options: Omit<ImportKeyOptions, 'pkcs8'>,
+  material: ImportMaterial,
+  op: Operation,
+): Promise<KeyInfo> {
+  const { algorithm, key: privateKey, publicPart: spki } = material;
   const purposes = options.purposes ?? defaultPurposes(algorithm);
   checkAlgorithmPurposes(algorithm, purposes);
   const policy = parseKeyPolicy(options.policy, 1);

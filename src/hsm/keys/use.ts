@@ -49,23 +49,19 @@ function checkInput(input: SignInput, algorithm: HsmAlgorithm): 'data' | 'digest
   }
   // Any key algorithm (a secret or KEM key has no signing facts).
   const mechanism: Mechanism = mechanismFor(algorithm);
-  const info = mechanism.info;
-  if (mechanism.signDigest === undefined || info?.hash === undefined) {
+  const hash = mechanism.info?.hash ?? mechanism.digestHash;
+  if (mechanism.signDigest === undefined || hash === undefined) {
     throw new HsmError(
       'invalid-argument',
       'the key algorithm signs whole messages only, not a digest',
       { details: { algorithm, field: 'digest' } },
     );
   }
-  const length = HASHES[info.hash].length;
+  const length = HASHES[hash].length;
   if (!(input.digest instanceof Uint8Array) || input.digest.length !== length) {
-    throw new HsmError(
-      'invalid-argument',
-      `the digest is the key's ${info.hash}: ${length} bytes`,
-      {
-        details: { field: 'digest', expected: `${length} bytes` },
-      },
-    );
+    throw new HsmError('invalid-argument', `the digest is the key's ${hash}: ${length} bytes`, {
+      details: { field: 'digest', expected: `${length} bytes` },
+    });
   }
   return 'digest';
 }

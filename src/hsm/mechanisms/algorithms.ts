@@ -1,5 +1,5 @@
 // The names of the HSM's key algorithms that are not signature algorithms of src/pki: key
-// agreement, KEM and secret keys. Each family adds its names here and its file to
+// agreement, KEM, secret keys, secp256k1 ECDSA and derivable (HD) keys. Each family adds its names here and its file to
 // OTHER_FAMILIES in index.ts; a name without a family fails the registry at load.
 export const OTHER_ALGORITHMS = [
   // aes.ts: AES-GCM encryption, AES key wrap (RFC 3394, RFC 5649).
@@ -21,6 +21,12 @@ export const OTHER_ALGORITHMS = [
   // Key encapsulation (ml-kem.ts).
   'ml-kem-768',
   'ml-kem-1024',
+  // Blockchain signature keys (secp256k1.ts): ECDSA over secp256k1, low-S.
+  'ecdsa-secp256k1',
+  // Derivable keys (hd-keys.ts): a node of a BIP 32 / SLIP-10 key tree.
+  'bip32-secp256k1',
+  'slip10-ed25519',
+  'slip10-p256',
 ] as const;
 
 export type OtherAlgorithm = (typeof OTHER_ALGORITHMS)[number];

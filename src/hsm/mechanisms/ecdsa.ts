@@ -14,6 +14,7 @@ const generateKeyPairAsync = promisify(generateKeyPair);
 const OPENSSL_CURVES: Readonly<Record<NobleCurve, string>> = {
   'P-256': 'prime256v1',
   'P-384': 'secp384r1',
+  secp256k1: 'secp256k1',
 };
 
 function isNobleCurve(curve: string): curve is NobleCurve {

@@ -18,12 +18,14 @@ import { aes } from './aes.js';
 import { OTHER_ALGORITHMS, type OtherAlgorithm } from './algorithms.js';
 import { chacha20Poly1305 } from './chacha20-poly1305.js';
 import { ecdsa } from './ecdsa.js';
+import { hdKeys } from './hd-keys.js';
 import { hmac } from './hmac.js';
 import { eddsa } from './eddsa.js';
 import { mlDsa } from './ml-dsa.js';
 import { mlKem } from './ml-kem.js';
 import { rsaPkcs1 } from './rsa-pkcs1.js';
 import { rsaPss } from './rsa-pss.js';
+import { secp256k1Ecdsa } from './secp256k1.js';
 import { slhDsa } from './slh-dsa.js';
 import type {
   HsmAlgorithm,
@@ -52,6 +54,15 @@ export { OTHER_ALGORITHMS, type OtherAlgorithm } from './algorithms.js';
 export { MaterialKey } from './material-key.js';
 export { exportPkcs8, loadPkcs8, loadSpki, spkiOf } from './node-keys.js';
 export { KCV_LABEL, KCV_LENGTH, keyCheckValue } from './secret-keys.js';
+export {
+  HD_ALGORITHMS,
+  hdAlgorithmOf,
+  hdKeyOfNode,
+  hdNodeOf,
+  hdNodeSpki,
+  isHdAlgorithm,
+  type HdAlgorithm,
+} from './hd-keys.js';
 
 const FAMILIES: readonly MechanismFamily[] = [
   ecdsa,
@@ -68,6 +79,8 @@ const OTHER_FAMILIES: readonly OtherMechanismFamily[] = [
   hmac,
   agreement,
   mlKem,
+  secp256k1Ecdsa,
+  hdKeys,
 ];
 
 function build(): ReadonlyMap<HsmAlgorithm, Mechanism> {

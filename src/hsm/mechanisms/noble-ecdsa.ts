@@ -1,16 +1,19 @@
 // ECDSA over a digest the caller computed (SEC 1 4.1.3 and 4.1.4 from step 5 on, FIPS 186-5 6.4)
 // with @noble/curves: node:crypto offers no pre-hashed ECDSA. The one adapter of the HSM that
 // holds the noble options, and the one place that takes a private scalar out of a KeyObject.
+// secp256k1 signatures are always low-S (BIP 62, BIP 146, EIP-2): noble makes them so, and
+// toLowS of src/pki is applied to every one of them on its way out.
 import type { KeyObject } from 'node:crypto';
 import { p256, p384 } from '@noble/curves/nist.js';
-import { derReader } from '../../pki/index.js';
+import { secp256k1 } from '@noble/curves/secp256k1.js';
+import { derReader, toLowS } from '../../pki/index.js';
 
-export type NobleCurve = 'P-256' | 'P-384';
+export type NobleCurve = 'P-256' | 'P-384' | 'secp256k1';
 
-const CURVES = { 'P-256': p256, 'P-384': p384 } as const;
+const CURVES = { 'P-256': p256, 'P-384': p384, secp256k1 } as const;
 
 /** Bytes of a scalar and of a field element (SEC 1 2.3.7, 2.3.5). */
-const SIZES: Readonly<Record<NobleCurve, number>> = { 'P-256': 32, 'P-384': 48 };
+const SIZES: Readonly<Record<NobleCurve, number>> = { 'P-256': 32, 'P-384': 48, secp256k1: 32 };
 
 /**
  * The private scalar d of an EC private key, as a fresh array the caller zeroes. Read from the
@@ -51,15 +54,28 @@ export function publicPoint(key: KeyObject, curve: NobleCurve): Uint8Array {
 export function signDigestEcdsa(curve: NobleCurve, key: KeyObject, digest: Uint8Array): Uint8Array {
   const d = privateScalar(key, curve);
   try {
-    return CURVES[curve].sign(digest, d, {
-      prehash: false,
-      lowS: true,
-      format: 'der',
-      extraEntropy: true,
-    });
+    return signDigestWithScalar(curve, d, digest);
   } finally {
     d.fill(0);
   }
+}
+
+/**
+ * A DER ECDSA-Sig-Value over `digest` with the private scalar `d` (32 or 48 bytes, the caller's
+ * to zero), with the options of signDigestEcdsa; on secp256k1 always low-S.
+ */
+export function signDigestWithScalar(
+  curve: NobleCurve,
+  d: Uint8Array,
+  digest: Uint8Array,
+): Uint8Array {
+  const signature = CURVES[curve].sign(digest, d, {
+    prehash: false,
+    lowS: true,
+    format: 'der',
+    extraEntropy: true,
+  });
+  return curve === 'secp256k1' ? toLowS('secp256k1', signature) : signature;
 }
 
 /**

@@ -2,7 +2,13 @@
 // facts in src/pki/algorithms/<family>.ts for the families that sign): one Mechanism per key
 // algorithm, resolved once.
 import type { KeyObject } from 'node:crypto';
-import type { Capability, KeyAlgorithm, KeyAlgorithmInfo, MechanismName } from '../../pki/index.js';
+import type {
+  Capability,
+  HashName,
+  KeyAlgorithm,
+  KeyAlgorithmInfo,
+  MechanismName,
+} from '../../pki/index.js';
 import type { MaterialKey } from './material-key.js';
 import type { OtherAlgorithm } from './algorithms.js';
 
@@ -20,9 +26,10 @@ export type HsmAlgorithm = KeyAlgorithm | OtherAlgorithm;
 /**
  * What a key is for, which decides the operations it may offer: a signature key signs (and its
  * public key verifies), an agreement key derives shared secrets, a KEM key decapsulates, a
- * secret key encrypts, wraps or MACs.
+ * secret key encrypts, wraps or MACs, a derivable key (BIP 32, SLIP-10) derives child keys
+ * along paths (and signs with its curve's scheme when it has the purpose).
  */
-export type KeyClass = 'signature' | 'agreement' | 'kem' | 'secret';
+export type KeyClass = 'signature' | 'agreement' | 'kem' | 'secret' | 'derivable';
 
 export interface GeneratedKey {
   readonly privateKey: PrivateKeyHandle;
@@ -104,6 +111,11 @@ export interface Mechanism {
    * encoding as `sign`; absent when the scheme signs only whole messages (pure EdDSA, ML-DSA).
    */
   readonly signDigest?: (key: PrivateKeyHandle, digest: Uint8Array) => Uint8Array;
+  /**
+   * The hash whose digest `signDigest` takes, for a mechanism without the public facts of
+   * src/pki (`info.hash` otherwise): secp256k1 ECDSA signs SHA-256 digests.
+   */
+  readonly digestHash?: HashName;
   /**
    * A verifier of signatures over a digest, bound to one public key (SPKI DER). The bound
    * function returns false for any bad or malformed signature; a digest of the wrong length is

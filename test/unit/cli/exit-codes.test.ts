@@ -44,6 +44,7 @@ const BEFORE: readonly (readonly [HsmErrorCode, number])[] = [
   ['unwrap-failed', EXIT.dataError],
   ['decrypt-failed', EXIT.dataError],
   ['key-usage-exhausted', EXIT.refused],
+  ['key-expired', EXIT.refused],
   ['partition-revoked', EXIT.refused],
   ['integrity-failed', EXIT.integrity],
   ['audit-head-mismatch', EXIT.rollback],

@@ -483,9 +483,10 @@ describe('key import', () => {
       d.hsm.importKey('default', { label: 'bad', pkcs8: randomBytes(64) }),
       'invalid-argument',
     );
-    const k1 = generateKeyPairSync('ec', { namedCurve: 'secp256k1' });
+    // A curve the HSM has no key algorithm for (secp256k1 is ecdsa-secp256k1 now).
+    const k2 = generateKeyPairSync('ec', { namedCurve: 'secp521r1' });
     await expectHsmRejection(
-      d.hsm.importKey('default', { label: 'bad', pkcs8: pkcs8Of(k1.privateKey) }),
+      d.hsm.importKey('default', { label: 'bad', pkcs8: pkcs8Of(k2.privateKey) }),
       'invalid-argument',
     );
     const small = generateKeyPairSync('rsa', { modulusLength: 2048 });
