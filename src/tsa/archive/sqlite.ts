@@ -7,6 +7,7 @@ import { Worker } from 'node:worker_threads';
 import { nextLink, verifyChain } from '../../shared/index.js';
 import type { ClockEvent, ClockSourceReport, ClockState } from '../clock/guard.js';
 import type { FailInfo } from '../errors.js';
+import { encodeBatch } from './batch-message.js';
 import { archiveDigest, entryBody, hexOrNull as hex, type StoredRow } from './entry.js';
 import { checkedResponse, entryProblem, storedEntry } from './entry-check.js';
 import type {
@@ -108,7 +109,11 @@ interface RawRow {
 const SERIAL_BLOCK = 1024n;
 
 const INSERT_SQL = `INSERT INTO responses (seq, at, unit, key_spki_sha256, serial, gen_time, policy, hash_algorithm, imprint, nonce, status, fail_info, response_sha256, response, prev_hash, hash)
-  VALUES (@seq, @at, @unit, @key_spki_sha256, @serial, @gen_time, @policy, @hash_algorithm, @imprint, @nonce, @status, @fail_info, @response_sha256, @response, @prev_hash, @hash)`;
+  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
+
+/** The bytes as a Buffer for binding: the same memory when they are one already (no copy). */
+const bound = (b: Uint8Array): Buffer =>
+  Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength);
 
 /** Opens an archive connection: WAL, synchronous=FULL (each commit is durable). */
 export function openArchiveDatabase(path: string): Database.Database {
@@ -139,23 +144,33 @@ export function createBatchWriter(
         gen_time: r.genTime,
         policy: r.policy,
         hash_algorithm: r.hashAlgorithm,
-        imprint: r.imprint === null ? null : Buffer.from(r.imprint),
-        nonce: r.nonce === null ? null : Buffer.from(r.nonce),
+        imprint: r.imprint === null ? null : bound(r.imprint),
+        nonce: r.nonce === null ? null : bound(r.nonce),
         status: r.status,
         fail_info: r.failInfo,
-        response_sha256: Buffer.from(r.responseSha256),
+        response_sha256: bound(r.responseSha256),
       };
       const link = nextLink(head, (seq) => entryBody({ seq, ...fields }), {
         digest: archiveDigest,
       });
-      const response = r.response === undefined ? null : Buffer.from(r.response);
-      insert.run({
-        seq: link.seq,
-        ...fields,
-        response,
-        prev_hash: Buffer.from(link.prevHash),
-        hash: Buffer.from(link.hash),
-      });
+      insert.run(
+        link.seq,
+        fields.at,
+        fields.unit,
+        fields.key_spki_sha256,
+        fields.serial,
+        fields.gen_time,
+        fields.policy,
+        fields.hash_algorithm,
+        fields.imprint,
+        fields.nonce,
+        fields.status,
+        fields.fail_info,
+        fields.response_sha256,
+        r.response === undefined ? null : bound(r.response),
+        bound(link.prevHash),
+        bound(link.hash),
+      );
       head = link;
     }
   });
@@ -354,7 +369,7 @@ export class Archive implements IssuanceArchive {
     if (this.worker !== undefined) {
       // Keeps the process alive while a batch is on its way to disk (unref'd when idle).
       this.worker.ref();
-      this.worker.postMessage(records.map(ownBytes));
+      this.worker.postMessage(encodeBatch(records));
       return;
     }
     try {
@@ -528,23 +543,6 @@ export class Archive implements IssuanceArchive {
     void this.worker?.terminate();
     this.db.close();
   }
-}
-
-/**
- * The record with each byte field in an ArrayBuffer of its own: a field that is a view into a
- * larger buffer (a pooled request body) would otherwise have that whole buffer copied to the
- * writer thread.
- */
-function ownBytes(r: ArchiveRecord): ArchiveRecord {
-  const own = (b: Uint8Array): Uint8Array =>
-    b.byteOffset === 0 && b.byteLength === b.buffer.byteLength ? b : b.slice();
-  return {
-    ...r,
-    imprint: r.imprint === null ? null : own(r.imprint),
-    nonce: r.nonce === null ? null : own(r.nonce),
-    responseSha256: own(r.responseSha256),
-    ...(r.response === undefined ? {} : { response: own(r.response) }),
-  };
 }
 
 /** Stored rows as hash-chain entries (the body recomputed from the row's own fields). */
