@@ -62,6 +62,7 @@ export {
 export {
   HD_ALGORITHMS,
   isHdAlgorithm,
+  kemAlgorithmOfSpki,
   KCV_LABEL,
   KCV_LENGTH,
   type HdAlgorithm,

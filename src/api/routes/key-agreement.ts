@@ -3,8 +3,13 @@
 // ciphertext), and one encapsulated to a peer's ML-KEM public key; both through HKDF (RFC 5869).
 // A derivation is governed by the HSM (its role and the base key's use rule: 202); an
 // encapsulation uses no key of the partition, so the API checks the same roles itself.
-import { HsmError, type Hsm, type HsmAlgorithm, type KeyPurpose } from '../../hsm/index.js';
-import { derReader, id_alg_ml_kem_1024, id_alg_ml_kem_768 } from '../../pki/index.js';
+import {
+  HsmError,
+  kemAlgorithmOfSpki,
+  type Hsm,
+  type HsmAlgorithm,
+  type KeyPurpose,
+} from '../../hsm/index.js';
 import { ApiError } from '../errors.js';
 import { pemField } from './keys.js';
 import {
@@ -48,26 +53,6 @@ interface EncapsulateBody {
 
 /** The roles of key.derive in the HSM's table: an encapsulation makes the same kind of key. */
 const DERIVE_ROLES = ['crypto-user', 'crypto-officer'] as const;
-
-const KEMS: Readonly<Record<string, HsmAlgorithm>> = {
-  [id_alg_ml_kem_768]: 'ml-kem-768',
-  [id_alg_ml_kem_1024]: 'ml-kem-1024',
-};
-
-/**
- * The ML-KEM parameter set an SPKI names by its algorithm OID (RFC 9935 4), or undefined; the
- * HSM then checks the key itself (its length, strict DER).
- */
-export function kemOfSpki(spki: Uint8Array): HsmAlgorithm | undefined {
-  try {
-    const [algorithm] = derReader.childrenOf(spki, derReader.readTlv(spki, 0));
-    if (algorithm === undefined) return undefined;
-    const [oid] = derReader.childrenOf(spki, algorithm);
-    return oid === undefined ? undefined : KEMS[derReader.readOid(spki, oid)];
-  } catch {
-    return undefined;
-  }
-}
 
 function deriveOptions(kdf: KdfBody | undefined, key: NewKeyBody): DeriveOptions {
   return {
@@ -120,7 +105,7 @@ export function keyAgreementRoutes({ hsm }: RouteContext): Record<string, Handle
       requireRole(principalOf(call), DERIVE_ROLES, partition, 'key.encapsulate');
       const b = call.body as EncapsulateBody;
       const spki = pemField(b.peerPublicKey, 'PUBLIC KEY', '/peerPublicKey');
-      const kem = kemOfSpki(spki);
+      const kem = kemAlgorithmOfSpki(spki);
       if (kem === undefined) {
         // The refusal the HSM gives a peer key of another algorithm when it derives.
         throw new HsmError('invalid-argument', 'the peer public key is not an ML-KEM public key', {

@@ -11,15 +11,10 @@ import {
   HSM_ALGORITHMS,
   isHsmAlgorithm,
   isSecretAlgorithm,
+  kemAlgorithmOfSpki,
   KEY_PURPOSES,
 } from '../../hsm/index.js';
-import {
-  decodePemAll,
-  derReader,
-  encodePem,
-  id_alg_ml_kem_1024,
-  id_alg_ml_kem_768,
-} from '../../pki/index.js';
+import { decodePemAll, encodePem } from '../../pki/index.js';
 import { flag, requiredOption, stringOption, type Command, type Invocation } from '../command.js';
 import { readInputFile } from '../context.js';
 import { EXIT, InputError, UsageError } from '../exit-codes.js';
@@ -170,22 +165,6 @@ function clientOptions(options: DeriveOptions): DeriveKeyOptions {
   };
 }
 
-const KEMS: Readonly<Record<string, HsmAlgorithm>> = {
-  [id_alg_ml_kem_768]: 'ml-kem-768',
-  [id_alg_ml_kem_1024]: 'ml-kem-1024',
-};
-
-/** The ML-KEM parameter set an SPKI names by its algorithm OID (RFC 9935 4), or undefined. */
-function kemOf(spki: Uint8Array): HsmAlgorithm | undefined {
-  try {
-    const [algorithm] = derReader.childrenOf(spki, derReader.readTlv(spki, 0));
-    const [oid] = algorithm === undefined ? [] : derReader.childrenOf(spki, algorithm);
-    return oid === undefined ? undefined : KEMS[derReader.readOid(spki, oid)];
-  } catch {
-    return undefined;
-  }
-}
-
 const SOURCE_OPTIONS = ['peer-public-key', 'ciphertext'] as const;
 
 export const keyDerive: Command = {
@@ -334,7 +313,7 @@ HKDF options. The partition must be writable.`,
     }
     const options: DeriveOptions = { key: newKeyOf(inv), kdf: kdfOf(inv) };
     const spki = readPeerPublicKey(inv);
-    const kem = kemOf(spki);
+    const kem = kemAlgorithmOfSpki(spki);
     if (kem === undefined) {
       throw new InputError(
         'the --peer-public-key is not an ML-KEM public key (ML-KEM-768 or ML-KEM-1024)',

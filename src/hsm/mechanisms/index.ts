@@ -137,6 +137,27 @@ function pkcs8AlgorithmOid(der: Uint8Array): string | undefined {
 }
 
 /**
+ * The KEM key algorithm a peer's SPKI names by its algorithm OID (ML-KEM-768 or -1024, RFC
+ * 9935 4), or undefined for any other key or for bytes that are not an SPKI; the mechanism then
+ * checks the key itself (its length, strict DER) when it encapsulates.
+ */
+export function kemAlgorithmOfSpki(spki: Uint8Array): HsmAlgorithm | undefined {
+  const { childrenOf, expectTag, readOid, readTlv } = derReader;
+  let oid: string;
+  try {
+    const info = expectTag(readTlv(spki, 0), 0x30, 'SubjectPublicKeyInfo');
+    const algorithm = expectTag(childrenOf(spki, info)[0], 0x30, 'AlgorithmIdentifier');
+    oid = readOid(spki, childrenOf(spki, algorithm)[0]);
+  } catch {
+    return undefined;
+  }
+  const kem = [...MECHANISMS.values()].find(
+    (m) => m.keyClass === 'kem' && m.pkcs8Oids.includes(oid),
+  );
+  return kem?.name;
+}
+
+/**
  * The mechanism and key of an imported PKCS#8, chosen by its algorithm OID and then by the key
  * itself (curve, modulus size). An RSA key fits both RSA families; `preferPss` picks the PSS
  * one, otherwise PKCS#1 v1.5. HsmError invalid-argument for anything else.
