@@ -59,6 +59,10 @@ const AUDIT_OUTCOME: Partial<Readonly<Record<HsmErrorCode, AuditOutcome>>> = {
   'request-time-locked': 'refused',
   'request-not-approved': 'refused',
   'request-rule-changed': 'refused',
+  'backup-invalid': 'refused',
+  'backup-domain-unknown': 'refused',
+  'backup-rollback': 'refused',
+  'backup-source-mismatch': 'refused',
 };
 
 /** What the audit entry of an operation names; filled in as the operation learns it. */
