@@ -54,6 +54,14 @@ export interface KeyAttributes {
    * counted in the transaction of each encryption against the mechanism's invocation limit.
    */
   readonly encryptions?: number;
+  /** A key restored from a partition backup: its source and the backup (src/hsm/backup). */
+  readonly restoredFrom?: {
+    readonly device: string;
+    readonly partition: string;
+    readonly key: string;
+    readonly serial: number;
+    readonly backupAt: string;
+  };
 }
 
 export interface KeyInfo {

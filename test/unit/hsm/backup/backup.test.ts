@@ -6,6 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { inspectEvidence } from '../../../../src/attestation/index.js';
 import { createFactory, Hsm, type Factory } from '../../../../src/hsm/index.js';
 import { parseBackupBundle } from '../../../../src/pki/index.js';
 import { auditEntries, OFFICER } from '../../../helpers/hsm.js';
@@ -122,6 +123,21 @@ for (const targetStore of ['sqlite', 'postgres'] as const) {
         const dev = await a.device();
         expect(k.attributes).toMatchObject({
           restoredFrom: { device: dev.id, key: src.id, serial: 1 },
+        });
+        // Its evidence says so (ARC.5.20-5.24), under b's chain.
+        const evidence = await b.attestKey('copy', 'signing');
+        const report = await inspectEvidence(evidence, {
+          anchors: { certificates: [(await b.device()).rootCertificate] },
+          at: clock.now(),
+          allowSoftware: true,
+        });
+        expect(report.outcome).toBe('verified');
+        const claims = report.claims as { keys: Record<string, unknown>[] };
+        expect(claims.keys[0]).toMatchObject({
+          restoredFromDevice: dev.id,
+          restoredFromPartition: (await a.partition('default')).id,
+          restoredFromKey: src.id,
+          backupSerial: '1',
         });
         // The restored partition's certificates are issued by b's device for the same keys.
         const chain = await b.chain('copy');
