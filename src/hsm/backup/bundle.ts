@@ -27,7 +27,14 @@ import { HsmError } from '../errors.js';
 import type { GovernedCall, RequestAuthority } from '../governance/authorize.js';
 import { canonicalJson } from '../governance/canonical-json.js';
 import type { PresentedAuthority } from '../governance/presented.js';
-import { partitionScope } from '../governance/roles.js';
+import {
+  OPERATION_CLASSES,
+  partitionScope,
+  ROLES,
+  type OperationClass,
+  type Role,
+} from '../governance/roles.js';
+import { parseRule, satisfiable, type QuorumRule } from '../governance/rules.js';
 import { integrityError } from '../integrity.js';
 import { issuePartitionCertificates } from '../issuing/partition-certificates.js';
 import {
@@ -133,6 +140,12 @@ export interface RestoreResult {
   readonly serial: number;
   readonly keys: number;
   readonly replaced: boolean;
+  /**
+   * The partition's roles and quorum rules of the manifest that were not re-created (a new
+   * partition only): each `role:PRINCIPAL/ROLE` or `rule:CLASS`, because the principal is not
+   * on this device, or no principal with an approver key here could meet the rule.
+   */
+  readonly skippedGovernance: readonly string[];
 }
 
 const invalid = (reason: string, cause?: unknown): HsmError =>
@@ -485,6 +498,76 @@ async function openRecords(
 }
 
 /**
+ * Re-creates the manifest's roles and quorum rules in a new partition's scope, inside `tx`:
+ * a role when its principal is active here, a rule when principals with approver keys here can
+ * meet it (never a rule that would lock the partition). Returns what was not re-created.
+ */
+async function restoreGovernance(
+  core: Core,
+  tx: StoreTx,
+  at: Date,
+  manifest: BackupManifest,
+  partitionId: string,
+  actor: string | undefined,
+): Promise<string[]> {
+  const scope = partitionScope(partitionId);
+  const skipped: string[] = [];
+  // The device SO stays excluded where the source's security officers had excluded it.
+  if (manifest.partition.soExcluded) {
+    await core.governance.objects.put(
+      tx,
+      at,
+      'partition-governance',
+      partitionId,
+      scope,
+      { partition: partitionId, soExcluded: true, at: at.toISOString() },
+      {
+        action: 'partition.exclude-so',
+        actor,
+        partitionId,
+        details: { partition: manifest.partition.name },
+      },
+    );
+  }
+  const able = await core.governance.approvers.able(tx);
+  for (const entry of manifest.governance) {
+    const body = isObject(entry['body']) ? entry['body'] : {};
+    if (entry['kind'] === 'role') {
+      const principal = isText(body['principal']) ? body['principal'] : '';
+      const role = isText(body['role']) ? body['role'] : '';
+      if (body['state'] !== 'active') continue;
+      const p = await core.governance.roles.principal(tx, principal);
+      if (p?.body.state !== 'active' || !(ROLES as readonly string[]).includes(role)) {
+        skipped.push(`role:${principal}/${role}`);
+        continue;
+      }
+      await core.governance.roles.grant(tx, at, principal, role as Role, scope, actor);
+    } else if (entry['kind'] === 'rule') {
+      const operation = isText(body['operation']) ? body['operation'] : '';
+      if (body['rule'] === null) continue;
+      let rule: QuorumRule;
+      try {
+        rule = parseRule(body['rule']);
+      } catch {
+        skipped.push(`rule:${operation}`);
+        continue;
+      }
+      if (
+        !(OPERATION_CLASSES as readonly string[]).includes(operation) ||
+        !satisfiable(rule, able)
+      ) {
+        skipped.push(`rule:${operation}`);
+        continue;
+      }
+      const cls = operation as OperationClass;
+      const current = await core.governance.quorum.get(tx, scope, cls);
+      await core.governance.quorum.set(tx, at, current, rule, actor, partitionId);
+    }
+  }
+  return skipped;
+}
+
+/**
  * Restores a bundle: a new partition (device quorum, partition.restore) or over the partition of
  * that name (its own quorum, partition.restore.over), which must be the bundle's partition or
  * restored from it, at a serial not older unless the approved statement allows rollback. The
@@ -678,12 +761,23 @@ export function restorePartition(
             }),
           );
         }
-        await grant.done(tx, now, { partition: partitionId, serial: manifest.serial });
+        // A new partition takes the source's roles and rules where they can hold here; over a
+        // partition, its own governance stays (it approved this restore).
+        const skippedGovernance =
+          current === undefined
+            ? await restoreGovernance(core, tx, now, manifest, partitionId, op.actor)
+            : [];
+        await grant.done(tx, now, {
+          partition: partitionId,
+          serial: manifest.serial,
+          skippedGovernance: skippedGovernance.join(' '),
+        });
         return {
           partition: toPartitionInfo(row),
           serial: manifest.serial,
           keys: manifest.keys.length,
           replaced: current !== undefined,
+          skippedGovernance,
         };
       });
     } finally {

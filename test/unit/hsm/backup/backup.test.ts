@@ -269,4 +269,39 @@ describe('backup and restore under quorum rules', () => {
       await b.close();
     }
   }, 60_000);
+
+  it('a new partition takes the roles and rules that can hold on the target, and names the rest', async () => {
+    const dir = tempDir();
+    const factory = await createFactory(join(dir, 'factory'), { development: true, clock });
+    const a = await device(factory, join(dir, 'a.sqlite'));
+    const b = await device(factory, join(dir, 'b.sqlite'));
+    try {
+      await a.createBackupDomain('vault');
+      await enrol(a, b, 'vault');
+      await officerWithKey(a, 'x', [{ role: 'pso', partition: 'default' }], OFFICER);
+      await officerWithKey(a, 'y', [{ role: 'pso', partition: 'default' }], OFFICER);
+      await a.governance.setRule(
+        'default',
+        'trash.purge',
+        { timeoutSeconds: 3600, alternatives: [{ groups: [{ members: ['x'], threshold: 1 }] }] },
+        OFFICER,
+      );
+      await a.governance.setRule(
+        'default',
+        'key.export',
+        { timeoutSeconds: 3600, alternatives: [{ groups: [{ members: ['y'], threshold: 1 }] }] },
+        OFFICER,
+      );
+      // On b only x exists (with an approver key), and holds no role in any partition yet.
+      await officerWithKey(b, 'x', [], OFFICER);
+      const { bundle } = await a.backupPartition('default', { domain: 'vault' });
+      const r = await b.restorePartition(bundle, { name: 'copy' });
+      expect([...r.skippedGovernance].sort()).toEqual(['role:y/pso', 'rule:key.export']);
+      expect((await b.governance.rule('copy', 'trash.purge')).version).toBe(1);
+      expect((await b.governance.rule('copy', 'key.export')).version).toBe(0);
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  }, 60_000);
 });
