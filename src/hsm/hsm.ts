@@ -815,6 +815,22 @@ export class Hsm {
       case 'domain.create':
         await this.createBackupDomain(text(p['name']), auth);
         break;
+      case 'domain.enrol':
+      case 'domain.join': {
+        const held = await this.core.governance.requests.require(this.core.store, id);
+        const e = escrowOf(held.body);
+        const message = fromBase64(typeof e?.['message'] === 'string' ? e['message'] : '');
+        if (message === undefined) {
+          throw new HsmError('invalid-argument', 'the request holds no signed message', {
+            details: { request: id, operation: s.operation },
+          });
+        }
+        // The statement names the message's digest: a different one is refused as unapproved.
+        if (s.operation === 'domain.enrol')
+          await this.enrolDevice(text(p['domain']), message, auth);
+        else await this.joinBackupDomain(message, auth);
+        break;
+      }
       case 'partition.backup':
         await this.backupPartition(await requestPartition(), { domain: text(p['domain']) }, auth);
         break;

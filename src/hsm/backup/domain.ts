@@ -335,6 +335,8 @@ export function enrolDevice(
     const call = {
       action: 'domain.enrol',
       params: { domain: d.id, device: req.deviceId, request: req.digest },
+      // Under a rule, the request's execution needs the signed join request itself.
+      escrow: { message: toBase64(request) },
     };
     op.details = { ...op.details, device: req.deviceId };
     const grant = await core.governance.authorizeOperator(authority, op, call);
@@ -417,6 +419,7 @@ export function joinBackupDomain(
     const call = {
       action: 'domain.join',
       params: { domain: domainId, from: ans.deviceId, enrolment: ans.digest },
+      escrow: { message: toBase64(enrolment) },
     };
     const grant = await core.governance.authorizeOperator(authority, op, call);
     // The request it answers: one of ours, by the digest of its statement.

@@ -304,4 +304,45 @@ describe('backup and restore under quorum rules', () => {
       await b.close();
     }
   }, 60_000);
+
+  it('enrolment under a device quorum: the approved request holds the signed enrolment', async () => {
+    const dir = tempDir();
+    const factory = await createFactory(join(dir, 'factory'), { development: true, clock });
+    const a = await device(factory, join(dir, 'a.sqlite'));
+    const b = await device(factory, join(dir, 'b.sqlite'));
+    try {
+      await a.createBackupDomain('vault');
+      const x = await officerWithKey(a, 'x', [{ role: 'device-so' }], OFFICER);
+      const y = await officerWithKey(a, 'y', [{ role: 'device-so' }], OFFICER);
+      await a.governance.setRule(
+        undefined,
+        'domain.change',
+        {
+          timeoutSeconds: 3600,
+          alternatives: [{ groups: [{ members: ['x', 'y'], threshold: 2 }] }],
+        },
+        OFFICER,
+      );
+      const request = await b.backupDomainJoinRequest('vault');
+      const id = await requestOf(a.enrolDevice('vault', request));
+      await decideAs(a, id, x);
+      await expectHsmRejection(a.executeRequest(id), 'request-not-approved');
+      await decideAs(a, id, y);
+      const done = await a.executeRequest(id);
+      expect(done.body.state).toBe('executed');
+      const result = done.body.result as { enrolment: string };
+      const joined = await b.joinBackupDomain(Buffer.from(result.enrolment, 'base64'));
+      expect(joined).toMatchObject({ name: 'vault', origin: 'enrolled' });
+      // A second device cannot use the first one's enrolment.
+      const c = await device(factory, join(dir, 'c.sqlite'));
+      await expectHsmRejection(
+        c.joinBackupDomain(Buffer.from(result.enrolment, 'base64')),
+        'backup-invalid',
+      );
+      await c.close();
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  }, 60_000);
 });
