@@ -345,4 +345,30 @@ describe('backup and restore under quorum rules', () => {
       await b.close();
     }
   }, 60_000);
+
+  it('a device of another factory refuses the bundle at its chain, before any key is tried', async () => {
+    const dir = tempDir();
+    const factory = await createFactory(join(dir, 'factory'), { development: true, clock });
+    const other = await createFactory(join(dir, 'other'), { development: true, clock });
+    const a = await device(factory, join(dir, 'a.sqlite'));
+    const z = await device(other, join(dir, 'z.sqlite'));
+    try {
+      await a.createBackupDomain('vault');
+      await z.createBackupDomain('vault');
+      const { bundle } = await a.backupPartition('default', { domain: 'vault' });
+      const e = await expectHsmRejection(
+        z.restorePartition(bundle, { name: 'x' }),
+        'backup-invalid',
+      );
+      expect(e.message).toMatch(/root/);
+      // Nor can it join a's domain: its join request is signed under another root.
+      await expectHsmRejection(
+        a.enrolDevice('vault', await z.backupDomainJoinRequest('vault')),
+        'backup-invalid',
+      );
+    } finally {
+      await a.close();
+      await z.close();
+    }
+  }, 60_000);
 });
