@@ -17,3 +17,5 @@ export { EXIT_CODES } from './report.js';
 export type { Finding, FindingStatus, Outcome, Report } from './report.js';
 export { inspectToken, TOKEN_HASHES } from './token.js';
 export type { TokenOptions } from './token.js';
+export { inspectBackup } from './backup.js';
+export type { BackupOptions } from './backup.js';

@@ -7,6 +7,7 @@ import { parseArgs } from 'node:util';
 import {
   EXIT_CODES,
   inspectAttestationCertificate,
+  inspectBackup,
   inspectEvidence,
   inspectToken,
   TOKEN_HASHES,
@@ -149,7 +150,7 @@ const OPTIONS: Readonly<Record<string, OptionSpec>> = {
   version: { type: 'boolean', description: 'print the version and exit' },
 };
 
-type Kind = 'chain' | 'evidence' | 'certificate' | 'token';
+type Kind = 'chain' | 'evidence' | 'certificate' | 'token' | 'backup';
 
 interface Subcommand {
   readonly usage: string;
@@ -178,6 +179,12 @@ const SUBCOMMANDS: Readonly<Record<Kind, Subcommand>> = {
     summary: 'A key attestation certificate, then its issuers (PEM bundle).',
     options: [...TRUST, ...KEY, ...POLICY, ...OUTPUT],
   },
+  backup: {
+    usage: 'attestamp-verify backup FILE --anchor ROOT [options]',
+    summary:
+      'A partition backup bundle (DER): structure, signature, chain and manifest; nothing decrypted.',
+    options: [...TRUST, ...OUTPUT],
+  },
   token: {
     usage: 'attestamp-verify token --token FILE (--data FILE | --digest HEX --hash ALG) [options]',
     summary:
@@ -205,11 +212,11 @@ const EXIT_TEXT = `Exit codes: 0 verified, 1 cryptographic or chain failure, 2 p
 
 function topHelp(): string {
   const lines = [
-    'Usage: attestamp-verify chain|evidence|certificate|token ... [options]',
+    'Usage: attestamp-verify chain|evidence|certificate|token|backup ... [options]',
     '       (attestamp-verify SUBCOMMAND --help for its options)',
     '',
     'Verifies an attestamp certificate chain, key attestation evidence, a key attestation',
-    'certificate or an RFC 3161 time-stamp token, offline.',
+    'certificate, an RFC 3161 time-stamp token or a partition backup bundle, offline.',
     'Trust comes only from the anchors you give (--anchor FILE or --anchor-sha256 HEX);',
     'nothing is fetched and no anchor means failure.',
     '',
@@ -703,6 +710,16 @@ async function run(parsed: Parsed): Promise<Report> {
       ...options,
       ...tokenInputs(v),
       ...(at === undefined ? {} : { atOverride: at }),
+    });
+  }
+  if (kind === 'backup') {
+    // The chain is validated at the manifest's time unless --at is given.
+    return inspectBackup(readInput(file, 'FILE'), {
+      anchors: options.anchors,
+      crls: options.crls ?? [],
+      requireRevocation: options.requireRevocation === true,
+      ...(options.certificates === undefined ? {} : { certificates: options.certificates }),
+      ...(at === undefined ? {} : { at }),
     });
   }
   if (kind === 'evidence') {

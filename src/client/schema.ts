@@ -1130,7 +1130,10 @@ export interface components {
       | 'trash.purge'
       | 'key.export'
       | 'so.exclusion'
-      | 'audit.export';
+      | 'audit.export'
+      | 'partition.backup'
+      | 'partition.restore'
+      | 'domain.change';
     /** @enum {string} */
     Role: 'device-so' | 'pso' | 'auditor' | 'crypto-officer' | 'crypto-user';
     /**

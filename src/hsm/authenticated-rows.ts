@@ -46,7 +46,11 @@ export const KEY_ROW_CHANGES = [
 ] as const;
 
 /** Audit actions that change a partition row. */
-export const PARTITION_ROW_CHANGES = ['partition.create', 'partition.policy'] as const;
+export const PARTITION_ROW_CHANGES = [
+  'partition.create',
+  'partition.policy',
+  'partition.restore',
+] as const;
 
 export type Unsealed<T extends { mac: Buffer | null }> = Omit<T, 'mac'>;
 

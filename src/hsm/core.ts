@@ -60,6 +60,10 @@ const AUDIT_OUTCOME: Partial<Readonly<Record<HsmErrorCode, AuditOutcome>>> = {
   'request-time-locked': 'refused',
   'request-not-approved': 'refused',
   'request-rule-changed': 'refused',
+  'backup-invalid': 'refused',
+  'backup-domain-unknown': 'refused',
+  'backup-rollback': 'refused',
+  'backup-source-mismatch': 'refused',
 };
 
 /** The operations that may find an expired key: showing it, and deleting it. */

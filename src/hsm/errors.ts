@@ -64,6 +64,14 @@ export type HsmErrorCode =
   | 'role-required'
   /** The operation is guarded by a quorum rule: it runs only through an approval request. */
   | 'approval-required'
+  /** A backup bundle fails a check: structure, signature, chain, manifest or a sealed record. */
+  | 'backup-invalid'
+  /** No recipient of the bundle is a backup domain this device is enrolled in. */
+  | 'backup-domain-unknown'
+  /** The bundle is older than what the partition holds, and the approval allows no rollback. */
+  | 'backup-rollback'
+  /** The partition restored over is not the bundle's partition (nor restored from it). */
+  | 'backup-source-mismatch'
   | 'approval-signature-invalid'
   | 'approval-not-member'
   | 'approval-duplicate'

@@ -2,7 +2,15 @@
 // their attestation and timestamp keys, user keys, security policies, officers and the audit
 // log. Each operation lives in the file of its concept (device, partitions, revocation, keys/,
 // auth/, audit/); this class opens the store and hands each call to it.
-import { isKeyAlgorithm, type CrlReason, type KeyAlgorithm, type Signer } from '../pki/index.js';
+import {
+  bundleDigest,
+  isKeyAlgorithm,
+  type CrlReason,
+  type KeyAlgorithm,
+  type Signer,
+} from '../pki/index.js';
+import { fromBase64 } from '../shared/index.js';
+import { escrowOf } from './governance/requests.js';
 import {
   auditPage,
   AUDIT_PAGE_LIMIT,
@@ -14,6 +22,21 @@ import {
   type AuditPage,
   type AuditVerification,
 } from './audit/log.js';
+import {
+  backupPartition,
+  restorePartition,
+  type BackupResult,
+  type RestoreOptions,
+  type RestoreResult,
+} from './backup/bundle.js';
+import {
+  createBackupDomain,
+  domainJoinRequest,
+  enrolDevice,
+  joinBackupDomain,
+  listDomains,
+  type BackupDomainInfo,
+} from './backup/domain.js';
 import { Core, type Operation } from './core.js';
 import { createDevice, deviceSigner, openDevice, type DeviceOptions } from './device.js';
 import { HsmError } from './errors.js';
@@ -637,6 +660,66 @@ export class Hsm {
     return this.signer(partitionName, 'partition-attestation');
   }
 
+  // ---------------------------------------------------------------- backup and migration
+
+  /** The backup domains this device holds (or has asked to join); never their keys. */
+  backupDomains(): Promise<BackupDomainInfo[]> {
+    return this.core.guard({ action: 'domain.list' }, () =>
+      listDomains(this.core, this.core.store),
+    );
+  }
+
+  /** Creates a backup domain whose key exists only inside this device (domain.change rule). */
+  createBackupDomain(
+    name: string,
+    authority?: RequestAuthority | PresentedAuthority,
+  ): Promise<BackupDomainInfo> {
+    return createBackupDomain(this.core, name, authority);
+  }
+
+  /** On a device that joins a domain: the join request, signed by the device key. */
+  backupDomainJoinRequest(name: string): Promise<Uint8Array> {
+    return domainJoinRequest(this.core, name);
+  }
+
+  /** On an enrolled device: the domain key for the requesting device (domain.change rule). */
+  enrolDevice(
+    domain: string,
+    request: Uint8Array,
+    authority?: RequestAuthority | PresentedAuthority,
+  ): Promise<Uint8Array> {
+    return enrolDevice(this.core, domain, request, authority);
+  }
+
+  /** On the joining device: takes the domain key in from the enrolment (domain.change rule). */
+  joinBackupDomain(
+    enrolment: Uint8Array,
+    authority?: RequestAuthority | PresentedAuthority,
+  ): Promise<BackupDomainInfo> {
+    return joinBackupDomain(this.core, enrolment, authority);
+  }
+
+  /** The backup bundle of a partition for a backup domain (partition.backup rule). */
+  backupPartition(
+    partitionName: string,
+    options: { readonly domain: string },
+    authority?: RequestAuthority | PresentedAuthority,
+  ): Promise<BackupResult> {
+    return backupPartition(this.core, partitionName, options, authority);
+  }
+
+  /**
+   * Restores a bundle as a new partition (partition.restore rule) or over the partition of that
+   * name (its partition.restore rule; an older serial refused unless allowRollback).
+   */
+  restorePartition(
+    bundle: Uint8Array,
+    options: RestoreOptions = {},
+    authority?: RequestAuthority | PresentedAuthority,
+  ): Promise<RestoreResult> {
+    return restorePartition(this.core, bundle, options, authority);
+  }
+
   // ---------------------------------------------------------------- approvals
 
   /**
@@ -838,6 +921,50 @@ export class Hsm {
           auth,
         );
         break;
+      case 'domain.create':
+        await this.createBackupDomain(text(p['name']), auth);
+        break;
+      case 'domain.enrol':
+      case 'domain.join': {
+        const held = await this.core.governance.requests.require(this.core.store, id);
+        const e = escrowOf(held.body);
+        const message = fromBase64(typeof e?.['message'] === 'string' ? e['message'] : '');
+        if (message === undefined) {
+          throw new HsmError('invalid-argument', 'the request holds no signed message', {
+            details: { request: id, operation: s.operation },
+          });
+        }
+        // The statement names the message's digest: a different one is refused as unapproved.
+        if (s.operation === 'domain.enrol')
+          await this.enrolDevice(text(p['domain']), message, auth);
+        else await this.joinBackupDomain(message, auth);
+        break;
+      }
+      case 'partition.backup':
+        await this.backupPartition(await requestPartition(), { domain: text(p['domain']) }, auth);
+        break;
+      case 'partition.restore':
+      case 'partition.restore.over': {
+        const held = await this.core.governance.requests.require(this.core.store, id);
+        const e = escrowOf(held.body);
+        const bundle = fromBase64(typeof e?.['bundle'] === 'string' ? e['bundle'] : '');
+        if (bundle === undefined || bundleDigest(bundle) !== p['bundle']) {
+          throw new HsmError('invalid-argument', 'the request holds no bundle of that digest', {
+            details: { request: id, operation: s.operation },
+          });
+        }
+        await this.restorePartition(
+          bundle,
+          {
+            ...(s.operation === 'partition.restore'
+              ? { name: text(p['name']) }
+              : { name: await requestPartition() }),
+            allowRollback: p['allowRollback'] === true,
+          },
+          auth,
+        );
+        break;
+      }
       case 'audit.export':
         throw new HsmError(
           'invalid-argument',

@@ -88,3 +88,12 @@ export {
 } from './governance/statement.js';
 export { OPERATION_CLASSES, ROLES, type OperationClass, type Role } from './governance/roles.js';
 export { approverKey, opensslSignCommand, signWithApproverKey } from './mechanisms/approver.js';
+export type {
+  BackupManifest,
+  BackupResult,
+  ManifestKey,
+  RestoreOptions,
+  RestoreResult,
+  RestoredFrom,
+} from './backup/bundle.js';
+export type { BackupDomainInfo } from './backup/domain.js';

@@ -61,6 +61,14 @@ export interface KeyAttributes {
   readonly expiresAt?: string;
   /** Where a key derived from a derivable key (BIP 32, SLIP-10) sits in its tree. */
   readonly derivation?: KeyDerivation;
+  /** A key restored from a partition backup: its source and the backup (src/hsm/backup). */
+  readonly restoredFrom?: {
+    readonly device: string;
+    readonly partition: string;
+    readonly key: string;
+    readonly serial: number;
+    readonly backupAt: string;
+  };
 }
 
 /** The place of a derived key in its key tree (BIP 32 "Extended keys"). */

@@ -102,6 +102,17 @@ export const KEY_CLAIMS = {
   parentFingerprint: claim(`${ARC}.5.16`, 'octets'),
   /** The identifier (ARC.4.1.2.0) of the key of this HSM the key was derived from. */
   parentKeyIdentifier: claim(`${ARC}.5.17`, 'utf8'),
+  // A key restored from a partition backup (README "Backup and migration"): where it came from.
+  /** The device id of the backup's source. */
+  restoredFromDevice: claim(`${ARC}.5.20`, 'utf8'),
+  /** The partition id of the backup's source. */
+  restoredFromPartition: claim(`${ARC}.5.21`, 'utf8'),
+  /** The key's id in the source partition. */
+  restoredFromKey: claim(`${ARC}.5.22`, 'utf8'),
+  /** The serial of the backup it was restored from. */
+  backupSerial: claim(`${ARC}.5.23`, 'int'),
+  /** When that backup was made. */
+  backupTime: claim(`${ARC}.5.24`, 'time'),
 } as const;
 
 /** ARC.4.2.x key capabilities, in the order of their last arc. */

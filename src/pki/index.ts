@@ -28,3 +28,4 @@ export * from './tsp-request.js';
 export * from './crl-builder.js';
 export * from './blockchain-addresses.js';
 export * from './jwk.js';
+export * from './backup-bundle.js';

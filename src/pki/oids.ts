@@ -19,6 +19,10 @@ export const id_kp_attestationKey = `${ARC}.3.1`;
 export const id_tsaPolicyBaseline = `${ARC}.6.1`;
 /** ARC.6.2: TSA policy of a post-quantum time-stamping unit. */
 export const id_tsaPolicyPostQuantum = `${ARC}.6.2`;
+/** ARC.8.1: content type of a partition backup's sealed key records (the AuthEnvelopedData content) */
+export const id_ct_attestampBackupRecords = `${ARC}.8.1`;
+/** ARC.8.2: authenticated attribute carrying a partition backup's manifest (RFC 8785 JSON) */
+export const id_aa_attestampBackupManifest = `${ARC}.8.2`;
 /** ARC.7.1: certificate extension naming the HSM role, device id and partition id. */
 export const id_ce_hsmRole = `${ARC}.7.1`;
 
@@ -207,3 +211,10 @@ export const id_alg_ml_kem_512 = '2.16.840.1.101.3.4.4.1';
 export const id_alg_ml_kem_768 = '2.16.840.1.101.3.4.4.2';
 /** 2.16.840.1.101.3.4.4.3 (FIPS 203, RFC 9935) */
 export const id_alg_ml_kem_1024 = '2.16.840.1.101.3.4.4.3';
+
+/** 1.2.840.113549.1.9.16.1.23 (RFC 5083: id-ct-authEnvelopedData) */
+export const id_ct_authEnvelopedData = '1.2.840.113549.1.9.16.1.23';
+/** 2.16.840.1.101.3.4.1.46 (RFC 5084: id-aes256-GCM) */
+export const id_aes256_GCM = '2.16.840.1.101.3.4.1.46';
+/** 2.16.840.1.101.3.4.1.45 (RFC 3565: id-aes256-wrap, RFC 3394 key wrap) */
+export const id_aes256_wrap = '2.16.840.1.101.3.4.1.45';

@@ -29,6 +29,7 @@ const audit = () => import('./audit.js');
 const store = () => import('./store.js');
 const archive = () => import('./archive.js');
 const passwd = () => import('./passwd.js');
+const backup = () => import('./backup.js');
 
 export const COMMAND_INDEX: readonly CommandEntry[] = [
   { path: ['start'], load: async () => (await start()).start },
@@ -41,6 +42,14 @@ export const COMMAND_INDEX: readonly CommandEntry[] = [
   { path: ['partition', 'list'], load: async () => (await partition()).partitionList },
   { path: ['partition', 'show'], load: async () => (await partition()).partitionShow },
   { path: ['partition', 'policy'], load: async () => (await partition()).partitionPolicy },
+  { path: ['partition', 'backup'], load: async () => (await backup()).partitionBackup },
+  { path: ['partition', 'restore'], load: async () => (await backup()).partitionRestore },
+  { path: ['domain', 'create'], load: async () => (await backup()).domainCreate },
+  { path: ['domain', 'list'], load: async () => (await backup()).domainList },
+  { path: ['domain', 'join-request'], load: async () => (await backup()).domainJoinRequest },
+  { path: ['domain', 'enrol'], load: async () => (await backup()).domainEnrol },
+  { path: ['domain', 'join'], load: async () => (await backup()).domainJoin },
+  { path: ['backup', 'inspect'], load: async () => (await backup()).backupInspect },
   { path: ['partition', 'revoke'], load: async () => (await crl()).partitionRevoke },
   { path: ['partition', 'exclude-so'], load: async () => (await officer()).partitionExcludeSo },
   { path: ['partition', 'include-so'], load: async () => (await officer()).partitionIncludeSo },

@@ -2,6 +2,7 @@
 // same transaction as the change it records; the store serialises writers (one chain, one head).
 import { createHash, createHmac } from 'node:crypto';
 import {
+  bytesEqual,
   canonicalBody,
   ChainVerifier,
   nextLink,
@@ -248,4 +249,25 @@ function toEntry(row: AuditRow): AuditEntry {
     prevHash: Buffer.from(row.prev_hash).toString('hex'),
     hash: Buffer.from(row.hash).toString('hex'),
   };
+}
+
+/**
+ * One entry by its sequence number, believed only when its hash is that of its body and its
+ * predecessor's hash and its MAC checks under the audit key (an entry rewritten behind the HSM
+ * is an integrity failure); undefined when there is no such entry.
+ */
+export async function verifiedEntry(
+  r: StoreReader,
+  macKey: Uint8Array,
+  seq: number,
+): Promise<AuditEntry | undefined> {
+  const [row] = await r.audit.page(seq - 1, 1);
+  if (row?.seq !== seq) return undefined;
+  const hash = nodeDigest(row.prev_hash, entryBody(row));
+  if (!bytesEqual(hash, row.hash) || !bytesEqual(entryMac(macKey, hash), row.mac)) {
+    throw new HsmError('integrity-failed', 'the audit log does not verify', {
+      details: { table: 'audit', seq },
+    });
+  }
+  return toEntry(row);
 }

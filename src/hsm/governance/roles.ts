@@ -48,6 +48,9 @@ export const OPERATION_CLASSES = [
   'key.export',
   'so.exclusion',
   'audit.export',
+  'partition.backup',
+  'partition.restore',
+  'domain.change',
 ] as const;
 export type OperationClass = (typeof OPERATION_CLASSES)[number];
 
@@ -144,6 +147,23 @@ export const GOVERNED: Readonly<Record<string, Governed>> = {
     roles: ['crypto-officer', 'pso', 'device-so'],
     scope: 'partition',
   },
+  // Backup and migration (src/hsm/backup): a backup takes every key of the partition out of it
+  // (sealed to a backup domain); a restore makes a partition, or replaces one under its own
+  // rules; a backup domain's key is created, given to another device or taken in on the device.
+  'partition.backup': {
+    class: 'partition.backup',
+    roles: ['device-so', 'pso'],
+    scope: 'partition',
+  },
+  'partition.restore': { class: 'partition.restore', roles: ['device-so'], scope: 'device' },
+  'partition.restore.over': {
+    class: 'partition.restore',
+    roles: ['device-so', 'pso'],
+    scope: 'partition',
+  },
+  'domain.create': { class: 'domain.change', roles: ['device-so'], scope: 'device' },
+  'domain.enrol': { class: 'domain.change', roles: ['device-so'], scope: 'device' },
+  'domain.join': { class: 'domain.change', roles: ['device-so'], scope: 'device' },
   'audit.export': {
     class: 'audit.export',
     roles: ['auditor', 'device-so', 'pso'],

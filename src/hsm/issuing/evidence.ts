@@ -142,6 +142,16 @@ export function evidenceElements(input: AttestationInput): { type: string; claim
     { oid: KEY_CLAIMS.origin.oid, value: enumValue(ORIGINS, a.origin) },
     { oid: KEY_CLAIMS.keyState.oid, value: enumValue(KEY_STATES, key.state) },
   ];
+  const from = a.restoredFrom;
+  if (from !== undefined) {
+    keyClaims.push(
+      { oid: KEY_CLAIMS.restoredFromDevice.oid, value: { type: 'utf8', value: from.device } },
+      { oid: KEY_CLAIMS.restoredFromPartition.oid, value: { type: 'utf8', value: from.partition } },
+      { oid: KEY_CLAIMS.restoredFromKey.oid, value: { type: 'utf8', value: from.key } },
+      { oid: KEY_CLAIMS.backupSerial.oid, value: { type: 'int', value: BigInt(from.serial) } },
+      { oid: KEY_CLAIMS.backupTime.oid, value: { type: 'time', value: new Date(from.backupAt) } },
+    );
+  }
   const approvals = approvalPolicyJson(key);
   if (approvals !== undefined) {
     keyClaims.push({

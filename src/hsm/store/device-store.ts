@@ -68,6 +68,7 @@ export const GOVERNANCE_KINDS = [
   'request',
   'approval',
   'partition-governance',
+  'backup-domain',
 ] as const;
 export type GovernanceKind = (typeof GOVERNANCE_KINDS)[number];
 

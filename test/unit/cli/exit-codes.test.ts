@@ -74,6 +74,10 @@ const BEFORE: readonly (readonly [HsmErrorCode, number])[] = [
   ['request-rule-changed', EXIT.refused],
   ['so-excluded', EXIT.refused],
   ['invalid-argument', EXIT.usage],
+  ['backup-invalid', EXIT.dataError],
+  ['backup-domain-unknown', EXIT.refused],
+  ['backup-rollback', EXIT.rollback],
+  ['backup-source-mismatch', EXIT.refused],
 ];
 
 describe('HsmError exit codes', () => {

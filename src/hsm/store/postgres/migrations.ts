@@ -123,4 +123,10 @@ export const MIGRATIONS: readonly ((schema: string) => string)[] = [
   ALTER TABLE ${s}.keys DROP CONSTRAINT keys_spki_kind;
   ALTER TABLE ${s}.keys ALTER COLUMN spki SET NOT NULL;
   `,
+  // 7 (backup domains): the governance kind of a backup domain, as in SQLite.
+  (s) => `
+  ALTER TABLE ${s}.governance DROP CONSTRAINT governance_kind_check;
+  ALTER TABLE ${s}.governance ADD CONSTRAINT governance_kind_check
+    CHECK (kind IN ('principal', 'role', 'approver-key', 'rule', 'request', 'approval', 'partition-governance', 'backup-domain'));
+  `,
 ];

@@ -162,4 +162,24 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE keys_v6 RENAME TO keys;
   CREATE UNIQUE INDEX keys_partition_label ON keys (ifnull(partition_id, ''), label);
   `,
+  // 7 (backup domains; numbered after the schema steps it was written beside): a governance
+  // kind for a backup domain, whose key exists only inside the devices enrolled in it (README
+  // "Backup and migration"). SQLite cannot change a CHECK: the table is rebuilt with its rows
+  // and their MACs as they are (the row encoding does not change).
+  `
+  CREATE TABLE governance_v7 (
+    kind      TEXT NOT NULL CHECK (kind IN ('principal', 'role', 'approver-key', 'rule', 'request', 'approval', 'partition-governance', 'backup-domain')),
+    id        TEXT NOT NULL,
+    scope     TEXT NOT NULL,
+    body_json TEXT NOT NULL,
+    audit_seq INTEGER NOT NULL,
+    mac       BLOB NOT NULL,
+    PRIMARY KEY (kind, id)
+  ) STRICT;
+  INSERT INTO governance_v7 (kind, id, scope, body_json, audit_seq, mac)
+    SELECT kind, id, scope, body_json, audit_seq, mac FROM governance;
+  DROP TABLE governance;
+  ALTER TABLE governance_v7 RENAME TO governance;
+  CREATE INDEX governance_scope ON governance (kind, scope, id);
+  `,
 ];

@@ -1,0 +1,182 @@
+// Backup commands (README "Backup and migration"): backup domains (create, list, the three
+// enrolment steps), partition backup and restore, and inspecting a bundle offline.
+import { writeFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { inspectBackup, type Report } from '../../attestation/index.js';
+import type { BackupDomainInfo } from '../../hsm/index.js';
+import { derOrPem } from '../../pki/index.js';
+import { flag, requiredOption, stringOption, type Command, type Invocation } from '../command.js';
+import { readInputFile, withHsm } from '../context.js';
+import { EXIT } from '../exit-codes.js';
+import { jsonText } from '../output.js';
+import { MASTER_OPTIONS } from './partition.js';
+
+const OUT = {
+  out: { type: 'string', value: 'FILE', description: 'where to write it (mode 0600)' },
+} as const;
+
+/** A path the user gave, relative to the invocation's working folder. */
+const at = (inv: Invocation, path: string): string => resolve(inv.io.cwd, path);
+
+function domainJson(d: BackupDomainInfo): Record<string, unknown> {
+  return { ...d, createdAt: d.createdAt.toISOString() };
+}
+
+export const domainCreate: Command = {
+  path: ['domain', 'create'],
+  summary: 'Create a backup domain whose key exists only inside this device (domain.change).',
+  positionals: ['NAME'],
+  options: { ...MASTER_OPTIONS },
+  async run(inv) {
+    const d = await withHsm(inv, (hsm) => hsm.createBackupDomain(inv.positionals[0]!));
+    inv.io.stdout(flag(inv, 'json') ? jsonText(domainJson(d)) : `domain ${d.name} (${d.id})\n`);
+    return EXIT.ok;
+  },
+};
+
+export const domainList: Command = {
+  path: ['domain', 'list'],
+  summary: 'List the backup domains of this device (never their keys).',
+  positionals: [],
+  options: { ...MASTER_OPTIONS },
+  async run(inv) {
+    const all = await withHsm(inv, (hsm) => hsm.backupDomains());
+    if (flag(inv, 'json')) inv.io.stdout(jsonText(all.map(domainJson)));
+    else for (const d of all) inv.io.stdout(`${d.name}\t${d.id}\t${d.state}\t${d.origin}\n`);
+    return EXIT.ok;
+  },
+};
+
+export const domainJoinRequest: Command = {
+  path: ['domain', 'join-request'],
+  summary: 'Step 1 on the joining device: a signed request to join the backup domain NAME.',
+  positionals: ['NAME'],
+  options: { ...OUT, ...MASTER_OPTIONS },
+  async run(inv) {
+    const out = requiredOption(inv, 'out');
+    const bytes = await withHsm(inv, (hsm) => hsm.backupDomainJoinRequest(inv.positionals[0]!));
+    writeFileSync(at(inv, out), bytes, { mode: 0o600 });
+    return EXIT.ok;
+  },
+};
+
+export const domainEnrol: Command = {
+  path: ['domain', 'enrol'],
+  summary: 'Step 2 on an enrolled device: the domain key for the device that signed REQUEST.',
+  positionals: ['NAME', 'REQUEST'],
+  options: { ...OUT, ...MASTER_OPTIONS },
+  async run(inv) {
+    const out = requiredOption(inv, 'out');
+    const request = readInputFile(at(inv, inv.positionals[1]!), 'join request');
+    const bytes = await withHsm(inv, (hsm) => hsm.enrolDevice(inv.positionals[0]!, request));
+    writeFileSync(at(inv, out), bytes, { mode: 0o600 });
+    return EXIT.ok;
+  },
+};
+
+export const domainJoin: Command = {
+  path: ['domain', 'join'],
+  summary: 'Step 3 on the joining device: take the domain key in from ENROLMENT.',
+  positionals: ['ENROLMENT'],
+  options: { ...MASTER_OPTIONS },
+  async run(inv) {
+    const enrolment = readInputFile(at(inv, inv.positionals[0]!), 'enrolment');
+    const d = await withHsm(inv, (hsm) => hsm.joinBackupDomain(enrolment));
+    inv.io.stdout(flag(inv, 'json') ? jsonText(domainJson(d)) : `domain ${d.name} (${d.id})\n`);
+    return EXIT.ok;
+  },
+};
+
+export const partitionBackup: Command = {
+  path: ['partition', 'backup'],
+  summary: 'Write the backup bundle of a partition for a backup domain (partition.backup).',
+  positionals: ['NAME'],
+  options: {
+    domain: { type: 'string', value: 'DOMAIN', description: 'the backup domain (name or id)' },
+    ...OUT,
+    ...MASTER_OPTIONS,
+  },
+  async run(inv) {
+    const out = requiredOption(inv, 'out');
+    const domain = requiredOption(inv, 'domain');
+    const r = await withHsm(inv, (hsm) => hsm.backupPartition(inv.positionals[0]!, { domain }));
+    writeFileSync(at(inv, out), r.bundle, { mode: 0o600 });
+    const facts = { serial: r.serial, sha256: r.digest, keys: r.manifest.keys.length };
+    inv.io.stdout(
+      flag(inv, 'json')
+        ? jsonText(facts)
+        : `backup serial ${r.serial}, ${facts.keys} keys, SHA-256 ${r.digest}\n`,
+    );
+    return EXIT.ok;
+  },
+};
+
+export const partitionRestore: Command = {
+  path: ['partition', 'restore'],
+  summary: 'Restore a backup bundle as a new partition, or over the partition of that name.',
+  positionals: ['FILE'],
+  options: {
+    name: { type: 'string', value: 'NAME', description: "partition name (default: the source's)" },
+    'allow-rollback': {
+      type: 'boolean',
+      description: 'restoring over the partition may go back to an older serial',
+    },
+    ...MASTER_OPTIONS,
+  },
+  async run(inv) {
+    const bundle = readInputFile(at(inv, inv.positionals[0]!), 'backup bundle');
+    const name = stringOption(inv, 'name');
+    const r = await withHsm(inv, (hsm) =>
+      hsm.restorePartition(bundle, {
+        ...(name === undefined ? {} : { name }),
+        allowRollback: flag(inv, 'allow-rollback'),
+      }),
+    );
+    const facts = {
+      partition: r.partition.name,
+      id: r.partition.id,
+      serial: r.serial,
+      keys: r.keys,
+      replaced: r.replaced,
+    };
+    inv.io.stdout(
+      flag(inv, 'json')
+        ? jsonText(facts)
+        : `restored ${facts.keys} keys to ${facts.partition} (serial ${facts.serial}${r.replaced ? ', replaced' : ''})\n`,
+    );
+    return EXIT.ok;
+  },
+};
+
+function printReport(inv: Invocation, report: Report): void {
+  if (flag(inv, 'json')) {
+    inv.io.stdout(jsonText(report));
+    return;
+  }
+  for (const c of report.checks) inv.io.stdout(`${c.status}\t${c.id}\t${c.detail}\n`);
+  inv.io.stdout(`${report.outcome}\n`);
+  inv.io.stdout(`${JSON.stringify(report.claims['manifest'], null, 2)}\n`);
+}
+
+export const backupInspect: Command = {
+  path: ['backup', 'inspect'],
+  summary: 'Verify a backup bundle and print its manifest, without opening the content.',
+  positionals: ['FILE'],
+  details: `Without --anchor, the chain is checked against this device's factory root.`,
+  options: {
+    anchor: { type: 'string', value: 'FILE', description: 'the trusted root (PEM or DER)' },
+    ...MASTER_OPTIONS,
+  },
+  async run(inv) {
+    const bundle = readInputFile(at(inv, inv.positionals[0]!), 'backup bundle');
+    const anchorFile = stringOption(inv, 'anchor');
+    const root =
+      anchorFile === undefined
+        ? await withHsm(inv, async (hsm) => (await hsm.device()).rootCertificate)
+        : derOrPem(readInputFile(at(inv, anchorFile), 'anchor'), 'CERTIFICATE');
+    const report = await inspectBackup(bundle, { anchors: { certificates: [root] } });
+    printReport(inv, report);
+    // A bundle that does not verify is an integrity failure of the input.
+    return report.exitCode === 0 ? EXIT.ok : EXIT.integrity;
+  },
+};

@@ -1,0 +1,800 @@
+// Partition backup and restore (README "Backup and migration"): the bundle of one partition,
+// its manifest (policy, governance in its scope, every key with its authenticated attributes,
+// state and policy, serial, source and audit head) as an authenticated attribute and its key
+// records encrypted under a fresh AES-256-GCM content-encryption key wrapped for a backup domain,
+// signed by the partition attestation key (src/pki/backup-bundle.ts). A restore checks the
+// signature and chain against this device's pinned root, the manifest against the chain, every
+// record against the manifest, and refuses an older serial over the same partition.
+import { createCipheriv, createDecipheriv, randomBytes, randomUUID } from 'node:crypto';
+import {
+  buildBackupSignedData,
+  bundleDigest,
+  bundleSignatureProblem,
+  der,
+  derReader,
+  encodeAuthEnvelopedData,
+  encodeBundleAuthAttributes,
+  parseBackupBundle,
+  verifyBundleChain,
+  BUNDLE_NONCE_LENGTH,
+  type ParsedBundle,
+} from '../../pki/index.js';
+import { bytesEqual, toBase64, type JsonObject, type JsonValue } from '../../shared/index.js';
+import { formatAuditHead, verifiedEntry } from '../audit/log.js';
+import type { Core, Operation } from '../core.js';
+import { deviceSigner } from '../device.js';
+import { HsmError } from '../errors.js';
+import type { GovernedCall, RequestAuthority } from '../governance/authorize.js';
+import { canonicalJson } from '../governance/canonical-json.js';
+import type { PresentedAuthority } from '../governance/presented.js';
+import {
+  OPERATION_CLASSES,
+  partitionScope,
+  ROLES,
+  type OperationClass,
+  type Role,
+} from '../governance/roles.js';
+import { parseRule, satisfiable, type QuorumRule } from '../governance/rules.js';
+import { integrityError } from '../integrity.js';
+import { issuePartitionCertificates } from '../issuing/partition-certificates.js';
+import {
+  isHsmAlgorithm,
+  loadKey,
+  publicPartOf,
+  rowKind,
+  type HsmAlgorithm,
+} from '../key-crypto.js';
+import { partitionKeySigner } from '../keys/signers.js';
+import { keyAad, sealPrivateKey, unsealRow } from '../keys/sealing.js';
+import type { KeyRow, PartitionRow, StoreReader, StoreTx } from '../store/device-store.js';
+import {
+  DEFAULT_PARTITION_POLICY,
+  type KeyAttributes,
+  type PartitionInfo,
+  type PartitionPolicy,
+} from '../types.js';
+import {
+  certificateFacts,
+  checkName,
+  parseAttributes,
+  publicKeyOf,
+  toDeviceInfo,
+  toPartitionInfo,
+} from '../views.js';
+import { aesKeyUnwrap, aesKeyWrap } from '../wrap.js';
+import { domainKey, requireDomain } from './domain.js';
+
+export const BACKUP_FORMAT = 'attestamp-backup/v1';
+
+/** One key as the manifest describes it (the private part is in the encrypted records). */
+export interface ManifestKey extends JsonObject {
+  readonly id: string;
+  readonly label: string;
+  readonly role: KeyRow['role'];
+  readonly algorithm: string;
+  /** Hex SPKI of a key pair, or a secret key's check value. */
+  readonly public: string;
+  readonly attributes: JsonObject;
+  readonly state: 'active' | 'invalidated';
+  readonly createdAt: string;
+  readonly invalidatedAt: string | null;
+}
+
+export interface BackupManifest extends JsonObject {
+  readonly format: typeof BACKUP_FORMAT;
+  /** Goes up by one with each backup of the source partition. */
+  readonly serial: number;
+  readonly createdAt: string;
+  readonly source: {
+    readonly device: string;
+    readonly partition: string;
+    readonly partitionName: string;
+    /** The source's audit head before the backup entry: `seq:hash`. */
+    readonly auditHead: string;
+  };
+  readonly recipients: readonly {
+    readonly kind: 'backup-domain';
+    readonly domain: string;
+    readonly name: string;
+  }[];
+  readonly partition: {
+    readonly name: string;
+    readonly createdAt: string;
+    readonly policy: JsonObject;
+    readonly soExcluded: boolean;
+  };
+  /** The partition's governance objects (roles, quorum rules) as their bodies. */
+  readonly governance: readonly JsonObject[];
+  readonly keys: readonly ManifestKey[];
+}
+
+/**
+ * The provenance a restored key carries in its authenticated attributes (and its evidence
+ * describes): where the bundle came from.
+ */
+export interface RestoredFrom extends JsonObject {
+  readonly device: string;
+  readonly partition: string;
+  readonly key: string;
+  readonly serial: number;
+  readonly backupAt: string;
+}
+
+export interface BackupResult {
+  readonly bundle: Uint8Array;
+  readonly serial: number;
+  /** SHA-256 of the bundle (hex), as the audit log and approval results name it. */
+  readonly digest: string;
+  readonly manifest: BackupManifest;
+}
+
+export interface RestoreOptions {
+  /** The name of the partition to restore to; default: the source's name. */
+  readonly name?: string;
+  /** Restoring over the partition may go back to an older serial (the statement says so). */
+  readonly allowRollback?: boolean;
+}
+
+export interface RestoreResult {
+  readonly partition: PartitionInfo;
+  readonly serial: number;
+  readonly keys: number;
+  readonly replaced: boolean;
+  /**
+   * The partition's roles and quorum rules of the manifest that were not re-created (a new
+   * partition only): each `role:PRINCIPAL/ROLE` or `rule:CLASS`, because the principal is not
+   * on this device, or no principal with an approver key here could meet the rule.
+   */
+  readonly skippedGovernance: readonly string[];
+}
+
+const invalid = (reason: string, cause?: unknown): HsmError =>
+  new HsmError('backup-invalid', `the backup bundle does not verify: ${reason}`, {
+    ...(cause === undefined ? {} : { cause }),
+  });
+
+/**
+ * Records ::= SEQUENCE OF Record
+ * Record ::= SEQUENCE { keyId UTF8String, material OCTET STRING } -- the key's encoding
+ */
+function encodeRecords(records: readonly { id: string; material: Uint8Array }[]): Uint8Array {
+  return der.seq(...records.map((r) => der.seq(der.utf8String(r.id), der.octetString(r.material))));
+}
+
+function parseRecords(b: Uint8Array): Map<string, Uint8Array> {
+  const { readTlv, childrenOf, expectTag, readUtf8, readOctets } = derReader;
+  const top = readTlv(b, 0);
+  if (top.end !== b.length) throw invalid('trailing bytes after the key records');
+  const out = new Map<string, Uint8Array>();
+  for (const r of childrenOf(b, expectTag(top, 0x30, 'records'))) {
+    const [id, material] = childrenOf(b, expectTag(r, 0x30, 'record'));
+    const key = readUtf8(b, id);
+    if (out.has(key)) throw invalid('a key record appears twice');
+    out.set(key, Uint8Array.from(readOctets(b, material)));
+  }
+  return out;
+}
+
+/** The serial of the partition's last backup, from its verified audit entry (0: none). */
+async function lastSerial(core: Core, r: StoreReader, partitionId: string): Promise<number> {
+  const seq = await r.audit.latestPartitionChange(partitionId, ['partition.backup']);
+  if (seq === 0) return 0;
+  const e = await verifiedEntry(r, core.keys.auditKey, seq);
+  return typeof e?.details['serial'] === 'number' ? e.details['serial'] : 0;
+}
+
+/** Where the partition was last restored from, from its verified audit entry. */
+async function lastRestore(
+  core: Core,
+  r: StoreReader,
+  partitionId: string,
+): Promise<{ device: string; partition: string; serial: number } | undefined> {
+  const seq = await r.audit.latestPartitionChange(partitionId, ['partition.restore']);
+  if (seq === 0) return undefined;
+  const d = (await verifiedEntry(r, core.keys.auditKey, seq))?.details;
+  if (d === undefined || typeof d['serial'] !== 'number') return undefined;
+  return {
+    device: String(d['sourceDevice']),
+    partition: String(d['sourcePartition']),
+    serial: d['serial'],
+  };
+}
+
+async function partitionGovernance(
+  core: Core,
+  r: StoreReader,
+  partitionId: string,
+): Promise<JsonObject[]> {
+  const scope = partitionScope(partitionId);
+  const out: JsonObject[] = [];
+  for (const kind of ['role', 'rule'] as const) {
+    for (const o of await core.governance.objects.list<JsonObject>(r, kind, scope)) {
+      out.push({ kind, id: o.id, body: o.body });
+    }
+  }
+  return out;
+}
+
+/**
+ * Makes the backup bundle of a partition for a backup domain this device is enrolled in, under
+ * the partition's partition.backup quorum rule. Every key goes in (the trash too), each with
+ * its attributes as the authenticated row holds them and its material as the sealed row opens.
+ */
+export function backupPartition(
+  core: Core,
+  partitionName: string,
+  options: { readonly domain: string },
+  authority?: RequestAuthority | PresentedAuthority,
+): Promise<BackupResult> {
+  const op: Operation = { action: 'partition.backup', details: { partition: partitionName } };
+  return core.guard(op, async () => {
+    await core.governance.requireOpenRequest(authority);
+    const partition = await core.partitionRow(core.store, partitionName, op);
+    const domain = await requireDomain(core, core.store, options.domain);
+    const call = {
+      action: 'partition.backup',
+      partitionId: partition.id,
+      params: { partition: partition.id, domain: domain.id },
+    };
+    const grant = await core.governance.authorizeOperator(authority, op, call);
+    const rows = await core.rows.keysOfPartition(core.store, partition.id);
+    const serial = (await lastSerial(core, core.store, partition.id)) + 1;
+    const head = await core.store.audit.head();
+    const now = core.clock.now();
+    const records: { id: string; material: Uint8Array }[] = [];
+    const keys: ManifestKey[] = [];
+    try {
+      for (const row of rows) {
+        const { encoded, publicPart } = unsealRow(core.keys.kek, core.deviceId, row);
+        records.push({ id: row.id, material: encoded });
+        if (!bytesEqual(publicPart, publicKeyOf(row))) {
+          throw integrityError('key', 'the stored public key is not the sealed key', {
+            keyId: row.id,
+          });
+        }
+        keys.push({
+          id: row.id,
+          label: row.label,
+          role: row.role,
+          algorithm: row.algorithm,
+          public: Buffer.from(publicKeyOf(row)).toString('hex'),
+          attributes: parseAttributes(row) as unknown as JsonObject,
+          state: row.state,
+          createdAt: row.created_at,
+          invalidatedAt: row.invalidated_at,
+        });
+      }
+      const info = toPartitionInfo(partition);
+      const manifest: BackupManifest = {
+        format: BACKUP_FORMAT,
+        serial,
+        createdAt: now.toISOString(),
+        source: {
+          device: core.deviceId,
+          partition: partition.id,
+          partitionName: partition.name,
+          auditHead: formatAuditHead({
+            seq: head?.seq ?? 0,
+            hash: Buffer.from(head?.hash ?? Buffer.alloc(32)).toString('hex'),
+          }),
+        },
+        recipients: [{ kind: 'backup-domain', domain: domain.id, name: domain.name }],
+        partition: {
+          name: partition.name,
+          createdAt: partition.created_at,
+          policy: { ...info.policy },
+          soExcluded: await core.governance.soExcluded(core.store, partition.id),
+        },
+        governance: await partitionGovernance(core, core.store, partition.id),
+        keys,
+      };
+      const manifestBytes = new TextEncoder().encode(canonicalJson(manifest));
+      const cek = randomBytes(32);
+      const nonce = randomBytes(BUNDLE_NONCE_LENGTH);
+      const authAttributes = encodeBundleAuthAttributes(manifestBytes);
+      const plaintext = encodeRecords(records);
+      const dk = await domainKey(core, core.store, domain.id);
+      if (dk === undefined) throw new HsmError('backup-domain-unknown', 'the domain key is gone');
+      let content: Uint8Array;
+      try {
+        const cipher = createCipheriv('aes-256-gcm', cek, nonce);
+        cipher.setAAD(authAttributes);
+        const ciphertext = Buffer.concat([cipher.update(plaintext), cipher.final()]);
+        content = encodeAuthEnvelopedData({
+          recipients: [
+            {
+              kind: 'kek',
+              keyIdentifier: new TextEncoder().encode(domain.id),
+              encryptedKey: aesKeyWrap(dk, cek, 'kw'),
+            },
+          ],
+          nonce,
+          ciphertext,
+          tag: cipher.getAuthTag(),
+          authAttributes,
+        });
+      } finally {
+        cek.fill(0);
+        dk.fill(0);
+        plaintext.fill(0);
+      }
+      const signer = await partitionKeySigner(core, partition.name, 'partition-attestation');
+      const bundle = await buildBackupSignedData(content, signer);
+      const digest = bundleDigest(bundle);
+      await core.store.tx(async (tx) => {
+        await grant.check(tx, now);
+        // Another backup in between took this serial: the manifest would repeat it.
+        if ((await lastSerial(core, tx, partition.id)) + 1 !== serial) {
+          throw new HsmError('store-busy', 'another backup of the partition was made meanwhile');
+        }
+        await core.audit(tx, now, {
+          actor: op.actor,
+          action: 'partition.backup',
+          partitionId: partition.id,
+          outcome: 'success',
+          details: {
+            partition: partition.name,
+            serial,
+            domain: domain.id,
+            bundle: digest,
+            keys: keys.length,
+            sourceHead: manifest.source.auditHead,
+          },
+        });
+        await grant.done(tx, now, { serial, digest, bundle: toBase64(bundle) });
+      });
+      return { bundle, serial, digest, manifest };
+    } finally {
+      for (const r of records) r.material.fill(0);
+    }
+  });
+}
+
+const isText = (v: unknown): v is string => typeof v === 'string';
+const isObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
+const KEY_ROLES: readonly string[] = ['partition-attestation', 'partition-timestamp', 'user'];
+
+/** The manifest's shape: every field a restore reads, of its type (else backup-invalid). */
+function checkManifest(v: unknown): BackupManifest {
+  const m = isObject(v) ? v : {};
+  const source = isObject(m['source']) ? m['source'] : {};
+  const partition = isObject(m['partition']) ? m['partition'] : {};
+  const keys = Array.isArray(m['keys']) ? (m['keys'] as unknown[]) : undefined;
+  if (
+    m['format'] !== BACKUP_FORMAT ||
+    !Number.isSafeInteger(m['serial']) ||
+    !isText(m['createdAt']) ||
+    !isText(source['device']) ||
+    !isText(source['partition']) ||
+    !isText(source['auditHead']) ||
+    !isText(partition['name']) ||
+    !isObject(partition['policy']) ||
+    keys === undefined
+  ) {
+    throw invalid('the manifest lacks a field');
+  }
+  const ids = new Set<string>();
+  for (const k of keys) {
+    const key = isObject(k) ? k : {};
+    if (
+      !isText(key['id']) ||
+      !isText(key['label']) ||
+      !isText(key['role']) ||
+      !KEY_ROLES.includes(key['role']) ||
+      !isText(key['algorithm']) ||
+      !isHsmAlgorithm(key['algorithm']) ||
+      !isText(key['public']) ||
+      !isObject(key['attributes']) ||
+      (key['state'] !== 'active' && key['state'] !== 'invalidated') ||
+      !isText(key['createdAt']) ||
+      !(key['invalidatedAt'] === null || isText(key['invalidatedAt'])) ||
+      ids.has(key['id'])
+    ) {
+      throw invalid('a key of the manifest is malformed');
+    }
+    ids.add(key['id']);
+  }
+  return v as BackupManifest;
+}
+
+/** The checks that need no secret: structure, signature, chain to the pinned root, manifest. */
+async function verifiedBundle(
+  core: Core,
+  bytes: Uint8Array,
+): Promise<{ parsed: ParsedBundle; manifest: BackupManifest }> {
+  let parsed: ParsedBundle;
+  try {
+    parsed = parseBackupBundle(bytes);
+  } catch (cause) {
+    throw invalid('not a well-formed bundle', cause);
+  }
+  const problem = await bundleSignatureProblem(parsed);
+  if (problem !== undefined) throw invalid(problem);
+  const device = await core.device(core.store);
+  let ids: { deviceId: string; partitionId: string };
+  try {
+    ids = await verifyBundleChain(parsed, device.root_certificate, core.clock.now());
+  } catch (cause) {
+    throw invalid("the chain does not lead to this device's root", cause);
+  }
+  let value: unknown;
+  try {
+    const text = new TextDecoder('utf-8', { fatal: true }).decode(parsed.manifest);
+    value = JSON.parse(text);
+    if (canonicalJson(value as JsonValue) !== text) throw new Error('not canonical');
+  } catch (cause) {
+    throw invalid('the manifest is not canonical JSON', cause);
+  }
+  const manifest = checkManifest(value);
+  // The manifest speaks of the partition whose key signed it.
+  if (manifest.source.device !== ids.deviceId || manifest.source.partition !== ids.partitionId) {
+    throw invalid('the manifest names another source than its signer');
+  }
+  if (!Number.isSafeInteger(manifest.serial) || manifest.serial < 1) throw invalid('bad serial');
+  return { parsed, manifest };
+}
+
+/** Opens the records with a domain key this device holds; every record checked by the manifest. */
+async function openRecords(
+  core: Core,
+  parsed: ParsedBundle,
+  manifest: BackupManifest,
+): Promise<Map<string, Uint8Array>> {
+  let dk: Uint8Array | undefined;
+  let recipient: (typeof parsed.recipients)[number] | undefined;
+  for (const r of parsed.recipients) {
+    const id = new TextDecoder().decode(r.keyIdentifier);
+    dk = await domainKey(core, core.store, id);
+    if (dk !== undefined) {
+      recipient = r;
+      break;
+    }
+  }
+  if (dk === undefined || recipient === undefined) {
+    throw new HsmError(
+      'backup-domain-unknown',
+      'no recipient of the bundle is a backup domain this device is enrolled in',
+    );
+  }
+  let cek: Uint8Array;
+  try {
+    cek = aesKeyUnwrap(dk, recipient.encryptedKey, 'kw');
+  } catch (cause) {
+    throw invalid('the content-encryption key does not unwrap', cause);
+  } finally {
+    dk.fill(0);
+  }
+  let plaintext: Buffer;
+  try {
+    const d = createDecipheriv('aes-256-gcm', cek, parsed.nonce);
+    d.setAAD(parsed.authAttributes);
+    d.setAuthTag(parsed.tag);
+    plaintext = Buffer.concat([d.update(parsed.ciphertext), d.final()]);
+  } catch (cause) {
+    throw invalid('the encrypted content does not authenticate', cause);
+  } finally {
+    cek.fill(0);
+  }
+  const records = parseRecords(plaintext);
+  if (records.size !== manifest.keys.length) throw invalid('records and manifest differ');
+  for (const k of manifest.keys) {
+    const material = records.get(k.id);
+    if (material === undefined || !isHsmAlgorithm(k.algorithm)) {
+      throw invalid('a key of the manifest has no record');
+    }
+    let publicPart: Uint8Array;
+    try {
+      publicPart = publicPartOf(k.algorithm, loadKey(k.algorithm, material));
+    } catch (cause) {
+      throw invalid('a key record does not load', cause);
+    }
+    if (Buffer.from(publicPart).toString('hex') !== k.public) {
+      throw invalid('a key record is not the key the manifest names');
+    }
+  }
+  plaintext.fill(0);
+  return records;
+}
+
+/**
+ * Re-creates the manifest's roles and quorum rules in a new partition's scope, inside `tx`:
+ * a role when its principal is active here, a rule when principals with approver keys here can
+ * meet it (never a rule that would lock the partition). Returns what was not re-created.
+ */
+async function restoreGovernance(
+  core: Core,
+  tx: StoreTx,
+  at: Date,
+  manifest: BackupManifest,
+  partitionId: string,
+  actor: string | undefined,
+): Promise<string[]> {
+  const scope = partitionScope(partitionId);
+  const skipped: string[] = [];
+  // The device SO stays excluded where the source's security officers had excluded it.
+  if (manifest.partition.soExcluded) {
+    await core.governance.objects.put(
+      tx,
+      at,
+      'partition-governance',
+      partitionId,
+      scope,
+      { partition: partitionId, soExcluded: true, at: at.toISOString() },
+      {
+        action: 'partition.exclude-so',
+        actor,
+        partitionId,
+        details: { partition: manifest.partition.name },
+      },
+    );
+  }
+  const able = await core.governance.approvers.able(tx);
+  for (const entry of manifest.governance) {
+    const body = isObject(entry['body']) ? entry['body'] : {};
+    if (entry['kind'] === 'role') {
+      const principal = isText(body['principal']) ? body['principal'] : '';
+      const role = isText(body['role']) ? body['role'] : '';
+      if (body['state'] !== 'active') continue;
+      const p = await core.governance.roles.principal(tx, principal);
+      if (p?.body.state !== 'active' || !(ROLES as readonly string[]).includes(role)) {
+        skipped.push(`role:${principal}/${role}`);
+        continue;
+      }
+      await core.governance.roles.grant(tx, at, principal, role as Role, scope, actor);
+    } else if (entry['kind'] === 'rule') {
+      const operation = isText(body['operation']) ? body['operation'] : '';
+      if (body['rule'] === null) continue;
+      let rule: QuorumRule;
+      try {
+        rule = parseRule(body['rule']);
+      } catch {
+        skipped.push(`rule:${operation}`);
+        continue;
+      }
+      if (
+        !(OPERATION_CLASSES as readonly string[]).includes(operation) ||
+        !satisfiable(rule, able)
+      ) {
+        skipped.push(`rule:${operation}`);
+        continue;
+      }
+      const cls = operation as OperationClass;
+      const current = await core.governance.quorum.get(tx, scope, cls);
+      await core.governance.quorum.set(tx, at, current, rule, actor, partitionId);
+    }
+  }
+  return skipped;
+}
+
+/**
+ * Restores a bundle: a new partition (device quorum, partition.restore) or over the partition of
+ * that name (its own quorum, partition.restore.over), which must be the bundle's partition or
+ * restored from it, at a serial not older unless the approved statement allows rollback. The
+ * partition's attestation and timestamp keys are certified anew by this device; every key keeps
+ * its attributes, state and policy, and names where it came from.
+ */
+export function restorePartition(
+  core: Core,
+  bytes: Uint8Array,
+  options: RestoreOptions = {},
+  authority?: RequestAuthority | PresentedAuthority,
+): Promise<RestoreResult> {
+  const op: Operation = { action: 'partition.restore' };
+  return core.guard(op, async () => {
+    await core.governance.requireOpenRequest(authority);
+    const { parsed, manifest } = await verifiedBundle(core, bytes);
+    const name = options.name ?? manifest.partition.name;
+    checkName('partition', name);
+    op.details = { partition: name, serial: String(manifest.serial) };
+    const digest = bundleDigest(bytes);
+    const existing = await core.rows.partitionByName(core.store, name);
+    const allowRollback = options.allowRollback === true;
+    const call: GovernedCall =
+      existing === undefined
+        ? { action: 'partition.restore', params: { name, bundle: digest, allowRollback } }
+        : {
+            action: 'partition.restore.over',
+            partitionId: existing.id,
+            params: { partition: existing.id, bundle: digest, allowRollback },
+          };
+    if (existing !== undefined) op.partitionId = existing.id;
+    const escrowed = { ...call, escrow: { bundle: toBase64(bytes) } };
+    const grant = await core.governance.authorizeOperator(authority, op, escrowed);
+    const records = await openRecords(core, parsed, manifest);
+    try {
+      const check = async (r: StoreReader, row: PartitionRow): Promise<void> => {
+        const self =
+          row.id === manifest.source.partition && core.deviceId === manifest.source.device;
+        const from = await lastRestore(core, r, row.id);
+        const related =
+          self ||
+          (from !== undefined &&
+            from.device === manifest.source.device &&
+            from.partition === manifest.source.partition);
+        if (!related) {
+          throw new HsmError(
+            'backup-source-mismatch',
+            "the partition is neither the bundle's partition nor restored from it",
+            { details: { partition: row.name } },
+          );
+        }
+        const current = self ? await lastSerial(core, r, row.id) : (from?.serial ?? 0);
+        if (manifest.serial < current && !allowRollback) {
+          throw new HsmError(
+            'backup-rollback',
+            "the bundle is older than the partition's last backup or restore",
+            { details: { partition: row.name, serial: manifest.serial, current } },
+          );
+        }
+      };
+      if (existing !== undefined) await check(core.store, existing);
+      const partitionId = existing?.id ?? randomUUID();
+      const device = toDeviceInfo(await core.device(core.store));
+      const deviceCert = certificateFacts(device.certificate);
+      const signer = await deviceSigner(core, core.store);
+      const att = manifest.keys.find((k) => k.role === 'partition-attestation');
+      const ts = manifest.keys.find((k) => k.role === 'partition-timestamp');
+      if (att === undefined || ts === undefined) throw invalid('the partition keys are missing');
+      const now = core.clock.now();
+      // Over a partition: its own keys are the bundle's (a partition's attestation and timestamp
+      // keys never change), and its certificates stay; a new partition's are issued here.
+      const certs =
+        existing !== undefined
+          ? {
+              attestationCertificate: new Uint8Array(existing.attestation_certificate),
+              timestampCertificate: new Uint8Array(existing.timestamp_certificate),
+            }
+          : await issuePartitionCertificates({
+              partitionName: name,
+              ids: { deviceId: core.deviceId, partitionId },
+              subjectBase: { country: device.country, organization: device.organization },
+              issuer: { name: deviceCert.subject, spki: signer.spki },
+              issuerNotAfter: deviceCert.notAfter,
+              signer,
+              attestationSpki: Buffer.from(att.public, 'hex'),
+              timestampSpki: Buffer.from(ts.public, 'hex'),
+              now,
+            });
+      const policy: PartitionPolicy = {
+        ...DEFAULT_PARTITION_POLICY,
+        ...(manifest.partition.policy as Partial<PartitionPolicy>),
+      };
+      return await core.store.tx(async (tx) => {
+        await grant.check(tx, now);
+        const current = await core.rows.partitionByName(tx, name);
+        if ((current?.id ?? undefined) !== existing?.id) {
+          throw new HsmError('store-busy', 'the partition changed meanwhile');
+        }
+        if (current !== undefined) await check(tx, current);
+        const seq = await core.audit(tx, now, {
+          actor: op.actor,
+          action: 'partition.restore',
+          partitionId,
+          outcome: 'success',
+          details: {
+            partition: name,
+            sourceDevice: manifest.source.device,
+            sourcePartition: manifest.source.partition,
+            serial: manifest.serial,
+            backupAt: manifest.createdAt,
+            sourceHead: manifest.source.auditHead,
+            bundle: digest,
+            keys: manifest.keys.length,
+            replaced: current !== undefined,
+            ...(allowRollback ? { allowRollback: true } : {}),
+          },
+        });
+        const row = core.rows.sealPartition({
+          id: partitionId,
+          name,
+          policy_json: JSON.stringify(policy),
+          attestation_certificate: Buffer.from(certs.attestationCertificate),
+          timestamp_certificate: Buffer.from(certs.timestampCertificate),
+          created_at: current?.created_at ?? now.toISOString(),
+          audit_seq: seq,
+        });
+        const restored = manifest.keys.filter((k) => current === undefined || k.role === 'user');
+        if (current === undefined) {
+          await tx.partitions.insert(row);
+        } else {
+          // The keys it held are destroyed, each with its entry (a row put back is detected).
+          for (const old of await core.rows.keysOfPartition(tx, current.id)) {
+            if (old.role !== 'user') {
+              const same = manifest.keys.find((k) => k.role === old.role);
+              if (same?.public !== Buffer.from(publicKeyOf(old)).toString('hex')) {
+                throw new HsmError(
+                  'backup-source-mismatch',
+                  "the partition's own keys are not the bundle's",
+                  { details: { partition: name } },
+                );
+              }
+              continue;
+            }
+            await core.audit(tx, now, {
+              actor: op.actor,
+              action: 'key.destroy',
+              partitionId,
+              keyId: old.id,
+              outcome: 'success',
+              details: { label: old.label, restore: true },
+            });
+            if (!(await tx.keys.delete(old.id, old.mac!))) {
+              throw integrityError('key', 'the row changed under its transaction', {
+                keyId: old.id,
+              });
+            }
+          }
+          await replacePartitionRow(tx, row, current);
+        }
+        for (const k of restored) {
+          const algorithm = k.algorithm as HsmAlgorithm;
+          const id = randomUUID();
+          const restoredFrom: RestoredFrom = {
+            device: manifest.source.device,
+            partition: manifest.source.partition,
+            key: k.id,
+            serial: manifest.serial,
+            backupAt: manifest.createdAt,
+          };
+          const attributes = { ...(k.attributes as unknown as KeyAttributes), restoredFrom };
+          await tx.keys.insert(
+            core.rows.sealKey({
+              id,
+              partition_id: partitionId,
+              label: k.label,
+              role: k.role,
+              kind: rowKind(algorithm),
+              algorithm,
+              spki: Buffer.from(k.public, 'hex'),
+              attributes_json: JSON.stringify(attributes),
+              state: k.state,
+              created_at: k.createdAt,
+              invalidated_at: k.invalidatedAt,
+              wrapped: sealPrivateKey(
+                core.keys.kek,
+                algorithm,
+                loadKey(algorithm, records.get(k.id)!),
+                keyAad(core.deviceId, partitionId, id),
+              ),
+              audit_seq: seq,
+            }),
+          );
+        }
+        // A new partition takes the source's roles and rules where they can hold here; over a
+        // partition, its own governance stays (it approved this restore).
+        const skippedGovernance =
+          current === undefined
+            ? await restoreGovernance(core, tx, now, manifest, partitionId, op.actor)
+            : [];
+        await grant.done(tx, now, {
+          partition: partitionId,
+          serial: manifest.serial,
+          skippedGovernance: skippedGovernance.join(' '),
+        });
+        return {
+          partition: toPartitionInfo(row),
+          serial: manifest.serial,
+          keys: manifest.keys.length,
+          replaced: current !== undefined,
+          skippedGovernance,
+        };
+      });
+    } finally {
+      for (const m of records.values()) m.fill(0);
+    }
+  });
+}
+
+async function replacePartitionRow(
+  tx: StoreTx,
+  row: PartitionRow,
+  current: PartitionRow,
+): Promise<void> {
+  // The policy changes (certificates stay): compare-and-set of the row.
+  if (!(await tx.partitions.updatePolicy(row, current.mac!))) {
+    throw integrityError('partition', 'the row changed under its transaction', {
+      partitionId: current.id,
+    });
+  }
+}

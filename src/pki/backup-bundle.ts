@@ -1,0 +1,464 @@
+// The partition backup bundle's ASN.1 (README "Backup and migration"): a CMS SignedData
+// (RFC 5652 5) by the source partition's attestation key, its certificates root -> device ->
+// partition included, whose eContent is a CMS AuthEnvelopedData (RFC 5083) under AES-256-GCM
+// (RFC 5084); the manifest travels as an authenticated attribute (readable without decrypting,
+// covered by the GCM tag and by the signature), the sealed key records as the encrypted content.
+// Encoding, strict parsing and the checks that need no secret: the signature and the fixed
+// root -> device -> partition chain. No private keys here: the caller signs and encrypts.
+import { sha256, sha384, sha512 } from '@noble/hashes/sha2.js';
+import { shake128, shake256 } from '@noble/hashes/sha3.js';
+import {
+  CMS_DIGESTS,
+  encodeSignatureAlgorithm,
+  keyAlgorithmInfo,
+  verifySignature,
+} from './algorithms.js';
+import { parseCertificateFields, type CertificateFields } from './certificate.js';
+import {
+  algorithmIdentifier,
+  compareBytes,
+  contextConstructed,
+  contextPrimitive,
+  integer,
+  octetString,
+  oid,
+  seq,
+  setOf,
+  tlv,
+} from './der-writer.js';
+import {
+  assertStrictDer,
+  childrenOf,
+  contentOf,
+  encodingOf,
+  expectTag,
+  readOctets,
+  readOid,
+  readTlv,
+  readUnsigned,
+  type Tlv,
+} from './der.js';
+import { PkiError } from './errors.js';
+import { parseHsmRole, type HsmRole } from './hsm-role.js';
+import {
+  id_aa_attestampBackupManifest,
+  id_aes256_GCM,
+  id_aes256_wrap,
+  id_ce_hsmRole,
+  id_contentType,
+  id_ct_attestampBackupRecords,
+  id_ct_authEnvelopedData,
+  id_messageDigest,
+  id_signedData,
+} from './oids.js';
+import type { Signer } from './signer.js';
+import { toHex } from '../shared/index.js';
+
+/** Largest bundle accepted: a partition of thousands of keys is a few MiB; more is hostile. */
+export const MAX_BUNDLE_BYTES = 64 * 1024 * 1024;
+
+/** GCM nonce (RFC 5084 3.2: 12 octets recommended) and tag length (16: the full tag). */
+export const BUNDLE_NONCE_LENGTH = 12;
+export const BUNDLE_TAG_LENGTH = 16;
+
+/**
+ * A recipient of the content-encryption key. `kek`: KEKRecipientInfo (RFC 5652 6.2.3), the CEK
+ * wrapped with RFC 3394 AES key wrap (id-aes256-wrap) under a backup-domain key named by its id.
+ */
+export interface BundleKekRecipient {
+  readonly kind: 'kek';
+  /** KEKIdentifier.keyIdentifier: the UTF-8 of the backup domain's id. */
+  readonly keyIdentifier: Uint8Array;
+  readonly encryptedKey: Uint8Array;
+}
+
+export type BundleRecipient = BundleKekRecipient;
+
+const bad = (message: string): never => {
+  throw new PkiError('asn1-schema', `backup bundle: ${message}`);
+};
+
+const digests: Readonly<Record<string, (d: Uint8Array) => Uint8Array>> = {
+  [CMS_DIGESTS.sha256.oid]: (d) => sha256(d),
+  [CMS_DIGESTS.sha384.oid]: (d) => sha384(d),
+  [CMS_DIGESTS.sha512.oid]: (d) => sha512(d),
+  [CMS_DIGESTS.shake128.oid]: (d) => shake128(d, { dkLen: 32 }),
+  [CMS_DIGESTS.shake256.oid]: (d) => shake256(d, { dkLen: 64 }),
+};
+
+/**
+ * The authenticated attributes (RFC 5083 2.1: contentType MUST be present when the content is
+ * not id-data) as the SET OF encoding that is the GCM additional data:
+ *   AuthAttributes ::= SET SIZE (1..MAX) OF Attribute
+ *   Attribute { id-aa-attestampBackupManifest, SET { OCTET STRING (RFC 8785 JSON) } }
+ */
+export function encodeBundleAuthAttributes(manifest: Uint8Array): Uint8Array {
+  return setOf(
+    seq(oid(id_contentType), setOf(oid(id_ct_attestampBackupRecords))),
+    seq(oid(id_aa_attestampBackupManifest), setOf(octetString(manifest))),
+  );
+}
+
+/**
+ * AuthEnvelopedData ::= SEQUENCE {
+ *   version CMSVersion (0),
+ *   recipientInfos RecipientInfos,
+ *   authEncryptedContentInfo EncryptedContentInfo,
+ *   authAttrs [1] IMPLICIT AuthAttributes,
+ *   mac MessageAuthenticationCode }
+ * EncryptedContentInfo ::= SEQUENCE { contentType id-ct-attestampBackupRecords,
+ *   contentEncryptionAlgorithm { id-aes256-GCM, GCMParameters { aes-nonce, aes-ICVlen 16 } },
+ *   encryptedContent [0] IMPLICIT OCTET STRING }
+ * KEKRecipientInfo ::= [2] IMPLICIT SEQUENCE { version 4, kekid KEKIdentifier,
+ *   keyEncryptionAlgorithm id-aes256-wrap, encryptedKey OCTET STRING }
+ */
+export function encodeAuthEnvelopedData(parts: {
+  readonly recipients: readonly BundleRecipient[];
+  readonly nonce: Uint8Array;
+  readonly ciphertext: Uint8Array;
+  readonly tag: Uint8Array;
+  readonly authAttributes: Uint8Array;
+}): Uint8Array {
+  const recipients = parts.recipients.map((r) =>
+    contextConstructed(
+      2,
+      integer(4),
+      seq(octetString(r.keyIdentifier)),
+      algorithmIdentifier(id_aes256_wrap),
+      octetString(r.encryptedKey),
+    ),
+  );
+  const attrs = Uint8Array.from(parts.authAttributes);
+  attrs[0] = 0xa1; // [1] IMPLICIT SET OF
+  return seq(
+    integer(0),
+    setOf(...recipients),
+    seq(
+      oid(id_ct_attestampBackupRecords),
+      algorithmIdentifier(id_aes256_GCM, seq(octetString(parts.nonce), integer(BUNDLE_TAG_LENGTH))),
+      contextPrimitive(0, parts.ciphertext),
+    ),
+    attrs,
+    octetString(parts.tag),
+  );
+}
+
+/** The SignerInfo digest the signer's algorithm names, with its function. */
+function cmsDigestOf(signer: Signer): { oid: string; fn: (d: Uint8Array) => Uint8Array } {
+  const { oid: dOid } = CMS_DIGESTS[keyAlgorithmInfo(signer.algorithm).cmsDigest];
+  const fn = digests[dOid];
+  if (fn === undefined) throw new PkiError('algorithm-unsupported', 'no digest for the signer');
+  return { oid: dOid, fn };
+}
+
+/**
+ * ContentInfo { id-signedData, [0] SignedData { version 3, digestAlgorithms, encapContentInfo
+ * { id-ct-authEnvelopedData, [0] OCTET STRING }, certificates [0] (the signer's chain),
+ * signerInfos { SignerInfo v1 (IssuerAndSerialNumber), signedAttrs contentType and
+ * messageDigest } } } (RFC 5652 5.1: version 3 because the eContentType is not id-data).
+ */
+export async function buildBackupSignedData(
+  content: Uint8Array,
+  signer: Signer,
+): Promise<Uint8Array> {
+  const leaf = signer.certificateChain[0];
+  if (leaf === undefined)
+    throw new PkiError('certificate-invalid', 'the signer has no certificate');
+  const cert = parseCertificateFields(leaf);
+  const d = cmsDigestOf(signer);
+  const digestAlgorithm = algorithmIdentifier(d.oid);
+  const signedAttrs = setOf(
+    seq(oid(id_contentType), setOf(oid(id_ct_authEnvelopedData))),
+    seq(oid(id_messageDigest), setOf(octetString(d.fn(content)))),
+  );
+  const signature = await signer.sign(signedAttrs);
+  const attrsImplicit = Uint8Array.from(signedAttrs);
+  attrsImplicit[0] = 0xa0;
+  const signerInfo = seq(
+    integer(1),
+    seq(cert.issuer, tlv(0x02, cert.serialNumber)),
+    digestAlgorithm,
+    attrsImplicit,
+    encodeSignatureAlgorithm(signer.algorithm),
+    octetString(signature),
+  );
+  // CertificateSet is a SET OF: sorted by encoding (X.690 11.6).
+  const certs = [...signer.certificateChain].sort(compareBytes);
+  const signedData = seq(
+    integer(3),
+    setOf(digestAlgorithm),
+    seq(oid(id_ct_authEnvelopedData), contextConstructed(0, octetString(content))),
+    tlv(0xa0, ...certs),
+    setOf(signerInfo),
+  );
+  return seq(oid(id_signedData), contextConstructed(0, signedData));
+}
+
+/** A parsed bundle: every field the checks and the restore read, as bytes of the input. */
+export interface ParsedBundle {
+  readonly certificates: readonly Uint8Array[];
+  readonly signer: {
+    readonly issuer: Uint8Array;
+    readonly serial: Uint8Array;
+    readonly digestAlgorithm: string;
+    /** The signed attributes with the SET OF tag (RFC 5652 5.4: what the signature covers). */
+    readonly signedAttrs: Uint8Array;
+    readonly contentType: string | undefined;
+    readonly messageDigest: Uint8Array | undefined;
+    readonly signatureAlgorithm: Uint8Array;
+    readonly signature: Uint8Array;
+  };
+  /** The eContent: the DER AuthEnvelopedData. */
+  readonly content: Uint8Array;
+  readonly recipients: readonly BundleRecipient[];
+  readonly nonce: Uint8Array;
+  readonly ciphertext: Uint8Array;
+  readonly tag: Uint8Array;
+  /** The authenticated attributes as the GCM additional data (SET OF tag). */
+  readonly authAttributes: Uint8Array;
+  /** The manifest attribute's octets (RFC 8785 JSON text). */
+  readonly manifest: Uint8Array;
+}
+
+function attributes(b: Uint8Array, set: Tlv): Map<string, Tlv[]> {
+  const out = new Map<string, Tlv[]>();
+  for (const a of childrenOf(b, set)) {
+    const [type, values] = childrenOf(b, expectTag(a, 0x30, 'attribute'));
+    const id = readOid(b, type);
+    // RFC 5652 5.3: an attribute type appears once.
+    if (out.has(id)) bad(`duplicate attribute ${id}`);
+    out.set(id, childrenOf(b, expectTag(values, 0x31, 'attribute values')));
+  }
+  return out;
+}
+
+function parseAuthEnveloped(
+  b: Uint8Array,
+): Omit<ParsedBundle, 'certificates' | 'signer' | 'content'> {
+  const top = readTlv(b, 0);
+  if (top.end !== b.length) bad('trailing bytes after the AuthEnvelopedData');
+  const f = childrenOf(b, expectTag(top, 0x30, 'AuthEnvelopedData'));
+  // RFC 5083 2.1: version 0; no originatorInfo, no unauthAttrs in this profile.
+  if (f.length !== 5 || readUnsigned(b, f[0]) !== 0n) bad('AuthEnvelopedData shape or version');
+  const recipients: BundleRecipient[] = [];
+  for (const ri of childrenOf(b, expectTag(f[1], 0x31, 'recipientInfos'))) {
+    const r = childrenOf(b, expectTag(ri, 0xa2, 'KEKRecipientInfo'));
+    if (r.length !== 4 || readUnsigned(b, r[0]) !== 4n) bad('KEKRecipientInfo version');
+    const kekid = childrenOf(b, expectTag(r[1], 0x30, 'KEKIdentifier'));
+    if (kekid.length !== 1) bad('KEKIdentifier with date or other attribute');
+    const alg = childrenOf(b, expectTag(r[2], 0x30, 'keyEncryptionAlgorithm'));
+    if (alg.length !== 1 || readOid(b, alg[0]) !== id_aes256_wrap) bad('key wrap algorithm');
+    recipients.push({
+      kind: 'kek',
+      keyIdentifier: readOctets(b, kekid[0]),
+      encryptedKey: readOctets(b, r[3]),
+    });
+  }
+  if (recipients.length === 0) bad('no recipient');
+  const eci = childrenOf(b, expectTag(f[2], 0x30, 'EncryptedContentInfo'));
+  if (eci.length !== 3 || readOid(b, eci[0]) !== id_ct_attestampBackupRecords) {
+    bad('encrypted content type');
+  }
+  const cea = childrenOf(b, expectTag(eci[1], 0x30, 'contentEncryptionAlgorithm'));
+  if (cea.length !== 2 || readOid(b, cea[0]) !== id_aes256_GCM) bad('content encryption algorithm');
+  const gcm = childrenOf(b, expectTag(cea[1], 0x30, 'GCMParameters'));
+  const nonce = readOctets(b, gcm[0]);
+  if (gcm.length !== 2 || nonce.length !== BUNDLE_NONCE_LENGTH) bad('GCM nonce');
+  if (readUnsigned(b, gcm[1]) !== BigInt(BUNDLE_TAG_LENGTH)) bad('GCM tag length');
+  const ct = expectTag(eci[2], 0x80, 'encryptedContent');
+  const attrsT = expectTag(f[3], 0xa1, 'authAttrs');
+  const authAttributes = Uint8Array.from(encodingOf(b, attrsT));
+  authAttributes[0] = 0x31; // RFC 5083 2.1: the AAD is the DER of the SET OF
+  const attrs = attributes(b, attrsT);
+  const type = attrs.get(id_contentType);
+  if (type?.length !== 1 || readOid(b, type[0]) !== id_ct_attestampBackupRecords) {
+    bad('authAttrs content type');
+  }
+  const manifest = attrs.get(id_aa_attestampBackupManifest);
+  if (manifest?.length !== 1) bad('no manifest');
+  if (attrs.size !== 2) bad('unknown authenticated attribute');
+  const tag = readOctets(b, f[4]);
+  if (tag.length !== BUNDLE_TAG_LENGTH) bad('mac length');
+  return {
+    recipients,
+    nonce,
+    ciphertext: contentOf(b, ct),
+    tag,
+    authAttributes,
+    manifest: readOctets(b, manifest![0]),
+  };
+}
+
+/** Parses a bundle (strict DER throughout); a structural fault is a PkiError. */
+export function parseBackupBundle(bytes: Uint8Array): ParsedBundle {
+  if (bytes.length > MAX_BUNDLE_BYTES) bad('too large');
+  assertStrictDer(bytes);
+  const b = bytes;
+  const ci = childrenOf(b, expectTag(readTlv(b, 0), 0x30, 'ContentInfo'));
+  if (ci.length !== 2 || readOid(b, ci[0]) !== id_signedData) bad('not a SignedData');
+  const sdT = childrenOf(b, expectTag(ci[1], 0xa0, 'content'))[0];
+  const sd = childrenOf(b, expectTag(sdT, 0x30, 'SignedData'));
+  // version, digestAlgorithms, encapContentInfo, certificates [0], signerInfos; no CRLs.
+  if (sd.length !== 5 || readUnsigned(b, sd[0]) !== 3n) bad('SignedData shape or version');
+  const eci = childrenOf(b, expectTag(sd[2], 0x30, 'encapContentInfo'));
+  if (eci.length !== 2 || readOid(b, eci[0]) !== id_ct_authEnvelopedData) {
+    bad('eContentType is not id-ct-authEnvelopedData');
+  }
+  const econtent = readOctets(b, childrenOf(b, expectTag(eci[1], 0xa0, 'eContent'))[0]);
+  const certificates = childrenOf(b, expectTag(sd[3], 0xa0, 'certificates')).map((t) => {
+    expectTag(t, 0x30, 'certificate');
+    return encodingOf(b, t);
+  });
+  const sis = childrenOf(b, expectTag(sd[4], 0x31, 'signerInfos'));
+  if (sis.length !== 1) bad('exactly one SignerInfo');
+  const si = childrenOf(b, expectTag(sis[0], 0x30, 'SignerInfo'));
+  if (si.length !== 6 || readUnsigned(b, si[0]) !== 1n) bad('SignerInfo shape or version');
+  const sid = childrenOf(b, expectTag(si[1], 0x30, 'IssuerAndSerialNumber'));
+  const digestAlgorithm = readOid(b, childrenOf(b, expectTag(si[2], 0x30, 'digestAlgorithm'))[0]);
+  const attrsT = expectTag(si[3], 0xa0, 'signedAttrs');
+  const signedAttrs = Uint8Array.from(encodingOf(b, attrsT));
+  signedAttrs[0] = 0x31; // RFC 5652 5.4: the signature covers the SET OF encoding
+  const attrs = attributes(b, attrsT);
+  const ct = attrs.get(id_contentType);
+  const md = attrs.get(id_messageDigest);
+  return {
+    certificates,
+    signer: {
+      issuer: encodingOf(b, expectTag(sid[0], 0x30, 'issuer')),
+      serial: contentOf(b, expectTag(sid[1], 0x02, 'serialNumber')),
+      digestAlgorithm,
+      signedAttrs,
+      contentType: ct?.length === 1 ? readOid(b, ct[0]) : undefined,
+      messageDigest: md?.length === 1 ? readOctets(b, md[0]) : undefined,
+      signatureAlgorithm: encodingOf(b, expectTag(si[4], 0x30, 'signatureAlgorithm')),
+      signature: readOctets(b, si[5]),
+    },
+    content: econtent,
+    ...parseAuthEnveloped(econtent),
+  };
+}
+
+/** The certificate of the bundle the SignerInfo names (issuer and serial), if any. */
+export function bundleSignerCertificate(p: ParsedBundle): CertificateFields | undefined {
+  for (const der of p.certificates) {
+    const c = parseCertificateFields(der);
+    if (
+      compareBytes(c.issuer, p.signer.issuer) === 0 &&
+      compareBytes(c.serialNumber, p.signer.serial) === 0
+    ) {
+      return c;
+    }
+  }
+  return undefined;
+}
+
+/**
+ * The signature checks (RFC 5652 5.4, 5.6, 11.1, 11.2): a signer certificate in the bundle,
+ * contentType id-ct-authEnvelopedData, messageDigest the digest of the eContent, the
+ * signature valid under the certificate's key. Undefined when all pass; else the failure.
+ */
+export async function bundleSignatureProblem(p: ParsedBundle): Promise<string | undefined> {
+  const cert = bundleSignerCertificate(p);
+  if (cert === undefined) return 'no certificate in the bundle matches the SignerInfo';
+  if (p.signer.contentType !== id_ct_authEnvelopedData) {
+    return 'the contentType attribute is not id-ct-authEnvelopedData';
+  }
+  const fn = digests[p.signer.digestAlgorithm];
+  if (fn === undefined) return 'the digest algorithm is not supported';
+  const md = p.signer.messageDigest;
+  if (md === undefined || compareBytes(md, fn(p.content)) !== 0) {
+    return 'the messageDigest attribute does not match the content';
+  }
+  const ok = await verifySignature(
+    cert.spki,
+    p.signer.signatureAlgorithm,
+    p.signer.signedAttrs,
+    p.signer.signature,
+  );
+  return ok ? undefined : 'the signature does not verify under the signer certificate';
+}
+
+function roleOf(c: CertificateFields): HsmRole | undefined {
+  const ext = c.extensions.find((e) => e.oid === id_ce_hsmRole);
+  if (ext === undefined) return undefined;
+  try {
+    return parseHsmRole(ext.value);
+  } catch {
+    return undefined;
+  }
+}
+
+/** The link child -> issuer: names chain, the issuer's signature verifies, both valid at `at`. */
+async function checkLink(
+  child: CertificateFields,
+  issuer: CertificateFields,
+  at: Date,
+  fail: (reason: string) => never,
+): Promise<void> {
+  if (compareBytes(child.issuer, issuer.subject) !== 0) fail('issuer name mismatch');
+  if (!(await verifySignature(issuer.spki, child.signatureAlgorithm, child.tbs, child.signature))) {
+    fail('a certificate signature does not verify');
+  }
+  for (const c of [child, issuer]) {
+    if (at < c.notBefore || at > c.notAfter) fail('a certificate is not valid now');
+  }
+}
+
+const chainFailure = (reason: string): never => {
+  throw new PkiError('certificate-invalid', `backup chain: ${reason}`);
+};
+
+/**
+ * A device certificate issued by the pinned root (byte for byte the caller's), valid at `at`,
+ * naming the device role (ARC.7.1): returns the device id. PkiError certificate-invalid else.
+ */
+export async function verifyDeviceCertificate(
+  device: Uint8Array,
+  root: Uint8Array,
+  at: Date,
+): Promise<string> {
+  const d = parseCertificateFields(device);
+  await checkLink(d, parseCertificateFields(root), at, chainFailure);
+  const role = roleOf(d);
+  if (role?.role !== 'device' || role.deviceId === undefined) chainFailure('no device role');
+  return role!.deviceId!;
+}
+
+/**
+ * The fixed chain an HSM checks before it opens a bundle: exactly three certificates, the
+ * pinned root (byte for byte), a device certificate signed by it, and the SignerInfo's
+ * partition attestation certificate signed by that device, each valid at `at` and naming its
+ * HSM role (ARC.7.1). Returns the device and partition ids the certificates name; throws
+ * PkiError certificate-invalid with the reason. The verifier runs full RFC 5280 validation.
+ */
+export async function verifyBundleChain(
+  p: ParsedBundle,
+  root: Uint8Array,
+  at: Date,
+): Promise<{ deviceId: string; partitionId: string }> {
+  const fail = chainFailure;
+  if (p.certificates.length !== 3) fail('not exactly root, device and partition certificates');
+  const leaf = bundleSignerCertificate(p) ?? fail('no signer certificate');
+  if (!p.certificates.some((c) => compareBytes(c, root) === 0))
+    fail('the root is not the pinned root');
+  const device = p.certificates.find(
+    (c) => compareBytes(c, root) !== 0 && compareBytes(c, leaf.der) !== 0,
+  );
+  if (device === undefined) fail('no device certificate');
+  const deviceId = await verifyDeviceCertificate(device!, root, at);
+  await checkLink(leaf, parseCertificateFields(device!), at, fail);
+  const pRole = roleOf(leaf);
+  if (
+    pRole?.role !== 'partition-attestation' ||
+    pRole.deviceId !== deviceId ||
+    pRole.partitionId === undefined
+  ) {
+    fail('the signer is not a partition attestation key of that device');
+  }
+  return { deviceId, partitionId: pRole!.partitionId! };
+}
+
+/** The digest of a bundle's bytes that statements and audit entries name (SHA-256, hex). */
+export function bundleDigest(bytes: Uint8Array): string {
+  return toHex(sha256(bytes));
+}
