@@ -5,8 +5,14 @@
 // id-Ed25519). With the purpose sign, a node signs with its curve's scheme: low-S ECDSA-SHA-256
 // on secp256k1 (BIP 62), ECDSA-SHA-256 on P-256, pure Ed25519 (RFC 8032). No PKCS#8: such a key
 // is imported from a seed or an extended private key (keys/hd.ts).
-import { createPublicKey, randomBytes, verify, type KeyObject } from 'node:crypto';
-import { ed25519 } from '@noble/curves/ed25519.js';
+import {
+  createPrivateKey,
+  createPublicKey,
+  randomBytes,
+  sign,
+  verify,
+  type KeyObject,
+} from 'node:crypto';
 import { p256 } from '@noble/curves/nist.js';
 import { secp256k1 } from '@noble/curves/secp256k1.js';
 import { sha256 } from '@noble/hashes/sha2.js';
@@ -125,6 +131,22 @@ function withNode<T>(
   }
 }
 
+/** RFC 8410 PrivateKeyInfo of an Ed25519 key up to its 32-byte seed (CurvePrivateKey). */
+const ED25519_PKCS8_PREFIX = Buffer.from('302e020100300506032b657004220420', 'hex');
+
+/**
+ * Pure Ed25519 (RFC 8032) with node:crypto over a SLIP-10 node's 32-byte private key, which is
+ * the Ed25519 seed; the DER copy that holds it is zeroed after use.
+ */
+function signEd25519(seed: Uint8Array, data: Uint8Array): Uint8Array {
+  const der = Buffer.concat([ED25519_PKCS8_PREFIX, seed]);
+  try {
+    return sign(null, data, createPrivateKey({ key: der, format: 'der', type: 'pkcs8' }));
+  } finally {
+    der.fill(0);
+  }
+}
+
 function hdMechanism(name: HdAlgorithm): Mechanism {
   const curve = HD_ALGORITHMS[name];
   const ecdsaCurve = ECDSA_CURVES[curve];
@@ -179,7 +201,7 @@ function hdMechanism(name: HdAlgorithm): Mechanism {
     },
     sign: (key, data) =>
       ecdsaCurve === undefined
-        ? withNode(name, key, (node) => ed25519.sign(data, node.privateKey))
+        ? withNode(name, key, (node) => signEd25519(node.privateKey, data))
         : signDigest!(key, sha256(data)),
     verifier(spki) {
       const publicKey = boundKey(spki);

@@ -658,16 +658,23 @@ describe('one adapter holds the @noble/curves options', () => {
       .map((f) => relative(SRC, f));
     // The verifier's two families, the HSM's one adapter for signing a digest (private
     // scalars stay in src/hsm), and point and scalar arithmetic that neither signs nor
-    // verifies: key derivation (BIP 32, SLIP-10) and blockchain addresses.
+    // verifies: key derivation (BIP 32, SLIP-10), the point encodings of derivable keys' SPKIs,
+    // and blockchain addresses.
     expect(importers.sort()).toEqual([
       join('hsm', 'hd', 'bip32.ts'),
       join('hsm', 'hd', 'slip10.ts'),
+      join('hsm', 'mechanisms', 'hd-keys.ts'),
       join('hsm', 'mechanisms', 'noble-ecdsa.ts'),
       join('pki', 'algorithms', 'ecdsa.ts'),
       join('pki', 'algorithms', 'eddsa.ts'),
       join('pki', 'blockchain-addresses.ts'),
     ]);
-    for (const f of ['hsm/hd/bip32.ts', 'hsm/hd/slip10.ts', 'pki/blockchain-addresses.ts']) {
+    for (const f of [
+      'hsm/hd/bip32.ts',
+      'hsm/hd/slip10.ts',
+      'hsm/mechanisms/hd-keys.ts',
+      'pki/blockchain-addresses.ts',
+    ]) {
       expect(readFileSync(join(SRC, f), 'utf8'), f).not.toMatch(/\.(sign|verify)\(/);
     }
     const hsmSide = readFileSync(join(SRC, 'hsm', 'mechanisms', 'noble-ecdsa.ts'), 'utf8');
