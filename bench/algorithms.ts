@@ -6,14 +6,15 @@ import { spawnSync } from 'node:child_process';
 import { generateKeyPairSync, randomBytes, sign } from 'node:crypto';
 import { accessSync, constants } from 'node:fs';
 import { join } from 'node:path';
+import { isHdAlgorithm } from '../src/hsm/index.js';
 import {
   HSM_ALGORITHMS,
-  isSignatureAlgorithm,
   mechanismFor,
+  type HsmAlgorithm,
   type PrivateKeyHandle,
 } from '../src/hsm/key-crypto.js';
 import { pqBackend, pqParameters } from '../src/hsm/pq/index.js';
-import { keyAlgorithmInfo, type KeyAlgorithm } from '../src/pki/index.js';
+import { isKeyAlgorithm, keyAlgorithmInfo } from '../src/pki/index.js';
 
 export interface Rate {
   readonly perSec: number;
@@ -57,11 +58,23 @@ export function summary(values: readonly number[]): Summary {
   return { median: quantile(s, 0.5), iqr: quantile(s, 0.75) - quantile(s, 0.25) };
 }
 
+/** Which code signs with a key of the algorithm. */
+function backendOf(name: HsmAlgorithm): string {
+  if (isKeyAlgorithm(name)) {
+    return keyAlgorithmInfo(name).postQuantum === true
+      ? pqBackend(pqParameters(name).name).name
+      : 'node:crypto';
+  }
+  // A derivable ECDSA key signs its digest with @noble/curves from the node's scalar.
+  if (isHdAlgorithm(name) && name !== 'slip10-ed25519') return '@noble/curves';
+  return 'node:crypto';
+}
+
 /** A key of each algorithm; an algorithm whose PKCS#8 another one's key loads into reuses it. */
 async function keysFor(
-  algorithms: readonly KeyAlgorithm[],
-): Promise<Map<KeyAlgorithm, PrivateKeyHandle>> {
-  const keys = new Map<KeyAlgorithm, PrivateKeyHandle>();
+  algorithms: readonly HsmAlgorithm[],
+): Promise<Map<HsmAlgorithm, PrivateKeyHandle>> {
+  const keys = new Map<HsmAlgorithm, PrivateKeyHandle>();
   for (const name of algorithms) {
     const mechanism = mechanismFor(name);
     let key: PrivateKeyHandle | undefined;
@@ -85,9 +98,9 @@ export interface SignRateOptions {
   readonly rounds: number;
   readonly sliceMs: number;
   /** Algorithms measured with one signature per round (seconds each: SLH-DSA). */
-  readonly slow: (name: KeyAlgorithm) => boolean;
+  readonly slow: (name: HsmAlgorithm) => boolean;
   /** Slow algorithms skipped (the quick run): reported as not measured. */
-  readonly skipSlow: (name: KeyAlgorithm) => boolean;
+  readonly skipSlow: (name: HsmAlgorithm) => boolean;
 }
 
 /**
@@ -96,8 +109,10 @@ export interface SignRateOptions {
  */
 export async function signRates(
   options: SignRateOptions,
-): Promise<ReadonlyMap<KeyAlgorithm, Rate | undefined>> {
-  const algorithms = HSM_ALGORITHMS.filter(isSignatureAlgorithm);
+): Promise<ReadonlyMap<HsmAlgorithm, Rate | undefined>> {
+  // Every key algorithm whose mechanism signs: those of src/pki (certificates, tokens), and the
+  // blockchain keys (secp256k1, and a derivable key's own node).
+  const algorithms = HSM_ALGORITHMS.filter((n) => mechanismFor(n).sign !== undefined);
   const measured = algorithms.filter((n) => !(options.slow(n) && options.skipSlow(n)));
   const keys = await keysFor(measured);
   const reference = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey;
@@ -105,7 +120,7 @@ export async function signRates(
   const p256 = (): void => {
     sign('sha256', tbs, { key: reference, dsaEncoding: 'der' });
   };
-  const out = new Map<KeyAlgorithm, Rate | undefined>();
+  const out = new Map<HsmAlgorithm, Rate | undefined>();
   for (const name of algorithms) {
     const key = keys.get(name);
     if (key === undefined) {
@@ -127,12 +142,11 @@ export async function signRates(
       cases.push(slow ? sliceOps(0, op) : sliceOps(options.sliceMs, op));
     }
     const ratio = summary(cases.map((c, i) => c / refs[i]!));
-    const info = keyAlgorithmInfo(name);
     out.set(name, {
       perSec: summary(cases).median,
       toP256: ratio.median,
       toP256Iqr: ratio.iqr,
-      backend: info.postQuantum === true ? pqBackend(pqParameters(name).name).name : 'node:crypto',
+      backend: backendOf(name),
     });
   }
   return out;

@@ -21,14 +21,14 @@ import pg from 'pg';
 import { node26Rates, signRates, sliceOps, summary as summaryOf } from './algorithms.js';
 import { apiSignLoad, writeApiBenchFiles, type ApiLoad } from './api-load.js';
 import { mechanismFor } from '../src/hsm/key-crypto.js';
-import { createFactory, Hsm } from '../src/hsm/index.js';
+import { createFactory, Hsm, type HsmAlgorithm } from '../src/hsm/index.js';
 import {
   der,
   id_sha256,
   id_tsaPolicyBaseline,
   id_tsaPolicyPostQuantum,
+  isKeyAlgorithm,
   keyAlgorithmInfo,
-  type KeyAlgorithm,
 } from '../src/pki/index.js';
 import { systemClock } from '../src/shared/index.js';
 import { Archive, createSystemTimeSource, TimeStampService } from '../src/tsa/index.js';
@@ -353,8 +353,8 @@ async function main(): Promise<void> {
     // 1b. Every signature algorithm of the HSM through its mechanism, against P-256 in the same
     // rounds. SLH-DSA signs in seconds with @noble/post-quantum: one signature a round, and none
     // with --quick; nor RSA-4096, whose two keys alone take seconds to generate on a busy machine.
-    const slowSet = (name: KeyAlgorithm): boolean =>
-      keyAlgorithmInfo(name).mechanism === 'slh-dsa' ||
+    const slowSet = (name: HsmAlgorithm): boolean =>
+      (isKeyAlgorithm(name) && keyAlgorithmInfo(name).mechanism === 'slh-dsa') ||
       (QUICK && (name === 'rsa-4096' || name === 'rsa-pss-4096'));
     const rates = await signRates({
       rounds: QUICK ? 2 : 6,
