@@ -209,7 +209,9 @@ describe('attestamp-verify without what it needs', () => {
   it('--help exits 0 and explains the trust model', () => {
     const r = runVerify(['--help'], { cwd });
     expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(/^Usage: attestamp-verify chain\|evidence\|certificate\|token /);
+    expect(r.stdout).toMatch(
+      /^Usage: attestamp-verify chain\|evidence\|certificate\|token\|backup /,
+    );
     expect(r.stdout).toContain('Trust comes only from the anchors you give');
     expect(r.stdout).toContain('nothing is fetched and no anchor means failure');
     expect(r.stdout).toContain('--anchor-sha256');
