@@ -22,6 +22,9 @@ export type KeyState = Key['state'];
 export type Decision = 'approve' | 'reject';
 export type GenerateKeyBody =
   paths['/v1/partitions/{partition}/keys']['post']['requestBody']['content']['application/json'];
+/** A key to import: exactly one of pkcs8, seed (with algorithm) or xprv. */
+export type ImportKeyBody =
+  paths['/v1/partitions/{partition}/keys/import']['post']['requestBody']['content']['application/json'];
 export type Officer = Schemas['Officer'];
 export type Role = Schemas['Role'];
 export type RoleChange = Schemas['RoleChange'];
@@ -168,6 +171,11 @@ export interface ApiClient {
   listKeys(partition: string, state?: KeyState): Promise<Key[]>;
   getKey(partition: string, label: string): Promise<Key>;
   generateKey(partition: string, body: GenerateKeyBody, idempotencyKey?: string): Promise<Key>;
+  /**
+   * Imports a key when the partition's policy allows import: a PKCS#8 private key (base64), or
+   * a derivable key from a seed (base64, with its algorithm) or an extended private key.
+   */
+  importKey(partition: string, body: ImportKeyBody, idempotencyKey?: string): Promise<Key>;
   sign(partition: string, label: string, input: SignInput): Promise<SignResult>;
   verify(
     partition: string,
@@ -422,6 +430,18 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
     generateKey: async (partition, body, idempotencyKey) =>
       unwrap(
         await raw.POST('/v1/partitions/{partition}/keys', {
+          params: {
+            path: { partition },
+            ...(idempotencyKey === undefined
+              ? {}
+              : { header: { 'Idempotency-Key': idempotencyKey } }),
+          },
+          body,
+        }),
+      ),
+    importKey: async (partition, body, idempotencyKey) =>
+      unwrap(
+        await raw.POST('/v1/partitions/{partition}/keys/import', {
           params: {
             path: { partition },
             ...(idempotencyKey === undefined

@@ -12,6 +12,7 @@ export type {
   Decision,
   Device,
   GenerateKeyBody,
+  ImportKeyBody,
   DeriveChildBody,
   KeyAddress,
   KeyAddressType,

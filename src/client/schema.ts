@@ -226,7 +226,14 @@ export interface paths {
     };
     get?: never;
     put?: never;
-    /** Imports a PKCS#8 private key, when the partition policy allows import. */
+    /**
+     * Imports a PKCS#8 private key or a derivable key, when the partition policy allows import.
+     * @description The body carries exactly one of `pkcs8`, `seed` (with `algorithm`, a derivable key
+     *     algorithm: its master key, BIP 32 / SLIP-10 "Master key generation") or `xprv` (a
+     *     bip32-secp256k1 extended private key, xprv or tprv: the node it names, its version
+     *     bytes naming the network). A refusal of the body is a 400 problem whose `field` names
+     *     the field; the seed and the extended key are never echoed.
+     */
     post: operations['importKey'];
     delete?: never;
     options?: never;
@@ -1895,7 +1902,13 @@ export interface operations {
         'application/json': {
           label: components['schemas']['Name'];
           /** @description The PKCS#8 DER of the private key, base64. */
-          pkcs8: components['schemas']['Base64'];
+          pkcs8?: components['schemas']['Base64'];
+          /** @description The seed of a derivable key, 16 to 64 bytes, base64 (needs algorithm). */
+          seed?: string;
+          /** @description With seed, the derivable key algorithm (bip32-secp256k1, slip10-ed25519, slip10-p256). */
+          algorithm?: string;
+          /** @description An extended private key (xprv, tprv) in Base58Check. */
+          xprv?: string;
           /** @description RSA keys: sign with PSS. */
           pss?: boolean;
           extractable?: boolean;

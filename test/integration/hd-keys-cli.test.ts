@@ -12,7 +12,7 @@ import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isLowS } from '../../src/pki/index.js';
 import { startApiFixture, type ApiFixture } from '../helpers/api.js';
-import { runCli, runCliAsync, type CliResult } from '../helpers/cli.js';
+import { runCli, runCliAsync, runMain, type CliResult } from '../helpers/cli.js';
 import { BIP32_VECTORS } from '../helpers/hd-vectors.js';
 import { OFFICER } from '../helpers/hsm.js';
 import { schemaOf, validate } from '../helpers/json-schema.js';
@@ -265,6 +265,10 @@ describe('blockchain-key commands with --api', () => {
     f = await startApiFixture();
     cwd = tempDir('hd-cli-api-');
     writeFileSync(join(cwd, 'user.jwt'), await f.token('app-user', ['crypto-user'], ['default']));
+    writeFileSync(
+      join(cwd, 'officer.jwt'),
+      await f.token('app-officer', ['crypto-officer'], ['default']),
+    );
     writeFileSync(join(cwd, 'server-ca.pem'), f.serverCa.pem);
     remote = ['--api', f.api.url, '--api-token-file', 'user.jwt', '--api-ca', 'server-ca.pem'];
     await f.hsm.setPartitionPolicy('default', { importAllowed: true }, OFFICER);
@@ -296,5 +300,86 @@ describe('blockchain-key commands with --api', () => {
     const a = await run(['key', 'address', 'default', 'r0', '--type', 'p2wpkh']);
     expect(a.code, a.stderr).toBe(0);
     expect(documentOf(a, 'key-address').address).toBe('bc1qcr8te4kr609gcawutmrza0j4xv80jy8z306fyu');
+  });
+
+  it('imports a seed and an xprv, and prints xpubs, through the API', async () => {
+    const env = { ATTESTAMP_DATA: join(cwd, 'no-local-store') };
+    const officer = [...remote.slice(0, 2), '--api-token-file', 'officer.jwt', ...remote.slice(4)];
+    const run = (args: string[], as = remote) => runMain([...args, ...as], { cwd, env });
+    writeFileSync(join(cwd, 'v1.seed'), `${VECTOR.seed}\n`);
+    const seed = await run(
+      [
+        'key',
+        'import',
+        'default',
+        '--label',
+        'v1',
+        '--seed-file',
+        'v1.seed',
+        '--algorithm',
+        'bip32-secp256k1',
+        '--purposes',
+        'derive,sign,verify',
+        '--json',
+      ],
+      officer,
+    );
+    expect(seed.code, seed.stderr).toBe(0);
+    expect(documentOf(seed, 'key-show').algorithm).toBe('bip32-secp256k1');
+    const pub = await run(['key', 'public', 'default', 'v1', '--format', 'xpub', '--json']);
+    expect(pub.code, pub.stderr).toBe(0);
+    expect(documentOf(pub, 'key-public').xpub).toBe(VECTOR.chains[0]!.xpub);
+    const last = VECTOR.chains.at(-1)!;
+    const c = await run([
+      'key',
+      'derive-child',
+      'default',
+      'v1',
+      '--path',
+      prime(last.path),
+      '--new-label',
+      'v1-leaf',
+    ]);
+    expect(c.code, c.stderr).toBe(0);
+    const leaf = await run(['key', 'public', 'default', 'v1-leaf', '--format', 'xpub']);
+    expect(leaf.stdout).toBe(`${last.xpub}\n`);
+
+    writeFileSync(join(cwd, 'x2.xprv'), `${VECTOR.chains[2]!.xprv}\n`);
+    const x = await run(
+      ['key', 'import', 'default', '--label', 'x2', '--xprv-file', 'x2.xprv'],
+      officer,
+    );
+    expect(x.code, x.stderr).toBe(0);
+    expect(x.stdout).not.toContain(VECTOR.chains[2]!.xprv);
+    const xp = await run(['key', 'public', 'default', 'x2', '--format', 'xpub']);
+    expect(xp.stdout).toBe(`${VECTOR.chains[2]!.xpub}\n`);
+
+    // The API's refusals as the CLI's: an xpub given as the xprv, a short seed.
+    writeFileSync(join(cwd, 'pub.xprv'), `${VECTOR.chains[0]!.xpub}\n`);
+    const refused = await run(
+      ['key', 'import', 'default', '--label', 'no', '--xprv-file', 'pub.xprv'],
+      officer,
+    );
+    expect(refused.code).toBe(65);
+    expect(refused.stderr).toContain('xprv');
+    writeFileSync(join(cwd, 'short.seed'), '00'.repeat(15));
+    const short = await run(
+      [
+        'key',
+        'import',
+        'default',
+        '--label',
+        'no',
+        '--seed-file',
+        'short.seed',
+        '--algorithm',
+        'slip10-ed25519',
+      ],
+      officer,
+    );
+    expect(short.code).toBe(65);
+    expect(short.stderr).not.toContain('00'.repeat(15));
+    const pem = await run(['key', 'public', 'default', 'x2']);
+    expect(pem.code).toBe(64);
   });
 });

@@ -2,7 +2,16 @@
 // trash, restore, purge, export wrapped under an RSA public key, fresh attestation evidence
 // with a nonce, and the key attestation certificate; the same Hsm calls as `attestamp key`.
 import { X509Certificate } from 'node:crypto';
-import type { HsmAlgorithm, KeyPolicyInput, KeyPurpose, KeyState } from '../../hsm/index.js';
+import {
+  HD_ALGORITHMS,
+  HsmError,
+  isHdAlgorithm,
+  type HsmAlgorithm,
+  type KeyInfo,
+  type KeyPolicyInput,
+  type KeyPurpose,
+  type KeyState,
+} from '../../hsm/index.js';
 import { decodePem } from '../../pki/index.js';
 import { ApiError } from '../errors.js';
 import {
@@ -31,7 +40,10 @@ interface GenerateBody {
 
 interface ImportBody {
   readonly label: string;
-  readonly pkcs8: string;
+  readonly pkcs8?: string;
+  readonly seed?: string;
+  readonly algorithm?: string;
+  readonly xprv?: string;
   readonly pss?: boolean;
   readonly extractable?: boolean;
   readonly purposes?: readonly KeyPurpose[];
@@ -45,6 +57,76 @@ export function pemField(text: string, label: string, field: string): Uint8Array
     throw new ApiError('api-invalid-request', `${field} must be a PEM ${label}`, {
       details: { field },
     });
+  }
+}
+
+const invalid = (field: string, message: string): ApiError =>
+  new ApiError('api-invalid-request', message, { details: { field } });
+
+/** The one source of an import body (pkcs8, seed or xprv), or a 400 naming the field. */
+function importSource(b: ImportBody): 'pkcs8' | 'seed' | 'xprv' {
+  const given = (['pkcs8', 'seed', 'xprv'] as const).filter((f) => b[f] !== undefined);
+  if (given.length !== 1) {
+    throw invalid(
+      given[1] ?? 'pkcs8',
+      given.length === 0
+        ? 'give one of pkcs8, seed or xprv'
+        : `give one of pkcs8, seed or xprv, not ${given.join(' and ')}`,
+    );
+  }
+  const source = given[0]!;
+  if (source !== 'seed' && b.algorithm !== undefined) {
+    throw invalid('algorithm', 'algorithm goes with seed');
+  }
+  if (source !== 'pkcs8' && b.pss !== undefined) {
+    throw invalid('pss', 'pss goes with pkcs8');
+  }
+  return source;
+}
+
+/**
+ * Imports a derivable key from a seed or an extended private key. The seed and the xprv are
+ * never echoed: a refusal names the field only.
+ */
+async function importHd(
+  hsm: RouteContext['hsm'],
+  partition: string,
+  b: ImportBody,
+  source: 'seed' | 'xprv',
+): Promise<KeyInfo> {
+  const options = {
+    label: b.label,
+    ...(b.extractable === undefined ? {} : { extractable: b.extractable }),
+    ...(b.purposes === undefined ? {} : { purposes: b.purposes }),
+  };
+  if (source === 'xprv') {
+    try {
+      return await hsm.importHdKey(partition, { xprv: b.xprv! }, options);
+    } catch (error) {
+      // The HSM names the extended key 'extendedKey'; the body calls it xprv.
+      if (error instanceof HsmError && error.details?.field === 'extendedKey') {
+        throw new ApiError('api-invalid-request', error.message, {
+          details: { field: 'xprv' },
+        });
+      }
+      throw error;
+    }
+  }
+  const algorithm = b.algorithm;
+  if (algorithm === undefined || !isHdAlgorithm(algorithm)) {
+    throw invalid(
+      'algorithm',
+      `a seed is imported with algorithm one of ${Object.keys(HD_ALGORITHMS).join(', ')}`,
+    );
+  }
+  const seed = fromB64(b.seed!);
+  try {
+    if (seed.length < 16 || seed.length > 64) {
+      throw invalid('seed', 'a seed is 16 to 64 bytes (128 to 512 bits)');
+    }
+    return await hsm.importHdKey(partition, { seed, algorithm }, options);
+  } finally {
+    seed.fill(0);
   }
 }
 
@@ -87,7 +169,12 @@ export function keyRoutes({ hsm }: RouteContext): Record<string, Handler> {
       const partition = call.params.partition!;
       requireRole(principalOf(call), KEY_ADMIN, partition, 'key.import');
       const b = call.body as ImportBody;
-      const pkcs8 = fromB64(b.pkcs8);
+      const source = importSource(b);
+      if (source !== 'pkcs8') {
+        const key = await importHd(hsm, partition, b, source);
+        return ok(keyView(key), 201, keyLocation(partition, key.label));
+      }
+      const pkcs8 = fromB64(b.pkcs8!);
       try {
         const key = await hsm.importKey(partition, {
           label: b.label,

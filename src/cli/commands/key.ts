@@ -8,6 +8,9 @@ import {
   isSecretAlgorithm,
   HD_ALGORITHMS,
   isHdAlgorithm,
+  type HdAlgorithm,
+  type Hsm,
+  type KeyInfo,
   KEY_PURPOSES,
   XPUB_PREFIXES,
   type KeyPurpose,
@@ -439,22 +442,42 @@ async function importHd(inv: Invocation, partition: string, label: string): Prom
     extractable: flag(inv, 'extractable'),
     ...(p === undefined ? {} : { purposes: p }),
   };
-  const key = await withHsm(inv, async (hsm) => {
-    if (seedPath !== undefined && algorithm !== undefined && isHdAlgorithm(algorithm)) {
-      const seed = seedOf(resolve(inv.io.cwd, seedPath));
+  const seedFile = seedPath === undefined ? undefined : resolve(inv.io.cwd, seedPath);
+  const xprvFile = xprvPath === undefined ? undefined : resolve(inv.io.cwd, xprvPath);
+  /** Runs `use` on the file's key material, then wipes it. */
+  const withSource = async <T>(
+    use: (source: { seed: Uint8Array; algorithm: HdAlgorithm } | { xprv: string }) => Promise<T>,
+  ): Promise<T> => {
+    if (seedFile !== undefined && algorithm !== undefined && isHdAlgorithm(algorithm)) {
+      const seed = seedOf(seedFile);
       try {
-        return await hsm.importHdKey(partition, { seed, algorithm }, options);
+        return await use({ seed, algorithm });
       } finally {
         seed.fill(0);
       }
     }
-    const xprv = readKeyFile(resolve(inv.io.cwd, xprvPath!), 'xprv');
+    const xprv = readKeyFile(xprvFile!, 'xprv');
     try {
-      return await hsm.importHdKey(partition, { xprv: xprv.toString('utf8').trim() }, options);
+      return await use({ xprv: xprv.toString('utf8').trim() });
     } finally {
       xprv.fill(0);
     }
-  });
+  };
+  const key = await withTarget<KeyView>(
+    inv,
+    (hsm) => withSource((source) => hsm.importHdKey(partition, source, options)),
+    (api) =>
+      withSource(async (source) =>
+        keyViewOf(
+          await api.importKey(partition, {
+            ...options,
+            ...('seed' in source
+              ? { seed: Buffer.from(source.seed).toString('base64'), algorithm: source.algorithm }
+              : { xprv: source.xprv }),
+          }),
+        ),
+      ),
+  );
   if (flag(inv, 'json')) inv.io.stdout(jsonText(keyJson(key)));
   else printKey(inv, key);
   return EXIT.ok;
@@ -470,7 +493,8 @@ hmac-sha256...) with --unwrap-key-file, the unwrapped bytes being the raw key. A
 (BIP 32, SLIP-10) comes from --seed-file (the seed, 16 to 64 bytes, as hex or raw; with
 --algorithm bip32-secp256k1, slip10-ed25519 or slip10-p256) or --xprv-file (an extended private
 key, xprv or tprv, as BIP 32 serialises it): its master key, or the node the xprv names. Imported
-keys are recorded as origin imported, local false and never-extractable false.`,
+keys are recorded as origin imported, local false and never-extractable false. With --api the key
+goes to the REST API (POST .../keys/import); a wrapped key (--unwrap-key-file) is imported locally only.`,
   options: {
     label: {
       type: 'string',
@@ -512,6 +536,7 @@ keys are recorded as origin imported, local false and never-extractable false.`,
     extractable: { type: 'boolean', description: 'mark the imported key extractable' },
     purposes: keyGenerate.options.purposes!,
     ...MASTER_OPTIONS,
+    ...REMOTE_OPTIONS,
   },
   async run(inv) {
     const partition = inv.positionals[0]!;
@@ -541,7 +566,12 @@ keys are recorded as origin imported, local false and never-extractable false.`,
       extractable: flag(inv, 'extractable'),
       ...(p === undefined ? {} : { purposes: p }),
     };
-    const key = await withHsm(inv, (hsm) => {
+    if (unwrapPath !== undefined && stringOption(inv, 'api') !== undefined) {
+      throw new UsageError(
+        '--unwrap-key-file does not go with --api: import a wrapped key locally',
+      );
+    }
+    const localImport = (hsm: Hsm): Promise<KeyInfo> => {
       if (unwrapPath !== undefined) {
         return hsm.importWrappedKey(partition, {
           ...common,
@@ -552,6 +582,19 @@ keys are recorded as origin imported, local false and never-extractable false.`,
       const pem = decodePemAll(input.toString('utf8')).find((b) => b.label === 'PRIVATE KEY');
       const pkcs8 = pem?.der ?? new Uint8Array(input);
       return hsm.importKey(partition, { ...common, pkcs8 });
+    };
+    const key = await withTarget<KeyView>(inv, localImport, async (api) => {
+      const pem = decodePemAll(input.toString('utf8')).find((b) => b.label === 'PRIVATE KEY');
+      const pkcs8 = pem?.der ?? new Uint8Array(input);
+      return keyViewOf(
+        await api.importKey(partition, {
+          label,
+          pkcs8: Buffer.from(pkcs8).toString('base64'),
+          ...(common.pss ? { pss: true } : {}),
+          extractable: common.extractable,
+          ...(p === undefined ? {} : { purposes: p }),
+        }),
+      );
     });
     if (flag(inv, 'json')) inv.io.stdout(jsonText(keyJson(key)));
     else printKey(inv, key);
@@ -695,7 +738,7 @@ Ed25519, RSA) and draft-ietf-cose-dilithium (AKP ML-DSA) with the RFC 7638 thumb
 SLH-DSA keys have no JWK form (--format jwk is refused, and --json gives "jwk": null). With --json: a JSON document with the key, the
 SPKI in hex, its SHA-256 and the JWK. --format xpub writes the extended public key of a
 bip32-secp256k1 key (BIP 32 serialisation; --prefix tpub for testnet, zpub or vpub for BIP 84
-accounts as SLIP-132 writes them); with --json it is in "xpub".`,
+accounts as SLIP-132 writes them); with --json it is in "xpub". With --api only --format xpub.`,
   options: {
     format: { type: 'string', value: 'FORMAT', description: 'pem (default), der, jwk or xpub' },
     prefix: {
@@ -705,6 +748,7 @@ accounts as SLIP-132 writes them); with --json it is in "xpub".`,
     },
     out: { type: 'string', value: 'FILE', description: 'write here instead of standard output' },
     ...MASTER_OPTIONS,
+    ...REMOTE_OPTIONS,
   },
   async run(inv) {
     const [partition, label] = inv.positionals as [string, string];
@@ -721,8 +765,13 @@ accounts as SLIP-132 writes them); with --json it is in "xpub".`,
     }
     const outOption = stringOption(inv, 'out');
     if (format === 'xpub') {
-      const { key, xpub } = await withHsm(inv, (hsm) =>
-        hsm.extendedPublicKey(partition, label, prefix as XpubPrefix | undefined),
+      const { key, xpub } = await withTarget<{ key: KeyView; xpub: string }>(
+        inv,
+        (hsm) => hsm.extendedPublicKey(partition, label, prefix as XpubPrefix | undefined),
+        async (api) => {
+          const xpub = await api.keyXpub(partition, label, prefix as XpubPrefix | undefined);
+          return { key: keyViewOf(await api.getKey(partition, label)), xpub };
+        },
       );
       const out = outOption === undefined ? undefined : resolve(inv.io.cwd, outOption);
       if (out !== undefined) writeFileSync(out, `${xpub}\n`);
@@ -740,6 +789,9 @@ accounts as SLIP-132 writes them); with --json it is in "xpub".`,
       } else if (out !== undefined) inv.io.stderr(`extended public key written to ${out}\n`);
       else inv.io.stdout(`${xpub}\n`);
       return EXIT.ok;
+    }
+    if (stringOption(inv, 'api') !== undefined) {
+      throw new UsageError('with --api, key public writes --format xpub only');
     }
     if (format === 'der' && outOption === undefined && !flag(inv, 'json')) {
       throw new UsageError('--format der writes binary: give --out FILE');
