@@ -121,6 +121,10 @@ export const partitionRestore: Command = {
       type: 'boolean',
       description: 'restoring over the partition may go back to an older serial',
     },
+    'destroy-newer': {
+      type: 'boolean',
+      description: 'restoring over the partition may destroy the keys made after the backup',
+    },
     ...MASTER_OPTIONS,
   },
   async run(inv) {
@@ -130,6 +134,7 @@ export const partitionRestore: Command = {
       hsm.restorePartition(bundle, {
         ...(name === undefined ? {} : { name }),
         allowRollback: flag(inv, 'allow-rollback'),
+        destroyNewer: flag(inv, 'destroy-newer'),
       }),
     );
     const facts = {

@@ -56,6 +56,7 @@ import {
 import {
   certificateFacts,
   checkName,
+  keyState,
   parseAttributes,
   publicKeyOf,
   toDeviceInfo,
@@ -133,6 +134,11 @@ export interface RestoreOptions {
   readonly name?: string;
   /** Restoring over the partition may go back to an older serial (the statement says so). */
   readonly allowRollback?: boolean;
+  /**
+   * Restoring over the partition may destroy the keys it holds that the bundle does not (made
+   * after the backup); without it such a restore is refused naming them (the statement says so).
+   */
+  readonly destroyNewer?: boolean;
 }
 
 export interface RestoreResult {
@@ -590,14 +596,18 @@ export function restorePartition(
     const digest = bundleDigest(bytes);
     const existing = await core.rows.partitionByName(core.store, name);
     const allowRollback = options.allowRollback === true;
+    const destroyNewer = options.destroyNewer === true;
     const call: GovernedCall =
       existing === undefined
         ? { action: 'partition.restore', params: { name, bundle: digest, allowRollback } }
         : {
             action: 'partition.restore.over',
             partitionId: existing.id,
-            params: { partition: existing.id, bundle: digest, allowRollback },
+            params: { partition: existing.id, bundle: digest, allowRollback, destroyNewer },
+            // It replaces the partition's keys: whoever may change its policy must agree too.
+            alsoClasses: ['policy.change'],
           };
+
     if (existing !== undefined) op.partitionId = existing.id;
     const escrowed = { ...call, escrow: { bundle: toBase64(bytes) } };
     const grant = await core.governance.authorizeOperator(authority, op, escrowed);
@@ -628,7 +638,10 @@ export function restorePartition(
           );
         }
       };
-      if (existing !== undefined) await check(core.store, existing);
+      if (existing !== undefined) {
+        await check(core.store, existing);
+        await checkOver(core, core.store, existing, manifest, destroyNewer);
+      }
       const partitionId = existing?.id ?? randomUUID();
       const device = toDeviceInfo(await core.device(core.store));
       const deviceCert = certificateFacts(device.certificate);
@@ -666,7 +679,10 @@ export function restorePartition(
         if ((current?.id ?? undefined) !== existing?.id) {
           throw new HsmError('store-busy', 'the partition changed meanwhile');
         }
-        if (current !== undefined) await check(tx, current);
+        if (current !== undefined) {
+          await check(tx, current);
+          await checkOver(core, tx, current, manifest, destroyNewer);
+        }
         const seq = await core.audit(tx, now, {
           actor: op.actor,
           action: 'partition.restore',
@@ -688,18 +704,20 @@ export function restorePartition(
         const row = core.rows.sealPartition({
           id: partitionId,
           name,
-          policy_json: JSON.stringify(policy),
+          // Over a partition its policy stays: a bundle never loosens it (exportAllowed, readOnly).
+          policy_json: current?.policy_json ?? JSON.stringify(policy),
           attestation_certificate: Buffer.from(certs.attestationCertificate),
           timestamp_certificate: Buffer.from(certs.timestampCertificate),
           created_at: current?.created_at ?? now.toISOString(),
           audit_seq: seq,
         });
         const restored = manifest.keys.filter((k) => current === undefined || k.role === 'user');
+        const held = current === undefined ? [] : await core.rows.keysOfPartition(tx, current.id);
         if (current === undefined) {
           await tx.partitions.insert(row);
         } else {
           // The keys it held are destroyed, each with its entry (a row put back is detected).
-          for (const old of await core.rows.keysOfPartition(tx, current.id)) {
+          for (const old of held) {
             if (old.role !== 'user') {
               const same = manifest.keys.find((k) => k.role === old.role);
               if (same?.public !== Buffer.from(publicKeyOf(old)).toString('hex')) {
@@ -737,7 +755,11 @@ export function restorePartition(
             serial: manifest.serial,
             backupAt: manifest.createdAt,
           };
-          const attributes = { ...(k.attributes as unknown as KeyAttributes), restoredFrom };
+          const attributes = {
+            ...(k.attributes as unknown as KeyAttributes),
+            restoredFrom,
+            ...aeadCount(k, held, manifest, core.deviceId),
+          };
           await tx.keys.insert(
             core.rows.sealKey({
               id,
@@ -784,6 +806,102 @@ export function restorePartition(
       for (const m of records.values()) m.fill(0);
     }
   });
+}
+
+/** The bundle's key that a key the partition holds is (the same key restored, or itself). */
+function bundleKeyOf(
+  row: KeyRow,
+  manifest: BackupManifest,
+  partitionId: string,
+  deviceId: string,
+): ManifestKey | undefined {
+  const from = parseAttributes(row).restoredFrom;
+  const self = deviceId === manifest.source.device && partitionId === manifest.source.partition;
+  return manifest.keys.find(
+    (k) =>
+      k.role === 'user' &&
+      k.public === Buffer.from(publicKeyOf(row)).toString('hex') &&
+      ((self && k.id === row.id) ||
+        (from !== undefined &&
+          from.key === k.id &&
+          from.device === manifest.source.device &&
+          from.partition === manifest.source.partition)),
+  );
+}
+
+/** The attributes that say what a key is and may do (not where it came from, nor its count). */
+function meaningOf(attributes: JsonObject): string {
+  const rest: Record<string, unknown> = { ...attributes };
+  delete rest['restoredFrom'];
+  delete rest['encryptions'];
+  return canonicalJson(rest as JsonObject);
+}
+
+/**
+ * What a restore over a partition may not do: write a read-only partition, destroy a key that
+ * is not destroyable, unblock a key or drop or weaken its own rules (unless the bundle holds it
+ * as it is), or destroy the keys made after the backup unless the statement says so.
+ */
+async function checkOver(
+  core: Core,
+  r: StoreReader,
+  row: PartitionRow,
+  manifest: BackupManifest,
+  destroyNewer: boolean,
+): Promise<void> {
+  if (toPartitionInfo(row).policy.readOnly) {
+    throw new HsmError('policy-read-only', 'the partition is read-only');
+  }
+  const protectedKeys: string[] = [];
+  const newer: string[] = [];
+  for (const old of await core.rows.keysOfPartition(r, row.id)) {
+    if (old.role !== 'user') continue;
+    const attributes = parseAttributes(old);
+    const guarded =
+      !attributes.destroyable || keyState(old) === 'blocked' || attributes.policy !== undefined;
+    const k = bundleKeyOf(old, manifest, row.id, core.deviceId);
+    if (k === undefined) newer.push(old.label);
+    const same =
+      k !== undefined &&
+      k.state === old.state &&
+      meaningOf(k.attributes) === meaningOf(attributes as unknown as JsonObject);
+    if (guarded && !same) protectedKeys.push(old.label);
+  }
+  if (protectedKeys.length > 0) {
+    throw new HsmError(
+      'backup-keys-protected',
+      `the restore would destroy or change keys that are not destroyable, blocked or under their own rules: ${protectedKeys.join(', ')}`,
+      { details: { partition: row.name, keys: protectedKeys.join(' ') } },
+    );
+  }
+  if (newer.length > 0 && !destroyNewer) {
+    throw new HsmError(
+      'backup-keys-protected',
+      `the restore would destroy keys made after the backup (allow it with destroyNewer): ${newer.join(', ')}`,
+      { details: { partition: row.name, keys: newer.join(' ') } },
+    );
+  }
+}
+
+/**
+ * An AEAD key's count of encryptions under random nonces: over a partition, the key it replaces
+ * keeps the higher of its count and the bundle's (a restore never gives nonces back).
+ */
+function aeadCount(
+  k: ManifestKey,
+  held: readonly KeyRow[],
+  manifest: BackupManifest,
+  deviceId: string,
+): { encryptions?: number } {
+  const bundled = typeof k.attributes['encryptions'] === 'number' ? k.attributes['encryptions'] : 0;
+  let count = bundled;
+  for (const old of held) {
+    if (old.role !== 'user') continue;
+    const same = bundleKeyOf(old, manifest, old.partition_id ?? '', deviceId);
+    if (same?.id !== k.id) continue;
+    count = Math.max(count, parseAttributes(old).encryptions ?? 0);
+  }
+  return count > 0 ? { encryptions: count } : {};
 }
 
 async function replacePartitionRow(

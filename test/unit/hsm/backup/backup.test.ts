@@ -204,8 +204,13 @@ for (const targetStore of ['sqlite', 'postgres'] as const) {
         expect((await b.listKeys('copy')).map((k) => k.label)).toContain('later');
         // Serial 1 over serial 2: a rollback.
         await expectHsmRejection(b.restorePartition(bundle, { name: 'copy' }), 'backup-rollback');
-        // Allowed explicitly: the state of serial 1 again.
-        await b.restorePartition(bundle, { name: 'copy', allowRollback: true });
+        // Allowed explicitly: the state of serial 1 again, which destroys 'later' (made after
+        // serial 1): refused naming it unless the statement says so.
+        const newer = await b
+          .restorePartition(bundle, { name: 'copy', allowRollback: true })
+          .catch((e: unknown) => e);
+        expect(newer).toMatchObject({ code: 'backup-keys-protected', message: /later/ });
+        await b.restorePartition(bundle, { name: 'copy', allowRollback: true, destroyNewer: true });
         expect((await b.listKeys('copy')).map((k) => k.label)).not.toContain('later');
         // Over an unrelated partition: refused.
         await b.createPartition('unrelated');
@@ -225,6 +230,39 @@ for (const targetStore of ['sqlite', 'postgres'] as const) {
         });
         expect(onB.some((e) => e.outcome === 'refused')).toBe(true);
         expect((await b.verifyAudit()).ok).toBe(true);
+      });
+
+      it('restoring over: never on a read-only partition, never destroying or changing a guarded key, never loosening the policy', async () => {
+        await a.generateKey('default', { label: 'aead', algorithm: 'aes-256' });
+        const base = (await a.backupPartition('default', { domain: 'vault' })).bundle;
+        await b.restorePartition(base, { name: 'guarded' });
+        // The restored copy's count of AEAD encryptions goes on; a later restore keeps it.
+        for (let i = 0; i < 3; i++) {
+          await b.encrypt('guarded', 'aead', { plaintext: Uint8Array.of(1) });
+        }
+        const later = (await a.backupPartition('default', { domain: 'vault' })).bundle;
+        await b.restorePartition(later, { name: 'guarded' });
+        const aead = (await b.listKeys('guarded')).find((k) => k.label === 'aead')!;
+        expect(aead.attributes.encryptions).toBe(3);
+        // A key made here after the backup and not destroyable: refused, named.
+        await b.generateKey('guarded', {
+          label: 'keeper',
+          algorithm: 'ecdsa-p256',
+          destroyable: false,
+        });
+        const kept = await b
+          .restorePartition(later, { name: 'guarded', destroyNewer: true, allowRollback: true })
+          .catch((e: unknown) => e);
+        expect(kept).toMatchObject({ code: 'backup-keys-protected', message: /keeper/ });
+        expect((await b.listKeys('guarded')).map((k) => k.label)).toContain('keeper');
+        // The policy stays: the bundle's (exportAllowed false) does not replace the current one,
+        // and a read-only partition is not written.
+        await b.setPartitionPolicy('guarded', { readOnly: true }, OFFICER);
+        await expectHsmRejection(
+          b.restorePartition(later, { name: 'guarded', allowRollback: true }),
+          'policy-read-only',
+        );
+        expect((await b.partition('guarded')).policy.readOnly).toBe(true);
       });
     },
   );
