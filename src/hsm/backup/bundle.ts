@@ -167,18 +167,28 @@ function encodeRecords(records: readonly { id: string; material: Uint8Array }[])
   return der.seq(...records.map((r) => der.seq(der.utf8String(r.id), der.octetString(r.material))));
 }
 
-function parseRecords(b: Uint8Array): Map<string, Uint8Array> {
+export function parseRecords(b: Uint8Array): Map<string, Uint8Array> {
   const { readTlv, childrenOf, expectTag, readUtf8, readOctets } = derReader;
-  const top = readTlv(b, 0);
-  if (top.end !== b.length) throw invalid('trailing bytes after the key records');
   const out = new Map<string, Uint8Array>();
-  for (const r of childrenOf(b, expectTag(top, 0x30, 'records'))) {
-    const [id, material] = childrenOf(b, expectTag(r, 0x30, 'record'));
-    const key = readUtf8(b, id);
-    if (out.has(key)) throw invalid('a key record appears twice');
-    out.set(key, Uint8Array.from(readOctets(b, material)));
+  try {
+    const top = readTlv(b, 0);
+    if (top.end !== b.length) throw invalid('trailing bytes after the key records');
+    for (const r of childrenOf(b, expectTag(top, 0x30, 'records'))) {
+      const fields = childrenOf(b, expectTag(r, 0x30, 'record'));
+      const [id, material] = fields;
+      if (fields.length !== 2 || id === undefined || material === undefined) {
+        throw invalid('a key record is not an id and its material');
+      }
+      const key = readUtf8(b, id);
+      if (out.has(key)) throw invalid('a key record appears twice');
+      out.set(key, Uint8Array.from(readOctets(b, material)));
+    }
+    return out;
+  } catch (cause) {
+    for (const m of out.values()) m.fill(0);
+    if (cause instanceof HsmError) throw cause;
+    throw invalid('the key records are malformed', cause);
   }
-  return out;
 }
 
 /** The serial of the partition's last backup, from its verified audit entry (0: none). */
@@ -482,25 +492,33 @@ async function openRecords(
   } finally {
     cek.fill(0);
   }
-  const records = parseRecords(plaintext);
-  if (records.size !== manifest.keys.length) throw invalid('records and manifest differ');
-  for (const k of manifest.keys) {
-    const material = records.get(k.id);
-    if (material === undefined || !isHsmAlgorithm(k.algorithm)) {
-      throw invalid('a key of the manifest has no record');
+  let records: Map<string, Uint8Array> | undefined;
+  try {
+    records = parseRecords(plaintext);
+    if (records.size !== manifest.keys.length) throw invalid('records and manifest differ');
+    for (const k of manifest.keys) {
+      const material = records.get(k.id);
+      if (material === undefined || !isHsmAlgorithm(k.algorithm)) {
+        throw invalid('a key of the manifest has no record');
+      }
+      let publicPart: Uint8Array;
+      try {
+        publicPart = publicPartOf(k.algorithm, loadKey(k.algorithm, material));
+      } catch (cause) {
+        throw invalid('a key record does not load', cause);
+      }
+      if (Buffer.from(publicPart).toString('hex') !== k.public) {
+        throw invalid('a key record is not the key the manifest names');
+      }
     }
-    let publicPart: Uint8Array;
-    try {
-      publicPart = publicPartOf(k.algorithm, loadKey(k.algorithm, material));
-    } catch (cause) {
-      throw invalid('a key record does not load', cause);
-    }
-    if (Buffer.from(publicPart).toString('hex') !== k.public) {
-      throw invalid('a key record is not the key the manifest names');
-    }
+    const opened = records;
+    records = undefined;
+    return opened;
+  } finally {
+    plaintext.fill(0);
+    // Wiped unless handed to the caller (which wipes them after the restore).
+    for (const m of records?.values() ?? []) m.fill(0);
   }
-  plaintext.fill(0);
-  return records;
 }
 
 /**
