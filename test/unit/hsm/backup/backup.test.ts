@@ -410,3 +410,35 @@ describe('backup and restore under quorum rules', () => {
     }
   }, 60_000);
 });
+
+describe('backup domain enrolment checks', () => {
+  it('the request, the answer and the pending request name one domain; a join is done once', async () => {
+    const dir = tempDir();
+    const factory = await createFactory(join(dir, 'factory'), { development: true, clock });
+    const a = await device(factory, join(dir, 'a.sqlite'));
+    const b = await device(factory, join(dir, 'b.sqlite'));
+    const c = await device(factory, join(dir, 'c.sqlite'));
+    try {
+      await a.createBackupDomain('vault');
+      await a.createBackupDomain('safe');
+      // A request for 'safe' answered as 'vault': refused by the enrolling device.
+      const forSafe = await b.backupDomainJoinRequest('safe');
+      await expectHsmRejection(a.enrolDevice('vault', forSafe), 'backup-invalid');
+      const answer = await a.enrolDevice('safe', forSafe);
+      await b.joinBackupDomain(answer);
+      // The request is done: the same answer again finds no pending request.
+      expect((await b.backupDomains()).map((d) => d.state).sort()).toEqual(['active', 'done']);
+      await expectHsmRejection(b.joinBackupDomain(answer), 'backup-invalid');
+      // A second active domain of a name this device holds: refused.
+      await c.createBackupDomain('safe');
+      const again = await b.backupDomainJoinRequest('safe');
+      await expectHsmRejection(
+        b.joinBackupDomain(await c.enrolDevice('safe', again)),
+        'invalid-argument',
+      );
+      expect((await b.backupDomains()).filter((d) => d.state === 'active')).toHaveLength(1);
+    } finally {
+      for (const h of [a, b, c]) await h.close();
+    }
+  });
+});
