@@ -143,11 +143,15 @@ export const partitionRestore: Command = {
       serial: r.serial,
       keys: r.keys,
       replaced: r.replaced,
+      notCarried: r.skippedGovernance,
     };
     inv.io.stdout(
       flag(inv, 'json')
         ? jsonText(facts)
-        : `restored ${facts.keys} keys to ${facts.partition} (serial ${facts.serial}${r.replaced ? ', replaced' : ''})\n`,
+        : `restored ${facts.keys} keys to ${facts.partition} (serial ${facts.serial}${r.replaced ? ', replaced' : ''})\n` +
+            (facts.notCarried.length > 0
+              ? `not carried over: ${facts.notCarried.join(' ')}\n`
+              : ''),
     );
     return EXIT.ok;
   },

@@ -526,6 +526,8 @@ async function openRecords(
  * a role when its principal is active here, a rule when principals with approver keys here can
  * meet it (never a rule that would lock the partition). Returns what was not re-created.
  */
+const textOf = (v: unknown): string => (isText(v) ? v : '');
+
 async function restoreGovernance(
   core: Core,
   tx: StoreTx,
@@ -536,6 +538,20 @@ async function restoreGovernance(
 ): Promise<string[]> {
   const scope = partitionScope(partitionId);
   const skipped: string[] = [];
+  // On another device the principals of the bundle are not this device's: the new partition
+  // starts under this device's governance alone, and every role and rule is named as left out.
+  if (manifest.source.device !== core.deviceId) {
+    if (manifest.partition.soExcluded) skipped.push('so-exclusion');
+    for (const entry of manifest.governance) {
+      const body = isObject(entry['body']) ? entry['body'] : {};
+      if (entry['kind'] === 'role' && body['state'] === 'active') {
+        skipped.push(`role:${textOf(body['principal'])}/${textOf(body['role'])}`);
+      } else if (entry['kind'] === 'rule' && body['rule'] !== null) {
+        skipped.push(`rule:${textOf(body['operation'])}`);
+      }
+    }
+    return skipped;
+  }
   // The device SO stays excluded where the source's security officers had excluded it.
   if (manifest.partition.soExcluded) {
     await core.governance.objects.put(
@@ -561,7 +577,12 @@ async function restoreGovernance(
       const role = isText(body['role']) ? body['role'] : '';
       if (body['state'] !== 'active') continue;
       const p = await core.governance.roles.principal(tx, principal);
-      if (p?.body.state !== 'active' || !(ROLES as readonly string[]).includes(role)) {
+      // A role held in a partition's scope: never the device SO's.
+      if (
+        p?.body.state !== 'active' ||
+        !(ROLES as readonly string[]).includes(role) ||
+        role === 'device-so'
+      ) {
         skipped.push(`role:${principal}/${role}`);
         continue;
       }

@@ -308,7 +308,7 @@ describe('backup and restore under quorum rules', () => {
     }
   }, 60_000);
 
-  it('a new partition takes the roles and rules that can hold on the target, and names the rest', async () => {
+  it('a new partition takes the roles and rules only on the source device, and names what it leaves out', async () => {
     const dir = tempDir();
     const factory = await createFactory(join(dir, 'factory'), { development: true, clock });
     const a = await device(factory, join(dir, 'a.sqlite'));
@@ -333,10 +333,21 @@ describe('backup and restore under quorum rules', () => {
       // On b only x exists (with an approver key), and holds no role in any partition yet.
       await officerWithKey(b, 'x', [], OFFICER);
       const { bundle } = await a.backupPartition('default', { domain: 'vault' });
+      // On another device: none of them, all named.
       const r = await b.restorePartition(bundle, { name: 'copy' });
-      expect([...r.skippedGovernance].sort()).toEqual(['role:y/pso', 'rule:key.export']);
-      expect((await b.governance.rule('copy', 'trash.purge')).version).toBe(1);
+      expect([...r.skippedGovernance].sort()).toEqual([
+        'role:x/pso',
+        'role:y/pso',
+        'rule:key.export',
+        'rule:trash.purge',
+      ]);
+      expect((await b.governance.rule('copy', 'trash.purge')).version).toBe(0);
       expect((await b.governance.rule('copy', 'key.export')).version).toBe(0);
+      // On its own device, as a new partition: the roles and rules hold.
+      const own = await a.restorePartition(bundle, { name: 'copy' });
+      expect(own.skippedGovernance).toEqual([]);
+      expect((await a.governance.rule('copy', 'trash.purge')).version).toBe(1);
+      expect((await a.governance.rule('copy', 'key.export')).version).toBe(1);
     } finally {
       await a.close();
       await b.close();
