@@ -20,7 +20,7 @@ import {
   type ParsedBundle,
 } from '../../pki/index.js';
 import { bytesEqual, toBase64, type JsonObject, type JsonValue } from '../../shared/index.js';
-import { formatAuditHead, verifiedEntry } from '../audit/log.js';
+import { formatAuditHead, verifiedAuditEntries, verifiedEntry } from '../audit/log.js';
 import type { Core, Operation } from '../core.js';
 import { deviceSigner } from '../device.js';
 import { HsmError } from '../errors.js';
@@ -199,21 +199,45 @@ async function lastSerial(core: Core, r: StoreReader, partitionId: string): Prom
   return typeof e?.details['serial'] === 'number' ? e.details['serial'] : 0;
 }
 
-/** Where the partition was last restored from, from its verified audit entry. */
-async function lastRestore(
+interface BackupHistory {
+  /** The partition's last backup: its entry and serial. */
+  readonly backup?: { readonly seq: number; readonly serial: number };
+  /** The last restore into the partition: its entry, the source and the serial. */
+  readonly restore?: {
+    readonly seq: number;
+    readonly device: string;
+    readonly partition: string;
+    readonly serial: number;
+  };
+}
+
+/**
+ * The partition's last backup and last restore, read from the whole audit chain verified
+ * entry by entry: an entry deleted, or its action, outcome or partition edited, breaks the chain
+ * (an integrity failure), so no query over editable columns decides which entry counts.
+ */
+async function backupHistory(
   core: Core,
   r: StoreReader,
   partitionId: string,
-): Promise<{ device: string; partition: string; serial: number } | undefined> {
-  const seq = await r.audit.latestPartitionChange(partitionId, ['partition.restore']);
-  if (seq === 0) return undefined;
-  const d = (await verifiedEntry(r, core.keys.auditKey, seq))?.details;
-  if (d === undefined || typeof d['serial'] !== 'number') return undefined;
-  return {
-    device: String(d['sourceDevice']),
-    partition: String(d['sourcePartition']),
-    serial: d['serial'],
-  };
+): Promise<BackupHistory> {
+  let backup: BackupHistory['backup'];
+  let restore: BackupHistory['restore'];
+  for await (const e of verifiedAuditEntries(r, core.keys.auditKey)) {
+    if (e.partitionId !== partitionId || e.outcome !== 'success') continue;
+    const serial = e.details['serial'];
+    if (typeof serial !== 'number') continue;
+    if (e.action === 'partition.backup') backup = { seq: e.seq, serial };
+    else if (e.action === 'partition.restore') {
+      restore = {
+        seq: e.seq,
+        device: String(e.details['sourceDevice']),
+        partition: String(e.details['sourcePartition']),
+        serial,
+      };
+    }
+  }
+  return { ...(backup ? { backup } : {}), ...(restore ? { restore } : {}) };
 }
 
 async function partitionGovernance(
@@ -655,7 +679,8 @@ export function restorePartition(
       const check = async (r: StoreReader, row: PartitionRow): Promise<void> => {
         const self =
           row.id === manifest.source.partition && core.deviceId === manifest.source.device;
-        const from = await lastRestore(core, r, row.id);
+        const history = await backupHistory(core, r, row.id);
+        const from = history.restore;
         const related =
           self ||
           (from !== undefined &&
@@ -668,7 +693,17 @@ export function restorePartition(
             { details: { partition: row.name } },
           );
         }
-        const current = self ? await lastSerial(core, r, row.id) : (from?.serial ?? 0);
+        let current = self ? (history.backup?.serial ?? 0) : (from?.serial ?? 0);
+        // A bundle of the partition itself holds its state at that backup: a restore of
+        // another lineage into it since then is newer (as is one of itself at a later serial).
+        if (
+          self &&
+          from !== undefined &&
+          from.seq > (history.backup?.seq ?? 0) &&
+          !(from.device === core.deviceId && from.partition === row.id)
+        ) {
+          current = manifest.serial + 1;
+        }
         if (manifest.serial < current && !allowRollback) {
           throw new HsmError(
             'backup-rollback',

@@ -3,6 +3,7 @@
 // domain enrolment, the round trip, tampering anywhere refused, a wrong domain refused, a
 // non-extractable key still refused for export, rollback refused unless approved, quorum over
 // an existing partition, provenance and the audit trail.
+import Database from 'better-sqlite3';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -452,4 +453,68 @@ describe('backup domain enrolment checks', () => {
       for (const h of [a, b, c]) await h.close();
     }
   });
+});
+
+describe('the rollback rule follows the lineage, from the verified audit chain', () => {
+  it('a bundle of the partition older than a restore into it since is a rollback; an edited entry is an integrity failure', async () => {
+    const dir = tempDir();
+    const factory = await createFactory(join(dir, 'factory'), { development: true, clock });
+    const a = await device(factory, join(dir, 'a.sqlite'));
+    const bKey = randomBytes(32);
+    let b = await Hsm.init({
+      path: join(dir, 'b.sqlite'),
+      masterKey: { kind: 'key', key: bKey },
+      factory,
+      officer: OFFICER,
+      clock,
+    });
+    try {
+      await a.createBackupDomain('vault');
+      await enrol(a, b, 'vault');
+      await a.generateKey('default', { label: 'one', algorithm: 'ecdsa-p256' });
+      const s1 = (await a.backupPartition('default', { domain: 'vault' })).bundle;
+      await b.restorePartition(s1, { name: 'r' });
+      // R's own backup (R@1), then a newer S restored over R.
+      const r1 = (await b.backupPartition('r', { domain: 'vault' })).bundle;
+      await a.generateKey('default', { label: 'two', algorithm: 'ecdsa-p256' });
+      const s2 = (await a.backupPartition('default', { domain: 'vault' })).bundle;
+      await b.restorePartition(s2, { name: 'r' });
+      // R@1 over R now holds less than S@2: a rollback, unless allowed.
+      await expectHsmRejection(
+        b.restorePartition(r1, { name: 'r', destroyNewer: true }),
+        'backup-rollback',
+      );
+      // The newest backup entry of R edited behind the HSM (its action, then its outcome):
+      // the chain up to it no longer verifies, and the restore is refused.
+      await b.close();
+      for (const [column, value] of [
+        ['action', 'partition.noop'],
+        ['outcome', 'refused'],
+      ] as const) {
+        const raw = new Database(join(dir, 'b.sqlite'), { fileMustExist: true });
+        const row = raw
+          .prepare(
+            "SELECT seq, action, outcome FROM audit WHERE action = 'partition.backup' ORDER BY seq DESC LIMIT 1",
+          )
+          .get() as { seq: number; action: string; outcome: string };
+        raw.prepare(`UPDATE audit SET ${column} = ? WHERE seq = ?`).run(value, row.seq);
+        b = await Hsm.open(join(dir, 'b.sqlite'), { kind: 'key', key: bKey }, { clock });
+        await expectHsmRejection(
+          b.restorePartition(r1, { name: 'r', allowRollback: true, destroyNewer: true }),
+          'integrity-failed',
+        );
+        await b.close();
+        raw.prepare(`UPDATE audit SET ${column} = ? WHERE seq = ?`).run(row[column], row.seq);
+        raw.close();
+        b = await Hsm.open(join(dir, 'b.sqlite'), { kind: 'key', key: bKey }, { clock });
+        if (column === 'action') await b.close();
+      }
+      // Put back as it was, and allowed explicitly: the state of R@1 again.
+      await b.restorePartition(r1, { name: 'r', allowRollback: true, destroyNewer: true });
+      expect((await b.listKeys('r')).map((k) => k.label)).not.toContain('two');
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  }, 60_000);
 });
