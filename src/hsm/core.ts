@@ -64,6 +64,7 @@ const AUDIT_OUTCOME: Partial<Readonly<Record<HsmErrorCode, AuditOutcome>>> = {
   'backup-domain-unknown': 'refused',
   'backup-rollback': 'refused',
   'backup-source-mismatch': 'refused',
+  'backup-keys-protected': 'refused',
 };
 
 /** The operations that may find an expired key: showing it, and deleting it. */

@@ -87,6 +87,7 @@ export const HSM_ERROR_CLASS: Readonly<Record<HsmErrorCode, HsmErrorClass>> = {
   'backup-domain-unknown': 'refused',
   'backup-rollback': 'rollback',
   'backup-source-mismatch': 'refused',
+  'backup-keys-protected': 'refused',
   'approval-signature-invalid': 'refused',
   'approval-not-member': 'refused',
   'approval-duplicate': 'exists',

@@ -72,6 +72,8 @@ export type HsmErrorCode =
   | 'backup-rollback'
   /** The partition restored over is not the bundle's partition (nor restored from it). */
   | 'backup-source-mismatch'
+  /** A restore over a partition would destroy or change keys it must keep (named). */
+  | 'backup-keys-protected'
   | 'approval-signature-invalid'
   | 'approval-not-member'
   | 'approval-duplicate'

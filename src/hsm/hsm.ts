@@ -960,6 +960,7 @@ export class Hsm {
               ? { name: text(p['name']) }
               : { name: await requestPartition() }),
             allowRollback: p['allowRollback'] === true,
+            destroyNewer: p['destroyNewer'] === true,
           },
           auth,
         );

@@ -121,6 +121,10 @@ export const partitionRestore: Command = {
       type: 'boolean',
       description: 'restoring over the partition may go back to an older serial',
     },
+    'destroy-newer': {
+      type: 'boolean',
+      description: 'restoring over the partition may destroy the keys made after the backup',
+    },
     ...MASTER_OPTIONS,
   },
   async run(inv) {
@@ -130,6 +134,7 @@ export const partitionRestore: Command = {
       hsm.restorePartition(bundle, {
         ...(name === undefined ? {} : { name }),
         allowRollback: flag(inv, 'allow-rollback'),
+        destroyNewer: flag(inv, 'destroy-newer'),
       }),
     );
     const facts = {
@@ -138,11 +143,15 @@ export const partitionRestore: Command = {
       serial: r.serial,
       keys: r.keys,
       replaced: r.replaced,
+      notCarried: r.skippedGovernance,
     };
     inv.io.stdout(
       flag(inv, 'json')
         ? jsonText(facts)
-        : `restored ${facts.keys} keys to ${facts.partition} (serial ${facts.serial}${r.replaced ? ', replaced' : ''})\n`,
+        : `restored ${facts.keys} keys to ${facts.partition} (serial ${facts.serial}${r.replaced ? ', replaced' : ''})\n` +
+            (facts.notCarried.length > 0
+              ? `not carried over: ${facts.notCarried.join(' ')}\n`
+              : ''),
     );
     return EXIT.ok;
   },

@@ -20,7 +20,7 @@ import {
   type ParsedBundle,
 } from '../../pki/index.js';
 import { bytesEqual, toBase64, type JsonObject, type JsonValue } from '../../shared/index.js';
-import { formatAuditHead, verifiedEntry } from '../audit/log.js';
+import { formatAuditHead, verifiedAuditEntries, verifiedEntry } from '../audit/log.js';
 import type { Core, Operation } from '../core.js';
 import { deviceSigner } from '../device.js';
 import { HsmError } from '../errors.js';
@@ -56,6 +56,7 @@ import {
 import {
   certificateFacts,
   checkName,
+  keyState,
   parseAttributes,
   publicKeyOf,
   toDeviceInfo,
@@ -133,6 +134,11 @@ export interface RestoreOptions {
   readonly name?: string;
   /** Restoring over the partition may go back to an older serial (the statement says so). */
   readonly allowRollback?: boolean;
+  /**
+   * Restoring over the partition may destroy the keys it holds that the bundle does not (made
+   * after the backup); without it such a restore is refused naming them (the statement says so).
+   */
+  readonly destroyNewer?: boolean;
 }
 
 export interface RestoreResult {
@@ -161,18 +167,28 @@ function encodeRecords(records: readonly { id: string; material: Uint8Array }[])
   return der.seq(...records.map((r) => der.seq(der.utf8String(r.id), der.octetString(r.material))));
 }
 
-function parseRecords(b: Uint8Array): Map<string, Uint8Array> {
+export function parseRecords(b: Uint8Array): Map<string, Uint8Array> {
   const { readTlv, childrenOf, expectTag, readUtf8, readOctets } = derReader;
-  const top = readTlv(b, 0);
-  if (top.end !== b.length) throw invalid('trailing bytes after the key records');
   const out = new Map<string, Uint8Array>();
-  for (const r of childrenOf(b, expectTag(top, 0x30, 'records'))) {
-    const [id, material] = childrenOf(b, expectTag(r, 0x30, 'record'));
-    const key = readUtf8(b, id);
-    if (out.has(key)) throw invalid('a key record appears twice');
-    out.set(key, Uint8Array.from(readOctets(b, material)));
+  try {
+    const top = readTlv(b, 0);
+    if (top.end !== b.length) throw invalid('trailing bytes after the key records');
+    for (const r of childrenOf(b, expectTag(top, 0x30, 'records'))) {
+      const fields = childrenOf(b, expectTag(r, 0x30, 'record'));
+      const [id, material] = fields;
+      if (fields.length !== 2 || id === undefined || material === undefined) {
+        throw invalid('a key record is not an id and its material');
+      }
+      const key = readUtf8(b, id);
+      if (out.has(key)) throw invalid('a key record appears twice');
+      out.set(key, Uint8Array.from(readOctets(b, material)));
+    }
+    return out;
+  } catch (cause) {
+    for (const m of out.values()) m.fill(0);
+    if (cause instanceof HsmError) throw cause;
+    throw invalid('the key records are malformed', cause);
   }
-  return out;
 }
 
 /** The serial of the partition's last backup, from its verified audit entry (0: none). */
@@ -183,21 +199,45 @@ async function lastSerial(core: Core, r: StoreReader, partitionId: string): Prom
   return typeof e?.details['serial'] === 'number' ? e.details['serial'] : 0;
 }
 
-/** Where the partition was last restored from, from its verified audit entry. */
-async function lastRestore(
+interface BackupHistory {
+  /** The partition's last backup: its entry and serial. */
+  readonly backup?: { readonly seq: number; readonly serial: number };
+  /** The last restore into the partition: its entry, the source and the serial. */
+  readonly restore?: {
+    readonly seq: number;
+    readonly device: string;
+    readonly partition: string;
+    readonly serial: number;
+  };
+}
+
+/**
+ * The partition's last backup and last restore, read from the whole audit chain verified
+ * entry by entry: an entry deleted, or its action, outcome or partition edited, breaks the chain
+ * (an integrity failure), so no query over editable columns decides which entry counts.
+ */
+async function backupHistory(
   core: Core,
   r: StoreReader,
   partitionId: string,
-): Promise<{ device: string; partition: string; serial: number } | undefined> {
-  const seq = await r.audit.latestPartitionChange(partitionId, ['partition.restore']);
-  if (seq === 0) return undefined;
-  const d = (await verifiedEntry(r, core.keys.auditKey, seq))?.details;
-  if (d === undefined || typeof d['serial'] !== 'number') return undefined;
-  return {
-    device: String(d['sourceDevice']),
-    partition: String(d['sourcePartition']),
-    serial: d['serial'],
-  };
+): Promise<BackupHistory> {
+  let backup: BackupHistory['backup'];
+  let restore: BackupHistory['restore'];
+  for await (const e of verifiedAuditEntries(r, core.keys.auditKey)) {
+    if (e.partitionId !== partitionId || e.outcome !== 'success') continue;
+    const serial = e.details['serial'];
+    if (typeof serial !== 'number') continue;
+    if (e.action === 'partition.backup') backup = { seq: e.seq, serial };
+    else if (e.action === 'partition.restore') {
+      restore = {
+        seq: e.seq,
+        device: String(e.details['sourceDevice']),
+        partition: String(e.details['sourcePartition']),
+        serial,
+      };
+    }
+  }
+  return { ...(backup ? { backup } : {}), ...(restore ? { restore } : {}) };
 }
 
 async function partitionGovernance(
@@ -476,25 +516,33 @@ async function openRecords(
   } finally {
     cek.fill(0);
   }
-  const records = parseRecords(plaintext);
-  if (records.size !== manifest.keys.length) throw invalid('records and manifest differ');
-  for (const k of manifest.keys) {
-    const material = records.get(k.id);
-    if (material === undefined || !isHsmAlgorithm(k.algorithm)) {
-      throw invalid('a key of the manifest has no record');
+  let records: Map<string, Uint8Array> | undefined;
+  try {
+    records = parseRecords(plaintext);
+    if (records.size !== manifest.keys.length) throw invalid('records and manifest differ');
+    for (const k of manifest.keys) {
+      const material = records.get(k.id);
+      if (material === undefined || !isHsmAlgorithm(k.algorithm)) {
+        throw invalid('a key of the manifest has no record');
+      }
+      let publicPart: Uint8Array;
+      try {
+        publicPart = publicPartOf(k.algorithm, loadKey(k.algorithm, material));
+      } catch (cause) {
+        throw invalid('a key record does not load', cause);
+      }
+      if (Buffer.from(publicPart).toString('hex') !== k.public) {
+        throw invalid('a key record is not the key the manifest names');
+      }
     }
-    let publicPart: Uint8Array;
-    try {
-      publicPart = publicPartOf(k.algorithm, loadKey(k.algorithm, material));
-    } catch (cause) {
-      throw invalid('a key record does not load', cause);
-    }
-    if (Buffer.from(publicPart).toString('hex') !== k.public) {
-      throw invalid('a key record is not the key the manifest names');
-    }
+    const opened = records;
+    records = undefined;
+    return opened;
+  } finally {
+    plaintext.fill(0);
+    // Wiped unless handed to the caller (which wipes them after the restore).
+    for (const m of records?.values() ?? []) m.fill(0);
   }
-  plaintext.fill(0);
-  return records;
 }
 
 /**
@@ -502,6 +550,8 @@ async function openRecords(
  * a role when its principal is active here, a rule when principals with approver keys here can
  * meet it (never a rule that would lock the partition). Returns what was not re-created.
  */
+const textOf = (v: unknown): string => (isText(v) ? v : '');
+
 async function restoreGovernance(
   core: Core,
   tx: StoreTx,
@@ -512,6 +562,20 @@ async function restoreGovernance(
 ): Promise<string[]> {
   const scope = partitionScope(partitionId);
   const skipped: string[] = [];
+  // On another device the principals of the bundle are not this device's: the new partition
+  // starts under this device's governance alone, and every role and rule is named as left out.
+  if (manifest.source.device !== core.deviceId) {
+    if (manifest.partition.soExcluded) skipped.push('so-exclusion');
+    for (const entry of manifest.governance) {
+      const body = isObject(entry['body']) ? entry['body'] : {};
+      if (entry['kind'] === 'role' && body['state'] === 'active') {
+        skipped.push(`role:${textOf(body['principal'])}/${textOf(body['role'])}`);
+      } else if (entry['kind'] === 'rule' && body['rule'] !== null) {
+        skipped.push(`rule:${textOf(body['operation'])}`);
+      }
+    }
+    return skipped;
+  }
   // The device SO stays excluded where the source's security officers had excluded it.
   if (manifest.partition.soExcluded) {
     await core.governance.objects.put(
@@ -537,7 +601,12 @@ async function restoreGovernance(
       const role = isText(body['role']) ? body['role'] : '';
       if (body['state'] !== 'active') continue;
       const p = await core.governance.roles.principal(tx, principal);
-      if (p?.body.state !== 'active' || !(ROLES as readonly string[]).includes(role)) {
+      // A role held in a partition's scope: never the device SO's.
+      if (
+        p?.body.state !== 'active' ||
+        !(ROLES as readonly string[]).includes(role) ||
+        role === 'device-so'
+      ) {
         skipped.push(`role:${principal}/${role}`);
         continue;
       }
@@ -590,14 +659,18 @@ export function restorePartition(
     const digest = bundleDigest(bytes);
     const existing = await core.rows.partitionByName(core.store, name);
     const allowRollback = options.allowRollback === true;
+    const destroyNewer = options.destroyNewer === true;
     const call: GovernedCall =
       existing === undefined
         ? { action: 'partition.restore', params: { name, bundle: digest, allowRollback } }
         : {
             action: 'partition.restore.over',
             partitionId: existing.id,
-            params: { partition: existing.id, bundle: digest, allowRollback },
+            params: { partition: existing.id, bundle: digest, allowRollback, destroyNewer },
+            // It replaces the partition's keys: whoever may change its policy must agree too.
+            alsoClasses: ['policy.change'],
           };
+
     if (existing !== undefined) op.partitionId = existing.id;
     const escrowed = { ...call, escrow: { bundle: toBase64(bytes) } };
     const grant = await core.governance.authorizeOperator(authority, op, escrowed);
@@ -606,7 +679,8 @@ export function restorePartition(
       const check = async (r: StoreReader, row: PartitionRow): Promise<void> => {
         const self =
           row.id === manifest.source.partition && core.deviceId === manifest.source.device;
-        const from = await lastRestore(core, r, row.id);
+        const history = await backupHistory(core, r, row.id);
+        const from = history.restore;
         const related =
           self ||
           (from !== undefined &&
@@ -619,7 +693,17 @@ export function restorePartition(
             { details: { partition: row.name } },
           );
         }
-        const current = self ? await lastSerial(core, r, row.id) : (from?.serial ?? 0);
+        let current = self ? (history.backup?.serial ?? 0) : (from?.serial ?? 0);
+        // A bundle of the partition itself holds its state at that backup: a restore of
+        // another lineage into it since then is newer (as is one of itself at a later serial).
+        if (
+          self &&
+          from !== undefined &&
+          from.seq > (history.backup?.seq ?? 0) &&
+          !(from.device === core.deviceId && from.partition === row.id)
+        ) {
+          current = manifest.serial + 1;
+        }
         if (manifest.serial < current && !allowRollback) {
           throw new HsmError(
             'backup-rollback',
@@ -628,7 +712,10 @@ export function restorePartition(
           );
         }
       };
-      if (existing !== undefined) await check(core.store, existing);
+      if (existing !== undefined) {
+        await check(core.store, existing);
+        await checkOver(core, core.store, existing, manifest, destroyNewer);
+      }
       const partitionId = existing?.id ?? randomUUID();
       const device = toDeviceInfo(await core.device(core.store));
       const deviceCert = certificateFacts(device.certificate);
@@ -666,7 +753,10 @@ export function restorePartition(
         if ((current?.id ?? undefined) !== existing?.id) {
           throw new HsmError('store-busy', 'the partition changed meanwhile');
         }
-        if (current !== undefined) await check(tx, current);
+        if (current !== undefined) {
+          await check(tx, current);
+          await checkOver(core, tx, current, manifest, destroyNewer);
+        }
         const seq = await core.audit(tx, now, {
           actor: op.actor,
           action: 'partition.restore',
@@ -688,18 +778,20 @@ export function restorePartition(
         const row = core.rows.sealPartition({
           id: partitionId,
           name,
-          policy_json: JSON.stringify(policy),
+          // Over a partition its policy stays: a bundle never loosens it (exportAllowed, readOnly).
+          policy_json: current?.policy_json ?? JSON.stringify(policy),
           attestation_certificate: Buffer.from(certs.attestationCertificate),
           timestamp_certificate: Buffer.from(certs.timestampCertificate),
           created_at: current?.created_at ?? now.toISOString(),
           audit_seq: seq,
         });
         const restored = manifest.keys.filter((k) => current === undefined || k.role === 'user');
+        const held = current === undefined ? [] : await core.rows.keysOfPartition(tx, current.id);
         if (current === undefined) {
           await tx.partitions.insert(row);
         } else {
           // The keys it held are destroyed, each with its entry (a row put back is detected).
-          for (const old of await core.rows.keysOfPartition(tx, current.id)) {
+          for (const old of held) {
             if (old.role !== 'user') {
               const same = manifest.keys.find((k) => k.role === old.role);
               if (same?.public !== Buffer.from(publicKeyOf(old)).toString('hex')) {
@@ -737,7 +829,11 @@ export function restorePartition(
             serial: manifest.serial,
             backupAt: manifest.createdAt,
           };
-          const attributes = { ...(k.attributes as unknown as KeyAttributes), restoredFrom };
+          const attributes = {
+            ...(k.attributes as unknown as KeyAttributes),
+            restoredFrom,
+            ...aeadCount(k, held, manifest, core.deviceId),
+          };
           await tx.keys.insert(
             core.rows.sealKey({
               id,
@@ -784,6 +880,102 @@ export function restorePartition(
       for (const m of records.values()) m.fill(0);
     }
   });
+}
+
+/** The bundle's key that a key the partition holds is (the same key restored, or itself). */
+function bundleKeyOf(
+  row: KeyRow,
+  manifest: BackupManifest,
+  partitionId: string,
+  deviceId: string,
+): ManifestKey | undefined {
+  const from = parseAttributes(row).restoredFrom;
+  const self = deviceId === manifest.source.device && partitionId === manifest.source.partition;
+  return manifest.keys.find(
+    (k) =>
+      k.role === 'user' &&
+      k.public === Buffer.from(publicKeyOf(row)).toString('hex') &&
+      ((self && k.id === row.id) ||
+        (from !== undefined &&
+          from.key === k.id &&
+          from.device === manifest.source.device &&
+          from.partition === manifest.source.partition)),
+  );
+}
+
+/** The attributes that say what a key is and may do (not where it came from, nor its count). */
+function meaningOf(attributes: JsonObject): string {
+  const rest: Record<string, unknown> = { ...attributes };
+  delete rest['restoredFrom'];
+  delete rest['encryptions'];
+  return canonicalJson(rest as JsonObject);
+}
+
+/**
+ * What a restore over a partition may not do: write a read-only partition, destroy a key that
+ * is not destroyable, unblock a key or drop or weaken its own rules (unless the bundle holds it
+ * as it is), or destroy the keys made after the backup unless the statement says so.
+ */
+async function checkOver(
+  core: Core,
+  r: StoreReader,
+  row: PartitionRow,
+  manifest: BackupManifest,
+  destroyNewer: boolean,
+): Promise<void> {
+  if (toPartitionInfo(row).policy.readOnly) {
+    throw new HsmError('policy-read-only', 'the partition is read-only');
+  }
+  const protectedKeys: string[] = [];
+  const newer: string[] = [];
+  for (const old of await core.rows.keysOfPartition(r, row.id)) {
+    if (old.role !== 'user') continue;
+    const attributes = parseAttributes(old);
+    const guarded =
+      !attributes.destroyable || keyState(old) === 'blocked' || attributes.policy !== undefined;
+    const k = bundleKeyOf(old, manifest, row.id, core.deviceId);
+    if (k === undefined) newer.push(old.label);
+    const same =
+      k !== undefined &&
+      k.state === old.state &&
+      meaningOf(k.attributes) === meaningOf(attributes as unknown as JsonObject);
+    if (guarded && !same) protectedKeys.push(old.label);
+  }
+  if (protectedKeys.length > 0) {
+    throw new HsmError(
+      'backup-keys-protected',
+      `the restore would destroy or change keys that are not destroyable, blocked or under their own rules: ${protectedKeys.join(', ')}`,
+      { details: { partition: row.name, keys: protectedKeys.join(' ') } },
+    );
+  }
+  if (newer.length > 0 && !destroyNewer) {
+    throw new HsmError(
+      'backup-keys-protected',
+      `the restore would destroy keys made after the backup (allow it with destroyNewer): ${newer.join(', ')}`,
+      { details: { partition: row.name, keys: newer.join(' ') } },
+    );
+  }
+}
+
+/**
+ * An AEAD key's count of encryptions under random nonces: over a partition, the key it replaces
+ * keeps the higher of its count and the bundle's (a restore never gives nonces back).
+ */
+function aeadCount(
+  k: ManifestKey,
+  held: readonly KeyRow[],
+  manifest: BackupManifest,
+  deviceId: string,
+): { encryptions?: number } {
+  const bundled = typeof k.attributes['encryptions'] === 'number' ? k.attributes['encryptions'] : 0;
+  let count = bundled;
+  for (const old of held) {
+    if (old.role !== 'user') continue;
+    const same = bundleKeyOf(old, manifest, old.partition_id ?? '', deviceId);
+    if (same?.id !== k.id) continue;
+    count = Math.max(count, parseAttributes(old).encryptions ?? 0);
+  }
+  return count > 0 ? { encryptions: count } : {};
 }
 
 async function replacePartitionRow(

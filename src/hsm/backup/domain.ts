@@ -30,8 +30,11 @@ import { aesKeyUnwrap, aesKeyWrap, open, seal } from '../wrap.js';
 export interface DomainBody extends JsonObject {
   readonly id: string;
   readonly name: string;
-  /** active: the key is held; pending: a join request waits for its answer (no key yet). */
-  readonly state: 'active' | 'pending';
+  /**
+   * active: the key is held; pending: a join request waits for its answer (no key yet); done:
+   * a join request answered and joined (its seed gone).
+   */
+  readonly state: 'active' | 'pending' | 'done';
   readonly createdAt: string;
   /** created here, or enrolled from the device named in `from`. */
   readonly origin: 'created' | 'enrolled' | 'request';
@@ -46,7 +49,7 @@ export interface DomainBody extends JsonObject {
 export interface BackupDomainInfo {
   readonly id: string;
   readonly name: string;
-  readonly state: 'active' | 'pending';
+  readonly state: 'active' | 'pending' | 'done';
   readonly origin: 'created' | 'enrolled' | 'request';
   readonly from: string | null;
   readonly createdAt: Date;
@@ -75,8 +78,11 @@ export function domainKcv(key: Uint8Array): string {
     .toString('hex');
 }
 
-const invalid = (message: string): HsmError =>
-  new HsmError('backup-invalid', `domain enrolment: ${message}`);
+const invalid = (message: string, cause?: unknown, details?: Record<string, string>): HsmError =>
+  new HsmError('backup-invalid', `domain enrolment: ${message}`, {
+    ...(cause === undefined ? {} : { cause }),
+    ...(details === undefined ? {} : { details }),
+  });
 
 /** Every domain record of the device (authenticated rows). */
 export async function listDomains(core: Core, r: StoreReader): Promise<BackupDomainInfo[]> {
@@ -330,6 +336,12 @@ export function enrolDevice(
       throw invalid('the request names another device (or this one)');
     }
     const d = await requireDomain(core, core.store, domain);
+    if (s['domain'] !== d.name) {
+      throw invalid('the request is for another domain', undefined, {
+        domain: d.name,
+        requested: String(s['domain']).slice(0, 64),
+      });
+    }
     const publicKey = fromBase64(String(s['publicKey']));
     if (publicKey?.length !== 1184) throw invalid('not an ML-KEM-768 public key');
     const call = {
@@ -409,6 +421,9 @@ export function joinBackupDomain(
       throw invalid('not an enrolment for this device');
     }
     const domainId = String(s['domain']);
+    const name = String(s['name']);
+    checkName('domain', name);
+    if (!/^[0-9a-f-]{36}$/.test(domainId)) throw invalid('the domain id is malformed');
     const pending = (
       await core.governance.objects.list<DomainBody>(core.store, 'backup-domain')
     ).find(
@@ -416,6 +431,12 @@ export function joinBackupDomain(
         o.body.state === 'pending' && o.body.origin === 'request' && o.body.from === s['request'],
     );
     if (pending === undefined) throw invalid('no join request is pending');
+    if (pending.body.name !== name) {
+      throw invalid('the answer is for another domain than the request', undefined, {
+        domain: name,
+        requested: pending.body.name,
+      });
+    }
     const call = {
       action: 'domain.join',
       params: { domain: domainId, from: ans.deviceId, enrolment: ans.digest },
@@ -472,9 +493,15 @@ export function joinBackupDomain(
             details: { domain: domainId },
           });
         }
+        const held = await core.governance.objects.list<DomainBody>(tx, 'backup-domain');
+        if (held.some((o) => o.body.state === 'active' && o.body.name === name)) {
+          throw new HsmError('invalid-argument', 'this device holds a domain of that name', {
+            details: { domain: name },
+          });
+        }
         const body: DomainBody = {
           id: domainId,
-          name: String(s['name']),
+          name,
           state: 'active',
           createdAt: now.toISOString(),
           origin: 'enrolled',
@@ -489,14 +516,14 @@ export function joinBackupDomain(
           actor: op.actor,
           details: { domain: domainId, from: ans.deviceId, enrolment: ans.digest },
         });
-        // The request is answered: its seed is no longer kept.
+        // The request is answered and done: its seed is no longer kept.
         await core.governance.objects.put(
           tx,
           now,
           'backup-domain',
           pending.id,
           'device',
-          { ...pending.body, sealed: '', state: 'pending', origin: 'request', kcv: 'answered' },
+          { ...pending.body, sealed: '', state: 'done', origin: 'request', kcv: 'answered' },
           { action: 'domain.request', details: { request: pending.id, answered: true } },
           pending,
         );

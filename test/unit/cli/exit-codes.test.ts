@@ -78,6 +78,7 @@ const BEFORE: readonly (readonly [HsmErrorCode, number])[] = [
   ['backup-domain-unknown', EXIT.refused],
   ['backup-rollback', EXIT.rollback],
   ['backup-source-mismatch', EXIT.refused],
+  ['backup-keys-protected', EXIT.refused],
 ];
 
 describe('HsmError exit codes', () => {

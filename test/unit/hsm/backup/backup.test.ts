@@ -3,6 +3,7 @@
 // domain enrolment, the round trip, tampering anywhere refused, a wrong domain refused, a
 // non-extractable key still refused for export, rollback refused unless approved, quorum over
 // an existing partition, provenance and the audit trail.
+import Database from 'better-sqlite3';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -204,8 +205,13 @@ for (const targetStore of ['sqlite', 'postgres'] as const) {
         expect((await b.listKeys('copy')).map((k) => k.label)).toContain('later');
         // Serial 1 over serial 2: a rollback.
         await expectHsmRejection(b.restorePartition(bundle, { name: 'copy' }), 'backup-rollback');
-        // Allowed explicitly: the state of serial 1 again.
-        await b.restorePartition(bundle, { name: 'copy', allowRollback: true });
+        // Allowed explicitly: the state of serial 1 again, which destroys 'later' (made after
+        // serial 1): refused naming it unless the statement says so.
+        const newer = await b
+          .restorePartition(bundle, { name: 'copy', allowRollback: true })
+          .catch((e: unknown) => e);
+        expect(newer).toMatchObject({ code: 'backup-keys-protected', message: /later/ });
+        await b.restorePartition(bundle, { name: 'copy', allowRollback: true, destroyNewer: true });
         expect((await b.listKeys('copy')).map((k) => k.label)).not.toContain('later');
         // Over an unrelated partition: refused.
         await b.createPartition('unrelated');
@@ -225,6 +231,39 @@ for (const targetStore of ['sqlite', 'postgres'] as const) {
         });
         expect(onB.some((e) => e.outcome === 'refused')).toBe(true);
         expect((await b.verifyAudit()).ok).toBe(true);
+      });
+
+      it('restoring over: never on a read-only partition, never destroying or changing a guarded key, never loosening the policy', async () => {
+        await a.generateKey('default', { label: 'aead', algorithm: 'aes-256' });
+        const base = (await a.backupPartition('default', { domain: 'vault' })).bundle;
+        await b.restorePartition(base, { name: 'guarded' });
+        // The restored copy's count of AEAD encryptions goes on; a later restore keeps it.
+        for (let i = 0; i < 3; i++) {
+          await b.encrypt('guarded', 'aead', { plaintext: Uint8Array.of(1) });
+        }
+        const later = (await a.backupPartition('default', { domain: 'vault' })).bundle;
+        await b.restorePartition(later, { name: 'guarded' });
+        const aead = (await b.listKeys('guarded')).find((k) => k.label === 'aead')!;
+        expect(aead.attributes.encryptions).toBe(3);
+        // A key made here after the backup and not destroyable: refused, named.
+        await b.generateKey('guarded', {
+          label: 'keeper',
+          algorithm: 'ecdsa-p256',
+          destroyable: false,
+        });
+        const kept = await b
+          .restorePartition(later, { name: 'guarded', destroyNewer: true, allowRollback: true })
+          .catch((e: unknown) => e);
+        expect(kept).toMatchObject({ code: 'backup-keys-protected', message: /keeper/ });
+        expect((await b.listKeys('guarded')).map((k) => k.label)).toContain('keeper');
+        // The policy stays: the bundle's (exportAllowed false) does not replace the current one,
+        // and a read-only partition is not written.
+        await b.setPartitionPolicy('guarded', { readOnly: true }, OFFICER);
+        await expectHsmRejection(
+          b.restorePartition(later, { name: 'guarded', allowRollback: true }),
+          'policy-read-only',
+        );
+        expect((await b.partition('guarded')).policy.readOnly).toBe(true);
       });
     },
   );
@@ -270,7 +309,7 @@ describe('backup and restore under quorum rules', () => {
     }
   }, 60_000);
 
-  it('a new partition takes the roles and rules that can hold on the target, and names the rest', async () => {
+  it('a new partition takes the roles and rules only on the source device, and names what it leaves out', async () => {
     const dir = tempDir();
     const factory = await createFactory(join(dir, 'factory'), { development: true, clock });
     const a = await device(factory, join(dir, 'a.sqlite'));
@@ -295,10 +334,21 @@ describe('backup and restore under quorum rules', () => {
       // On b only x exists (with an approver key), and holds no role in any partition yet.
       await officerWithKey(b, 'x', [], OFFICER);
       const { bundle } = await a.backupPartition('default', { domain: 'vault' });
+      // On another device: none of them, all named.
       const r = await b.restorePartition(bundle, { name: 'copy' });
-      expect([...r.skippedGovernance].sort()).toEqual(['role:y/pso', 'rule:key.export']);
-      expect((await b.governance.rule('copy', 'trash.purge')).version).toBe(1);
+      expect([...r.skippedGovernance].sort()).toEqual([
+        'role:x/pso',
+        'role:y/pso',
+        'rule:key.export',
+        'rule:trash.purge',
+      ]);
+      expect((await b.governance.rule('copy', 'trash.purge')).version).toBe(0);
       expect((await b.governance.rule('copy', 'key.export')).version).toBe(0);
+      // On its own device, as a new partition: the roles and rules hold.
+      const own = await a.restorePartition(bundle, { name: 'copy' });
+      expect(own.skippedGovernance).toEqual([]);
+      expect((await a.governance.rule('copy', 'trash.purge')).version).toBe(1);
+      expect((await a.governance.rule('copy', 'key.export')).version).toBe(1);
     } finally {
       await a.close();
       await b.close();
@@ -369,6 +419,102 @@ describe('backup and restore under quorum rules', () => {
     } finally {
       await a.close();
       await z.close();
+    }
+  }, 60_000);
+});
+
+describe('backup domain enrolment checks', () => {
+  it('the request, the answer and the pending request name one domain; a join is done once', async () => {
+    const dir = tempDir();
+    const factory = await createFactory(join(dir, 'factory'), { development: true, clock });
+    const a = await device(factory, join(dir, 'a.sqlite'));
+    const b = await device(factory, join(dir, 'b.sqlite'));
+    const c = await device(factory, join(dir, 'c.sqlite'));
+    try {
+      await a.createBackupDomain('vault');
+      await a.createBackupDomain('safe');
+      // A request for 'safe' answered as 'vault': refused by the enrolling device.
+      const forSafe = await b.backupDomainJoinRequest('safe');
+      await expectHsmRejection(a.enrolDevice('vault', forSafe), 'backup-invalid');
+      const answer = await a.enrolDevice('safe', forSafe);
+      await b.joinBackupDomain(answer);
+      // The request is done: the same answer again finds no pending request.
+      expect((await b.backupDomains()).map((d) => d.state).sort()).toEqual(['active', 'done']);
+      await expectHsmRejection(b.joinBackupDomain(answer), 'backup-invalid');
+      // A second active domain of a name this device holds: refused.
+      await c.createBackupDomain('safe');
+      const again = await b.backupDomainJoinRequest('safe');
+      await expectHsmRejection(
+        b.joinBackupDomain(await c.enrolDevice('safe', again)),
+        'invalid-argument',
+      );
+      expect((await b.backupDomains()).filter((d) => d.state === 'active')).toHaveLength(1);
+    } finally {
+      for (const h of [a, b, c]) await h.close();
+    }
+  });
+});
+
+describe('the rollback rule follows the lineage, from the verified audit chain', () => {
+  it('a bundle of the partition older than a restore into it since is a rollback; an edited entry is an integrity failure', async () => {
+    const dir = tempDir();
+    const factory = await createFactory(join(dir, 'factory'), { development: true, clock });
+    const a = await device(factory, join(dir, 'a.sqlite'));
+    const bKey = randomBytes(32);
+    let b = await Hsm.init({
+      path: join(dir, 'b.sqlite'),
+      masterKey: { kind: 'key', key: bKey },
+      factory,
+      officer: OFFICER,
+      clock,
+    });
+    try {
+      await a.createBackupDomain('vault');
+      await enrol(a, b, 'vault');
+      await a.generateKey('default', { label: 'one', algorithm: 'ecdsa-p256' });
+      const s1 = (await a.backupPartition('default', { domain: 'vault' })).bundle;
+      await b.restorePartition(s1, { name: 'r' });
+      // R's own backup (R@1), then a newer S restored over R.
+      const r1 = (await b.backupPartition('r', { domain: 'vault' })).bundle;
+      await a.generateKey('default', { label: 'two', algorithm: 'ecdsa-p256' });
+      const s2 = (await a.backupPartition('default', { domain: 'vault' })).bundle;
+      await b.restorePartition(s2, { name: 'r' });
+      // R@1 over R now holds less than S@2: a rollback, unless allowed.
+      await expectHsmRejection(
+        b.restorePartition(r1, { name: 'r', destroyNewer: true }),
+        'backup-rollback',
+      );
+      // The newest backup entry of R edited behind the HSM (its action, then its outcome):
+      // the chain up to it no longer verifies, and the restore is refused.
+      await b.close();
+      for (const [column, value] of [
+        ['action', 'partition.noop'],
+        ['outcome', 'refused'],
+      ] as const) {
+        const raw = new Database(join(dir, 'b.sqlite'), { fileMustExist: true });
+        const row = raw
+          .prepare(
+            "SELECT seq, action, outcome FROM audit WHERE action = 'partition.backup' ORDER BY seq DESC LIMIT 1",
+          )
+          .get() as { seq: number; action: string; outcome: string };
+        raw.prepare(`UPDATE audit SET ${column} = ? WHERE seq = ?`).run(value, row.seq);
+        b = await Hsm.open(join(dir, 'b.sqlite'), { kind: 'key', key: bKey }, { clock });
+        await expectHsmRejection(
+          b.restorePartition(r1, { name: 'r', allowRollback: true, destroyNewer: true }),
+          'integrity-failed',
+        );
+        await b.close();
+        raw.prepare(`UPDATE audit SET ${column} = ? WHERE seq = ?`).run(row[column], row.seq);
+        raw.close();
+        b = await Hsm.open(join(dir, 'b.sqlite'), { kind: 'key', key: bKey }, { clock });
+        if (column === 'action') await b.close();
+      }
+      // Put back as it was, and allowed explicitly: the state of R@1 again.
+      await b.restorePartition(r1, { name: 'r', allowRollback: true, destroyNewer: true });
+      expect((await b.listKeys('r')).map((k) => k.label)).not.toContain('two');
+    } finally {
+      await a.close();
+      await b.close();
     }
   }, 60_000);
 });
