@@ -265,6 +265,23 @@ for (const targetStore of ['sqlite', 'postgres'] as const) {
         );
         expect((await b.partition('guarded')).policy.readOnly).toBe(true);
       });
+
+      it('restoring over never unblocks a key: refused naming it while it is blocked, done once unblocked', async () => {
+        const base = (await a.backupPartition('default', { domain: 'vault' })).bundle;
+        await b.restorePartition(base, { name: 'blocking' });
+        await b.blockKey('blocking', 'signing');
+        const refused = await b
+          .restorePartition(base, { name: 'blocking', allowRollback: true })
+          .catch((e: unknown) => e);
+        expect(refused).toMatchObject({ code: 'backup-keys-protected', message: /signing/ });
+        const still = (await b.listKeys('blocking')).find((k) => k.label === 'signing')!;
+        expect(still.state).toBe('blocked');
+        await b.unblockKey('blocking', 'signing');
+        // The key the bundle holds unchanged may be replaced by itself.
+        await b.restorePartition(base, { name: 'blocking', allowRollback: true });
+        const again = (await b.listKeys('blocking')).find((k) => k.label === 'signing')!;
+        expect(again.state).toBe('active');
+      });
     },
   );
 }
