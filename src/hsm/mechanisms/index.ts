@@ -124,12 +124,16 @@ export function allMechanisms(): readonly Mechanism[] {
   return [...MECHANISMS.values()];
 }
 
-/** The algorithm OID of a PKCS#8 PrivateKeyInfo (RFC 5958 2), or undefined when it is not one. */
-function pkcs8AlgorithmOid(der: Uint8Array): string | undefined {
+/**
+ * The algorithm OID of a DER SEQUENCE whose `index`-th element is an AlgorithmIdentifier: a
+ * PKCS#8 PrivateKeyInfo (RFC 5958 2, index 1) or a SubjectPublicKeyInfo (RFC 5280 4.1, index
+ * 0); undefined when the bytes are not one.
+ */
+function algorithmOidAt(der: Uint8Array, index: 0 | 1): string | undefined {
   const { childrenOf, expectTag, readOid, readTlv } = derReader;
   try {
-    const info = expectTag(readTlv(der, 0), 0x30, 'PrivateKeyInfo');
-    const algorithm = expectTag(childrenOf(der, info)[1], 0x30, 'AlgorithmIdentifier');
+    const outer = expectTag(readTlv(der, 0), 0x30, 'SEQUENCE');
+    const algorithm = expectTag(childrenOf(der, outer)[index], 0x30, 'AlgorithmIdentifier');
     return readOid(der, childrenOf(der, algorithm)[0]);
   } catch {
     return undefined;
@@ -142,15 +146,8 @@ function pkcs8AlgorithmOid(der: Uint8Array): string | undefined {
  * checks the key itself (its length, strict DER) when it encapsulates.
  */
 export function kemAlgorithmOfSpki(spki: Uint8Array): HsmAlgorithm | undefined {
-  const { childrenOf, expectTag, readOid, readTlv } = derReader;
-  let oid: string;
-  try {
-    const info = expectTag(readTlv(spki, 0), 0x30, 'SubjectPublicKeyInfo');
-    const algorithm = expectTag(childrenOf(spki, info)[0], 0x30, 'AlgorithmIdentifier');
-    oid = readOid(spki, childrenOf(spki, algorithm)[0]);
-  } catch {
-    return undefined;
-  }
+  const oid = algorithmOidAt(spki, 0);
+  if (oid === undefined) return undefined;
   const kem = [...MECHANISMS.values()].find(
     (m) => m.keyClass === 'kem' && m.pkcs8Oids.includes(oid),
   );
@@ -166,7 +163,7 @@ export function importPkcs8(
   pkcs8: Uint8Array,
   preferPss: boolean,
 ): { mechanism: Mechanism; key: PrivateKeyHandle } {
-  const oid = pkcs8AlgorithmOid(pkcs8);
+  const oid = algorithmOidAt(pkcs8, 1);
   if (oid === undefined) throw new HsmError('invalid-argument', 'not a pkcs#8 private key');
   const candidates = [...MECHANISMS.values()].filter((m) => m.pkcs8Oids.includes(oid));
   const ordered = [
