@@ -38,12 +38,17 @@ import {
   readUnsigned,
   type Tlv,
 } from './der.js';
+import {
+  encodeRecipientInfo,
+  parseRecipientInfo,
+  type CmsRecipient,
+  type KekRecipient,
+} from './cms-recipients.js';
 import { PkiError } from './errors.js';
 import { parseHsmRole, type HsmRole } from './hsm-role.js';
 import {
   id_aa_attestampBackupManifest,
   id_aes256_GCM,
-  id_aes256_wrap,
   id_ce_hsmRole,
   id_contentType,
   id_ct_attestampBackupRecords,
@@ -62,17 +67,14 @@ export const BUNDLE_NONCE_LENGTH = 12;
 export const BUNDLE_TAG_LENGTH = 16;
 
 /**
- * A recipient of the content-encryption key. `kek`: KEKRecipientInfo (RFC 5652 6.2.3), the CEK
- * wrapped with RFC 3394 AES key wrap (id-aes256-wrap) under a backup-domain key named by its id.
+ * A recipient of the content-encryption key (src/pki/cms-recipients.ts): `kek`, a
+ * KEKRecipientInfo under a backup-domain key named by its id (the UTF-8 of the id in
+ * KEKIdentifier.keyIdentifier); `kem`, a KEMRecipientInfo (RFC 9629) for an ML-KEM-768 transport
+ * key; `kari`, a KeyAgreeRecipientInfo (RFC 5753) for an ECDH P-256 transport key. The two
+ * transport recipients name the transport certificate by its subjectKeyIdentifier.
  */
-export interface BundleKekRecipient {
-  readonly kind: 'kek';
-  /** KEKIdentifier.keyIdentifier: the UTF-8 of the backup domain's id. */
-  readonly keyIdentifier: Uint8Array;
-  readonly encryptedKey: Uint8Array;
-}
-
-export type BundleRecipient = BundleKekRecipient;
+export type BundleKekRecipient = KekRecipient;
+export type BundleRecipient = CmsRecipient;
 
 const bad = (message: string): never => {
   throw new PkiError('asn1-schema', `backup bundle: ${message}`);
@@ -109,8 +111,9 @@ export function encodeBundleAuthAttributes(manifest: Uint8Array): Uint8Array {
  * EncryptedContentInfo ::= SEQUENCE { contentType id-ct-attestampBackupRecords,
  *   contentEncryptionAlgorithm { id-aes256-GCM, GCMParameters { aes-nonce, aes-ICVlen 16 } },
  *   encryptedContent [0] IMPLICIT OCTET STRING }
- * KEKRecipientInfo ::= [2] IMPLICIT SEQUENCE { version 4, kekid KEKIdentifier,
- *   keyEncryptionAlgorithm id-aes256-wrap, encryptedKey OCTET STRING }
+ * RecipientInfos: a KEKRecipientInfo, a KEMRecipientInfo (in an OtherRecipientInfo) or a
+ * KeyAgreeRecipientInfo (src/pki/cms-recipients.ts). RFC 5083 2.1: the version stays 0 whatever
+ * the recipients.
  */
 export function encodeAuthEnvelopedData(parts: {
   readonly recipients: readonly BundleRecipient[];
@@ -119,15 +122,7 @@ export function encodeAuthEnvelopedData(parts: {
   readonly tag: Uint8Array;
   readonly authAttributes: Uint8Array;
 }): Uint8Array {
-  const recipients = parts.recipients.map((r) =>
-    contextConstructed(
-      2,
-      integer(4),
-      seq(octetString(r.keyIdentifier)),
-      algorithmIdentifier(id_aes256_wrap),
-      octetString(r.encryptedKey),
-    ),
-  );
+  const recipients = parts.recipients.map(encodeRecipientInfo);
   const attrs = Uint8Array.from(parts.authAttributes);
   attrs[0] = 0xa1; // [1] IMPLICIT SET OF
   return seq(
@@ -242,17 +237,7 @@ function parseAuthEnveloped(
   if (f.length !== 5 || readUnsigned(b, f[0]) !== 0n) bad('AuthEnvelopedData shape or version');
   const recipients: BundleRecipient[] = [];
   for (const ri of childrenOf(b, expectTag(f[1], 0x31, 'recipientInfos'))) {
-    const r = childrenOf(b, expectTag(ri, 0xa2, 'KEKRecipientInfo'));
-    if (r.length !== 4 || readUnsigned(b, r[0]) !== 4n) bad('KEKRecipientInfo version');
-    const kekid = childrenOf(b, expectTag(r[1], 0x30, 'KEKIdentifier'));
-    if (kekid.length !== 1) bad('KEKIdentifier with date or other attribute');
-    const alg = childrenOf(b, expectTag(r[2], 0x30, 'keyEncryptionAlgorithm'));
-    if (alg.length !== 1 || readOid(b, alg[0]) !== id_aes256_wrap) bad('key wrap algorithm');
-    recipients.push({
-      kind: 'kek',
-      keyIdentifier: readOctets(b, kekid[0]),
-      encryptedKey: readOctets(b, r[3]),
-    });
+    recipients.push(parseRecipientInfo(b, ri));
   }
   if (recipients.length === 0) bad('no recipient');
   const eci = childrenOf(b, expectTag(f[2], 0x30, 'EncryptedContentInfo'));

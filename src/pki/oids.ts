@@ -218,3 +218,9 @@ export const id_ct_authEnvelopedData = '1.2.840.113549.1.9.16.1.23';
 export const id_aes256_GCM = '2.16.840.1.101.3.4.1.46';
 /** 2.16.840.1.101.3.4.1.45 (RFC 3565: id-aes256-wrap, RFC 3394 key wrap) */
 export const id_aes256_wrap = '2.16.840.1.101.3.4.1.45';
+/** 1.2.840.113549.1.9.16.13.3 (RFC 9629 3: id-ori-kem, the OtherRecipientInfo of a KEM) */
+export const id_ori_kem = '1.2.840.113549.1.9.16.13.3';
+/** 1.2.840.113549.1.9.16.3.28 (RFC 8619 2: id-alg-hkdf-with-sha256) */
+export const id_alg_hkdf_with_sha256 = '1.2.840.113549.1.9.16.3.28';
+/** 1.3.132.1.11.1 (RFC 5753 7.1.4: dhSinglePass-stdDH-sha256kdf-scheme) */
+export const id_dhSinglePass_stdDH_sha256kdf_scheme = '1.3.132.1.11.1';

@@ -17,6 +17,7 @@ import {
   parseBackupBundle,
   verifyBundleChain,
   BUNDLE_NONCE_LENGTH,
+  type BundleKekRecipient,
   type ParsedBundle,
 } from '../../pki/index.js';
 import { bytesEqual, toBase64, type JsonObject, type JsonValue } from '../../shared/index.js';
@@ -482,8 +483,9 @@ async function openRecords(
   manifest: BackupManifest,
 ): Promise<Map<string, Uint8Array>> {
   let dk: Uint8Array | undefined;
-  let recipient: (typeof parsed.recipients)[number] | undefined;
+  let recipient: BundleKekRecipient | undefined;
   for (const r of parsed.recipients) {
+    if (r.kind !== 'kek') continue;
     const id = new TextDecoder().decode(r.keyIdentifier);
     dk = await domainKey(core, core.store, id);
     if (dk !== undefined) {
