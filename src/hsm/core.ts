@@ -62,6 +62,8 @@ const AUDIT_OUTCOME: Partial<Readonly<Record<HsmErrorCode, AuditOutcome>>> = {
   'request-rule-changed': 'refused',
   'backup-invalid': 'refused',
   'backup-domain-unknown': 'refused',
+  'transport-key-unknown': 'refused',
+  'transport-certificate-invalid': 'refused',
   'backup-rollback': 'refused',
   'backup-source-mismatch': 'refused',
   'backup-keys-protected': 'refused',

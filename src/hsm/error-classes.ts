@@ -85,6 +85,8 @@ export const HSM_ERROR_CLASS: Readonly<Record<HsmErrorCode, HsmErrorClass>> = {
   'approval-required': 'approval-required',
   'backup-invalid': 'bad-data',
   'backup-domain-unknown': 'refused',
+  'transport-key-unknown': 'refused',
+  'transport-certificate-invalid': 'bad-data',
   'backup-rollback': 'rollback',
   'backup-source-mismatch': 'refused',
   'backup-keys-protected': 'refused',

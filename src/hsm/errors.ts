@@ -68,6 +68,10 @@ export type HsmErrorCode =
   | 'backup-invalid'
   /** No recipient of the bundle is a backup domain this device is enrolled in. */
   | 'backup-domain-unknown'
+  /** No transport key of this device is a recipient of the bundle (or none of that id). */
+  | 'transport-key-unknown'
+  /** A transport certificate fails a check: chain, validity, key usage or its evidence. */
+  | 'transport-certificate-invalid'
   /** The bundle is older than what the partition holds, and the approval allows no rollback. */
   | 'backup-rollback'
   /** The partition restored over is not the bundle's partition (nor restored from it). */

@@ -23,8 +23,16 @@ import {
   type AuditVerification,
 } from './audit/log.js';
 import {
+  createTransportKey,
+  listTransportKeys,
+  requireTransportKey,
+  type TransportKeyInfo,
+} from './backup/transport.js';
+import type { TransportAlgorithm } from '../pki/index.js';
+import {
   backupPartition,
   restorePartition,
+  type BackupTarget,
   type BackupResult,
   type RestoreOptions,
   type RestoreResult,
@@ -699,10 +707,43 @@ export class Hsm {
     return joinBackupDomain(this.core, enrolment, authority);
   }
 
-  /** The backup bundle of a partition for a backup domain (partition.backup rule). */
+  /** This device's transport keys (their certificates; never their private parts). */
+  transportKeys(): Promise<TransportKeyInfo[]> {
+    return this.core.guard({ action: 'transport-key.list' }, () =>
+      listTransportKeys(this.core, this.core.store),
+    );
+  }
+
+  /** One transport key by id or certificate hash. */
+  transportKey(idOrDigest: string): Promise<TransportKeyInfo> {
+    return this.core.guard({ action: 'transport-key.list' }, () =>
+      requireTransportKey(this.core, this.core.store, idOrDigest),
+    );
+  }
+
+  /**
+   * Generates a transport key inside the device, certified by the device key, usable only to
+   * open bundles addressed to it (domain.change rule).
+   */
+  createTransportKey(
+    algorithm: TransportAlgorithm = 'ml-kem-768',
+    authority?: RequestAuthority | PresentedAuthority,
+  ): Promise<TransportKeyInfo> {
+    return createTransportKey(this.core, algorithm, authority);
+  }
+
+  /** The device chain a transport certificate is published with: device, then root. */
+  deviceCertificateChain(): Promise<Uint8Array[]> {
+    return this.core.deviceChain(this.core.store);
+  }
+
+  /**
+   * The backup bundle of a partition for a backup domain, or for a target device's transport
+   * certificate (partition.backup rule).
+   */
   backupPartition(
     partitionName: string,
-    options: { readonly domain: string },
+    options: BackupTarget,
     authority?: RequestAuthority | PresentedAuthority,
   ): Promise<BackupResult> {
     return backupPartition(this.core, partitionName, options, authority);
@@ -940,8 +981,36 @@ export class Hsm {
         else await this.joinBackupDomain(message, auth);
         break;
       }
-      case 'partition.backup':
-        await this.backupPartition(await requestPartition(), { domain: text(p['domain']) }, auth);
+      case 'partition.backup': {
+        if (typeof p['transportKey'] !== 'string') {
+          await this.backupPartition(await requestPartition(), { domain: text(p['domain']) }, auth);
+          break;
+        }
+        // The statement names the certificate's hash; the request holds the chain itself.
+        const held = await this.core.governance.requests.require(this.core.store, id);
+        const e = escrowOf(held.body);
+        const chain = (
+          typeof e?.['transportCertificate'] === 'string' ? e['transportCertificate'] : ''
+        )
+          .split(',')
+          .map((c) => fromBase64(c));
+        if (chain.length < 2 || chain.some((c) => c === undefined)) {
+          throw new HsmError('invalid-argument', 'the request holds no transport certificate', {
+            details: { request: id, operation: s.operation },
+          });
+        }
+        await this.backupPartition(
+          await requestPartition(),
+          { transportCertificate: chain as Uint8Array[] },
+          auth,
+        );
+        break;
+      }
+      case 'transport-key.create':
+        await this.createTransportKey(
+          p['algorithm'] === 'ecdh-p256' ? 'ecdh-p256' : 'ml-kem-768',
+          auth,
+        );
         break;
       case 'partition.restore':
       case 'partition.restore.over': {

@@ -97,3 +97,4 @@ export type {
   RestoredFrom,
 } from './backup/bundle.js';
 export type { BackupDomainInfo } from './backup/domain.js';
+export type { TransportKeyInfo } from './backup/transport.js';

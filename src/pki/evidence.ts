@@ -113,6 +113,11 @@ export const KEY_CLAIMS = {
   backupSerial: claim(`${ARC}.5.23`, 'int'),
   /** When that backup was made. */
   backupTime: claim(`${ARC}.5.24`, 'time'),
+  /**
+   * A device transport key (README "Backup and migration"): TRUE says the key serves only to
+   * open backup bundles addressed to it and import their keys; no other operation reaches it.
+   */
+  importOnly: claim(`${ARC}.5.30`, 'bool'),
 } as const;
 
 /** ARC.4.2.x key capabilities, in the order of their last arc. */

@@ -30,3 +30,4 @@ export * from './blockchain-addresses.js';
 export * from './jwk.js';
 export * from './backup-bundle.js';
 export * from './cms-recipients.js';
+export * from './transport-certificate.js';

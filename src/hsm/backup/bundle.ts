@@ -17,7 +17,7 @@ import {
   parseBackupBundle,
   verifyBundleChain,
   BUNDLE_NONCE_LENGTH,
-  type BundleKekRecipient,
+  type CmsRecipient,
   type ParsedBundle,
 } from '../../pki/index.js';
 import { bytesEqual, toBase64, type JsonObject, type JsonValue } from '../../shared/index.js';
@@ -65,8 +65,27 @@ import {
 } from '../views.js';
 import { aesKeyUnwrap, aesKeyWrap } from '../wrap.js';
 import { domainKey, requireDomain } from './domain.js';
+import {
+  checkTransportCertificate,
+  openTransportRecipient,
+  transportRecipient,
+} from './transport.js';
 
 export const BACKUP_FORMAT = 'attestamp-backup/v1';
+
+/**
+ * Who can open the bundle: a backup domain, or a target device's transport key (its device,
+ * algorithm, the SHA-256 of its certificate and the subjectKeyIdentifier its RecipientInfo names).
+ */
+export type ManifestRecipient =
+  | { readonly kind: 'backup-domain'; readonly domain: string; readonly name: string }
+  | {
+      readonly kind: 'transport-key';
+      readonly device: string;
+      readonly algorithm: string;
+      readonly certificate: string;
+      readonly keyIdentifier: string;
+    };
 
 /** One key as the manifest describes it (the private part is in the encrypted records). */
 export interface ManifestKey extends JsonObject {
@@ -94,11 +113,7 @@ export interface BackupManifest extends JsonObject {
     /** The source's audit head before the backup entry: `seq:hash`. */
     readonly auditHead: string;
   };
-  readonly recipients: readonly {
-    readonly kind: 'backup-domain';
-    readonly domain: string;
-    readonly name: string;
-  }[];
+  readonly recipients: readonly ManifestRecipient[];
   readonly partition: {
     readonly name: string;
     readonly createdAt: string;
@@ -261,22 +276,59 @@ async function partitionGovernance(
  * the partition's partition.backup quorum rule. Every key goes in (the trash too), each with
  * its attributes as the authenticated row holds them and its material as the sealed row opens.
  */
+export type BackupTarget =
+  | { readonly domain: string }
+  /** A target device's transport certificate chain: transport, device (a root may follow). */
+  | { readonly transportCertificate: readonly Uint8Array[] };
+
 export function backupPartition(
   core: Core,
   partitionName: string,
-  options: { readonly domain: string },
+  options: BackupTarget,
   authority?: RequestAuthority | PresentedAuthority,
 ): Promise<BackupResult> {
   const op: Operation = { action: 'partition.backup', details: { partition: partitionName } };
   return core.guard(op, async () => {
     await core.governance.requireOpenRequest(authority);
     const partition = await core.partitionRow(core.store, partitionName, op);
-    const domain = await requireDomain(core, core.store, options.domain);
-    const call = {
+    const domain =
+      'domain' in options ? await requireDomain(core, core.store, options.domain) : undefined;
+    const transport =
+      'transportCertificate' in options
+        ? await checkTransportCertificate(core, options.transportCertificate)
+        : undefined;
+    // The statement names the domain, or the target device and its transport key's hash.
+    const call: GovernedCall = {
       action: 'partition.backup',
       partitionId: partition.id,
-      params: { partition: partition.id, domain: domain.id },
+      params:
+        transport === undefined
+          ? { partition: partition.id, domain: domain!.id }
+          : {
+              partition: partition.id,
+              targetDevice: transport.deviceId,
+              transportKey: transport.digest,
+            },
+      ...(transport === undefined
+        ? {}
+        : {
+            escrow: {
+              transportCertificate: (
+                options as { transportCertificate: readonly Uint8Array[] }
+              ).transportCertificate
+                .slice(0, 2)
+                .map((c) => toBase64(c))
+                .join(','),
+            },
+          }),
     };
+    if (transport !== undefined) {
+      op.details = {
+        ...op.details,
+        targetDevice: transport.deviceId,
+        transportKey: transport.digest,
+      };
+    }
     const grant = await core.governance.authorizeOperator(authority, op, call);
     const rows = await core.rows.keysOfPartition(core.store, partition.id);
     const serial = (await lastSerial(core, core.store, partition.id)) + 1;
@@ -319,7 +371,17 @@ export function backupPartition(
             hash: Buffer.from(head?.hash ?? Buffer.alloc(32)).toString('hex'),
           }),
         },
-        recipients: [{ kind: 'backup-domain', domain: domain.id, name: domain.name }],
+        recipients: [
+          domain !== undefined
+            ? { kind: 'backup-domain', domain: domain.id, name: domain.name }
+            : {
+                kind: 'transport-key',
+                device: transport!.deviceId,
+                algorithm: transport!.algorithm,
+                certificate: transport!.digest,
+                keyIdentifier: Buffer.from(transport!.subjectKeyIdentifier).toString('hex'),
+              },
+        ],
         partition: {
           name: partition.name,
           createdAt: partition.created_at,
@@ -334,21 +396,25 @@ export function backupPartition(
       const nonce = randomBytes(BUNDLE_NONCE_LENGTH);
       const authAttributes = encodeBundleAuthAttributes(manifestBytes);
       const plaintext = encodeRecords(records);
-      const dk = await domainKey(core, core.store, domain.id);
-      if (dk === undefined) throw new HsmError('backup-domain-unknown', 'the domain key is gone');
+      const dk = domain === undefined ? undefined : await domainKey(core, core.store, domain.id);
+      if (domain !== undefined && dk === undefined) {
+        throw new HsmError('backup-domain-unknown', 'the domain key is gone');
+      }
       let content: Uint8Array;
       try {
         const cipher = createCipheriv('aes-256-gcm', cek, nonce);
         cipher.setAAD(authAttributes);
         const ciphertext = Buffer.concat([cipher.update(plaintext), cipher.final()]);
+        const recipient: CmsRecipient =
+          dk !== undefined
+            ? {
+                kind: 'kek',
+                keyIdentifier: new TextEncoder().encode(domain!.id),
+                encryptedKey: aesKeyWrap(dk, cek, 'kw'),
+              }
+            : transportRecipient(transport!, cek);
         content = encodeAuthEnvelopedData({
-          recipients: [
-            {
-              kind: 'kek',
-              keyIdentifier: new TextEncoder().encode(domain.id),
-              encryptedKey: aesKeyWrap(dk, cek, 'kw'),
-            },
-          ],
+          recipients: [recipient],
           nonce,
           ciphertext,
           tag: cipher.getAuthTag(),
@@ -356,7 +422,7 @@ export function backupPartition(
         });
       } finally {
         cek.fill(0);
-        dk.fill(0);
+        dk?.fill(0);
         plaintext.fill(0);
       }
       const signer = await partitionKeySigner(core, partition.name, 'partition-attestation');
@@ -376,7 +442,9 @@ export function backupPartition(
           details: {
             partition: partition.name,
             serial,
-            domain: domain.id,
+            ...(domain !== undefined
+              ? { domain: domain.id }
+              : { targetDevice: transport!.deviceId, transportKey: transport!.digest }),
             bundle: digest,
             keys: keys.length,
             sourceHead: manifest.source.auditHead,
@@ -476,37 +544,60 @@ async function verifiedBundle(
   return { parsed, manifest };
 }
 
-/** Opens the records with a domain key this device holds; every record checked by the manifest. */
+/**
+ * The content-encryption key, from a backup domain this device is enrolled in or one of its
+ * transport keys the bundle is addressed to (by the recipient's rid, which the signed manifest
+ * must list).
+ */
+async function contentKey(
+  core: Core,
+  parsed: ParsedBundle,
+  manifest: BackupManifest,
+): Promise<Uint8Array> {
+  for (const r of parsed.recipients) {
+    if (r.kind !== 'kek') continue;
+    const id = new TextDecoder().decode(r.keyIdentifier);
+    const dk = await domainKey(core, core.store, id);
+    if (dk === undefined) continue;
+    try {
+      return aesKeyUnwrap(dk, r.encryptedKey, 'kw');
+    } catch (cause) {
+      throw invalid('the content-encryption key does not unwrap', cause);
+    } finally {
+      dk.fill(0);
+    }
+  }
+  const listed = new Set(
+    (Array.isArray(manifest.recipients) ? manifest.recipients : []).flatMap((m: unknown) =>
+      isObject(m) && m['kind'] === 'transport-key' && isText(m['keyIdentifier'])
+        ? [m['keyIdentifier']]
+        : [],
+    ),
+  );
+  const addressed = parsed.recipients.filter(
+    (r) => r.kind !== 'kek' && listed.has(Buffer.from(r.subjectKeyIdentifier).toString('hex')),
+  );
+  const opened = await openTransportRecipient(core, addressed);
+  if (opened !== undefined) return opened.cek;
+  if (parsed.recipients.some((r) => r.kind !== 'kek')) {
+    throw new HsmError(
+      'transport-key-unknown',
+      'no recipient of the bundle is a transport key of this device (nor a backup domain it is enrolled in)',
+    );
+  }
+  throw new HsmError(
+    'backup-domain-unknown',
+    'no recipient of the bundle is a backup domain this device is enrolled in',
+  );
+}
+
+/** Opens the records with the content-encryption key; every record checked by the manifest. */
 async function openRecords(
   core: Core,
   parsed: ParsedBundle,
   manifest: BackupManifest,
 ): Promise<Map<string, Uint8Array>> {
-  let dk: Uint8Array | undefined;
-  let recipient: BundleKekRecipient | undefined;
-  for (const r of parsed.recipients) {
-    if (r.kind !== 'kek') continue;
-    const id = new TextDecoder().decode(r.keyIdentifier);
-    dk = await domainKey(core, core.store, id);
-    if (dk !== undefined) {
-      recipient = r;
-      break;
-    }
-  }
-  if (dk === undefined || recipient === undefined) {
-    throw new HsmError(
-      'backup-domain-unknown',
-      'no recipient of the bundle is a backup domain this device is enrolled in',
-    );
-  }
-  let cek: Uint8Array;
-  try {
-    cek = aesKeyUnwrap(dk, recipient.encryptedKey, 'kw');
-  } catch (cause) {
-    throw invalid('the content-encryption key does not unwrap', cause);
-  } finally {
-    dk.fill(0);
-  }
+  const cek = await contentKey(core, parsed, manifest);
   let plaintext: Buffer;
   try {
     const d = createDecipheriv('aes-256-gcm', cek, parsed.nonce);

@@ -164,6 +164,8 @@ export const GOVERNED: Readonly<Record<string, Governed>> = {
   'domain.create': { class: 'domain.change', roles: ['device-so'], scope: 'device' },
   'domain.enrol': { class: 'domain.change', roles: ['device-so'], scope: 'device' },
   'domain.join': { class: 'domain.change', roles: ['device-so'], scope: 'device' },
+  // A transport key decides who can open bundles, as a domain does: the same class.
+  'transport-key.create': { class: 'domain.change', roles: ['device-so'], scope: 'device' },
   'audit.export': {
     class: 'audit.export',
     roles: ['auditor', 'device-so', 'pso'],

@@ -69,6 +69,7 @@ export const GOVERNANCE_KINDS = [
   'approval',
   'partition-governance',
   'backup-domain',
+  'transport-key',
 ] as const;
 export type GovernanceKind = (typeof GOVERNANCE_KINDS)[number];
 

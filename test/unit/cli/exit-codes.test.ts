@@ -79,6 +79,8 @@ const BEFORE: readonly (readonly [HsmErrorCode, number])[] = [
   ['backup-rollback', EXIT.rollback],
   ['backup-source-mismatch', EXIT.refused],
   ['backup-keys-protected', EXIT.refused],
+  ['transport-key-unknown', EXIT.refused],
+  ['transport-certificate-invalid', EXIT.dataError],
 ];
 
 describe('HsmError exit codes', () => {

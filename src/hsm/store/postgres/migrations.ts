@@ -129,4 +129,10 @@ export const MIGRATIONS: readonly ((schema: string) => string)[] = [
   ALTER TABLE ${s}.governance ADD CONSTRAINT governance_kind_check
     CHECK (kind IN ('principal', 'role', 'approver-key', 'rule', 'request', 'approval', 'partition-governance', 'backup-domain'));
   `,
+  // 8 (transport keys): the governance kind of a device's transport key, as in SQLite.
+  (s) => `
+  ALTER TABLE ${s}.governance DROP CONSTRAINT governance_kind_check;
+  ALTER TABLE ${s}.governance ADD CONSTRAINT governance_kind_check
+    CHECK (kind IN ('principal', 'role', 'approver-key', 'rule', 'request', 'approval', 'partition-governance', 'backup-domain', 'transport-key'));
+  `,
 ];

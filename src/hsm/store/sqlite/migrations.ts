@@ -182,4 +182,23 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE governance_v7 RENAME TO governance;
   CREATE INDEX governance_scope ON governance (kind, scope, id);
   `,
+  // 8 (transport keys): a governance kind for a device's transport key, generated inside and
+  // usable only to open backup bundles addressed to it (README "Backup and migration"). The
+  // table is rebuilt as in 7, rows and MACs unchanged.
+  `
+  CREATE TABLE governance_v8 (
+    kind      TEXT NOT NULL CHECK (kind IN ('principal', 'role', 'approver-key', 'rule', 'request', 'approval', 'partition-governance', 'backup-domain', 'transport-key')),
+    id        TEXT NOT NULL,
+    scope     TEXT NOT NULL,
+    body_json TEXT NOT NULL,
+    audit_seq INTEGER NOT NULL,
+    mac       BLOB NOT NULL,
+    PRIMARY KEY (kind, id)
+  ) STRICT;
+  INSERT INTO governance_v8 (kind, id, scope, body_json, audit_seq, mac)
+    SELECT kind, id, scope, body_json, audit_seq, mac FROM governance;
+  DROP TABLE governance;
+  ALTER TABLE governance_v8 RENAME TO governance;
+  CREATE INDEX governance_scope ON governance (kind, scope, id);
+  `,
 ];
