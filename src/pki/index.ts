@@ -29,3 +29,4 @@ export * from './crl-builder.js';
 export * from './blockchain-addresses.js';
 export * from './jwk.js';
 export * from './backup-bundle.js';
+export * from './migration-receipt.js';
