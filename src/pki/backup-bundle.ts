@@ -324,7 +324,9 @@ export function parseBackupBundle(bytes: Uint8Array): ParsedBundle {
 }
 
 /** The certificate of the bundle the SignerInfo names (issuer and serial), if any. */
-export function bundleSignerCertificate(p: ParsedBundle): CertificateFields | undefined {
+export function bundleSignerCertificate(
+  p: Pick<ParsedBundle, 'certificates' | 'signer'>,
+): CertificateFields | undefined {
   for (const der of p.certificates) {
     const c = parseCertificateFields(der);
     if (
@@ -417,7 +419,7 @@ export async function verifyDeviceCertificate(
  * PkiError certificate-invalid with the reason. The verifier runs full RFC 5280 validation.
  */
 export async function verifyBundleChain(
-  p: ParsedBundle,
+  p: Pick<ParsedBundle, 'certificates' | 'signer'>,
   root: Uint8Array,
   at: Date,
 ): Promise<{ deviceId: string; partitionId: string }> {

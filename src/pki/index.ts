@@ -30,4 +30,5 @@ export * from './blockchain-addresses.js';
 export * from './jwk.js';
 export * from './backup-bundle.js';
 export * from './cms-recipients.js';
+export * from './migration-receipt.js';
 export * from './transport-certificate.js';

@@ -23,6 +23,8 @@ export const id_tsaPolicyPostQuantum = `${ARC}.6.2`;
 export const id_ct_attestampBackupRecords = `${ARC}.8.1`;
 /** ARC.8.2: authenticated attribute carrying a partition backup's manifest (RFC 8785 JSON) */
 export const id_aa_attestampBackupManifest = `${ARC}.8.2`;
+/** ARC.8.9: content type of a migration receipt (RFC 8785 JSON statement, src/pki/migration-receipt.ts) */
+export const id_ct_attestampMigrationReceipt = `${ARC}.8.9`;
 /** ARC.7.1: certificate extension naming the HSM role, device id and partition id. */
 export const id_ce_hsmRole = `${ARC}.7.1`;
 
