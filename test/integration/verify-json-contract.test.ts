@@ -108,8 +108,10 @@ describe('attestamp-verify token --json matches the token schema', () => {
 
   beforeAll(async () => {
     cwd = tempDir();
-    const ca = await createTestCa();
-    const signer = await ca.issueTsa();
+    // Fixed validity around the fixed genTime and --at below (never relative to today).
+    const notBefore = new Date('2026-01-01T00:00:00Z');
+    const ca = await createTestCa({ notBefore });
+    const signer = await ca.issueTsa({ notBefore });
     const token = await stampWith(signer, {
       data,
       genTime: '20261201064352.142Z',
