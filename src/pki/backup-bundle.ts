@@ -5,29 +5,20 @@
 // covered by the GCM tag and by the signature), the sealed key records as the encrypted content.
 // Encoding, strict parsing and the checks that need no secret: the signature and the fixed
 // root -> device -> partition chain. No private keys here: the caller signs and encrypts.
-import { sha256, sha384, sha512 } from '@noble/hashes/sha2.js';
-import { shake128, shake256 } from '@noble/hashes/sha3.js';
-import {
-  CMS_DIGESTS,
-  encodeSignatureAlgorithm,
-  keyAlgorithmInfo,
-  verifySignature,
-} from './algorithms.js';
+import { sha256 } from '@noble/hashes/sha2.js';
+import { verifySignature } from './algorithms.js';
 import { parseCertificateFields, type CertificateFields } from './certificate.js';
 import {
   algorithmIdentifier,
   compareBytes,
-  contextConstructed,
   contextPrimitive,
   integer,
   octetString,
   oid,
   seq,
   setOf,
-  tlv,
 } from './der-writer.js';
 import {
-  assertStrictDer,
   childrenOf,
   contentOf,
   encodingOf,
@@ -36,7 +27,6 @@ import {
   readOid,
   readTlv,
   readUnsigned,
-  type Tlv,
 } from './der.js';
 import {
   encodeRecipientInfo,
@@ -44,6 +34,15 @@ import {
   type CmsRecipient,
   type KekRecipient,
 } from './cms-recipients.js';
+import {
+  attributesOf,
+  buildSignedData,
+  faultOf,
+  parseSignedData,
+  signedDataProblem,
+  signerCertificate,
+  type ParsedSignedData,
+} from './cms-signed-data.js';
 import { PkiError } from './errors.js';
 import { parseHsmRole, type HsmRole } from './hsm-role.js';
 import {
@@ -53,8 +52,6 @@ import {
   id_contentType,
   id_ct_attestampBackupRecords,
   id_ct_authEnvelopedData,
-  id_messageDigest,
-  id_signedData,
 } from './oids.js';
 import type { Signer } from './signer.js';
 import { toHex } from '../shared/index.js';
@@ -76,17 +73,7 @@ export const BUNDLE_TAG_LENGTH = 16;
 export type BundleKekRecipient = KekRecipient;
 export type BundleRecipient = CmsRecipient;
 
-const bad = (message: string): never => {
-  throw new PkiError('asn1-schema', `backup bundle: ${message}`);
-};
-
-const digests: Readonly<Record<string, (d: Uint8Array) => Uint8Array>> = {
-  [CMS_DIGESTS.sha256.oid]: (d) => sha256(d),
-  [CMS_DIGESTS.sha384.oid]: (d) => sha384(d),
-  [CMS_DIGESTS.sha512.oid]: (d) => sha512(d),
-  [CMS_DIGESTS.shake128.oid]: (d) => shake128(d, { dkLen: 32 }),
-  [CMS_DIGESTS.shake256.oid]: (d) => shake256(d, { dkLen: 64 }),
-};
+const bad = faultOf('backup bundle');
 
 /**
  * The authenticated attributes (RFC 5083 2.1: contentType MUST be present when the content is
@@ -138,71 +125,18 @@ export function encodeAuthEnvelopedData(parts: {
   );
 }
 
-/** The SignerInfo digest the signer's algorithm names, with its function. */
-function cmsDigestOf(signer: Signer): { oid: string; fn: (d: Uint8Array) => Uint8Array } {
-  const { oid: dOid } = CMS_DIGESTS[keyAlgorithmInfo(signer.algorithm).cmsDigest];
-  const fn = digests[dOid];
-  if (fn === undefined) throw new PkiError('algorithm-unsupported', 'no digest for the signer');
-  return { oid: dOid, fn };
-}
-
 /**
  * ContentInfo { id-signedData, [0] SignedData { version 3, digestAlgorithms, encapContentInfo
  * { id-ct-authEnvelopedData, [0] OCTET STRING }, certificates [0] (the signer's chain),
  * signerInfos { SignerInfo v1 (IssuerAndSerialNumber), signedAttrs contentType and
  * messageDigest } } } (RFC 5652 5.1: version 3 because the eContentType is not id-data).
  */
-export async function buildBackupSignedData(
-  content: Uint8Array,
-  signer: Signer,
-): Promise<Uint8Array> {
-  const leaf = signer.certificateChain[0];
-  if (leaf === undefined)
-    throw new PkiError('certificate-invalid', 'the signer has no certificate');
-  const cert = parseCertificateFields(leaf);
-  const d = cmsDigestOf(signer);
-  const digestAlgorithm = algorithmIdentifier(d.oid);
-  const signedAttrs = setOf(
-    seq(oid(id_contentType), setOf(oid(id_ct_authEnvelopedData))),
-    seq(oid(id_messageDigest), setOf(octetString(d.fn(content)))),
-  );
-  const signature = await signer.sign(signedAttrs);
-  const attrsImplicit = Uint8Array.from(signedAttrs);
-  attrsImplicit[0] = 0xa0;
-  const signerInfo = seq(
-    integer(1),
-    seq(cert.issuer, tlv(0x02, cert.serialNumber)),
-    digestAlgorithm,
-    attrsImplicit,
-    encodeSignatureAlgorithm(signer.algorithm),
-    octetString(signature),
-  );
-  // CertificateSet is a SET OF: sorted by encoding (X.690 11.6).
-  const certs = [...signer.certificateChain].sort(compareBytes);
-  const signedData = seq(
-    integer(3),
-    setOf(digestAlgorithm),
-    seq(oid(id_ct_authEnvelopedData), contextConstructed(0, octetString(content))),
-    tlv(0xa0, ...certs),
-    setOf(signerInfo),
-  );
-  return seq(oid(id_signedData), contextConstructed(0, signedData));
+export function buildBackupSignedData(content: Uint8Array, signer: Signer): Promise<Uint8Array> {
+  return buildSignedData(id_ct_authEnvelopedData, content, signer);
 }
 
 /** A parsed bundle: every field the checks and the restore read, as bytes of the input. */
-export interface ParsedBundle {
-  readonly certificates: readonly Uint8Array[];
-  readonly signer: {
-    readonly issuer: Uint8Array;
-    readonly serial: Uint8Array;
-    readonly digestAlgorithm: string;
-    /** The signed attributes with the SET OF tag (RFC 5652 5.4: what the signature covers). */
-    readonly signedAttrs: Uint8Array;
-    readonly contentType: string | undefined;
-    readonly messageDigest: Uint8Array | undefined;
-    readonly signatureAlgorithm: Uint8Array;
-    readonly signature: Uint8Array;
-  };
+export interface ParsedBundle extends ParsedSignedData {
   /** The eContent: the DER AuthEnvelopedData. */
   readonly content: Uint8Array;
   readonly recipients: readonly BundleRecipient[];
@@ -213,18 +147,6 @@ export interface ParsedBundle {
   readonly authAttributes: Uint8Array;
   /** The manifest attribute's octets (RFC 8785 JSON text). */
   readonly manifest: Uint8Array;
-}
-
-function attributes(b: Uint8Array, set: Tlv): Map<string, Tlv[]> {
-  const out = new Map<string, Tlv[]>();
-  for (const a of childrenOf(b, set)) {
-    const [type, values] = childrenOf(b, expectTag(a, 0x30, 'attribute'));
-    const id = readOid(b, type);
-    // RFC 5652 5.3: an attribute type appears once.
-    if (out.has(id)) bad(`duplicate attribute ${id}`);
-    out.set(id, childrenOf(b, expectTag(values, 0x31, 'attribute values')));
-  }
-  return out;
 }
 
 function parseAuthEnveloped(
@@ -254,7 +176,7 @@ function parseAuthEnveloped(
   const attrsT = expectTag(f[3], 0xa1, 'authAttrs');
   const authAttributes = Uint8Array.from(encodingOf(b, attrsT));
   authAttributes[0] = 0x31; // RFC 5083 2.1: the AAD is the DER of the SET OF
-  const attrs = attributes(b, attrsT);
+  const attrs = attributesOf(b, attrsT, bad);
   const type = attrs.get(id_contentType);
   if (type?.length !== 1 || readOid(b, type[0]) !== id_ct_attestampBackupRecords) {
     bad('authAttrs content type');
@@ -277,66 +199,15 @@ function parseAuthEnveloped(
 /** Parses a bundle (strict DER throughout); a structural fault is a PkiError. */
 export function parseBackupBundle(bytes: Uint8Array): ParsedBundle {
   if (bytes.length > MAX_BUNDLE_BYTES) bad('too large');
-  assertStrictDer(bytes);
-  const b = bytes;
-  const ci = childrenOf(b, expectTag(readTlv(b, 0), 0x30, 'ContentInfo'));
-  if (ci.length !== 2 || readOid(b, ci[0]) !== id_signedData) bad('not a SignedData');
-  const sdT = childrenOf(b, expectTag(ci[1], 0xa0, 'content'))[0];
-  const sd = childrenOf(b, expectTag(sdT, 0x30, 'SignedData'));
-  // version, digestAlgorithms, encapContentInfo, certificates [0], signerInfos; no CRLs.
-  if (sd.length !== 5 || readUnsigned(b, sd[0]) !== 3n) bad('SignedData shape or version');
-  const eci = childrenOf(b, expectTag(sd[2], 0x30, 'encapContentInfo'));
-  if (eci.length !== 2 || readOid(b, eci[0]) !== id_ct_authEnvelopedData) {
-    bad('eContentType is not id-ct-authEnvelopedData');
-  }
-  const econtent = readOctets(b, childrenOf(b, expectTag(eci[1], 0xa0, 'eContent'))[0]);
-  const certificates = childrenOf(b, expectTag(sd[3], 0xa0, 'certificates')).map((t) => {
-    expectTag(t, 0x30, 'certificate');
-    return encodingOf(b, t);
-  });
-  const sis = childrenOf(b, expectTag(sd[4], 0x31, 'signerInfos'));
-  if (sis.length !== 1) bad('exactly one SignerInfo');
-  const si = childrenOf(b, expectTag(sis[0], 0x30, 'SignerInfo'));
-  if (si.length !== 6 || readUnsigned(b, si[0]) !== 1n) bad('SignerInfo shape or version');
-  const sid = childrenOf(b, expectTag(si[1], 0x30, 'IssuerAndSerialNumber'));
-  const digestAlgorithm = readOid(b, childrenOf(b, expectTag(si[2], 0x30, 'digestAlgorithm'))[0]);
-  const attrsT = expectTag(si[3], 0xa0, 'signedAttrs');
-  const signedAttrs = Uint8Array.from(encodingOf(b, attrsT));
-  signedAttrs[0] = 0x31; // RFC 5652 5.4: the signature covers the SET OF encoding
-  const attrs = attributes(b, attrsT);
-  const ct = attrs.get(id_contentType);
-  const md = attrs.get(id_messageDigest);
-  return {
-    certificates,
-    signer: {
-      issuer: encodingOf(b, expectTag(sid[0], 0x30, 'issuer')),
-      serial: contentOf(b, expectTag(sid[1], 0x02, 'serialNumber')),
-      digestAlgorithm,
-      signedAttrs,
-      contentType: ct?.length === 1 ? readOid(b, ct[0]) : undefined,
-      messageDigest: md?.length === 1 ? readOctets(b, md[0]) : undefined,
-      signatureAlgorithm: encodingOf(b, expectTag(si[4], 0x30, 'signatureAlgorithm')),
-      signature: readOctets(b, si[5]),
-    },
-    content: econtent,
-    ...parseAuthEnveloped(econtent),
-  };
+  const signed = parseSignedData(bytes, id_ct_authEnvelopedData, 'id-ct-authEnvelopedData', bad);
+  return { ...signed, ...parseAuthEnveloped(signed.content) };
 }
 
 /** The certificate of the bundle the SignerInfo names (issuer and serial), if any. */
 export function bundleSignerCertificate(
-  p: Pick<ParsedBundle, 'certificates' | 'signer'>,
+  p: Pick<ParsedSignedData, 'certificates' | 'signer'>,
 ): CertificateFields | undefined {
-  for (const der of p.certificates) {
-    const c = parseCertificateFields(der);
-    if (
-      compareBytes(c.issuer, p.signer.issuer) === 0 &&
-      compareBytes(c.serialNumber, p.signer.serial) === 0
-    ) {
-      return c;
-    }
-  }
-  return undefined;
+  return signerCertificate(p);
 }
 
 /**
@@ -344,25 +215,12 @@ export function bundleSignerCertificate(
  * contentType id-ct-authEnvelopedData, messageDigest the digest of the eContent, the
  * signature valid under the certificate's key. Undefined when all pass; else the failure.
  */
-export async function bundleSignatureProblem(p: ParsedBundle): Promise<string | undefined> {
-  const cert = bundleSignerCertificate(p);
-  if (cert === undefined) return 'no certificate in the bundle matches the SignerInfo';
-  if (p.signer.contentType !== id_ct_authEnvelopedData) {
-    return 'the contentType attribute is not id-ct-authEnvelopedData';
-  }
-  const fn = digests[p.signer.digestAlgorithm];
-  if (fn === undefined) return 'the digest algorithm is not supported';
-  const md = p.signer.messageDigest;
-  if (md === undefined || compareBytes(md, fn(p.content)) !== 0) {
-    return 'the messageDigest attribute does not match the content';
-  }
-  const ok = await verifySignature(
-    cert.spki,
-    p.signer.signatureAlgorithm,
-    p.signer.signedAttrs,
-    p.signer.signature,
-  );
-  return ok ? undefined : 'the signature does not verify under the signer certificate';
+export function bundleSignatureProblem(p: ParsedBundle): Promise<string | undefined> {
+  return signedDataProblem(p, id_ct_authEnvelopedData, {
+    structure: 'bundle',
+    type: 'id-ct-authEnvelopedData',
+    content: 'content',
+  });
 }
 
 function roleOf(c: CertificateFields): HsmRole | undefined {
