@@ -3,6 +3,42 @@ import { SCHEMA_VERSION } from '../schema-version.js';
 
 export { SCHEMA_VERSION };
 
+/** The governance kinds of schema 7 (as that step wrote them; later steps add to them). */
+const V7_KINDS = [
+  'principal',
+  'role',
+  'approver-key',
+  'rule',
+  'request',
+  'approval',
+  'partition-governance',
+  'backup-domain',
+] as const;
+
+/**
+ * A step that widens the governance kind CHECK: SQLite cannot change a CHECK, so the table is
+ * rebuilt with its rows and their MACs as they are (the row encoding does not change).
+ */
+function rebuildGovernance(version: number, kinds: readonly string[]): string {
+  const t = `governance_v${String(version)}`;
+  return `
+  CREATE TABLE ${t} (
+    kind      TEXT NOT NULL CHECK (kind IN (${kinds.map((k) => `'${k}'`).join(', ')})),
+    id        TEXT NOT NULL,
+    scope     TEXT NOT NULL,
+    body_json TEXT NOT NULL,
+    audit_seq INTEGER NOT NULL,
+    mac       BLOB NOT NULL,
+    PRIMARY KEY (kind, id)
+  ) STRICT;
+  INSERT INTO ${t} (kind, id, scope, body_json, audit_seq, mac)
+    SELECT kind, id, scope, body_json, audit_seq, mac FROM governance;
+  DROP TABLE governance;
+  ALTER TABLE ${t} RENAME TO governance;
+  CREATE INDEX governance_scope ON governance (kind, scope, id);
+  `;
+}
+
 /** MIGRATIONS[i] upgrades a store from version i to i + 1. */
 export const MIGRATIONS: readonly string[] = [
   `
@@ -166,39 +202,9 @@ export const MIGRATIONS: readonly string[] = [
   // kind for a backup domain, whose key exists only inside the devices enrolled in it (README
   // "Backup and migration"). SQLite cannot change a CHECK: the table is rebuilt with its rows
   // and their MACs as they are (the row encoding does not change).
-  `
-  CREATE TABLE governance_v7 (
-    kind      TEXT NOT NULL CHECK (kind IN ('principal', 'role', 'approver-key', 'rule', 'request', 'approval', 'partition-governance', 'backup-domain')),
-    id        TEXT NOT NULL,
-    scope     TEXT NOT NULL,
-    body_json TEXT NOT NULL,
-    audit_seq INTEGER NOT NULL,
-    mac       BLOB NOT NULL,
-    PRIMARY KEY (kind, id)
-  ) STRICT;
-  INSERT INTO governance_v7 (kind, id, scope, body_json, audit_seq, mac)
-    SELECT kind, id, scope, body_json, audit_seq, mac FROM governance;
-  DROP TABLE governance;
-  ALTER TABLE governance_v7 RENAME TO governance;
-  CREATE INDEX governance_scope ON governance (kind, scope, id);
-  `,
+  rebuildGovernance(7, [...V7_KINDS]),
   // 8 (transport keys): a governance kind for a device's transport key, generated inside and
   // usable only to open backup bundles addressed to it (README "Backup and migration"). The
   // table is rebuilt as in 7, rows and MACs unchanged.
-  `
-  CREATE TABLE governance_v8 (
-    kind      TEXT NOT NULL CHECK (kind IN ('principal', 'role', 'approver-key', 'rule', 'request', 'approval', 'partition-governance', 'backup-domain', 'transport-key')),
-    id        TEXT NOT NULL,
-    scope     TEXT NOT NULL,
-    body_json TEXT NOT NULL,
-    audit_seq INTEGER NOT NULL,
-    mac       BLOB NOT NULL,
-    PRIMARY KEY (kind, id)
-  ) STRICT;
-  INSERT INTO governance_v8 (kind, id, scope, body_json, audit_seq, mac)
-    SELECT kind, id, scope, body_json, audit_seq, mac FROM governance;
-  DROP TABLE governance;
-  ALTER TABLE governance_v8 RENAME TO governance;
-  CREATE INDEX governance_scope ON governance (kind, scope, id);
-  `,
+  rebuildGovernance(8, [...V7_KINDS, 'transport-key']),
 ];
