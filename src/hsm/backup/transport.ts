@@ -214,7 +214,8 @@ export function createTransportKey(
     }
     try {
       const now = core.clock.now();
-      const device = toDeviceInfo(await core.device(core.store));
+      const deviceRow = await core.device(core.store);
+      const device = toDeviceInfo(deviceRow);
       const deviceCert = certificateFacts(device.certificate);
       const signer = await deviceSigner(core, core.store);
       const years = new Date(now);
@@ -241,7 +242,7 @@ export function createTransportKey(
       );
       const facts = await verifyTransportCertificate(
         [certificate, device.certificate],
-        (await core.device(core.store)).root_certificate,
+        deviceRow.root_certificate,
         now,
       );
       const body: TransportKeyBody = {
