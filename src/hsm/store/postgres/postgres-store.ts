@@ -3,10 +3,10 @@
 // that other tables of the database (the TSA's archive) are not part of its catalog. Writers are
 // serialised across every node by a transaction-scoped advisory lock taken first in each
 // transaction, as SQLite's BEGIN IMMEDIATE serialises the writers of one file.
-import { AsyncLocalStorage } from 'node:async_hooks';
 import { createHash } from 'node:crypto';
 import pg from 'pg';
 import { HsmError } from '../../errors.js';
+import { TxContext } from '../tx-context.js';
 import type { DeviceStore, StoreReader, StoreTx } from '../device-store.js';
 import {
   classifyOpenError,
@@ -75,7 +75,7 @@ class PostgresStore implements DeviceStore {
   readonly audit: StoreReader['audit'];
   private readonly schema: string;
   private readonly lockKey: number;
-  private readonly inTx = new AsyncLocalStorage<true>();
+  private readonly inTx = new TxContext();
   /** The catalog check of this store's write transactions (a full comparison when it changed). */
   private readonly catalog: CatalogGuard;
   private closed = false;
@@ -104,7 +104,7 @@ class PostgresStore implements DeviceStore {
   }
 
   private requireUsable(): void {
-    if (this.inTx.getStore() === true) {
+    if (this.inTx.inside()) {
       // In PostgreSQL a reader outside the transaction would not see its uncommitted writes.
       throw new Error("a store reader was used inside a transaction (use the transaction's)");
     }
@@ -163,7 +163,7 @@ class PostgresStore implements DeviceStore {
     kind: 'write' | 'snapshot',
     fn: (run: Run) => Promise<T>,
   ): Promise<T> {
-    if (this.inTx.getStore() === true) {
+    if (this.inTx.inside()) {
       throw new Error('transactions do not nest');
     }
     this.requireUsable();
@@ -197,7 +197,7 @@ class PostgresStore implements DeviceStore {
       } else {
         await run('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
       }
-      const result = await this.inTx.run(true, () => fn(run));
+      const result = await this.inTx.run(() => fn(run));
       // A statement failed and fn went on: PostgreSQL would answer COMMIT with a rollback.
       if (failure !== undefined) throw classifyPostgresError(failure) ?? asError(failure);
       await this.commit(client);

@@ -3,8 +3,8 @@
 // behind it. One connection per store: the store's transactions take turns, and an open one holds
 // the connection from BEGIN IMMEDIATE to COMMIT across its awaits, so reads from outside wait for
 // it; a transaction still waiting for the file's write lock holds nothing, and reads go on.
-import { AsyncLocalStorage } from 'node:async_hooks';
 import { HsmError } from '../../errors.js';
+import { TxContext } from '../tx-context.js';
 import type { AuditRow, DeviceStore, StoreReader, StoreTx } from '../device-store.js';
 import {
   allMeta,
@@ -155,7 +155,7 @@ class SqliteStore implements DeviceStore {
   readonly officers: StoreReader['officers'];
   readonly governance: StoreReader['governance'];
   readonly audit: StoreReader['audit'];
-  private readonly inTx = new AsyncLocalStorage<true>();
+  private readonly inTx = new TxContext();
   /** Resolves when the store's last queued transaction has ended: the next one's turn. */
   private turn: Promise<void> = Promise.resolve();
   /** True while a transaction is open on the connection (from its BEGIN to its end). */
@@ -182,7 +182,7 @@ class SqliteStore implements DeviceStore {
 
   /** Runs a read outside any transaction: at once unless a transaction is open. */
   private async whenFree<T>(fn: () => T): Promise<T> {
-    if (this.inTx.getStore() === true) {
+    if (this.inTx.inside()) {
       // A deadlock otherwise: the transaction would wait for a read that waits for it.
       throw new Error("a store reader was used inside a transaction (use the transaction's)");
     }
@@ -213,7 +213,7 @@ class SqliteStore implements DeviceStore {
    * the connection in its turn.
    */
   private async inTurn<T>(fn: () => Promise<T>): Promise<T> {
-    if (this.inTx.getStore() === true) {
+    if (this.inTx.inside()) {
       throw new Error('transactions do not nest');
     }
     const previous = this.turn;
@@ -238,7 +238,7 @@ class SqliteStore implements DeviceStore {
           end = this.markOpen();
         });
         try {
-          const result = await this.inTx.run(true, () => fn(this.txRepos));
+          const result = await this.inTx.run(() => fn(this.txRepos));
           this.db.exec('COMMIT');
           return result;
         } catch (error) {
@@ -260,7 +260,7 @@ class SqliteStore implements DeviceStore {
     return this.inTurn(async () => {
       this.db.exec('BEGIN DEFERRED');
       try {
-        return await this.inTx.run(true, () => fn(this.txRepos));
+        return await this.inTx.run(() => fn(this.txRepos));
       } finally {
         if (this.db.inTransaction) this.db.exec('ROLLBACK');
       }
