@@ -5,6 +5,7 @@
 // second completion refused, trash restore refused, certificates revoked); a receipt of another
 // partition, a tampered byte, a device of another factory refused; keys made after the backup
 // refused by name; completion under a partition.suspend quorum rule through an approval.
+import Database from 'better-sqlite3';
 import { createHash, randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -82,6 +83,9 @@ for (const stores of ['sqlite', 'postgres'] as const) {
       let chain: Uint8Array[];
       let bundle: Uint8Array;
       let receipt: Uint8Array;
+      let aLocation: string;
+      /** The source's partition row before the completion (SQLite), to put back afterwards. */
+      let before: Record<string, unknown> | undefined;
 
       const location = async (dir: string, name: string): Promise<string> => {
         if (stores === 'sqlite') return join(dir, `${name}.sqlite`);
@@ -93,7 +97,8 @@ for (const stores of ['sqlite', 'postgres'] as const) {
       beforeAll(async () => {
         const dir = tempDir();
         const factory = await createFactory(join(dir, 'factory'), { development: true, clock });
-        a = await device(factory, await location(dir, 'a'));
+        aLocation = await location(dir, 'a');
+        a = await device(factory, aLocation);
         b = await device(factory, await location(dir, 'b'));
         const otherFactory = await createFactory(join(dir, 'other-factory'), {
           development: true,
@@ -249,6 +254,15 @@ for (const stores of ['sqlite', 'postgres'] as const) {
 
       it('completing takes the partition out of service: keys refused, trash restore refused, read-only, revoked', async () => {
         const signer = await a.signer('default', 'signing');
+        if (stores === 'sqlite') {
+          const raw = new Database(aLocation, { fileMustExist: true });
+          before = raw
+            .prepare(
+              "SELECT id, policy_json, audit_seq, mac FROM partitions WHERE name = 'default'",
+            )
+            .get() as Record<string, unknown>;
+          raw.close();
+        }
         const r = await a.completeMigration('default', { receipt });
         const moved = await b.partition('moved');
         const target = `${(await b.device()).id}/${moved.id}`;
@@ -319,6 +333,20 @@ for (const stores of ['sqlite', 'postgres'] as const) {
         ).toBe(true);
         expect((await a.verifyAudit()).ok).toBe(true);
       });
+
+      it.skipIf(stores !== 'sqlite')(
+        'the partition row of before the migration, put back, is an integrity failure',
+        async () => {
+          expect(before).toBeDefined();
+          const raw = new Database(aLocation, { fileMustExist: true });
+          raw
+            .prepare('UPDATE partitions SET policy_json = ?, audit_seq = ?, mac = ? WHERE id = ?')
+            .run(before!['policy_json'], before!['audit_seq'], before!['mac'], before!['id']);
+          raw.close();
+          await expectHsmRejection(a.partition('default'), 'integrity-failed');
+          await expectHsmRejection(a.restoreKey('default', 'signing', OFFICER), 'integrity-failed');
+        },
+      );
     },
   );
 }
