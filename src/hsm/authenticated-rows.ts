@@ -50,6 +50,8 @@ export const PARTITION_ROW_CHANGES = [
   'partition.create',
   'partition.policy',
   'partition.restore',
+  // A migration makes the row read-only for good: an older row put back is detected.
+  'partition.migrate',
 ] as const;
 
 export type Unsealed<T extends { mac: Buffer | null }> = Omit<T, 'mac'>;

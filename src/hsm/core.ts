@@ -67,10 +67,15 @@ const AUDIT_OUTCOME: Partial<Readonly<Record<HsmErrorCode, AuditOutcome>>> = {
   'backup-rollback': 'refused',
   'backup-source-mismatch': 'refused',
   'backup-keys-protected': 'refused',
+  'migration-receipt-invalid': 'refused',
+  'partition-migrated': 'refused',
 };
 
 /** The operations that may find an expired key: showing it, and deleting it. */
 const EXPIRED_KEY_ACTIONS: ReadonlySet<string> = new Set(['key.show', 'key.delete', 'key.purge']);
+
+/** What a migrated partition's keys still allow: reading their public parts, verifying. */
+const MIGRATED_KEY_ACTIONS: ReadonlySet<string> = new Set(['key.show', 'key.public', 'key.verify']);
 
 /** What the audit entry of an operation names; filled in as the operation learns it. */
 export interface Operation {
@@ -199,6 +204,15 @@ export class Core {
       });
     }
     op.keyId = row.id;
+    // A migrated partition's keys live on on the target device: no use, change or restore here.
+    if (!MIGRATED_KEY_ACTIONS.has(op.action)) {
+      const migratedTo = (JSON.parse(partition.policy_json) as { migratedTo?: string }).migratedTo;
+      if (migratedTo !== undefined) {
+        throw new HsmError('partition-migrated', 'the partition was migrated to another device', {
+          details: { partition: partition.name, label, migratedTo },
+        });
+      }
+    }
     // A key past its expiry (an authenticated attribute) is refused for any use; it can still
     // be shown, listed and deleted, and the sweep destroys it.
     if (!EXPIRED_KEY_ACTIONS.has(op.action)) {

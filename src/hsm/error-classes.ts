@@ -90,6 +90,8 @@ export const HSM_ERROR_CLASS: Readonly<Record<HsmErrorCode, HsmErrorClass>> = {
   'backup-rollback': 'rollback',
   'backup-source-mismatch': 'refused',
   'backup-keys-protected': 'refused',
+  'migration-receipt-invalid': 'bad-data',
+  'partition-migrated': 'refused',
   'approval-signature-invalid': 'refused',
   'approval-not-member': 'refused',
   'approval-duplicate': 'exists',

@@ -78,6 +78,10 @@ export type HsmErrorCode =
   | 'backup-source-mismatch'
   /** A restore over a partition would destroy or change keys it must keep (named). */
   | 'backup-keys-protected'
+  /** A migration receipt fails a check: structure, signature, chain, statement or its backup. */
+  | 'migration-receipt-invalid'
+  /** The partition was migrated to another device: its keys are no longer used here. */
+  | 'partition-migrated'
   | 'approval-signature-invalid'
   | 'approval-not-member'
   | 'approval-duplicate'

@@ -38,6 +38,15 @@ import {
   type RestoreResult,
 } from './backup/bundle.js';
 import {
+  completeMigration,
+  migrationPlan,
+  migrationReceipt,
+  type BackupMigrationPlan,
+  type CompleteMigrationOptions,
+  type MigrationReceiptResult,
+  type MigrationResult,
+} from './backup/migration.js';
+import {
   createBackupDomain,
   domainJoinRequest,
   enrolDevice,
@@ -761,6 +770,37 @@ export class Hsm {
     return restorePartition(this.core, bundle, options, authority);
   }
 
+  /**
+   * On the target of a migration: the receipt of a partition restored from another device's
+   * bundle, signed by its attestation key (audited as partition.migrate.receipt).
+   */
+  migrationReceipt(
+    partitionName: string,
+    authority?: RequestAuthority | PresentedAuthority,
+  ): Promise<MigrationReceiptResult> {
+    return migrationReceipt(this.core, partitionName, authority);
+  }
+
+  /**
+   * On the source of a migration: checks the target's receipt, then takes the partition out of
+   * service for good (partition.suspend rule); with dryRun, the checks and the plan only.
+   */
+  completeMigration(
+    partitionName: string,
+    options: CompleteMigrationOptions,
+    authority?: RequestAuthority | PresentedAuthority,
+  ): Promise<MigrationResult> {
+    return completeMigration(this.core, partitionName, options, authority);
+  }
+
+  /** What a backup for a target's transport certificate chain would carry (nothing written). */
+  migrationPlan(
+    partitionName: string,
+    transportCertificate: readonly Uint8Array[],
+  ): Promise<BackupMigrationPlan> {
+    return migrationPlan(this.core, partitionName, transportCertificate);
+  }
+
   // ---------------------------------------------------------------- approvals
 
   /**
@@ -1031,6 +1071,24 @@ export class Hsm {
             allowRollback: p['allowRollback'] === true,
             destroyNewer: p['destroyNewer'] === true,
           },
+          auth,
+        );
+        break;
+      }
+      case 'partition.migrate': {
+        // The statement names the receipt's (and the bundle's) hash; the request holds them.
+        const held = await this.core.governance.requests.require(this.core.store, id);
+        const e = escrowOf(held.body);
+        const receipt = fromBase64(typeof e?.['receipt'] === 'string' ? e['receipt'] : '');
+        const bundle = typeof e?.['bundle'] === 'string' ? fromBase64(e['bundle']) : undefined;
+        if (receipt === undefined || (typeof e?.['bundle'] === 'string' && bundle === undefined)) {
+          throw new HsmError('invalid-argument', 'the request holds no migration receipt', {
+            details: { request: id, operation: s.operation },
+          });
+        }
+        await this.completeMigration(
+          await requestPartition(),
+          { receipt, ...(bundle === undefined ? {} : { bundle }) },
           auth,
         );
         break;

@@ -40,6 +40,17 @@ export type {
   PresentedVia,
 } from './governance/presented.js';
 export { GOVERNED } from './governance/roles.js';
+export type {
+  BackupMigrationPlan,
+  CompleteMigrationOptions,
+  MigrationKey,
+  MigrationReceiptResult,
+  MigrationRefusal,
+  MigrationResult,
+  MigrationStatement,
+  ReceiptKey,
+} from './backup/migration.js';
+export { MIGRATION_RECEIPT_FORMAT } from './backup/migration.js';
 export type { AccessEvent } from './audit/access.js';
 export type { OfficerView, RequestView } from './governance/service.js';
 export { createFactory, openFactory, FACTORY_FILES } from './issuing/factory.js';

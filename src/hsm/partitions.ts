@@ -205,7 +205,14 @@ export function setPartitionPolicy(
         params: { partition: row.id, policy },
       }),
       async (tx, row, now) => {
-        const policy: PartitionPolicy = { ...toPartitionInfo(row).policy, ...changes };
+        const info = toPartitionInfo(row);
+        // A migrated partition stays read-only for good, its marker kept.
+        if (info.migratedTo !== undefined) {
+          throw new HsmError('partition-migrated', 'the partition was migrated to another device', {
+            details: { partition: name, migratedTo: info.migratedTo },
+          });
+        }
+        const policy: PartitionPolicy = { ...info.policy, ...changes };
         const seq = await core.audit(tx, now, {
           actor: op.actor,
           action: 'partition.policy',

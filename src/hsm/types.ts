@@ -69,6 +69,8 @@ export interface KeyAttributes {
     readonly serial: number;
     readonly backupAt: string;
   };
+  /** A key of a migrated partition: moved to the trash for good (the target, DEVICE/PARTITION). */
+  readonly migratedTo?: string;
 }
 
 /** The place of a derived key in its key tree (BIP 32 "Extended keys"). */
@@ -127,6 +129,12 @@ export interface PartitionInfo {
   readonly attestationCertificate: Uint8Array;
   /** DER certificate of the partition timestamp key. */
   readonly timestampCertificate: Uint8Array;
+  /**
+   * Set once the partition was migrated (src/hsm/backup/migration.ts): the target, as
+   * `DEVICE/PARTITION`, kept in the authenticated policy row beside readOnly. Never lifted: the
+   * partition stays read-only and its keys are refused (partition-migrated).
+   */
+  readonly migratedTo?: string;
 }
 
 export interface DeviceInfo {

@@ -59,16 +59,18 @@ export function toDeviceInfo(row: DeviceRow): DeviceInfo {
 }
 
 export function toPartitionInfo(row: PartitionRow): PartitionInfo {
+  // The migration marker sits in the authenticated policy row, but is no policy switch.
+  const { migratedTo, ...policy } = JSON.parse(row.policy_json) as Partial<PartitionPolicy> & {
+    migratedTo?: string;
+  };
   return {
     id: row.id,
     name: row.name,
-    policy: {
-      ...DEFAULT_PARTITION_POLICY,
-      ...(JSON.parse(row.policy_json) as Partial<PartitionPolicy>),
-    },
+    policy: { ...DEFAULT_PARTITION_POLICY, ...policy },
     createdAt: new Date(row.created_at),
     attestationCertificate: new Uint8Array(row.attestation_certificate),
     timestampCertificate: new Uint8Array(row.timestamp_certificate),
+    ...(typeof migratedTo === 'string' ? { migratedTo } : {}),
   };
 }
 

@@ -30,6 +30,7 @@ const store = () => import('./store.js');
 const archive = () => import('./archive.js');
 const passwd = () => import('./passwd.js');
 const backup = () => import('./backup.js');
+const migrate = () => import('./migrate.js');
 
 export const COMMAND_INDEX: readonly CommandEntry[] = [
   { path: ['start'], load: async () => (await start()).start },
@@ -44,6 +45,14 @@ export const COMMAND_INDEX: readonly CommandEntry[] = [
   { path: ['partition', 'policy'], load: async () => (await partition()).partitionPolicy },
   { path: ['partition', 'backup'], load: async () => (await backup()).partitionBackup },
   { path: ['partition', 'restore'], load: async () => (await backup()).partitionRestore },
+  {
+    path: ['partition', 'migrate', 'receipt'],
+    load: async () => (await migrate()).partitionMigrateReceipt,
+  },
+  {
+    path: ['partition', 'migrate', 'complete'],
+    load: async () => (await migrate()).partitionMigrateComplete,
+  },
   { path: ['domain', 'create'], load: async () => (await backup()).domainCreate },
   { path: ['domain', 'list'], load: async () => (await backup()).domainList },
   { path: ['domain', 'join-request'], load: async () => (await backup()).domainJoinRequest },

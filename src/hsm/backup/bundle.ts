@@ -207,6 +207,16 @@ export function parseRecords(b: Uint8Array): Map<string, Uint8Array> {
   }
 }
 
+/** A migrated partition's keys live on the target: it is never backed up again. */
+export function requireNotMigrated(row: PartitionRow): void {
+  const migratedTo = toPartitionInfo(row).migratedTo;
+  if (migratedTo !== undefined) {
+    throw new HsmError('partition-migrated', 'the partition was migrated to another device', {
+      details: { partition: row.name, migratedTo },
+    });
+  }
+}
+
 /** The serial of the partition's last backup, from its verified audit entry (0: none). */
 async function lastSerial(core: Core, r: StoreReader, partitionId: string): Promise<number> {
   const seq = await r.audit.latestPartitionChange(partitionId, ['partition.backup']);
@@ -291,6 +301,7 @@ export function backupPartition(
   return core.guard(op, async () => {
     await core.governance.requireOpenRequest(authority);
     const partition = await core.partitionRow(core.store, partitionName, op);
+    requireNotMigrated(partition);
     const domain =
       'domain' in options ? await requireDomain(core, core.store, options.domain) : undefined;
     const transport =
@@ -508,7 +519,7 @@ function checkManifest(v: unknown): BackupManifest {
 }
 
 /** The checks that need no secret: structure, signature, chain to the pinned root, manifest. */
-async function verifiedBundle(
+export async function verifiedBundle(
   core: Core,
   bytes: Uint8Array,
 ): Promise<{ parsed: ParsedBundle; manifest: BackupManifest }> {

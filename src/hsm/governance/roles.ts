@@ -161,6 +161,19 @@ export const GOVERNED: Readonly<Record<string, Governed>> = {
     roles: ['device-so', 'pso'],
     scope: 'partition',
   },
+  // Migration (src/hsm/backup/migration.ts): the target's receipt is an operator's act, audited
+  // (it only states what the restore did); completing on the source takes the partition out of
+  // service for good, as a suspension does: the partition.suspend class.
+  'partition.migrate.receipt': {
+    class: undefined,
+    roles: ['device-so', 'pso'],
+    scope: 'partition',
+  },
+  'partition.migrate': {
+    class: 'partition.suspend',
+    roles: ['device-so', 'pso'],
+    scope: 'partition',
+  },
   'domain.create': { class: 'domain.change', roles: ['device-so'], scope: 'device' },
   'domain.enrol': { class: 'domain.change', roles: ['device-so'], scope: 'device' },
   'domain.join': { class: 'domain.change', roles: ['device-so'], scope: 'device' },

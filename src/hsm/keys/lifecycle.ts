@@ -566,6 +566,13 @@ export function restoreKey(
       label,
       authority,
       async (tx, { partition, row }, now) => {
+        // A migrated key lives on on the target (its marker is an authenticated attribute).
+        const migratedTo = parseAttributes(row).migratedTo;
+        if (migratedTo !== undefined) {
+          throw new HsmError('partition-migrated', 'the key was migrated to another device', {
+            details: { label: row.label, migratedTo },
+          });
+        }
         const seq = await core.audit(tx, now, {
           actor: op.actor,
           action: 'key.restore',

@@ -81,6 +81,8 @@ const BEFORE: readonly (readonly [HsmErrorCode, number])[] = [
   ['backup-keys-protected', EXIT.refused],
   ['transport-key-unknown', EXIT.refused],
   ['transport-certificate-invalid', EXIT.dataError],
+  ['migration-receipt-invalid', EXIT.dataError],
+  ['partition-migrated', EXIT.refused],
 ];
 
 describe('HsmError exit codes', () => {
