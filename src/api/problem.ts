@@ -1,7 +1,7 @@
 // RFC 9457 problem documents: every error becomes one, with the stable code and its non-secret
 // details. The HTTP status of an HsmError comes from its class (src/hsm/error-classes.ts, the
 // one classification the CLI's exit codes use too); an ApiError's from the table here.
-import { HsmError, hsmErrorClass, type HsmErrorClass } from '../hsm/index.js';
+import { HsmError, hsmErrorClass, type HsmErrorClass, type HsmErrorCode } from '../hsm/index.js';
 import type { ErrorDetails } from '../shared/index.js';
 import { ApiError, type ApiErrorCode } from './errors.js';
 
@@ -30,6 +30,15 @@ export const HSM_CLASS_STATUS: Readonly<Record<HsmErrorClass, number>> = {
   busy: 503,
   unavailable: 503,
   internal: 500,
+};
+
+/**
+ * Codes whose HTTP status is not their class's. A bundle older than the partition's last backup
+ * (`backup-rollback`, class rollback: exit code 6 like a store rolled back) is what the caller
+ * sent, and the call may be made again with allowRollback: a conflict, not the server's fault.
+ */
+export const HSM_CODE_STATUS: Readonly<Partial<Record<HsmErrorCode, number>>> = {
+  'backup-rollback': 409,
 };
 
 export const API_STATUS: Readonly<Record<ApiErrorCode, number>> = {
@@ -85,7 +94,9 @@ function cleanDetails(d: ErrorDetails | undefined): Problem['details'] {
 
 export function statusOf(error: unknown): number {
   if (error instanceof ApiError) return API_STATUS[error.code];
-  if (error instanceof HsmError) return HSM_CLASS_STATUS[hsmErrorClass(error.code)];
+  if (error instanceof HsmError) {
+    return HSM_CODE_STATUS[error.code] ?? HSM_CLASS_STATUS[hsmErrorClass(error.code)];
+  }
   return 500;
 }
 
