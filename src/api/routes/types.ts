@@ -22,12 +22,19 @@ export interface Call {
   readonly params: Readonly<Record<string, string>>;
   readonly query: Readonly<Record<string, unknown>>;
   readonly body: unknown;
+  /** The raw body of an operation that takes application/octet-stream (a DER message). */
+  readonly bytes?: Uint8Array;
+  /** The Accept header ('' when absent), for operations that answer bytes or JSON. */
+  readonly accept: string;
 }
 
 export interface Answer {
   readonly status: number;
+  /** JSON, or bytes (a DER message) sent as they are under `type`. */
   readonly body: unknown;
   readonly location?: string;
+  /** The media type of a bytes body (application/octet-stream by default). */
+  readonly type?: string;
 }
 
 export type Handler = (call: Call) => Promise<Answer>;
