@@ -3,6 +3,8 @@
 import { describe, expect, it } from 'vitest';
 import { HSM_CODE_STATUS, statusOf } from '../../../src/api/index.js';
 import { HsmError, type HsmErrorCode } from '../../../src/hsm/index.js';
+import { CanonicalJsonError } from '../../../src/shared/index.js';
+import { problemOf } from '../../../src/api/problem.js';
 
 const BACKUP: readonly [HsmErrorCode, number][] = [
   ['backup-invalid', 422],
@@ -26,5 +28,13 @@ describe('backup problem statuses', () => {
     }
     // The store's own rollback stays a server failure.
     expect(statusOf(new HsmError('audit-head-mismatch', 'x'))).toBe(500);
+  });
+});
+
+describe('a value past the canonical JSON limits', () => {
+  it('is a 422 problem with its code (a bundle too large to escrow in a request), not a 500', () => {
+    const { problem, expected } = problemOf(new CanonicalJsonError('json-invalid', 'too long'));
+    expect(expected).toBe(true);
+    expect(problem).toMatchObject({ status: 422, code: 'json-invalid', detail: 'too long' });
   });
 });
