@@ -388,20 +388,42 @@ describe('a backup under a quorum rule', () => {
       statuses: [200],
     });
     expect(asJson.json).toMatchObject({ request: id, partition: 'default', digest });
+    // The typed client: the same download, and the guarded backup as an approval.
+    const client = createApiClient({ url: a.api.url, ca: a.serverCa.pem, token: psoA });
+    try {
+      const downloaded = await client.downloadBackup(id);
+      expect(downloaded.digest).toBe(digest);
+      expect(Buffer.from(downloaded.bundle).equals(got.body)).toBe(true);
+      const again = await client.backupPartition('default', { domain: 'vault' });
+      expect(again.kind).toBe('approval');
+      if (again.kind === 'approval') {
+        await a.request('POST', `/v1/approvals/${again.approval.id}/cancel`, { token: psoA });
+      }
+    } finally {
+      await client.close();
+    }
     const entries = (await auditEntries(a.hsm)).filter((e) => e.action === 'backup.download');
     expect(entries.map((e) => [e.actor, e.outcome, e.details.bundle, e.details.request])).toEqual([
       ['jwt:pso-a', 'refused', undefined, id],
       ['jwt:user-a', 'refused', undefined, id],
       ['jwt:pso-a', 'success', digest, id],
       ['jwt:so-a', 'success', digest, id],
+      ['jwt:pso-a', 'success', digest, id],
     ]);
-    // The downloaded bundle restores on b.
-    const restored = await b.request('POST', '/v1/restores?name=approved', {
-      token: soB,
-      raw: got.body,
-      headers: OCTETS,
-      statuses: [201],
-    });
-    expect(restored.json).toMatchObject({ partition: 'approved', replaced: false });
+    // The downloaded bundle restores on b, sent as raw bytes by the client.
+    const onB = createApiClient({ url: b.api.url, ca: b.serverCa.pem, token: soB });
+    try {
+      const restored = await onB.restorePartition(got.body, { name: 'approved' });
+      expect(restored).toMatchObject({
+        kind: 'done',
+        value: { partition: 'approved', replaced: false },
+      });
+      const refused = await onB
+        .restorePartition(got.body.subarray(1), { name: 'x' })
+        .catch((e: unknown) => e);
+      expect(refused).toMatchObject({ status: 422, code: 'backup-invalid' });
+    } finally {
+      await onB.close();
+    }
   });
 });
