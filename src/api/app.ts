@@ -34,6 +34,11 @@ const NEVER_KEPT: ReadonlySet<string> = new Set(['decryptKey']);
 export interface ApiLimits {
   /** Largest JSON body, bytes (default 1 MiB). */
   readonly bodyBytes: number;
+  /**
+   * Largest application/octet-stream body (a backup bundle, a DER message), bytes (default 64
+   * MiB): a bundle holds every key of a partition, and is read into memory to be verified.
+   */
+  readonly binaryBodyBytes: number;
   /** Deepest nesting of a JSON body (default 32). */
   readonly bodyDepth: number;
   /** Requests per second per principal (burst twice that); default 50. */
@@ -51,6 +56,7 @@ export interface ApiLimits {
 
 export const API_LIMITS: ApiLimits = {
   bodyBytes: BODY_DEFAULTS.bytes,
+  binaryBodyBytes: 64 * 1024 * 1024,
   bodyDepth: BODY_DEFAULTS.depth,
   ratePerSecond: 50,
   authFailuresPerMinute: 10,
@@ -101,6 +107,12 @@ function queryValues(op: OperationSpec, query: Record<string, unknown>): Record<
   }
   return out;
 }
+
+const OCTETS = /^application\/octet-stream\s*(;|$)/i;
+
+/** Whether the request carries raw bytes to an operation that takes them. */
+const binaryBody = (op: OperationSpec, contentType: string): boolean =>
+  op.requestBody?.binary === true && OCTETS.test(contentType);
 
 interface Outcome {
   status: number;
@@ -217,6 +229,7 @@ export function createApiApp(options: ApiAppOptions): Koa {
     query: Record<string, unknown>,
     raw: Buffer,
     contentType: string,
+    accept: string,
   ): Promise<Answer> => {
     for (const p of op.parameters) {
       const value = p.in === 'path' ? params[p.name] : p.in === 'query' ? query[p.name] : undefined;
@@ -236,7 +249,15 @@ export function createApiApp(options: ApiAppOptions): Koa {
       }
     }
     let body: unknown = undefined;
-    if (raw.length > 0 || op.requestBody?.required === true) {
+    let bytes: Uint8Array | undefined;
+    if (binaryBody(op, contentType)) {
+      if (raw.length === 0) {
+        throw new ApiError('api-invalid-request', 'this operation needs a body', {
+          details: { field: 'body' },
+        });
+      }
+      bytes = new Uint8Array(raw.buffer, raw.byteOffset, raw.length);
+    } else if (raw.length > 0 || op.requestBody?.required === true) {
       if (op.requestBody === undefined) {
         throw new ApiError('api-invalid-request', 'this operation takes no body', {
           details: { field: 'body' },
@@ -248,8 +269,11 @@ export function createApiApp(options: ApiAppOptions): Koa {
         });
       }
       if (!/^application\/json\s*(;|$)/i.test(contentType)) {
-        throw new ApiError('api-unsupported-media-type', 'the body must be application/json', {
-          details: { expected: 'application/json' },
+        const expected = op.requestBody.binary
+          ? 'application/json, application/octet-stream'
+          : 'application/json';
+        throw new ApiError('api-unsupported-media-type', `the body must be ${expected}`, {
+          details: { expected },
         });
       }
       body = parseJsonBody(raw, { bytes: limits.bodyBytes, depth: limits.bodyDepth });
@@ -261,7 +285,14 @@ export function createApiApp(options: ApiAppOptions): Koa {
       }
     }
     try {
-      return await handler({ principal, params, query, body });
+      return await handler({
+        principal,
+        params,
+        query,
+        body,
+        ...(bytes === undefined ? {} : { bytes }),
+        accept,
+      });
     } catch (error) {
       const id = error instanceof HsmError ? error.details?.request : undefined;
       if (
@@ -277,12 +308,20 @@ export function createApiApp(options: ApiAppOptions): Koa {
     }
   };
 
-  const toStored = (answer: Answer): StoredAnswer => ({
-    status: answer.status,
-    type: 'application/json',
-    body: JSON.stringify(answer.body),
-    location: answer.location,
-  });
+  const toStored = (answer: Answer): StoredAnswer =>
+    answer.body instanceof Uint8Array
+      ? {
+          status: answer.status,
+          type: answer.type ?? 'application/octet-stream',
+          body: Buffer.from(answer.body.buffer, answer.body.byteOffset, answer.body.length),
+          location: answer.location,
+        }
+      : {
+          status: answer.status,
+          type: 'application/json',
+          body: JSON.stringify(answer.body),
+          location: answer.location,
+        };
 
   const problemAnswer = (error: unknown, ctx: Koa.Context): StoredAnswer => {
     const { problem, expected } = problemOf(error);
@@ -361,12 +400,24 @@ export function createApiApp(options: ApiAppOptions): Koa {
       const raw =
         ctx.method === 'GET' || ctx.method === 'DELETE'
           ? Buffer.alloc(0)
-          : await readRawBody(ctx.req, limits.bodyBytes);
+          : await readRawBody(
+              ctx.req,
+              binaryBody(op, ctx.get('content-type')) ? limits.binaryBodyBytes : limits.bodyBytes,
+            );
       const handler = handlers[op.operationId]!;
       const run = async (): Promise<StoredAnswer> => {
         try {
           return toStored(
-            await perform(op, handler, principal, params, query, raw, ctx.get('content-type')),
+            await perform(
+              op,
+              handler,
+              principal,
+              params,
+              query,
+              raw,
+              ctx.get('content-type'),
+              ctx.get('accept'),
+            ),
           );
         } catch (error) {
           return problemAnswer(error, ctx);

@@ -28,7 +28,15 @@ export interface OperationSpec {
   readonly pattern: RegExp;
   readonly pathNames: readonly string[];
   readonly parameters: readonly ParameterSpec[];
-  readonly requestBody: { readonly required: boolean; readonly schema: JsonSchema } | undefined;
+  readonly requestBody:
+    | {
+        readonly required: boolean;
+        /** The application/json body's schema. */
+        readonly schema: JsonSchema;
+        /** Whether the body may also be raw bytes (application/octet-stream: a DER message). */
+        readonly binary: boolean;
+      }
+    | undefined;
   /** Status ('200', '4XX', 'default') to response. */
   readonly responses: Readonly<Record<string, ResponseSpec>>;
   /** Whether the operation needs no credential (security: []). */
@@ -113,6 +121,7 @@ export function parseDocument(text: string): ApiDocument {
         requestBody = {
           required: rb.required === true,
           schema: schemaOf(isObj(json) ? json.schema : undefined),
+          binary: content['application/octet-stream'] !== undefined,
         };
       }
       const responses: Record<string, ResponseSpec> = {};

@@ -31,7 +31,8 @@ export const IDEMPOTENCY: IdempotencyLimits = {
 export interface StoredAnswer {
   readonly status: number;
   readonly type: string;
-  readonly body: string;
+  /** JSON text, or the bytes of a binary answer. */
+  readonly body: string | Buffer;
   readonly location: string | undefined;
 }
 

@@ -17,5 +17,11 @@ export {
 export { documentPath, loadDocument, findOperation } from './document.js';
 export type { ApiDocument, OperationSpec } from './document.js';
 export { Validators, responseFor } from './validation.js';
-export { HSM_CLASS_STATUS, API_STATUS, PROBLEM_TYPE } from './problem.js';
+export {
+  HSM_CLASS_STATUS,
+  HSM_CODE_STATUS,
+  API_STATUS,
+  PROBLEM_TYPE,
+  statusOf,
+} from './problem.js';
 export { IDEMPOTENCY } from './idempotency.js';

@@ -1,8 +1,8 @@
 // RFC 9457 problem documents: every error becomes one, with the stable code and its non-secret
 // details. The HTTP status of an HsmError comes from its class (src/hsm/error-classes.ts, the
 // one classification the CLI's exit codes use too); an ApiError's from the table here.
-import { HsmError, hsmErrorClass, type HsmErrorClass } from '../hsm/index.js';
-import type { ErrorDetails } from '../shared/index.js';
+import { HsmError, hsmErrorClass, type HsmErrorClass, type HsmErrorCode } from '../hsm/index.js';
+import { CanonicalJsonError, type ErrorDetails } from '../shared/index.js';
 import { ApiError, type ApiErrorCode } from './errors.js';
 
 export const PROBLEM_TYPE = 'application/problem+json';
@@ -30,6 +30,15 @@ export const HSM_CLASS_STATUS: Readonly<Record<HsmErrorClass, number>> = {
   busy: 503,
   unavailable: 503,
   internal: 500,
+};
+
+/**
+ * Codes whose HTTP status is not their class's. A bundle older than the partition's last backup
+ * (`backup-rollback`, class rollback: exit code 6 like a store rolled back) is what the caller
+ * sent, and the call may be made again with allowRollback: a conflict, not the server's fault.
+ */
+export const HSM_CODE_STATUS: Readonly<Partial<Record<HsmErrorCode, number>>> = {
+  'backup-rollback': 409,
 };
 
 export const API_STATUS: Readonly<Record<ApiErrorCode, number>> = {
@@ -83,15 +92,26 @@ function cleanDetails(d: ErrorDetails | undefined): Problem['details'] {
   return Object.keys(out).length === 0 ? undefined : out;
 }
 
+/**
+ * A value past the canonical JSON limits of a signed statement or request (1 MiB, 1024 members):
+ * what the caller sent is too large to hold there (a bundle over about 760 KiB escrowed in a
+ * restore request), not a failure of the server.
+ */
+export const CANONICAL_JSON_STATUS = 422;
+
 export function statusOf(error: unknown): number {
   if (error instanceof ApiError) return API_STATUS[error.code];
-  if (error instanceof HsmError) return HSM_CLASS_STATUS[hsmErrorClass(error.code)];
+  if (error instanceof CanonicalJsonError) return CANONICAL_JSON_STATUS;
+  if (error instanceof HsmError) {
+    return HSM_CODE_STATUS[error.code] ?? HSM_CLASS_STATUS[hsmErrorClass(error.code)];
+  }
   return 500;
 }
 
 /** The problem document of an error; `expected` false: a failure nobody classified. */
 export function problemOf(error: unknown): { problem: Problem; expected: boolean } {
-  const known = error instanceof ApiError || error instanceof HsmError;
+  const known =
+    error instanceof ApiError || error instanceof HsmError || error instanceof CanonicalJsonError;
   const status = statusOf(error);
   const code = known ? error.code : 'api-internal';
   // A classified 5xx (integrity, storage) keeps its code; its message is the HSM's own,

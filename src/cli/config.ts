@@ -108,6 +108,8 @@ export interface ApiConfig {
   readonly ratePerSecond: number;
   readonly authFailuresPerMinute: number;
   readonly bodyLimit: number;
+  /** Largest application/octet-stream body (a backup bundle), bytes. */
+  readonly binaryBodyLimit: number;
   /** How long an Idempotency-Key's first answer is kept, seconds. */
   readonly idempotencyTtlSeconds: number;
   /** Idempotency-Keys kept in all (each principal at most its own share, see ApiLimits). */
@@ -683,6 +685,17 @@ export const API_FIELDS: readonly Field[] = [
     description: 'largest API request body in bytes (default 1048576)',
   },
   {
+    flag: 'api-binary-body-limit',
+    env: 'ATTESTAMP_API_BINARY_BODY_LIMIT',
+    kind: 'int',
+    // A backup bundle holds every key of a partition and is read into memory to be verified.
+    min: 1024,
+    max: 1024 * 1024 * 1024,
+    default: 64 * 1024 * 1024,
+    description:
+      'largest API application/octet-stream body (a backup bundle) in bytes (default 67108864: 64 MiB)',
+  },
+  {
     flag: 'api-idempotency-ttl-s',
     env: 'ATTESTAMP_API_IDEMPOTENCY_TTL_S',
     kind: 'int',
@@ -949,6 +962,7 @@ export function loadApiConfig(
     ratePerSecond: r.int(f('api-rate-limit')),
     authFailuresPerMinute: r.int(f('api-auth-failure-limit')),
     bodyLimit: r.int(f('api-body-limit')),
+    binaryBodyLimit: r.int(f('api-binary-body-limit')),
     idempotencyTtlSeconds: r.int(f('api-idempotency-ttl-s')),
     idempotencyKeys: r.int(f('api-idempotency-keys')),
   };

@@ -46,6 +46,28 @@ export type KeyAddress =
 export type PartitionRevocation =
   paths['/v1/partitions/{partition}/revoke']['post']['responses']['200']['content']['application/json'];
 
+export type BackupDomain = Schemas['BackupDomain'];
+export type TransportKey = Schemas['TransportKey'];
+export type RestoreResult =
+  paths['/v1/restores']['post']['responses']['201']['content']['application/json'];
+
+/** Who can open a bundle: a backup domain (name or id), or a target's transport chain (DER). */
+export type BackupTarget =
+  { readonly domain: string } | { readonly transportCertificate: readonly Uint8Array[] };
+
+/** A bundle made (or downloaded), with its serial and SHA-256 (hex). */
+export interface Bundle {
+  readonly bundle: Uint8Array;
+  readonly serial: number;
+  readonly digest: string;
+}
+
+export interface RestoreOptions {
+  readonly name?: string;
+  readonly allowRollback?: boolean;
+  readonly destroyNewer?: boolean;
+}
+
 /** The answer of a call a quorum rule may guard: done at once, or the approval request made. */
 export type Guarded<T> =
   | { readonly kind: 'done'; readonly value: T }
@@ -268,6 +290,16 @@ export interface ApiClient {
     type: KeyAddressType,
     network?: 'mainnet' | 'testnet',
   ): Promise<KeyAddress>;
+  /** The device's backup domains (never their keys). */
+  backupDomains(): Promise<BackupDomain[]>;
+  /** The transport keys of the device, with their certificates. */
+  transportKeys(): Promise<TransportKey[]>;
+  /** The backup bundle of a partition; under its partition.backup rule, the request made. */
+  backupPartition(partition: string, target: BackupTarget): Promise<Guarded<Bundle>>;
+  /** Restores a bundle (sent as raw bytes); under a partition.restore rule, the request made. */
+  restorePartition(bundle: Uint8Array, options?: RestoreOptions): Promise<Guarded<RestoreResult>>;
+  /** The bundle of an executed backup request (audited on the HSM as backup.download). */
+  downloadBackup(id: string): Promise<Bundle>;
   /** Closes the connections (the client is unusable after). */
   close(): Promise<void>;
 }
@@ -389,6 +421,13 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
     }
     return { status: response.status, json };
   }
+
+  /** A bundle answered as JSON (Accept: application/json): its bytes decoded. */
+  const bundleOf = (v: unknown): Bundle => {
+    const o = v as { bundle: string; serial: number; digest: string };
+    return { bundle: fromB64(o.bundle), serial: o.serial, digest: o.digest };
+  };
+  const JSON_ONLY = { accept: 'application/json' } as const;
 
   const keyPath = (partition: string, label: string, op: string) =>
     `/v1/partitions/${encodeURIComponent(partition)}/keys/${encodeURIComponent(label)}/${op}`;
@@ -695,6 +734,52 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
             query: { type, ...(network === undefined ? {} : { network }) },
           },
         }),
+      ),
+    backupDomains: async () => unwrap(await raw.GET('/v1/backup-domains')).domains,
+    transportKeys: async () => unwrap(await raw.GET('/v1/transport-keys')).transportKeys,
+    backupPartition: async (partition, target) => {
+      const g = guarded<unknown>(
+        await raw.POST('/v1/partitions/{partition}/backups', {
+          params: { path: { partition } },
+          headers: JSON_ONLY,
+          body:
+            'domain' in target
+              ? { domain: target.domain }
+              : { transportCertificate: target.transportCertificate.map(b64) },
+        }),
+      );
+      return g.kind === 'approval' ? g : { kind: 'done', value: bundleOf(g.value) };
+    },
+    restorePartition: async (bundle, options = {}) => {
+      const query = new URLSearchParams({
+        ...(options.name === undefined ? {} : { name: options.name }),
+        ...(options.allowRollback === true ? { allowRollback: 'true' } : {}),
+        ...(options.destroyNewer === true ? { destroyNewer: 'true' } : {}),
+      }).toString();
+      const response = await send(
+        // eslint-disable-next-line @typescript-eslint/no-unsafe-class-instance-assignment -- see send
+        new UndiciRequest(`${base}/v1/restores${query === '' ? '' : `?${query}`}`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/octet-stream', ...authorization },
+          body: bundle,
+        }),
+      );
+      let json: unknown;
+      try {
+        json = await response.json();
+      } catch {
+        json = undefined;
+      }
+      return guarded<RestoreResult>({ data: json, error: json, response });
+    },
+    downloadBackup: async (id) =>
+      bundleOf(
+        unwrap(
+          await raw.GET('/v1/approvals/{id}/bundle', {
+            params: { path: { id } },
+            headers: JSON_ONLY,
+          }),
+        ),
       ),
     close: () => agent.close(),
   };

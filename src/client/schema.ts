@@ -871,6 +871,227 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  '/v1/approvals/{id}/bundle': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        id: components['parameters']['RequestId'];
+      };
+      cookie?: never;
+    };
+    /**
+     * The bundle an executed backup request made (its requester, or device-so / pso of the partition); audited.
+     * @description An executed `partition.backup` request's result names its serial and digest, not the
+     *     bundle; this call hands the bundle out and writes a `backup.download` audit entry
+     *     (principal, request, partition, serial, the bundle's SHA-256). The bytes by default;
+     *     JSON with the bundle in base64 when Accept names application/json only.
+     */
+    get: operations['downloadBackup'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/backup-domains': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** The backup domains this device holds or has asked to join (device-so, auditor, a pso); never their keys. */
+    get: operations['listBackupDomains'];
+    put?: never;
+    /** Creates a backup domain whose key exists only inside this device (device-so; quorum class domain.change). */
+    post: operations['createBackupDomain'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/backup-domains/{name}/join-request': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description The backup domain's name. */
+        name: components['parameters']['DomainName'];
+      };
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Step 1 on the joining device: the join request, signed by the device key (device-so).
+     * @description A fresh ML-KEM-768 key pair, its seed sealed in a pending domain record. The signed
+     *     request (opaque bytes, what `attestamp domain join-request --out` writes) by default;
+     *     `{request}` (base64) when Accept names application/json only.
+     */
+    post: operations['backupDomainJoinRequest'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/backup-domains/{name}/enrolments': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description The backup domain's name. */
+        name: components['parameters']['DomainName'];
+      };
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Step 2 on an enrolled device: the domain key for the device that signed the join request (device-so; quorum class domain.change). */
+    post: operations['enrolBackupDevice'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/backup-domains/join': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Step 3 on the joining device: takes the domain key in from the enrolment (device-so; quorum class domain.change). */
+    post: operations['joinBackupDomain'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/transport-keys': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** This device's transport keys with their certificates (device-so, auditor, a pso); never their private parts. */
+    get: operations['listTransportKeys'];
+    put?: never;
+    /** Generates a transport key inside the device, certified by the device key (device-so; quorum class domain.change). */
+    post: operations['createTransportKey'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/transport-keys/{id}/certificate': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description The transport key's id, or the SHA-256 of its certificate. */
+        id: string;
+      };
+      cookie?: never;
+    };
+    /**
+     * The chain a source device checks before it makes a bundle for this one.
+     * @description JSON by default: `certificates` is the transport certificate then the device
+     *     certificate, DER in base64, exactly the `transportCertificate` of
+     *     `POST /v1/partitions/{partition}/backups` on the source; `root` is the factory root (the
+     *     source checks against its own pinned root, not this one). With
+     *     `Accept: application/pem-certificate-chain`, the two certificates as PEM blocks.
+     */
+    get: operations['getTransportKeyCertificate'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/partitions/{partition}/backups': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        partition: components['parameters']['Partition'];
+      };
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * The backup bundle of the partition, for a backup domain or a target device's transport certificate (device-so, pso; quorum class partition.backup).
+     * @description Every key of the partition (the trash too), sealed to the domain or the transport key,
+     *     signed by the partition's attestation key; audited as `partition.backup`. The DER bundle
+     *     by default; `{serial, digest, keys, bundle}` when Accept names application/json only.
+     *     Under a rule the call answers 202; once approved and executed, the bundle is handed out
+     *     by `GET /v1/approvals/{id}/bundle`.
+     */
+    post: operations['backupPartition'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/restores': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Restores a bundle as a new partition (device-so) or over the partition of that name (device-so, pso); quorum class partition.restore.
+     * @description The bundle as the raw body (application/octet-stream, up to 64 MiB), with the options as
+     *     query parameters; or JSON `{bundle, name?, allowRollback?, destroyNewer?}` within the
+     *     1 MiB JSON limit. A bundle that does not verify is 422 `backup-invalid`; an older
+     *     serial without allowRollback 409 `backup-rollback`.
+     */
+    post: operations['restorePartition'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/backups/inspect': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * The verifier's report on a bundle against this device's factory root; nothing is decrypted.
+     * @description The checks of `attestamp-verify backup` (structure, signature, chain with the HSM roles,
+     *     the manifest against its signer) and the manifest. A bundle that does not verify is
+     *     still a 200 whose `outcome` says so.
+     */
+    post: operations['inspectBackup'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   '/v1/quorum-rules': {
     parameters: {
       query?: never;
@@ -1055,6 +1276,54 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
   schemas: {
+    /** @description Raw bytes (a DER bundle, a signed enrolment message). */
+    Bytes: string;
+    /** @description A bundle or a certificate (DER) or a signed enrolment message, base64 (within the 1 MiB JSON body limit). */
+    Base64Der: string;
+    Sha256: string;
+    /** @enum {string} */
+    QueryFlag: 'true' | 'false';
+    BackupDomain: {
+      id: string;
+      name: components['schemas']['Name'];
+      /**
+       * @description active (the key is held), pending (a join request waits), done (that request was answered).
+       * @enum {string}
+       */
+      state: 'active' | 'pending' | 'done';
+      /** @enum {string} */
+      origin: 'created' | 'enrolled' | 'request';
+      /** @description The device it was enrolled from (or a pending request's digest). */
+      from: string | null;
+      createdAt: components['schemas']['DateTime'];
+      /** @description The domain key's check value (hex); for a join request, what its state says of it. */
+      kcv: string;
+    };
+    TransportKey: {
+      id: string;
+      /** @enum {string} */
+      algorithm: 'ml-kem-768' | 'ecdh-p256';
+      createdAt: components['schemas']['DateTime'];
+      device: string;
+      subjectKeyIdentifier: string;
+      certificateDigest: components['schemas']['Sha256'];
+      notAfter: components['schemas']['DateTime'];
+      certificate: components['schemas']['Pem'];
+    };
+    /** @description The verifier's report (attestamp-verify --json), one finding per check. */
+    VerifierReport: {
+      /** @enum {string} */
+      outcome: 'verified' | 'failed' | 'policy-failed' | 'indeterminate' | 'unparseable';
+      exitCode: number;
+      checks: {
+        id: string;
+        /** @enum {string} */
+        status: 'pass' | 'fail' | 'warn' | 'skip' | 'info';
+        detail: string;
+      }[];
+      anchor?: components['schemas']['Sha256'];
+      claims: Record<string, never>;
+    };
     Problem: {
       type: string;
       title: string;
@@ -1451,6 +1720,8 @@ export interface components {
     };
   };
   parameters: {
+    /** @description The backup domain's name. */
+    DomainName: components['schemas']['Name'];
     Partition: components['schemas']['Name'];
     Label: components['schemas']['Name'];
     RequestId: string;
@@ -2956,6 +3227,440 @@ export interface operations {
         };
         content: {
           'application/json': components['schemas']['Approval'];
+        };
+      };
+      default: components['responses']['Problem'];
+    };
+  };
+  downloadBackup: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        id: components['parameters']['RequestId'];
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The bundle. */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/octet-stream': components['schemas']['Bytes'];
+          'application/json': {
+            request: string;
+            partition: components['schemas']['Name'] | null;
+            serial: number;
+            digest: components['schemas']['Sha256'];
+            bundle: components['schemas']['Base64Der'];
+          };
+        };
+      };
+      default: components['responses']['Problem'];
+    };
+  };
+  listBackupDomains: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Domains. */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            domains: components['schemas']['BackupDomain'][];
+          };
+        };
+      };
+      default: components['responses']['Problem'];
+    };
+  };
+  createBackupDomain: {
+    parameters: {
+      query?: never;
+      header?: {
+        /**
+         * @description Repeating a POST with the same key (same principal, same body) returns the first answer
+         *     instead of acting twice; a different body with the key is refused with 422. Keys are
+         *     kept in the server's memory for 24 hours, at most 10000 in all and 1000 per principal,
+         *     and 32 MiB of kept answers; past a bound the oldest is forgotten first.
+         */
+        'Idempotency-Key'?: components['parameters']['IdempotencyKey'];
+      };
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': {
+          name: components['schemas']['Name'];
+        };
+      };
+    };
+    responses: {
+      /** @description The new domain. */
+      201: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['BackupDomain'];
+        };
+      };
+      202: components['responses']['ApprovalPending'];
+      default: components['responses']['Problem'];
+    };
+  };
+  backupDomainJoinRequest: {
+    parameters: {
+      query?: never;
+      header?: {
+        /**
+         * @description Repeating a POST with the same key (same principal, same body) returns the first answer
+         *     instead of acting twice; a different body with the key is refused with 422. Keys are
+         *     kept in the server's memory for 24 hours, at most 10000 in all and 1000 per principal,
+         *     and 32 MiB of kept answers; past a bound the oldest is forgotten first.
+         */
+        'Idempotency-Key'?: components['parameters']['IdempotencyKey'];
+      };
+      path: {
+        /** @description The backup domain's name. */
+        name: components['parameters']['DomainName'];
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The signed join request. */
+      201: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/octet-stream': components['schemas']['Bytes'];
+          'application/json': {
+            request: components['schemas']['Base64Der'];
+          };
+        };
+      };
+      default: components['responses']['Problem'];
+    };
+  };
+  enrolBackupDevice: {
+    parameters: {
+      query?: never;
+      header?: {
+        /**
+         * @description Repeating a POST with the same key (same principal, same body) returns the first answer
+         *     instead of acting twice; a different body with the key is refused with 422. Keys are
+         *     kept in the server's memory for 24 hours, at most 10000 in all and 1000 per principal,
+         *     and 32 MiB of kept answers; past a bound the oldest is forgotten first.
+         */
+        'Idempotency-Key'?: components['parameters']['IdempotencyKey'];
+      };
+      path: {
+        /** @description The backup domain's name. */
+        name: components['parameters']['DomainName'];
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/octet-stream': components['schemas']['Bytes'];
+        'application/json': {
+          request: components['schemas']['Base64Der'];
+        };
+      };
+    };
+    responses: {
+      /** @description The signed enrolment for the joining device (bytes, or `{enrolment}` in JSON). */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/octet-stream': components['schemas']['Bytes'];
+          'application/json': {
+            enrolment: components['schemas']['Base64Der'];
+          };
+        };
+      };
+      202: components['responses']['ApprovalPending'];
+      default: components['responses']['Problem'];
+    };
+  };
+  joinBackupDomain: {
+    parameters: {
+      query?: never;
+      header?: {
+        /**
+         * @description Repeating a POST with the same key (same principal, same body) returns the first answer
+         *     instead of acting twice; a different body with the key is refused with 422. Keys are
+         *     kept in the server's memory for 24 hours, at most 10000 in all and 1000 per principal,
+         *     and 32 MiB of kept answers; past a bound the oldest is forgotten first.
+         */
+        'Idempotency-Key'?: components['parameters']['IdempotencyKey'];
+      };
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/octet-stream': components['schemas']['Bytes'];
+        'application/json': {
+          enrolment: components['schemas']['Base64Der'];
+        };
+      };
+    };
+    responses: {
+      /** @description The domain, now active on this device. */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['BackupDomain'];
+        };
+      };
+      202: components['responses']['ApprovalPending'];
+      default: components['responses']['Problem'];
+    };
+  };
+  listTransportKeys: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Transport keys. */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            transportKeys: components['schemas']['TransportKey'][];
+          };
+        };
+      };
+      default: components['responses']['Problem'];
+    };
+  };
+  createTransportKey: {
+    parameters: {
+      query?: never;
+      header?: {
+        /**
+         * @description Repeating a POST with the same key (same principal, same body) returns the first answer
+         *     instead of acting twice; a different body with the key is refused with 422. Keys are
+         *     kept in the server's memory for 24 hours, at most 10000 in all and 1000 per principal,
+         *     and 32 MiB of kept answers; past a bound the oldest is forgotten first.
+         */
+        'Idempotency-Key'?: components['parameters']['IdempotencyKey'];
+      };
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: {
+      content: {
+        'application/json': {
+          /**
+           * @default ml-kem-768
+           * @enum {string}
+           */
+          algorithm?: 'ml-kem-768' | 'ecdh-p256';
+        };
+      };
+    };
+    responses: {
+      /** @description The new transport key. */
+      201: {
+        headers: {
+          Location: components['headers']['Location'];
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['TransportKey'];
+        };
+      };
+      202: components['responses']['ApprovalPending'];
+      default: components['responses']['Problem'];
+    };
+  };
+  getTransportKeyCertificate: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description The transport key's id, or the SHA-256 of its certificate. */
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The transport certificate and the device certificate. */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            transportKey: string;
+            certificates: components['schemas']['Base64Der'][];
+            root: components['schemas']['Base64Der'];
+          };
+          'application/pem-certificate-chain': string;
+        };
+      };
+      default: components['responses']['Problem'];
+    };
+  };
+  backupPartition: {
+    parameters: {
+      query?: never;
+      header?: {
+        /**
+         * @description Repeating a POST with the same key (same principal, same body) returns the first answer
+         *     instead of acting twice; a different body with the key is refused with 422. Keys are
+         *     kept in the server's memory for 24 hours, at most 10000 in all and 1000 per principal,
+         *     and 32 MiB of kept answers; past a bound the oldest is forgotten first.
+         */
+        'Idempotency-Key'?: components['parameters']['IdempotencyKey'];
+      };
+      path: {
+        partition: components['parameters']['Partition'];
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': {
+          /** @description The backup domain (name or id). */
+          domain?: string;
+          /** @description The target's transport certificate, then its device certificate (DER, base64). */
+          transportCertificate?: components['schemas']['Base64Der'][];
+        };
+      };
+    };
+    responses: {
+      /** @description The bundle. */
+      201: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/octet-stream': components['schemas']['Bytes'];
+          'application/json': {
+            serial: number;
+            digest: components['schemas']['Sha256'];
+            keys: number;
+            bundle: components['schemas']['Base64Der'];
+          };
+        };
+      };
+      202: components['responses']['ApprovalPending'];
+      default: components['responses']['Problem'];
+    };
+  };
+  restorePartition: {
+    parameters: {
+      query?: {
+        /** @description The partition to restore to (default the source's name). */
+        name?: components['schemas']['Name'];
+        allowRollback?: components['schemas']['QueryFlag'];
+        destroyNewer?: components['schemas']['QueryFlag'];
+      };
+      header?: {
+        /**
+         * @description Repeating a POST with the same key (same principal, same body) returns the first answer
+         *     instead of acting twice; a different body with the key is refused with 422. Keys are
+         *     kept in the server's memory for 24 hours, at most 10000 in all and 1000 per principal,
+         *     and 32 MiB of kept answers; past a bound the oldest is forgotten first.
+         */
+        'Idempotency-Key'?: components['parameters']['IdempotencyKey'];
+      };
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/octet-stream': components['schemas']['Bytes'];
+        'application/json': {
+          bundle: components['schemas']['Base64Der'];
+          name?: components['schemas']['Name'];
+          allowRollback?: boolean;
+          destroyNewer?: boolean;
+        };
+      };
+    };
+    responses: {
+      /** @description The partition restored to. */
+      201: {
+        headers: {
+          Location: components['headers']['Location'];
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            partition: components['schemas']['Name'];
+            id: string;
+            serial: number;
+            keys: number;
+            replaced: boolean;
+            /** @description The roles and rules of the manifest not re-created (`role:P/R`, `rule:CLASS`). */
+            notCarried: string[];
+          };
+        };
+      };
+      202: components['responses']['ApprovalPending'];
+      default: components['responses']['Problem'];
+    };
+  };
+  inspectBackup: {
+    parameters: {
+      query?: never;
+      header?: {
+        /**
+         * @description Repeating a POST with the same key (same principal, same body) returns the first answer
+         *     instead of acting twice; a different body with the key is refused with 422. Keys are
+         *     kept in the server's memory for 24 hours, at most 10000 in all and 1000 per principal,
+         *     and 32 MiB of kept answers; past a bound the oldest is forgotten first.
+         */
+        'Idempotency-Key'?: components['parameters']['IdempotencyKey'];
+      };
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/octet-stream': components['schemas']['Bytes'];
+        'application/json': {
+          bundle: components['schemas']['Base64Der'];
+        };
+      };
+    };
+    responses: {
+      /** @description The report. */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['VerifierReport'];
         };
       };
       default: components['responses']['Problem'];

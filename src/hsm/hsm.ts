@@ -54,6 +54,7 @@ import {
   listDomains,
   type BackupDomainInfo,
 } from './backup/domain.js';
+import { backupDownload, type BackupDownload } from './backup/download.js';
 import { Core, type Operation } from './core.js';
 import { createDevice, deviceSigner, openDevice, type DeviceOptions } from './device.js';
 import { HsmError } from './errors.js';
@@ -799,6 +800,15 @@ export class Hsm {
     transportCertificate: readonly Uint8Array[],
   ): Promise<BackupMigrationPlan> {
     return migrationPlan(this.core, partitionName, transportCertificate);
+  }
+
+  /**
+   * The bundle of an executed backup request (its result), audited as backup.download: for its
+   * requester, or a device-so or pso of the partition (a presented principal), or the local
+   * operator.
+   */
+  backupDownload(requestId: string, authority?: PresentedAuthority): Promise<BackupDownload> {
+    return backupDownload(this.core, requestId, authority);
   }
 
   // ---------------------------------------------------------------- approvals

@@ -108,4 +108,5 @@ export type {
   RestoredFrom,
 } from './backup/bundle.js';
 export type { BackupDomainInfo } from './backup/domain.js';
+export { backupResultBundle, type BackupDownload } from './backup/download.js';
 export type { TransportKeyInfo } from './backup/transport.js';

@@ -1,7 +1,9 @@
 // Backup and restore through the operator CLI, between two devices of one factory (each its own
 // data folder, store and master key): domain enrolment in three steps, partition backup, backup
 // inspect (against the device's root and an explicit anchor), restore, and the refusals' exit
-// codes (a flipped byte, an older serial).
+// codes (a flipped byte, an older serial), and a backup under a quorum rule downloaded from its
+// executed request.
+import { createHash, generateKeyPairSync, sign } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -132,5 +134,107 @@ describe('backup and restore through the CLI', () => {
       '--allow-rollback',
     ]);
     expect(allowed.code, allowed.stderr).toBe(0);
+  });
+
+  it('a backup under a quorum rule: the request shows no bundle, approvals download writes it', async () => {
+    // alice, pso of default with a P-256 approver key, is the rule's one member.
+    const env = {
+      ATTESTAMP_OFFICER_PASSPHRASE: readFileSync(join(cwd, 'a/officer.passphrase'), 'utf8').trim(),
+    };
+    const run = (args: readonly string[]) => runMain([...args, '--data', 'a'], { cwd, env });
+    const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    writeFileSync(join(cwd, 'alice.pem'), privateKey.export({ format: 'pem', type: 'pkcs8' }));
+    writeFileSync(join(cwd, 'alice.pub.pem'), publicKey.export({ format: 'pem', type: 'spki' }));
+    writeFileSync(join(cwd, 'alice.pass'), 'passphrase of alice\n', { mode: 0o600 });
+    const steps: (readonly string[])[] = [
+      [
+        'officer',
+        'add',
+        'alice',
+        '--role',
+        'pso@default',
+        '--passphrase-file',
+        join(cwd, 'alice.pass'),
+      ],
+      ['officer', 'key-challenge', 'alice', '--key', 'alice.pub.pem', '--out', 'alice.challenge'],
+    ];
+    for (const args of steps) {
+      const r = await run(args);
+      expect(r.code, `${args.join(' ')}: ${r.stderr}`).toBe(0);
+    }
+    const challenge = readFileSync(join(cwd, 'alice.challenge'));
+    writeFileSync(join(cwd, 'alice.proof'), sign('sha256', challenge, privateKey));
+    const enrolled = await run([
+      'officer',
+      'enroll-key',
+      'alice',
+      '--key',
+      'alice.pub.pem',
+      '--proof',
+      'alice.proof',
+    ]);
+    expect(enrolled.code, enrolled.stderr).toBe(0);
+    writeFileSync(
+      join(cwd, 'rule.json'),
+      JSON.stringify({
+        alternatives: [{ groups: [{ members: ['alice'], threshold: 1 }] }],
+        timeoutSeconds: 3600,
+      }),
+    );
+    const set = await run([
+      'quorum',
+      'set',
+      'partition.backup',
+      '--rule',
+      'rule.json',
+      '--partition',
+      'default',
+    ]);
+    expect(set.code, set.stderr).toBe(0);
+    const guarded = await run([
+      'partition',
+      'backup',
+      'default',
+      '--domain',
+      'vault',
+      '--out',
+      'q.bundle',
+      '--json',
+    ]);
+    expect(guarded.code, guarded.stderr).toBe(7);
+    const id = (JSON.parse(guarded.stdout) as { error: { details: { request: string } } }).error
+      .details.request;
+    const signed = await run([
+      'approvals',
+      'sign',
+      id,
+      '--decision',
+      'approve',
+      '--key',
+      'alice.pem',
+    ]);
+    expect(signed.code, signed.stderr).toBe(0);
+    const executed = await run(['approvals', 'execute', id, '--json']);
+    expect(executed.code, executed.stderr).toBe(0);
+    const result = (JSON.parse(executed.stdout) as { result: Record<string, unknown> }).result;
+    expect(result.bundle).toBeUndefined();
+    expect(result.download).toBe(`attestamp approvals download ${id} --out FILE`);
+    const listed = await run(['approvals', 'list', '--json']);
+    expect(listed.stdout).not.toContain('"bundle"');
+    const dl = await run(['approvals', 'download', id, '--out', 'q.bundle', '--json']);
+    expect(dl.code, dl.stderr).toBe(0);
+    const facts = JSON.parse(dl.stdout) as { sha256: string; partition: string };
+    expect(facts).toMatchObject({ request: id, partition: 'default', sha256: result.digest });
+    const bytes = readFileSync(join(cwd, 'q.bundle'));
+    expect(createHash('sha256').update(bytes).digest('hex')).toBe(result.digest);
+    expect((await on('b', ['backup', 'inspect', 'q.bundle'])).code).toBe(0);
+    const notBackup = await run([
+      'approvals',
+      'download',
+      '00000000-0000-4000-8000-000000000000',
+      '--out',
+      'x.bin',
+    ]);
+    expect(notBackup.code).toBe(3);
   });
 });

@@ -16,8 +16,11 @@ const ALLOWED: Readonly<Record<Module, readonly Module[]>> = {
   hsm: ['pki', 'shared'],
   tsa: ['hsm', 'pki', 'shared'],
   attestation: ['pki', 'shared'],
-  /** The REST API: the HSM, the TSA's shared HTTP pieces (rate limits, addresses), pki. */
-  api: ['hsm', 'tsa', 'pki', 'shared'],
+  /**
+   * The REST API: the HSM, the TSA's shared HTTP pieces (rate limits, addresses), pki, and the
+   * verifier (a backup bundle's offline report, POST /v1/backups/inspect).
+   */
+  api: ['hsm', 'tsa', 'attestation', 'pki', 'shared'],
   /** The REST API's client (attestamp/client): over HTTPS only, never the HSM or the server. */
   client: ['shared'],
   cli: ['api', 'client', 'tsa', 'hsm', 'pki', 'attestation', 'shared'],

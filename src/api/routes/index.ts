@@ -2,6 +2,7 @@
 // refuses to start when the two differ, so that a documented route always exists.
 import { approvalRoutes } from './approvals.js';
 import { auditRoutes } from './audit.js';
+import { backupRoutes } from './backup.js';
 import { governanceRoutes } from './governance.js';
 import { keyAgreementRoutes } from './key-agreement.js';
 import { keyOperationRoutes } from './key-operations.js';
@@ -24,5 +25,6 @@ export function createHandlers(context: RouteContext): Readonly<Record<string, H
     ...governanceRoutes(context),
     ...officerRoutes(context),
     ...auditRoutes(context),
+    ...backupRoutes(context),
   };
 }

@@ -2,6 +2,7 @@
 // and answers (status, JSON body, Location), and the views of the HSM's data it answers with.
 import { createPublicKey } from 'node:crypto';
 import {
+  backupResultBundle,
   HsmError,
   isSecretAlgorithm,
   presentedRole,
@@ -15,6 +16,7 @@ import {
   type Role,
 } from '../../hsm/index.js';
 import { encodePem, jwkFormOf } from '../../pki/index.js';
+import type { JsonValue } from '../../shared/index.js';
 
 export interface Call {
   /** The authenticated principal (undefined only for public operations). */
@@ -22,12 +24,19 @@ export interface Call {
   readonly params: Readonly<Record<string, string>>;
   readonly query: Readonly<Record<string, unknown>>;
   readonly body: unknown;
+  /** The raw body of an operation that takes application/octet-stream (a DER message). */
+  readonly bytes?: Uint8Array;
+  /** The Accept header ('' when absent), for operations that answer bytes or JSON. */
+  readonly accept: string;
 }
 
 export interface Answer {
   readonly status: number;
+  /** JSON, or bytes (a DER message) sent as they are under `type`. */
   readonly body: unknown;
   readonly location?: string;
+  /** The media type of a bytes body (application/octet-stream by default). */
+  readonly type?: string;
 }
 
 export type Handler = (call: Call) => Promise<Answer>;
@@ -138,6 +147,17 @@ export function keyView(k: KeyInfo): Record<string, unknown> {
   };
 }
 
+/**
+ * A request's result as shown: an executed backup's bundle is left out (handing it out is its
+ * own audited call, GET /v1/approvals/{id}/bundle, named in `download`).
+ */
+export function resultView(id: string, result: JsonValue): JsonValue {
+  if (backupResultBundle(result) === undefined) return result;
+  const copy: Record<string, JsonValue> = { ...(result as Record<string, JsonValue>) };
+  delete copy['bundle'];
+  return { ...copy, download: `/v1/approvals/${id}/bundle` };
+}
+
 /** A request as JSON: its statement, the exact bytes the HSM signed, its state and approvals. */
 export function approvalView(v: RequestView): Record<string, unknown> {
   const b = v.body;
@@ -154,7 +174,7 @@ export function approvalView(v: RequestView): Record<string, unknown> {
       signature: b.signature,
       closedAt: b.closedAt,
       closedBy: b.closedBy,
-      result: b.result,
+      result: resultView(v.id, b.result),
       ...(v.evaluation.notBefore === undefined ? {} : { notBefore: v.evaluation.notBefore }),
       rules: v.evaluation.rules.map((r) => ({ ref: r.ref, evaluation: r.state })),
       approvals: v.approvals.map((a) => ({

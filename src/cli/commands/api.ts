@@ -150,6 +150,7 @@ export function prepareApi(config: Readonly<ApiConfig>): PreparedApi {
     allow: config.allow,
     limits: {
       bodyBytes: config.bodyLimit,
+      binaryBodyBytes: config.binaryBodyLimit,
       ratePerSecond: config.ratePerSecond,
       authFailuresPerMinute: config.authFailuresPerMinute,
       idempotencyTtlMs: config.idempotencyTtlSeconds * 1000,

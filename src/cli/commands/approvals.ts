@@ -5,6 +5,7 @@ import { writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import {
   approverKey,
+  backupResultBundle,
   HsmError,
   opensslSignCommand,
   signWithApproverKey,
@@ -135,6 +136,17 @@ const gather = (hsm: Hsm, view: RequestView): Promise<Shown> => gatherWith(local
 const gatherRemote = (api: ApiClient, view: RequestView): Promise<Shown> =>
   gatherWith(remoteContext(api), view);
 
+/**
+ * A request's result as printed: an executed backup's bundle left out (`approvals download`
+ * writes it, audited as backup.download).
+ */
+function resultJson(id: string, result: unknown): unknown {
+  if (backupResultBundle(result) === undefined) return result;
+  const copy = { ...(result as Record<string, unknown>) };
+  delete copy['bundle'];
+  return { ...copy, download: `attestamp approvals download ${id} --out FILE` };
+}
+
 export function requestJson(shown: Shown): Record<string, unknown> {
   const { view } = shown;
   const b = view.body;
@@ -147,7 +159,7 @@ export function requestJson(shown: Shown): Record<string, unknown> {
     statementVerified: shown.verified,
     closedAt: b.closedAt,
     closedBy: b.closedBy,
-    result: b.result,
+    result: resultJson(view.id, b.result),
     rules: view.evaluation.rules.map((r) => ({ ...r.ref, evaluation: r.state })),
     ...(view.evaluation.notBefore === undefined ? {} : { notBefore: view.evaluation.notBefore }),
     approvals: view.approvals.map((a) => ({
@@ -571,6 +583,37 @@ An approved audit export is carried out by attestamp audit export --request ID.`
     const id = inv.positionals[0]!;
     const shown = await withHsm(inv, async (hsm) => gather(hsm, await hsm.executeRequest(id)));
     output(inv, shown, `request ${id} executed`);
+    return EXIT.ok;
+  },
+};
+
+export const approvalsDownload: Command = {
+  path: ['approvals', 'download'],
+  summary: 'Write the bundle an executed backup request made (audited as backup.download).',
+  positionals: [...ID],
+  details: `The result of an executed partition.backup request names the bundle's serial and SHA-256;
+this writes the bundle itself to --out (mode 0600) and appends a backup.download entry to the
+audit log. Over the REST API: GET /v1/approvals/{id}/bundle.`,
+  options: {
+    out: { type: 'string', value: 'FILE', description: 'where to write the bundle (mode 0600)' },
+    ...MASTER_OPTIONS,
+  },
+  async run(inv) {
+    const id = inv.positionals[0]!;
+    const out = requiredOption(inv, 'out');
+    const d = await withHsm(inv, (hsm) => hsm.backupDownload(id));
+    writeFileSync(resolve(inv.io.cwd, out), d.bundle, { mode: 0o600 });
+    const facts = {
+      request: d.request,
+      partition: d.partition,
+      serial: d.serial,
+      sha256: d.digest,
+    };
+    inv.io.stdout(
+      flag(inv, 'json')
+        ? jsonText(facts)
+        : `backup serial ${d.serial} of ${d.partition ?? '?'}, SHA-256 ${d.digest}\n`,
+    );
     return EXIT.ok;
   },
 };

@@ -78,6 +78,7 @@ export const COMMAND_INDEX: readonly CommandEntry[] = [
   { path: ['approvals', 'submit'], load: async () => (await approvals()).approvalsSubmit },
   { path: ['approvals', 'cancel'], load: async () => (await approvals()).approvalsCancel },
   { path: ['approvals', 'execute'], load: async () => (await approvals()).approvalsExecute },
+  { path: ['approvals', 'download'], load: async () => (await approvals()).approvalsDownload },
   { path: ['key', 'generate'], load: async () => (await key()).keyGenerate },
   { path: ['key', 'list'], load: async () => (await key()).keyList },
   { path: ['key', 'show'], load: async () => (await key()).keyShow },

@@ -174,6 +174,9 @@ export const GOVERNED: Readonly<Record<string, Governed>> = {
     roles: ['device-so', 'pso'],
     scope: 'partition',
   },
+  // Handing out the bundle an approved backup made (its request's result): no rule of its own
+  // (the backup was approved), the roles that may back the partition up, audited.
+  'backup.download': { class: undefined, roles: ['device-so', 'pso'], scope: 'partition' },
   'domain.create': { class: 'domain.change', roles: ['device-so'], scope: 'device' },
   'domain.enrol': { class: 'domain.change', roles: ['device-so'], scope: 'device' },
   'domain.join': { class: 'domain.change', roles: ['device-so'], scope: 'device' },

@@ -17,6 +17,7 @@ const problem = (status: number, code = 'api-not-found'): ApiResponse => {
     headers: {},
     type: 'application/problem+json',
     text: JSON.stringify(json),
+    body: Buffer.from(JSON.stringify(json)),
     json,
   };
 };
@@ -26,6 +27,7 @@ const answer = (status: number, json: unknown, headers = {}): ApiResponse => ({
   headers,
   type: 'application/json',
   text: JSON.stringify(json),
+  body: Buffer.from(JSON.stringify(json)),
   json,
 });
 
