@@ -97,4 +97,5 @@ export type {
   RestoredFrom,
 } from './backup/bundle.js';
 export type { BackupDomainInfo } from './backup/domain.js';
+export { openCustodianShare, type CustodianTarget } from './backup/custodians.js';
 export type { TransportKeyInfo } from './backup/transport.js';
