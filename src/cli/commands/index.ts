@@ -44,6 +44,7 @@ export const COMMAND_INDEX: readonly CommandEntry[] = [
   { path: ['partition', 'policy'], load: async () => (await partition()).partitionPolicy },
   { path: ['partition', 'backup'], load: async () => (await backup()).partitionBackup },
   { path: ['partition', 'restore'], load: async () => (await backup()).partitionRestore },
+  { path: ['backup', 'open-share'], load: async () => (await backup()).backupOpenShare },
   { path: ['domain', 'create'], load: async () => (await backup()).domainCreate },
   { path: ['domain', 'list'], load: async () => (await backup()).domainList },
   { path: ['domain', 'join-request'], load: async () => (await backup()).domainJoinRequest },

@@ -210,12 +210,16 @@ export function bundleShares(
   return { threshold: m.threshold, recipients: shares };
 }
 
-function custodianKey(pkcs8: Uint8Array): KeyObject {
+/** The custodian's key: DER PKCS#8, or PEM (PKCS#8 or SEC 1), unencrypted. */
+function custodianKey(bytes: Uint8Array): KeyObject {
   let key: KeyObject;
   try {
-    key = createPrivateKey({ key: Buffer.from(pkcs8), format: 'der', type: 'pkcs8' });
+    key =
+      bytes[0] === 0x30
+        ? createPrivateKey({ key: Buffer.from(bytes), format: 'der', type: 'pkcs8' })
+        : createPrivateKey({ key: Buffer.from(bytes).toString('utf8'), format: 'pem' });
   } catch (cause) {
-    throw new HsmError('invalid-argument', 'the custodian key is not a PKCS#8 private key', {
+    throw new HsmError('invalid-argument', 'the custodian key is not an unencrypted private key', {
       cause,
       details: { field: 'key' },
     });
@@ -229,7 +233,7 @@ function custodianKey(pkcs8: Uint8Array): KeyObject {
 }
 
 /**
- * A custodian opens its share of a bundle with its own private key (PKCS#8 DER), outside any
+ * A custodian opens its share of a bundle with its own private key (DER PKCS#8 or PEM), outside any
  * device: the bundle's structure and signature are checked (not its chain: the restoring device
  * checks that), the share found by the key's identifier, unwrapped and returned with the
  * bundle's digest, the threshold and its place. HsmError backup-invalid for a bundle or share
@@ -237,7 +241,7 @@ function custodianKey(pkcs8: Uint8Array): KeyObject {
  */
 export async function openCustodianShare(
   bundle: Uint8Array,
-  custodianPrivateKeyPkcs8: Uint8Array,
+  custodianPrivateKey: Uint8Array,
 ): Promise<CustodianShare> {
   let parsed: ParsedBundle;
   try {
@@ -256,7 +260,7 @@ export async function openCustodianShare(
     throw invalid('the manifest is not JSON', cause);
   }
   const { threshold, recipients } = bundleShares(parsed, manifest);
-  const key = custodianKey(custodianPrivateKeyPkcs8);
+  const key = custodianKey(custodianPrivateKey);
   const spki = createPublicKey(key).export({ format: 'der', type: 'spki' });
   const kid = keyIdentifier(spki);
   const mine = recipients.find((r) => bytesEqual(r.kari.subjectKeyIdentifier, kid));
