@@ -10,6 +10,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as x509 from '@peculiar/x509';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { inspectBackup } from '../../../../src/attestation/index.js';
 import { createFactory, Hsm, openCustodianShare, type Factory } from '../../../../src/hsm/index.js';
 import {
   encodeCustodianShare,
@@ -151,6 +152,11 @@ describe('custodian bundles', () => {
       ['secret', 'user'],
       ['signing', 'user'],
     ]);
+    // The auditor's offline check verifies it as any bundle.
+    const report = await inspectBackup(bundle, {
+      anchors: { certificates: [(await a.device()).rootCertificate] },
+    });
+    expect(report.outcome).toBe('verified');
     const backup = (await auditEntries(a)).filter((e) => e.action === 'partition.backup');
     expect(backup.at(-1)!.details).toMatchObject({
       custodians: custodians.map((c) => sha256(c.certificate)).join(','),
