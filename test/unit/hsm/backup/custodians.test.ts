@@ -18,7 +18,7 @@ import {
   type CustodianShareRecipient,
 } from '../../../../src/pki/index.js';
 import { auditEntries, OFFICER } from '../../../helpers/hsm.js';
-import { TestClock } from '../../../helpers/governance.js';
+import { decideAs, officerWithKey, requestOf, TestClock } from '../../../helpers/governance.js';
 import { tempDir } from '../../../helpers/tmp.js';
 import { expectHsmRejection } from '../support.js';
 
@@ -310,6 +310,37 @@ describe('custodian bundles', () => {
         'invalid-argument',
       );
     }
+  });
+
+  it('under a partition.backup rule: the statement names the custodians and the threshold', async () => {
+    await a.createPartition('guarded', { policy: { exportAllowed: true } });
+    await a.generateKey('guarded', { label: 'g', algorithm: 'ecdsa-p256', extractable: true });
+    const x = await officerWithKey(a, 'x', [{ role: 'device-so' }], OFFICER);
+    const y = await officerWithKey(a, 'y', [{ role: 'device-so' }], OFFICER);
+    await a.governance.setRule(
+      'guarded',
+      'partition.backup',
+      { timeoutSeconds: 3600, alternatives: [{ groups: [{ members: ['x', 'y'], threshold: 2 }] }] },
+      OFFICER,
+    );
+    const certificates = custodians.map((c) => c.certificate);
+    const req = await requestOf(
+      a.backupPartition('guarded', { custodians: { threshold: 3, certificates } }),
+    );
+    const statement = JSON.stringify((await a.governance.showRequest(req)).body.statement);
+    expect(statement).toContain(certificates.map((c) => sha256(c)).join(','));
+    expect(statement).toMatch(/"threshold":3/);
+    await decideAs(a, req, x);
+    await decideAs(a, req, y);
+    expect((await a.executeRequest(req)).body.state).toBe('executed');
+    const done = (await auditEntries(a)).filter(
+      (e) =>
+        e.action === 'partition.backup' &&
+        e.outcome === 'success' &&
+        e.details['partition'] === 'guarded',
+    );
+    expect(done).toHaveLength(1);
+    expect(done[0]!.details).toMatchObject({ threshold: 3, keys: 1 });
   });
 
   it('openssl parses the bundle (the custodian shares are OtherRecipientInfos it skips)', () => {
