@@ -1032,6 +1032,32 @@ export class Hsm {
         break;
       }
       case 'partition.backup': {
+        if (typeof p['custodians'] === 'string') {
+          // The statement names the certificates' hashes; the request holds the certificates.
+          const held = await this.core.governance.requests.require(this.core.store, id);
+          const e = escrowOf(held.body);
+          const certificates = (
+            typeof e?.['custodianCertificates'] === 'string' ? e['custodianCertificates'] : ''
+          )
+            .split(',')
+            .map((c) => fromBase64(c));
+          if (certificates.some((c) => c === undefined)) {
+            throw new HsmError('invalid-argument', 'the request holds no custodian certificates', {
+              details: { request: id, operation: s.operation },
+            });
+          }
+          await this.backupPartition(
+            await requestPartition(),
+            {
+              custodians: {
+                threshold: typeof p['threshold'] === 'number' ? p['threshold'] : 0,
+                certificates: certificates as Uint8Array[],
+              },
+            },
+            auth,
+          );
+          break;
+        }
         if (typeof p['transportKey'] !== 'string') {
           await this.backupPartition(await requestPartition(), { domain: text(p['domain']) }, auth);
           break;

@@ -109,4 +109,5 @@ export type {
 } from './backup/bundle.js';
 export type { BackupDomainInfo } from './backup/domain.js';
 export { backupResultBundle, type BackupDownload } from './backup/download.js';
+export { openCustodianShare, type CustodianTarget } from './backup/custodians.js';
 export type { TransportKeyInfo } from './backup/transport.js';

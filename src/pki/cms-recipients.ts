@@ -2,7 +2,9 @@
 // KEKRecipientInfo (RFC 5652 6.2.3) for a backup domain, KEMRecipientInfo (RFC 9629 3) inside
 // OtherRecipientInfo for an ML-KEM transport key, and KeyAgreeRecipientInfo (RFC 5652 6.2.2,
 // RFC 5753 3.1) for an ephemeral-static ECDH P-256 transport key; the KDF inputs each one
-// defines (CMSORIforKEMOtherInfo, RFC 9629 5; ECC-CMS-SharedInfo, RFC 5753 7.2). Encoding and
+// defines (CMSORIforKEMOtherInfo, RFC 9629 5; ECC-CMS-SharedInfo, RFC 5753 7.2), and the
+// project's custodian share (a KeyAgreeRecipientInfo carrying one Shamir share of the
+// content-encryption key inside OtherRecipientInfo, oriType ARC.8.3). Encoding and
 // strict parsing only: the key agreement, the KEM and the key derivation run in the HSM.
 import {
   algorithmIdentifier,
@@ -27,10 +29,12 @@ import {
 import { PkiError } from './errors.js';
 import {
   id_aes256_wrap,
+  id_aes256_wrap_pad,
   id_alg_hkdf_with_sha256,
   id_alg_ml_kem_768,
   id_dhSinglePass_stdDH_sha256kdf_scheme,
   id_ecPublicKey,
+  id_ori_attestampCustodianShare,
   id_ori_kem,
 } from './oids.js';
 
@@ -108,7 +112,29 @@ export interface KeyAgreeRecipient {
   readonly encryptedKey: Uint8Array;
 }
 
-export type CmsRecipient = KekRecipient | KemRecipient | KeyAgreeRecipient;
+/**
+ * OtherRecipientInfo ::= [4] IMPLICIT SEQUENCE { oriType id-ori-attestampCustodianShare (ARC.8.3),
+ *   oriValue CustodianShareRecipientInfo }
+ * CustodianShareRecipientInfo ::= SEQUENCE {
+ *   version INTEGER (0),
+ *   threshold INTEGER (2..16),  -- shares needed to rebuild the content-encryption key
+ *   index INTEGER (1..16),  -- this custodian's place in the manifest's custodian list
+ *   kari KeyAgreeRecipientInfo }  -- ECDH P-256 to the custodian's certificate, wrapping the
+ *     -- share (33 octets) with id-aes256-wrap-pad (RFC 5649): not the CEK itself
+ * A standard CMS parser sees an OtherRecipientInfo of an unknown type and skips it.
+ */
+export interface CustodianShareRecipient {
+  readonly kind: 'custodian-share';
+  readonly threshold: number;
+  readonly index: number;
+  readonly kari: KeyAgreeRecipient;
+}
+
+/** Most custodians of one bundle (a t-of-n split with n at most this). */
+export const MAX_CUSTODIANS = 16;
+
+export type CmsRecipient =
+  KekRecipient | KemRecipient | KeyAgreeRecipient | CustodianShareRecipient;
 
 const bad = (message: string): never => {
   throw new PkiError('asn1-schema', `recipient info: ${message}`);
@@ -147,6 +173,14 @@ export function encodeRecipientInfo(r: CmsRecipient): Uint8Array {
       );
       return contextConstructed(4, oid(id_ori_kem), kemri);
     }
+    case 'custodian-share': {
+      checkShareNumbers(r.threshold, r.index);
+      const kari = encodeRecipientInfo(r.kari);
+      // KeyAgreeRecipientInfo as a SEQUENCE (its [1] tag is the RecipientInfo CHOICE's).
+      kari[0] = 0x30;
+      const value = seq(integer(0), integer(r.threshold), integer(r.index), kari);
+      return contextConstructed(4, oid(id_ori_attestampCustodianShare), value);
+    }
     case 'kari': {
       checkUkm(r.ukm);
       const originatorKey = contextConstructed(
@@ -168,6 +202,16 @@ export function encodeRecipientInfo(r: CmsRecipient): Uint8Array {
         ),
       );
     }
+  }
+}
+
+/** threshold 2..MAX_CUSTODIANS, index 1..MAX_CUSTODIANS: the limits of a custodian split. */
+function checkShareNumbers(threshold: number, index: number): void {
+  if (!Number.isSafeInteger(threshold) || threshold < 2 || threshold > MAX_CUSTODIANS) {
+    bad('custodian share threshold');
+  }
+  if (!Number.isSafeInteger(index) || index < 1 || index > MAX_CUSTODIANS) {
+    bad('custodian share index');
   }
 }
 
@@ -266,6 +310,20 @@ function parseKeyAgreeRecipientInfo(b: Uint8Array, t: Tlv): KeyAgreeRecipient {
   };
 }
 
+function parseCustodianShareRecipientInfo(b: Uint8Array, t: Tlv): CustodianShareRecipient {
+  const f = childrenOf(b, expectTag(t, 0x30, 'CustodianShareRecipientInfo'));
+  if (f.length !== 4) bad('CustodianShareRecipientInfo shape');
+  if (readUnsigned(b, f[0]) !== 0n) bad('CustodianShareRecipientInfo version');
+  const threshold = readUnsigned(b, f[1]);
+  const index = readUnsigned(b, f[2]);
+  if (threshold > BigInt(MAX_CUSTODIANS) || index > BigInt(MAX_CUSTODIANS)) {
+    bad('custodian share numbers');
+  }
+  checkShareNumbers(Number(threshold), Number(index));
+  const kari = parseKeyAgreeRecipientInfo(b, expectTag(f[3], 0x30, 'KeyAgreeRecipientInfo'));
+  return { kind: 'custodian-share', threshold: Number(threshold), index: Number(index), kari };
+}
+
 function parseKekRecipientInfo(b: Uint8Array, t: Tlv): KekRecipient {
   const r = childrenOf(b, t);
   if (r.length !== 4 || readUnsigned(b, r[0]) !== 4n) bad('KEKRecipientInfo version');
@@ -289,7 +347,11 @@ export function parseRecipientInfo(b: Uint8Array, t: Tlv): CmsRecipient {
     case 0xa4: {
       const f = childrenOf(b, t);
       if (f.length !== 2) bad('OtherRecipientInfo shape');
-      if (readOid(b, f[0]) !== id_ori_kem) bad('OtherRecipientInfo type is not id-ori-kem');
+      const type = readOid(b, f[0]);
+      if (type === id_ori_attestampCustodianShare) {
+        return parseCustodianShareRecipientInfo(b, f[1]!);
+      }
+      if (type !== id_ori_kem) bad('OtherRecipientInfo type is not id-ori-kem');
       return parseKemRecipientInfo(b, f[1]!);
     }
     default:
@@ -348,4 +410,14 @@ export function encodeEccCmsSharedInfo(
 export const TRANSPORT_RECIPIENT_PROFILE = {
   kem: { kem: id_alg_ml_kem_768, kdf: id_alg_hkdf_with_sha256, wrap: id_aes256_wrap },
   kari: { keyEncryptionAlgorithm: id_dhSinglePass_stdDH_sha256kdf_scheme, wrap: id_aes256_wrap },
+} as const;
+
+/**
+ * The one profile of a custodian share's KeyAgreeRecipientInfo: ephemeral-static ECDH P-256,
+ * the X9.63 SHA-256 KDF (RFC 5753 7.2), and AES-256 key wrap with padding (RFC 5649: a share
+ * is 33 octets, not a multiple of 8).
+ */
+export const CUSTODIAN_RECIPIENT_PROFILE = {
+  keyEncryptionAlgorithm: id_dhSinglePass_stdDH_sha256kdf_scheme,
+  wrap: id_aes256_wrap_pad,
 } as const;

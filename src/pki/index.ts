@@ -32,3 +32,4 @@ export * from './backup-bundle.js';
 export * from './cms-recipients.js';
 export * from './migration-receipt.js';
 export * from './transport-certificate.js';
+export * from './custodian-share.js';

@@ -23,6 +23,11 @@ export const id_tsaPolicyPostQuantum = `${ARC}.6.2`;
 export const id_ct_attestampBackupRecords = `${ARC}.8.1`;
 /** ARC.8.2: authenticated attribute carrying a partition backup's manifest (RFC 8785 JSON) */
 export const id_aa_attestampBackupManifest = `${ARC}.8.2`;
+/**
+ * ARC.8.3: oriType of a custodian's share of a backup bundle's content-encryption key (an
+ * OtherRecipientInfo whose value is a CustodianShareRecipientInfo, src/pki/cms-recipients.ts)
+ */
+export const id_ori_attestampCustodianShare = `${ARC}.8.3`;
 /** ARC.8.9: content type of a migration receipt (RFC 8785 JSON statement, src/pki/migration-receipt.ts) */
 export const id_ct_attestampMigrationReceipt = `${ARC}.8.9`;
 /** ARC.7.1: certificate extension naming the HSM role, device id and partition id. */
@@ -220,6 +225,8 @@ export const id_ct_authEnvelopedData = '1.2.840.113549.1.9.16.1.23';
 export const id_aes256_GCM = '2.16.840.1.101.3.4.1.46';
 /** 2.16.840.1.101.3.4.1.45 (RFC 3565: id-aes256-wrap, RFC 3394 key wrap) */
 export const id_aes256_wrap = '2.16.840.1.101.3.4.1.45';
+/** 2.16.840.1.101.3.4.1.48 (RFC 5649 6: id-aes256-wrap-pad, AES key wrap with padding) */
+export const id_aes256_wrap_pad = '2.16.840.1.101.3.4.1.48';
 /** 1.2.840.113549.1.9.16.13.3 (RFC 9629 3: id-ori-kem, the OtherRecipientInfo of a KEM) */
 export const id_ori_kem = '1.2.840.113549.1.9.16.13.3';
 /** 1.2.840.113549.1.9.16.3.28 (RFC 8619 2: id-alg-hkdf-with-sha256) */

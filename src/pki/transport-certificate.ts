@@ -117,7 +117,8 @@ export function transportAlgorithmOfSpki(spki: Uint8Array): TransportAlgorithm |
   return undefined;
 }
 
-function keyUsageBits(value: Uint8Array): Set<number> {
+/** The bits a keyUsage extension value (a DER BIT STRING) sets, by RFC 5280 4.2.1.3 number. */
+export function keyUsageBits(value: Uint8Array): Set<number> {
   const t = expectTag(readTlv(value, 0), 0x03, 'keyUsage');
   const c = contentOf(value, t);
   const out = new Set<number>();

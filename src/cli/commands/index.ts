@@ -53,6 +53,7 @@ export const COMMAND_INDEX: readonly CommandEntry[] = [
     path: ['partition', 'migrate', 'complete'],
     load: async () => (await migrate()).partitionMigrateComplete,
   },
+  { path: ['backup', 'open-share'], load: async () => (await backup()).backupOpenShare },
   { path: ['domain', 'create'], load: async () => (await backup()).domainCreate },
   { path: ['domain', 'list'], load: async () => (await backup()).domainList },
   { path: ['domain', 'join-request'], load: async () => (await backup()).domainJoinRequest },

@@ -39,12 +39,15 @@ import { parseRule, satisfiable, type QuorumRule } from '../governance/rules.js'
 import { integrityError } from '../integrity.js';
 import { issuePartitionCertificates } from '../issuing/partition-certificates.js';
 import {
+  generateKey,
   isHsmAlgorithm,
   loadKey,
   publicPartOf,
   rowKind,
   type HsmAlgorithm,
 } from '../key-crypto.js';
+import { generatedAttributes } from '../keys/attributes.js';
+import { insertKey } from '../keys/lifecycle.js';
 import { partitionKeySigner } from '../keys/signers.js';
 import { keyAad, sealPrivateKey, unsealRow } from '../keys/sealing.js';
 import type { KeyRow, PartitionRow, StoreReader, StoreTx } from '../store/device-store.js';
@@ -64,6 +67,15 @@ import {
   toPartitionInfo,
 } from '../views.js';
 import { aesKeyUnwrap, aesKeyWrap } from '../wrap.js';
+import {
+  checkCustodians,
+  combineCustodianShares,
+  custodianRecipients,
+  manifestCustodians,
+  type CheckedCustodians,
+  type CustodianEntry,
+  type CustodianTarget,
+} from './custodians.js';
 import { domainKey, requireDomain } from './domain.js';
 import {
   checkTransportCertificate,
@@ -74,8 +86,10 @@ import {
 export const BACKUP_FORMAT = 'attestamp-backup/v1';
 
 /**
- * Who can open the bundle: a backup domain, or a target device's transport key (its device,
- * algorithm, the SHA-256 of its certificate and the subjectKeyIdentifier its RecipientInfo names).
+ * Who can open the bundle: a backup domain, a target device's transport key (its device,
+ * algorithm, the SHA-256 of its certificate and the subjectKeyIdentifier its RecipientInfo names),
+ * or `threshold` of the custodians together (each by its certificate's SHA-256 and subject, in
+ * the order of their shares).
  */
 export type ManifestRecipient =
   | { readonly kind: 'backup-domain'; readonly domain: string; readonly name: string }
@@ -85,6 +99,11 @@ export type ManifestRecipient =
       readonly algorithm: string;
       readonly certificate: string;
       readonly keyIdentifier: string;
+    }
+  | {
+      readonly kind: 'custodians';
+      readonly threshold: number;
+      readonly custodians: readonly CustodianEntry[];
     };
 
 /** One key as the manifest describes it (the private part is in the encrypted records). */
@@ -155,6 +174,11 @@ export interface RestoreOptions {
    * after the backup); without it such a restore is refused naming them (the statement says so).
    */
   readonly destroyNewer?: boolean;
+  /**
+   * A custodian bundle: the custodians' share files (CustodianShare DER, from
+   * openCustodianShare), at least the bundle's threshold of them.
+   */
+  readonly shares?: readonly Uint8Array[];
 }
 
 export interface RestoreResult {
@@ -169,6 +193,10 @@ export interface RestoreResult {
    */
   readonly skippedGovernance: readonly string[];
 }
+
+/** A custodian bundle's new partition keys: the algorithms of a partition created by default. */
+const DEFAULT_ATTESTATION_ALGORITHM = 'ecdsa-p384';
+const DEFAULT_TIMESTAMP_ALGORITHM = 'ecdsa-p256';
 
 const invalid = (reason: string, cause?: unknown): HsmError =>
   new HsmError('backup-invalid', `the backup bundle does not verify: ${reason}`, {
@@ -289,7 +317,34 @@ async function partitionGovernance(
 export type BackupTarget =
   | { readonly domain: string }
   /** A target device's transport certificate chain: transport, device (a root may follow). */
-  | { readonly transportCertificate: readonly Uint8Array[] };
+  | { readonly transportCertificate: readonly Uint8Array[] }
+  /**
+   * Custodians: the user keys only, every one of them exportable (else backup-keys-protected
+   * naming each key that is not); the partition's own keys stay behind, and a restore makes a
+   * new partition with new ones.
+   */
+  | { readonly custodians: CustodianTarget };
+
+/**
+ * A custodian bundle leaves the devices' protection: every user key of the partition (the trash
+ * too) must be extractable under a partition policy that allows export. Refused naming every
+ * key that is not, before anything is asked, signed or written.
+ */
+async function refuseProtected(core: Core, r: StoreReader, partition: PartitionRow): Promise<void> {
+  const exportAllowed = toPartitionInfo(partition).policy.exportAllowed;
+  const held: string[] = [];
+  for (const row of await core.rows.keysOfPartition(r, partition.id)) {
+    if (row.role !== 'user') continue;
+    if (!exportAllowed || !parseAttributes(row).extractable) held.push(row.label);
+  }
+  if (held.length > 0) {
+    throw new HsmError(
+      'backup-keys-protected',
+      `a custodian bundle holds only exportable keys; not exportable${exportAllowed ? '' : ' (the partition policy forbids export)'}: ${held.join(', ')}`,
+      { details: { partition: partition.name, keys: held.join(' ') } },
+    );
+  }
+}
 
 export function backupPartition(
   core: Core,
@@ -308,31 +363,61 @@ export function backupPartition(
       'transportCertificate' in options
         ? await checkTransportCertificate(core, options.transportCertificate)
         : undefined;
-    // The statement names the domain, or the target device and its transport key's hash.
+    const custodians: CheckedCustodians | undefined =
+      'custodians' in options ? checkCustodians(options.custodians, core.clock.now()) : undefined;
+    if (custodians !== undefined) await refuseProtected(core, core.store, partition);
+    const custodianParams =
+      custodians === undefined
+        ? undefined
+        : {
+            custodians: custodians.custodians.map((c) => c.certificate).join(','),
+            threshold: custodians.threshold,
+          };
+    // The statement names the domain, the target device and its transport key's hash, or the
+    // custodians' certificate hashes and the threshold.
     const call: GovernedCall = {
       action: 'partition.backup',
       partitionId: partition.id,
       params:
-        transport === undefined
-          ? { partition: partition.id, domain: domain!.id }
-          : {
-              partition: partition.id,
-              targetDevice: transport.deviceId,
-              transportKey: transport.digest,
-            },
-      ...(transport === undefined
-        ? {}
-        : {
+        custodianParams !== undefined
+          ? { partition: partition.id, ...custodianParams }
+          : transport === undefined
+            ? { partition: partition.id, domain: domain!.id }
+            : {
+                partition: partition.id,
+                targetDevice: transport.deviceId,
+                transportKey: transport.digest,
+              },
+      ...(custodians !== undefined
+        ? {
             escrow: {
-              transportCertificate: (
-                options as { transportCertificate: readonly Uint8Array[] }
-              ).transportCertificate
-                .slice(0, 2)
+              custodianCertificates: (
+                options as { custodians: CustodianTarget }
+              ).custodians.certificates
                 .map((c) => toBase64(c))
                 .join(','),
             },
-          }),
+          }
+        : transport === undefined
+          ? {}
+          : {
+              escrow: {
+                transportCertificate: (
+                  options as { transportCertificate: readonly Uint8Array[] }
+                ).transportCertificate
+                  .slice(0, 2)
+                  .map((c) => toBase64(c))
+                  .join(','),
+              },
+            }),
     };
+    if (custodianParams !== undefined) {
+      op.details = {
+        ...op.details,
+        custodians: custodianParams.custodians,
+        threshold: String(custodianParams.threshold),
+      };
+    }
     if (transport !== undefined) {
       op.details = {
         ...op.details,
@@ -341,7 +426,11 @@ export function backupPartition(
       };
     }
     const grant = await core.governance.authorizeOperator(authority, op, call);
-    const rows = await core.rows.keysOfPartition(core.store, partition.id);
+    // A custodian bundle carries the user keys alone: the partition's own keys never leave.
+    const rows = (await core.rows.keysOfPartition(core.store, partition.id)).filter(
+      (row) => custodians === undefined || row.role === 'user',
+    );
+    if (custodians !== undefined) await refuseProtected(core, core.store, partition);
     const serial = (await lastSerial(core, core.store, partition.id)) + 1;
     const head = await core.store.audit.head();
     const now = core.clock.now();
@@ -383,15 +472,24 @@ export function backupPartition(
           }),
         },
         recipients: [
-          domain !== undefined
-            ? { kind: 'backup-domain', domain: domain.id, name: domain.name }
-            : {
-                kind: 'transport-key',
-                device: transport!.deviceId,
-                algorithm: transport!.algorithm,
-                certificate: transport!.digest,
-                keyIdentifier: Buffer.from(transport!.subjectKeyIdentifier).toString('hex'),
-              },
+          custodians !== undefined
+            ? {
+                kind: 'custodians',
+                threshold: custodians.threshold,
+                custodians: custodians.custodians.map((c) => ({
+                  certificate: c.certificate,
+                  subject: c.subject,
+                })),
+              }
+            : domain !== undefined
+              ? { kind: 'backup-domain', domain: domain.id, name: domain.name }
+              : {
+                  kind: 'transport-key',
+                  device: transport!.deviceId,
+                  algorithm: transport!.algorithm,
+                  certificate: transport!.digest,
+                  keyIdentifier: Buffer.from(transport!.subjectKeyIdentifier).toString('hex'),
+                },
         ],
         partition: {
           name: partition.name,
@@ -416,16 +514,20 @@ export function backupPartition(
         const cipher = createCipheriv('aes-256-gcm', cek, nonce);
         cipher.setAAD(authAttributes);
         const ciphertext = Buffer.concat([cipher.update(plaintext), cipher.final()]);
-        const recipient: CmsRecipient =
-          dk !== undefined
-            ? {
-                kind: 'kek',
-                keyIdentifier: new TextEncoder().encode(domain!.id),
-                encryptedKey: aesKeyWrap(dk, cek, 'kw'),
-              }
-            : transportRecipient(transport!, cek);
+        const recipients: CmsRecipient[] =
+          custodians !== undefined
+            ? await custodianRecipients(custodians, cek)
+            : dk !== undefined
+              ? [
+                  {
+                    kind: 'kek',
+                    keyIdentifier: new TextEncoder().encode(domain!.id),
+                    encryptedKey: aesKeyWrap(dk, cek, 'kw'),
+                  },
+                ]
+              : [transportRecipient(transport!, cek)];
         content = encodeAuthEnvelopedData({
-          recipients: [recipient],
+          recipients,
           nonce,
           ciphertext,
           tag: cipher.getAuthTag(),
@@ -453,9 +555,11 @@ export function backupPartition(
           details: {
             partition: partition.name,
             serial,
-            ...(domain !== undefined
-              ? { domain: domain.id }
-              : { targetDevice: transport!.deviceId, transportKey: transport!.digest }),
+            ...(custodianParams !== undefined
+              ? custodianParams
+              : domain !== undefined
+                ? { domain: domain.id }
+                : { targetDevice: transport!.deviceId, transportKey: transport!.digest }),
             bundle: digest,
             keys: keys.length,
             sourceHead: manifest.source.auditHead,
@@ -564,7 +668,20 @@ async function contentKey(
   core: Core,
   parsed: ParsedBundle,
   manifest: BackupManifest,
+  custodian?: { readonly bundle: Uint8Array; readonly shares: readonly Uint8Array[] },
 ): Promise<Uint8Array> {
+  // A custodian bundle opens with its custodians' shares, never with a key of this device.
+  if (manifestCustodians(manifest.recipients) !== undefined) {
+    if (custodian === undefined || custodian.shares.length === 0) {
+      throw new HsmError('invalid-argument', 'a custodian bundle is restored from its shares', {
+        details: { field: 'shares' },
+      });
+    }
+    return combineCustodianShares(custodian.bundle, parsed, manifest, custodian.shares);
+  }
+  if (parsed.recipients.some((r) => r.kind === 'custodian-share')) {
+    throw invalid('custodian shares in a bundle whose manifest names no custodians');
+  }
   for (const r of parsed.recipients) {
     if (r.kind !== 'kek') continue;
     const id = new TextDecoder().decode(r.keyIdentifier);
@@ -586,7 +703,10 @@ async function contentKey(
     ),
   );
   const addressed = parsed.recipients.filter(
-    (r) => r.kind !== 'kek' && listed.has(Buffer.from(r.subjectKeyIdentifier).toString('hex')),
+    (r) =>
+      r.kind !== 'kek' &&
+      r.kind !== 'custodian-share' &&
+      listed.has(Buffer.from(r.subjectKeyIdentifier).toString('hex')),
   );
   const opened = await openTransportRecipient(core, addressed);
   if (opened !== undefined) return opened.cek;
@@ -607,8 +727,9 @@ async function openRecords(
   core: Core,
   parsed: ParsedBundle,
   manifest: BackupManifest,
+  custodian?: { readonly bundle: Uint8Array; readonly shares: readonly Uint8Array[] },
 ): Promise<Map<string, Uint8Array>> {
-  const cek = await contentKey(core, parsed, manifest);
+  const cek = await contentKey(core, parsed, manifest, custodian);
   let plaintext: Buffer;
   try {
     const d = createDecipheriv('aes-256-gcm', cek, parsed.nonce);
@@ -762,6 +883,20 @@ export function restorePartition(
     op.details = { partition: name, serial: String(manifest.serial) };
     const digest = bundleDigest(bytes);
     const existing = await core.rows.partitionByName(core.store, name);
+    // A custodian bundle holds no partition keys: it restores as a new partition only.
+    const custodian = manifestCustodians(manifest.recipients) !== undefined;
+    if (custodian && existing !== undefined) {
+      throw new HsmError(
+        'invalid-argument',
+        'a custodian bundle restores as a new partition only: choose a name not in use',
+        { details: { field: 'name', partition: name } },
+      );
+    }
+    if (custodian && (options.shares === undefined || options.shares.length === 0)) {
+      throw new HsmError('invalid-argument', 'a custodian bundle is restored from its shares', {
+        details: { field: 'shares' },
+      });
+    }
     const allowRollback = options.allowRollback === true;
     const destroyNewer = options.destroyNewer === true;
     const call: GovernedCall =
@@ -778,7 +913,19 @@ export function restorePartition(
     if (existing !== undefined) op.partitionId = existing.id;
     const escrowed = { ...call, escrow: { bundle: toBase64(bytes) } };
     const grant = await core.governance.authorizeOperator(authority, op, escrowed);
-    const records = await openRecords(core, parsed, manifest);
+    const records = await openRecords(
+      core,
+      parsed,
+      manifest,
+      custodian ? { bundle: bytes, shares: options.shares ?? [] } : undefined,
+    );
+    // The new partition's own keys of a custodian bundle: generated here, like a new partition's.
+    const own = custodian
+      ? {
+          attestation: await generateKey(DEFAULT_ATTESTATION_ALGORITHM),
+          timestamp: await generateKey(DEFAULT_TIMESTAMP_ALGORITHM),
+        }
+      : undefined;
     try {
       const check = async (r: StoreReader, row: PartitionRow): Promise<void> => {
         const self =
@@ -824,9 +971,18 @@ export function restorePartition(
       const device = toDeviceInfo(await core.device(core.store));
       const deviceCert = certificateFacts(device.certificate);
       const signer = await deviceSigner(core, core.store);
-      const att = manifest.keys.find((k) => k.role === 'partition-attestation');
-      const ts = manifest.keys.find((k) => k.role === 'partition-timestamp');
+      const att =
+        own !== undefined
+          ? { public: Buffer.from(own.attestation.publicPart).toString('hex') }
+          : manifest.keys.find((k) => k.role === 'partition-attestation');
+      const ts =
+        own !== undefined
+          ? { public: Buffer.from(own.timestamp.publicPart).toString('hex') }
+          : manifest.keys.find((k) => k.role === 'partition-timestamp');
       if (att === undefined || ts === undefined) throw invalid('the partition keys are missing');
+      if (own !== undefined && manifest.keys.some((k) => k.role !== 'user')) {
+        throw invalid('a custodian bundle carries partition keys');
+      }
       const now = core.clock.now();
       // Over a partition: its own keys are the bundle's (a partition's attestation and timestamp
       // keys never change), and its certificates stay; a new partition's are issued here.
@@ -893,6 +1049,25 @@ export function restorePartition(
         const held = current === undefined ? [] : await core.rows.keysOfPartition(tx, current.id);
         if (current === undefined) {
           await tx.partitions.insert(row);
+          for (const [role, alg, key] of own === undefined
+            ? []
+            : ([
+                ['partition-attestation', DEFAULT_ATTESTATION_ALGORITHM, own.attestation],
+                ['partition-timestamp', DEFAULT_TIMESTAMP_ALGORITHM, own.timestamp],
+              ] as const)) {
+            await insertKey(core, tx, {
+              id: randomUUID(),
+              partitionId,
+              label: role,
+              role,
+              algorithm: alg,
+              spki: key.publicPart,
+              attributes: generatedAttributes({ destroyable: false }),
+              privateKey: key.privateKey,
+              now,
+              auditSeq: seq,
+            });
+          }
         } else {
           // The keys it held are destroyed, each with its entry (a row put back is detected).
           for (const old of held) {

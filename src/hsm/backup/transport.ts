@@ -300,14 +300,14 @@ export async function checkTransportCertificate(
 }
 
 /** The uncompressed point of a P-256 SPKI (RFC 5480 2.2: the BIT STRING's content). */
-function p256Point(spki: Uint8Array): Uint8Array {
+export function p256Point(spki: Uint8Array): Uint8Array {
   const point = spki.subarray(spki.length - P256_POINT_LENGTH);
   if (point[0] !== 0x04) throw new HsmError('invalid-argument', 'not an uncompressed P-256 point');
   return point;
 }
 
 /** ANSI X9.63 KDF with SHA-256 (RFC 5753 7.2, SEC 1 3.6.1), for KEK_LENGTH = one block. */
-function x963Sha256(z: Uint8Array, sharedInfo: Uint8Array): Buffer {
+export function x963Sha256(z: Uint8Array, sharedInfo: Uint8Array): Buffer {
   return createHash('sha256')
     .update(z)
     .update(Uint8Array.of(0, 0, 0, 1))
@@ -389,7 +389,7 @@ export async function openTransportRecipient(
 ): Promise<{ cek: Uint8Array; transportKey: string } | undefined> {
   const held = await core.governance.objects.list<TransportKeyBody>(core.store, 'transport-key');
   for (const r of recipients) {
-    if (r.kind === 'kek') continue;
+    if (r.kind === 'kek' || r.kind === 'custodian-share') continue;
     const ski = Buffer.from(r.subjectKeyIdentifier).toString('hex');
     const key = held.find((o) => o.body.subjectKeyIdentifier === ski);
     if (key === undefined) continue;

@@ -1,22 +1,28 @@
 // CMS recipients (src/pki/cms-recipients.ts): KEKRecipientInfo, KEMRecipientInfo (RFC 9629) in
 // an OtherRecipientInfo and KeyAgreeRecipientInfo (RFC 5753) encode and parse back to the same
 // fields, each pinned against its ASN.1 by an independent reader (asn1js); the KDF inputs match
-// the RFCs' encodings; shapes outside the profile are refused with asn1-schema.
+// the RFCs' encodings; shapes outside the profile are refused with asn1-schema. The project's
+// custodian-share OtherRecipientInfo (ARC.8.3) and the custodian share file likewise.
 import * as asn1js from 'asn1js';
 import { describe, expect, it } from 'vitest';
 import {
   der,
   encodeCmsOriForKemOtherInfo,
   encodeEccCmsSharedInfo,
+  encodeCustodianShare,
   encodeRecipientInfo,
   id_aes256_wrap,
+  id_aes256_wrap_pad,
   id_alg_hkdf_with_sha256,
   id_alg_ml_kem_768,
   id_dhSinglePass_stdDH_sha256kdf_scheme,
   id_ecPublicKey,
+  id_ori_attestampCustodianShare,
   id_ori_kem,
+  parseCustodianShare,
   parseRecipientInfoDer,
   PkiError,
+  type CustodianShareRecipient,
   type KemRecipient,
   type KeyAgreeRecipient,
 } from '../../../src/pki/index.js';
@@ -192,6 +198,66 @@ describe('KeyAgreeRecipientInfo (RFC 5652 6.2.2, RFC 5753 3.1)', () => {
     // RFC 5753 3.1.1: originator subjectKeyIdentifier [0] (static-static) is not this scheme.
     const ski = contextConstructed(0, contextPrimitive(0, bytes(20, 1)));
     expect(refused(build(ski, scheme, seq(rek))).code).toBe('asn1-schema');
+  });
+});
+
+describe('CustodianShareRecipientInfo (OtherRecipientInfo ARC.8.3)', () => {
+  const share: CustodianShareRecipient = {
+    kind: 'custodian-share',
+    threshold: 2,
+    index: 3,
+    kari: { ...kari, wrap: id_aes256_wrap_pad, encryptedKey: bytes(48, 0x66) },
+  };
+
+  it('round-trips, and is [4] { ARC.8.3, SEQUENCE { 0, threshold, index, KARI as a SEQUENCE } }', () => {
+    const enc = encodeRecipientInfo(share);
+    expect(parseRecipientInfoDer(enc)).toEqual(share);
+    expect(enc[0]).toBe(0xa4);
+    const [type, value] = kids(view(enc));
+    expect(oidText(type)).toBe(id_ori_attestampCustodianShare);
+    const f = kids(value);
+    expect(f.map((x) => (x instanceof asn1js.Integer ? intValue(x) : 'kari'))).toEqual([
+      0,
+      2,
+      3,
+      'kari',
+    ]);
+    expect(f[3]!.idBlock.tagClass).toBe(1);
+    expect(f[3]!.idBlock.tagNumber).toBe(16);
+    expect(intValue(kids(f[3])[0])).toBe(3);
+  });
+
+  it('refuses another version, a threshold or index out of range, a tagged KARI', () => {
+    const enc = encodeRecipientInfo(share);
+    const at = Buffer.from(enc).indexOf(Buffer.from([0x02, 0x01, 0x00, 0x02, 0x01, 0x02]));
+    const v1 = Uint8Array.from(enc);
+    v1[at + 2] = 1;
+    expect(refused(v1).message).toMatch(/version/);
+    const t1 = Uint8Array.from(enc);
+    t1[at + 5] = 1;
+    expect(refused(t1).message).toMatch(/threshold/);
+    const i0 = Uint8Array.from(enc);
+    i0[at + 8] = 0;
+    expect(refused(i0).message).toMatch(/index/);
+    const tagged = Uint8Array.from(enc);
+    tagged[at + 9] = 0xa1;
+    expect(refused(tagged).code).toBe('asn1-schema');
+    expect(() => encodeRecipientInfo({ ...share, threshold: 17 })).toThrow(/threshold/);
+    expect(() => encodeRecipientInfo({ ...share, index: 0 })).toThrow(/index/);
+  });
+
+  it('the share file round-trips and refuses a wrong length, version or trailing bytes', () => {
+    const file = { bundle: bytes(32, 1), threshold: 2, index: 1, share: bytes(33, 2) };
+    const enc = encodeCustodianShare(file);
+    expect(parseCustodianShare(enc)).toEqual(file);
+    const parse = (b: Uint8Array) => () => parseCustodianShare(b);
+    expect(parse(Uint8Array.of(...enc, 0))).toThrow(PkiError);
+    expect(parse(encodeCustodianShare({ ...file, share: bytes(32, 2) }))).toThrow(/share length/);
+    expect(parse(encodeCustodianShare({ ...file, bundle: bytes(31, 1) }))).toThrow(/digest/);
+    expect(parse(encodeCustodianShare({ ...file, index: 17 }))).toThrow(/index/);
+    const v1 = Uint8Array.from(enc);
+    v1[4] = 1;
+    expect(parse(v1)).toThrow(/version/);
   });
 });
 

@@ -167,7 +167,8 @@ for (const targetStore of ['sqlite', 'postgres'] as const) {
           ciphertext: offsetOf(bundle, p.ciphertext) + 10,
           tag: offsetOf(bundle, p.tag) + 3,
           nonce: offsetOf(bundle, p.nonce),
-          wrappedKey: offsetOf(bundle, p.recipients[0]!.encryptedKey) + 2,
+          wrappedKey:
+            offsetOf(bundle, (p.recipients[0] as { encryptedKey: Uint8Array }).encryptedKey) + 2,
           certificate: offsetOf(bundle, p.certificates[1]!) + 200,
           header: 1,
           last: bundle.length - 1,
