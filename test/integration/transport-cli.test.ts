@@ -363,7 +363,11 @@ async function madeRequest(d: Device, args: readonly string[]): Promise<string> 
   expect(doc.error.code).toBe('approval-required');
   const id = String(doc.error.details?.request);
   expect(stderr).toContain(`approval request ${id} is waiting for its approvers`);
-  expect(stderr).toContain(`attestamp approvals execute ${id}`);
+  expect(stderr).toContain(
+    args.includes('backup')
+      ? `attestamp partition backup PARTITION --request ${id} --out FILE`
+      : `attestamp approvals execute ${id}`,
+  );
   return id;
 }
 
