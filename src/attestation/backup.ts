@@ -7,9 +7,10 @@ import {
   bundleSignatureProblem,
   bundleSignerCertificate,
   parseBackupBundle,
+  type BundleRecipient,
   type ParsedBundle,
 } from '../pki/index.js';
-import { bytesEqual } from '../shared/index.js';
+import { bytesEqual, toHex } from '../shared/index.js';
 import { checkRevocation, checkRoles, parseAll, validatePath, type ChainOptions } from './chain.js';
 import { Findings, type Report } from './report.js';
 
@@ -44,6 +45,90 @@ function summary(m: Record<string, unknown>): Record<string, unknown> {
   };
 }
 
+/** How a RecipientInfo names its key, and the manifest recipient that would name the same. */
+function recipientName(r: BundleRecipient): { text: string; matches(m: unknown): boolean } {
+  if (r.kind === 'kek') {
+    let id: string | undefined;
+    try {
+      id = new TextDecoder('utf-8', { fatal: true }).decode(r.keyIdentifier);
+    } catch {
+      id = undefined;
+    }
+    return {
+      text: `KEKRecipientInfo for backup domain ${id ?? toHex(r.keyIdentifier)}`,
+      matches: (m) => isObject(m) && m['kind'] === 'backup-domain' && m['domain'] === id,
+    };
+  }
+  if (r.kind === 'custodian-share') {
+    return {
+      text: `custodian share ${String(r.index)} of threshold ${String(r.threshold)}`,
+      matches: (m) =>
+        isObject(m) &&
+        m['kind'] === 'custodian-share' &&
+        m['threshold'] === r.threshold &&
+        m['index'] === r.index,
+    };
+  }
+  // The one algorithm each RecipientInfo choice serves (README "Backup and migration").
+  const algorithm = r.kind === 'kem' ? 'ml-kem-768' : 'ecdh-p256';
+  const ski = toHex(r.subjectKeyIdentifier);
+  return {
+    text: `${r.kind === 'kem' ? 'KEMRecipientInfo' : 'KeyAgreeRecipientInfo'} for transport key ${ski}`,
+    matches: (m) =>
+      isObject(m) &&
+      m['kind'] === 'transport-key' &&
+      m['algorithm'] === algorithm &&
+      m['keyIdentifier'] === ski,
+  };
+}
+
+/**
+ * The manifest's recipients with a custodians entry counted as its custodians: one custodian
+ * share RecipientInfo each, at its place in the list (index 1..n), of the entry's threshold.
+ */
+function expandCustodians(listed: readonly unknown[]): unknown[] {
+  return listed.flatMap((m) =>
+    isObject(m) && m['kind'] === 'custodians' && Array.isArray(m['custodians'])
+      ? m['custodians'].map((_, i) => ({
+          kind: 'custodian-share',
+          threshold: m['threshold'],
+          index: i + 1,
+        }))
+      : [m],
+  );
+}
+
+/**
+ * Why the bundle's RecipientInfos are not exactly the manifest's recipients, or undefined: the
+ * same count, and each RecipientInfo matched to its own manifest entry (a KEKRecipientInfo's
+ * keyIdentifier is the UTF-8 of the domain id; a KEMRecipientInfo's or KeyAgreeRecipientInfo's
+ * rid is the subjectKeyIdentifier of the transport certificate the manifest names, of that
+ * algorithm). RecipientInfos is a SET OF (RFC 5652 6.1): matched in any order.
+ */
+function recipientsProblem(
+  recipients: readonly BundleRecipient[],
+  listed: unknown,
+): { problem?: string; names: string[] } {
+  const names = recipients.map((r) => recipientName(r));
+  const text = names.map((n) => n.text);
+  if (!Array.isArray(listed)) return { problem: 'the manifest lists no recipients', names: text };
+  listed = expandCustodians(listed as unknown[]);
+  if (!Array.isArray(listed)) return { problem: 'the manifest lists no recipients', names: text };
+  if (listed.length !== recipients.length) {
+    return {
+      problem: `the bundle has ${String(recipients.length)} RecipientInfos, the manifest lists ${String(listed.length)} recipients`,
+      names: text,
+    };
+  }
+  const free = [...(listed as unknown[])];
+  for (const n of names) {
+    const i = free.findIndex((m) => n.matches(m));
+    if (i < 0) return { problem: `the manifest does not list the ${n.text}`, names: text };
+    free.splice(i, 1);
+  }
+  return { names: text };
+}
+
 /** Verifies a backup bundle without opening it: a per-check report, never a throw. */
 export async function inspectBackup(bytes: Uint8Array, options: BackupOptions): Promise<Report> {
   const f = new Findings();
@@ -76,6 +161,15 @@ export async function inspectBackup(bytes: Uint8Array, options: BackupOptions): 
     manifest['format'] === 'attestamp-backup/v1',
     `manifest attestamp-backup/v1, serial ${String(manifest['serial'])}`,
     'the manifest is not an attestamp-backup/v1 JSON object',
+  );
+  // The manifest says who can open the bundle; the RecipientInfos decide it: they must agree.
+  const matched = recipientsProblem(p.recipients, manifest['recipients']);
+  f.check(
+    'backup.recipients',
+    'crypto',
+    matched.problem === undefined,
+    `the RecipientInfos are the manifest's recipients: ${matched.names.join(', ')}`,
+    matched.problem ?? '',
   );
   const problem = await bundleSignatureProblem(p);
   f.check(

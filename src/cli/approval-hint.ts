@@ -15,7 +15,10 @@ export function approvalHint(error: unknown): string | undefined {
     `  each approver: attestamp approvals show ${id} --bytes approve --approver-key FINGERPRINT --out req.bin`,
     `                 openssl dgst -sha256 -sign key.pem -out req.sig req.bin`,
     `                 attestamp approvals submit ${id} --decision approve --approver-key FINGERPRINT --signature req.sig`,
-    `  then: attestamp approvals execute ${id}`,
+    // A backup's bundle is what the execution makes: the command that writes it to a file.
+    error.details?.operation === 'partition.backup'
+      ? `  then: attestamp partition backup PARTITION --request ${id} --out FILE   (writes the bundle)`
+      : `  then: attestamp approvals execute ${id}`,
     '',
   ].join('\n');
 }

@@ -182,7 +182,7 @@ const SUBCOMMANDS: Readonly<Record<Kind, Subcommand>> = {
   backup: {
     usage: 'attestamp-verify backup FILE --anchor ROOT [options]',
     summary:
-      'A partition backup bundle (DER): structure, signature, chain and manifest; nothing decrypted.',
+      'A partition backup bundle (DER): structure, signature, chain, manifest and recipients; nothing decrypted.',
     options: [...TRUST, ...OUTPUT],
   },
   token: {

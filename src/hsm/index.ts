@@ -102,7 +102,9 @@ export { approverKey, opensslSignCommand, signWithApproverKey } from './mechanis
 export type {
   BackupManifest,
   BackupResult,
+  BackupTarget,
   ManifestKey,
+  ManifestRecipient,
   RestoreOptions,
   RestoreResult,
   RestoredFrom,

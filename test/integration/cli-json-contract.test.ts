@@ -93,6 +93,9 @@ describe.skipIf(skip)('operator CLI JSON documents match their schemas', () => {
       ['partition', 'revoke', 'p2', '--officer-passphrase-file', 'data/officer.passphrase'],
       0,
     ],
+    ['transport-key', ['device', 'transport-key', 'create', '--algorithm', 'ecdh-p256'], 0],
+    ['transport-key-list', ['device', 'transport-key', 'list'], 0],
+    ['error', ['device', 'transport-key', 'certificate', 'nope', '--out', 'nope.pem'], 2],
     ['audit-verify', ['audit', 'verify'], 0],
     ['audit-head', ['audit', 'head'], 0],
     ['archive-verify', ['tsa', 'archive', 'verify'], 0],
@@ -136,6 +139,30 @@ describe.skipIf(skip)('operator CLI JSON documents match their schemas', () => {
     const refused = json(['stamp', 'doc.txt', '--tsa', tsa.url, '--policy', '1.2.3']);
     expect(refused.code).toBe(2);
     expectValid('stamp', refused.doc);
+  });
+
+  it('transport key certificate, backup to it and restore --json match their schemas', () => {
+    const created = json(['device', 'transport-key', 'create']);
+    expect(created.code).toBe(0);
+    expectValid('transport-key', created.doc);
+    const id = (created.doc as { id: string }).id;
+    const cert = json(['device', 'transport-key', 'certificate', id, '--out', 'transport.pem']);
+    expect(cert.code).toBe(0);
+    expectValid('transport-key-certificate', cert.doc);
+    const backup = json([
+      'partition',
+      'backup',
+      'default',
+      '--transport-cert',
+      'transport.pem',
+      '--out',
+      'default.bundle',
+    ]);
+    expect(backup.code).toBe(0);
+    expectValid('partition-backup', backup.doc);
+    const restored = json(['partition', 'restore', 'default.bundle', '--name', 'restored']);
+    expect(restored.code).toBe(0);
+    expectValid('partition-restore', restored.doc);
   });
 
   it('the schemas reject a document that breaks them (the check can fail)', () => {

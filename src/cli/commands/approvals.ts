@@ -575,8 +575,10 @@ the check that its rules are met now (by keys not revoked since, under the same 
 Refused while pending or time-locked (exit 7), and when rejected, expired, cancelled or executed
 (exit 2). Executable: quorum rule changes, role grants and revocations, approver key
 revocation, the SO exclusion, partition policy and revocation, trash restore and purge, key
-export (under an RSA public key), and a key's own guarded operations (sign, block, unblock,
-policy change: for a signature, attestamp key sign --request ID --out FILE writes it).
+export (under an RSA public key), backup domain and transport key changes, partition backup
+and restore (for a backup, attestamp partition backup NAME --request ID --out FILE executes it
+and writes the bundle), and a key's own guarded operations (sign, block, unblock, policy
+change: for a signature, attestamp key sign --request ID --out FILE writes it).
 An approved audit export is carried out by attestamp audit export --request ID.`,
   options: { ...MASTER_OPTIONS },
   async run(inv) {

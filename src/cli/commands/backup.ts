@@ -3,11 +3,16 @@
 import { writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { inspectBackup, type Report } from '../../attestation/index.js';
-import { openCustodianShare, type BackupDomainInfo, type Hsm } from '../../hsm/index.js';
-import { derOrPem, encodeCustodianShare } from '../../pki/index.js';
+import {
+  openCustodianShare,
+  type BackupDomainInfo,
+  type BackupTarget,
+  type ManifestRecipient,
+} from '../../hsm/index.js';
+import { decodePemAll, derOrPem, encodeCustodianShare } from '../../pki/index.js';
 import { flag, requiredOption, stringOption, type Command, type Invocation } from '../command.js';
 import { readInputFile, withHsm } from '../context.js';
-import { EXIT, UsageError } from '../exit-codes.js';
+import { EXIT, InputError, UsageError } from '../exit-codes.js';
 import { jsonText } from '../output.js';
 import { MASTER_OPTIONS } from './partition.js';
 
@@ -98,14 +103,48 @@ function manyOption(inv: Invocation, name: string): string[] {
   return all as string[];
 }
 
+/** The certificates of a --transport-cert file: PEM CERTIFICATE blocks, transport first. */
+function transportChain(inv: Invocation, file: string): Uint8Array[] {
+  const text = readInputFile(at(inv, file), 'transport certificate').toString('utf8');
+  let chain: Uint8Array[];
+  try {
+    chain = decodePemAll(text)
+      .filter((b) => b.label === 'CERTIFICATE')
+      .map((b) => b.der);
+  } catch {
+    throw new InputError(`--transport-cert: '${file}' is not PEM`);
+  }
+  if (chain.length < 2) {
+    throw new InputError(
+      `--transport-cert: '${file}' must hold the transport certificate then its device certificate (PEM), as attestamp device transport-key certificate writes them`,
+    );
+  }
+  return chain;
+}
+
 export const partitionBackup: Command = {
   path: ['partition', 'backup'],
   summary:
-    'Write the backup bundle of a partition for a backup domain or for custodians (partition.backup).',
+    'Write the backup bundle of a partition for a backup domain, a transport key or custodians (partition.backup).',
   positionals: ['NAME'],
-  details: `With --custodian (repeated, one certificate each) and --threshold T, the bundle's content key is split T-of-N: each share is encrypted to one custodian's EC P-256 certificate (keyUsage keyAgreement), and T custodians together can restore it (attestamp backup open-share, then partition restore --share). Such a bundle carries the user keys only, every one exportable (else it is refused naming each key that is not); the partition's own keys stay on the device.`,
+  details: `Give exactly one target: --domain (every device enrolled in the domain can restore it),
+--transport-cert (only the device holding that transport key can: the file is the PEM chain
+attestamp device transport-key certificate wrote on the target, checked here against this
+device's factory root), or --custodian (repeated, one certificate each) with --threshold T (the
+bundle's content key is split T-of-N, each share encrypted to one custodian's EC P-256
+certificate with keyUsage keyAgreement; T custodians together can restore it with attestamp
+backup open-share, then partition restore --share; such a bundle carries the user keys only,
+every one exportable, else it is refused naming each key that is not). Under a partition.backup
+quorum rule this makes an approval request (exit 7); once approved, run attestamp partition
+backup NAME --request ID --out FILE to carry it out and write the bundle (or, after attestamp
+approvals execute ID, to write the bundle it made; the download is audited).`,
   options: {
     domain: { type: 'string', value: 'DOMAIN', description: 'the backup domain (name or id)' },
+    'transport-cert': {
+      type: 'string',
+      value: 'FILE',
+      description: "the target device's transport certificate chain (PEM)",
+    },
     custodian: {
       type: 'string',
       multiple: true,
@@ -117,44 +156,110 @@ export const partitionBackup: Command = {
       value: 'T',
       description: 'how many custodians together can open the bundle (with --custodian)',
     },
+    request: {
+      type: 'string',
+      value: 'ID',
+      description: 'carry out this approved backup request instead (no target option)',
+    },
     ...OUT,
     ...MASTER_OPTIONS,
   },
   async run(inv) {
+    const name = inv.positionals[0]!;
     const out = requiredOption(inv, 'out');
+    const domain = stringOption(inv, 'domain');
+    const certFile = stringOption(inv, 'transport-cert');
     const custodians = manyOption(inv, 'custodian');
     const thresholdText = stringOption(inv, 'threshold');
-    let target: Parameters<Hsm['backupPartition']>[1];
+    const request = stringOption(inv, 'request');
+    const targets = [domain !== undefined, certFile !== undefined, custodians.length > 0].filter(
+      Boolean,
+    ).length;
+    if (request !== undefined && targets > 0) {
+      throw new UsageError(
+        '--request backs up what its statement names: no --domain, --transport-cert or --custodian',
+      );
+    }
+    if (request === undefined && targets !== 1) {
+      throw new UsageError(
+        targets === 0
+          ? 'missing --domain, --transport-cert or --custodian (give exactly one target)'
+          : '--domain, --transport-cert and --custodian exclude each other (give exactly one)',
+      );
+    }
     if (custodians.length > 0) {
-      if (stringOption(inv, 'domain') !== undefined) {
-        throw new UsageError('--domain and --custodian are two targets: give one');
-      }
       if (thresholdText === undefined || !/^[0-9]{1,2}$/.test(thresholdText)) {
         throw new UsageError('--custodian needs --threshold T (a number from 2 to 16)');
       }
-      target = {
-        custodians: {
-          threshold: Number(thresholdText),
-          certificates: custodians.map((c) =>
-            derOrPem(readInputFile(at(inv, c), 'custodian certificate'), 'CERTIFICATE'),
-          ),
-        },
-      };
-    } else {
-      if (thresholdText !== undefined) throw new UsageError('--threshold goes with --custodian');
-      target = { domain: requiredOption(inv, 'domain') };
+    } else if (thresholdText !== undefined) {
+      throw new UsageError('--threshold goes with --custodian');
     }
-    const r = await withHsm(inv, (hsm) => hsm.backupPartition(inv.positionals[0]!, target));
+    const target: BackupTarget | undefined =
+      domain !== undefined
+        ? { domain }
+        : certFile !== undefined
+          ? { transportCertificate: transportChain(inv, certFile) }
+          : custodians.length > 0
+            ? {
+                custodians: {
+                  threshold: Number(thresholdText),
+                  certificates: custodians.map((c) =>
+                    derOrPem(readInputFile(at(inv, c), 'custodian certificate'), 'CERTIFICATE'),
+                  ),
+                },
+              }
+            : undefined;
+    const r = await withHsm(inv, async (hsm) => {
+      if (target !== undefined) return hsm.backupPartition(name, target);
+      const view = await hsm.governance.showRequest(request!);
+      const s = view.body.statement;
+      const partitionId = (await hsm.partition(name)).id;
+      if (s.operation !== 'partition.backup' || s.params['partition'] !== partitionId) {
+        throw new UsageError(`--request: ${request!} is not a request to back up ${name}`);
+      }
+      if (view.body.state !== 'executed') await hsm.executeRequest(request!);
+      // The bundle the executed request holds, handed out by the audited download.
+      return hsm.backupDownload(request!);
+    });
     writeFileSync(at(inv, out), r.bundle, { mode: 0o600 });
-    const facts = { serial: r.serial, sha256: r.digest, keys: r.manifest.keys.length };
+    const facts = {
+      serial: r.serial,
+      sha256: r.digest,
+      ...('manifest' in r
+        ? { keys: r.manifest.keys.length, recipient: recipientJson(r.manifest.recipients[0]) }
+        : {}),
+      ...(request === undefined ? {} : { request }),
+    };
     inv.io.stdout(
       flag(inv, 'json')
         ? jsonText(facts)
-        : `backup serial ${r.serial}, ${facts.keys} keys, SHA-256 ${r.digest}\n`,
+        : `backup serial ${r.serial}${'keys' in facts ? `, ${facts.keys} keys` : ''}, SHA-256 ${r.digest}\n`,
     );
     return EXIT.ok;
   },
 };
+
+/** Who can open the bundle, as --json prints it (schemas/cli/partition-backup.schema.json). */
+function recipientJson(r: ManifestRecipient | undefined): Record<string, unknown> | undefined {
+  if (r === undefined) return undefined;
+  if (r.kind === 'backup-domain') return { kind: r.kind, domain: r.domain, name: r.name };
+  if (r.kind === 'custodians') {
+    return {
+      kind: r.kind,
+      threshold: r.threshold,
+      custodians: r.custodians.map((c) => ({
+        certificateSha256: c.certificate,
+        subject: c.subject,
+      })),
+    };
+  }
+  return {
+    kind: r.kind,
+    device: r.device,
+    algorithm: r.algorithm,
+    certificateSha256: r.certificate,
+  };
+}
 
 export const partitionRestore: Command = {
   path: ['partition', 'restore'],

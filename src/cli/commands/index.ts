@@ -31,6 +31,7 @@ const archive = () => import('./archive.js');
 const passwd = () => import('./passwd.js');
 const backup = () => import('./backup.js');
 const migrate = () => import('./migrate.js');
+const transport = () => import('./transport.js');
 
 export const COMMAND_INDEX: readonly CommandEntry[] = [
   { path: ['start'], load: async () => (await start()).start },
@@ -60,6 +61,18 @@ export const COMMAND_INDEX: readonly CommandEntry[] = [
   { path: ['domain', 'enrol'], load: async () => (await backup()).domainEnrol },
   { path: ['domain', 'join'], load: async () => (await backup()).domainJoin },
   { path: ['backup', 'inspect'], load: async () => (await backup()).backupInspect },
+  {
+    path: ['device', 'transport-key', 'create'],
+    load: async () => (await transport()).transportKeyCreate,
+  },
+  {
+    path: ['device', 'transport-key', 'list'],
+    load: async () => (await transport()).transportKeyList,
+  },
+  {
+    path: ['device', 'transport-key', 'certificate'],
+    load: async () => (await transport()).transportKeyCertificate,
+  },
   { path: ['partition', 'revoke'], load: async () => (await crl()).partitionRevoke },
   { path: ['partition', 'exclude-so'], load: async () => (await officer()).partitionExcludeSo },
   { path: ['partition', 'include-so'], load: async () => (await officer()).partitionIncludeSo },
