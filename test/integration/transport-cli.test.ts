@@ -253,14 +253,14 @@ describe('backups to a transport key through the CLI', () => {
       64,
       'error',
     );
-    expect(both.doc.error.message).toMatch(/--domain and --transport-cert exclude each other/);
+    expect(both.doc.error.message).toMatch(/--domain, --transport-cert and --custodian exclude each other/);
     const neither = await json<ErrorDoc>(
       a,
       ['partition', 'backup', 'default', '--out', 'x.bundle'],
       64,
       'error',
     );
-    expect(neither.doc.error.message).toMatch(/missing --domain or --transport-cert/);
+    expect(neither.doc.error.message).toMatch(/missing --domain, --transport-cert or --custodian/);
     const withRequest = await json<ErrorDoc>(
       a,
       ['partition', 'backup', 'default', '--request', 'r', '--domain', 'v', '--out', 'x.bundle'],
