@@ -463,9 +463,40 @@ const isText = (v: unknown): v is string => typeof v === 'string';
 const isObject = (v: unknown): v is Record<string, unknown> =>
   typeof v === 'object' && v !== null && !Array.isArray(v);
 const KEY_ROLES: readonly string[] = ['partition-attestation', 'partition-timestamp', 'user'];
+/** The recipient kinds a manifest may list (ManifestRecipient): any other is backup-invalid. */
+const RECIPIENT_KINDS: readonly string[] = ['backup-domain', 'transport-key'];
 
-/** The manifest's shape: every field a restore reads, of its type (else backup-invalid). */
-function checkManifest(v: unknown): BackupManifest {
+/**
+ * The partition's own keys in a manifest: exactly one attestation key and one timestamp key
+ * (a restore certifies and keeps exactly these). Its own function so that a bundle kind
+ * without them can be let through here alone.
+ */
+function checkPartitionKeys(keys: readonly { readonly role: string }[]): void {
+  for (const role of ['partition-attestation', 'partition-timestamp']) {
+    const n = keys.filter((k) => k.role === role).length;
+    if (n !== 1) throw invalid(`the manifest holds ${n} keys of role ${role} (one expected)`);
+  }
+}
+
+/** Every entry of `recipients` is an object of a known kind. */
+function checkRecipients(recipients: unknown): void {
+  if (
+    !Array.isArray(recipients) ||
+    !recipients.every(
+      (r) => isObject(r) && isText(r['kind']) && RECIPIENT_KINDS.includes(r['kind']),
+    )
+  ) {
+    throw invalid('the manifest lists a recipient of no known kind');
+  }
+}
+
+/**
+ * The manifest's shape: every field a restore reads, of its type, key ids and labels non-empty
+ * and unique (a partition never holds two keys of one label, the trash included), the
+ * partition's own keys once each and known recipients; else backup-invalid, before any key is
+ * opened. A manifest is signed by its source: only a faulty or hostile source can break these.
+ */
+export function checkManifest(v: unknown): BackupManifest {
   const m = isObject(v) ? v : {};
   const source = isObject(m['source']) ? m['source'] : {};
   const partition = isObject(m['partition']) ? m['partition'] : {};
@@ -483,12 +514,16 @@ function checkManifest(v: unknown): BackupManifest {
   ) {
     throw invalid('the manifest lacks a field');
   }
+  checkRecipients(m['recipients']);
   const ids = new Set<string>();
+  const labels = new Set<string>();
   for (const k of keys) {
     const key = isObject(k) ? k : {};
     if (
       !isText(key['id']) ||
+      key['id'] === '' ||
       !isText(key['label']) ||
+      key['label'] === '' ||
       !isText(key['role']) ||
       !KEY_ROLES.includes(key['role']) ||
       !isText(key['algorithm']) ||
@@ -502,8 +537,11 @@ function checkManifest(v: unknown): BackupManifest {
     ) {
       throw invalid('a key of the manifest is malformed');
     }
+    if (labels.has(key['label'])) throw invalid('two keys of the manifest have one label');
     ids.add(key['id']);
+    labels.add(key['label']);
   }
+  checkPartitionKeys(keys as { role: string }[]);
   return v as BackupManifest;
 }
 
