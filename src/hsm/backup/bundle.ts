@@ -51,6 +51,7 @@ import type { KeyRow, PartitionRow, StoreReader, StoreTx } from '../store/device
 import {
   DEFAULT_PARTITION_POLICY,
   type KeyAttributes,
+  type KeyDerivation,
   type PartitionInfo,
   type PartitionPolicy,
 } from '../types.js';
@@ -950,9 +951,10 @@ export function restorePartition(
           }
           await replacePartitionRow(tx, row, current);
         }
+        const newIds = new Map(restored.map((k) => [k.id, randomUUID()] as const));
         for (const k of restored) {
           const algorithm = k.algorithm as HsmAlgorithm;
-          const id = randomUUID();
+          const id = newIds.get(k.id)!;
           const restoredFrom: RestoredFrom = {
             device: manifest.source.device,
             partition: manifest.source.partition,
@@ -964,6 +966,7 @@ export function restorePartition(
             ...(k.attributes as unknown as KeyAttributes),
             restoredFrom,
             ...aeadCount(k, held, manifest, core.deviceId),
+            ...restoredDerivation(k, newIds),
           };
           await tx.keys.insert(
             core.rows.sealKey({
@@ -1034,12 +1037,35 @@ function bundleKeyOf(
   );
 }
 
-/** The attributes that say what a key is and may do (not where it came from, nor its count). */
+/**
+ * The attributes that say what a key is and may do (not where it came from, nor its count, nor
+ * the id its parent has on one device: a restore gives the parent a new id and maps it; the
+ * derivation's path and parent fingerprint stay compared).
+ */
 function meaningOf(attributes: JsonObject): string {
   const rest: Record<string, unknown> = { ...attributes };
   delete rest['restoredFrom'];
   delete rest['encryptions'];
+  if (isObject(rest['derivation'])) {
+    const derivation: Record<string, unknown> = { ...rest['derivation'] };
+    delete derivation['parent'];
+    rest['derivation'] = derivation;
+  }
   return canonicalJson(rest as JsonObject);
+}
+
+/**
+ * A derived key's link to its parent after a restore: the parent (a key of the same partition,
+ * restored with it) has a new id here, which the link names. A parent the bundle does not hold
+ * (destroyed before the backup) keeps the id it had, which names no key here.
+ */
+function restoredDerivation(
+  k: ManifestKey,
+  newIds: ReadonlyMap<string, string>,
+): { derivation?: KeyDerivation } {
+  const derivation = (k.attributes as unknown as KeyAttributes).derivation;
+  const parent = derivation === undefined ? undefined : newIds.get(derivation.parent);
+  return parent === undefined ? {} : { derivation: { ...derivation!, parent } };
 }
 
 /**

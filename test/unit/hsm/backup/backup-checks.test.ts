@@ -2,14 +2,17 @@
 // of each partition role, unique non-empty labels and ids, recipients of known kinds), a restore
 // over a partition refused by that partition's own key rules (and the identical key replaced by
 // itself), the joining device's check of the domain name of an enrolment answer, a second
-// restore naming its immediate source in the keys and their evidence.
+// restore naming its immediate source in the keys and their evidence, and derived keys whose
+// parent link follows the restore.
 import {
   createHash,
+  createPublicKey,
   generateKeyPairSync,
   hkdfSync,
   randomBytes,
   randomUUID,
   sign,
+  verify,
 } from 'node:crypto';
 import { join } from 'node:path';
 import { ml_kem768 } from '@noble/post-quantum/ml-kem.js';
@@ -199,6 +202,7 @@ const oneOf = (name: string) => ({
   alternatives: [{ groups: [{ members: [name], threshold: 1 }] }],
 });
 
+const DATA = new TextEncoder().encode('restored and derived');
 const CHILD_PATH = "m/44'/0'/0'/0/0";
 
 const skipPg = requirePostgres();
@@ -321,6 +325,62 @@ for (const targetStore of ['sqlite', 'postgres'] as const) {
           expect(new Date(claims['backupTime'] as string).toISOString()).toBe(
             fromB.manifest.createdAt,
           );
+        }
+      });
+
+      it("a derived key's parent link names its restored parent, on each device it reaches, and the keys work", async () => {
+        const source = await a.listKeys('default');
+        // a -> b ('hop', 'over'), b -> c ('hop'), b -> a ('back'): made by the tests above when
+        // run in order; made here otherwise.
+        for (const [h, name, from] of [
+          [b, 'hop', bundle],
+          [b, 'over', bundle],
+        ] as const) {
+          if (!(await h.listPartitions()).some((p) => p.name === name)) {
+            await h.restorePartition(from, { name });
+          }
+        }
+        const fromB = (await b.backupPartition('hop', { domain: 'vault' })).bundle;
+        for (const [h, name] of [
+          [c, 'hop'],
+          [a, 'back'],
+        ] as const) {
+          if (!(await h.listPartitions()).some((p) => p.name === name)) {
+            await h.restorePartition(fromB, { name });
+          } else {
+            await h.restorePartition(fromB, { name, allowRollback: true });
+          }
+        }
+        const childSpki = Buffer.from(byLabel(source, 'child').spki).toString('hex');
+        for (const [h, name] of [
+          [b, 'hop'],
+          [b, 'over'],
+          [c, 'hop'],
+          [a, 'back'],
+        ] as const) {
+          const keys = await h.listKeys(name);
+          const master = byLabel(keys, 'master');
+          const child = byLabel(keys, 'child');
+          // The link resolves to the parent restored with it, in this partition.
+          expect(child.attributes.derivation?.parent, name).toBe(master.id);
+          expect(child.attributes.derivation).toMatchObject({
+            ...byLabel(source, 'child').attributes.derivation,
+            parent: master.id,
+          });
+          expect((await keyClaims(h, name, 'child'))['parentKeyIdentifier']).toBe(master.id);
+          // The child signs as the source's child; the parent derives the same child again.
+          const { signature } = await h.sign(name, 'child', { data: DATA });
+          const spki = createPublicKey({
+            key: Buffer.from(byLabel(source, 'child').spki),
+            format: 'der',
+            type: 'spki',
+          });
+          expect(verify('sha256', DATA, { key: spki, dsaEncoding: 'der' }, signature)).toBe(true);
+          const label = `again-${randomBytes(4).toString('hex')}`;
+          const again = await h.deriveChildKey(name, 'master', CHILD_PATH, { label });
+          expect(Buffer.from(again.spki).toString('hex')).toBe(childSpki);
+          expect(again.attributes.derivation?.parent).toBe(master.id);
+          await h.deleteKey(name, label);
         }
       });
     },
