@@ -435,6 +435,7 @@ export function backupPartition(
         if ((await lastSerial(core, tx, partition.id)) + 1 !== serial) {
           throw new HsmError('store-busy', 'another backup of the partition was made meanwhile');
         }
+        await requireSameKeys(core, tx, partition.id, rows);
         await core.audit(tx, now, {
           actor: op.actor,
           action: 'partition.backup',
@@ -458,6 +459,29 @@ export function backupPartition(
       for (const r of records) r.material.fill(0);
     }
   });
+}
+
+/**
+ * The partition's keys are still the rows the bundle was made of (the same ids and MACs: none
+ * made, destroyed or changed since they were read), so the bundle is the partition at the
+ * audit entry this transaction writes; else store-busy (try again).
+ */
+async function requireSameKeys(
+  core: Core,
+  tx: StoreTx,
+  partitionId: string,
+  read: readonly KeyRow[],
+): Promise<void> {
+  const set = (rows: readonly KeyRow[]): string =>
+    rows
+      .map((r) => `${r.id}:${r.mac === null ? '' : r.mac.toString('hex')}`)
+      .sort()
+      .join(',');
+  if (set(await core.rows.keysOfPartition(tx, partitionId)) !== set(read)) {
+    throw new HsmError('store-busy', "the partition's keys changed meanwhile; try again", {
+      details: { partitionId },
+    });
+  }
 }
 
 const isText = (v: unknown): v is string => typeof v === 'string';

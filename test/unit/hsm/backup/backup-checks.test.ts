@@ -2,8 +2,8 @@
 // of each partition role, unique non-empty labels and ids, recipients of known kinds), a restore
 // over a partition refused by that partition's own key rules (and the identical key replaced by
 // itself), the joining device's check of the domain name of an enrolment answer, a second
-// restore naming its immediate source in the keys and their evidence, and derived keys whose
-// parent link follows the restore.
+// restore naming its immediate source in the keys and their evidence, derived keys whose
+// parent link follows the restore, and a backup refused when the keys change while it is made.
 import {
   createHash,
   createPublicKey,
@@ -18,15 +18,18 @@ import { join } from 'node:path';
 import { ml_kem768 } from '@noble/post-quantum/ml-kem.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inspectEvidence } from '../../../../src/attestation/index.js';
-import { checkManifest } from '../../../../src/hsm/backup/bundle.js';
+import { backupPartition, checkManifest } from '../../../../src/hsm/backup/bundle.js';
+import { openDevice } from '../../../../src/hsm/device.js';
 import { domainKcv } from '../../../../src/hsm/backup/domain.js';
 import { canonicalJson } from '../../../../src/hsm/governance/canonical-json.js';
 import { createFactory, Hsm, type Factory, type KeyInfo } from '../../../../src/hsm/index.js';
+import { openStore } from '../../../../src/hsm/store/open.js';
 import { aesKeyWrap } from '../../../../src/hsm/wrap.js';
 import { buildCsr, encodeName, parseBackupBundle } from '../../../../src/pki/index.js';
 import type { JsonObject } from '../../../../src/shared/index.js';
 import { officerWithKey, TestClock } from '../../../helpers/governance.js';
-import { OFFICER } from '../../../helpers/hsm.js';
+import { hookedStore } from '../../../helpers/hooked-store.js';
+import { auditEntries, createTestDevice, OFFICER } from '../../../helpers/hsm.js';
 import { freshDatabase, requirePostgres, type FreshDatabase } from '../../../helpers/postgres.js';
 import { tempDir } from '../../../helpers/tmp.js';
 import { expectHsmError, expectHsmRejection } from '../support.js';
@@ -488,4 +491,70 @@ describe('the joining device checks the enrolment answer itself', () => {
       await b.close();
     }
   }, 60_000);
+});
+
+describe.each([
+  { store: 'sqlite', skip: false },
+  { store: 'postgres', skip: skipPg },
+])('a backup is the partition at its audit entry ($store)', ({ store, skip }) => {
+  // The backup reads the key rows, makes and signs the bundle, then writes its audit entry in
+  // a transaction. Another connection to the same store changes the keys just before that
+  // transaction (a store hook, no mock): the bundle would not be the partition at its entry.
+  it.skipIf(skip)(
+    'a key made, trashed or changed between the read and the transaction: store-busy, no bundle; then it goes through',
+    async () => {
+      const db = store === 'postgres' ? await freshDatabase() : undefined;
+      const d = await createTestDevice({
+        clock,
+        ...(db === undefined ? {} : { location: db.url }),
+      });
+      let hook: (() => Promise<void>) | undefined;
+      const hooked = hookedStore(await openStore(d.storePath), {
+        beforeTx: async () => {
+          const run = hook;
+          hook = undefined;
+          await run?.();
+        },
+      });
+      const core = await openDevice(hooked, d.masterKey, { clock });
+      try {
+        await d.hsm.createBackupDomain('vault');
+        await d.hsm.generateKey('default', { label: 'k1', algorithm: 'aes-256' });
+        await d.hsm.generateKey('default', { label: 'k2', algorithm: 'ecdsa-p256' });
+        const changes: [string, () => Promise<unknown>][] = [
+          ['made', () => d.hsm.generateKey('default', { label: 'k3', algorithm: 'ed25519' })],
+          ['trashed', () => d.hsm.deleteKey('default', 'k2')],
+          ['changed', () => d.hsm.encrypt('default', 'k1', { plaintext: Uint8Array.of(1) })],
+        ];
+        for (const [what, change] of changes) {
+          hook = async () => {
+            await change();
+          };
+          const e = await expectHsmRejection(
+            backupPartition(core, 'default', { domain: 'vault' }),
+            'store-busy',
+          );
+          expect(e.message, what).toMatch(/keys changed meanwhile/);
+          expect(hook, what).toBeUndefined();
+          // Once more, nothing changing: the bundle holds the partition as it is now.
+          const done = await backupPartition(core, 'default', { domain: 'vault' });
+          const held = await d.hsm.listKeys('default');
+          expect(done.manifest.keys.map((k) => `${k.id}:${k.state}`).sort(), what).toEqual(
+            held.map((k) => `${k.id}:${k.state === 'blocked' ? 'active' : k.state}`).sort(),
+          );
+        }
+        const backups = (await auditEntries(d.hsm)).filter((e) => e.action === 'partition.backup');
+        expect(
+          backups.filter((e) => e.outcome === 'success').map((e) => e.details['serial']),
+        ).toEqual([1, 2, 3]);
+        // store-busy is transient (not audited): the refused attempts left no entry at all.
+        expect(backups).toHaveLength(3);
+      } finally {
+        await hooked.close();
+        await d.hsm.close();
+        await db?.drop();
+      }
+    },
+    60_000,
+  );
 });
