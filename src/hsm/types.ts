@@ -75,7 +75,10 @@ export interface KeyAttributes {
 
 /** The place of a derived key in its key tree (BIP 32 "Extended keys"). */
 export interface KeyDerivation {
-  /** The id of the key it was derived from. */
+  /**
+   * The id of the key it was derived from, in the same partition (a restore gives both new ids
+   * and maps this one; a parent destroyed before the backup keeps the id it had).
+   */
   readonly parent: string;
   /** The first 32 bits of the parent's key identifier, 8 hex digits (BIP 32 "fingerprint"). */
   readonly parentFingerprint: string;

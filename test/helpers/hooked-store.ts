@@ -10,6 +10,8 @@ import type {
 export interface StoreHooks {
   /** Runs each time a reader's audit.entries() has yielded its last row (store or snapshot). */
   afterAuditPass?: () => Promise<void>;
+  /** Runs before each transaction of the store begins. */
+  beforeTx?: () => Promise<void>;
   /** Replaces scrubFreed; `inner` is the real store's. */
   scrubFreed?: (inner: () => Promise<boolean>) => Promise<boolean>;
 }
@@ -40,7 +42,10 @@ export function hookedStore(inner: DeviceStore, hooks: StoreHooks): DeviceStore 
     dialect: inner.dialect,
     location: inner.location,
     ...outside,
-    tx: <T>(fn: (tx: StoreTx) => Promise<T>) => inner.tx(fn),
+    tx: async <T>(fn: (tx: StoreTx) => Promise<T>) => {
+      await hooks.beforeTx?.();
+      return inner.tx(fn);
+    },
     snapshot: <T>(fn: (r: StoreReader) => Promise<T>) =>
       inner.snapshot((r) => fn(hookedReader(r, hooks))),
     assertSchema: (versions) => inner.assertSchema(versions),

@@ -54,6 +54,7 @@ import type { KeyRow, PartitionRow, StoreReader, StoreTx } from '../store/device
 import {
   DEFAULT_PARTITION_POLICY,
   type KeyAttributes,
+  type KeyDerivation,
   type PartitionInfo,
   type PartitionPolicy,
 } from '../types.js';
@@ -547,6 +548,7 @@ export function backupPartition(
         if ((await lastSerial(core, tx, partition.id)) + 1 !== serial) {
           throw new HsmError('store-busy', 'another backup of the partition was made meanwhile');
         }
+        await requireSameKeys(core, tx, partition.id, rows);
         await core.audit(tx, now, {
           actor: op.actor,
           action: 'partition.backup',
@@ -574,13 +576,67 @@ export function backupPartition(
   });
 }
 
+/**
+ * The partition's keys are still the rows the bundle was made of (the same ids and MACs: none
+ * made, destroyed or changed since they were read), so the bundle is the partition at the
+ * audit entry this transaction writes; else store-busy (try again).
+ */
+async function requireSameKeys(
+  core: Core,
+  tx: StoreTx,
+  partitionId: string,
+  read: readonly KeyRow[],
+): Promise<void> {
+  const set = (rows: readonly KeyRow[]): string =>
+    rows
+      .map((r) => `${r.id}:${r.mac === null ? '' : r.mac.toString('hex')}`)
+      .sort()
+      .join(',');
+  if (set(await core.rows.keysOfPartition(tx, partitionId)) !== set(read)) {
+    throw new HsmError('store-busy', "the partition's keys changed meanwhile; try again", {
+      details: { partitionId },
+    });
+  }
+}
+
 const isText = (v: unknown): v is string => typeof v === 'string';
 const isObject = (v: unknown): v is Record<string, unknown> =>
   typeof v === 'object' && v !== null && !Array.isArray(v);
 const KEY_ROLES: readonly string[] = ['partition-attestation', 'partition-timestamp', 'user'];
+/** The recipient kinds a manifest may list (ManifestRecipient): any other is backup-invalid. */
+const RECIPIENT_KINDS: readonly string[] = ['backup-domain', 'transport-key'];
 
-/** The manifest's shape: every field a restore reads, of its type (else backup-invalid). */
-function checkManifest(v: unknown): BackupManifest {
+/**
+ * The partition's own keys in a manifest: exactly one attestation key and one timestamp key
+ * (a restore certifies and keeps exactly these). Its own function so that a bundle kind
+ * without them can be let through here alone.
+ */
+function checkPartitionKeys(keys: readonly { readonly role: string }[]): void {
+  for (const role of ['partition-attestation', 'partition-timestamp']) {
+    const n = keys.filter((k) => k.role === role).length;
+    if (n !== 1) throw invalid(`the manifest holds ${n} keys of role ${role} (one expected)`);
+  }
+}
+
+/** Every entry of `recipients` is an object of a known kind. */
+function checkRecipients(recipients: unknown): void {
+  if (
+    !Array.isArray(recipients) ||
+    !recipients.every(
+      (r) => isObject(r) && isText(r['kind']) && RECIPIENT_KINDS.includes(r['kind']),
+    )
+  ) {
+    throw invalid('the manifest lists a recipient of no known kind');
+  }
+}
+
+/**
+ * The manifest's shape: every field a restore reads, of its type, key ids and labels non-empty
+ * and unique (a partition never holds two keys of one label, the trash included), the
+ * partition's own keys once each and known recipients; else backup-invalid, before any key is
+ * opened. A manifest is signed by its source: only a faulty or hostile source can break these.
+ */
+export function checkManifest(v: unknown): BackupManifest {
   const m = isObject(v) ? v : {};
   const source = isObject(m['source']) ? m['source'] : {};
   const partition = isObject(m['partition']) ? m['partition'] : {};
@@ -598,12 +654,16 @@ function checkManifest(v: unknown): BackupManifest {
   ) {
     throw invalid('the manifest lacks a field');
   }
+  checkRecipients(m['recipients']);
   const ids = new Set<string>();
+  const labels = new Set<string>();
   for (const k of keys) {
     const key = isObject(k) ? k : {};
     if (
       !isText(key['id']) ||
+      key['id'] === '' ||
       !isText(key['label']) ||
+      key['label'] === '' ||
       !isText(key['role']) ||
       !KEY_ROLES.includes(key['role']) ||
       !isText(key['algorithm']) ||
@@ -617,8 +677,11 @@ function checkManifest(v: unknown): BackupManifest {
     ) {
       throw invalid('a key of the manifest is malformed');
     }
+    if (labels.has(key['label'])) throw invalid('two keys of the manifest have one label');
     ids.add(key['id']);
+    labels.add(key['label']);
   }
+  checkPartitionKeys(keys as { role: string }[]);
   return v as BackupManifest;
 }
 
@@ -1098,9 +1161,10 @@ export function restorePartition(
           }
           await replacePartitionRow(tx, row, current);
         }
+        const newIds = new Map(restored.map((k) => [k.id, randomUUID()] as const));
         for (const k of restored) {
           const algorithm = k.algorithm as HsmAlgorithm;
-          const id = randomUUID();
+          const id = newIds.get(k.id)!;
           const restoredFrom: RestoredFrom = {
             device: manifest.source.device,
             partition: manifest.source.partition,
@@ -1112,6 +1176,7 @@ export function restorePartition(
             ...(k.attributes as unknown as KeyAttributes),
             restoredFrom,
             ...aeadCount(k, held, manifest, core.deviceId),
+            ...restoredDerivation(k, newIds),
           };
           await tx.keys.insert(
             core.rows.sealKey({
@@ -1182,12 +1247,35 @@ function bundleKeyOf(
   );
 }
 
-/** The attributes that say what a key is and may do (not where it came from, nor its count). */
+/**
+ * The attributes that say what a key is and may do (not where it came from, nor its count, nor
+ * the id its parent has on one device: a restore gives the parent a new id and maps it; the
+ * derivation's path and parent fingerprint stay compared).
+ */
 function meaningOf(attributes: JsonObject): string {
   const rest: Record<string, unknown> = { ...attributes };
   delete rest['restoredFrom'];
   delete rest['encryptions'];
+  if (isObject(rest['derivation'])) {
+    const derivation: Record<string, unknown> = { ...rest['derivation'] };
+    delete derivation['parent'];
+    rest['derivation'] = derivation;
+  }
   return canonicalJson(rest as JsonObject);
+}
+
+/**
+ * A derived key's link to its parent after a restore: the parent (a key of the same partition,
+ * restored with it) has a new id here, which the link names. A parent the bundle does not hold
+ * (destroyed before the backup) keeps the id it had, which names no key here.
+ */
+function restoredDerivation(
+  k: ManifestKey,
+  newIds: ReadonlyMap<string, string>,
+): { derivation?: KeyDerivation } {
+  const derivation = (k.attributes as unknown as KeyAttributes).derivation;
+  const parent = derivation === undefined ? undefined : newIds.get(derivation.parent);
+  return parent === undefined ? {} : { derivation: { ...derivation!, parent } };
 }
 
 /**
