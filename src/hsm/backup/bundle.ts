@@ -428,9 +428,8 @@ export function backupPartition(
     }
     const grant = await core.governance.authorizeOperator(authority, op, call);
     // A custodian bundle carries the user keys alone: the partition's own keys never leave.
-    const rows = (await core.rows.keysOfPartition(core.store, partition.id)).filter(
-      (row) => custodians === undefined || row.role === 'user',
-    );
+    const held = await core.rows.keysOfPartition(core.store, partition.id);
+    const rows = held.filter((row) => custodians === undefined || row.role === 'user');
     if (custodians !== undefined) await refuseProtected(core, core.store, partition);
     const serial = (await lastSerial(core, core.store, partition.id)) + 1;
     const head = await core.store.audit.head();
@@ -548,7 +547,7 @@ export function backupPartition(
         if ((await lastSerial(core, tx, partition.id)) + 1 !== serial) {
           throw new HsmError('store-busy', 'another backup of the partition was made meanwhile');
         }
-        await requireSameKeys(core, tx, partition.id, rows);
+        await requireSameKeys(core, tx, partition.id, held);
         await core.audit(tx, now, {
           actor: op.actor,
           action: 'partition.backup',
@@ -604,17 +603,20 @@ const isObject = (v: unknown): v is Record<string, unknown> =>
   typeof v === 'object' && v !== null && !Array.isArray(v);
 const KEY_ROLES: readonly string[] = ['partition-attestation', 'partition-timestamp', 'user'];
 /** The recipient kinds a manifest may list (ManifestRecipient): any other is backup-invalid. */
-const RECIPIENT_KINDS: readonly string[] = ['backup-domain', 'transport-key'];
+const RECIPIENT_KINDS: readonly string[] = ['backup-domain', 'transport-key', 'custodians'];
 
 /**
  * The partition's own keys in a manifest: exactly one attestation key and one timestamp key
- * (a restore certifies and keeps exactly these). Its own function so that a bundle kind
- * without them can be let through here alone.
+ * (a restore certifies and keeps exactly these); none in a custodian bundle, which carries the
+ * user keys only (its restore makes new partition keys).
  */
-function checkPartitionKeys(keys: readonly { readonly role: string }[]): void {
+function checkPartitionKeys(keys: readonly { readonly role: string }[], custodian: boolean): void {
+  const expected = custodian ? 0 : 1;
   for (const role of ['partition-attestation', 'partition-timestamp']) {
     const n = keys.filter((k) => k.role === role).length;
-    if (n !== 1) throw invalid(`the manifest holds ${n} keys of role ${role} (one expected)`);
+    if (n !== expected) {
+      throw invalid(`the manifest holds ${n} keys of role ${role} (${expected} expected)`);
+    }
   }
 }
 
@@ -681,7 +683,10 @@ export function checkManifest(v: unknown): BackupManifest {
     ids.add(key['id']);
     labels.add(key['label']);
   }
-  checkPartitionKeys(keys as { role: string }[]);
+  const custodian = (m['recipients'] as unknown[]).some(
+    (r) => isObject(r) && r['kind'] === 'custodians',
+  );
+  checkPartitionKeys(keys as { role: string }[], custodian);
   return v as BackupManifest;
 }
 

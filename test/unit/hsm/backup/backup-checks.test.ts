@@ -153,6 +153,26 @@ describe('the manifest checks', () => {
     );
   });
 
+  it("a custodian bundle's manifest holds no partition keys, any other one of each", () => {
+    const custodians = { kind: 'custodians', threshold: 2, custodians: [] };
+    const userOnly = (m: Json): void => {
+      m['keys'] = keysOf(m).filter((k) => k['role'] === 'user');
+    };
+    expect(
+      checkManifest(
+        changed((m) => {
+          m['recipients'] = [custodians];
+          userOnly(m);
+        }),
+      ).keys.map((k) => k.role),
+    ).toEqual(['user', 'user']);
+    refused(
+      changed((m) => (m['recipients'] = [custodians])),
+      /1 keys of role partition-attestation \(0 expected\)/,
+    );
+    refused(changed(userOnly), /0 keys of role partition-attestation \(1 expected\)/);
+  });
+
   it('recipients: an array of entries of a known kind', () => {
     const cases: [string, (m: Json) => void][] = [
       ['absent', (m) => delete m['recipients']],
