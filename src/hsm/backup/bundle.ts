@@ -246,6 +246,20 @@ export function requireNotMigrated(row: PartitionRow): void {
   }
 }
 
+/**
+ * A bundle of a partition of this device that was migrated away since: its keys live on the
+ * target now, and a restore here (under any name) would bring them back into use.
+ */
+async function refuseMigratedSource(
+  core: Core,
+  r: StoreReader,
+  manifest: BackupManifest,
+): Promise<void> {
+  if (manifest.source.device !== core.deviceId) return;
+  const source = await core.rows.partitionById(r, manifest.source.partition);
+  if (source !== undefined) requireNotMigrated(source);
+}
+
 /** The serial of the partition's last backup, from its verified audit entry (0: none). */
 async function lastSerial(core: Core, r: StoreReader, partitionId: string): Promise<number> {
   const seq = await r.audit.latestPartitionChange(partitionId, ['partition.backup']);
@@ -327,23 +341,70 @@ export type BackupTarget =
   | { readonly custodians: CustodianTarget };
 
 /**
- * A custodian bundle leaves the devices' protection: every user key of the partition (the trash
- * too) must be extractable under a partition policy that allows export. Refused naming every
- * key that is not, before anything is asked, signed or written.
+ * A custodian bundle leaves the devices' protection: it is an export of every user key it
+ * carries, so each must be exportable as key.export would have it: extractable, under a
+ * partition policy that allows export, active (not in the trash), not blocked, and without an
+ * approval policy of its own (its use rule would not follow it out). Refused naming every key
+ * that is not, before anything is asked, signed or written, and again in the transaction.
  */
 async function refuseProtected(core: Core, r: StoreReader, partition: PartitionRow): Promise<void> {
   const exportAllowed = toPartitionInfo(partition).policy.exportAllowed;
   const held: string[] = [];
   for (const row of await core.rows.keysOfPartition(r, partition.id)) {
     if (row.role !== 'user') continue;
-    if (!exportAllowed || !parseAttributes(row).extractable) held.push(row.label);
+    const a = parseAttributes(row);
+    if (
+      !exportAllowed ||
+      !a.extractable ||
+      row.state !== 'active' ||
+      keyState(row) === 'blocked' ||
+      a.policy !== undefined
+    ) {
+      held.push(row.label);
+    }
   }
   if (held.length > 0) {
     throw new HsmError(
       'backup-keys-protected',
-      `a custodian bundle holds only exportable keys; not exportable${exportAllowed ? '' : ' (the partition policy forbids export)'}: ${held.join(', ')}`,
+      `a custodian bundle holds only exportable keys (extractable, active, not blocked, no approval policy of their own); not exportable${exportAllowed ? '' : ' (the partition policy forbids export)'}: ${held.join(', ')}`,
       { details: { partition: partition.name, keys: held.join(' ') } },
     );
+  }
+}
+
+/**
+ * A custodian bundle's keys have left the device: each is marked as exported for good (never
+ * extractable can never be claimed for it again), with its key.export entry, as an export does.
+ */
+async function markExported(
+  core: Core,
+  tx: StoreTx,
+  now: Date,
+  actor: string | undefined,
+  carried: readonly KeyRow[],
+  serial: number,
+): Promise<void> {
+  for (const row of carried) {
+    const current = await core.rows.keyById(tx, row.id);
+    if (current === undefined) {
+      throw new HsmError('store-busy', "the partition's keys changed meanwhile; try again");
+    }
+    const seq = await core.audit(tx, now, {
+      ...(actor === undefined ? {} : { actor }),
+      action: 'key.export',
+      ...(row.partition_id === null ? {} : { partitionId: row.partition_id }),
+      keyId: row.id,
+      outcome: 'success',
+      details: { label: row.label, wrapping: 'custodian-shares', serial },
+    });
+    const next = core.rows.sealKey({
+      ...current,
+      attributes_json: JSON.stringify({ ...parseAttributes(current), neverExtractable: false }),
+      audit_seq: seq,
+    });
+    if (!(await tx.keys.update(next, current.mac!))) {
+      throw integrityError('key', 'the row changed under its transaction', { keyId: row.id });
+    }
   }
 }
 
@@ -426,7 +487,12 @@ export function backupPartition(
         transportKey: transport.digest,
       };
     }
-    const grant = await core.governance.authorizeOperator(authority, op, call);
+    // A custodian bundle is an export of its keys: whoever guards exports must agree too.
+    const grant = await core.governance.authorizeOperator(
+      authority,
+      op,
+      custodians === undefined ? call : { ...call, alsoClasses: ['key.export'] },
+    );
     // A custodian bundle carries the user keys alone: the partition's own keys never leave.
     const held = await core.rows.keysOfPartition(core.store, partition.id);
     const rows = held.filter((row) => custodians === undefined || row.role === 'user');
@@ -548,6 +614,15 @@ export function backupPartition(
           throw new HsmError('store-busy', 'another backup of the partition was made meanwhile');
         }
         await requireSameKeys(core, tx, partition.id, held);
+        if (custodians !== undefined) {
+          // The partition as the transaction sees it: still not migrated, still allowing export.
+          const now_ = await core.partitionRow(tx, partition.name, op);
+          if (now_.id !== partition.id) {
+            throw new HsmError('store-busy', 'the partition changed meanwhile; try again');
+          }
+          requireNotMigrated(now_);
+          await refuseProtected(core, tx, now_);
+        }
         await core.audit(tx, now, {
           actor: op.actor,
           action: 'partition.backup',
@@ -566,6 +641,7 @@ export function backupPartition(
             sourceHead: manifest.source.auditHead,
           },
         });
+        if (custodians !== undefined) await markExported(core, tx, now, op.actor, rows, serial);
         await grant.done(tx, now, { serial, digest, bundle: toBase64(bundle) });
       });
       return { bundle, serial, digest, manifest };
@@ -946,6 +1022,7 @@ export function restorePartition(
   return core.guard(op, async () => {
     await core.governance.requireOpenRequest(authority);
     const { parsed, manifest } = await verifiedBundle(core, bytes);
+    await refuseMigratedSource(core, core.store, manifest);
     const name = options.name ?? manifest.partition.name;
     checkName('partition', name);
     op.details = { partition: name, serial: String(manifest.serial) };
@@ -1077,6 +1154,7 @@ export function restorePartition(
       };
       return await core.store.tx(async (tx) => {
         await grant.check(tx, now);
+        await refuseMigratedSource(core, tx, manifest);
         const current = await core.rows.partitionByName(tx, name);
         if ((current?.id ?? undefined) !== existing?.id) {
           throw new HsmError('store-busy', 'the partition changed meanwhile');

@@ -343,6 +343,55 @@ describe('custodian bundles', () => {
     expect(done[0]!.details).toMatchObject({ threshold: 3, keys: 1 });
   });
 
+  it('a custodian bundle is an export: trashed and blocked keys refused, the key.export rule applies', async () => {
+    const certificates = custodians.map((c) => c.certificate);
+    const target = { custodians: { threshold: 2, certificates } };
+    await a.createPartition('exports', { policy: { exportAllowed: true } });
+    await a.generateKey('exports', { label: 'live', algorithm: 'aes-256', extractable: true });
+    await a.generateKey('exports', { label: 'binned', algorithm: 'aes-256', extractable: true });
+    await a.generateKey('exports', { label: 'stuck', algorithm: 'aes-256', extractable: true });
+    await a.deleteKey('exports', 'binned');
+    await a.blockKey('exports', 'stuck');
+    const refused = await expectHsmRejection(
+      a.backupPartition('exports', target),
+      'backup-keys-protected',
+    );
+    expect(refused.details).toMatchObject({ keys: expect.stringMatching(/binned/) as unknown });
+    expect(String(refused.details?.['keys'])).toMatch(/stuck/);
+    expect(String(refused.details?.['keys'])).not.toMatch(/live/);
+    await a.purgeKey('exports', 'binned', OFFICER);
+    await a.unblockKey('exports', 'stuck');
+    // Under a key.export rule (and no partition.backup rule) the bundle waits for its approvals.
+    const x = await officerWithKey(a, 'ex', [{ role: 'device-so' }], OFFICER);
+    const y = await officerWithKey(a, 'ey', [{ role: 'device-so' }], OFFICER);
+    await a.governance.setRule(
+      'exports',
+      'key.export',
+      {
+        timeoutSeconds: 3600,
+        alternatives: [{ groups: [{ members: ['ex', 'ey'], threshold: 2 }] }],
+      },
+      OFFICER,
+    );
+    const req = await requestOf(a.backupPartition('exports', target));
+    await decideAs(a, req, x);
+    await decideAs(a, req, y);
+    expect((await a.executeRequest(req)).body.state).toBe('executed');
+    // Each key that left is recorded as exported.
+    const pid = (await a.partition('exports')).id;
+    const exported = (await auditEntries(a)).filter(
+      (e) =>
+        e.action === 'key.export' &&
+        e.partitionId === pid &&
+        e.details['wrapping'] === 'custodian-shares',
+    );
+    expect(exported.map((e) => e.details['label']).sort()).toEqual(['live', 'stuck']);
+    expect((await a.verifyAudit()).ok).toBe(true);
+    for (const k of await a.listKeys('exports')) {
+      if (k.role === 'user') expect(k.attributes.neverExtractable).toBe(false);
+    }
+  });
+
   it('openssl parses the bundle (the custodian shares are OtherRecipientInfos it skips)', () => {
     const file = join(dir, 'bundle.der');
     writeFileSync(file, bundle);

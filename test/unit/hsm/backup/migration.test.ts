@@ -387,3 +387,28 @@ describe('partition migration under a partition.suspend quorum rule', () => {
     }
   }, 60_000);
 });
+
+describe('after a migration, no older bundle brings the keys back on the source', () => {
+  it('a domain bundle taken before the migration is refused, as a new partition and over it', async () => {
+    const dir = tempDir();
+    const factory = await createFactory(join(dir, 'factory'), { development: true, clock });
+    const a = await device(factory, join(dir, 'a.sqlite'));
+    const b = await device(factory, join(dir, 'b.sqlite'));
+    try {
+      await a.generateKey('default', { label: 'signing', algorithm: 'ecdsa-p256' });
+      await a.createBackupDomain('vault');
+      const older = (await a.backupPartition('default', { domain: 'vault' })).bundle;
+      const { receipt } = await migrateTo(a, b, 'default', 'moved');
+      // Before the completion the bundle restores (as a copy): the refusal below is the migration's.
+      expect((await a.restorePartition(older, { name: 'copy' })).keys).toBeGreaterThan(0);
+      await a.completeMigration('default', { receipt });
+      for (const name of ['again', 'default']) {
+        await expectHsmRejection(a.restorePartition(older, { name }), 'partition-migrated');
+      }
+      expect((await a.listPartitions()).map((p) => p.name)).not.toContain('again');
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  }, 120_000);
+});
