@@ -115,6 +115,15 @@ export function masterKeyForInit(inv: Invocation): { input: MasterKeyInput; crea
   return { input: { kind: 'key', key }, createdFile: file };
 }
 
+/**
+ * Writes bytes only their owner may read (a bundle, a share, a receipt): mode 0600, also when
+ * the file was there already with a wider mode (writeFileSync's mode applies to a new file only).
+ */
+export function writePrivateFile(path: string, bytes: Uint8Array): void {
+  writeFileSync(path, bytes, { mode: 0o600 });
+  chmodSync(path, 0o600);
+}
+
 export function writeSecretFile(path: string, content: string): void {
   writeFileSync(path, content, { mode: 0o600, flag: 'wx' });
   chmodSync(path, 0o600);

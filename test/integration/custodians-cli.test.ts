@@ -3,7 +3,7 @@
 // partition restore --share on the other device, the refusals (one share too few, a partition
 // holding a key that is not extractable), and the --help of each.
 import 'reflect-metadata';
-import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { webcrypto } from 'node:crypto';
 import { join } from 'node:path';
 import * as x509 from '@peculiar/x509';
@@ -101,6 +101,9 @@ describe('custodian bundles through the CLI', () => {
       '--json',
     ]);
     expect(JSON.parse(backup)).toMatchObject({ serial: 1, keys: 1 });
+    // A share written over a file others could read is not left readable by them.
+    writeFileSync(join(cwd, 'carol.share'), 'old', { mode: 0o644 });
+    chmodSync(join(cwd, 'carol.share'), 0o644);
     for (const name of ['alice', 'carol']) {
       const r = await runMain(
         ['backup', 'open-share', 'cust.bundle', '--key', `${name}.key`, '--out', `${name}.share`],

@@ -14,7 +14,13 @@ import {
 } from '../../hsm/index.js';
 import { KEY_ALGORITHMS, parseCertificateFields } from '../../pki/index.js';
 import { flag, requiredOption, stringOption, type Command, type Invocation } from '../command.js';
-import { officerCredential, readInputFile, withHsm, withOfficerHint } from '../context.js';
+import {
+  officerCredential,
+  readInputFile,
+  withHsm,
+  withOfficerHint,
+  writePrivateFile,
+} from '../context.js';
 import { EXIT, InputError, UsageError } from '../exit-codes.js';
 import {
   approvalBytes,
@@ -604,7 +610,7 @@ audit log. Over the REST API: GET /v1/approvals/{id}/bundle.`,
     const id = inv.positionals[0]!;
     const out = requiredOption(inv, 'out');
     const d = await withHsm(inv, (hsm) => hsm.backupDownload(id));
-    writeFileSync(resolve(inv.io.cwd, out), d.bundle, { mode: 0o600 });
+    writePrivateFile(resolve(inv.io.cwd, out), d.bundle);
     const facts = {
       request: d.request,
       partition: d.partition,

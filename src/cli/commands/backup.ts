@@ -1,6 +1,5 @@
 // Backup commands (README "Backup and migration"): backup domains (create, list, the three
 // enrolment steps), partition backup and restore, and inspecting a bundle offline.
-import { writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { inspectBackup, type Report } from '../../attestation/index.js';
 import {
@@ -11,7 +10,7 @@ import {
 } from '../../hsm/index.js';
 import { decodePemAll, derOrPem, encodeCustodianShare } from '../../pki/index.js';
 import { flag, requiredOption, stringOption, type Command, type Invocation } from '../command.js';
-import { readInputFile, withHsm } from '../context.js';
+import { readInputFile, withHsm, writePrivateFile } from '../context.js';
 import { EXIT, InputError, UsageError } from '../exit-codes.js';
 import { jsonText } from '../output.js';
 import { MASTER_OPTIONS } from './partition.js';
@@ -60,7 +59,7 @@ export const domainJoinRequest: Command = {
   async run(inv) {
     const out = requiredOption(inv, 'out');
     const bytes = await withHsm(inv, (hsm) => hsm.backupDomainJoinRequest(inv.positionals[0]!));
-    writeFileSync(at(inv, out), bytes, { mode: 0o600 });
+    writePrivateFile(at(inv, out), bytes);
     return EXIT.ok;
   },
 };
@@ -74,7 +73,7 @@ export const domainEnrol: Command = {
     const out = requiredOption(inv, 'out');
     const request = readInputFile(at(inv, inv.positionals[1]!), 'join request');
     const bytes = await withHsm(inv, (hsm) => hsm.enrolDevice(inv.positionals[0]!, request));
-    writeFileSync(at(inv, out), bytes, { mode: 0o600 });
+    writePrivateFile(at(inv, out), bytes);
     return EXIT.ok;
   },
 };
@@ -221,7 +220,7 @@ approvals execute ID, to write the bundle it made; the download is audited).`,
       // The bundle the executed request holds, handed out by the audited download.
       return hsm.backupDownload(request!);
     });
-    writeFileSync(at(inv, out), r.bundle, { mode: 0o600 });
+    writePrivateFile(at(inv, out), r.bundle);
     const facts = {
       serial: r.serial,
       sha256: r.digest,
@@ -342,7 +341,7 @@ export const backupOpenShare: Command = {
     }
     const bytes = encodeCustodianShare(share);
     try {
-      writeFileSync(at(inv, out), bytes, { mode: 0o600 });
+      writePrivateFile(at(inv, out), bytes);
     } finally {
       share.share.fill(0);
       bytes.fill(0);

@@ -1,11 +1,10 @@
 // Migration commands (README "Backup and migration"): on the target, the migration receipt of a
 // partition restored from another device's bundle; on the source, checking that receipt and
 // taking the partition out of service (or, with --dry-run, only listing what would move).
-import { writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { MigrationResult } from '../../hsm/index.js';
 import { flag, requiredOption, stringOption, type Command, type Invocation } from '../command.js';
-import { readInputFile, withHsm } from '../context.js';
+import { readInputFile, withHsm, writePrivateFile } from '../context.js';
 import { EXIT } from '../exit-codes.js';
 import { jsonText } from '../output.js';
 import { MASTER_OPTIONS } from './partition.js';
@@ -30,7 +29,7 @@ partition.migrate.receipt; no quorum rule (it moves nothing).`,
   async run(inv) {
     const out = requiredOption(inv, 'out');
     const r = await withHsm(inv, (hsm) => hsm.migrationReceipt(inv.positionals[0]!));
-    writeFileSync(at(inv, out), r.receipt, { mode: 0o600 });
+    writePrivateFile(at(inv, out), r.receipt);
     const s = r.statement;
     const facts = {
       partition: s.target.name,
