@@ -253,7 +253,9 @@ describe('backups to a transport key through the CLI', () => {
       64,
       'error',
     );
-    expect(both.doc.error.message).toMatch(/--domain, --transport-cert and --custodian exclude each other/);
+    expect(both.doc.error.message).toMatch(
+      /--domain, --transport-cert and --custodian exclude each other/,
+    );
     const neither = await json<ErrorDoc>(
       a,
       ['partition', 'backup', 'default', '--out', 'x.bundle'],
