@@ -1089,7 +1089,7 @@ export interface paths {
      * @description The receipt as the raw body (application/octet-stream) with `dryRun` as a query
      *     parameter, or JSON `{receipt, bundle?, dryRun?}` within the 1 MiB JSON limit (the bundle
      *     the receipt names, optional: its manifest then says exactly which keys moved). With
-     *     dryRun every check runs and nothing is written. A receipt that does not verify is 422
+     *     dryRun (the same roles) every check runs and nothing is written. A receipt that does not verify is 422
      *     `migration-receipt-invalid`; afterwards the partition's keys are refused with
      *     `partition-migrated` (403). Under a partition.suspend rule the call answers 202.
      */

@@ -247,12 +247,17 @@ export function backupRoutes({ hsm }: RouteContext): Record<string, Handler> {
     completeMigration: async (call) => {
       const receipt = messageOf(call, 'receipt');
       const text = (call.body as Record<string, unknown> | undefined)?.['bundle'];
+      const partition = call.params.partition!;
+      const dryRun = flagOf(call, 'dryRun');
+      // The HSM does not govern a dry run (a read): over the API, the roles of the completion.
+      const roles = GOVERNED['partition.migrate']!.roles;
+      if (dryRun) requireRole(principalOf(call), roles, partition, 'partition.migrate');
       const r = await hsm.completeMigration(
-        call.params.partition!,
+        partition,
         {
           receipt,
           ...(typeof text === 'string' ? { bundle: fromB64(text) } : {}),
-          dryRun: flagOf(call, 'dryRun'),
+          dryRun,
         },
         { presented: principalOf(call) },
       );

@@ -1,8 +1,9 @@
 // Partition migration and custodian backups over the REST API between two real devices of one
 // factory, each with its own SQLite store and its own HTTPS listener: the target's transport
 // key, the source's bundle for it, the restore and the receipt on the target, a tampered receipt
-// refused, the source's dry run (nothing changes) and completion (its keys refused after), and a
-// custodian bundle made, or refused for a key that is not extractable. Every answer is checked
+// refused, the source's dry run (nothing changes) and completion (its keys refused after), the
+// completion under a partition.suspend rule (202, approved, executed), and a custodian bundle
+// made, or refused for a key that is not extractable. Every answer is checked
 // against the OpenAPI document.
 /* eslint-disable @typescript-eslint/no-unsafe-member-access, @typescript-eslint/no-unsafe-assignment, @typescript-eslint/no-unsafe-argument, @typescript-eslint/no-unsafe-call -- every answer is checked against the OpenAPI document before a test reads its fields as plain JSON */
 import 'reflect-metadata';
@@ -14,6 +15,7 @@ import { createFactory, Hsm, type MasterKeyInput } from '../../../src/hsm/index.
 import { parseBackupBundle } from '../../../src/pki/index.js';
 import { systemClock } from '../../../src/shared/index.js';
 import { startApiFixture, type ApiFixture } from '../../helpers/api.js';
+import { decideAs, officerWithKey } from '../../helpers/governance.js';
 import { auditEntries, OFFICER, type TestDevice } from '../../helpers/hsm.js';
 import { tempDir } from '../../helpers/tmp.js';
 
@@ -164,6 +166,13 @@ describe('partition migration', () => {
     });
     expect([tampered.status, tampered.json.code]).toEqual([422, 'migration-receipt-invalid']);
 
+    // A dry run needs the completion's roles.
+    const byUser = await a.request('POST', '/v1/partitions/default/migration', {
+      token: userA,
+      json: { receipt: receipt.toString('base64'), dryRun: true },
+    });
+    expect([byUser.status, byUser.json.code]).toEqual([403, 'role-required']);
+
     // The dry run: every check, the plan, nothing written; the key still signs.
     const auditBefore = (await auditEntries(a.hsm)).length;
     const dry = await a.request('POST', '/v1/partitions/default/migration', {
@@ -214,6 +223,52 @@ describe('partition migration', () => {
     });
     expect(again.status).toBeGreaterThanOrEqual(400);
     expect(again.status).toBeLessThan(500);
+  });
+});
+
+describe('a migration under the partition.suspend rule', () => {
+  it('answers 202, and once approved and executed the partition is migrated', async () => {
+    await a.hsm.createPartition('guarded');
+    await a.hsm.generateKey('guarded', { label: 'signing', algorithm: 'ecdsa-p256' });
+    const ann = await officerWithKey(
+      a.hsm,
+      'ann',
+      [{ role: 'pso', partition: 'guarded' }],
+      OFFICER,
+    );
+    await a.hsm.governance.setRule(
+      'guarded',
+      'partition.suspend',
+      { timeoutSeconds: 3600, alternatives: [{ groups: [{ members: ['ann'], threshold: 1 }] }] },
+      OFFICER,
+    );
+    const transport = await b.hsm.createTransportKey();
+    const [device] = await b.hsm.deviceCertificateChain();
+    const chain = [(await b.hsm.transportKey(transport.id)).certificate, device!];
+    const { bundle } = await a.hsm.backupPartition('guarded', { transportCertificate: chain });
+    await b.hsm.restorePartition(bundle, { name: 'guarded' });
+    const { receipt } = await b.hsm.migrationReceipt('guarded');
+    const pso = await a.token('pso-g', ['pso'], ['guarded']);
+    const r = await a.request('POST', '/v1/partitions/guarded/migration', {
+      token: pso,
+      json: { receipt: Buffer.from(receipt).toString('base64') },
+      statuses: [202],
+    });
+    const id = r.json.id as string;
+    expect(r.headers.location).toBe(`/v1/approvals/${id}`);
+    expect(r.json).toMatchObject({ operation: 'partition.migrate', state: 'pending' });
+    await decideAs(a.hsm, id, ann);
+    const done = await a.request('POST', `/v1/approvals/${id}/execute`, {
+      token: pso,
+      statuses: [200],
+    });
+    expect(done.json.state).toBe('executed');
+    const user = await a.token('user-g', ['crypto-user'], ['guarded']);
+    const refused = await a.request('POST', '/v1/partitions/guarded/keys/signing/sign', {
+      token: user,
+      json: { data: Buffer.from('x').toString('base64') },
+    });
+    expect([refused.status, refused.json.code]).toEqual([403, 'partition-migrated']);
   });
 });
 
