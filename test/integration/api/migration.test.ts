@@ -11,6 +11,7 @@ import { createHash, randomBytes, webcrypto } from 'node:crypto';
 import { join } from 'node:path';
 import * as x509 from '@peculiar/x509';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createApiClient } from '../../../src/client/index.js';
 import { createFactory, Hsm, type MasterKeyInput } from '../../../src/hsm/index.js';
 import { parseBackupBundle } from '../../../src/pki/index.js';
 import { systemClock } from '../../../src/shared/index.js';
@@ -247,8 +248,21 @@ describe('a migration under the partition.suspend rule', () => {
     const chain = [(await b.hsm.transportKey(transport.id)).certificate, device!];
     const { bundle } = await a.hsm.backupPartition('guarded', { transportCertificate: chain });
     await b.hsm.restorePartition(bundle, { name: 'guarded' });
-    const { receipt } = await b.hsm.migrationReceipt('guarded');
+    // The typed client: the receipt on b, a dry run on a.
+    const onB = createApiClient({ url: b.api.url, ca: b.serverCa.pem, token: soB });
     const pso = await a.token('pso-g', ['pso'], ['guarded']);
+    const onA = createApiClient({ url: a.api.url, ca: a.serverCa.pem, token: pso });
+    let receipt: Uint8Array;
+    try {
+      const issued = await onB.migrationReceipt('guarded');
+      receipt = issued.receipt;
+      expect(issued.digest).toBe(sha256(receipt));
+      const dry = await onA.completeMigration('guarded', receipt, { bundle, dryRun: true });
+      expect(dry).toMatchObject({ kind: 'done', value: { dryRun: true, refused: [] } });
+    } finally {
+      await onB.close();
+      await onA.close();
+    }
     const r = await a.request('POST', '/v1/partitions/guarded/migration', {
       token: pso,
       json: { receipt: Buffer.from(receipt).toString('base64') },
@@ -295,6 +309,16 @@ describe('custodian backups', () => {
       headers: { accept: 'application/json' },
       statuses: [201],
     });
+    // The typed client takes the custodians as a target too.
+    const client = createApiClient({ url: a.api.url, ca: a.serverCa.pem, token: soA });
+    try {
+      const again = await client.backupPartition('vault', {
+        custodians: { threshold: 2, certificates },
+      });
+      expect(again).toMatchObject({ kind: 'done', value: { serial: 2 } });
+    } finally {
+      await client.close();
+    }
     expect(made.json).toMatchObject({ serial: 1, keys: 1 });
     const parsed = parseBackupBundle(Buffer.from(made.json.bundle, 'base64'));
     expect(parsed.recipients.map((r) => r.kind)).toEqual([
