@@ -51,9 +51,35 @@ export type TransportKey = Schemas['TransportKey'];
 export type RestoreResult =
   paths['/v1/restores']['post']['responses']['201']['content']['application/json'];
 
-/** Who can open a bundle: a backup domain (name or id), or a target's transport chain (DER). */
+/**
+ * Who can open a bundle: a backup domain (name or id), a target's transport chain (DER), or
+ * `threshold` of the custodians whose certificates (DER) are given.
+ */
 export type BackupTarget =
-  { readonly domain: string } | { readonly transportCertificate: readonly Uint8Array[] };
+  | { readonly domain: string }
+  | { readonly transportCertificate: readonly Uint8Array[] }
+  | {
+      readonly custodians: {
+        readonly threshold: number;
+        readonly certificates: readonly Uint8Array[];
+      };
+    };
+
+/** A migration receipt (DER) with its SHA-256 (hex) and signed statement. */
+export interface MigrationReceipt {
+  readonly receipt: Uint8Array;
+  readonly digest: string;
+  readonly statement: Readonly<Record<string, unknown>>;
+}
+
+export type MigrationResult =
+  paths['/v1/partitions/{partition}/migration']['post']['responses']['200']['content']['application/json'];
+
+export interface CompleteMigrationOptions {
+  /** The bundle the receipt names (optional). */
+  readonly bundle?: Uint8Array;
+  readonly dryRun?: boolean;
+}
 
 /** A bundle made (or downloaded), with its serial and SHA-256 (hex). */
 export interface Bundle {
@@ -300,6 +326,14 @@ export interface ApiClient {
   restorePartition(bundle: Uint8Array, options?: RestoreOptions): Promise<Guarded<RestoreResult>>;
   /** The bundle of an executed backup request (audited on the HSM as backup.download). */
   downloadBackup(id: string): Promise<Bundle>;
+  /** On a migration's target: the receipt of a partition restored from another device. */
+  migrationReceipt(partition: string): Promise<MigrationReceipt>;
+  /** On a migration's source: checks the receipt, then completes (or dry-runs) the migration. */
+  completeMigration(
+    partition: string,
+    receipt: Uint8Array,
+    options?: CompleteMigrationOptions,
+  ): Promise<Guarded<MigrationResult>>;
   /** Closes the connections (the client is unusable after). */
   close(): Promise<void>;
 }
@@ -745,7 +779,14 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
           body:
             'domain' in target
               ? { domain: target.domain }
-              : { transportCertificate: target.transportCertificate.map(b64) },
+              : 'custodians' in target
+                ? {
+                    custodians: {
+                      threshold: target.custodians.threshold,
+                      certificates: target.custodians.certificates.map(b64),
+                    },
+                  }
+                : { transportCertificate: target.transportCertificate.map(b64) },
         }),
       );
       return g.kind === 'approval' ? g : { kind: 'done', value: bundleOf(g.value) };
@@ -772,6 +813,27 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
       }
       return guarded<RestoreResult>({ data: json, error: json, response });
     },
+    migrationReceipt: async (partition) => {
+      const r = unwrap(
+        await raw.POST('/v1/partitions/{partition}/migration-receipt', {
+          params: { path: { partition } },
+          headers: JSON_ONLY,
+        }),
+      ) as { receipt: string; digest: string; statement: Record<string, unknown> };
+      return { receipt: fromB64(r.receipt), digest: r.digest, statement: r.statement };
+    },
+    completeMigration: async (partition, receipt, options = {}) =>
+      guarded<MigrationResult>(
+        await raw.POST('/v1/partitions/{partition}/migration', {
+          params: { path: { partition } },
+          headers: JSON_ONLY,
+          body: {
+            receipt: b64(receipt),
+            ...(options.bundle === undefined ? {} : { bundle: b64(options.bundle) }),
+            ...(options.dryRun === undefined ? {} : { dryRun: options.dryRun }),
+          },
+        }),
+      ),
     downloadBackup: async (id) =>
       bundleOf(
         unwrap(

@@ -1047,6 +1047,59 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  '/v1/partitions/{partition}/migration-receipt': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        partition: components['parameters']['Partition'];
+      };
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * On the target of a migration, the receipt of a partition restored from another device's bundle (device-so, pso).
+     * @description A CMS SignedData signed by the partition's attestation key, stating the source (device,
+     *     partition, serial, bundle digest) and every key the restore put here; audited as
+     *     `partition.migrate.receipt`. The DER receipt by default; `{receipt, digest, statement}`
+     *     when Accept names application/json only. A partition not restored from a bundle is
+     *     refused with its code.
+     */
+    post: operations['migrationReceipt'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/partitions/{partition}/migration': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        partition: components['parameters']['Partition'];
+      };
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * On the source of a migration, checks the target's receipt and takes the partition out of service for good (device-so, pso; quorum class partition.suspend).
+     * @description The receipt as the raw body (application/octet-stream) with `dryRun` as a query
+     *     parameter, or JSON `{receipt, bundle?, dryRun?}` within the 1 MiB JSON limit (the bundle
+     *     the receipt names, optional: its manifest then says exactly which keys moved). With
+     *     dryRun (the same roles) every check runs and nothing is written. A receipt that does not verify is 422
+     *     `migration-receipt-invalid`; afterwards the partition's keys are refused with
+     *     `partition-migrated` (403). Under a partition.suspend rule the call answers 202.
+     */
+    post: operations['completeMigration'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   '/v1/restores': {
     parameters: {
       query?: never;
@@ -3553,6 +3606,16 @@ export interface operations {
           domain?: string;
           /** @description The target's transport certificate, then its device certificate (DER, base64). */
           transportCertificate?: components['schemas']['Base64Der'][];
+          /**
+           * @description Custodians: `threshold` of the holders of `certificates` (EC P-256, keyUsage
+           *     keyAgreement; DER, base64) open the bundle together, outside any device. An
+           *     export: every key must be extractable under an exportAllowed policy
+           *     (`backup-keys-protected` otherwise).
+           */
+          custodians?: {
+            threshold: number;
+            certificates: components['schemas']['Base64Der'][];
+          };
         };
       };
     };
@@ -3569,6 +3632,107 @@ export interface operations {
             digest: components['schemas']['Sha256'];
             keys: number;
             bundle: components['schemas']['Base64Der'];
+          };
+        };
+      };
+      202: components['responses']['ApprovalPending'];
+      default: components['responses']['Problem'];
+    };
+  };
+  migrationReceipt: {
+    parameters: {
+      query?: never;
+      header?: {
+        /**
+         * @description Repeating a POST with the same key (same principal, same body) returns the first answer
+         *     instead of acting twice; a different body with the key is refused with 422. Keys are
+         *     kept in the server's memory for 24 hours, at most 10000 in all and 1000 per principal,
+         *     and 32 MiB of kept answers; past a bound the oldest is forgotten first.
+         */
+        'Idempotency-Key'?: components['parameters']['IdempotencyKey'];
+      };
+      path: {
+        partition: components['parameters']['Partition'];
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The receipt. */
+      201: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/octet-stream': components['schemas']['Bytes'];
+          'application/json': {
+            receipt: components['schemas']['Base64Der'];
+            digest: components['schemas']['Sha256'];
+            /** @description The receipt's signed statement (RFC 8785 JSON). */
+            statement: Record<string, never>;
+          };
+        };
+      };
+      default: components['responses']['Problem'];
+    };
+  };
+  completeMigration: {
+    parameters: {
+      query?: {
+        dryRun?: components['schemas']['QueryFlag'];
+      };
+      header?: {
+        /**
+         * @description Repeating a POST with the same key (same principal, same body) returns the first answer
+         *     instead of acting twice; a different body with the key is refused with 422. Keys are
+         *     kept in the server's memory for 24 hours, at most 10000 in all and 1000 per principal,
+         *     and 32 MiB of kept answers; past a bound the oldest is forgotten first.
+         */
+        'Idempotency-Key'?: components['parameters']['IdempotencyKey'];
+      };
+      path: {
+        partition: components['parameters']['Partition'];
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/octet-stream': components['schemas']['Bytes'];
+        'application/json': {
+          receipt: components['schemas']['Base64Der'];
+          bundle?: components['schemas']['Base64Der'];
+          dryRun?: boolean;
+        };
+      };
+    };
+    responses: {
+      /** @description What moved, and what the target does not hold. */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            dryRun: boolean;
+            partition: components['schemas']['Partition'];
+            /** @description The target device and its partition (id and name); the SHA-256 of that partition's attestation certificate. */
+            target: {
+              device: string;
+              partition: string;
+              name: components['schemas']['Name'];
+              attestationCertificate: components['schemas']['Sha256'];
+            };
+            serial: number;
+            receipt: components['schemas']['Sha256'];
+            moving: {
+              label: string;
+              role: string;
+              algorithm: string;
+            }[];
+            refused: {
+              label: string;
+              reason: string;
+            }[];
           };
         };
       };

@@ -8,6 +8,7 @@ import { inspectBackup } from '../../attestation/index.js';
 import {
   GOVERNED,
   type BackupDomainInfo,
+  type BackupTarget,
   type PresentedPrincipal,
   type RestoreOptions,
   type TransportKeyInfo,
@@ -19,6 +20,7 @@ import {
   certPem,
   fromB64,
   ok,
+  partitionView,
   principalOf,
   requireRole,
   type Answer,
@@ -171,20 +173,32 @@ export function backupRoutes({ hsm }: RouteContext): Record<string, Handler> {
     },
 
     backupPartition: async (call) => {
-      const body = call.body as { domain?: string; transportCertificate?: string[] };
-      if ((body.domain === undefined) === (body.transportCertificate === undefined)) {
+      const body = call.body as {
+        domain?: string;
+        transportCertificate?: string[];
+        custodians?: { threshold: number; certificates: string[] };
+      };
+      const given = [body.domain, body.transportCertificate, body.custodians].filter(
+        (v) => v !== undefined,
+      );
+      if (given.length !== 1) {
         throw new ApiError(
           'api-invalid-request',
-          'give exactly one of domain and transportCertificate',
-          {
-            details: { field: 'domain' },
-          },
+          'give exactly one of domain, transportCertificate and custodians',
+          { details: { field: 'domain' } },
         );
       }
-      const target =
+      const target: BackupTarget =
         body.domain !== undefined
           ? { domain: body.domain }
-          : { transportCertificate: (body.transportCertificate ?? []).map(fromB64) };
+          : body.custodians !== undefined
+            ? {
+                custodians: {
+                  threshold: body.custodians.threshold,
+                  certificates: body.custodians.certificates.map(fromB64),
+                },
+              }
+            : { transportCertificate: (body.transportCertificate ?? []).map(fromB64) };
       const r = await hsm.backupPartition(call.params.partition!, target, {
         presented: principalOf(call),
       });
@@ -218,6 +232,44 @@ export function backupRoutes({ hsm }: RouteContext): Record<string, Handler> {
         201,
         `/v1/partitions/${encodeURIComponent(r.partition.name)}`,
       );
+    },
+
+    migrationReceipt: async (call) => {
+      const r = await hsm.migrationReceipt(call.params.partition!, {
+        presented: principalOf(call),
+      });
+      return bytesAnswer(call, 201, r.receipt, 'receipt', {
+        digest: r.digest,
+        statement: r.statement,
+      });
+    },
+
+    completeMigration: async (call) => {
+      const receipt = messageOf(call, 'receipt');
+      const text = (call.body as Record<string, unknown> | undefined)?.['bundle'];
+      const partition = call.params.partition!;
+      const dryRun = flagOf(call, 'dryRun');
+      // The HSM does not govern a dry run (a read): over the API, the roles of the completion.
+      const roles = GOVERNED['partition.migrate']!.roles;
+      if (dryRun) requireRole(principalOf(call), roles, partition, 'partition.migrate');
+      const r = await hsm.completeMigration(
+        partition,
+        {
+          receipt,
+          ...(typeof text === 'string' ? { bundle: fromB64(text) } : {}),
+          dryRun,
+        },
+        { presented: principalOf(call) },
+      );
+      return ok({
+        dryRun: r.dryRun,
+        partition: partitionView(r.partition),
+        target: { ...r.target },
+        serial: r.serial,
+        receipt: r.receipt,
+        moving: r.moving.map((k) => ({ label: k.label, role: k.role, algorithm: k.algorithm })),
+        refused: r.refused.map((k) => ({ label: k.label, reason: k.reason })),
+      });
     },
 
     inspectBackup: async (call) => {

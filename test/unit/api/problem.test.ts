@@ -14,6 +14,8 @@ const BACKUP: readonly [HsmErrorCode, number][] = [
   ['backup-rollback', 409],
   ['backup-source-mismatch', 403],
   ['backup-keys-protected', 403],
+  ['migration-receipt-invalid', 422],
+  ['partition-migrated', 403],
 ];
 
 describe('backup problem statuses', () => {
