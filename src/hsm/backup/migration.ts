@@ -267,6 +267,8 @@ export function migrationReceipt(
       // What the receipt states is what the partition holds at the entry that records it.
       const current = await core.rows.partitionById(tx, partition.id);
       if (current === undefined) throw partitionGone(partition);
+      // Migrated away meanwhile: its keys are no longer here to vouch for.
+      requireNotMigrated(current);
       const again = await receiptStatement(core, tx, current, now);
       if (canonicalJson(again) !== canonicalJson(statement)) {
         throw new HsmError('store-busy', 'the partition changed meanwhile; try again');

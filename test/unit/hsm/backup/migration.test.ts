@@ -16,9 +16,13 @@ import {
   type Factory,
   type MigrationStatement,
 } from '../../../../src/hsm/index.js';
+import { migrationReceipt } from '../../../../src/hsm/backup/migration.js';
+import { openDevice } from '../../../../src/hsm/device.js';
+import { openStore } from '../../../../src/hsm/store/open.js';
 import { parseMigrationReceipt } from '../../../../src/pki/index.js';
 import { auditEntries, OFFICER } from '../../../helpers/hsm.js';
 import { decideAs, officerWithKey, requestOf, TestClock } from '../../../helpers/governance.js';
+import { hookedStore } from '../../../helpers/hooked-store.js';
 import { freshDatabase, requirePostgres, type FreshDatabase } from '../../../helpers/postgres.js';
 import { tempDir } from '../../../helpers/tmp.js';
 import { expectHsmRejection } from '../support.js';
@@ -409,6 +413,47 @@ describe('after a migration, no older bundle brings the keys back on the source'
     } finally {
       await a.close();
       await b.close();
+    }
+  }, 120_000);
+});
+
+describe('a receipt is issued only by a partition still holding the keys', () => {
+  // B issues a receipt: it reads the partition, signs, then writes its entry in a transaction.
+  // Just before that transaction (a store hook, no mock) B's partition migrates on to C.
+  it('a partition migrated away between the read and the transaction issues no receipt', async () => {
+    const dir = tempDir();
+    const factory = await createFactory(join(dir, 'factory'), { development: true, clock });
+    const a = await device(factory, join(dir, 'a.sqlite'));
+    const masterKey = { kind: 'key', key: randomBytes(32) } as const;
+    const bPath = join(dir, 'b.sqlite');
+    const b = await Hsm.init({ path: bPath, masterKey, factory, officer: OFFICER, clock });
+    const c = await device(factory, join(dir, 'c.sqlite'));
+    let hook: (() => Promise<void>) | undefined;
+    const hooked = hookedStore(await openStore(bPath), {
+      beforeTx: async () => {
+        const run = hook;
+        hook = undefined;
+        await run?.();
+      },
+    });
+    const bCore = await openDevice(hooked, masterKey, { clock });
+    try {
+      await a.generateKey('default', { label: 'signing', algorithm: 'ecdsa-p256' });
+      await migrateTo(a, b, 'default', 'moved');
+      const onward = await migrateTo(b, c, 'moved', 'final');
+      hook = async () => {
+        await b.completeMigration('moved', { receipt: onward.receipt });
+      };
+      await expectHsmRejection(migrationReceipt(bCore, 'moved'), 'partition-migrated');
+      expect(hook).toBeUndefined();
+      const receipts = (await auditEntries(b)).filter(
+        (e) => e.action === 'partition.migrate.receipt' && e.details['partition'] === 'moved',
+      );
+      // The one receipt issued before (for A), none while migrating away.
+      expect(receipts.filter((e) => e.outcome === 'success')).toHaveLength(1);
+    } finally {
+      await hooked.close();
+      for (const h of [a, b, c]) await h.close();
     }
   }, 120_000);
 });
