@@ -15,12 +15,11 @@ import {
   encodeAuthEnvelopedData,
   encodeBundleAuthAttributes,
   parseBackupBundle,
-  verifyBundleChain,
   BUNDLE_NONCE_LENGTH,
   type CmsRecipient,
   type ParsedBundle,
 } from '../../pki/index.js';
-import { bytesEqual, toBase64, type JsonObject, type JsonValue } from '../../shared/index.js';
+import { bytesEqual, toBase64, type JsonObject } from '../../shared/index.js';
 import { formatAuditHead, verifiedAuditEntries, verifiedEntry } from '../audit/log.js';
 import type { Core, Operation } from '../core.js';
 import { deviceSigner } from '../device.js';
@@ -83,6 +82,7 @@ import {
   openTransportRecipient,
   transportRecipient,
 } from './transport.js';
+import { canonicalValue, isObject, isText, KEY_ROLES, signerIds } from './signed-json.js';
 
 export const BACKUP_FORMAT = 'attestamp-backup/v1';
 
@@ -674,10 +674,6 @@ async function requireSameKeys(
   }
 }
 
-const isText = (v: unknown): v is string => typeof v === 'string';
-const isObject = (v: unknown): v is Record<string, unknown> =>
-  typeof v === 'object' && v !== null && !Array.isArray(v);
-const KEY_ROLES: readonly string[] = ['partition-attestation', 'partition-timestamp', 'user'];
 /** The recipient kinds a manifest may list (ManifestRecipient): any other is backup-invalid. */
 const RECIPIENT_KINDS: readonly string[] = ['backup-domain', 'transport-key', 'custodians'];
 
@@ -779,21 +775,8 @@ export async function verifiedBundle(
   }
   const problem = await bundleSignatureProblem(parsed);
   if (problem !== undefined) throw invalid(problem);
-  const device = await core.device(core.store);
-  let ids: { deviceId: string; partitionId: string };
-  try {
-    ids = await verifyBundleChain(parsed, device.root_certificate, core.clock.now());
-  } catch (cause) {
-    throw invalid("the chain does not lead to this device's root", cause);
-  }
-  let value: unknown;
-  try {
-    const text = new TextDecoder('utf-8', { fatal: true }).decode(parsed.manifest);
-    value = JSON.parse(text);
-    if (canonicalJson(value as JsonValue) !== text) throw new Error('not canonical');
-  } catch (cause) {
-    throw invalid('the manifest is not canonical JSON', cause);
-  }
+  const ids = await signerIds(core, parsed, invalid);
+  const value = canonicalValue(parsed.manifest, 'manifest', invalid);
   const manifest = checkManifest(value);
   // The manifest speaks of the partition whose key signed it.
   if (manifest.source.device !== ids.deviceId || manifest.source.partition !== ids.partitionId) {

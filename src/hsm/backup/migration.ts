@@ -12,9 +12,8 @@ import {
   bundleSignerCertificate,
   parseMigrationReceipt,
   receiptSignatureProblem,
-  verifyBundleChain,
 } from '../../pki/index.js';
-import { toBase64, type JsonObject, type JsonValue } from '../../shared/index.js';
+import { toBase64, type JsonObject } from '../../shared/index.js';
 import { verifiedAuditEntries } from '../audit/log.js';
 import type { Core, Operation } from '../core.js';
 import { HsmError } from '../errors.js';
@@ -29,6 +28,7 @@ import type { KeyAttributes, PartitionInfo } from '../types.js';
 import { certificateFacts, parseAttributes, publicKeyOf, toPartitionInfo } from '../views.js';
 import { requireNotMigrated, verifiedBundle, type BackupManifest } from './bundle.js';
 import { checkTransportCertificate } from './transport.js';
+import { canonicalValue, isObject, isText, KEY_ROLES, signerIds } from './signed-json.js';
 
 export const MIGRATION_RECEIPT_FORMAT = 'attestamp-migration-receipt/v1';
 
@@ -300,11 +300,6 @@ function partitionGone(row: PartitionRow): HsmError {
   });
 }
 
-const isText = (v: unknown): v is string => typeof v === 'string';
-const isObject = (v: unknown): v is Record<string, unknown> =>
-  typeof v === 'object' && v !== null && !Array.isArray(v);
-const KEY_ROLES: readonly string[] = ['partition-attestation', 'partition-timestamp', 'user'];
-
 /** The statement's shape: every field the source reads, of its type. */
 function checkStatement(v: unknown): MigrationStatement {
   const s = isObject(v) ? v : {};
@@ -370,21 +365,8 @@ export async function verifiedReceipt(core: Core, bytes: Uint8Array): Promise<Ve
   }
   const problem = await receiptSignatureProblem(parsed);
   if (problem !== undefined) throw invalid(problem);
-  const device = await core.device(core.store);
-  let ids: { deviceId: string; partitionId: string };
-  try {
-    ids = await verifyBundleChain(parsed, device.root_certificate, core.clock.now());
-  } catch (cause) {
-    throw invalid("the chain does not lead to this device's root", cause);
-  }
-  let value: unknown;
-  try {
-    const text = new TextDecoder('utf-8', { fatal: true }).decode(parsed.statement);
-    value = JSON.parse(text);
-    if (canonicalJson(value as JsonValue) !== text) throw new Error('not canonical');
-  } catch (cause) {
-    throw invalid('the statement is not canonical JSON', cause);
-  }
+  const ids = await signerIds(core, parsed, invalid);
+  const value = canonicalValue(parsed.statement, 'statement', invalid);
   const statement = checkStatement(value);
   const leaf = bundleSignerCertificate(parsed);
   // The statement speaks of the partition whose key signed it.
