@@ -36,6 +36,17 @@ export async function createTestDevice(
   return { dir, storePath, factoryDir, factory, masterKey, hsm };
 }
 
+/** A device of `factory` on a store at `location` (a file path or postgres:// URL), its own master key. */
+export function initDevice(factory: Factory, location: string, clock: Clock): Promise<Hsm> {
+  return Hsm.init({
+    path: location,
+    masterKey: { kind: 'key', key: randomBytes(32) },
+    factory,
+    officer: OFFICER,
+    clock,
+  });
+}
+
 /** Every entry of the device's audit log, in sequence order. */
 export async function auditEntries(hsm: Hsm): Promise<AuditEntry[]> {
   const entries: AuditEntry[] = [];

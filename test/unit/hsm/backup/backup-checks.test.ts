@@ -29,22 +29,15 @@ import { buildCsr, encodeName, parseBackupBundle } from '../../../../src/pki/ind
 import type { JsonObject } from '../../../../src/shared/index.js';
 import { officerWithKey, TestClock } from '../../../helpers/governance.js';
 import { hookedStore } from '../../../helpers/hooked-store.js';
-import { auditEntries, createTestDevice, OFFICER } from '../../../helpers/hsm.js';
+import { auditEntries, createTestDevice, initDevice, OFFICER } from '../../../helpers/hsm.js';
 import { freshDatabase, requirePostgres, type FreshDatabase } from '../../../helpers/postgres.js';
 import { tempDir } from '../../../helpers/tmp.js';
 import { expectHsmError, expectHsmRejection } from '../support.js';
 
 const clock = new TestClock();
 
-async function device(factory: Factory, location: string): Promise<Hsm> {
-  return Hsm.init({
-    path: location,
-    masterKey: { kind: 'key', key: randomBytes(32) },
-    factory,
-    officer: OFFICER,
-    clock,
-  });
-}
+const device = (factory: Factory, location: string): Promise<Hsm> =>
+  initDevice(factory, location, clock);
 
 /** The manifest of a bundle, as the JSON value the restore reads. */
 function manifestOf(bundle: Uint8Array): Record<string, unknown> {

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inspectEvidence } from '../../../../src/attestation/index.js';
 import { createFactory, Hsm, type Factory } from '../../../../src/hsm/index.js';
 import { parseBackupBundle } from '../../../../src/pki/index.js';
-import { auditEntries, OFFICER } from '../../../helpers/hsm.js';
+import { auditEntries, initDevice, OFFICER } from '../../../helpers/hsm.js';
 import { decideAs, officerWithKey, requestOf, TestClock } from '../../../helpers/governance.js';
 import { freshDatabase, requirePostgres, type FreshDatabase } from '../../../helpers/postgres.js';
 import { tempDir } from '../../../helpers/tmp.js';
@@ -18,15 +18,8 @@ import { expectHsmRejection } from '../support.js';
 
 const clock = new TestClock();
 
-async function device(factory: Factory, location: string): Promise<Hsm> {
-  return Hsm.init({
-    path: location,
-    masterKey: { kind: 'key', key: randomBytes(32) },
-    factory,
-    officer: OFFICER,
-    clock,
-  });
-}
+const device = (factory: Factory, location: string): Promise<Hsm> =>
+  initDevice(factory, location, clock);
 
 /** Enrols `target` in the domain `name` of `source` (no rules: the local operator). */
 async function enrol(source: Hsm, target: Hsm, name: string): Promise<void> {

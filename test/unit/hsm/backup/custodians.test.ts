@@ -5,7 +5,7 @@
 // keys that are not exportable refused naming each of them before anything is written.
 import 'reflect-metadata';
 import { execFileSync } from 'node:child_process';
-import { createHash, randomBytes, webcrypto } from 'node:crypto';
+import { createHash, webcrypto } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as x509 from '@peculiar/x509';
@@ -17,7 +17,7 @@ import {
   parseBackupBundle,
   type CustodianShareRecipient,
 } from '../../../../src/pki/index.js';
-import { auditEntries, OFFICER } from '../../../helpers/hsm.js';
+import { auditEntries, initDevice, OFFICER } from '../../../helpers/hsm.js';
 import { decideAs, officerWithKey, requestOf, TestClock } from '../../../helpers/governance.js';
 import { tempDir } from '../../../helpers/tmp.js';
 import { expectHsmRejection } from '../support.js';
@@ -28,15 +28,8 @@ const clock = new TestClock();
 const DAY = 86_400_000;
 const EC = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const;
 
-async function device(factory: Factory, location: string): Promise<Hsm> {
-  return Hsm.init({
-    path: location,
-    masterKey: { kind: 'key', key: randomBytes(32) },
-    factory,
-    officer: OFFICER,
-    clock,
-  });
-}
+const device = (factory: Factory, location: string): Promise<Hsm> =>
+  initDevice(factory, location, clock);
 
 interface Custodian {
   readonly certificate: Uint8Array;

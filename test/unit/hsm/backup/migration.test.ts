@@ -20,7 +20,7 @@ import { migrationReceipt } from '../../../../src/hsm/backup/migration.js';
 import { openDevice } from '../../../../src/hsm/device.js';
 import { openStore } from '../../../../src/hsm/store/open.js';
 import { parseMigrationReceipt } from '../../../../src/pki/index.js';
-import { auditEntries, OFFICER } from '../../../helpers/hsm.js';
+import { auditEntries, initDevice, OFFICER } from '../../../helpers/hsm.js';
 import { decideAs, officerWithKey, requestOf, TestClock } from '../../../helpers/governance.js';
 import { hookedStore } from '../../../helpers/hooked-store.js';
 import { freshDatabase, requirePostgres, type FreshDatabase } from '../../../helpers/postgres.js';
@@ -29,15 +29,8 @@ import { expectHsmRejection } from '../support.js';
 
 const clock = new TestClock();
 
-async function device(factory: Factory, location: string): Promise<Hsm> {
-  return Hsm.init({
-    path: location,
-    masterKey: { kind: 'key', key: randomBytes(32) },
-    factory,
-    officer: OFFICER,
-    clock,
-  });
-}
+const device = (factory: Factory, location: string): Promise<Hsm> =>
+  initDevice(factory, location, clock);
 
 /** The chain a target publishes: its transport certificate, then its device certificate. */
 async function published(h: Hsm, id: string): Promise<Uint8Array[]> {

@@ -21,22 +21,15 @@ import {
   randomSerial,
   transportCertificateTemplate,
 } from '../../../../src/pki/index.js';
-import { auditEntries, OFFICER } from '../../../helpers/hsm.js';
+import { auditEntries, initDevice } from '../../../helpers/hsm.js';
 import { TestClock } from '../../../helpers/governance.js';
 import { tempDir } from '../../../helpers/tmp.js';
 import { expectHsmRejection } from '../support.js';
 
 const clock = new TestClock();
 
-async function device(factory: Factory, location: string): Promise<Hsm> {
-  return Hsm.init({
-    path: location,
-    masterKey: { kind: 'key', key: randomBytes(32) },
-    factory,
-    officer: OFFICER,
-    clock,
-  });
-}
+const device = (factory: Factory, location: string): Promise<Hsm> =>
+  initDevice(factory, location, clock);
 
 /** The chain a target publishes: its transport certificate, then its device certificate. */
 async function published(h: Hsm, id: string): Promise<Uint8Array[]> {
