@@ -431,7 +431,7 @@ async function main(): Promise<void> {
     );
 
     // 5. The durable archive in-process, 64 in flight; RSS after 10^5 and 10^6 tokens.
-    const archive = Archive.open(join(dir, 'bench-archive.sqlite'), { writer: 'thread' });
+    const archive = Archive.open(join(dir, 'bench-archive.sqlite'), { writer: 'wal-sync' });
     const archived = new TimeStampService({
       ...base,
       verifyTokens: 'off',

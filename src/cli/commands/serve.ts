@@ -252,7 +252,7 @@ export async function startServer(
           signer: units[0]!.signer,
           logger,
         })
-      : await openArchive(archiveTarget, { writer: 'thread' });
+      : await openArchive(archiveTarget, { writer: 'wal-sync' });
   } catch (cause) {
     await hsm.close();
     // The archive database was edited (its schema, a chain head, the serial counter): exit 4.

@@ -10,7 +10,7 @@ export interface OpenArchiveOptions {
   /** 'serve' records and hands out serials; 'read-only' verifies and searches, changing nothing. */
   readonly mode?: 'serve' | 'read-only';
   /** SQLite: commit in a worker thread ('thread') or on the event loop ('inline', the default). */
-  readonly writer?: 'inline' | 'thread';
+  readonly writer?: 'inline' | 'thread' | 'wal-sync';
   /** PostgreSQL: this node's id, naming its own chain (required to serve). */
   readonly node?: string;
   /** PostgreSQL: signs the checkpoints of all chain heads (the TSA unit's timestamp key). */

@@ -3,6 +3,7 @@
 // per batch of responses). It also hands out serial numbers in blocks, unique by construction
 // across restarts and processes; the UNIQUE index on serial proves it.
 import Database from 'better-sqlite3';
+import { closeSync, fdatasync, fdatasyncSync, openSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import { nextLink, verifyChain } from '../../shared/index.js';
 import type { ClockEvent, ClockSourceReport, ClockState } from '../clock/guard.js';
@@ -115,11 +116,17 @@ const INSERT_SQL = `INSERT INTO responses (seq, at, unit, key_spki_sha256, seria
 const bound = (b: Uint8Array): Buffer =>
   Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength);
 
-/** Opens an archive connection: WAL, synchronous=FULL (each commit is durable). */
-export function openArchiveDatabase(path: string): Database.Database {
+/**
+ * Opens an archive connection in WAL mode. synchronous=FULL (the default) makes each commit
+ * durable before it returns; NORMAL leaves the WAL's flush to the caller (the wal-sync writer).
+ */
+export function openArchiveDatabase(
+  path: string,
+  synchronous: 'FULL' | 'NORMAL' = 'FULL',
+): Database.Database {
   const db = new Database(path);
   db.pragma('journal_mode = WAL');
-  db.pragma('synchronous = FULL');
+  db.pragma(`synchronous = ${synchronous}`);
   db.pragma('busy_timeout = 10000');
   return db;
 }
@@ -185,12 +192,23 @@ interface Pending {
   readonly fail: (e: unknown) => void;
 }
 
+/** Flushes a file's data to disk and calls back (fs.fdatasync; replaceable in tests). */
+export type WalFlush = (fd: number, done: (error: Error | null) => void) => void;
+
 export interface ArchiveOptions {
   /**
-   * 'inline' commits on the event loop (simple; the fsync blocks it). 'thread' commits in a
-   * worker thread, so that the next batch fills while the previous one is being made durable.
+   * 'inline' commits on the event loop with synchronous=FULL (simple; the fsync blocks it).
+   * 'thread' does the same in a worker thread, so that the next batch fills while the previous
+   * one is being made durable. 'wal-sync' commits on the event loop with synchronous=NORMAL
+   * (the rows reach the WAL file, not yet the disk), then flushes the WAL with fdatasync in
+   * libuv's thread pool, and a batch resolves only once a flush that began after its commit has
+   * finished; the next batches commit meanwhile. On one core it saves the thread hop of
+   * 'thread' (a message each way and two context switches per batch) without blocking the
+   * event loop on the disk.
    */
-  readonly writer?: 'inline' | 'thread' | 'read-only';
+  readonly writer?: 'inline' | 'thread' | 'wal-sync' | 'read-only';
+  /** The flush of the wal-sync writer (default fs.fdatasync); for tests. */
+  readonly walFlush?: WalFlush;
 }
 
 /** Largest batch committed at once. */
@@ -210,12 +228,28 @@ export class Archive implements IssuanceArchive {
   private closing = false;
   private readonly writeInline: ((records: readonly ArchiveRecord[]) => void) | undefined;
   private readonly worker: Worker | undefined;
+  /** wal-sync: the WAL file's path, its descriptor once opened, and the flush. */
+  private readonly wal:
+    | { path: string; fd?: number; flush: WalFlush; running: boolean; closeAfter: boolean }
+    | undefined;
+  /** wal-sync: batches committed but not yet covered by a finished flush. */
+  private unflushed: Pending[] = [];
+  /** wal-sync: the batches the running flush covers. */
+  private flushing: Pending[] | undefined;
 
   private constructor(
     private readonly db: Database.Database,
     path: string,
     options: ArchiveOptions,
   ) {
+    if (options.writer === 'wal-sync') {
+      this.wal = {
+        path: `${path}-wal`,
+        flush: options.walFlush ?? fdatasync,
+        running: false,
+        closeAfter: false,
+      };
+    }
     if (options.writer === 'thread') {
       this.worker = new Worker(new URL('./sqlite-writer.js', import.meta.url), {
         workerData: { path },
@@ -239,7 +273,7 @@ export class Archive implements IssuanceArchive {
 
   /** Opens (creating if needed) the archive file. */
   static open(path: string, options: ArchiveOptions = {}): Archive {
-    const db = openArchiveDatabase(path);
+    const db = openArchiveDatabase(path, options.writer === 'wal-sync' ? 'NORMAL' : 'FULL');
     db.exec(SCHEMA);
     db.exec(CLOCK_SCHEMA);
     migrate(db);
@@ -275,6 +309,15 @@ export class Archive implements IssuanceArchive {
         insert.run(event.at, event.from, event.to, event.reason, JSON.stringify(event.sources));
       })
       .immediate();
+    // wal-sync: a clock event (rare) is made durable at once, as under synchronous=FULL.
+    if (this.wal !== undefined) fdatasyncSync(this.walFd());
+  }
+
+  /** wal-sync: the WAL file's descriptor, opened on first use (SQLite creates the file). */
+  private walFd(): number {
+    const wal = this.wal!;
+    wal.fd ??= openSync(wal.path, 'r+');
+    return wal.fd;
   }
 
   /** The recorded clock events, oldest first. */
@@ -363,6 +406,10 @@ export class Archive implements IssuanceArchive {
       if (this.inFlight === undefined) this.notifyIdle();
       return;
     }
+    if (this.wal !== undefined) {
+      this.commitForFlush();
+      return;
+    }
     const batch = this.pending.splice(0, MAX_BATCH);
     this.inFlight = batch;
     const records = batch.map((p) => p.record);
@@ -396,17 +443,100 @@ export class Archive implements IssuanceArchive {
     else this.notifyIdle();
   }
 
+  /**
+   * wal-sync: commits everything pending (in batches of at most MAX_BATCH), then starts a flush
+   * unless one is running; what it commits while a flush runs waits for the next one.
+   */
+  private commitForFlush(): void {
+    while (this.pending.length > 0) {
+      const batch = this.pending.splice(0, MAX_BATCH);
+      try {
+        this.writeInline?.(batch.map((p) => p.record));
+      } catch (error) {
+        // The transaction rolled back: this batch fails, the archive goes on (as inline).
+        for (const p of batch) p.fail(error);
+        continue;
+      }
+      this.batches++;
+      for (const p of batch) this.unflushed.push(p);
+    }
+    this.flushWal();
+  }
+
+  /** wal-sync: flushes the WAL for the batches committed so far; they resolve when it is done. */
+  private flushWal(): void {
+    if (this.flushing !== undefined) return;
+    if (this.unflushed.length === 0) {
+      this.notifyIdle();
+      return;
+    }
+    const covered = this.unflushed;
+    this.unflushed = [];
+    this.flushing = covered;
+    let fd: number;
+    try {
+      fd = this.walFd();
+    } catch (error) {
+      this.flushing = undefined;
+      this.unflushed = covered;
+      this.fail(error);
+      return;
+    }
+    const wal = this.wal!;
+    wal.running = true;
+    wal.flush(fd, (error) => {
+      wal.running = false;
+      if (wal.closeAfter) {
+        // Closed meanwhile: the batch was settled by the close's own flush.
+        wal.closeAfter = false;
+        closeSync(fd);
+        return;
+      }
+      if (this.flushing !== covered) return;
+      this.flushing = undefined;
+      if (error !== null) {
+        // The disk refused: nothing committed since the last good flush can be promised.
+        this.unflushed = [...covered, ...this.unflushed];
+        this.fail(error);
+        return;
+      }
+      this.rows += covered.length;
+      for (const p of covered) p.done();
+      // What was committed while this flush ran, and what arrived meanwhile, go out now.
+      if (this.pending.length > 0) this.commitForFlush();
+      else this.flushWal();
+    });
+  }
+
   /** The writer failed for good: reject what is in flight and pending, and all that follows. */
   private fail(error: unknown): void {
     this.failure = error instanceof Error ? error : new Error('the archive writer failed');
-    const all = [...(this.inFlight ?? []), ...this.pending];
+    const all = [
+      ...(this.inFlight ?? []),
+      ...(this.flushing ?? []),
+      ...this.unflushed,
+      ...this.pending,
+    ];
     this.inFlight = undefined;
+    this.flushing = undefined;
+    this.unflushed = [];
     this.pending = [];
     for (const p of all) p.fail(error);
     this.notifyIdle();
   }
 
+  /** Nothing pending, being written or waiting for its flush. */
+  private settled(): boolean {
+    return (
+      this.inFlight === undefined &&
+      this.pending.length === 0 &&
+      this.flushing === undefined &&
+      this.unflushed.length === 0
+    );
+  }
+
   private notifyIdle(): void {
+    if (!this.settled()) return;
     const waiting = this.idle;
     this.idle = [];
     for (const w of waiting) w();
@@ -414,7 +544,7 @@ export class Archive implements IssuanceArchive {
 
   /** Resolves when nothing is pending or being written. */
   drain(): Promise<void> {
-    if (this.inFlight === undefined && this.pending.length === 0) return Promise.resolve();
+    if (this.settled()) return Promise.resolve();
     return new Promise((done) => {
       this.idle.push(done);
       if (this.inFlight === undefined && !this.scheduled) this.send();
@@ -534,6 +664,7 @@ export class Archive implements IssuanceArchive {
     while (this.worker === undefined && this.pending.length > 0 && this.inFlight === undefined) {
       this.send();
     }
+    if (this.wal !== undefined) this.flushNowForClose();
     this.closing = true;
     const left = [...(this.inFlight ?? []), ...this.pending];
     this.inFlight = undefined;
@@ -542,6 +673,33 @@ export class Archive implements IssuanceArchive {
     this.failure ??= new Error('the archive is closed');
     void this.worker?.terminate();
     this.db.close();
+  }
+
+  /**
+   * wal-sync at close: one flush on the spot for everything committed, then the descriptor is
+   * closed (after the pool's running flush, if any, which then settles nothing).
+   */
+  private flushNowForClose(): void {
+    const covered = [...(this.flushing ?? []), ...this.unflushed];
+    this.flushing = undefined;
+    this.unflushed = [];
+    const wal = this.wal!;
+    if (covered.length > 0) {
+      try {
+        fdatasyncSync(this.walFd());
+      } catch (error) {
+        for (const p of covered) p.fail(error);
+        covered.length = 0;
+      }
+    }
+    this.rows += covered.length;
+    for (const p of covered) p.done();
+    if (wal.fd !== undefined) {
+      // A flush the pool still runs keeps its descriptor until it calls back.
+      if (wal.running) wal.closeAfter = true;
+      else closeSync(wal.fd);
+      wal.fd = undefined;
+    }
   }
 }
 

@@ -1,0 +1,187 @@
+// The wal-sync writer of the SQLite archive: rows are committed on the event loop without
+// waiting for the disk, and a record resolves only once a flush of the WAL that began after its
+// commit has finished. The flush is replaced here by one the test completes by hand.
+import Database from 'better-sqlite3';
+import { randomBytes } from 'node:crypto';
+import { fdatasync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { Archive, type ArchiveRecord } from '../../../src/tsa/index.js';
+import { tempDir } from '../../helpers/tmp.js';
+
+type Done = (error: Error | null) => void;
+
+function record(serial: bigint): ArchiveRecord {
+  return {
+    at: new Date().toISOString(),
+    unit: 'default',
+    keySpkiSha256: 'ab'.repeat(32),
+    serial,
+    genTime: '20261203000000Z',
+    policy: '1.3.6.1.4.1.32473.3161.6.1',
+    hashAlgorithm: '2.16.840.1.101.3.4.2.1',
+    imprint: randomBytes(32),
+    nonce: randomBytes(8),
+    status: 'granted',
+    failInfo: null,
+    responseSha256: randomBytes(32),
+  };
+}
+
+/** A flush the test finishes: each call waits in `calls` until its `done` is called. */
+function heldFlush(): {
+  calls: { fd: number; done: Done }[];
+  flush: (fd: number, done: Done) => void;
+} {
+  const calls: { fd: number; done: Done }[] = [];
+  return {
+    calls,
+    flush: (fd, done) => {
+      calls.push({ fd, done });
+    },
+  };
+}
+
+/** Settles pending immediates and I/O callbacks. */
+const turn = (): Promise<void> => new Promise((r) => setTimeout(r, 20));
+
+/** Tracks whether a promise settled, and how. */
+function watch(p: Promise<void>): { state: 'pending' | 'done' | 'failed'; error?: unknown } {
+  const w: { state: 'pending' | 'done' | 'failed'; error?: unknown } = { state: 'pending' };
+  p.then(
+    () => {
+      w.state = 'done';
+    },
+    (e: unknown) => {
+      w.state = 'failed';
+      w.error = e;
+    },
+  );
+  return w;
+}
+
+describe('archive wal-sync writer', () => {
+  it('a committed row resolves only after the flush that began after its commit', async () => {
+    const path = join(tempDir(), 'archive.sqlite');
+    const held = heldFlush();
+    const archive = Archive.open(path, { writer: 'wal-sync', walFlush: held.flush });
+    const reader = new Database(path, { readonly: true });
+    const count = (): number =>
+      (reader.prepare('SELECT count(*) AS n FROM responses').get() as { n: number }).n;
+    try {
+      const a = watch(archive.record(record(archive.next())));
+      await turn();
+      // Committed (another connection reads it), not yet flushed: not resolved.
+      expect(count()).toBe(1);
+      expect(held.calls).toHaveLength(1);
+      expect(a.state).toBe('pending');
+      // A second record while the first flush runs: committed, but that flush does not cover it.
+      const b = watch(archive.record(record(archive.next())));
+      await turn();
+      expect(count()).toBe(2);
+      expect(held.calls).toHaveLength(1);
+      held.calls[0]!.done(null);
+      await turn();
+      expect(a.state).toBe('done');
+      expect(b.state).toBe('pending');
+      // The next flush starts at once for the second record, on the WAL's descriptor.
+      expect(held.calls).toHaveLength(2);
+      expect(held.calls[1]!.fd).toBe(held.calls[0]!.fd);
+      held.calls[1]!.done(null);
+      await turn();
+      expect(b.state).toBe('done');
+      expect(archive.stats()).toEqual({ batches: 2, rows: 2 });
+      await archive.drain();
+      expect((await archive.verify()).ok).toBe(true);
+    } finally {
+      reader.close();
+      await archive.close();
+    }
+  });
+
+  it('a failed flush rejects what it covers and what follows (fail closed)', async () => {
+    const path = join(tempDir(), 'archive.sqlite');
+    const held = heldFlush();
+    const archive = Archive.open(path, { writer: 'wal-sync', walFlush: held.flush });
+    try {
+      const a = watch(archive.record(record(archive.next())));
+      await turn();
+      const b = watch(archive.record(record(archive.next())));
+      await turn();
+      held.calls[0]!.done(Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' }));
+      await turn();
+      expect(a.state).toBe('failed');
+      expect(b.state).toBe('failed');
+      expect((a.error as Error).message).toMatch(/EIO/);
+      await expect(archive.record(record(archive.next()))).rejects.toThrow(/EIO/);
+      expect(archive.stats().rows).toBe(0);
+      expect(held.calls).toHaveLength(1);
+    } finally {
+      await archive.close();
+    }
+  });
+
+  it('close flushes what is committed at once; the late flush callback settles nothing', async () => {
+    const path = join(tempDir(), 'archive.sqlite');
+    const held = heldFlush();
+    const archive = Archive.open(path, { writer: 'wal-sync', walFlush: held.flush });
+    const a = watch(archive.record(record(archive.next())));
+    await turn();
+    const b = watch(archive.record(record(archive.next())));
+    await turn();
+    expect(a.state).toBe('pending');
+    await archive.close();
+    await turn();
+    expect(a.state).toBe('done');
+    expect(b.state).toBe('done');
+    expect(archive.stats().rows).toBe(2);
+    // The pool's flush finishing after the close changes nothing and closes the descriptor.
+    held.calls[0]!.done(null);
+    await turn();
+    expect(archive.stats().rows).toBe(2);
+    await expect(archive.record(record(1000n))).rejects.toThrow(/closed/);
+    const check = Archive.openReadOnly(path);
+    try {
+      expect((await check.verify()).entries).toBe(2);
+    } finally {
+      await check.close();
+    }
+  });
+
+  it('eight lanes with the real fdatasync: every resolved row is committed, batches are shared', async () => {
+    const path = join(tempDir(), 'archive.sqlite');
+    let flushes = 0;
+    const archive = Archive.open(path, {
+      writer: 'wal-sync',
+      walFlush: (fd, done) => {
+        flushes++;
+        fdatasync(fd, done);
+      },
+    });
+    const reader = new Database(path, { readonly: true });
+    const committed = reader.prepare('SELECT count(*) AS n FROM responses WHERE serial = ?');
+    const unseen: string[] = [];
+    try {
+      await Promise.all(
+        Array.from({ length: 8 }, async () => {
+          for (let i = 0; i < 40; i++) {
+            const serial = archive.next();
+            await archive.record(record(serial));
+            if ((committed.get(serial.toString()) as { n: number }).n !== 1) {
+              unseen.push(serial.toString());
+            }
+          }
+        }),
+      );
+      expect(unseen).toEqual([]);
+      expect(archive.stats().rows).toBe(320);
+      expect(flushes).toBeLessThan(320);
+      expect(flushes).toBeGreaterThan(0);
+      expect((await archive.verify()).entries).toBe(320);
+    } finally {
+      reader.close();
+      await archive.drain();
+      await archive.close();
+    }
+  });
+});
