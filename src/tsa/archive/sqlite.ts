@@ -3,7 +3,7 @@
 // per batch of responses). It also hands out serial numbers in blocks, unique by construction
 // across restarts and processes; the UNIQUE index on serial proves it.
 import Database from 'better-sqlite3';
-import { closeSync, fdatasync, fdatasyncSync, openSync } from 'node:fs';
+import { closeSync, fdatasync, fdatasyncSync, openSync, realpathSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import { nextLink, verifyChain } from '../../shared/index.js';
 import type { ClockEvent, ClockSourceReport, ClockState } from '../clock/guard.js';
@@ -209,6 +209,8 @@ export interface ArchiveOptions {
   readonly writer?: 'inline' | 'thread' | 'wal-sync' | 'read-only';
   /** The flush of the wal-sync writer (default fs.fdatasync); for tests. */
   readonly walFlush?: WalFlush;
+  /** Its flush on the spot, for clock events, probes and close (default fdatasyncSync). */
+  readonly walFlushSync?: (fd: number) => void;
 }
 
 /** Largest batch committed at once. */
@@ -230,7 +232,14 @@ export class Archive implements IssuanceArchive {
   private readonly worker: Worker | undefined;
   /** wal-sync: the WAL file's path, its descriptor once opened, and the flush. */
   private readonly wal:
-    | { path: string; fd?: number; flush: WalFlush; running: boolean; closeAfter: boolean }
+    | {
+        path: string;
+        fd?: number;
+        flush: WalFlush;
+        flushSync: (fd: number) => void;
+        running: boolean;
+        closeAfter: boolean;
+      }
     | undefined;
   /** wal-sync: batches committed but not yet covered by a finished flush. */
   private unflushed: Pending[] = [];
@@ -243,9 +252,15 @@ export class Archive implements IssuanceArchive {
     options: ArchiveOptions,
   ) {
     if (options.writer === 'wal-sync') {
+      // The WAL beside the file SQLite really opened (it resolves symbolic links), opened now,
+      // so that no write of this connection reaches the disk's queue before the descriptor
+      // whose flush reports its errors. SQLite created it when the schema was read.
+      const walPath = `${realpathSync(path)}-wal`;
       this.wal = {
-        path: `${path}-wal`,
+        path: walPath,
+        fd: openSync(walPath, 'r+'),
         flush: options.walFlush ?? fdatasync,
+        flushSync: options.walFlushSync ?? fdatasyncSync,
         running: false,
         closeAfter: false,
       };
@@ -309,15 +324,27 @@ export class Archive implements IssuanceArchive {
         insert.run(event.at, event.from, event.to, event.reason, JSON.stringify(event.sources));
       })
       .immediate();
-    // wal-sync: a clock event (rare) is made durable at once, as under synchronous=FULL.
-    if (this.wal !== undefined) fdatasyncSync(this.walFd());
+    // wal-sync: a clock event (rare) is made durable at once, as under synchronous=FULL. A
+    // failed flush fails the archive: the kernel reports a write-back error once, so the next
+    // flush of the same file could succeed over rows that never reached the disk.
+    if (this.wal !== undefined) this.flushNowOrFail();
   }
 
-  /** wal-sync: the WAL file's descriptor, opened on first use (SQLite creates the file). */
+  /** wal-sync: flushes the WAL on the spot; a failure fails the archive (closed) and is thrown. */
+  private flushNowOrFail(): void {
+    try {
+      this.wal!.flushSync(this.walFd());
+    } catch (error) {
+      this.fail(error);
+      throw error;
+    }
+  }
+
+  /** wal-sync: the WAL file's descriptor (opened with the archive; refused once closed). */
   private walFd(): number {
-    const wal = this.wal!;
-    wal.fd ??= openSync(wal.path, 'r+');
-    return wal.fd;
+    const fd = this.wal!.fd;
+    if (fd === undefined) throw new Error('the archive is closed');
+    return fd;
   }
 
   /** The recorded clock events, oldest first. */
@@ -349,11 +376,15 @@ export class Archive implements IssuanceArchive {
   }
 
   private probeNow(at: Date): number {
+    // A failed writer is not ready, whatever a new write would say.
+    if (this.failure !== undefined) throw this.failure;
     this.db
       .prepare(
         "INSERT INTO archive_meta (name, value) VALUES ('last_probe', ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value",
       )
       .run(at.toISOString());
+    // wal-sync: the probe's row reaches the disk, or the probe fails (and the archive with it).
+    if (this.wal !== undefined) this.flushNowOrFail();
     return (
       this.db.prepare('SELECT ifnull(max(seq), 0) AS n FROM responses').get() as { n: number }
     ).n;
@@ -686,7 +717,7 @@ export class Archive implements IssuanceArchive {
     const wal = this.wal!;
     if (covered.length > 0) {
       try {
-        fdatasyncSync(this.walFd());
+        wal.flushSync(this.walFd());
       } catch (error) {
         for (const p of covered) p.fail(error);
         covered.length = 0;

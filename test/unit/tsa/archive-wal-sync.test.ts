@@ -3,7 +3,7 @@
 // commit has finished. The flush is replaced here by one the test completes by hand.
 import Database from 'better-sqlite3';
 import { randomBytes } from 'node:crypto';
-import { fdatasync } from 'node:fs';
+import { fdatasync, fstatSync, mkdirSync, statSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Archive, type ArchiveRecord } from '../../../src/tsa/index.js';
@@ -181,6 +181,80 @@ describe('archive wal-sync writer', () => {
     } finally {
       reader.close();
       await archive.drain();
+      await archive.close();
+    }
+  });
+
+  it('flushes the WAL SQLite really writes when the archive path is a symbolic link', async () => {
+    const dir = tempDir();
+    mkdirSync(join(dir, 'disk'));
+    mkdirSync(join(dir, 'data'));
+    // The database lives on another disk, the data folder holds a link to it.
+    const real = join(dir, 'disk', 'archive.sqlite');
+    await Archive.open(real, { writer: 'inline' }).close();
+    symlinkSync(real, join(dir, 'data', 'archive.sqlite'));
+    const held = heldFlush();
+    const archive = Archive.open(join(dir, 'data', 'archive.sqlite'), {
+      writer: 'wal-sync',
+      walFlush: held.flush,
+    });
+    try {
+      const a = watch(archive.record(record(archive.next())));
+      await turn();
+      expect(held.calls).toHaveLength(1);
+      const flushed = fstatSync(held.calls[0]!.fd);
+      const wal = statSync(`${real}-wal`);
+      expect([flushed.dev, flushed.ino]).toEqual([wal.dev, wal.ino]);
+      held.calls[0]!.done(null);
+      await turn();
+      expect(a.state).toBe('done');
+    } finally {
+      await archive.close();
+    }
+  });
+
+  it('a failed flush of a clock event or a probe fails the archive, and a failed one is not ready', async () => {
+    const path = join(tempDir(), 'archive.sqlite');
+    let refuse = false;
+    const archive = Archive.open(path, {
+      writer: 'wal-sync',
+      walFlushSync: () => {
+        if (refuse) throw Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' });
+      },
+    });
+    try {
+      const event = {
+        at: new Date().toISOString(),
+        from: 'synced',
+        to: 'degraded',
+        reason: 'test',
+        sources: [],
+      } as const;
+      await archive.recordClockEvent(event);
+      expect(await archive.probe(new Date())).toBe(0);
+      refuse = true;
+      await expect(archive.recordClockEvent(event)).rejects.toThrow(/EIO/);
+      // The kernel reports a write-back error once: nothing after it may be promised.
+      await expect(archive.record(record(archive.next()))).rejects.toThrow(/EIO/);
+      refuse = false;
+      await expect(archive.probe(new Date())).rejects.toThrow(/EIO/);
+    } finally {
+      await archive.close();
+    }
+  });
+
+  it('a probe of a failed archive says so (after a failed pool flush)', async () => {
+    const path = join(tempDir(), 'archive.sqlite');
+    const held = heldFlush();
+    const archive = Archive.open(path, { writer: 'wal-sync', walFlush: held.flush });
+    try {
+      const a = watch(archive.record(record(archive.next())));
+      await turn();
+      held.calls[0]!.done(new Error('EIO: i/o error, fdatasync'));
+      await turn();
+      expect(a.state).toBe('failed');
+      await expect(archive.probe(new Date())).rejects.toThrow(/EIO/);
+    } finally {
       await archive.close();
     }
   });
