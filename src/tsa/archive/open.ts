@@ -9,7 +9,10 @@ import type { IssuanceArchive } from './types.js';
 export interface OpenArchiveOptions {
   /** 'serve' records and hands out serials; 'read-only' verifies and searches, changing nothing. */
   readonly mode?: 'serve' | 'read-only';
-  /** SQLite: commit in a worker thread ('thread') or on the event loop ('inline', the default). */
+  /**
+   * SQLite: commit on the event loop ('inline', the default, synchronous=FULL), in a worker
+   * thread ('thread'), or on the event loop with the WAL flushed in the thread pool ('wal-sync').
+   */
   readonly writer?: 'inline' | 'thread' | 'wal-sync';
   /** PostgreSQL: this node's id, naming its own chain (required to serve). */
   readonly node?: string;

@@ -292,7 +292,13 @@ export class Archive implements IssuanceArchive {
     db.exec(SCHEMA);
     db.exec(CLOCK_SCHEMA);
     migrate(db);
-    return new Archive(db, path, options);
+    try {
+      return new Archive(db, path, options);
+    } catch (error) {
+      // The WAL of a wal-sync archive could not be opened: no connection is left behind.
+      db.close();
+      throw error;
+    }
   }
 
   /**
