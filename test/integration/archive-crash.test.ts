@@ -3,11 +3,11 @@
 // moment. Every token a client received must be in the archive, and the chain must verify.
 // And directly: a record resolves only once another connection can read its row (committed).
 import Database from 'better-sqlite3';
-import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { Archive, type ArchiveRecord } from '../../src/tsa/index.js';
+import { Archive } from '../../src/tsa/index.js';
+import { randomArchiveRecord } from '../helpers/archive-record.js';
 import { runCli } from '../helpers/cli.js';
 import { tempDir } from '../helpers/tmp.js';
 import { post, startTsa } from '../helpers/tsa.js';
@@ -68,20 +68,6 @@ describe('archive group commit and a crash', () => {
     const archive = built.Archive.open(path, { writer: 'thread' });
     const reader = new Database(path, { readonly: true });
     const committed = reader.prepare('SELECT count(*) AS n FROM responses WHERE serial = ?');
-    const record = (serial: bigint): ArchiveRecord => ({
-      at: new Date().toISOString(),
-      unit: 'default',
-      keySpkiSha256: 'ab'.repeat(32),
-      serial,
-      genTime: '20261202000000Z',
-      policy: '1.3.6.1.4.1.32473.3161.6.1',
-      hashAlgorithm: '2.16.840.1.101.3.4.2.1',
-      imprint: randomBytes(32),
-      nonce: randomBytes(8),
-      status: 'granted',
-      failInfo: null,
-      responseSha256: randomBytes(32),
-    });
     const unseen: string[] = [];
     try {
       // Eight lanes, so that batches fill while others are on their way to disk.
@@ -89,7 +75,7 @@ describe('archive group commit and a crash', () => {
         Array.from({ length: 8 }, async () => {
           for (let i = 0; i < 40; i++) {
             const serial = archive.next();
-            await archive.record(record(serial));
+            await archive.record(randomArchiveRecord(serial));
             const row = committed.get(serial.toString()) as { n: number };
             if (row.n !== 1) unseen.push(serial.toString());
           }

@@ -718,19 +718,22 @@ export class Archive implements IssuanceArchive {
    */
   private flushNowForClose(): void {
     const covered = [...(this.flushing ?? []), ...this.unflushed];
-    this.flushing = undefined;
-    this.unflushed = [];
-    const wal = this.wal!;
-    if (covered.length > 0) {
+    let flushed = covered.length === 0;
+    if (!flushed) {
       try {
-        wal.flushSync(this.walFd());
-      } catch (error) {
-        for (const p of covered) p.fail(error);
-        covered.length = 0;
+        this.flushNowOrFail();
+        flushed = true;
+      } catch {
+        // Failed closed: fail() rejected every record, covered ones included.
       }
     }
-    this.rows += covered.length;
-    for (const p of covered) p.done();
+    if (flushed) {
+      this.flushing = undefined;
+      this.unflushed = [];
+      this.rows += covered.length;
+      for (const p of covered) p.done();
+    }
+    const wal = this.wal!;
     if (wal.fd !== undefined) {
       // A flush the pool still runs keeps its descriptor until it calls back.
       if (wal.running) wal.closeAfter = true;

@@ -2,31 +2,14 @@
 // waiting for the disk, and a record resolves only once a flush of the WAL that began after its
 // commit has finished. The flush is replaced here by one the test completes by hand.
 import Database from 'better-sqlite3';
-import { randomBytes } from 'node:crypto';
 import { fdatasync, fstatSync, mkdirSync, statSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { Archive, type ArchiveRecord } from '../../../src/tsa/index.js';
+import { Archive } from '../../../src/tsa/index.js';
+import { randomArchiveRecord } from '../../helpers/archive-record.js';
 import { tempDir } from '../../helpers/tmp.js';
 
 type Done = (error: Error | null) => void;
-
-function record(serial: bigint): ArchiveRecord {
-  return {
-    at: new Date().toISOString(),
-    unit: 'default',
-    keySpkiSha256: 'ab'.repeat(32),
-    serial,
-    genTime: '20261203000000Z',
-    policy: '1.3.6.1.4.1.32473.3161.6.1',
-    hashAlgorithm: '2.16.840.1.101.3.4.2.1',
-    imprint: randomBytes(32),
-    nonce: randomBytes(8),
-    status: 'granted',
-    failInfo: null,
-    responseSha256: randomBytes(32),
-  };
-}
 
 /** A flush the test finishes: each call waits in `calls` until its `done` is called. */
 function heldFlush(): {
@@ -40,6 +23,13 @@ function heldFlush(): {
       calls.push({ fd, done });
     },
   };
+}
+
+/** A wal-sync archive in a new folder whose flushes the test finishes by hand. */
+function openHeld(): { path: string; held: ReturnType<typeof heldFlush>; archive: Archive } {
+  const path = join(tempDir(), 'archive.sqlite');
+  const held = heldFlush();
+  return { path, held, archive: Archive.open(path, { writer: 'wal-sync', walFlush: held.flush }) };
 }
 
 /** Settles pending immediates and I/O callbacks. */
@@ -62,21 +52,19 @@ function watch(p: Promise<void>): { state: 'pending' | 'done' | 'failed'; error?
 
 describe('archive wal-sync writer', () => {
   it('a committed row resolves only after the flush that began after its commit', async () => {
-    const path = join(tempDir(), 'archive.sqlite');
-    const held = heldFlush();
-    const archive = Archive.open(path, { writer: 'wal-sync', walFlush: held.flush });
+    const { path, held, archive } = openHeld();
     const reader = new Database(path, { readonly: true });
     const count = (): number =>
       (reader.prepare('SELECT count(*) AS n FROM responses').get() as { n: number }).n;
     try {
-      const a = watch(archive.record(record(archive.next())));
+      const a = watch(archive.record(randomArchiveRecord(archive.next())));
       await turn();
       // Committed (another connection reads it), not yet flushed: not resolved.
       expect(count()).toBe(1);
       expect(held.calls).toHaveLength(1);
       expect(a.state).toBe('pending');
       // A second record while the first flush runs: committed, but that flush does not cover it.
-      const b = watch(archive.record(record(archive.next())));
+      const b = watch(archive.record(randomArchiveRecord(archive.next())));
       await turn();
       expect(count()).toBe(2);
       expect(held.calls).toHaveLength(1);
@@ -100,20 +88,18 @@ describe('archive wal-sync writer', () => {
   });
 
   it('a failed flush rejects what it covers and what follows (fail closed)', async () => {
-    const path = join(tempDir(), 'archive.sqlite');
-    const held = heldFlush();
-    const archive = Archive.open(path, { writer: 'wal-sync', walFlush: held.flush });
+    const { held, archive } = openHeld();
     try {
-      const a = watch(archive.record(record(archive.next())));
+      const a = watch(archive.record(randomArchiveRecord(archive.next())));
       await turn();
-      const b = watch(archive.record(record(archive.next())));
+      const b = watch(archive.record(randomArchiveRecord(archive.next())));
       await turn();
       held.calls[0]!.done(Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' }));
       await turn();
       expect(a.state).toBe('failed');
       expect(b.state).toBe('failed');
       expect((a.error as Error).message).toMatch(/EIO/);
-      await expect(archive.record(record(archive.next()))).rejects.toThrow(/EIO/);
+      await expect(archive.record(randomArchiveRecord(archive.next()))).rejects.toThrow(/EIO/);
       expect(archive.stats().rows).toBe(0);
       expect(held.calls).toHaveLength(1);
     } finally {
@@ -122,12 +108,10 @@ describe('archive wal-sync writer', () => {
   });
 
   it('close flushes what is committed at once; the late flush callback settles nothing', async () => {
-    const path = join(tempDir(), 'archive.sqlite');
-    const held = heldFlush();
-    const archive = Archive.open(path, { writer: 'wal-sync', walFlush: held.flush });
-    const a = watch(archive.record(record(archive.next())));
+    const { path, held, archive } = openHeld();
+    const a = watch(archive.record(randomArchiveRecord(archive.next())));
     await turn();
-    const b = watch(archive.record(record(archive.next())));
+    const b = watch(archive.record(randomArchiveRecord(archive.next())));
     await turn();
     expect(a.state).toBe('pending');
     await archive.close();
@@ -139,7 +123,7 @@ describe('archive wal-sync writer', () => {
     held.calls[0]!.done(null);
     await turn();
     expect(archive.stats().rows).toBe(2);
-    await expect(archive.record(record(1000n))).rejects.toThrow(/closed/);
+    await expect(archive.record(randomArchiveRecord(1000n))).rejects.toThrow(/closed/);
     const check = Archive.openReadOnly(path);
     try {
       expect((await check.verify()).entries).toBe(2);
@@ -166,7 +150,7 @@ describe('archive wal-sync writer', () => {
         Array.from({ length: 8 }, async () => {
           for (let i = 0; i < 40; i++) {
             const serial = archive.next();
-            await archive.record(record(serial));
+            await archive.record(randomArchiveRecord(serial));
             if ((committed.get(serial.toString()) as { n: number }).n !== 1) {
               unseen.push(serial.toString());
             }
@@ -199,7 +183,7 @@ describe('archive wal-sync writer', () => {
       walFlush: held.flush,
     });
     try {
-      const a = watch(archive.record(record(archive.next())));
+      const a = watch(archive.record(randomArchiveRecord(archive.next())));
       await turn();
       expect(held.calls).toHaveLength(1);
       const flushed = fstatSync(held.calls[0]!.fd);
@@ -235,7 +219,7 @@ describe('archive wal-sync writer', () => {
       refuse = true;
       await expect(archive.recordClockEvent(event)).rejects.toThrow(/EIO/);
       // The kernel reports a write-back error once: nothing after it may be promised.
-      await expect(archive.record(record(archive.next()))).rejects.toThrow(/EIO/);
+      await expect(archive.record(randomArchiveRecord(archive.next()))).rejects.toThrow(/EIO/);
       refuse = false;
       await expect(archive.probe(new Date())).rejects.toThrow(/EIO/);
     } finally {
@@ -244,11 +228,9 @@ describe('archive wal-sync writer', () => {
   });
 
   it('a probe of a failed archive says so (after a failed pool flush)', async () => {
-    const path = join(tempDir(), 'archive.sqlite');
-    const held = heldFlush();
-    const archive = Archive.open(path, { writer: 'wal-sync', walFlush: held.flush });
+    const { held, archive } = openHeld();
     try {
-      const a = watch(archive.record(record(archive.next())));
+      const a = watch(archive.record(randomArchiveRecord(archive.next())));
       await turn();
       held.calls[0]!.done(new Error('EIO: i/o error, fdatasync'));
       await turn();
@@ -257,5 +239,28 @@ describe('archive wal-sync writer', () => {
     } finally {
       await archive.close();
     }
+  });
+
+  it('a close whose flush fails rejects the records it covers', async () => {
+    const path = join(tempDir(), 'archive.sqlite');
+    const held = heldFlush();
+    const archive = Archive.open(path, {
+      writer: 'wal-sync',
+      walFlush: held.flush,
+      walFlushSync: () => {
+        throw new Error('EIO: i/o error, fdatasync');
+      },
+    });
+    const a = watch(archive.record(randomArchiveRecord(archive.next())));
+    await turn();
+    expect(a.state).toBe('pending');
+    await archive.close();
+    await turn();
+    expect(a.state).toBe('failed');
+    expect((a.error as Error).message).toMatch(/EIO/);
+    expect(archive.stats().rows).toBe(0);
+    held.calls[0]!.done(null);
+    await turn();
+    expect(archive.stats().rows).toBe(0);
   });
 });
