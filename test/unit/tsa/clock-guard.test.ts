@@ -468,7 +468,8 @@ describe('ClockGuard with SNTP servers (TIS-01)', () => {
     expect(status.sources).toHaveLength(3);
     for (const s of status.sources) {
       expect(s.error).toBeUndefined();
-      expect(Math.abs(s.offsetMs!)).toBeLessThan(5);
+      // An honest responder's offset is within half the round trip (plus rounding).
+      expect(Math.abs(s.offsetMs!)).toBeLessThanOrEqual(s.delayMs! / 2 + 1);
     }
     expect(status.lastCheckAt).not.toBeNull();
     expect(lines).toContainEqual(
@@ -714,7 +715,13 @@ describe('ClockGuard with SNTP servers (TIS-01)', () => {
     for (const r of responders) r.set({});
     const generous = makeGuard({ declaredAccuracyMicros: 500_000, marginMicros: 250 });
     await generous.guard.check();
-    expect(generous.guard.status().boundMs).toBeLessThan(5);
+    // The bound is the worst |offset| + delay/2 of the answers (RFC 5905 distance); a loaded
+    // machine lengthens the round trips, so the test derives it from them instead of a fixed limit.
+    const honest = generous.guard.status();
+    const distances = honest.sources.map((s) => Math.abs(s.offsetMs!) + s.delayMs! / 2);
+    // The reports round offsets and delays to 0.001 ms.
+    expect(Math.abs(honest.boundMs! - Math.max(...distances))).toBeLessThanOrEqual(0.002);
+    expect(honest.boundMs! * 1000 + 250).toBeLessThan(500_000);
     expect(generous.guard.accuracyMicros()).toBe(500_000);
   });
 
