@@ -9,6 +9,7 @@ import { runCli } from '../helpers/cli.js';
 import { tempDir } from '../helpers/tmp.js';
 import { post, startTsa, type RunningTsa } from '../helpers/tsa.js';
 import { requireTool } from '../helpers/tools.js';
+import { waitFor, waitForMatch } from '../helpers/wait.js';
 
 let cwd: string;
 let tsa: RunningTsa;
@@ -56,11 +57,22 @@ beforeAll(async () => {
     '--access-log',
     'on',
   ]);
-  // The start-up lines name the HTTPS and metrics listeners.
-  await new Promise((r) => setTimeout(r, 200));
-  const out = tsa.stdout();
-  httpsUrl = /listening on (https:\/\/127\.0\.0\.1:\d+\/)/.exec(out)![1]!;
-  metricsUrl = /metrics on (http:\/\/127\.0\.0\.1:\d+\/metrics)/.exec(out)![1]!;
+  // The start-up lines name the HTTPS and metrics listeners (printed after the HTTP one that
+  // startTsa waits for).
+  httpsUrl = (
+    await waitForMatch(
+      'the HTTPS listener line',
+      () => tsa.stdout(),
+      /listening on (https:\/\/127\.0\.0\.1:\d+\/)/,
+    )
+  )[1]!;
+  metricsUrl = (
+    await waitForMatch(
+      'the metrics listener line',
+      () => tsa.stdout(),
+      /metrics on (http:\/\/127\.0\.0\.1:\d+\/metrics)/,
+    )
+  )[1]!;
   writeFileSync(join(cwd, 'doc.txt'), 'operations\n');
   execFileSync(
     'openssl',
@@ -127,12 +139,17 @@ describe('logs', () => {
     });
     expect(r.headers.get('x-request-id')).toBe('req-ops-1');
     await r.arrayBuffer();
-    await new Promise((done) => setTimeout(done, 100));
-    const lines = tsa
-      .stderr()
-      .split('\n')
-      .filter((l) => l.trim() !== '')
-      .map((l) => JSON.parse(l) as Record<string, unknown>);
+    // The access line is written when the response has finished, which may be after the client
+    // has read it: wait for that line (reading complete lines only).
+    const lines = await waitFor('the log lines of request req-ops-1', () => {
+      const all = tsa.stderr();
+      const parsed = all
+        .slice(0, all.lastIndexOf('\n') + 1)
+        .split('\n')
+        .filter((l) => l.trim() !== '')
+        .map((l) => JSON.parse(l) as Record<string, unknown>);
+      return parsed.some((l) => l.requestId === 'req-ops-1' && l.message === 'request') && parsed;
+    });
     expect(lines.length).toBeGreaterThan(0);
     for (const l of lines) {
       expect(typeof l.time).toBe('string');
@@ -277,12 +294,14 @@ describe('metrics host, shutdown log and RSA-PSS warning', () => {
     ]);
     let code: number | null;
     try {
-      await new Promise((r) => setTimeout(r, 200));
-      const m = /metrics on http:\/\/0\.0\.0\.0:(\d+)\/metrics/.exec(open.stdout());
-      expect(m).not.toBeNull();
-      expect((await fetch(`http://127.0.0.1:${m![1]!}/metrics`)).status).toBe(200);
+      const m = await waitForMatch(
+        'the metrics listener line',
+        () => open.stdout(),
+        /metrics on http:\/\/0\.0\.0\.0:(\d+)\/metrics/,
+      );
+      expect((await fetch(`http://127.0.0.1:${m[1]!}/metrics`)).status).toBe(200);
       if (other !== undefined)
-        expect((await fetch(`http://${other}:${m![1]!}/metrics`)).status).toBe(200);
+        expect((await fetch(`http://${other}:${m[1]!}/metrics`)).status).toBe(200);
     } finally {
       code = await open.stop();
     }
@@ -300,8 +319,13 @@ describe('metrics host, shutdown log and RSA-PSS warning', () => {
     if (other !== undefined) {
       const local = await startTsa(dir, ['serve', '--port', '0', '--metrics-port', '0']);
       try {
-        await new Promise((r) => setTimeout(r, 200));
-        const p = /metrics on http:\/\/127\.0\.0\.1:(\d+)\/metrics/.exec(local.stdout())![1]!;
+        const p = (
+          await waitForMatch(
+            'the metrics listener line',
+            () => local.stdout(),
+            /metrics on http:\/\/127\.0\.0\.1:(\d+)\/metrics/,
+          )
+        )[1]!;
         await expect(fetch(`http://${other}:${p}/metrics`)).rejects.toThrow();
       } finally {
         await local.stop();
