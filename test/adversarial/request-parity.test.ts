@@ -245,6 +245,31 @@ function expectMalformed(bytes: Uint8Array, message?: string): TsaError {
   return error;
 }
 
+/**
+ * The reader is quick on huge or deeply nested input because it never walks it: it refuses at
+ * the first field that is wrong, having read only the octets before it. That is checked here by
+ * counting the octets it reads (a clock would measure the machine, not the reader).
+ */
+const FRONT_OCTETS = 64;
+
+function expectRefusedAtTheFront(bytes: Uint8Array, message: string): void {
+  let reads = 0;
+  let furthest = -1;
+  const counted = new Proxy(bytes, {
+    get(target, property) {
+      if (typeof property === 'string' && /^\d+$/.test(property)) {
+        reads++;
+        furthest = Math.max(furthest, Number(property));
+      }
+      const value: unknown = Reflect.get(target, property);
+      return typeof value === 'function' ? (value as () => unknown).bind(target) : value;
+    },
+  });
+  expectMalformed(counted, message);
+  expect(reads).toBeGreaterThan(0);
+  expect(furthest, `the furthest octet read of ${bytes.length}`).toBeLessThan(FRONT_OCTETS);
+}
+
 beforeAll(() => {
   ensureCryptoEngine();
 });
@@ -352,15 +377,13 @@ describe('hostile requests', () => {
 
   it('refuses deep nesting quickly, in any position', () => {
     const deep = nested(100_000, Uint8Array.of(0x05, 0x00));
-    const started = performance.now();
-    expectMalformed(deep, 'expected version integer');
-    expectMalformed(der.seq(der.integer(1), deep), 'expected object identifier');
+    expectRefusedAtTheFront(deep, 'expected version integer');
+    expectRefusedAtTheFront(der.seq(der.integer(1), deep), 'expected object identifier');
     const imprint = encodeMessageImprint(VALID);
-    expectMalformed(
+    expectRefusedAtTheFront(
       der.seq(der.integer(1), imprint, deep),
       'unexpected or repeated field in TimeStampReq',
     );
-    expect(performance.now() - started).toBeLessThan(1000);
   });
 
   it('refuses trailing bytes after the request', () => {
@@ -371,14 +394,12 @@ describe('hostile requests', () => {
 
   it('refuses a 10 MB buffer of zeros, and one under a valid header, fast', () => {
     const zeros = new Uint8Array(10 * 1024 * 1024);
-    const started = performance.now();
-    expectMalformed(zeros, 'expected TimeStampReq sequence');
+    expectRefusedAtTheFront(zeros, 'expected TimeStampReq sequence');
     const framed = zeros.slice();
     const head = header(0x30, zeros.length - 5);
     expect(head).toHaveLength(5);
     framed.set(head, 0);
-    expectMalformed(framed, 'expected version integer');
-    expect(performance.now() - started).toBeLessThan(1000);
+    expectRefusedAtTheFront(framed, 'expected version integer');
   });
 
   it('refuses non-minimal lengths, long length fields and high tag numbers', () => {
