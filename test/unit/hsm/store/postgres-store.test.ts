@@ -357,11 +357,18 @@ describe.skipIf(requirePostgres())('the PostgreSQL store', () => {
     const held = new Promise<void>((r) => {
       release = r;
     });
+    let locked = (): void => undefined;
+    const holds = new Promise<void>((r) => {
+      locked = r;
+    });
     const holding = holder.tx(async (tx) => {
       await tx.meta.set('holder', '1');
+      locked();
       await held;
     });
-    await new Promise((r) => setTimeout(r, 100));
+    // The holder's transaction has written (and holds the lock) before the waiter starts,
+    // however long that takes on a busy machine.
+    await holds;
     await expectHsmRejection(
       waiter.tx((tx) => tx.meta.set('waiter', '1')),
       'store-busy',
