@@ -12,6 +12,7 @@ import { freshDatabase, requirePostgres, sql, type FreshDatabase } from '../help
 import { tempDir } from '../helpers/tmp.js';
 import { post, startTsa, type RunningTsa } from '../helpers/tsa.js';
 import { parseResponse, serialOf, timeStampQuery } from '../helpers/tsp.js';
+import { waitFor } from '../helpers/wait.js';
 
 const skip = requirePostgres();
 const VERIFY_SCHEMA = join(import.meta.dirname, '../../schemas/cli/archive-verify.schema.json');
@@ -105,14 +106,19 @@ describe.skipIf(skip)('several nodes on one PostgreSQL', () => {
     });
     const urls = [nodeA.url, nodeB.url];
     const traffic = load(() => urls, 6);
+    // Each phase lasts until it has seen grants, not a fixed time a busy machine may fill with
+    // few of them (at least the 1.5 s it had before, for the kill to land mid-load).
     await sleep(1_500);
+    await waitFor('grants under load', () => traffic.granted.length >= 10);
     nodeA.child.kill('SIGKILL');
     await new Promise((r) => nodeA.child.once('exit', r));
     urls[0] = nodeB.url;
     await sleep(500);
     nodeA = await startTsa(first, serve);
     urls[0] = nodeA.url;
+    const beforeRestart = traffic.granted.length;
     await sleep(1_500);
+    await waitFor('grants after the restart', () => traffic.granted.length >= beforeRestart + 11);
     await traffic.stop();
     expect(await nodeA.stop()).toBe(0);
     expect(await nodeB.stop()).toBe(0);
@@ -168,17 +174,20 @@ describe.skipIf(skip)('several nodes on one PostgreSQL', () => {
     });
     const traffic = load(() => [node.url], 4);
     await sleep(1_000);
-    const before = traffic.granted.length;
-    expect(before).toBeGreaterThan(0);
+    await waitFor('a grant before the database stops', () => traffic.granted.length > 0);
     cluster.pause();
     await sleep(1_500);
-    const ready = await fetch(new URL('/readyz', node.url));
-    expect(ready.status).toBe(503);
+    // Not ready while the database is away: as soon as the node has noticed.
+    await waitFor(
+      '/readyz to fail',
+      async () => (await fetch(new URL('/readyz', node.url))).status === 503,
+    );
     const grantedWhileDown = traffic.granted.length;
+    // Refused or failed meanwhile, not granted.
+    await waitFor('a refused request', () => traffic.rejected + traffic.failed > 0);
     await sleep(1_000);
     // Nothing was granted while the database was away (a token may have been in flight).
     expect(traffic.granted.length).toBe(grantedWhileDown);
-    expect(traffic.rejected + traffic.failed).toBeGreaterThan(0);
     cluster.resume();
     const deadline = Date.now() + 30_000;
     while (traffic.granted.length === grantedWhileDown && Date.now() < deadline) await sleep(200);
