@@ -10,6 +10,7 @@ import { runCli } from '../helpers/cli.js';
 import { tempDir } from '../helpers/tmp.js';
 import { post, startTsa, type RunningTsa } from '../helpers/tsa.js';
 import { parseResponse, timeStampQuery } from '../helpers/tsp.js';
+import { waitFor } from '../helpers/wait.js';
 
 const root = tempDir();
 const mounts: string[] = [];
@@ -87,9 +88,13 @@ describe('a full disk', () => {
     }
     rmSync(join(at, 'filler'));
     expect(parseResponse((await post(tsa.url, query)).body).status).toBe(0);
-    await new Promise((r) => setTimeout(r, 100));
-    const lines = tsa
-      .stderr()
+    // The server's log reaches this process through a pipe, possibly after the answer.
+    await waitFor('the recovery log line', () =>
+      tsa?.stderr().includes('"message":"time-stamp request recovered"'),
+    );
+    const all = tsa.stderr();
+    const lines = all
+      .slice(0, all.lastIndexOf('\n') + 1)
       .trim()
       .split('\n')
       .map((l) => JSON.parse(l) as Record<string, unknown>);
