@@ -7,6 +7,7 @@ import { runCli } from '../helpers/cli.js';
 import { tempDir } from '../helpers/tmp.js';
 import { post, startTsa } from '../helpers/tsa.js';
 import { parseResponse, serialOf, timeStampQuery } from '../helpers/tsp.js';
+import { waitFor } from '../helpers/wait.js';
 
 describe('graceful shutdown', () => {
   it('finishes in-flight requests, archives every token sent, and exits 0', async () => {
@@ -28,7 +29,9 @@ describe('graceful shutdown', () => {
         },
       ),
     );
-    await new Promise((r) => setTimeout(r, 5));
+    // SIGTERM once the server is serving them: the first answer is in, the others are on their
+    // way. A fixed few milliseconds could end before a busy machine has connected any.
+    await waitFor('a first answer', () => states.includes('200'), { intervalMs: 1 });
     const exit = tsa.stop();
     let watchdog: NodeJS.Timeout | undefined;
     const stuck = new Promise<'stuck'>((r) => {
