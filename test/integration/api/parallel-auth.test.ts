@@ -56,12 +56,16 @@ describe('authentication under parallel requests from one address', () => {
   it('refuses parallel distinct guesses beyond the budget with 429, and a good token then', async () => {
     const good = await f.token('guesser-2', ['crypto-user'], ['default']);
     let n = 0;
+    const started = performance.now();
     const got = await statuses(() => `${good.slice(0, -6)}${String(n++).padStart(6, 'A')}`);
+    // The budget is 10 a minute: at most 10 guesses were checked, plus one per 6 s the burst
+    // took (none unless a busy machine drew it out).
+    const refilled = Math.floor((performance.now() - started) / 6_000);
     const refused = got.filter((s) => s === 429).length;
     const rejected = got.filter((s) => s === 401).length;
     expect(refused + rejected).toBe(PARALLEL);
-    expect(rejected).toBeLessThanOrEqual(10);
-    expect(refused).toBeGreaterThanOrEqual(PARALLEL - 10);
+    expect(rejected).toBeLessThanOrEqual(10 + refilled);
+    expect(refused).toBeGreaterThanOrEqual(PARALLEL - 10 - refilled);
     // The address has used up its budget: even a good token waits now.
     expect((await f.request('GET', '/v1/partitions', { token: good })).status).toBe(429);
   });
