@@ -233,9 +233,10 @@ describe('connection limits', () => {
 
 describe('per-client buckets and trusted proxies', () => {
   it('behind the trusted proxy, each forwarded client has its own time-stamp bucket', async () => {
-    const a: number[] = [];
-    for (let i = 0; i < 8; i++) a.push(await stamp(PROXY, '198.51.100.1'));
-    expect(a.slice(0, 4)).toEqual([200, 200, 200, 200]);
+    // Sent at once: one after another, they would outrun the refill (2 a second on a burst of
+    // 4) only if each took under 250 ms, which a busy machine does not promise.
+    const a = await Promise.all(Array.from({ length: 8 }, () => stamp(PROXY, '198.51.100.1')));
+    expect(a.filter((s) => s === 200).length).toBeGreaterThanOrEqual(4);
     expect(a).toContain(429);
     // Another client behind the same proxy is not locked out (nor is the client's forged
     // leftmost element believed: the proxy appended the real peer on the right).
@@ -243,8 +244,9 @@ describe('per-client buckets and trusted proxies', () => {
   });
 
   it('from an address that is not a trusted proxy, X-Forwarded-For is ignored', async () => {
-    const a: number[] = [];
-    for (let i = 0; i < 8; i++) a.push(await stamp('127.0.0.5', `198.51.100.${10 + i}`));
+    const a = await Promise.all(
+      Array.from({ length: 8 }, (_, i) => stamp('127.0.0.5', `198.51.100.${10 + i}`)),
+    );
     expect(a).toContain(429);
     expect(await stamp('127.0.0.5', '198.51.100.99')).toBe(429);
     // A different direct client has its own bucket.
@@ -261,9 +263,11 @@ describe('per-client buckets and trusted proxies', () => {
   });
 
   it('fresh evidence is limited per client: one client exhausting its budget does not lock out another', async () => {
-    const a: number[] = [];
-    for (let i = 0; i < 5; i++) a.push(await send('127.0.0.7', '/evidence.pem?nonce=0102'));
-    expect(a.slice(0, 2)).toEqual([200, 200]);
+    // At once, as above (1 a second on a burst of 2).
+    const a = await Promise.all(
+      Array.from({ length: 5 }, () => send('127.0.0.7', '/evidence.pem?nonce=0102')),
+    );
+    expect(a.filter((s) => s === 200).length).toBeGreaterThanOrEqual(2);
     expect(a).toContain(429);
     expect(await send('127.0.0.8', '/evidence.pem?nonce=0102')).toBe(200);
     expect(await send(PROXY, '/evidence.pem?nonce=0102', { forwardedFor: '198.51.100.50' })).toBe(
