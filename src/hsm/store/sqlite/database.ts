@@ -21,6 +21,28 @@ function configure(db: Db): void {
   // Freed cells and pages are overwritten with zeros: a purged key's sealed blob does not stay
   // in the file (the WAL is checkpointed and truncated after a purge, see store/rows.ts).
   db.pragma('secure_delete = ON');
+  reuseStatements(db);
+}
+
+/**
+ * Each SQL text is compiled once per connection: better-sqlite3's prepare compiles on every
+ * call, which cost more than the query itself on the short reads of every key use. The store's
+ * statements are fixed texts (placeholders for values), and none is iterated, so one compiled
+ * statement per text serves every call in turn; SQLite recompiles one by itself after a schema
+ * change.
+ */
+function reuseStatements(db: Db): void {
+  const compile = db.prepare.bind(db);
+  const compiled = new Map<string, Database.Statement>();
+  const prepare = (sql: string): Database.Statement => {
+    let statement = compiled.get(sql);
+    if (statement === undefined) {
+      statement = compile(sql);
+      compiled.set(sql, statement);
+    }
+    return statement;
+  };
+  db.prepare = prepare as Db['prepare'];
 }
 
 /** The store file and its -wal and -shm companions, wherever they exist, readable by the owner only. */
