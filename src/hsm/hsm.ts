@@ -137,7 +137,7 @@ import {
 import type { ScrubOutcome } from './scrub.js';
 import { copyStore, type StoreCopyCounts } from './store/copy.js';
 import { GOVERNANCE_KINDS } from './store/device-store.js';
-import { createStore, openStore } from './store/open.js';
+import { createStore, openStore, type SqliteStoreOptions } from './store/open.js';
 import {
   DEFAULT_PARTITION_POLICY,
   type DeviceInfo,
@@ -156,7 +156,10 @@ import type { HsmAlgorithm } from './key-crypto.js';
 import type { BitcoinNetwork } from '../pki/index.js';
 import { toDeviceInfo } from './views.js';
 
-export type HsmOptions = DeviceOptions;
+export interface HsmOptions extends DeviceOptions {
+  /** Options of a SQLite store (its WAL flush, for tests); ignored for PostgreSQL. */
+  readonly sqliteStore?: SqliteStoreOptions;
+}
 
 /** The policy changes a request's statement names: each a known field with a boolean. */
 function policyChanges(value: unknown): Partial<PartitionPolicy> {
@@ -239,7 +242,8 @@ export class Hsm {
     masterKey: MasterKeyInput,
     options: HsmOptions = {},
   ): Promise<Hsm> {
-    const hsm = new Hsm(await openDevice(await openStore(location), masterKey, options));
+    const store = await openStore(location, options.sqliteStore);
+    const hsm = new Hsm(await openDevice(store, masterKey, options));
     await hsm.sweepAtOpenOrClose('open');
     return hsm;
   }

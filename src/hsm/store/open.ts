@@ -2,7 +2,13 @@
 // (PostgreSQL, for several nodes on one database). Creating and opening by location. The
 // PostgreSQL driver is loaded only for a postgres:// location.
 import type { DeviceStore } from './device-store.js';
-import { createSqliteStore, openSqliteStore } from './sqlite/sqlite-store.js';
+import {
+  createSqliteStore,
+  openSqliteStore,
+  type SqliteStoreOptions,
+} from './sqlite/sqlite-store.js';
+
+export type { SqliteStoreOptions };
 
 const postgres = () => import('./postgres/postgres-store.js');
 
@@ -19,8 +25,11 @@ export async function createStore(location: string): Promise<DeviceStore> {
 }
 
 /** Opens the store at `location` (store-not-found when there is none). */
-export async function openStore(location: string): Promise<DeviceStore> {
+export async function openStore(
+  location: string,
+  sqlite: SqliteStoreOptions = {},
+): Promise<DeviceStore> {
   return isPostgresUrl(location)
     ? (await postgres()).openPostgresStore(location)
-    : openSqliteStore(location);
+    : openSqliteStore(location, sqlite);
 }

@@ -7,47 +7,14 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Archive } from '../../../src/tsa/index.js';
 import { randomArchiveRecord } from '../../helpers/archive-record.js';
+import { heldFlush, turn, watch } from '../../helpers/held-flush.js';
 import { tempDir } from '../../helpers/tmp.js';
-
-type Done = (error: Error | null) => void;
-
-/** A flush the test finishes: each call waits in `calls` until its `done` is called. */
-function heldFlush(): {
-  calls: { fd: number; done: Done }[];
-  flush: (fd: number, done: Done) => void;
-} {
-  const calls: { fd: number; done: Done }[] = [];
-  return {
-    calls,
-    flush: (fd, done) => {
-      calls.push({ fd, done });
-    },
-  };
-}
 
 /** A wal-sync archive in a new folder whose flushes the test finishes by hand. */
 function openHeld(): { path: string; held: ReturnType<typeof heldFlush>; archive: Archive } {
   const path = join(tempDir(), 'archive.sqlite');
   const held = heldFlush();
   return { path, held, archive: Archive.open(path, { writer: 'wal-sync', walFlush: held.flush }) };
-}
-
-/** Settles pending immediates and I/O callbacks. */
-const turn = (): Promise<void> => new Promise((r) => setTimeout(r, 20));
-
-/** Tracks whether a promise settled, and how. */
-function watch(p: Promise<void>): { state: 'pending' | 'done' | 'failed'; error?: unknown } {
-  const w: { state: 'pending' | 'done' | 'failed'; error?: unknown } = { state: 'pending' };
-  p.then(
-    () => {
-      w.state = 'done';
-    },
-    (e: unknown) => {
-      w.state = 'failed';
-      w.error = e;
-    },
-  );
-  return w;
 }
 
 describe('archive wal-sync writer', () => {

@@ -1,5 +1,6 @@
-// Opening the SQLite device store (better-sqlite3): WAL with synchronous=FULL so that a
-// committed transaction survives a crash, foreign keys on, and schema migrations.
+// Opening the SQLite device store (better-sqlite3): WAL with synchronous=NORMAL (a commit reaches
+// the WAL file; the store flushes the WAL before it releases what the commit did, see
+// wal-flush.ts), foreign keys on, and schema migrations.
 import Database from 'better-sqlite3';
 import { accessSync, chmodSync, constants, existsSync } from 'node:fs';
 import { dirname } from 'node:path';
@@ -12,7 +13,9 @@ export type Db = Database.Database;
 export const BUSY_TIMEOUT_MS = 5000;
 
 function configure(db: Db): void {
-  db.pragma('synchronous = FULL');
+  // Durability is the store's WAL flush (wal-flush.ts), off the event loop; NORMAL still syncs
+  // the WAL before each checkpoint copies it, and the database file after.
+  db.pragma('synchronous = NORMAL');
   db.pragma('foreign_keys = ON');
   db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
   // Functions with side effects may not run from schema objects (defence in depth beside the
@@ -61,6 +64,8 @@ export function createDatabase(path: string): Db {
   restrictStoreFiles(path);
   db.pragma('journal_mode = WAL');
   configure(db);
+  // The first read creates the -wal file, which the store's flusher opens.
+  db.prepare('SELECT count(*) FROM sqlite_master').get();
   restrictStoreFiles(path);
   return db;
 }
@@ -72,6 +77,9 @@ export function openDatabase(path: string): Db {
   let db: Db | undefined;
   try {
     db = new Database(path, { fileMustExist: true });
+    // The store's durability is the WAL flush: a file someone set to another journal mode is
+    // set back (a no-op for a WAL file).
+    db.pragma('journal_mode = WAL');
     configure(db);
     // The first read creates the -shm and -wal files of a WAL store: where a full disk shows.
     db.prepare('SELECT count(*) FROM sqlite_master').get();

@@ -1,6 +1,8 @@
 // The embedded device store: DeviceStore over one SQLite file (better-sqlite3, WAL,
-// synchronous=FULL). better-sqlite3 is synchronous; the seam is async so that PostgreSQL fits
-// behind it. One connection per store: the store's transactions take turns, and an open one holds
+// synchronous=NORMAL with a group commit: a transaction's result, and a read's, is released only
+// once the WAL holding what it committed or saw is on disk, flushed off the event loop while the
+// next transactions run; see wal-flush.ts). better-sqlite3 is synchronous; the seam is async so
+// that PostgreSQL fits behind it. One connection per store: the store's transactions take turns, and an open one holds
 // the connection from BEGIN IMMEDIATE to COMMIT across its awaits, so reads from outside wait for
 // it; a transaction still waiting for the file's write lock holds nothing, and reads go on.
 import { HsmError } from '../../errors.js';
@@ -19,6 +21,12 @@ import {
 } from './database.js';
 import * as rows from './rows.js';
 import { assertSchema } from './schema-check.js';
+import { WalFlusher, type WalFlush } from './wal-flush.js';
+
+export interface SqliteStoreOptions {
+  /** The WAL flush (default fs.fdatasync); for tests. */
+  readonly walFlush?: WalFlush;
+}
 
 /** Audit rows read per page by entries(). */
 const AUDIT_PAGE = 500;
@@ -164,11 +172,17 @@ class SqliteStore implements DeviceStore {
   private ended: Promise<void> = Promise.resolve();
   private closed = false;
   private readonly txRepos: StoreTx;
+  private readonly wal: WalFlusher;
+  /** PRAGMA data_version as last read: it moves when another connection commits. */
+  private dataVersion: number;
 
   constructor(
     private readonly db: Db,
     readonly location: string,
+    options: SqliteStoreOptions = {},
   ) {
+    this.wal = new WalFlusher(location, options.walFlush);
+    this.dataVersion = dataVersion(db);
     const outside = repositories(db, (fn) => this.whenFree(fn));
     this.meta = outside.meta;
     this.device = outside.device;
@@ -188,11 +202,36 @@ class SqliteStore implements DeviceStore {
     }
     while (this.open) await this.ended;
     this.requireOpen();
-    return fn();
+    const result = fn();
+    await this.durable(true);
+    return result;
   }
 
   private requireOpen(): void {
     if (this.closed) throw new HsmError('store-unavailable', 'the device store is closed');
+    const failed = this.wal.failed;
+    if (failed !== undefined) throw unflushed(failed);
+  }
+
+  /**
+   * Resolves once what this connection committed, and (with `read`) what it may have read of
+   * other connections' commits, is on disk. At once when nothing is unflushed.
+   */
+  private async durable(read: boolean): Promise<void> {
+    if (read) {
+      const version = dataVersion(this.db);
+      if (version !== this.dataVersion) {
+        // Another connection committed since: its flush may not have finished, and what was
+        // read of it is not released before it is on disk (the flush covers the whole file).
+        this.dataVersion = version;
+        this.wal.changed();
+      }
+    }
+    try {
+      await this.wal.durable();
+    } catch (error) {
+      throw unflushed(error);
+    }
   }
 
   /** Marks a transaction open on the connection until the returned function is called. */
@@ -230,8 +269,8 @@ class SqliteStore implements DeviceStore {
     }
   }
 
-  tx<T>(fn: (tx: StoreTx) => Promise<T>): Promise<T> {
-    return this.inTurn(async () => {
+  async tx<T>(fn: (tx: StoreTx) => Promise<T>): Promise<T> {
+    const result = await this.inTurn(async () => {
       let end = (): void => undefined;
       try {
         await beginImmediate(this.db, () => {
@@ -240,6 +279,7 @@ class SqliteStore implements DeviceStore {
         try {
           const result = await this.inTx.run(() => fn(this.txRepos));
           this.db.exec('COMMIT');
+          this.wal.changed();
           return result;
         } catch (error) {
           if (this.db.inTransaction) this.db.exec('ROLLBACK');
@@ -249,6 +289,9 @@ class SqliteStore implements DeviceStore {
         end();
       }
     });
+    // The next transaction runs meanwhile: commits made during a flush share the next one.
+    await this.durable(false);
+    return result;
   }
 
   /**
@@ -256,8 +299,8 @@ class SqliteStore implements DeviceStore {
    * another connection changes what it sees (WAL). Reads from outside go on meanwhile, on the
    * same connection: they see the snapshot, a consistent state too.
    */
-  snapshot<T>(fn: (r: StoreReader) => Promise<T>): Promise<T> {
-    return this.inTurn(async () => {
+  async snapshot<T>(fn: (r: StoreReader) => Promise<T>): Promise<T> {
+    const result = await this.inTurn(async () => {
       this.db.exec('BEGIN DEFERRED');
       try {
         return await this.inTx.run(() => fn(this.txRepos));
@@ -265,6 +308,8 @@ class SqliteStore implements DeviceStore {
         if (this.db.inTransaction) this.db.exec('ROLLBACK');
       }
     });
+    await this.durable(true);
+    return result;
   }
 
   assertSchema(versions: readonly number[]): Promise<void> {
@@ -286,16 +331,42 @@ class SqliteStore implements DeviceStore {
     }
     if (this.closed) return;
     this.closed = true;
+    // The last flush finishes (and its waiters are answered) before the descriptor closes.
+    await this.wal.close();
     this.db.close();
   }
 }
 
+/** PRAGMA data_version: changes whenever another connection (of any process) commits. */
+function dataVersion(db: Db): number {
+  return (db.prepare('PRAGMA data_version').get() as { data_version: number }).data_version;
+}
+
+/** The store after a failed flush of its WAL: closed for good (the kernel reports it once). */
+function unflushed(cause: unknown): HsmError {
+  return new HsmError(
+    'store-unavailable',
+    'the device store could not flush its log to disk; check the disk and restart',
+    { cause },
+  );
+}
+
+/** The store over an open connection; the connection is closed if the store cannot start. */
+function storeOver(db: Db, path: string, options: SqliteStoreOptions): DeviceStore {
+  try {
+    return new SqliteStore(db, path, options);
+  } catch (error) {
+    db.close();
+    throw error;
+  }
+}
+
 /** Creates a new, empty SQLite store file (store-exists when there is one). */
-export function createSqliteStore(path: string): DeviceStore {
-  return new SqliteStore(createDatabase(path), path);
+export function createSqliteStore(path: string, options: SqliteStoreOptions = {}): DeviceStore {
+  return storeOver(createDatabase(path), path, options);
 }
 
 /** Opens an existing SQLite store file (store-not-found, or the classified open error). */
-export function openSqliteStore(path: string): DeviceStore {
-  return new SqliteStore(openDatabase(path), path);
+export function openSqliteStore(path: string, options: SqliteStoreOptions = {}): DeviceStore {
+  return storeOver(openDatabase(path), path, options);
 }
