@@ -7,6 +7,7 @@
 // cheap way to load it) and a chance to swap the client certificate under an authenticated
 // connection; the API has no use for it.
 import { constants } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { createApiApp, type ApiAppOptions } from './app.js';
@@ -43,6 +44,20 @@ export interface ApiServer {
 
 export async function startApiServer(options: ApiServerOptions): Promise<ApiServer> {
   const app = createApiApp(options);
+  // The handlers still running: a client that goes away does not stop its request's work (a
+  // signature, its audit entries), and close() waits for that work as well as for the sockets,
+  // so that the store is not closed under it.
+  const handle = app.callback();
+  let running = 0;
+  let idle: (() => void) | undefined;
+  const handler = (req: IncomingMessage, res: ServerResponse): void => {
+    running++;
+    // Koa's callback answers every error itself: the promise does not reject.
+    void handle(req, res).finally(() => {
+      running--;
+      if (running === 0) idle?.();
+    });
+  };
   const mtls = options.tls.clientCa !== undefined || (options.auth.certificates?.length ?? 0) > 0;
   const server = createServer(
     {
@@ -64,8 +79,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
       handshakeTimeout: options.handshakeTimeoutMs ?? 10_000,
       requestTimeout: options.requestTimeoutMs ?? 30_000,
     },
-    // eslint-disable-next-line @typescript-eslint/no-misused-promises -- Koa's callback handles its own promise: every error is answered by the app
-    app.callback(),
+    handler,
   );
   // And Node's own guard, should the OpenSSL option ever be missing: a renegotiation attempt is
   // an error on the socket, which closes it.
@@ -96,14 +110,26 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
           server.closeIdleConnections();
         }, 100);
         sweep.unref();
-        const force = setTimeout(() => {
-          server.closeAllConnections();
-        }, graceMs);
-        force.unref();
-        server.close(() => {
+        // Done when the sockets are closed and the handlers have finished, or at the end of
+        // the grace period, whatever is still running.
+        let socketsClosed = false;
+        let forced = false;
+        const finish = (): void => {
+          if (!socketsClosed || (running > 0 && !forced)) return;
           clearInterval(sweep);
           clearTimeout(force);
           resolve();
+        };
+        const force = setTimeout(() => {
+          forced = true;
+          server.closeAllConnections();
+          finish();
+        }, graceMs);
+        force.unref();
+        idle = finish;
+        server.close(() => {
+          socketsClosed = true;
+          finish();
         });
         server.closeIdleConnections();
       })),
