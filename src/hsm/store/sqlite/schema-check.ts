@@ -27,44 +27,28 @@ const SCHEMA_SQL =
  */
 const SCHEMA_TEXT_SQL = `SELECT json_group_array(json_array(type, name, tbl_name, sql)) AS text FROM (${SCHEMA_SQL})`;
 
-const expected = new Map<number, string>();
-const expectedText = new Map<number, string>();
-
-/** The schema the migrations make for `version`, as one comparable text (memoised). */
-function expectedSchema(version: number): string {
-  let text = expected.get(version);
-  if (text === undefined) {
-    const db = new Database(':memory:');
-    try {
-      for (let v = 0; v < version; v++) db.exec(MIGRATIONS[v]!);
-      text = JSON.stringify(db.prepare(SCHEMA_SQL).all());
-    } finally {
-      db.close();
-    }
-    expected.set(version, text);
-  }
-  return text;
-}
+/** Both texts of the schema the migrations make for a version, memoised by version. */
+const expected = new Map<number, { readonly rows: string; readonly text: string }>();
 
 /** The schema text (SCHEMA_TEXT_SQL) of `db`. */
 function schemaText(db: Db): string {
   return (db.prepare(SCHEMA_TEXT_SQL).get() as { text: string }).text;
 }
 
-/** The schema text the migrations make for `version` (memoised). */
-function expectedSchemaText(version: number): string {
-  let text = expectedText.get(version);
-  if (text === undefined) {
+/** The schema the migrations make for `version`: its rows as JSON, and its schema text. */
+function expectedSchema(version: number): { readonly rows: string; readonly text: string } {
+  let made = expected.get(version);
+  if (made === undefined) {
     const db = new Database(':memory:');
     try {
       for (let v = 0; v < version; v++) db.exec(MIGRATIONS[v]!);
-      text = schemaText(db);
+      made = { rows: JSON.stringify(db.prepare(SCHEMA_SQL).all()), text: schemaText(db) };
     } finally {
       db.close();
     }
-    expectedText.set(version, text);
+    expected.set(version, made);
   }
-  return text;
+  return made;
 }
 
 /**
@@ -76,13 +60,13 @@ function expectedSchemaText(version: number): string {
  */
 export function assertSchema(db: Db, versions: readonly number[]): void {
   const whole = schemaText(db);
-  if (versions.some((v) => whole === expectedSchemaText(v))) return;
+  if (versions.some((v) => whole === expectedSchema(v).text)) return;
   const actual = db.prepare(SCHEMA_SQL).all() as SchemaRow[];
   const text = JSON.stringify(actual);
-  if (versions.some((v) => text === expectedSchema(v))) return;
+  if (versions.some((v) => text === expectedSchema(v).rows)) return;
   const version = versions[versions.length - 1] ?? 0;
   const want = new Set(
-    (JSON.parse(expectedSchema(version)) as SchemaRow[]).map((r) => `${r.type} ${r.name}`),
+    (JSON.parse(expectedSchema(version).rows) as SchemaRow[]).map((r) => `${r.type} ${r.name}`),
   );
   const have = new Set(actual.map((r) => `${r.type} ${r.name}`));
   const extra = [...have].filter((n) => !want.has(n));
