@@ -11,6 +11,7 @@ import type { AuditRow, DeviceStore, StoreReader, StoreTx } from '../device-stor
 import {
   allMeta,
   BUSY_TIMEOUT_MS,
+  classifyOpenError,
   createDatabase,
   getMeta,
   migrate,
@@ -171,6 +172,7 @@ class SqliteStore implements DeviceStore {
   /** Resolves when the open transaction (if any) has ended. */
   private ended: Promise<void> = Promise.resolve();
   private closed = false;
+  private closing: Promise<void> | undefined;
   private readonly txRepos: StoreTx;
   private readonly wal: WalFlusher;
   /** PRAGMA data_version as last read: it moves when another connection commits. */
@@ -181,8 +183,8 @@ class SqliteStore implements DeviceStore {
     readonly location: string,
     options: SqliteStoreOptions = {},
   ) {
-    this.wal = new WalFlusher(location, options.walFlush);
     this.dataVersion = dataVersion(db);
+    this.wal = new WalFlusher(location, options.walFlush);
     const outside = repositories(db, (fn) => this.whenFree(fn));
     this.meta = outside.meta;
     this.device = outside.device;
@@ -323,7 +325,13 @@ class SqliteStore implements DeviceStore {
     return this.inTurn(() => Promise.resolve(rows.checkpointTruncate(this.db)));
   }
 
-  async close(): Promise<void> {
+  close(): Promise<void> {
+    // A second call waits for the same close.
+    this.closing ??= this.closeNow();
+    return this.closing;
+  }
+
+  private async closeNow(): Promise<void> {
     // After every transaction queued so far (each may queue none after it ends).
     for (let last = this.turn; ; last = this.turn) {
       await last;
@@ -357,7 +365,8 @@ function storeOver(db: Db, path: string, options: SqliteStoreOptions): DeviceSto
     return new SqliteStore(db, path, options);
   } catch (error) {
     db.close();
-    throw error;
+    // The WAL could not be opened: classified as an open failure of the store (permission...).
+    throw error instanceof HsmError ? error : classifyOpenError(error, path);
   }
 }
 

@@ -102,9 +102,14 @@ export class WalFlusher {
    */
   async close(): Promise<void> {
     if (this.closed) return;
-    await this.durable().catch(() => undefined);
-    await this.queued?.catch(() => undefined);
-    await this.running?.catch(() => undefined);
+    // Until nothing is unflushed or running, checked in the same turn as the close itself: a
+    // flush started while an earlier one was awaited is waited for too.
+    for (;;) {
+      const pending =
+        this.failure === undefined && this.dirty ? this.durable() : (this.queued ?? this.running);
+      if (pending === undefined) break;
+      await pending.catch(() => undefined);
+    }
     this.closed = true;
     closeSync(this.fd);
   }

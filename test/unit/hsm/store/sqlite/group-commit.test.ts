@@ -3,7 +3,7 @@
 // transactions committed meanwhile share the next flush; a read of another connection's commit
 // waits for a flush too; a failed flush closes the store for good. The flush is replaced here by
 // one the test finishes by hand, except where the real fdatasync is named.
-import { fdatasync, fstatSync, mkdirSync, statSync, symlinkSync } from 'node:fs';
+import { fdatasync, fstatSync, mkdirSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
@@ -12,6 +12,7 @@ import {
   createSqliteStore,
   openSqliteStore,
 } from '../../../../../src/hsm/store/sqlite/sqlite-store.js';
+import { WalFlusher } from '../../../../../src/hsm/store/sqlite/wal-flush.js';
 import { heldFlush, turn, watch } from '../../../../helpers/held-flush.js';
 import { tempDir } from '../../../../helpers/tmp.js';
 import { expectHsmRejection } from '../../support.js';
@@ -174,6 +175,47 @@ describe('the SQLite store group commit', () => {
     await release(held);
     expect(a.state).toBe('done');
     expect(closed.state).toBe('done');
+  });
+
+  it('a flush begun while close waits for another is waited for too', async () => {
+    const path = join(tempDir(), 'file');
+    writeFileSync(path, '');
+    writeFileSync(`${path}-wal`, '');
+    const held = heldFlush();
+    const flusher = new WalFlusher(path, held.flush);
+    flusher.changed();
+    const first = watch(flusher.durable());
+    const closed = watch(flusher.close());
+    await turn();
+    // A commit noted while close waits for the running flush.
+    flusher.changed();
+    const second = watch(flusher.durable());
+    expect(await release(held)).toBe(1);
+    expect(first.state).toBe('done');
+    // Its flush runs on the open descriptor; close waits for it.
+    expect(held.calls).toHaveLength(1);
+    expect(() => fstatSync(held.calls[0]!.fd)).not.toThrow();
+    expect(closed.state).toBe('pending');
+    await release(held);
+    expect(second.state).toBe('done');
+    expect(closed.state).toBe('done');
+  });
+
+  it('no flush starts on the descriptor once close has found nothing to wait for', async () => {
+    const path = join(tempDir(), 'file');
+    writeFileSync(path, '');
+    writeFileSync(`${path}-wal`, '');
+    const held = heldFlush();
+    const flusher = new WalFlusher(path, held.flush);
+    const closed = flusher.close();
+    // A few microtasks later, while close may still be between its checks.
+    for (let i = 0; i < 3; i++) await Promise.resolve();
+    flusher.changed();
+    const late = watch(flusher.durable());
+    await closed;
+    await turn();
+    expect(held.calls).toHaveLength(0);
+    expect(late.state).toBe('failed');
   });
 
   it('with the real fdatasync, a linked store flushes the WAL SQLite writes', async () => {
