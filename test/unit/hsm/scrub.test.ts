@@ -184,15 +184,26 @@ describe.skipIf(requirePostgres())('a purge on PostgreSQL while the keys table i
       await expectHsmRejection(hsm.key('default', 'doomed'), 'key-not-found');
       await hsm.close();
 
-      const reopened = await Hsm.open(db.url, masterKey, { logger });
-      try {
-        expect((await entries(reopened)).slice(-1).map((e) => [e.action, e.outcome])).toEqual([
-          ['store.scrub', 'success'],
-        ]);
-      } finally {
-        await reopened.close();
+      // The scrub is sure only when no session of the whole server holds an older snapshot,
+      // and the other test files share this server: while one of theirs does, an open leaves
+      // the scrub pending (warned and audited) for the next open. Open again until one is sure.
+      let last: (string | undefined)[][] = [];
+      for (let attempt = 0; attempt < 40; attempt++) {
+        const reopened = await Hsm.open(db.url, masterKey, { logger });
+        try {
+          last = (await entries(reopened)).slice(-1).map((e) => [e.action, e.outcome]);
+        } finally {
+          await reopened.close();
+        }
+        if (last[0]?.[0] === 'store.scrub') break;
+        expect(last).toEqual([['store.scrub-pending', 'failure']]);
+        await new Promise((r) => setTimeout(r, 250));
       }
-      expect(logger.warnings).toHaveLength(1);
+      expect(last).toEqual([['store.scrub', 'success']]);
+      // The purge's warning, and one for each open that had to leave the scrub pending.
+      expect(logger.warnings.map((w) => w.fields?.code)).toEqual(
+        logger.warnings.map(() => 'not-finished'),
+      );
       await sql(db.url, 'CHECKPOINT');
       const files = await sql<{ bytes: Buffer }>(
         db.url,
