@@ -2,9 +2,10 @@
 // synchronous=NORMAL with a group commit: a transaction's result, and a read's, is released only
 // once the WAL holding what it committed or saw is on disk, flushed off the event loop while the
 // next transactions run; see wal-flush.ts). better-sqlite3 is synchronous; the seam is async so
-// that PostgreSQL fits behind it. One connection per store: the store's transactions take turns, and an open one holds
-// the connection from BEGIN IMMEDIATE to COMMIT across its awaits, so reads from outside wait for
-// it; a transaction still waiting for the file's write lock holds nothing, and reads go on.
+// that PostgreSQL fits behind it. One connection per store: the store's transactions take turns,
+// and an open one holds the connection from BEGIN IMMEDIATE to COMMIT across its awaits, so reads
+// from outside wait for it; a transaction still waiting for the file's write lock holds nothing,
+// and reads go on.
 import { HsmError } from '../../errors.js';
 import { TxContext } from '../tx-context.js';
 import type { AuditRow, DeviceStore, StoreReader, StoreTx } from '../device-store.js';
@@ -279,10 +280,10 @@ class SqliteStore implements DeviceStore {
           end = this.markOpen();
         });
         try {
-          const result = await this.inTx.run(() => fn(this.txRepos));
+          const value = await this.inTx.run(() => fn(this.txRepos));
           this.db.exec('COMMIT');
           this.wal.changed();
-          return result;
+          return value;
         } catch (error) {
           if (this.db.inTransaction) this.db.exec('ROLLBACK');
           throw error;
