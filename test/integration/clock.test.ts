@@ -9,6 +9,7 @@ import { startSntpResponder, type SntpResponder } from '../helpers/sntp-responde
 import { tempDir } from '../helpers/tmp.js';
 import { post, startTsa, type RunningTsa } from '../helpers/tsa.js';
 import { parseResponse, timeStampQuery } from '../helpers/tsp.js';
+import { waitFor } from '../helpers/wait.js';
 
 let cwd: string;
 let tsa: RunningTsa;
@@ -21,15 +22,6 @@ async function stampFailInfo(): Promise<readonly number[] | 'granted'> {
   expect(r.status).toBe(200);
   const parsed = parseResponse(r.body);
   return parsed.status === 0 ? 'granted' : parsed.failBits;
-}
-
-async function waitFor(predicate: () => Promise<boolean>, timeoutMs = 20_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (Date.now() < end) {
-    if (await predicate()) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error('condition not reached in time');
 }
 
 const ready = async (): Promise<number> => (await fetch(new URL('readyz', tsa.url))).status;
@@ -62,7 +54,7 @@ afterAll(async () => {
 
 describe('clock guard with SNTP', () => {
   it('TIS-01 issues while the servers agree with the clock', async () => {
-    await waitFor(async () => (await ready()) === 200);
+    await waitFor('readyz 200', async () => (await ready()) === 200, { intervalMs: 100 });
     expect(await stampFailInfo()).toBe('granted');
     expect(await ready()).toBe(200);
     expect(responders.every((r) => r.requests() > 0)).toBe(true);
@@ -71,7 +63,7 @@ describe('clock guard with SNTP', () => {
   it('TIS-01 RSP-07 refuses with timeNotAvailable and fails /readyz once two of three servers lie', async () => {
     responders[0]!.set({ skewMs: 5_000 });
     responders[1]!.set({ skewMs: -5_000 });
-    await waitFor(async () => (await ready()) === 503);
+    await waitFor('readyz 503', async () => (await ready()) === 503, { intervalMs: 100 });
     expect(await stampFailInfo()).toEqual([14]);
   });
 
@@ -79,7 +71,7 @@ describe('clock guard with SNTP', () => {
     responders[0]!.set({});
     responders[1]!.set({});
     const changedAt = Date.now();
-    await waitFor(async () => (await ready()) === 200);
+    await waitFor('readyz 200', async () => (await ready()) === 200, { intervalMs: 100 });
     // Recovery needs three good checks: not before about two intervals have passed.
     expect(Date.now() - changedAt).toBeGreaterThanOrEqual(2 * INTERVAL - 50);
     expect(await stampFailInfo()).toBe('granted');
