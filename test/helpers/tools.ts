@@ -3,7 +3,7 @@
 import { spawnSync } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
 import { delimiter, join } from 'node:path';
-import { expect, it } from 'vitest';
+import { expect, it, type TestContext } from 'vitest';
 
 /** The path of the executable of this name on PATH, if there is one. */
 export function toolPath(name: string): string | undefined {
@@ -65,4 +65,14 @@ export function requirePythonModules(...modules: readonly string[]): boolean {
     `${SYSTEM_PYTHON} with ${modules.join(', ')}`,
     missing.length === 0 ? undefined : `python modules ${missing.join(', ')} for ${SYSTEM_PYTHON}`,
   );
+}
+
+/**
+ * For a test that needs a capability of the machine rather than a client (mounting a tmpfs,
+ * running as root), called where `missing` is absent: skips the test, or fails it with CI=true,
+ * so that a CI run cannot pass without having run it.
+ */
+export function skipWithout(ctx: TestContext, missing: string): void {
+  if (process.env.CI === 'true') expect.fail(`this test needs ${missing} (CI=true)`);
+  ctx.skip();
 }

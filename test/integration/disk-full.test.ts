@@ -11,6 +11,7 @@ import { tempDir } from '../helpers/tmp.js';
 import { post, startTsa, type RunningTsa } from '../helpers/tsa.js';
 import { parseResponse, timeStampQuery } from '../helpers/tsp.js';
 import { waitFor } from '../helpers/wait.js';
+import { skipWithout } from '../helpers/tools.js';
 
 const root = tempDir();
 const mounts: string[] = [];
@@ -59,7 +60,7 @@ describe('a full disk', () => {
     const size = Math.ceil(readFileSync(join(device, 'data/attestamp.sqlite')).length / 1024) + 16;
     const at = dataOnTmpfs('tiny', size);
     if (at === undefined) {
-      ctx.skip();
+      skipWithout(ctx, 'mounting a tmpfs');
       return;
     }
     const r = runCli(['serve', '--port', '0', '--data', at], { cwd: device });
@@ -71,7 +72,7 @@ describe('a full disk', () => {
   it('a running server logs the failure state once, counts, and logs the recovery', async (ctx) => {
     const at = dataOnTmpfs('filling', 4096);
     if (at === undefined) {
-      ctx.skip();
+      skipWithout(ctx, 'mounting a tmpfs');
       return;
     }
     tsa = await startTsa(device, ['serve', '--port', '0', '--data', at]);

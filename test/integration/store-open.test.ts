@@ -7,6 +7,7 @@ import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../helpers/cli.js';
 import { tempDir } from '../helpers/tmp.js';
+import { skipWithout } from '../helpers/tools.js';
 
 const root = tempDir();
 const mounts: string[] = [];
@@ -37,7 +38,7 @@ describe('store open failures at the CLI', () => {
     try {
       execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${size}k`, 'tmpfs', at], { stdio: 'pipe' });
     } catch {
-      ctx.skip();
+      skipWithout(ctx, 'mounting a tmpfs');
       return;
     }
     mounts.push(at);
@@ -52,9 +53,9 @@ describe('store open failures at the CLI', () => {
   });
 
   it('a store the user may not write: exit 73, permission', (ctx) => {
+    // Only root can run the CLI as another user here (root itself bypasses file modes).
     if (process.getuid?.() !== 0) {
-      // Only root can run the CLI as another user here (root itself bypasses file modes).
-      ctx.skip();
+      skipWithout(ctx, 'root');
       return;
     }
     const at = join(root, 'perm');

@@ -8,6 +8,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { HsmError, type HsmErrorCode } from '../../../src/hsm/index.js';
 import { classifyOpenError, openDatabase } from '../../../src/hsm/store/sqlite/database.js';
 import { tempDir } from '../../helpers/tmp.js';
+import { skipWithout } from '../../helpers/tools.js';
 
 const dir = tempDir();
 const mounts: string[] = [];
@@ -112,7 +113,7 @@ describe('store open errors', () => {
   it('a full disk (a tiny tmpfs): store-no-space from SQLITE_IOERR_SHMSIZE, and SQLITE_FULL on write', (ctx) => {
     const small = tmpfs(40);
     if (small === undefined) {
-      ctx.skip();
+      skipWithout(ctx, 'mounting a tmpfs');
       return;
     }
     // The 36 KiB store fits; its 32 KiB -shm file does not.
