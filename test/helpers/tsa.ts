@@ -1,6 +1,7 @@
 // Starts the real TSA (`attestamp start|serve --port 0`) as a subprocess and stops it again.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { BIN } from './cli.js';
+import { waitForMatch } from './wait.js';
 
 export interface RunningTsa {
   readonly port: number;
@@ -91,4 +92,21 @@ export async function post(
     type: r.headers.get('content-type'),
     body: new Uint8Array(await r.arrayBuffer()),
   };
+}
+
+/**
+ * The URL of a listener that the server names in a start-up line printed after the HTTP one
+ * startTsa waits for: its HTTPS listener or its metrics listener, on `host`. Waited for.
+ */
+export async function listenerUrl(
+  tsa: RunningTsa,
+  kind: 'https' | 'metrics',
+  host = '127.0.0.1',
+): Promise<string> {
+  const at = host.replace(/\./g, '\\.');
+  const pattern =
+    kind === 'https'
+      ? new RegExp(`listening on (https://${at}:\\d+/)`)
+      : new RegExp(`metrics on (http://${at}:\\d+/metrics)`);
+  return (await waitForMatch(`the ${kind} listener line`, () => tsa.stdout(), pattern))[1]!;
 }

@@ -11,9 +11,8 @@ import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../helpers/cli.js';
 import { tempDir } from '../helpers/tmp.js';
-import { startTsa, type RunningTsa } from '../helpers/tsa.js';
+import { listenerUrl, startTsa, type RunningTsa } from '../helpers/tsa.js';
 import { timeStampQuery } from '../helpers/tsp.js';
-import { waitForMatch } from '../helpers/wait.js';
 
 let cwd: string;
 let tsa: RunningTsa;
@@ -163,13 +162,7 @@ beforeAll(async () => {
     '30',
   ]);
   // Printed after the HTTP listener line that startTsa waits for.
-  httpsUrl = (
-    await waitForMatch(
-      'the HTTPS listener line',
-      () => tsa.stdout(),
-      /listening on (https:\/\/127\.0\.0\.1:\d+\/)/,
-    )
-  )[1]!;
+  httpsUrl = await listenerUrl(tsa, 'https');
 });
 
 afterAll(async () => {

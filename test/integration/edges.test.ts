@@ -9,9 +9,9 @@ import { connect as tlsConnect, type TLSSocket } from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../helpers/cli.js';
 import { tempDir } from '../helpers/tmp.js';
-import { startTsa, type RunningTsa } from '../helpers/tsa.js';
+import { listenerUrl, startTsa, type RunningTsa } from '../helpers/tsa.js';
 import { timeStampQuery } from '../helpers/tsp.js';
-import { waitFor, waitForMatch } from '../helpers/wait.js';
+import { waitFor } from '../helpers/wait.js';
 
 const HANDSHAKE_MS = 500;
 const MAX_CONNECTIONS = 8;
@@ -68,13 +68,7 @@ beforeAll(async () => {
     '--evidence-rate-limit',
     '1',
   ]);
-  // Printed after the HTTP listener line that startTsa waits for.
-  const https = await waitForMatch(
-    'the HTTPS listener line',
-    () => tsa.stdout(),
-    /listening on https:\/\/127\.0\.0\.1:(\d+)\//,
-  );
-  httpsPort = Number(https[1]);
+  httpsPort = Number(new URL(await listenerUrl(tsa, 'https')).port);
 });
 
 afterAll(async () => {

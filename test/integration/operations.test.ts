@@ -7,9 +7,9 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../helpers/cli.js';
 import { tempDir } from '../helpers/tmp.js';
-import { post, startTsa, type RunningTsa } from '../helpers/tsa.js';
+import { listenerUrl, post, startTsa, type RunningTsa } from '../helpers/tsa.js';
 import { requireTool } from '../helpers/tools.js';
-import { waitFor, waitForMatch } from '../helpers/wait.js';
+import { waitFor } from '../helpers/wait.js';
 
 let cwd: string;
 let tsa: RunningTsa;
@@ -59,20 +59,8 @@ beforeAll(async () => {
   ]);
   // The start-up lines name the HTTPS and metrics listeners (printed after the HTTP one that
   // startTsa waits for).
-  httpsUrl = (
-    await waitForMatch(
-      'the HTTPS listener line',
-      () => tsa.stdout(),
-      /listening on (https:\/\/127\.0\.0\.1:\d+\/)/,
-    )
-  )[1]!;
-  metricsUrl = (
-    await waitForMatch(
-      'the metrics listener line',
-      () => tsa.stdout(),
-      /metrics on (http:\/\/127\.0\.0\.1:\d+\/metrics)/,
-    )
-  )[1]!;
+  httpsUrl = await listenerUrl(tsa, 'https');
+  metricsUrl = await listenerUrl(tsa, 'metrics');
   writeFileSync(join(cwd, 'doc.txt'), 'operations\n');
   execFileSync(
     'openssl',
@@ -294,14 +282,10 @@ describe('metrics host, shutdown log and RSA-PSS warning', () => {
     ]);
     let code: number | null;
     try {
-      const m = await waitForMatch(
-        'the metrics listener line',
-        () => open.stdout(),
-        /metrics on http:\/\/0\.0\.0\.0:(\d+)\/metrics/,
-      );
-      expect((await fetch(`http://127.0.0.1:${m[1]!}/metrics`)).status).toBe(200);
+      const port = new URL(await listenerUrl(open, 'metrics', '0.0.0.0')).port;
+      expect((await fetch(`http://127.0.0.1:${port}/metrics`)).status).toBe(200);
       if (other !== undefined)
-        expect((await fetch(`http://${other}:${m[1]!}/metrics`)).status).toBe(200);
+        expect((await fetch(`http://${other}:${port}/metrics`)).status).toBe(200);
     } finally {
       code = await open.stop();
     }
@@ -319,13 +303,7 @@ describe('metrics host, shutdown log and RSA-PSS warning', () => {
     if (other !== undefined) {
       const local = await startTsa(dir, ['serve', '--port', '0', '--metrics-port', '0']);
       try {
-        const p = (
-          await waitForMatch(
-            'the metrics listener line',
-            () => local.stdout(),
-            /metrics on http:\/\/127\.0\.0\.1:(\d+)\/metrics/,
-          )
-        )[1]!;
+        const p = new URL(await listenerUrl(local, 'metrics')).port;
         await expect(fetch(`http://${other}:${p}/metrics`)).rejects.toThrow();
       } finally {
         await local.stop();
