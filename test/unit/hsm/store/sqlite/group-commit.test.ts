@@ -33,6 +33,15 @@ async function heldStore(): Promise<{
   return { path, held, store };
 }
 
+/** A flusher on an empty file and its WAL in a new folder, its flushes finished by hand. */
+function heldFlusher(): { held: ReturnType<typeof heldFlush>; flusher: WalFlusher } {
+  const path = join(tempDir(), 'file');
+  writeFileSync(path, '');
+  writeFileSync(`${path}-wal`, '');
+  const held = heldFlush();
+  return { held, flusher: new WalFlusher(path, held.flush) };
+}
+
 /** Finishes every flush waiting now, successfully. */
 async function release(held: ReturnType<typeof heldFlush>): Promise<number> {
   const calls = held.calls.splice(0);
@@ -178,11 +187,7 @@ describe('the SQLite store group commit', () => {
   });
 
   it('a flush begun while close waits for another is waited for too', async () => {
-    const path = join(tempDir(), 'file');
-    writeFileSync(path, '');
-    writeFileSync(`${path}-wal`, '');
-    const held = heldFlush();
-    const flusher = new WalFlusher(path, held.flush);
+    const { held, flusher } = heldFlusher();
     flusher.changed();
     const first = watch(flusher.durable());
     const closed = watch(flusher.close());
@@ -202,11 +207,7 @@ describe('the SQLite store group commit', () => {
   });
 
   it('no flush starts on the descriptor once close has found nothing to wait for', async () => {
-    const path = join(tempDir(), 'file');
-    writeFileSync(path, '');
-    writeFileSync(`${path}-wal`, '');
-    const held = heldFlush();
-    const flusher = new WalFlusher(path, held.flush);
+    const { held, flusher } = heldFlusher();
     const closed = flusher.close();
     // A few microtasks later, while close may still be between its checks.
     for (let i = 0; i < 3; i++) await Promise.resolve();
