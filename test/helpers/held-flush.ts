@@ -1,5 +1,5 @@
 // A WAL flush the test finishes by hand (for the archive's wal-sync writer and the device store's
-// group commit), and a watch on a promise's outcome.
+// group commit).
 
 export type FlushDone = (error: Error | null) => void;
 
@@ -15,27 +15,4 @@ export function heldFlush(): {
       calls.push({ fd, done });
     },
   };
-}
-
-/** Settles pending immediates and I/O callbacks. */
-export const turn = (): Promise<void> => new Promise((r) => setTimeout(r, 20));
-
-export interface Watched {
-  state: 'pending' | 'done' | 'failed';
-  error?: unknown;
-}
-
-/** Tracks whether a promise settled, and how. */
-export function watch(p: Promise<unknown>): Watched {
-  const w: Watched = { state: 'pending' };
-  p.then(
-    () => {
-      w.state = 'done';
-    },
-    (e: unknown) => {
-      w.state = 'failed';
-      w.error = e;
-    },
-  );
-  return w;
 }

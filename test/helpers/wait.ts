@@ -48,3 +48,26 @@ export function waitForMatch(
 ): Promise<RegExpExecArray> {
   return waitFor(what, () => pattern.exec(read()), options);
 }
+
+/** Settles pending immediates and I/O callbacks. */
+export const turn = (): Promise<void> => new Promise((r) => setTimeout(r, 20));
+
+export interface Watched {
+  state: 'pending' | 'done' | 'failed';
+  error?: unknown;
+}
+
+/** Tracks whether a promise settled, and how. */
+export function watch(p: Promise<unknown>): Watched {
+  const w: Watched = { state: 'pending' };
+  p.then(
+    () => {
+      w.state = 'done';
+    },
+    (e: unknown) => {
+      w.state = 'failed';
+      w.error = e;
+    },
+  );
+  return w;
+}

@@ -7,7 +7,8 @@ import { request as httpsRequest } from 'node:https';
 import { describe, expect, it } from 'vitest';
 import { Hsm } from '../../../src/hsm/index.js';
 import { startApiFixture } from '../../helpers/api.js';
-import { turn, watch, type FlushDone } from '../../helpers/held-flush.js';
+import type { FlushDone } from '../../helpers/held-flush.js';
+import { turn, watch } from '../../helpers/wait.js';
 import { auditEntries, createTestDevice } from '../../helpers/hsm.js';
 
 describe('closing the API server', () => {

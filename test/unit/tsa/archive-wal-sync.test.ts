@@ -7,7 +7,8 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Archive } from '../../../src/tsa/index.js';
 import { randomArchiveRecord } from '../../helpers/archive-record.js';
-import { heldFlush, turn, watch } from '../../helpers/held-flush.js';
+import { heldFlush } from '../../helpers/held-flush.js';
+import { turn, watch } from '../../helpers/wait.js';
 import { tempDir } from '../../helpers/tmp.js';
 
 /** A wal-sync archive in a new folder whose flushes the test finishes by hand. */

@@ -13,7 +13,8 @@ import {
   openSqliteStore,
 } from '../../../../../src/hsm/store/sqlite/sqlite-store.js';
 import { WalFlusher } from '../../../../../src/hsm/store/sqlite/wal-flush.js';
-import { heldFlush, turn, watch } from '../../../../helpers/held-flush.js';
+import { heldFlush } from '../../../../helpers/held-flush.js';
+import { turn, watch } from '../../../../helpers/wait.js';
 import { tempDir } from '../../../../helpers/tmp.js';
 import { expectHsmRejection } from '../../support.js';
 

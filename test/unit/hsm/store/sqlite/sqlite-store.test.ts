@@ -9,18 +9,9 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { DeviceStore } from '../../../../../src/hsm/store/device-store.js';
 import { createSqliteStore } from '../../../../../src/hsm/store/sqlite/sqlite-store.js';
 import { expectHsmRejection } from '../../support.js';
+import { watch } from '../../../../helpers/wait.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-/** Tracks whether a promise has settled. */
-function watch(promise: Promise<unknown>): { settled: boolean } {
-  const w = { settled: false };
-  const mark = (): void => {
-    w.settled = true;
-  };
-  promise.then(mark, mark);
-  return w;
-}
 
 describe('the SQLite store while another connection holds the write lock', () => {
   let dir: string;
@@ -54,7 +45,7 @@ describe('the SQLite store while another connection holds the write lock', () =>
     await sleep(100);
     expect(await store.meta.get('before')).toBe('1');
     // Answered while the other connection's lock still holds the transaction back.
-    expect(waiting.settled).toBe(false);
+    expect(waiting.state).toBe('pending');
     expect(await store.meta.get('waiter')).toBeUndefined();
     other.exec('COMMIT');
     await writing;
@@ -72,7 +63,9 @@ describe('the SQLite store while another connection holds the write lock', () =>
     for (const at of [200, 1_800, 3_400]) {
       await sleep(Math.max(0, at - (performance.now() - start)));
       expect(await store.keys.all()).toEqual([]);
-      expect(waiting.settled, `a read ${at} ms into the wait answered before it ended`).toBe(false);
+      expect(waiting.state, `a read ${at} ms into the wait answered before it ended`).toBe(
+        'pending',
+      );
     }
     await writing;
     expect(performance.now() - start).toBeGreaterThanOrEqual(4_500);
